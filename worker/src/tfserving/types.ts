@@ -13,6 +13,8 @@ export enum DataType {
     DT_STRING = 7,
     DT_INT64 = 9,
     DT_BOOL = 10,
+    /** IEEE 754 half precision; TF Serving may return it in half_val. */
+    DT_HALF = 19,
 }
 
 /**

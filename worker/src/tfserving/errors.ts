@@ -1,0 +1,93 @@
+// Turning transport failures into ModelServerError with a clear message and a retry decision.
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { ModelServerError, type ModelSpec } from "./types";
+
+/**
+ * gRPC codes worth retrying. INTERNAL is treated as transient: grpc-js reports HTTP/2 resets and
+ * protocol failures (e.g. a model server restarting mid-call) as INTERNAL, and TF Serving uses it for
+ * sporadic runtime faults; a deterministic INTERNAL just exhausts the caller's bounded retries.
+ * UNKNOWN is permanent: TF Serving passes through the model's own op errors this way, and retrying the
+ * same input reproduces them. CANCELLED is transient because it means our side gave up, not that the
+ * input is bad.
+ */
+const TRANSIENT_GRPC_CODES = new Set<number>([
+    GrpcStatus.UNAVAILABLE,
+    GrpcStatus.DEADLINE_EXCEEDED,
+    GrpcStatus.RESOURCE_EXHAUSTED,
+    GrpcStatus.ABORTED,
+    GrpcStatus.INTERNAL,
+    GrpcStatus.CANCELLED,
+]);
+
+export function grpcCodeName(code: number): string {
+    return GrpcStatus[code] ?? `CODE_${code}`;
+}
+
+export function isTransientGrpcCode(code: number): boolean {
+    return TRANSIENT_GRPC_CODES.has(code);
+}
+
+export function describeModel(spec: ModelSpec): string {
+    return spec.version === undefined ? `"${spec.name}"` : `"${spec.name}" version ${spec.version}`;
+}
+
+/** The sentence a caller reads first; the server's own text follows it. */
+function explain(codeName: string, serverUrl: string, spec: ModelSpec, detail: string): string {
+    if (codeName === "NOT_FOUND" && /servable not found|could not find/i.test(detail)) {
+        return `model server ${serverUrl} has no model named ${describeModel(spec)} (or it is not loaded yet): ${detail}`;
+    }
+    switch (codeName) {
+        case "UNAVAILABLE":
+            return `model server ${serverUrl} is unavailable: ${detail}`;
+        case "DEADLINE_EXCEEDED":
+            return `model server ${serverUrl} did not answer for model ${describeModel(spec)} in time: ${detail}`;
+        case "INVALID_ARGUMENT":
+            return `model server ${serverUrl} rejected the request for model ${describeModel(spec)}: ${detail}`;
+        default:
+            return `model server ${serverUrl} failed for model ${describeModel(spec)} (${codeName}): ${detail}`;
+    }
+}
+
+export function grpcError(code: number, details: string, serverUrl: string, spec: ModelSpec): ModelServerError {
+    const name = grpcCodeName(code);
+    return new ModelServerError(explain(name, serverUrl, spec, details || "(no details)"), name, isTransientGrpcCode(code));
+}
+
+export function decodeError(serverUrl: string, what: string, cause: unknown): ModelServerError {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new ModelServerError(`model server ${serverUrl} sent a ${what} that does not decode: ${reason}`, "DECODE_ERROR", false);
+}
+
+/** HTTP status -> code name and retry decision for the REST transport. */
+export function httpError(status: number, serverText: string, serverUrl: string, spec: ModelSpec): ModelServerError {
+    const name = httpCodeName(status);
+    // 5xx other than 501 (not implemented) are retryable; so are 408 and 429, which say "later".
+    const transient = (status >= 500 && status !== 501) || status === 408 || status === 429;
+    return new ModelServerError(`${explain(name, serverUrl, spec, serverText)} (HTTP ${status})`, name, transient);
+}
+
+function httpCodeName(status: number): string {
+    switch (status) {
+        case 400:
+            return "INVALID_ARGUMENT";
+        case 404:
+            return "NOT_FOUND";
+        case 408:
+        case 504:
+            return "DEADLINE_EXCEEDED";
+        case 409:
+            return "ABORTED";
+        case 412:
+            return "FAILED_PRECONDITION";
+        case 429:
+            return "RESOURCE_EXHAUSTED";
+        case 501:
+            return "UNIMPLEMENTED";
+        case 503:
+            return "UNAVAILABLE";
+        case 500:
+            return "INTERNAL";
+        default:
+            return `HTTP_${status}`;
+    }
+}
