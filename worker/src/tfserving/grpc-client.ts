@@ -45,6 +45,10 @@ export class GrpcModelClient implements ModelClient {
             "grpc.keepalive_time_ms": options.keepaliveTimeMs ?? 60_000,
             "grpc.keepalive_timeout_ms": 20_000,
             "grpc.keepalive_permit_without_calls": 0,
+            // Callers own retries (they know which errors are transient); grpc-js's own retry layer
+            // would also buffer every multi-MB request. Channelz bookkeeping costs time on every call.
+            "grpc.enable_retries": 0,
+            "grpc.enable_channelz": 0,
         });
     }
 

@@ -1,0 +1,372 @@
+// A TF Serving protocol emulator: real gRPC (PredictionService/Predict, ModelService/GetModelStatus)
+// and REST (/v1/models/...) on separate ports, serving an SSD-like detection model and a BERT-like
+// classifier with deterministic outputs. Used by `npm start`, the benchmarks and the tests.
+import { Server, ServerCredentials, status as GrpcStatus, type ServerUnaryCall, type sendUnaryData, type ServiceDefinition } from "@grpc/grpc-js";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { decodeGetModelStatusRequest, decodePredictRequest, encodeGetModelStatusResponse, encodePredictResponse } from "./codec";
+import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type EmulatedModel } from "./emulator-models";
+import { DEFAULT_MAX_MESSAGE_BYTES, GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./grpc-client";
+import { jsonToTensor, JsonTensorError, tensorToJsonText } from "./json-tensors";
+import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
+
+export interface TfServingEmulatorOptions {
+    host?: string;
+    /** 0 or absent: a free port. An explicit port is honoured. */
+    grpcPort?: number;
+    restPort?: number;
+    detectionModelName?: string;
+    bertModelName?: string;
+    /** Service time added to every Predict. */
+    latencyMs?: number | ((req: PredictRequest) => number);
+    /** Models report LOADING (and Predict answers NOT_FOUND, as TF Serving does) for this long after start. */
+    loadingForMs?: number;
+    /** How numeric outputs are returned over gRPC. */
+    outputEncoding?: "tensor_content" | "typed_fields";
+}
+
+export type InjectableCode = "UNAVAILABLE" | "INTERNAL" | "INVALID_ARGUMENT" | "RESOURCE_EXHAUSTED" | "DEADLINE_EXCEEDED";
+
+export interface RecordedInput {
+    name: string;
+    dtype: DataType;
+    shape: number[];
+}
+
+export interface RecordedRequest {
+    transport: "grpc" | "rest";
+    model: ModelSpec;
+    inputs: RecordedInput[];
+    /** First dimension of the first input (frames or sequences per request). */
+    batchSize: number;
+    outputFilter?: string[];
+    /** "OK" or the status code the emulator answered with. */
+    outcome: string;
+}
+
+export interface TfServingEmulator {
+    readonly grpcUrl: string;
+    readonly restUrl: string;
+    /** Every Predict received, in arrival order (status calls are not recorded). */
+    readonly requests: RecordedRequest[];
+    setLatency(ms: number): void;
+    failNext(count: number, code: InjectableCode, message?: string): void;
+    stop(): Promise<void>;
+}
+
+/** The only model version the emulator serves. */
+export const EMULATED_VERSION = 1;
+
+type StatusCode = "OK" | "NOT_FOUND" | InjectableCode;
+
+class EmulatorStatus extends Error {
+    constructor(
+        readonly code: Exclude<StatusCode, "OK">,
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
+const GRPC_CODES: Record<Exclude<StatusCode, "OK">, GrpcStatus> = {
+    NOT_FOUND: GrpcStatus.NOT_FOUND,
+    UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+    INTERNAL: GrpcStatus.INTERNAL,
+    INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+    RESOURCE_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
+    DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
+};
+
+// HTTP statuses for the REST side, following the usual gRPC<->HTTP mapping.
+const HTTP_STATUSES: Record<Exclude<StatusCode, "OK">, number> = {
+    NOT_FOUND: 404,
+    UNAVAILABLE: 503,
+    INTERNAL: 500,
+    INVALID_ARGUMENT: 400,
+    RESOURCE_EXHAUSTED: 429,
+    DEADLINE_EXCEEDED: 504,
+};
+
+const MAX_REST_BODY_BYTES = 512 * 1024 * 1024;
+
+/** The serving logic shared by both transports. */
+class ModelServer {
+    readonly requests: RecordedRequest[] = [];
+    private readonly models = new Map<string, EmulatedModel>();
+    private readonly startedAt = Date.now();
+    private latency: number | ((req: PredictRequest) => number);
+    private failures: { remaining: number; code: InjectableCode; message: string } | undefined;
+
+    constructor(private readonly options: TfServingEmulatorOptions) {
+        const detection = detectionModel(options.detectionModelName ?? "object_detection");
+        const bert = bertModel(options.bertModelName ?? "bert");
+        this.models.set(detection.name, detection);
+        this.models.set(bert.name, bert);
+        this.latency = options.latencyMs ?? 0;
+    }
+
+    setLatency(ms: number): void {
+        this.latency = ms;
+    }
+
+    failNext(count: number, code: InjectableCode, message?: string): void {
+        this.failures = { remaining: count, code, message: message ?? `injected ${code} failure` };
+    }
+
+    private loading(): boolean {
+        return Date.now() - this.startedAt < (this.options.loadingForMs ?? 0);
+    }
+
+    status(spec: ModelSpec): ModelVersionStatus[] {
+        if (!this.models.has(spec.name) || (spec.version !== undefined && spec.version !== EMULATED_VERSION)) {
+            const which = spec.version === undefined ? "" : ` version ${spec.version}`;
+            throw new EmulatorStatus("NOT_FOUND", `Could not find any versions of model ${spec.name}${which}`);
+        }
+        const state = this.loading() ? ModelState.LOADING : ModelState.AVAILABLE;
+        return [{ version: EMULATED_VERSION, state, errorCode: 0, errorMessage: "" }];
+    }
+
+    async predict(request: PredictRequest, transport: "grpc" | "rest"): Promise<PredictResponse> {
+        const record: RecordedRequest = {
+            transport,
+            model: request.model,
+            inputs: Object.entries(request.inputs).map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
+            batchSize: Object.values(request.inputs)[0]?.shape[0] ?? 0,
+            outputFilter: request.outputFilter,
+            outcome: "OK",
+        };
+        this.requests.push(record);
+        try {
+            const failure = this.failures;
+            if (failure && failure.remaining > 0) {
+                failure.remaining--;
+                throw new EmulatorStatus(failure.code, failure.message);
+            }
+            const outputs = this.run(request);
+            const latency = typeof this.latency === "function" ? this.latency(request) : this.latency;
+            if (latency > 0) await preciseDelay(latency);
+            return { model: { name: request.model.name, version: EMULATED_VERSION, signatureName: request.model.signatureName || SERVING_DEFAULT }, outputs };
+        } catch (err) {
+            record.outcome = err instanceof EmulatorStatus ? err.code : "INTERNAL";
+            throw err;
+        }
+    }
+
+    /** Model lookup and signature checks, with TF Serving's wording where it has a well-known one. */
+    modelFor(spec: ModelSpec): EmulatedModel {
+        const model = this.models.get(spec.name);
+        const servable = spec.version === undefined ? `Latest(${spec.name})` : `Specific(${spec.name}, ${spec.version})`;
+        if (!model || this.loading() || (spec.version !== undefined && spec.version !== EMULATED_VERSION)) {
+            throw new EmulatorStatus("NOT_FOUND", `Servable not found for request: ${servable}`);
+        }
+        if (spec.signatureName && spec.signatureName !== SERVING_DEFAULT) {
+            throw new EmulatorStatus("INVALID_ARGUMENT", `Serving signature name: "${spec.signatureName}" not found in signature def (model "${spec.name}" has only "${SERVING_DEFAULT}")`);
+        }
+        return model;
+    }
+
+    private run(request: PredictRequest): Record<string, Tensor> {
+        const model = this.modelFor(request.model);
+        for (const name of request.outputFilter ?? []) {
+            if (!model.outputNames.includes(name)) {
+                throw new EmulatorStatus("INVALID_ARGUMENT", `output tensor alias not found in signature: ${name}. Outputs expected to be in the set {${model.outputNames.join(",")}}.`);
+            }
+        }
+        let outputs: Record<string, Tensor>;
+        try {
+            outputs = model.run(request.inputs);
+        } catch (err) {
+            if (err instanceof InvalidInputError) throw new EmulatorStatus("INVALID_ARGUMENT", err.message);
+            throw err;
+        }
+        if (!request.outputFilter) return outputs;
+        return Object.fromEntries(request.outputFilter.map((name) => [name, outputs[name]]));
+    }
+}
+
+/** setTimeout is only ms-accurate and often late; finish the last stretch by yielding until due. */
+function preciseDelay(ms: number): Promise<void> {
+    const due = performance.now() + ms;
+    return new Promise((resolve) => {
+        const spin = (): void => {
+            if (performance.now() >= due) resolve();
+            else setImmediate(spin);
+        };
+        const coarse = ms - 2;
+        if (coarse > 0) setTimeout(spin, coarse);
+        else spin();
+    });
+}
+
+function grpcService(server: ModelServer, encoding: "tensor_content" | "typed_fields"): { definition: ServiceDefinition; handlers: Record<string, (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => void> } {
+    const identity = (b: Buffer): Buffer => b;
+    const method = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity });
+    const fail = (cb: sendUnaryData<Buffer>, err: unknown): void => {
+        if (err instanceof EmulatorStatus) cb({ code: GRPC_CODES[err.code], details: err.message });
+        else cb({ code: GrpcStatus.INTERNAL, details: `emulator error: ${(err as Error).message}` });
+    };
+    return {
+        definition: { Predict: method(PREDICT_METHOD), GetModelStatus: method(GET_MODEL_STATUS_METHOD) },
+        handlers: {
+            Predict(call, cb) {
+                let request: PredictRequest;
+                try {
+                    request = decodePredictRequest(call.request);
+                } catch (err) {
+                    cb({ code: GrpcStatus.INVALID_ARGUMENT, details: `PredictRequest does not decode: ${(err as Error).message}` });
+                    return;
+                }
+                server.predict(request, "grpc").then(
+                    (response) => cb(null, encodePredictResponse(response, encoding)),
+                    (err: unknown) => fail(cb, err),
+                );
+            },
+            GetModelStatus(call, cb) {
+                try {
+                    cb(null, encodeGetModelStatusResponse(server.status(decodeGetModelStatusRequest(call.request))));
+                } catch (err) {
+                    fail(cb, err);
+                }
+            },
+        },
+    };
+}
+
+function startGrpc(server: ModelServer, host: string, port: number, encoding: "tensor_content" | "typed_fields"): Promise<{ grpc: Server; port: number }> {
+    const grpc = new Server({
+        "grpc.max_receive_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+        "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+        "grpc.enable_channelz": 0,
+    });
+    const { definition, handlers } = grpcService(server, encoding);
+    grpc.addService(definition, handlers);
+    return new Promise((resolve, reject) => {
+        grpc.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, boundPort) => {
+            if (err) reject(new Error(`emulator could not listen for gRPC on ${host}:${port}: ${err.message}`));
+            else resolve({ grpc, port: boundPort });
+        });
+    });
+}
+
+// ---------------------------------------------------------------- REST
+
+const MODEL_ROUTE = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+))?(:predict)?$/;
+
+function sendJson(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(body);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        req.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_REST_BODY_BYTES) {
+                reject(new EmulatorStatus("RESOURCE_EXHAUSTED", `request body larger than ${MAX_REST_BODY_BYTES} bytes`));
+                req.destroy();
+            } else chunks.push(chunk);
+        });
+        req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        req.on("error", reject);
+    });
+}
+
+/** Columnar JSON body -> PredictRequest, typing numbers by the model's signature. */
+function restRequest(server: ModelServer, spec: ModelSpec, text: string): PredictRequest {
+    let body: { signature_name?: unknown; inputs?: unknown; instances?: unknown; output_filter?: unknown };
+    try {
+        body = JSON.parse(text) as typeof body;
+    } catch (err) {
+        throw new EmulatorStatus("INVALID_ARGUMENT", `JSON Parse error: ${(err as Error).message}`);
+    }
+    if (body.instances !== undefined) throw new EmulatorStatus("INVALID_ARGUMENT", `this emulator supports only the columnar "inputs" format, not "instances"`);
+    if (typeof body.inputs !== "object" || body.inputs === null || Array.isArray(body.inputs)) {
+        throw new EmulatorStatus("INVALID_ARGUMENT", `request body needs an "inputs" object mapping input names to nested arrays`);
+    }
+    const model: ModelSpec = { ...spec, signatureName: typeof body.signature_name === "string" ? body.signature_name : undefined };
+    const signature = server.modelFor(model);
+    const inputs: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(body.inputs)) {
+        const dtype = signature.inputs.find((i) => i.name === name)?.dtype;
+        try {
+            inputs[name] = jsonToTensor(value, `input "${name}"`, dtype);
+        } catch (err) {
+            if (err instanceof JsonTensorError) throw new EmulatorStatus("INVALID_ARGUMENT", err.message);
+            throw err;
+        }
+    }
+    const outputFilter = Array.isArray(body.output_filter) ? body.output_filter.map(String) : undefined;
+    return { model, inputs, outputFilter };
+}
+
+/** TF Serving drops the output name when a signature returns a single tensor. */
+function restOutputs(outputs: Record<string, Tensor>): string {
+    const entries = Object.entries(outputs);
+    if (entries.length === 1) return `{"outputs":${tensorToJsonText(entries[0][1])}}`;
+    return `{"outputs":{${entries.map(([name, t]) => `${JSON.stringify(name)}:${tensorToJsonText(t)}`).join(",")}}}`;
+}
+
+async function handleRest(server: ModelServer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const match = MODEL_ROUTE.exec((req.url ?? "").split("?")[0]);
+    if (!match) {
+        sendJson(res, 404, JSON.stringify({ error: `Malformed request: ${req.method} ${req.url}` }));
+        return;
+    }
+    const spec: ModelSpec = { name: decodeURIComponent(match[1]), version: match[2] === undefined ? undefined : Number(match[2]) };
+    try {
+        if (match[3] && req.method === "POST") {
+            const request = restRequest(server, spec, await readBody(req));
+            const response = await server.predict(request, "rest");
+            sendJson(res, 200, restOutputs(response.outputs));
+        } else if (!match[3] && req.method === "GET") {
+            const statuses = server.status(spec).map((s) => ({
+                version: String(s.version),
+                state: ModelState[s.state],
+                status: { error_code: "OK", error_message: s.errorMessage },
+            }));
+            sendJson(res, 200, JSON.stringify({ model_version_status: statuses }));
+        } else {
+            sendJson(res, 405, JSON.stringify({ error: `Malformed request: ${req.method} ${req.url}` }));
+        }
+    } catch (err) {
+        if (err instanceof EmulatorStatus) sendJson(res, HTTP_STATUSES[err.code], JSON.stringify({ error: err.message }));
+        else sendJson(res, 500, JSON.stringify({ error: `emulator error: ${(err as Error).message}` }));
+    }
+}
+
+function startRest(server: ModelServer, host: string, port: number): Promise<{ http: HttpServer; port: number }> {
+    const http = createServer((req, res) => void handleRest(server, req, res));
+    http.keepAliveTimeout = 60_000;
+    return new Promise((resolve, reject) => {
+        http.once("error", (err) => reject(new Error(`emulator could not listen for REST on ${host}:${port}: ${err.message}`)));
+        http.listen(port, host, () => resolve({ http, port: (http.address() as AddressInfo).port }));
+    });
+}
+
+export async function startTfServingEmulator(options: TfServingEmulatorOptions = {}): Promise<TfServingEmulator> {
+    const host = options.host ?? "127.0.0.1";
+    const server = new ModelServer(options);
+    const { grpc, port: grpcPort } = await startGrpc(server, host, options.grpcPort ?? 0, options.outputEncoding ?? "tensor_content");
+    let rest: { http: HttpServer; port: number };
+    try {
+        rest = await startRest(server, host, options.restPort ?? 0);
+    } catch (err) {
+        grpc.forceShutdown();
+        throw err;
+    }
+    const urlHost = host.includes(":") ? `[${host}]` : host;
+    return {
+        grpcUrl: `grpc://${urlHost}:${grpcPort}`,
+        restUrl: `http://${urlHost}:${rest.port}`,
+        requests: server.requests,
+        setLatency: (ms) => server.setLatency(ms),
+        failNext: (count, code, message) => server.failNext(count, code, message),
+        stop: async () => {
+            grpc.forceShutdown();
+            rest.http.closeAllConnections();
+            await new Promise<void>((resolve) => rest.http.close(() => resolve()));
+        },
+    };
+}
