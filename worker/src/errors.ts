@@ -1,0 +1,33 @@
+// Why a job failed, and whether trying again later could help.
+import { ModelServerError } from "./tfserving";
+
+export class JobError extends Error {
+    constructor(
+        message: string,
+        /** Permanent: dead-letter now. Transient: give the message back for a later retry. */
+        readonly permanent: boolean,
+        /** Short machine-readable reason for logs, metrics and the DLQ attribute. */
+        readonly code: string,
+    ) {
+        super(message);
+        this.name = "JobError";
+    }
+}
+
+/** The job was cancelled because the worker is shutting down. Never dead-lettered. */
+export class ShutdownError extends Error {
+    constructor() {
+        super("worker is shutting down");
+        this.name = "ShutdownError";
+    }
+}
+
+/** Classify anything thrown while handling a job. */
+export function toJobError(err: unknown): JobError | ShutdownError {
+    if (err instanceof JobError || err instanceof ShutdownError) return err;
+    if (err instanceof ModelServerError) return new JobError(err.message, !err.transient, `MODEL_${err.code}`);
+    const message = err instanceof Error ? err.message : String(err);
+    // Unknown failures (network, SDK, file system) are assumed transient; the queue's maxReceiveCount
+    // bounds how often they are retried before SQS dead-letters the message.
+    return new JobError(message, false, "UNEXPECTED");
+}

@@ -1,0 +1,138 @@
+// decode -> batch -> infer -> sink, overlapped and bounded: at most `maxInFlight` batches are at the
+// model server while ffmpeg decodes the next one; results reach the sink in frame order.
+import type { FrameBatch } from "./decode";
+import { DETECTION_OUTPUTS, parseDetections, type Detection } from "./detections";
+import { JobError, ShutdownError } from "./errors";
+import { ModelServerError, tensorFromUint8, type ModelClient, type ModelSpec } from "./tfserving";
+
+export interface FrameResult {
+    index: number;
+    detections: Detection[];
+}
+
+export interface InferenceSettings {
+    client: ModelClient;
+    spec: ModelSpec;
+    inputName: string;
+    width: number;
+    height: number;
+    scoreThreshold: number;
+    timeoutMs: number;
+    /** Retries after the first attempt, for transient failures only. */
+    maxRetries: number;
+    /** First backoff; doubles per retry, capped at 8 s. */
+    retryBaseMs?: number;
+    onRetry?: (attempt: number, err: ModelServerError, delayMs: number) => void;
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+        if (signal.aborted) {
+            reject(new ShutdownError());
+            return;
+        }
+        const onAbort = (): void => {
+            clearTimeout(timer);
+            reject(new ShutdownError());
+        };
+        const timer = setTimeout(() => {
+            signal.removeEventListener("abort", onAbort);
+            resolve();
+        }, ms);
+        signal.addEventListener("abort", onAbort, { once: true });
+    });
+}
+
+/** One Predict for a batch, retried with exponential backoff while the failure is transient. */
+export async function inferBatch(batch: FrameBatch, settings: InferenceSettings, signal: AbortSignal): Promise<Detection[][]> {
+    const input = tensorFromUint8(batch.data, [batch.count, settings.height, settings.width, 3]);
+    const base = settings.retryBaseMs ?? 250;
+    for (let attempt = 0; ; attempt++) {
+        if (signal.aborted) throw new ShutdownError();
+        try {
+            const response = await settings.client.predict(
+                { model: settings.spec, inputs: { [settings.inputName]: input }, outputFilter: [...DETECTION_OUTPUTS] },
+                { timeoutMs: settings.timeoutMs },
+            );
+            return parseDetections(response.outputs, batch.count, settings.scoreThreshold);
+        } catch (err) {
+            if (signal.aborted) throw new ShutdownError();
+            if (!(err instanceof ModelServerError)) throw err;
+            if (!err.transient) throw new JobError(`model rejected frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1}: ${err.message}`, true, `MODEL_${err.code}`);
+            if (attempt >= settings.maxRetries) {
+                throw new JobError(`model server still failing after ${attempt + 1} attempts: ${err.message}`, false, `MODEL_${err.code}`);
+            }
+            const delay = Math.min(8_000, base * 2 ** attempt);
+            settings.onRetry?.(attempt + 1, err, delay);
+            await sleep(delay, signal);
+        }
+    }
+}
+
+export interface PipelineOptions {
+    batches: AsyncIterable<FrameBatch>;
+    infer: (batch: FrameBatch) => Promise<Detection[][]>;
+    maxInFlight: number;
+    /** Called once per frame, in frame order. */
+    sink: (frame: FrameResult) => void | Promise<void>;
+    /** Abort: stop waiting for in-flight batches at once. */
+    signal?: AbortSignal;
+    onBatch?: (batch: FrameBatch, latencyMs: number) => void;
+}
+
+export interface PipelineSummary {
+    frames: number;
+    batches: number;
+}
+
+interface InFlight {
+    batch: FrameBatch;
+    result: Promise<{ detections: Detection[][]; latencyMs: number }>;
+}
+
+export async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
+    const queue: InFlight[] = [];
+    let frames = 0;
+    let batches = 0;
+    const drainOne = async (): Promise<void> => {
+        const head = queue.shift() as InFlight;
+        const { detections, latencyMs } = await (options.signal ? raceAbort(head.result, options.signal) : head.result);
+        options.onBatch?.(head.batch, latencyMs);
+        for (let i = 0; i < head.batch.count; i++) await options.sink({ index: head.batch.firstIndex + i, detections: detections[i] });
+        frames += head.batch.count;
+        batches++;
+    };
+    try {
+        // Each batch is decoded while up to maxInFlight earlier ones are at the model server; it is sent
+        // once one of those has come back.
+        for await (const batch of options.batches) {
+            while (queue.length >= options.maxInFlight) await drainOne();
+            const started = performance.now();
+            const result = options.infer(batch).then((detections) => ({ detections, latencyMs: performance.now() - started }));
+            result.catch(() => undefined); // awaited in order by drainOne; avoid an unhandled rejection meanwhile
+            queue.push({ batch, result });
+        }
+        while (queue.length > 0) await drainOne();
+    } finally {
+        queue.length = 0;
+    }
+    return { frames, batches };
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(new ShutdownError());
+    return new Promise<T>((resolve, reject) => {
+        const onAbort = (): void => reject(new ShutdownError());
+        signal.addEventListener("abort", onAbort, { once: true });
+        promise.then(
+            (v) => {
+                signal.removeEventListener("abort", onAbort);
+                resolve(v);
+            },
+            (e: unknown) => {
+                signal.removeEventListener("abort", onAbort);
+                reject(e);
+            },
+        );
+    });
+}

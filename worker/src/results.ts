@@ -1,0 +1,127 @@
+// The result document: written frame by frame to a temp file (memory stays flat however long the
+// video), then uploaded to s3://RESULTS_BUCKET/RESULTS_PREFIX<key>.json. Byte-for-byte deterministic:
+// fixed key order, rounded numbers, no wall-clock fields.
+import { createReadStream } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { Detection } from "./detections";
+
+export interface ResultHeader {
+    source: { bucket: string; key: string; etag: string };
+    model: { name: string; signature: string; version?: number };
+    frameSize: { width: number; height: number };
+    /** null: every decoded frame. */
+    sampleFps: number | null;
+    scoreThreshold: number;
+}
+
+export interface ResultFrame {
+    index: number;
+    /** null when the video does not state its frame rate. */
+    timestampMs: number | null;
+    detections: Detection[];
+}
+
+export function resultKey(prefix: string, inputKey: string): string {
+    return `${prefix}${inputKey}.json`;
+}
+
+/** Milliseconds from the start for the frame at `index`, given the rate frames are produced at. */
+export function frameTimestampMs(index: number, framesPerSecond: number): number | null {
+    return Number.isFinite(framesPerSecond) && framesPerSecond > 0 ? Math.round((index * 1000) / framesPerSecond) : null;
+}
+
+/** `{"source":...,"frames":[` — the document up to its first frame. */
+export function headerJson(header: ResultHeader): string {
+    const model: ResultHeader["model"] = { name: header.model.name, signature: header.model.signature };
+    if (header.model.version !== undefined) model.version = header.model.version;
+    const head = {
+        source: { bucket: header.source.bucket, key: header.source.key, etag: header.source.etag },
+        model,
+        frameSize: { width: header.frameSize.width, height: header.frameSize.height },
+        sampleFps: header.sampleFps,
+        scoreThreshold: header.scoreThreshold,
+    };
+    const text = JSON.stringify(head);
+    return `${text.slice(0, -1)},"frames":[`;
+}
+
+export function frameJson(frame: ResultFrame): string {
+    return JSON.stringify({
+        index: frame.index,
+        timestampMs: frame.timestampMs,
+        detections: frame.detections.map((d) => ({ label: d.label, classId: d.classId, score: d.score, box: d.box })),
+    });
+}
+
+export function footerJson(frameCount: number): string {
+    return `],"frameCount":${frameCount}}\n`;
+}
+
+/** The whole document in memory (unit tests, tiny results). The worker streams it with ResultFileWriter. */
+export function buildResultDocument(header: ResultHeader, frames: ResultFrame[]): string {
+    return headerJson(header) + frames.map(frameJson).join(",") + footerJson(frames.length);
+}
+
+const FLUSH_BYTES = 256 * 1024;
+
+export class ResultFileWriter {
+    private pending: string[] = [];
+    private pendingBytes = 0;
+    private frames = 0;
+    private bytes = 0;
+
+    private constructor(
+        private readonly file: FileHandle,
+        readonly path: string,
+    ) {}
+
+    static async create(path: string, header: ResultHeader): Promise<ResultFileWriter> {
+        const writer = new ResultFileWriter(await open(path, "w", 0o600), path);
+        writer.push(headerJson(header));
+        return writer;
+    }
+
+    private push(text: string): void {
+        this.pending.push(text);
+        this.pendingBytes += text.length;
+    }
+
+    private async flush(): Promise<void> {
+        if (this.pending.length === 0) return;
+        const chunk = Buffer.from(this.pending.join(""), "utf8");
+        this.pending = [];
+        this.pendingBytes = 0;
+        await this.file.write(chunk);
+        this.bytes += chunk.length;
+    }
+
+    async addFrame(frame: ResultFrame): Promise<void> {
+        this.push((this.frames === 0 ? "" : ",") + frameJson(frame));
+        this.frames++;
+        if (this.pendingBytes >= FLUSH_BYTES) await this.flush();
+    }
+
+    get frameCount(): number {
+        return this.frames;
+    }
+
+    /** Completes the document and closes the file; returns its size in bytes. */
+    async finish(): Promise<number> {
+        this.push(footerJson(this.frames));
+        await this.flush();
+        await this.file.close();
+        return this.bytes;
+    }
+
+    async close(): Promise<void> {
+        await this.file.close().catch(() => undefined);
+    }
+}
+
+export async function uploadResult(s3: S3Client, bucket: string, key: string, path: string, bytes: number, signal?: AbortSignal): Promise<void> {
+    await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: bytes, ContentType: "application/json" }),
+        { abortSignal: signal },
+    );
+}

@@ -1,0 +1,355 @@
+// The worker's run loop and per-message handling: receive -> protect -> heartbeat -> process every job in
+// the message -> delete / dead-letter / give back -> unprotect, on every path.
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { S3Client } from "@aws-sdk/client-s3";
+import {
+    ChangeMessageVisibilityCommand,
+    DeleteMessageCommand,
+    ReceiveMessageCommand,
+    SendMessageCommand,
+    type Message,
+    type MessageAttributeValue,
+    type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { publishJobMetrics } from "./cloudwatch";
+import { queueNameOf, type WorkerConfig } from "./config";
+import { decodeBatches, probeVideo } from "./decode";
+import { JobError, ShutdownError, toJobError } from "./errors";
+import { startHeartbeat } from "./heartbeat";
+import { jobName, parseMessage, type Job } from "./jobs";
+import { errorMessage, type Logger } from "./log";
+import type { WorkerMetrics } from "./metrics";
+import { inferBatch, runPipeline, sleep } from "./pipeline";
+import type { ScaleInProtection } from "./protection";
+import { frameTimestampMs, ResultFileWriter, resultKey, uploadResult } from "./results";
+import { downloadVideo } from "./source";
+import { waitForModelAvailable, type ModelClient, type ModelSpec } from "./tfserving";
+
+export interface WorkerDeps {
+    config: WorkerConfig;
+    sqs: SQSClient;
+    s3: S3Client;
+    /** Set when METRICS_NAMESPACE is configured. */
+    cloudwatch?: CloudWatchClient;
+    model: ModelClient;
+    protection: ScaleInProtection;
+    log: Logger;
+    metrics: WorkerMetrics;
+    /** Progress while a job runs (the local demo prints it). */
+    onProgress?: (p: JobProgress) => void;
+}
+
+export interface JobProgress {
+    job: Job;
+    frames: number;
+    /** From ffprobe, when known. */
+    expectedFrames?: number;
+    elapsedMs: number;
+}
+
+export interface JobSummary {
+    job: Job;
+    resultUri: string;
+    frames: number;
+    batches: number;
+    seconds: number;
+    framesPerSecond: number;
+}
+
+export type MessageOutcome = "succeeded" | "dead_lettered" | "retry_later" | "returned_on_shutdown" | "ignored";
+
+const DLQ_TEXT_LIMIT = 1000;
+const MAX_SQS_ATTRIBUTES = 10;
+
+export class VideoWorker {
+    private readonly shutdown = new AbortController();
+    private ready = false;
+    private modelVersion: number | undefined;
+    readonly completed: JobSummary[] = [];
+
+    constructor(private readonly deps: WorkerDeps) {}
+
+    get isReady(): boolean {
+        return this.ready && !this.shutdown.signal.aborted;
+    }
+
+    get stopping(): boolean {
+        return this.shutdown.signal.aborted;
+    }
+
+    private get spec(): ModelSpec {
+        const c = this.deps.config;
+        return { name: c.modelName, signatureName: c.modelSignature, ...(c.modelVersion === undefined ? {} : { version: c.modelVersion }) };
+    }
+
+    /** Start-up: clear protection a crashed predecessor may have left, then wait for the model. */
+    async start(): Promise<void> {
+        const { protection, log, config } = this.deps;
+        if (protection.enabled) await protection.set(false);
+        log.info("waiting for the model to be AVAILABLE", { modelServer: config.modelServerUrl, model: config.modelName, timeoutSeconds: config.modelWaitTimeoutSeconds });
+        try {
+            const status = await waitForModelAvailable(this.deps.model, this.spec, {
+                timeoutMs: config.modelWaitTimeoutSeconds * 1000,
+                intervalMs: 500,
+                signal: this.shutdown.signal,
+            });
+            this.modelVersion = config.modelVersion ?? status.version;
+        } catch (err) {
+            if (this.stopping) throw new ShutdownError();
+            throw err;
+        }
+        this.ready = true;
+        log.info("model is AVAILABLE; taking jobs", { model: config.modelName, version: this.modelVersion, queue: config.queueUrl });
+    }
+
+    /** Abort in-flight work; the run loop gives unfinished messages back and returns. */
+    stop(): void {
+        if (!this.stopping) this.deps.log.info("shutting down: aborting in-flight work");
+        this.shutdown.abort();
+    }
+
+    /**
+     * Take messages until stopped. With `once`, return after the first message that carried a job (or
+     * was not a job), or after one empty long poll.
+     */
+    async run(options: { once?: boolean } = {}): Promise<void> {
+        const { sqs, config, log } = this.deps;
+        while (!this.stopping) {
+            let messages: Message[];
+            try {
+                const out = await sqs.send(
+                    new ReceiveMessageCommand({
+                        QueueUrl: config.queueUrl,
+                        MaxNumberOfMessages: 1,
+                        WaitTimeSeconds: config.pollWaitSeconds,
+                        VisibilityTimeout: config.visibilityTimeoutSeconds,
+                        MessageAttributeNames: ["All"],
+                        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+                    }),
+                    { abortSignal: this.shutdown.signal },
+                );
+                messages = out.Messages ?? [];
+            } catch (err) {
+                if (this.stopping) break;
+                log.error("ReceiveMessage failed; retrying in 5 s", { error: errorMessage(err) });
+                await sleep(5_000, this.shutdown.signal).catch(() => undefined);
+                continue;
+            }
+            if (messages.length === 0) {
+                if (options.once) {
+                    log.info("queue stayed empty for one long poll; exiting (--once)");
+                    return;
+                }
+                continue;
+            }
+            for (const message of messages) {
+                const outcome = await this.handleMessage(message);
+                if (options.once && outcome !== "ignored") return;
+            }
+        }
+    }
+
+    async handleMessage(message: Message): Promise<MessageOutcome> {
+        const { config, log, metrics, protection } = this.deps;
+        const messageLog = log.child({ messageId: message.MessageId });
+        const parsed = parseMessage(message.Body);
+        if (parsed.kind === "ignore") {
+            messageLog.info("message is not a job; deleting it", { reason: parsed.reason });
+            await this.deleteMessage(message);
+            metrics.jobs.inc({ outcome: "ignored" });
+            return "ignored";
+        }
+        if (parsed.kind === "invalid") {
+            messageLog.error("message is not a valid job", { reason: parsed.reason });
+            const outcome = await this.deadLetter(message, new JobError(parsed.reason, true, "INVALID_MESSAGE"), "(none)", messageLog);
+            metrics.jobs.inc({ outcome });
+            await this.publish({ succeeded: false, frames: 0, framesPerSecond: 0 });
+            return outcome;
+        }
+        const receiptHandle = message.ReceiptHandle as string;
+        metrics.busy.set(1);
+        if (protection.enabled) await protection.set(true);
+        const heartbeat = startHeartbeat({
+            sqs: this.deps.sqs,
+            queueUrl: config.queueUrl,
+            receiptHandle,
+            visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+            intervalSeconds: config.heartbeatIntervalSeconds,
+            log: messageLog,
+            onBeat: () => metrics.heartbeats.inc(),
+        });
+        const failures: { job: Job; error: JobError }[] = [];
+        let shutdown = false;
+        try {
+            for (const job of parsed.jobs) {
+                const jobLog = messageLog.child({ job: jobName(job) });
+                const started = performance.now();
+                try {
+                    const summary = await this.processJob(job, jobLog);
+                    this.completed.push(summary);
+                    metrics.jobSeconds.observe((performance.now() - started) / 1000);
+                    await this.publish({ succeeded: true, frames: summary.frames, framesPerSecond: summary.framesPerSecond });
+                } catch (err) {
+                    const classified = this.stopping ? new ShutdownError() : toJobError(err);
+                    if (classified instanceof ShutdownError) {
+                        shutdown = true;
+                        break;
+                    }
+                    jobLog.error("job failed", { reason: classified.message, code: classified.code, permanent: classified.permanent });
+                    failures.push({ job, error: classified });
+                    await this.publish({ succeeded: false, frames: 0, framesPerSecond: 0 });
+                }
+            }
+            await heartbeat.stop();
+            let outcome: MessageOutcome;
+            if (shutdown) {
+                await this.changeVisibility(receiptHandle, 0, messageLog);
+                messageLog.info("job interrupted by shutdown; message given back to the queue");
+                outcome = "returned_on_shutdown";
+            } else if (failures.length === 0) {
+                await this.deleteMessage(message);
+                outcome = "succeeded";
+            } else if (failures.some((f) => !f.error.permanent)) {
+                const receives = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+                const delay = Math.min(Math.max(900, config.retryBackoffSeconds), config.retryBackoffSeconds * 2 ** Math.max(0, receives - 1));
+                await this.changeVisibility(receiptHandle, delay, messageLog);
+                messageLog.warn("transient failure; the message will be retried (the queue's redrive policy dead-letters it after maxReceiveCount)", {
+                    retryInSeconds: delay,
+                    receiveCount: receives,
+                });
+                outcome = "retry_later";
+            } else {
+                const error = failures.length === 1 ? failures[0].error : new JobError(failures.map((f) => `${jobName(f.job)}: ${f.error.message}`).join("; "), true, failures[0].error.code);
+                outcome = await this.deadLetter(message, error, failures.map((f) => jobName(f.job)).join(", "), messageLog);
+            }
+            metrics.jobs.inc({ outcome });
+            return outcome;
+        } finally {
+            await heartbeat.stop();
+            if (protection.enabled) await protection.set(false);
+            metrics.busy.set(0);
+        }
+    }
+
+    /** One video: download, probe, decode + infer, write the result. Throws JobError / ShutdownError. */
+    async processJob(job: Job, log: Logger): Promise<JobSummary> {
+        const { config, s3, metrics } = this.deps;
+        const signal = this.shutdown.signal;
+        const started = performance.now();
+        const dir = await mkdtemp(join(config.workDir, "video-job-"));
+        let writer: ResultFileWriter | undefined;
+        try {
+            log.info("job started");
+            const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal);
+            const info = await probeVideo(video.path, signal);
+            if (info.durationSeconds > config.maxVideoSeconds) {
+                throw new JobError(`video is ${info.durationSeconds.toFixed(1)} s long, over MAX_VIDEO_SECONDS=${config.maxVideoSeconds}`, true, "TOO_LONG");
+            }
+            const rate = config.sampleFps ?? info.frameRate;
+            const expectedFrames = config.sampleFps === undefined ? info.frameCount : Number.isFinite(info.durationSeconds) ? Math.floor(info.durationSeconds * config.sampleFps) : undefined;
+            log.info("video probed", { bytes: video.bytes, etag: video.etag, format: info.formatName, codec: info.codec, width: info.width, height: info.height, durationSeconds: info.durationSeconds, frameRate: info.frameRate });
+            writer = await ResultFileWriter.create(join(dir, "result.json"), {
+                source: { bucket: job.bucket, key: job.key, etag: video.etag },
+                model: { name: config.modelName, signature: config.modelSignature, ...(this.modelVersion === undefined ? {} : { version: this.modelVersion }) },
+                frameSize: { width: config.frameWidth, height: config.frameHeight },
+                sampleFps: config.sampleFps ?? null,
+                scoreThreshold: config.scoreThreshold,
+            });
+            const out = writer;
+            const inference = {
+                client: this.deps.model,
+                spec: this.spec,
+                inputName: config.modelInput,
+                width: config.frameWidth,
+                height: config.frameHeight,
+                scoreThreshold: config.scoreThreshold,
+                timeoutMs: config.modelTimeoutMs,
+                maxRetries: config.modelMaxRetries,
+                onRetry: (attempt: number, err: Error, delayMs: number) => {
+                    metrics.modelRetries.inc();
+                    log.warn("transient model server failure; retrying the batch", { attempt, delayMs, error: err.message });
+                },
+            };
+            let lastProgress = performance.now();
+            const summary = await runPipeline({
+                batches: decodeBatches({ path: video.path, width: config.frameWidth, height: config.frameHeight, sampleFps: config.sampleFps, batchSize: config.batchSize, signal, info }),
+                infer: (batch) => inferBatch(batch, inference, signal),
+                maxInFlight: config.maxInFlightBatches,
+                signal,
+                sink: (frame) => out.addFrame({ index: frame.index, timestampMs: frameTimestampMs(frame.index, rate), detections: frame.detections }),
+                onBatch: (batch, latencyMs) => {
+                    metrics.batches.inc();
+                    metrics.frames.inc({}, batch.count);
+                    metrics.batchLatency.observe(latencyMs / 1000);
+                    const now = performance.now();
+                    const frames = batch.firstIndex + batch.count;
+                    this.deps.onProgress?.({ job, frames, expectedFrames, elapsedMs: now - started });
+                    if (now - lastProgress >= 10_000) {
+                        lastProgress = now;
+                        log.info("job progress", { frames, expectedFrames, fps: Math.round((frames / (now - started)) * 1000 * 10) / 10 });
+                    }
+                },
+            });
+            const bytes = await writer.finish();
+            const key = resultKey(config.resultsPrefix, job.key);
+            await uploadResult(s3, config.resultsBucket, key, writer.path, bytes, signal);
+            const seconds = (performance.now() - started) / 1000;
+            const framesPerSecond = Math.round((summary.frames / seconds) * 10) / 10;
+            metrics.fps.set(framesPerSecond);
+            const result: JobSummary = { job, resultUri: `s3://${config.resultsBucket}/${key}`, frames: summary.frames, batches: summary.batches, seconds, framesPerSecond };
+            log.info("job succeeded", { result: result.resultUri, frames: summary.frames, batches: summary.batches, seconds: Math.round(seconds * 100) / 100, fps: framesPerSecond, resultBytes: bytes });
+            return result;
+        } finally {
+            await writer?.close();
+            await rm(dir, { recursive: true, force: true }).catch((err: unknown) => log.warn("could not remove the job's temp directory", { dir, error: errorMessage(err) }));
+        }
+    }
+
+    private async publish(m: { succeeded: boolean; frames: number; framesPerSecond: number }): Promise<void> {
+        const { cloudwatch, config, log } = this.deps;
+        if (cloudwatch === undefined || config.metricsNamespace === undefined) return;
+        try {
+            await publishJobMetrics(cloudwatch, config.metricsNamespace, queueNameOf(config.queueUrl), m);
+        } catch (err) {
+            log.warn("PutMetricData failed; the job's outcome is unaffected", { namespace: config.metricsNamespace, error: errorMessage(err) });
+        }
+    }
+
+    private async deleteMessage(message: Message): Promise<void> {
+        await this.deps.sqs.send(new DeleteMessageCommand({ QueueUrl: this.deps.config.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+
+    private async changeVisibility(receiptHandle: string, seconds: number, log: Logger): Promise<void> {
+        try {
+            await this.deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.deps.config.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+        } catch (err) {
+            log.warn("ChangeMessageVisibility failed; the message reappears when its visibility timeout ends", { seconds, error: errorMessage(err) });
+        }
+    }
+
+    /** Permanent failure: copy to the DLQ with the reason, then delete; without a DLQ, leave it to redrive. */
+    private async deadLetter(message: Message, error: JobError, jobs: string, log: Logger): Promise<MessageOutcome> {
+        const { config, sqs } = this.deps;
+        if (config.deadLetterQueueUrl === undefined) {
+            log.error("permanent failure and no DEAD_LETTER_QUEUE_URL: leaving the message for the queue's redrive policy", { reason: error.message });
+            await this.changeVisibility(message.ReceiptHandle as string, config.retryBackoffSeconds, log);
+            return "retry_later";
+        }
+        const attributes: Record<string, MessageAttributeValue> = {
+            ErrorCode: { DataType: "String", StringValue: error.code },
+            ErrorMessage: { DataType: "String", StringValue: error.message.slice(0, DLQ_TEXT_LIMIT) || "(none)" },
+            Job: { DataType: "String", StringValue: jobs || "(none)" },
+            SourceQueue: { DataType: "String", StringValue: config.queueUrl },
+        };
+        for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+            if (Object.keys(attributes).length >= MAX_SQS_ATTRIBUTES) break;
+            if (!(name in attributes)) attributes[name] = value;
+        }
+        await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: message.Body ?? "", MessageAttributes: attributes }));
+        await this.deleteMessage(message);
+        log.error("message dead-lettered", { jobs, code: error.code, reason: error.message, deadLetterQueue: config.deadLetterQueueUrl });
+        return "dead_lettered";
+    }
+}
