@@ -1,0 +1,171 @@
+// The GitHub workflows cannot run here, so they are checked statically: GitHub's own workflow
+// parser (schema + expressions), then the properties the delivery design depends on.
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildSync } from "esbuild";
+import { parse } from "yaml";
+import { listStacks, REPO_ROOT } from "../tools/stacks";
+
+const WORKFLOW_DIR = path.join(REPO_ROOT, ".github", "workflows");
+
+interface Step {
+    id?: string;
+    name?: string;
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, unknown>;
+}
+interface Job {
+    needs?: string | string[];
+    if?: string;
+    environment?: unknown;
+    concurrency?: { group?: string; "cancel-in-progress"?: boolean };
+    permissions?: Record<string, string>;
+    strategy?: { matrix?: Record<string, unknown> };
+    steps?: Step[];
+}
+interface Workflow {
+    on: Record<string, unknown>;
+    permissions?: Record<string, string>;
+    jobs: Record<string, Job>;
+}
+
+function read(name: string): { text: string; doc: Workflow } {
+    const text = fs.readFileSync(path.join(WORKFLOW_DIR, name), "utf8");
+    return { text, doc: parse(text) as Workflow };
+}
+
+function needsOf(job: Job): string[] {
+    return job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
+}
+
+function stepUsing(job: Job, action: string): Step | undefined {
+    return job.steps?.find((s) => s.uses?.split("@")[0] === action);
+}
+
+/** Runs the workflow's stack-listing step here, as the runner would, and returns its output. */
+function runStackListing(doc: Workflow, cwd: string = REPO_ROOT): string[] {
+    const step = doc.jobs.stacks?.steps?.find((s) => s.id === "list");
+    assert.ok(step?.run, "a `stacks` job with a step `id: list` derives the matrix");
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gh-output-")), "out");
+    fs.writeFileSync(out, "");
+    execFileSync("bash", ["-e", "-c", step.run], { cwd, env: { ...process.env, GITHUB_OUTPUT: out } });
+    const line = fs.readFileSync(out, "utf8").split("\n").find((l) => l.startsWith("stacks="));
+    assert.ok(line, "the listing writes stacks=... to GITHUB_OUTPUT");
+    return JSON.parse(line.slice("stacks=".length)) as string[];
+}
+
+type WorkflowParser = typeof import("@actions/workflow-parser");
+
+/**
+ * @actions/workflow-parser ships as ESM that imports its JSON schema without an import attribute,
+ * which Node's own loader refuses; esbuild bundles it into one CommonJS file we can require.
+ */
+function loadWorkflowParser(): WorkflowParser {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-parser-"));
+    const outfile = path.join(dir, "workflow-parser.cjs");
+    buildSync({
+        entryPoints: [path.join(REPO_ROOT, "node_modules", "@actions", "workflow-parser", "dist", "index.js")],
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        outfile,
+        logLevel: "silent",
+    });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the bundle built just above
+    return require(outfile) as WorkflowParser;
+}
+
+const FILES = ["pull-request.yml", "deploy.yml"];
+
+describe("GitHub workflows", () => {
+    let wp: WorkflowParser;
+    before(() => {
+        wp = loadWorkflowParser();
+    });
+
+    for (const file of FILES) {
+        it(`${file} passes GitHub's workflow parser with no errors`, async () => {
+            const { text } = read(file);
+            const result = wp.parseWorkflow({ name: file, content: text }, new wp.NoOperationTraceWriter());
+            assert.deepEqual(result.context.errors.getErrors().map((e) => e.message), []);
+            assert.ok(result.value, "parser produced a template");
+            const template = await wp.convertWorkflowTemplate(result.context, result.value);
+            assert.deepEqual((template.errors ?? []).map((e) => e.Message), []);
+        });
+
+        it(`${file} references no static AWS keys and pins every action to a major version or a commit`, () => {
+            const { text, doc } = read(file);
+            assert.doesNotMatch(text, /AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|aws-secret-access-key|aws-access-key-id/i);
+            for (const job of Object.values(doc.jobs)) {
+                for (const step of job.steps ?? []) {
+                    if (step.uses === undefined) continue;
+                    assert.match(step.uses, /^[\w.-]+\/[\w.-]+@(v\d+|[0-9a-f]{40})$/, `unpinned action ${step.uses}`);
+                }
+            }
+        });
+
+        it(`${file} derives its stack matrix from Pulumi.<stack>.yaml file names`, () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+            for (const f of ["Pulumi.yaml", "Pulumi.prod-eu.yaml", "Pulumi.dev.yaml", "README.md"]) fs.writeFileSync(path.join(dir, f), "");
+            assert.deepEqual(runStackListing(read(file).doc, dir), ["dev", "prod-eu"]);
+        });
+
+        it(`${file} builds its matrix from exactly the checked-in Pulumi.<stack>.yaml files`, () => {
+            const stacks = listStacks();
+            assert.ok(stacks.length > 0, "at least one Pulumi.<stack>.yaml is checked in");
+            assert.deepEqual(runStackListing(read(file).doc), stacks);
+        });
+    }
+
+    it("pull requests: checks first, then a commented preview per stack over OIDC, and a mock plan for forks", () => {
+        const { doc } = read("pull-request.yml");
+        assert.ok("pull_request" in doc.on);
+        const checks = doc.jobs.checks;
+        const runs = (checks.steps ?? []).map((s) => s.run ?? "");
+        const at = (re: RegExp): number => runs.findIndex((r) => re.test(r));
+        assert.ok(at(/apt-get install .*ffmpeg/) >= 0, "installs ffmpeg for the tests");
+        assert.ok(at(/^npm ci$/) >= 0 && at(/^npm ci$/) < at(/^npm run lint$/) && at(/^npm run lint$/) < at(/^npm test$/));
+
+        const preview = doc.jobs.preview;
+        assert.ok(needsOf(preview).includes("checks"), "preview waits for lint, build and tests");
+        assert.equal(preview.permissions?.["id-token"], "write");
+        assert.equal(preview.permissions?.contents, "read");
+        assert.equal(preview.permissions?.["pull-requests"], "write");
+        assert.match(String(preview.strategy?.matrix?.stack), /needs\.stacks\.outputs\.stacks/);
+        const creds = stepUsing(preview, "aws-actions/configure-aws-credentials");
+        assert.match(String(creds?.with?.["role-to-assume"]), /vars\.AWS_PREVIEW_ROLE_ARN/);
+        const pulumi = stepUsing(preview, "pulumi/actions");
+        assert.equal(pulumi?.with?.command, "preview");
+        assert.equal(pulumi?.with?.["comment-on-pr"], true);
+        assert.match(String(pulumi?.with?.["stack-name"]), /matrix\.stack/);
+        const steps = preview.steps ?? [];
+        assert.ok(steps.indexOf(creds!) < steps.indexOf(pulumi!), "credentials before preview");
+
+        const fork = doc.jobs["plan-for-fork"];
+        assert.match(String(fork.if), /head\.repo\.full_name != github\.repository/);
+        assert.match(String(preview.if), /head\.repo\.full_name == github\.repository/);
+        assert.ok((fork.steps ?? []).some((s) => /npm run --silent plan -- --stack/.test(s.run ?? "")));
+        assert.equal(stepUsing(fork, "aws-actions/configure-aws-credentials"), undefined, "forks get no AWS role");
+    });
+
+    it("deploys: on push to main, pulumi up per stack in its own environment, serialised and never cancelled", () => {
+        const { doc } = read("deploy.yml");
+        const push = doc.on.push as { branches?: string[] };
+        assert.deepEqual(push.branches, ["main"]);
+        const up = doc.jobs.up;
+        assert.ok(needsOf(up).includes("checks"));
+        assert.match(String(up.environment), /matrix\.stack/);
+        assert.match(String(up.concurrency?.group), /matrix\.stack/);
+        assert.equal(up.concurrency?.["cancel-in-progress"], false);
+        assert.equal(up.permissions?.["id-token"], "write");
+        assert.match(String(stepUsing(up, "aws-actions/configure-aws-credentials")?.with?.["role-to-assume"]), /vars\.AWS_DEPLOY_ROLE_ARN/);
+        assert.equal(stepUsing(up, "pulumi/actions")?.with?.command, "up");
+        const checkRuns = (doc.jobs.checks.steps ?? []).map((s) => s.run);
+        for (const cmd of ["npm ci", "npm run lint", "npm test"]) assert.ok(checkRuns.includes(cmd), `deploy checks run ${cmd}`);
+    });
+});
