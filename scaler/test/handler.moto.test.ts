@@ -1,0 +1,185 @@
+// The bundled scaler (dist/scaler/index.js) against moto: real SQS counts, real Auto Scaling groups,
+// and the published values read back with GetMetricData.
+import { strict as assert } from "node:assert";
+import {
+    AutoScalingClient,
+    CreateAutoScalingGroupCommand,
+    CreateLaunchConfigurationCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { startMoto, useMotoInThisProcess, type MotoServer } from "../../tools/moto";
+import { coldStart, ensureScalerBundle } from "./bundle";
+
+/** Run fn with console.log captured (the bundle logs one JSON line per beat); returns the parsed lines. */
+async function capturingLogs(fn: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+    const lines: Record<string, unknown>[] = [];
+    const original = console.log;
+    console.log = (line: unknown) => {
+        lines.push(JSON.parse(String(line)) as Record<string, unknown>);
+    };
+    try {
+        await fn();
+    } finally {
+        console.log = original;
+    }
+    return lines;
+}
+
+const NAMESPACE = "eks-inference/scaling-test";
+const LAUNCH_CONFIG = "video-lc";
+const AMI = "ami-12c6146b"; // one of moto's built-in AMIs
+
+describe("scaler bundle against moto", function () {
+    this.timeout(60_000);
+    let moto: MotoServer;
+    let restoreEnv: () => void;
+    let sqs: SQSClient;
+    let autoscaling: AutoScalingClient;
+    let cloudwatch: CloudWatchClient;
+    const savedLambdaEnv = { QUEUE_URL: process.env.QUEUE_URL, ASG_NAME: process.env.ASG_NAME, METRIC_NAMESPACE: process.env.METRIC_NAMESPACE };
+
+    before(async () => {
+        ensureScalerBundle();
+        moto = await startMoto();
+        restoreEnv = useMotoInThisProcess(moto);
+        sqs = new SQSClient({});
+        autoscaling = new AutoScalingClient({});
+        cloudwatch = new CloudWatchClient({});
+        await autoscaling.send(
+            new CreateLaunchConfigurationCommand({ LaunchConfigurationName: LAUNCH_CONFIG, ImageId: AMI, InstanceType: "t3.micro" }),
+        );
+    });
+
+    after(async () => {
+        for (const [k, v] of Object.entries(savedLambdaEnv)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+        restoreEnv?.();
+        await moto?.stop();
+    });
+
+    async function queueWith(name: string, visible: number, inFlight: number): Promise<string> {
+        const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+        assert.ok(QueueUrl);
+        const total = visible + inFlight;
+        for (let start = 0; start < total; start += 10) {
+            const n = Math.min(10, total - start);
+            await sqs.send(
+                new SendMessageBatchCommand({
+                    QueueUrl,
+                    Entries: Array.from({ length: n }, (_, i) => ({ Id: `m${start + i}`, MessageBody: `{"video":${start + i}}` })),
+                }),
+            );
+        }
+        let received = 0;
+        while (received < inFlight) {
+            const out = await sqs.send(
+                new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: Math.min(10, inFlight - received), VisibilityTimeout: 600 }),
+            );
+            received += out.Messages?.length ?? 0;
+        }
+        return QueueUrl;
+    }
+
+    async function groupWith(name: string, instances: number): Promise<void> {
+        await autoscaling.send(
+            new CreateAutoScalingGroupCommand({
+                AutoScalingGroupName: name,
+                LaunchConfigurationName: LAUNCH_CONFIG,
+                MinSize: 0,
+                MaxSize: 10,
+                DesiredCapacity: instances,
+                AvailabilityZones: [`${moto.env.AWS_REGION}a`],
+            }),
+        );
+    }
+
+    /** Latest published value of each metric for this queue (undefined when nothing was published). */
+    async function published(queueName: string): Promise<Record<string, number | undefined>> {
+        const names = ["QueueBacklog", "BacklogPerInstance", "DesiredCapacity"];
+        const end = new Date(Date.now() + 60_000);
+        const out = await cloudwatch.send(
+            new GetMetricDataCommand({
+                StartTime: new Date(end.getTime() - 3_600_000),
+                EndTime: end,
+                MetricDataQueries: names.map((MetricName, i) => ({
+                    Id: `m${i}`,
+                    MetricStat: {
+                        Metric: { Namespace: NAMESPACE, MetricName, Dimensions: [{ Name: "QueueName", Value: queueName }] },
+                        Period: 60,
+                        Stat: "Average",
+                    },
+                })),
+            }),
+        );
+        const result: Record<string, number | undefined> = {};
+        names.forEach((name, i) => {
+            result[name] = out.MetricDataResults?.find((r) => r.Id === `m${i}`)?.Values?.[0];
+        });
+        return result;
+    }
+
+    function lambdaEnv(queueUrl: string, asgName: string): Record<string, string> {
+        return { QUEUE_URL: queueUrl, ASG_NAME: asgName, METRIC_NAMESPACE: NAMESPACE };
+    }
+
+    it("publishes backlog = visible + in flight and backlog per InService instance", async () => {
+        const queueUrl = await queueWith("jobs-busy", 7, 5);
+        await groupWith("video-busy", 4);
+        const handler = coldStart(lambdaEnv(queueUrl, "video-busy"));
+        const logs = await capturingLogs(() => handler({}));
+        assert.equal(logs.length, 1);
+        assert.equal(logs[0].level, "info");
+        assert.equal(logs[0].backlog, 12);
+        assert.deepEqual(await published("jobs-busy"), { QueueBacklog: 12, BacklogPerInstance: 3, DesiredCapacity: 4 });
+    });
+
+    it("publishes the backlog itself as backlog per instance when the group has zero instances", async () => {
+        const queueUrl = await queueWith("jobs-cold", 2, 1);
+        await groupWith("video-cold", 0);
+        const handler = coldStart(lambdaEnv(queueUrl, "video-cold"));
+        await capturingLogs(() => handler({}));
+        assert.deepEqual(await published("jobs-cold"), { QueueBacklog: 3, BacklogPerInstance: 3, DesiredCapacity: 0 });
+    });
+
+    it("publishes zeros for an idle queue (a real zero, not a missing value)", async () => {
+        const queueUrl = await queueWith("jobs-idle", 0, 0);
+        await groupWith("video-idle", 2);
+        const handler = coldStart(lambdaEnv(queueUrl, "video-idle"));
+        await capturingLogs(() => handler({}));
+        assert.deepEqual(await published("jobs-idle"), { QueueBacklog: 0, BacklogPerInstance: 0, DesiredCapacity: 2 });
+    });
+
+    it("fails clearly and publishes nothing when the group does not exist", async () => {
+        const queueUrl = await queueWith("jobs-nogroup", 3, 0);
+        const handler = coldStart(lambdaEnv(queueUrl, "no-such-group"));
+        const logs = await capturingLogs(() =>
+            assert.rejects(handler({}), /Auto Scaling group no-such-group not found/),
+        );
+        assert.equal(logs[0]?.level, "error");
+        assert.match(String(logs[0]?.detail), /no-such-group/);
+        assert.deepEqual(await published("jobs-nogroup"), {
+            QueueBacklog: undefined,
+            BacklogPerInstance: undefined,
+            DesiredCapacity: undefined,
+        });
+    });
+
+    it("fails clearly and publishes nothing when the queue does not exist", async () => {
+        await groupWith("video-noqueue", 1);
+        const missingUrl = `${moto.endpoint}/123456789012/no-such-queue`;
+        const handler = coldStart(lambdaEnv(missingUrl, "video-noqueue"));
+        await capturingLogs(() => assert.rejects(handler({}), /queue .*no-such-queue does not exist/));
+        assert.equal((await published("no-such-queue")).QueueBacklog, undefined);
+    });
+
+    it("refuses to start without its environment, naming the missing variable", () => {
+        assert.throws(() => coldStart({ QUEUE_URL: undefined, ASG_NAME: "g", METRIC_NAMESPACE: NAMESPACE }), /QUEUE_URL is not set/);
+        assert.throws(
+            () => coldStart({ QUEUE_URL: `${moto.endpoint}/123456789012/q`, ASG_NAME: "g", METRIC_NAMESPACE: "AWS/SQS" }),
+            /must not start with "AWS\/"/,
+        );
+    });
+});
