@@ -15,7 +15,7 @@ export interface OperationsDashboardArgs {
      * exists when group metrics collection is enabled on that group.
      */
     videoAsgName?: pulumi.Input<string>;
-    /** Where the scaler publishes QueueBacklog and BacklogPerInstance (dimension QueueName). */
+    /** Where the scaler publishes QueueBacklog, BacklogPerInstance and DesiredCapacity (dimension QueueName). */
     backlogMetricNamespace: pulumi.Input<string>;
     /** Where the worker publishes JobsSucceeded, JobsFailed, FramesPerSecond, FramesProcessed (dimension QueueName). */
     workerMetricNamespace: pulumi.Input<string>;
@@ -124,15 +124,16 @@ export function buildDashboardBody(spec: DashboardSpec): DashboardBody {
             [backlogNs, "BacklogPerInstance", "QueueName", queue, { stat: "Maximum", yAxis: "right", label: "backlog per instance" }],
         ]),
     ];
+    // The scaler's DesiredCapacity is always there; the ASG's own metrics only with group metrics
+    // collection enabled on the group.
+    const nodeLines: MetricLine[] = [
+        [backlogNs, "DesiredCapacity", "QueueName", queue, { stat: "Maximum", label: "desired (scaler)" }],
+    ];
     if (spec.videoAsgName !== undefined) {
         const asg = requireNonEmpty(spec.videoAsgName, "videoAsgName");
-        widgets.push(
-            metricWidget("Accelerated nodes (needs ASG group metrics collection)", region, [
-                ["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", asg, { stat: "Maximum", label: "in service" }],
-                ["AWS/AutoScaling", "GroupDesiredCapacity", "AutoScalingGroupName", asg, { stat: "Maximum", label: "desired" }],
-            ]),
-        );
+        nodeLines.push(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", asg, { stat: "Maximum", label: "in service (ASG)" }]);
     }
+    widgets.push(metricWidget("Accelerated video nodes", region, nodeLines));
     widgets.push(
         metricWidget("Worker throughput", region, [
             [workerNs, "FramesPerSecond", "QueueName", queue, { stat: "Average", label: "frames/s (per video, average)" }],

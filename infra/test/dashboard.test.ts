@@ -27,6 +27,7 @@ describe("operations dashboard body", () => {
         for (const expected of [
             "eks-inference/scaling/QueueBacklog QueueName=jobs-q",
             "eks-inference/scaling/BacklogPerInstance QueueName=jobs-q",
+            "eks-inference/scaling/DesiredCapacity QueueName=jobs-q",
             "AWS/AutoScaling/GroupInServiceInstances AutoScalingGroupName=eks-video-asg",
             "eks-inference/worker/FramesPerSecond QueueName=jobs-q",
             "eks-inference/worker/JobsSucceeded QueueName=jobs-q",

@@ -5,15 +5,24 @@ import {
     DeleteMessageCommand,
     ReceiveMessageCommand,
     SendMessageCommand,
+    type MessageAttributeValue,
     type SQSClient,
 } from "@aws-sdk/client-sqs";
+
+/**
+ * Attributes the worker adds when it dead-letters a job itself (worker/src/worker.ts); the replay
+ * drops these and keeps any the original message carried.
+ */
+export const WORKER_ERROR_ATTRIBUTES: readonly string[] = ["ErrorCode", "ErrorMessage", "Job", "SourceQueue"];
 
 export interface DeadLetter {
     messageId: string;
     receiptHandle: string;
     body: string;
-    /** Message attributes as text (binary values summarised). */
+    /** Message attributes as text (binary values summarised), for display. */
     attributes: Record<string, string>;
+    /** The attributes the original job message carried (everything but the worker's error attributes). */
+    originalAttributes: Record<string, MessageAttributeValue>;
     /** How many times SQS has delivered this message (from the system attributes). */
     receiveCount?: number;
 }
@@ -21,8 +30,8 @@ export interface DeadLetter {
 export interface ReplayQueues {
     /** Receives up to `max` (<= 10) dead letters, hiding them for `hideSeconds`. */
     receive(max: number, hideSeconds: number): Promise<DeadLetter[]>;
-    /** Sends a body to the job queue, with no message attributes. */
-    sendToJobQueue(body: string): Promise<void>;
+    /** Sends a job back to the job queue. */
+    sendToJobQueue(body: string, attributes: Record<string, MessageAttributeValue>): Promise<void>;
     deleteFromDeadLetterQueue(receiptHandle: string): Promise<void>;
     /** Makes a received dead letter visible again at once. */
     release(receiptHandle: string): Promise<void>;
@@ -49,8 +58,10 @@ export function sqsReplayQueues(sqs: SQSClient, dlqUrl: string, queueUrl: string
                     throw new Error(`dead-letter queue returned a message without id, receipt handle or body: ${JSON.stringify(m)}`);
                 }
                 const attributes: Record<string, string> = {};
+                const originalAttributes: Record<string, MessageAttributeValue> = {};
                 for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
                     attributes[name] = value.StringValue ?? `<binary, ${value.BinaryValue?.length ?? 0} bytes>`;
+                    if (!WORKER_ERROR_ATTRIBUTES.includes(name)) originalAttributes[name] = value;
                 }
                 const count = m.Attributes?.ApproximateReceiveCount;
                 return {
@@ -58,12 +69,14 @@ export function sqsReplayQueues(sqs: SQSClient, dlqUrl: string, queueUrl: string
                     receiptHandle: m.ReceiptHandle,
                     body: m.Body,
                     attributes,
+                    originalAttributes,
                     receiveCount: count === undefined ? undefined : Number(count),
                 };
             });
         },
-        async sendToJobQueue(body) {
-            await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+        async sendToJobQueue(body, attributes) {
+            const hasAttributes = Object.keys(attributes).length > 0;
+            await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: hasAttributes ? attributes : undefined }));
         },
         async deleteFromDeadLetterQueue(receiptHandle) {
             await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: receiptHandle }));

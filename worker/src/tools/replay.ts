@@ -75,7 +75,7 @@ export async function replayDeadLetters(
                     continue;
                 }
                 try {
-                    await queues.sendToJobQueue(message.body);
+                    await queues.sendToJobQueue(message.body, message.originalAttributes);
                 } catch (err) {
                     report.sendFailed++;
                     held.push(message.receiptHandle);

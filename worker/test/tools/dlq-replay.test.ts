@@ -82,9 +82,18 @@ describe("dlq:replay against SQS (moto)", function () {
                 new SendMessageCommand({
                     QueueUrl: dlq,
                     MessageBody: body,
-                    // Half carry the worker's error attributes, half look redrive-delivered.
+                    // Half were dead-lettered by the worker (its error attributes plus one the
+                    // original job carried), half look redrive-delivered (no attributes).
                     MessageAttributes:
-                        i % 2 === 0 ? { ErrorCode: { DataType: "String", StringValue: "DecodeFailed" } } : undefined,
+                        i % 2 === 0
+                            ? {
+                                  ErrorCode: { DataType: "String", StringValue: "DecodeFailed" },
+                                  ErrorMessage: { DataType: "String", StringValue: "ffmpeg exited with code 1" },
+                                  Job: { DataType: "String", StringValue: `videos/cam0/clip-${i}.mp4` },
+                                  SourceQueue: { DataType: "String", StringValue: "https://sqs.us-east-1.amazonaws.com/1/jobs" },
+                                  TraceId: { DataType: "String", StringValue: `trace-${i}` },
+                              }
+                            : undefined,
                 }),
             );
         }
@@ -107,7 +116,7 @@ describe("dlq:replay against SQS (moto)", function () {
         }
     }
 
-    it("moves every dead letter to the job queue with its original body and no error attributes", async () => {
+    it("moves every dead letter to the job queue with its original body and attributes, minus the worker's error attributes", async () => {
         const { dlq, queue } = await makeQueues();
         const bodies = await putDeadLetters(dlq, 13);
         const report = await replayDeadLetters(sqsReplayQueues(sqs, dlq, queue, 0), { max: 1000, dryRun: false });
@@ -116,7 +125,10 @@ describe("dlq:replay against SQS (moto)", function () {
         assert.equal(await count(dlq), 0);
         const moved = await drain(queue);
         assert.deepEqual(moved.map((m) => m.body).sort(), [...bodies].sort());
-        assert.ok(moved.every((m) => m.attributes.length === 0), "error attributes must be dropped");
+        for (const m of moved) {
+            const wasWorkerDeadLettered = (describeJob(m.body).key ?? "").startsWith("cam0/");
+            assert.deepEqual(m.attributes, wasWorkerDeadLettered ? ["TraceId"] : [], `attributes of ${m.body}`);
+        }
         assert.ok(report.events.some((e) => /ErrorCode="DecodeFailed"/.test(formatEvent(e))), "listing shows the error attributes");
     });
 
@@ -157,9 +169,9 @@ describe("dlq:replay against SQS (moto)", function () {
         const poisoned = bodies[2];
         const flaky: ReplayQueues = {
             ...real,
-            async sendToJobQueue(body) {
+            async sendToJobQueue(body, attributes) {
                 if (body === poisoned) throw new Error("throttled");
-                await real.sendToJobQueue(body);
+                await real.sendToJobQueue(body, attributes);
             },
         };
         const report = await replayDeadLetters(flaky, { max: 1000, dryRun: false });
