@@ -1,0 +1,183 @@
+// The accelerator profiles a workload can run on, and where AWS offers them.
+// Pure data and helpers: no Pulumi resources, no config reading.
+
+export const ACCELERATOR_PROFILES = ["inf2", "inf1", "nvidia", "cpu"] as const;
+export type AcceleratorProfileName = (typeof ACCELERATOR_PROFILES)[number];
+
+/** Names a user may type; `ei` is accepted by the parser only to reject it with an explanation. */
+export const RETIRED_PROFILES: Readonly<Record<string, string>> = {
+    ei:
+        "Amazon Elastic Inference (ei) was retired by AWS in April 2024 (closed to new customers on " +
+        "2023-04-15) and can no longer be attached to instances. Use 'nvidia' instead: a fractional " +
+        "NVIDIA GPU (g6f.large, a fraction of an L4) or GPU time-slicing on g4dn/g6 " +
+        "(nvidiaTimeSlicingReplicas > 1); or 'inf2' for AWS Inferentia2.",
+};
+
+export type Workload = "video" | "bert";
+export type AmiType = "AL2023_x86_64_STANDARD" | "AL2023_x86_64_NVIDIA" | "AL2023_x86_64_NEURON";
+export type DevicePlugin = "neuron" | "nvidia" | "none";
+
+export interface Taint {
+    key: string;
+    value: string;
+    effect: "NoSchedule";
+}
+
+/** The pod-spec shape of a toleration (core/v1 Toleration). */
+export interface Toleration {
+    key: string;
+    operator: "Equal" | "Exists";
+    value?: string;
+    effect: "NoSchedule";
+}
+
+export interface AcceleratorProfile {
+    name: AcceleratorProfileName;
+    defaultInstanceType: string;
+    /** Instance families this profile accepts as an instance type override. */
+    instanceFamilies: readonly string[];
+    amiType: AmiType;
+    devicePlugin: DevicePlugin;
+    /** Extended resource the device plugin advertises; undefined when none. */
+    resourceName?: "aws.amazon.com/neuron" | "nvidia.com/gpu";
+    /** Something the operator should know (shown as a Pulumi warning). */
+    warning?: string;
+}
+
+export const PROFILES: Readonly<Record<AcceleratorProfileName, AcceleratorProfile>> = {
+    inf2: {
+        name: "inf2",
+        defaultInstanceType: "inf2.xlarge",
+        instanceFamilies: ["inf2"],
+        amiType: "AL2023_x86_64_NEURON",
+        devicePlugin: "neuron",
+        resourceName: "aws.amazon.com/neuron",
+    },
+    inf1: {
+        name: "inf1",
+        defaultInstanceType: "inf1.xlarge",
+        instanceFamilies: ["inf1"],
+        amiType: "AL2023_x86_64_NEURON",
+        devicePlugin: "neuron",
+        resourceName: "aws.amazon.com/neuron",
+        warning:
+            "Inf1 is at end of life in the Neuron SDK (driver pinned; Inf1 environments ended with Neuron 2.27). " +
+            "Prefer 'inf2' for new deployments.",
+    },
+    nvidia: {
+        // g6f is listed for the AL2023 x86_64 NVIDIA AMI in the EKS user guide ("Use EKS-optimized
+        // accelerated AMIs for GPU instances"); g6f.large is a fraction of one L4 GPU, the nearest
+        // modern match for the retired Elastic Inference accelerators.
+        name: "nvidia",
+        defaultInstanceType: "g6f.large",
+        instanceFamilies: ["g6f", "gr6f", "g4dn", "g5", "g6", "g6e", "gr6"],
+        amiType: "AL2023_x86_64_NVIDIA",
+        devicePlugin: "nvidia",
+        resourceName: "nvidia.com/gpu",
+    },
+    cpu: {
+        name: "cpu",
+        defaultInstanceType: "c7i.large",
+        instanceFamilies: ["c7i", "c6i", "c5", "m7i", "m6i", "m5", "r7i", "r6i"],
+        amiType: "AL2023_x86_64_STANDARD",
+        devicePlugin: "none",
+    },
+};
+
+export function instanceFamily(instanceType: string): string {
+    return instanceType.split(".")[0] ?? instanceType;
+}
+
+/**
+ * Where each instance family is offered, for the regions this project lists.
+ *
+ * Source and date: compiled in November 2026 from AWS's public EC2 instance-type pages, regional
+ * launch announcements and the EKS accelerated-AMI documentation, as best known at that time; it was
+ * NOT checked per region with `aws ec2 describe-instance-type-offerings --location-type region`.
+ * Newer families (g6f) are listed conservatively. When AWS adds a region or family, add it here,
+ * or set `allowUnlistedAcceleratorRegion: true` on the stack to skip this check.
+ */
+const BROAD = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-1"];
+export const FAMILY_REGIONS: Readonly<Record<string, readonly string[]>> = {
+    inf2: BROAD,
+    inf1: BROAD,
+    g4dn: BROAD,
+    g5: ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"],
+    g6: ["us-east-1", "us-east-2", "us-west-2", "eu-central-1", "ap-northeast-1"],
+    g6e: ["us-east-1", "us-east-2", "us-west-2"],
+    g6f: ["us-east-1", "us-east-2", "us-west-2"],
+    gr6: ["us-east-1", "us-west-2"],
+    gr6f: ["us-east-1", "us-west-2"],
+    c7i: BROAD,
+    c6i: BROAD,
+    c5: BROAD,
+    m7i: BROAD,
+    m6i: BROAD,
+    m5: BROAD,
+    r7i: BROAD,
+    r6i: BROAD,
+};
+export const LISTED_REGIONS: readonly string[] = BROAD;
+
+/** Why `instanceType` cannot be used in `region` according to the table, or undefined if it can. */
+export function regionAvailabilityProblem(instanceType: string, region: string): string | undefined {
+    const family = instanceFamily(instanceType);
+    const regions = FAMILY_REGIONS[family];
+    if (!LISTED_REGIONS.includes(region)) {
+        return `region '${region}' is not in the accelerator region table (listed: ${LISTED_REGIONS.join(", ")})`;
+    }
+    if (regions === undefined) {
+        return `instance family '${family}' is not in the accelerator region table`;
+    }
+    if (!regions.includes(region)) {
+        return `instance family '${family}' is not offered in ${region} (offered in: ${regions.join(", ")})`;
+    }
+    return undefined;
+}
+
+// ---- Scheduling: labels, taints, selectors, tolerations -------------------------------------
+
+export const LABEL_WORKLOAD = "eks-inference/workload";
+export const LABEL_ACCELERATOR = "eks-inference/accelerator";
+export const LABEL_NODE_ROLE = "eks-inference/node-role";
+
+/** Node labels of the accelerated group that runs `workload` on `profile`. */
+export function nodeLabels(workload: Workload, profile: AcceleratorProfileName): Record<string, string> {
+    return { [LABEL_WORKLOAD]: workload, [LABEL_ACCELERATOR]: profile, [LABEL_NODE_ROLE]: "inference" };
+}
+
+/** Labels of the general (system) node group. */
+export const GENERAL_NODE_LABELS: Readonly<Record<string, string>> = { [LABEL_NODE_ROLE]: "general" };
+
+/**
+ * Taints on the accelerated group: the workload taint keeps every other pod off, and the device taint
+ * (the key the device plugins' own DaemonSets already tolerate) keeps non-accelerated pods off.
+ */
+export function nodeTaints(workload: Workload, profile: AcceleratorProfileName): Taint[] {
+    const taints: Taint[] = [{ key: LABEL_WORKLOAD, value: workload, effect: "NoSchedule" }];
+    const resource = PROFILES[profile].resourceName;
+    if (resource !== undefined) {
+        taints.push({ key: resource, value: "true", effect: "NoSchedule" });
+    }
+    return taints;
+}
+
+/** nodeSelector for a pod spec that must land on the `workload` group running `profile`. */
+export function nodeSelector(workload: Workload, profile: AcceleratorProfileName): Record<string, string> {
+    return { [LABEL_WORKLOAD]: workload, [LABEL_ACCELERATOR]: profile };
+}
+
+/** Tolerations for a pod spec that runs on the `workload` group running `profile`. */
+export function tolerations(workload: Workload, profile: AcceleratorProfileName): Toleration[] {
+    return nodeTaints(workload, profile).map((t) => ({
+        key: t.key,
+        operator: "Equal",
+        value: t.value,
+        effect: t.effect,
+    }));
+}
+
+/** The taint shape `aws.eks.NodeGroup` takes (effect in EKS API spelling). */
+export function eksTaints(taints: Taint[]): { key: string; value: string; effect: "NO_SCHEDULE" }[] {
+    return taints.map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" }));
+}

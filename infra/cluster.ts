@@ -1,0 +1,94 @@
+// The EKS control plane: access entries (API authentication mode), KMS-encrypted secrets,
+// control-plane logging with bounded retention. Workload identity is EKS Pod Identity (no OIDC provider).
+import * as aws from "@pulumi/aws";
+import * as eks from "@pulumi/eks";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ClusterArgs {
+    clusterName: string;
+    kubernetesVersion: string;
+    vpcId: pulumi.Input<string>;
+    privateSubnetIds: pulumi.Input<string>[];
+    publicSubnetIds: pulumi.Input<string>[];
+    adminPrincipalArns: string[];
+    logTypes: string[];
+    publicAccessCidrs: string[];
+    logRetentionDays: number;
+}
+
+export const CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy";
+
+export class Cluster extends pulumi.ComponentResource {
+    readonly eks: eks.Cluster;
+    readonly name: pulumi.Output<string>;
+    /** The EKS-created cluster security group; managed nodes (no SGs in their launch template) get it. */
+    readonly clusterSecurityGroupId: pulumi.Output<string>;
+    readonly kubeconfigJson: pulumi.Output<string>;
+    readonly secretsKeyArn: pulumi.Output<string>;
+
+    constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:Cluster", name, {}, opts);
+        const child = { parent: this };
+        const partition = aws.getPartitionOutput({}, child).partition;
+
+        const secretsKey = new aws.kms.Key(`${name}-secrets`, {
+            description: `Envelope encryption of Kubernetes secrets in ${args.clusterName}`,
+            enableKeyRotation: true,
+            deletionWindowInDays: 30,
+        }, child);
+        new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-secrets`, targetKeyId: secretsKey.keyId }, child);
+
+        // EKS writes to this exact name; creating it first bounds its retention (EKS would keep logs forever).
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
+            name: `/aws/eks/${args.clusterName}/cluster`,
+            retentionInDays: args.logRetentionDays,
+        }, child);
+
+        const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
+        args.adminPrincipalArns.forEach((principalArn, i) => {
+            accessEntries[`admin-${i}`] = {
+                principalArn,
+                accessPolicies: {
+                    admin: {
+                        policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`,
+                        accessScope: { type: "cluster" },
+                    },
+                },
+            };
+        });
+
+        this.eks = new eks.Cluster(name, {
+            name: args.clusterName,
+            version: args.kubernetesVersion,
+            vpcId: args.vpcId,
+            privateSubnetIds: args.privateSubnetIds,
+            publicSubnetIds: args.publicSubnetIds,
+            nodeAssociatePublicIpAddress: false,
+            authenticationMode: eks.AuthenticationMode.Api,
+            accessEntries,
+            // Node groups are declared separately (aws.eks.NodeGroup, any AMI type); they use the
+            // EKS cluster security group, so the component's extra security groups are not needed.
+            skipDefaultNodeGroup: true,
+            skipDefaultSecurityGroups: true,
+            createInstanceRole: false,
+            // Workload identity is Pod Identity, which needs no IAM OIDC provider.
+            createOidcProvider: false,
+            encryptionConfigKeyArn: secretsKey.arn,
+            enabledClusterLogTypes: args.logTypes,
+            endpointPrivateAccess: true,
+            endpointPublicAccess: true,
+            publicAccessCidrs: args.publicAccessCidrs,
+            // vpc-cni and kube-proxy stay as the component installs them (EKS managed add-ons, default
+            // versions for the Kubernetes version). CoreDNS is declared as a managed add-on once the
+            // general node group exists (see addons.ts): without a default node group the component
+            // would install a self-managed CoreDNS instead.
+            corednsAddonOptions: { enabled: false },
+        }, { parent: this, dependsOn: [logGroup] });
+
+        this.name = this.eks.eksCluster.name;
+        this.clusterSecurityGroupId = this.eks.eksCluster.vpcConfig.clusterSecurityGroupId;
+        this.kubeconfigJson = pulumi.secret(this.eks.kubeconfigJson);
+        this.secretsKeyArn = secretsKey.arn;
+        this.registerOutputs({ name: this.name, clusterSecurityGroupId: this.clusterSecurityGroupId });
+    }
+}

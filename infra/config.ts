@@ -1,0 +1,545 @@
+// Stack configuration: the ONLY module that reads pulumi.Config.
+// `parseConfig` is pure (raw strings in, one typed object or one error listing every problem out);
+// `readConfig` is the thin reader the program calls.
+import * as pulumi from "@pulumi/pulumi";
+import {
+    ACCELERATOR_PROFILES,
+    AcceleratorProfile,
+    AcceleratorProfileName,
+    PROFILES,
+    RETIRED_PROFILES,
+    Workload,
+    instanceFamily,
+    regionAvailabilityProblem,
+} from "./accelerators";
+
+export const PROJECT = "eks-inference";
+
+type KeyType = "string" | "integer" | "boolean" | "array";
+export interface ConfigKeySpec {
+    type: KeyType;
+    default: string | number | boolean | string[];
+    description: string;
+    /** Must be set as a Pulumi secret (`pulumi config set --secret`). */
+    secret?: boolean;
+}
+
+/**
+ * Every project config key. Pulumi.yaml declares the same keys and defaults (a test checks they agree):
+ * the CLI applies Pulumi.yaml defaults, and this table applies them when the program runs without it.
+ */
+export const CONFIG_KEYS = {
+    // Workload switches and accelerators
+    videoEnabled: { type: "boolean", default: true, description: "Deploy the video object-detection pipeline (bucket, queue, workers, accelerated node group)." },
+    bertEnabled: { type: "boolean", default: false, description: "Deploy the BERT TF Serving service and its accelerated node group (needs bertModelUri)." },
+    videoAccelerator: { type: "string", default: "nvidia", description: "Accelerator profile of the video node group: inf2, inf1, nvidia or cpu (ei is retired)." },
+    bertAccelerator: { type: "string", default: "inf2", description: "Accelerator profile of the BERT node group: inf2, inf1, nvidia or cpu (ei is retired)." },
+    videoInstanceType: { type: "string", default: "", description: "Instance type of the video node group; empty means the profile default (inf2.xlarge, inf1.xlarge, g6f.large, c7i.large)." },
+    bertInstanceType: { type: "string", default: "", description: "Instance type of the BERT node group; empty means the profile default." },
+    allowUnlistedAcceleratorRegion: { type: "boolean", default: false, description: "Skip the region/instance-family availability table (for regions or families added after it was written)." },
+    // Cluster
+    kubernetesVersion: { type: "string", default: "1.35", description: "EKS Kubernetes version (major.minor)." },
+    clusterAdminPrincipalArns: { type: "array", default: [], description: "IAM principal ARNs given cluster-admin through EKS access entries (AmazonEKSClusterAdminPolicy)." },
+    clusterLogTypes: { type: "array", default: ["api", "audit", "authenticator"], description: "EKS control-plane log types sent to CloudWatch Logs (api, audit, authenticator, controllerManager, scheduler)." },
+    publicAccessCidrs: { type: "array", default: ["0.0.0.0/0"], description: "CIDRs allowed to reach the public Kubernetes API endpoint (the private endpoint is always on)." },
+    logRetentionDays: { type: "integer", default: 30, description: "Retention of the control-plane and platform CloudWatch log groups, in days." },
+    // Network
+    vpcCidr: { type: "string", default: "10.0.0.0/16", description: "IPv4 CIDR of the VPC (a /16 to /20)." },
+    azCount: { type: "integer", default: 2, description: "Availability zones to spread subnets over (2 to 4)." },
+    natGateways: { type: "string", default: "single", description: "NAT gateways: 'single' (cheapest) or 'onePerAz' (survives an AZ outage)." },
+    // Node groups
+    generalInstanceType: { type: "string", default: "m7i.large", description: "Instance type of the general node group (system pods, CoreDNS, controllers)." },
+    generalMinSize: { type: "integer", default: 1, description: "General node group minimum size." },
+    generalDesiredSize: { type: "integer", default: 2, description: "General node group initial desired size (ignored after creation)." },
+    generalMaxSize: { type: "integer", default: 3, description: "General node group maximum size." },
+    videoMinSize: { type: "integer", default: 1, description: "Video node group minimum size." },
+    videoDesiredSize: { type: "integer", default: 1, description: "Video node group initial desired size (the queue-backlog target tracking owns it afterwards)." },
+    videoMaxSize: { type: "integer", default: 4, description: "Video node group maximum size." },
+    videoCapacityType: { type: "string", default: "ON_DEMAND", description: "Video node group capacity type: ON_DEMAND or SPOT." },
+    bertMinSize: { type: "integer", default: 1, description: "BERT node group minimum size." },
+    bertDesiredSize: { type: "integer", default: 1, description: "BERT node group initial desired size (ignored after creation)." },
+    bertMaxSize: { type: "integer", default: 2, description: "BERT node group maximum size." },
+    bertCapacityType: { type: "string", default: "ON_DEMAND", description: "BERT node group capacity type: ON_DEMAND or SPOT." },
+    generalVolumeGiB: { type: "integer", default: 40, description: "Root volume of general nodes, GiB (encrypted gp3)." },
+    acceleratedVolumeGiB: { type: "integer", default: 100, description: "Root volume of accelerated nodes, GiB (encrypted gp3; model-server images are large)." },
+    // Video job plumbing
+    inputPrefix: { type: "string", default: "input/", description: "Bucket key prefix where videos are uploaded; uploads here become jobs." },
+    resultsPrefix: { type: "string", default: "results/", description: "Bucket key prefix where detection results are written." },
+    resultsExpiryDays: { type: "integer", default: 30, description: "Days after which results expire (0 = keep forever)." },
+    queueVisibilityTimeoutSeconds: { type: "integer", default: 300, description: "Job queue visibility timeout; the worker extends it while a video is in progress." },
+    maxReceiveCount: { type: "integer", default: 3, description: "Receives before a job moves to the dead-letter queue." },
+    // Video model and worker
+    videoModelUri: { type: "string", default: "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz", description: "Where the model-fetch init container gets the detection model: an http(s):// tarball or an s3:// prefix." },
+    videoModelName: { type: "string", default: "object_detection", description: "TF Serving model name of the detection model." },
+    videoBatchSize: { type: "integer", default: 8, description: "Frames per inference request." },
+    videoFrameWidth: { type: "integer", default: 300, description: "Frame width sent to the model, pixels." },
+    videoFrameHeight: { type: "integer", default: 300, description: "Frame height sent to the model, pixels." },
+    videoSampleFps: { type: "string", default: "0", description: "Frames per second sampled from each video (decimal; 0 = every frame)." },
+    videoScoreThreshold: { type: "string", default: "0.5", description: "Minimum detection score kept in results (decimal, 0 to 1)." },
+    videoMaxBytes: { type: "integer", default: 2147483648, description: "Largest video accepted, bytes; bigger ones are dead-lettered." },
+    videoMaxSeconds: { type: "integer", default: 3600, description: "Longest video accepted, seconds; longer ones are dead-lettered." },
+    nvidiaTimeSlicingReplicas: { type: "integer", default: 1, description: "NVIDIA GPU time-slicing replicas per GPU (1 = off; nvidia profile only)." },
+    // Scaling and alarms
+    acceptableLatencySeconds: { type: "integer", default: 600, description: "Acceptable time from upload to start of processing, seconds." },
+    secondsPerVideo: { type: "integer", default: 60, description: "Typical processing time of one video on one node, seconds." },
+    metricNamespace: { type: "string", default: "EksInference/VideoQueue", description: "CloudWatch namespace of the backlog and worker metrics." },
+    scalerSchedule: { type: "string", default: "rate(1 minute)", description: "EventBridge schedule of the backlog-metric Lambda." },
+    oldestMessageAlarmSeconds: { type: "integer", default: 1800, description: "Alarm when the oldest queued job is older than this, seconds." },
+    alarmEmail: { type: "string", default: "", description: "E-mail subscribed to alarm notifications (empty = no subscription)." },
+    // BERT
+    bertModelUri: { type: "string", default: "", description: "s3:// prefix of the compiled BERT SavedModel (required when bertEnabled)." },
+    bertModelName: { type: "string", default: "bert", description: "TF Serving model name of the BERT model." },
+    bertReplicas: { type: "integer", default: 1, description: "Replicas of the BERT serving Deployment." },
+    bertAwsAccessKeyId: { type: "string", default: "", secret: true, description: "Optional static access key for the BERT model fetch (secret; prefer the Pod Identity role)." },
+    bertAwsSecretAccessKey: { type: "string", default: "", secret: true, description: "Optional static secret key for the BERT model fetch (secret; set with bertAwsAccessKeyId)." },
+    // Images
+    imageTag: { type: "string", default: "", description: "Tag for built images; empty means a hash of each image's sources (tags are immutable)." },
+    ecrKeepImages: { type: "integer", default: 10, description: "Images kept per ECR repository by the lifecycle policy." },
+} satisfies Record<string, ConfigKeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+export interface RawConfig {
+    /** Project config values as the CLI stores them (strings; arrays as JSON), keys without the project prefix. */
+    values: Readonly<Record<string, string | undefined>>;
+    /** Project keys (without prefix) whose values are secrets. */
+    secretKeys: readonly string[];
+    /** `aws:region`. */
+    region: string | undefined;
+    stack: string;
+}
+
+export interface Sizing {
+    minSize: number;
+    desiredSize: number;
+    maxSize: number;
+}
+
+export type CapacityType = "ON_DEMAND" | "SPOT";
+
+export interface AcceleratedGroupConfig {
+    workload: Workload;
+    profile: AcceleratorProfile;
+    instanceType: string;
+    capacityType: CapacityType;
+    sizing: Sizing;
+}
+
+export interface S3Location {
+    bucket: string;
+    /** Key prefix without a leading slash ("" = whole bucket). */
+    prefix: string;
+}
+
+export interface PlatformConfig {
+    project: string;
+    stack: string;
+    region: string;
+    kubernetesVersion: string;
+    network: { vpcCidr: string; azCount: number; natGateways: "single" | "onePerAz" };
+    cluster: { adminPrincipalArns: string[]; logTypes: string[]; publicAccessCidrs: string[]; logRetentionDays: number };
+    general: { instanceType: string; sizing: Sizing; volumeGiB: number };
+    acceleratedVolumeGiB: number;
+    jobs: { inputPrefix: string; resultsPrefix: string; resultsExpiryDays: number; visibilityTimeoutSeconds: number; maxReceiveCount: number };
+    video: {
+        enabled: boolean;
+        nodes: AcceleratedGroupConfig;
+        modelUri: string;
+        /** Set when modelUri is s3://: the worker role may read it. */
+        modelS3?: S3Location;
+        modelName: string;
+        batchSize: number;
+        frameWidth: number;
+        frameHeight: number;
+        sampleFps: number;
+        scoreThreshold: number;
+        maxVideoBytes: number;
+        maxVideoSeconds: number;
+        nvidiaTimeSlicingReplicas: number;
+    };
+    scaling: {
+        acceptableLatencySeconds: number;
+        secondsPerVideo: number;
+        /** floor(acceptable latency / seconds per video), at least 1. */
+        targetBacklogPerInstance: number;
+        metricNamespace: string;
+        scheduleExpression: string;
+        oldestMessageAlarmSeconds: number;
+        alarmEmail?: string;
+    };
+    bert: {
+        enabled: boolean;
+        nodes: AcceleratedGroupConfig;
+        modelUri?: string;
+        modelS3?: S3Location;
+        modelName: string;
+        replicas: number;
+        /** Only when the user supplied both keys as secrets. */
+        staticCredentials?: { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> };
+    };
+    images: { tag?: string; keepImages: number };
+    /** Things worth telling the operator (not errors). */
+    warnings: string[];
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Reads values by key with the table's defaults, recording every problem instead of stopping at the first. */
+class Reader {
+    readonly problems: string[] = [];
+    constructor(private readonly raw: RawConfig) {}
+
+    private text(key: ConfigKey): string | undefined {
+        const v = this.raw.values[key];
+        return v === undefined ? undefined : v;
+    }
+
+    fail(key: string, message: string): void {
+        this.problems.push(`${PROJECT}:${key} ${message}`);
+    }
+
+    string(key: ConfigKey): string {
+        const v = this.text(key);
+        return v === undefined ? String(CONFIG_KEYS[key].default) : v.trim();
+    }
+
+    oneOf<T extends string>(key: ConfigKey, allowed: readonly T[]): T {
+        const v = this.string(key);
+        if ((allowed as readonly string[]).includes(v)) return v as T;
+        this.fail(key, `is '${v}'; valid values: ${allowed.join(", ")}`);
+        return CONFIG_KEYS[key].default as T;
+    }
+
+    boolean(key: ConfigKey): boolean {
+        const v = this.text(key);
+        if (v === undefined) return CONFIG_KEYS[key].default as boolean;
+        if (v === "true") return true;
+        if (v === "false") return false;
+        this.fail(key, `is '${v}'; expected true or false`);
+        return CONFIG_KEYS[key].default as boolean;
+    }
+
+    integer(key: ConfigKey, min: number, max = Number.MAX_SAFE_INTEGER): number {
+        const v = this.text(key);
+        const fallback = CONFIG_KEYS[key].default as number;
+        if (v === undefined) return fallback;
+        if (!/^-?\d+$/.test(v.trim())) {
+            this.fail(key, `is '${v}'; expected a whole number from ${min} to ${max}`);
+            return fallback;
+        }
+        const n = Number(v);
+        if (n < min || n > max) {
+            this.fail(key, `is ${n}; expected a whole number from ${min} to ${max}`);
+            return fallback;
+        }
+        return n;
+    }
+
+    decimal(key: ConfigKey, min: number, max: number): number {
+        const v = this.string(key);
+        const n = Number(v);
+        if (v === "" || !Number.isFinite(n) || n < min || n > max) {
+            this.fail(key, `is '${v}'; expected a number from ${min} to ${max}`);
+            return Number(CONFIG_KEYS[key].default);
+        }
+        return n;
+    }
+
+    stringArray(key: ConfigKey): string[] {
+        const v = this.text(key);
+        if (v === undefined) return [...(CONFIG_KEYS[key].default as string[])];
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(v);
+        } catch {
+            parsed = undefined;
+        }
+        if (!Array.isArray(parsed) || !parsed.every((e) => typeof e === "string")) {
+            this.fail(key, `is '${v}'; expected a list of strings`);
+            return [...(CONFIG_KEYS[key].default as string[])];
+        }
+        return parsed as string[];
+    }
+
+    isSecret(key: ConfigKey): boolean {
+        return this.raw.secretKeys.includes(key);
+    }
+}
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+function cidrPrefix(cidr: string): number | undefined {
+    const m = CIDR.exec(cidr);
+    if (!m) return undefined;
+    const octets = m.slice(1, 5).map(Number);
+    const bits = Number(m[5]);
+    if (octets.some((o) => o > 255) || bits > 32) return undefined;
+    return bits;
+}
+
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+const PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+export function parseS3Uri(uri: string): S3Location | undefined {
+    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
+    if (!m) return undefined;
+    return { bucket: m[1] as string, prefix: m[2] ?? "" };
+}
+
+function readAccelerated(r: Reader, workload: Workload, region: string, enabled: boolean, allowUnlisted: boolean, warnings: string[]): AcceleratedGroupConfig {
+    const profileKey: ConfigKey = workload === "video" ? "videoAccelerator" : "bertAccelerator";
+    const typeKey: ConfigKey = workload === "video" ? "videoInstanceType" : "bertInstanceType";
+    const profileText = r.string(profileKey);
+    let profileName: AcceleratorProfileName = CONFIG_KEYS[profileKey].default as AcceleratorProfileName;
+    const retired = RETIRED_PROFILES[profileText];
+    if (retired !== undefined) {
+        r.fail(profileKey, `is '${profileText}': ${retired}`);
+    } else if ((ACCELERATOR_PROFILES as readonly string[]).includes(profileText)) {
+        profileName = profileText as AcceleratorProfileName;
+    } else {
+        r.fail(profileKey, `is '${profileText}'; valid profiles: ${ACCELERATOR_PROFILES.join(", ")}`);
+    }
+    const profile = PROFILES[profileName];
+    const override = r.string(typeKey);
+    const instanceType = override === "" ? profile.defaultInstanceType : override;
+    if (override !== "" && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(override)) {
+        r.fail(typeKey, `is '${override}'; expected an EC2 instance type such as ${profile.defaultInstanceType}`);
+    } else if (!profile.instanceFamilies.includes(instanceFamily(instanceType))) {
+        r.fail(typeKey, `is '${instanceType}', which the '${profileName}' profile cannot run (families: ${profile.instanceFamilies.join(", ")})`);
+    } else if (enabled && !allowUnlisted) {
+        const problem = regionAvailabilityProblem(instanceType, region);
+        if (problem !== undefined) {
+            r.fail(override === "" ? profileKey : typeKey, `(${profileName}, ${instanceType}) cannot be used in ${region}: ${problem}. ` +
+                `Choose another profile/instance type, or set ${PROJECT}:allowUnlistedAcceleratorRegion to true if you know it is offered there.`);
+        }
+    }
+    if (enabled && profile.warning !== undefined) warnings.push(`${workload}: ${profile.warning}`);
+    const capacityType = r.oneOf<CapacityType>(workload === "video" ? "videoCapacityType" : "bertCapacityType", ["ON_DEMAND", "SPOT"]);
+    const sizing = readSizing(r, workload);
+    return { workload, profile, instanceType, capacityType, sizing };
+}
+
+function readSizing(r: Reader, group: "general" | Workload): Sizing {
+    const minKey = `${group}MinSize` as ConfigKey;
+    const desiredKey = `${group}DesiredSize` as ConfigKey;
+    const maxKey = `${group}MaxSize` as ConfigKey;
+    const minFloor = group === "general" ? 1 : 0;
+    const minSize = r.integer(minKey, minFloor, 100);
+    const desiredSize = r.integer(desiredKey, minFloor, 100);
+    const maxSize = r.integer(maxKey, 1, 100);
+    if (desiredSize < minSize) r.fail(desiredKey, `is ${desiredSize}, below ${PROJECT}:${minKey} (${minSize}); need min <= desired <= max`);
+    if (desiredSize > maxSize) r.fail(desiredKey, `is ${desiredSize}, above ${PROJECT}:${maxKey} (${maxSize}); need min <= desired <= max`);
+    if (minSize > maxSize) r.fail(minKey, `is ${minSize}, above ${PROJECT}:${maxKey} (${maxSize}); need min <= max`);
+    return { minSize, desiredSize, maxSize };
+}
+
+/** Parses and validates the whole configuration; throws one ConfigError naming every bad key. */
+export function parseConfig(raw: RawConfig): PlatformConfig {
+    const r = new Reader(raw);
+    const warnings: string[] = [];
+    const unknown = Object.keys(raw.values).filter((k) => !(k in CONFIG_KEYS));
+    for (const k of unknown) r.fail(k, `is not a known key of this project (see Pulumi.yaml for the list)`);
+
+    const region = raw.region ?? "";
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+        r.problems.push(`aws:region is '${region}'; set it in Pulumi.${raw.stack}.yaml (for example us-west-2)`);
+    }
+
+    const videoEnabled = r.boolean("videoEnabled");
+    const bertEnabled = r.boolean("bertEnabled");
+    const allowUnlisted = r.boolean("allowUnlistedAcceleratorRegion");
+
+    const kubernetesVersion = r.string("kubernetesVersion");
+    const kv = /^1\.(\d+)$/.exec(kubernetesVersion);
+    if (!kv || Number(kv[1]) < 30) r.fail("kubernetesVersion", `is '${kubernetesVersion}'; expected a supported EKS version such as 1.35 (1.30 or newer)`);
+
+    const vpcCidr = r.string("vpcCidr");
+    const bits = cidrPrefix(vpcCidr);
+    if (bits === undefined || bits < 16 || bits > 20) r.fail("vpcCidr", `is '${vpcCidr}'; expected an IPv4 CIDR from /16 to /20 such as 10.0.0.0/16`);
+    const azCount = r.integer("azCount", 2, 4);
+    const natGateways = r.oneOf<"single" | "onePerAz">("natGateways", ["single", "onePerAz"]);
+
+    const adminPrincipalArns = r.stringArray("clusterAdminPrincipalArns");
+    for (const arn of adminPrincipalArns) {
+        if (!IAM_PRINCIPAL_ARN.test(arn)) r.fail("clusterAdminPrincipalArns", `contains '${arn}'; expected IAM role or user ARNs (arn:aws:iam::<account>:role/<name>)`);
+    }
+    const logTypes = r.stringArray("clusterLogTypes");
+    for (const t of logTypes) {
+        if (!LOG_TYPES.includes(t)) r.fail("clusterLogTypes", `contains '${t}'; valid log types: ${LOG_TYPES.join(", ")}`);
+    }
+    const publicAccessCidrs = r.stringArray("publicAccessCidrs");
+    if (publicAccessCidrs.length === 0) r.fail("publicAccessCidrs", "is empty; list at least one CIDR (the public endpoint is on)");
+    for (const c of publicAccessCidrs) {
+        if (cidrPrefix(c) === undefined) r.fail("publicAccessCidrs", `contains '${c}'; expected IPv4 CIDRs such as 203.0.113.0/24`);
+    }
+    const logRetentionDays = r.integer("logRetentionDays", 1, 3653);
+
+    const generalInstanceType = r.string("generalInstanceType");
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(generalInstanceType)) r.fail("generalInstanceType", `is '${generalInstanceType}'; expected an EC2 instance type such as m7i.large`);
+    const generalSizing = readSizing(r, "general");
+    const generalVolumeGiB = r.integer("generalVolumeGiB", 20, 1000);
+    const acceleratedVolumeGiB = r.integer("acceleratedVolumeGiB", 30, 2000);
+
+    const inputPrefix = r.string("inputPrefix");
+    const resultsPrefix = r.string("resultsPrefix");
+    if (!PREFIX.test(inputPrefix)) r.fail("inputPrefix", `is '${inputPrefix}'; expected a key prefix ending in '/', such as input/`);
+    if (!PREFIX.test(resultsPrefix)) r.fail("resultsPrefix", `is '${resultsPrefix}'; expected a key prefix ending in '/', such as results/`);
+    if (PREFIX.test(inputPrefix) && PREFIX.test(resultsPrefix) && (inputPrefix.startsWith(resultsPrefix) || resultsPrefix.startsWith(inputPrefix))) {
+        r.fail("resultsPrefix", `('${resultsPrefix}') overlaps ${PROJECT}:inputPrefix ('${inputPrefix}'); results written under the input prefix would become new jobs`);
+    }
+    const resultsExpiryDays = r.integer("resultsExpiryDays", 0, 3650);
+    const visibilityTimeoutSeconds = r.integer("queueVisibilityTimeoutSeconds", 30, 43200);
+    const maxReceiveCount = r.integer("maxReceiveCount", 1, 1000);
+
+    const videoNodes = readAccelerated(r, "video", region, videoEnabled, allowUnlisted, warnings);
+    const videoModelUri = r.string("videoModelUri");
+    let videoModelS3: S3Location | undefined;
+    if (videoModelUri.startsWith("s3://")) {
+        videoModelS3 = parseS3Uri(videoModelUri);
+        if (videoModelS3 === undefined) r.fail("videoModelUri", `is '${videoModelUri}'; expected s3://<bucket>/<prefix>`);
+    } else if (!/^https?:\/\/[^\s/]+\/\S*$/.test(videoModelUri)) {
+        r.fail("videoModelUri", `is '${videoModelUri}'; expected an http(s):// URL of a model tarball or an s3:// prefix`);
+    }
+    const videoModelName = r.string("videoModelName");
+    if (!/^[a-zA-Z0-9_-]+$/.test(videoModelName)) r.fail("videoModelName", `is '${videoModelName}'; expected letters, digits, '_' or '-'`);
+    const nvidiaTimeSlicingReplicas = r.integer("nvidiaTimeSlicingReplicas", 1, 48);
+    if (nvidiaTimeSlicingReplicas > 1 && videoNodes.profile.name !== "nvidia") {
+        r.fail("nvidiaTimeSlicingReplicas", `is ${nvidiaTimeSlicingReplicas}, but ${PROJECT}:videoAccelerator is '${videoNodes.profile.name}'; time-slicing applies to the nvidia profile only (use 1)`);
+    }
+
+    const acceptableLatencySeconds = r.integer("acceptableLatencySeconds", 1, 86400);
+    const secondsPerVideo = r.integer("secondsPerVideo", 1, 86400);
+    const metricNamespace = r.string("metricNamespace");
+    if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(metricNamespace) || metricNamespace.startsWith("AWS/")) {
+        r.fail("metricNamespace", `is '${metricNamespace}'; expected a custom CloudWatch namespace (not AWS/...) such as EksInference/VideoQueue`);
+    }
+    const scheduleExpression = r.string("scalerSchedule");
+    if (!/^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/.test(scheduleExpression)) {
+        r.fail("scalerSchedule", `is '${scheduleExpression}'; expected an EventBridge expression such as rate(1 minute)`);
+    }
+    const alarmEmail = r.string("alarmEmail");
+    if (alarmEmail !== "" && !EMAIL.test(alarmEmail)) r.fail("alarmEmail", `is '${alarmEmail}'; expected an e-mail address or empty`);
+
+    const bertNodes = readAccelerated(r, "bert", region, bertEnabled, allowUnlisted, warnings);
+    const bertModelUri = r.string("bertModelUri");
+    let bertModelS3: S3Location | undefined;
+    if (bertModelUri !== "") {
+        bertModelS3 = parseS3Uri(bertModelUri);
+        if (bertModelS3 === undefined) r.fail("bertModelUri", `is '${bertModelUri}'; expected s3://<bucket>/<prefix> of the compiled SavedModel`);
+    } else if (bertEnabled) {
+        r.fail("bertModelUri", `is required when ${PROJECT}:bertEnabled is true: set it to the s3://<bucket>/<prefix> holding the compiled BERT SavedModel`);
+    }
+    const bertModelName = r.string("bertModelName");
+    if (!/^[a-zA-Z0-9_-]+$/.test(bertModelName)) r.fail("bertModelName", `is '${bertModelName}'; expected letters, digits, '_' or '-'`);
+
+    const accessKeyId = r.string("bertAwsAccessKeyId");
+    const secretAccessKey = r.string("bertAwsSecretAccessKey");
+    let staticCredentials: PlatformConfig["bert"]["staticCredentials"];
+    const keyProblems: string[] = [];
+    for (const key of ["bertAwsAccessKeyId", "bertAwsSecretAccessKey"] as const) {
+        if (r.string(key) !== "" && !r.isSecret(key)) {
+            keyProblems.push(key);
+            r.fail(key, `is set as plain text; static AWS keys must be Pulumi secrets: pulumi config set --secret ${key} <value> (and rotate the exposed key)`);
+        }
+    }
+    if ((accessKeyId === "") !== (secretAccessKey === "")) {
+        const missing = accessKeyId === "" ? "bertAwsAccessKeyId" : "bertAwsSecretAccessKey";
+        const given = accessKeyId === "" ? "bertAwsSecretAccessKey" : "bertAwsAccessKeyId";
+        r.fail(missing, `is missing while ${PROJECT}:${given} is set; give both or neither (without them the Pod Identity role is used)`);
+    } else if (accessKeyId !== "" && keyProblems.length === 0) {
+        staticCredentials = { accessKeyId: pulumi.secret(accessKeyId), secretAccessKey: pulumi.secret(secretAccessKey) };
+        warnings.push("bert: static AWS keys are configured; the Pod Identity role is the safer default");
+    }
+
+    const imageTag = r.string("imageTag");
+    if (imageTag !== "" && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) r.fail("imageTag", `is '${imageTag}'; expected a Docker tag (letters, digits, '_', '.', '-', at most 128)`);
+    const keepImages = r.integer("ecrKeepImages", 1, 1000);
+
+    // Spread the other numbers across range checks last so their messages follow the keys' order.
+    const video = {
+        enabled: videoEnabled,
+        nodes: videoNodes,
+        modelUri: videoModelUri,
+        modelS3: videoModelS3,
+        modelName: videoModelName,
+        batchSize: r.integer("videoBatchSize", 1, 256),
+        frameWidth: r.integer("videoFrameWidth", 16, 4096),
+        frameHeight: r.integer("videoFrameHeight", 16, 4096),
+        sampleFps: r.decimal("videoSampleFps", 0, 240),
+        scoreThreshold: r.decimal("videoScoreThreshold", 0, 1),
+        maxVideoBytes: r.integer("videoMaxBytes", 1, 5 * 1024 ** 4),
+        maxVideoSeconds: r.integer("videoMaxSeconds", 1, 86400),
+        nvidiaTimeSlicingReplicas,
+    };
+    const bertReplicas = r.integer("bertReplicas", 1, 100);
+
+    if (r.problems.length > 0) throw new ConfigError(r.problems);
+
+    return {
+        project: PROJECT,
+        stack: raw.stack,
+        region,
+        kubernetesVersion,
+        network: { vpcCidr, azCount, natGateways },
+        cluster: { adminPrincipalArns, logTypes, publicAccessCidrs, logRetentionDays },
+        general: { instanceType: generalInstanceType, sizing: generalSizing, volumeGiB: generalVolumeGiB },
+        acceleratedVolumeGiB,
+        jobs: { inputPrefix, resultsPrefix, resultsExpiryDays, visibilityTimeoutSeconds, maxReceiveCount },
+        video,
+        scaling: {
+            acceptableLatencySeconds,
+            secondsPerVideo,
+            targetBacklogPerInstance: Math.max(1, Math.floor(acceptableLatencySeconds / secondsPerVideo)),
+            metricNamespace,
+            scheduleExpression,
+            oldestMessageAlarmSeconds: r.integer("oldestMessageAlarmSeconds", 60, 1209600),
+            alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
+        },
+        bert: {
+            enabled: bertEnabled,
+            nodes: bertNodes,
+            modelUri: bertModelUri === "" ? undefined : bertModelUri,
+            modelS3: bertModelS3,
+            modelName: bertModelName,
+            replicas: bertReplicas,
+            staticCredentials,
+        },
+        images: { tag: imageTag === "" ? undefined : imageTag, keepImages },
+        warnings,
+    };
+}
+
+/** Secret keys as the Pulumi language host passes them (PULUMI_CONFIG_SECRET_KEYS, full keys). */
+function secretProjectKeys(): string[] {
+    const text = process.env.PULUMI_CONFIG_SECRET_KEYS;
+    if (!text) return [];
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) return [];
+    return parsed
+        .filter((k): k is string => typeof k === "string" && k.startsWith(`${PROJECT}:`))
+        .map((k) => k.slice(PROJECT.length + 1));
+}
+
+/** Reads this stack's configuration from Pulumi and validates it (throws ConfigError). */
+export function readConfig(): PlatformConfig {
+    // Every key of this project the stack sets, known or not: unknown keys (typos) are errors too.
+    const values: Record<string, string | undefined> = {};
+    const all = pulumi.runtime.allConfig();
+    for (const fullKey of Object.keys(all)) {
+        if (fullKey.startsWith(`${PROJECT}:`)) values[fullKey.slice(PROJECT.length + 1)] = all[fullKey];
+    }
+    const config = parseConfig({
+        values,
+        secretKeys: secretProjectKeys(),
+        region: new pulumi.Config("aws").get("region"),
+        stack: pulumi.getStack(),
+    });
+    for (const w of config.warnings) pulumi.log.warn(w);
+    return config;
+}

@@ -1,0 +1,16 @@
+// Kubernetes namespaces and service accounts that carry AWS identities (EKS Pod Identity).
+// The platform binds an IAM role to each; the workloads create the namespace and service account.
+
+export interface WorkloadIdentity {
+    namespace: string;
+    serviceAccount: string;
+}
+
+/**
+ * The video DaemonSet pod: the worker container and the model-fetch init container share this
+ * service account, so its role carries both permission sets (a pod has one service account).
+ */
+export const VIDEO_WORKER_IDENTITY: WorkloadIdentity = { namespace: "video", serviceAccount: "video-worker" };
+
+/** The BERT TF Serving Deployment: its model-fetch init container reads the model from S3. */
+export const BERT_SERVING_IDENTITY: WorkloadIdentity = { namespace: "bert", serviceAccount: "bert-serving" };

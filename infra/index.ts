@@ -1,0 +1,138 @@
+// eks-inference: config -> network -> cluster -> node groups -> job plumbing -> identities -> images -> outputs.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { GENERAL_NODE_LABELS, nodeLabels, nodeTaints } from "./accelerators";
+import { Addons } from "./addons";
+import { Cluster } from "./cluster";
+import { readConfig } from "./config";
+import { WorkloadRoles } from "./iam";
+import { ImageName, Images, SERVING_IMAGE } from "./images";
+import { VideoJobs } from "./jobs";
+import { Network } from "./network";
+import { NodeGroup, NodeRole } from "./nodegroups";
+
+const config = readConfig();
+const baseName = `${config.project}-${config.stack}`;
+
+// Every AWS resource gets project/stack tags through the provider.
+const awsProvider = new aws.Provider("aws", {
+    region: config.region as aws.Region,
+    defaultTags: { tags: { project: config.project, stack: config.stack, "managed-by": "pulumi" } },
+});
+const withAws: pulumi.ComponentResourceOptions = { providers: { aws: awsProvider } };
+
+const network = new Network(baseName, {
+    vpcCidr: config.network.vpcCidr,
+    azCount: config.network.azCount,
+    natGateways: config.network.natGateways,
+    region: config.region,
+    clusterName: baseName,
+}, withAws);
+
+const cluster = new Cluster(baseName, {
+    clusterName: baseName,
+    kubernetesVersion: config.kubernetesVersion,
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    publicSubnetIds: network.publicSubnetIds,
+    adminPrincipalArns: config.cluster.adminPrincipalArns,
+    logTypes: config.cluster.logTypes,
+    publicAccessCidrs: config.cluster.publicAccessCidrs,
+    logRetentionDays: config.cluster.logRetentionDays,
+}, withAws);
+network.allowHttpsFrom(`${baseName}-endpoints-from-nodes`, cluster.clusterSecurityGroupId);
+
+const nodeRole = new NodeRole(`${baseName}-node`, withAws);
+const generalNodes = new NodeGroup(`${baseName}-general`, {
+    clusterName: cluster.name,
+    nodeRole,
+    subnetIds: network.privateSubnetIds,
+    instanceType: config.general.instanceType,
+    amiType: "AL2023_x86_64_STANDARD",
+    capacityType: "ON_DEMAND",
+    sizing: config.general.sizing,
+    labels: { ...GENERAL_NODE_LABELS },
+    taints: [],
+    volumeGiB: config.general.volumeGiB,
+    imdsHopLimit: 1,
+}, withAws);
+
+function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
+    const group = config[workload].nodes;
+    return new NodeGroup(`${baseName}-${workload}`, {
+        clusterName: cluster.name,
+        nodeRole,
+        subnetIds: network.privateSubnetIds,
+        instanceType: group.instanceType,
+        amiType: group.profile.amiType,
+        capacityType: group.capacityType,
+        sizing: group.sizing,
+        labels: nodeLabels(workload, group.profile.name),
+        taints: nodeTaints(workload, group.profile.name),
+        volumeGiB: config.acceleratedVolumeGiB,
+        // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
+        imdsHopLimit: workload === "video" ? 2 : 1,
+    }, withAws);
+}
+const videoNodes = config.video.enabled ? acceleratedGroup("video") : undefined;
+const bertNodes = config.bert.enabled ? acceleratedGroup("bert") : undefined;
+
+const addons = new Addons(baseName, { clusterName: cluster.name, nodeGroups: [generalNodes] }, withAws);
+
+const jobs = config.video.enabled
+    ? new VideoJobs(`${baseName}-video`, {
+        inputPrefix: config.jobs.inputPrefix,
+        resultsPrefix: config.jobs.resultsPrefix,
+        resultsExpiryDays: config.jobs.resultsExpiryDays,
+        visibilityTimeoutSeconds: config.jobs.visibilityTimeoutSeconds,
+        maxReceiveCount: config.jobs.maxReceiveCount,
+    }, withAws)
+    : undefined;
+
+const roles = new WorkloadRoles(baseName, {
+    clusterName: cluster.name,
+    region: config.region,
+    video: jobs !== undefined && videoNodes !== undefined
+        ? {
+            queueArn: jobs.queue.arn,
+            deadLetterQueueArn: jobs.deadLetterQueue.arn,
+            bucketArn: jobs.bucket.arn,
+            inputPrefix: config.jobs.inputPrefix,
+            resultsPrefix: config.jobs.resultsPrefix,
+            asgName: videoNodes.asgName,
+            metricNamespace: config.scaling.metricNamespace,
+            modelS3: config.video.modelS3,
+        }
+        : undefined,
+    bert: config.bert.enabled && config.bert.modelS3 !== undefined ? { modelS3: config.bert.modelS3 } : undefined,
+    dependsOn: [addons.podIdentityAgent],
+}, withAws);
+
+const neededImages: ImageName[] = [];
+if (config.video.enabled) neededImages.push("worker", SERVING_IMAGE[config.video.nodes.profile.name]);
+if (config.bert.enabled) neededImages.push("worker", SERVING_IMAGE[config.bert.nodes.profile.name]);
+const images = new Images(baseName, {
+    repositoryPrefix: `${config.project}/${config.stack}`,
+    images: neededImages,
+    tag: config.images.tag,
+    keepImages: config.images.keepImages,
+}, withAws);
+
+// ---- Stack outputs ------------------------------------------------------------------------------
+export const region = config.region;
+export const clusterName = cluster.name;
+export const kubeconfig = cluster.kubeconfigJson;
+export const vpcId = network.vpcId;
+export const privateSubnetIds = network.privateSubnetIds;
+export const nodeRoleArn = nodeRole.role.arn;
+export const generalAsgName = generalNodes.asgName;
+export const videoAsgName = videoNodes?.asgName;
+export const bertAsgName = bertNodes?.asgName;
+export const bucketName = jobs?.bucket.bucket;
+export const inputPrefix = jobs?.inputPrefix;
+export const resultsPrefix = jobs?.resultsPrefix;
+export const jobQueueUrl = jobs?.queue.url;
+export const deadLetterQueueUrl = jobs?.deadLetterQueue.url;
+export const videoWorkerRoleArn = roles.videoWorkerRole?.arn;
+export const bertServingRoleArn = roles.bertServingRole?.arn;
+export const imageRefs = images.refs;

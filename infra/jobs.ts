@@ -1,0 +1,133 @@
+// Video job plumbing: uploads under the input prefix of one bucket become SQS jobs (S3 event
+// notifications); failed jobs land in a dead-letter queue; results expire.
+//
+// Decisions:
+// - Bucket encryption is SSE-S3 (AES256): the worker role then needs no KMS grants, and nothing here
+//   needs a customer-managed key. Queues use SQS-managed SSE: S3 event notifications cannot be sent
+//   to a queue encrypted with the AWS-managed SQS KMS key, and SSE-SQS needs no key policy.
+// - Versioning is off: inputs are transient jobs and results are reproducible from them; versions
+//   would keep every expired result as a billed noncurrent version.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface VideoJobsArgs {
+    inputPrefix: string;
+    resultsPrefix: string;
+    resultsExpiryDays: number;
+    visibilityTimeoutSeconds: number;
+    maxReceiveCount: number;
+}
+
+export const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
+export const JOB_RETENTION_SECONDS = 4 * 24 * 3600;
+
+export class VideoJobs extends pulumi.ComponentResource {
+    readonly bucket: aws.s3.Bucket;
+    readonly queue: aws.sqs.Queue;
+    readonly deadLetterQueue: aws.sqs.Queue;
+    readonly inputPrefix: string;
+    readonly resultsPrefix: string;
+
+    constructor(name: string, args: VideoJobsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:VideoJobs", name, {}, opts);
+        const child = { parent: this };
+        const accountId = aws.getCallerIdentityOutput({}, child).accountId;
+        this.inputPrefix = args.inputPrefix;
+        this.resultsPrefix = args.resultsPrefix;
+
+        const bucket = new aws.s3.Bucket(name, { forceDestroy: false }, child);
+        this.bucket = bucket;
+        new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(name, {
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, child);
+        new aws.s3.BucketServerSideEncryptionConfiguration(name, {
+            bucket: bucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+        }, child);
+        const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [{
+            id: "abort-incomplete-uploads",
+            status: "Enabled",
+            filter: {},
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+        }];
+        if (args.resultsExpiryDays > 0) {
+            rules.push({
+                id: "expire-results",
+                status: "Enabled",
+                filter: { prefix: args.resultsPrefix },
+                expiration: { days: args.resultsExpiryDays },
+            });
+        }
+        new aws.s3.BucketLifecycleConfiguration(name, { bucket: bucket.id, rules }, child);
+        new aws.s3.BucketPolicy(name, {
+            bucket: bucket.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Sid: "DenyInsecureTransport",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:*",
+                    Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                }],
+            }),
+        }, { parent: this, dependsOn: [publicAccess] });
+
+        this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
+            messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+            sqsManagedSseEnabled: true,
+        }, child);
+        this.queue = new aws.sqs.Queue(`${name}-jobs`, {
+            visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
+            receiveWaitTimeSeconds: 20,
+            messageRetentionSeconds: JOB_RETENTION_SECONDS,
+            sqsManagedSseEnabled: true,
+            redrivePolicy: pulumi.jsonStringify({
+                deadLetterTargetArn: this.deadLetterQueue.arn,
+                maxReceiveCount: args.maxReceiveCount,
+            }),
+        }, child);
+
+        const queuePolicy = new aws.sqs.QueuePolicy(`${name}-jobs`, {
+            queueUrl: this.queue.url,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "AllowJobBucketNotifications",
+                        Effect: "Allow",
+                        Principal: { Service: "s3.amazonaws.com" },
+                        Action: "sqs:SendMessage",
+                        Resource: this.queue.arn,
+                        Condition: {
+                            ArnEquals: { "aws:SourceArn": bucket.arn },
+                            StringEquals: { "aws:SourceAccount": accountId },
+                        },
+                    },
+                    {
+                        Sid: "DenyInsecureTransport",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "sqs:*",
+                        Resource: this.queue.arn,
+                        Condition: { Bool: { "aws:SecureTransport": "false" } },
+                    },
+                ],
+            }),
+        }, child);
+
+        // S3 validates the destination when the notification is created: the queue policy must exist first.
+        new aws.s3.BucketNotification(name, {
+            bucket: bucket.id,
+            queues: [{ queueArn: this.queue.arn, events: ["s3:ObjectCreated:*"], filterPrefix: args.inputPrefix }],
+        }, { parent: this, dependsOn: [queuePolicy] });
+
+        this.registerOutputs({ bucket: bucket.bucket, queueUrl: this.queue.url, deadLetterQueueUrl: this.deadLetterQueue.url });
+    }
+}

@@ -1,0 +1,154 @@
+// VPC over N AZs: public subnets (NAT, load balancers), private subnets (nodes), NAT gateways, and
+// VPC endpoints so nodes reach AWS APIs without leaving the VPC.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { cidrSubnet } from "./cidr";
+
+export interface NetworkArgs {
+    vpcCidr: string;
+    azCount: number;
+    natGateways: "single" | "onePerAz";
+    region: string;
+    /** Name of the EKS cluster (subnet discovery tags). */
+    clusterName: string;
+}
+
+/** Interface endpoints the nodes and pods use: images, queue, credentials, metrics/logs, scaling. */
+export const INTERFACE_ENDPOINT_SERVICES = [
+    "sqs",
+    "ecr.api",
+    "ecr.dkr",
+    "sts",
+    "logs",
+    "monitoring",
+    "ec2",
+    "autoscaling",
+    // The EKS Pod Identity agent exchanges service-account tokens for credentials here.
+    "eks-auth",
+] as const;
+
+export class Network extends pulumi.ComponentResource {
+    readonly vpcId: pulumi.Output<string>;
+    readonly publicSubnetIds: pulumi.Output<string>[];
+    readonly privateSubnetIds: pulumi.Output<string>[];
+    readonly endpointSecurityGroupId: pulumi.Output<string>;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:Network", name, {}, opts);
+        const child = { parent: this };
+        const region = args.region;
+        const zones = aws.getAvailabilityZonesOutput(
+            { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
+            child,
+        );
+
+        const vpc = new aws.ec2.Vpc(name, {
+            cidrBlock: args.vpcCidr,
+            enableDnsHostnames: true, // private DNS of interface endpoints needs both
+            enableDnsSupport: true,
+            tags: { Name: name },
+        }, child);
+        const igw = new aws.ec2.InternetGateway(name, { vpcId: vpc.id, tags: { Name: name } }, child);
+
+        const publicRt = new aws.ec2.RouteTable(`${name}-public`, {
+            vpcId: vpc.id,
+            routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+            tags: { Name: `${name}-public` },
+        }, child);
+
+        // Public subnets take the first 2^4 blocks' low half, private ones start at block 8: a /16 gives /20s.
+        const publicSubnets: aws.ec2.Subnet[] = [];
+        const privateSubnets: aws.ec2.Subnet[] = [];
+        const privateRts: aws.ec2.RouteTable[] = [];
+        const natIds: pulumi.Output<string>[] = [];
+        for (let i = 0; i < args.azCount; i++) {
+            const az = zones.names.apply((names) => {
+                const zone = names[i];
+                if (zone === undefined) throw new Error(`azCount is ${args.azCount} but the region offers only ${names.length} AZs`);
+                return zone;
+            });
+            const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {
+                vpcId: vpc.id,
+                availabilityZone: az,
+                cidrBlock: cidrSubnet(args.vpcCidr, 4, i),
+                mapPublicIpOnLaunch: false,
+                tags: { Name: `${name}-public-${i}`, "kubernetes.io/role/elb": "1", [`kubernetes.io/cluster/${args.clusterName}`]: "shared" },
+            }, child);
+            new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, child);
+            publicSubnets.push(pub);
+
+            if (i === 0 || args.natGateways === "onePerAz") {
+                const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, child);
+                const nat = new aws.ec2.NatGateway(`${name}-${i}`, {
+                    allocationId: eip.id,
+                    subnetId: pub.id,
+                    tags: { Name: `${name}-${i}` },
+                }, { parent: this, dependsOn: [igw] });
+                natIds.push(nat.id);
+            }
+            const natId = natIds[args.natGateways === "onePerAz" ? i : 0] as pulumi.Output<string>;
+
+            const priv = new aws.ec2.Subnet(`${name}-private-${i}`, {
+                vpcId: vpc.id,
+                availabilityZone: az,
+                cidrBlock: cidrSubnet(args.vpcCidr, 4, 8 + i),
+                tags: { Name: `${name}-private-${i}`, "kubernetes.io/role/internal-elb": "1", [`kubernetes.io/cluster/${args.clusterName}`]: "shared" },
+            }, child);
+            const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, {
+                vpcId: vpc.id,
+                routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }],
+                tags: { Name: `${name}-private-${i}` },
+            }, child);
+            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, child);
+            privateSubnets.push(priv);
+            privateRts.push(rt);
+        }
+
+        // S3 through a gateway endpoint: free, and image layers from ECR are served from S3.
+        new aws.ec2.VpcEndpoint(`${name}-s3`, {
+            vpcId: vpc.id,
+            serviceName: `com.amazonaws.${region}.s3`,
+            vpcEndpointType: "Gateway",
+            routeTableIds: privateRts.map((rt) => rt.id),
+            tags: { Name: `${name}-s3` },
+        }, child);
+
+        // No rules here: 443 is admitted from the nodes' security group once the cluster exists
+        // (allowHttpsFrom). No egress: endpoints only answer.
+        const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, {
+            vpcId: vpc.id,
+            description: "VPC interface endpoints: HTTPS from EKS nodes only",
+            tags: { Name: `${name}-endpoints` },
+        }, child);
+
+        for (const service of INTERFACE_ENDPOINT_SERVICES) {
+            new aws.ec2.VpcEndpoint(`${name}-${service.replace(".", "-")}`, {
+                vpcId: vpc.id,
+                serviceName: `com.amazonaws.${region}.${service}`,
+                vpcEndpointType: "Interface",
+                privateDnsEnabled: true,
+                subnetIds: privateSubnets.map((s) => s.id),
+                securityGroupIds: [endpointSg.id],
+                tags: { Name: `${name}-${service}` },
+            }, child);
+        }
+
+        this.vpcId = vpc.id;
+        this.publicSubnetIds = publicSubnets.map((s) => s.id);
+        this.privateSubnetIds = privateSubnets.map((s) => s.id);
+        this.endpointSecurityGroupId = endpointSg.id;
+        this.registerOutputs({ vpcId: this.vpcId, privateSubnetIds: this.privateSubnetIds, publicSubnetIds: this.publicSubnetIds });
+    }
+
+    /** Admits HTTPS to the interface endpoints from one security group (the nodes'). */
+    allowHttpsFrom(name: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule {
+        return new aws.vpc.SecurityGroupIngressRule(name, {
+            securityGroupId: this.endpointSecurityGroupId,
+            referencedSecurityGroupId: sourceSecurityGroupId,
+            ipProtocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            description: "HTTPS from EKS nodes",
+        }, { parent: this });
+    }
+}

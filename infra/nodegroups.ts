@@ -1,0 +1,104 @@
+// Managed node groups: one general group for system pods and one accelerated group per enabled
+// workload. aws.eks.NodeGroup (not eks.ManagedNodeGroup) because only it accepts the NEURON AMI type.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AmiType, Taint, eksTaints } from "./accelerators";
+import { CapacityType, Sizing } from "./config";
+
+/** AWS managed policies every EKS node needs (kubelet, VPC CNI, image pulls). */
+export const NODE_MANAGED_POLICIES = [
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    // Pull-only (2024) is narrower than ReadOnly: no Describe/List on repositories.
+    "AmazonEC2ContainerRegistryPullOnly",
+] as const;
+
+export class NodeRole extends pulumi.ComponentResource {
+    readonly role: aws.iam.Role;
+
+    constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:NodeRole", name, {}, opts);
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        this.role = new aws.iam.Role(name, {
+            description: "EKS managed node groups (kubelet, CNI, image pulls); workloads use Pod Identity roles",
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, { parent: this });
+        for (const policy of NODE_MANAGED_POLICIES) {
+            new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {
+                role: this.role.name,
+                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`,
+            }, { parent: this });
+        }
+        this.registerOutputs({ roleArn: this.role.arn });
+    }
+}
+
+export interface NodeGroupArgs {
+    clusterName: pulumi.Input<string>;
+    /** The node role component; groups wait for its policy attachments. */
+    nodeRole: NodeRole;
+    subnetIds: pulumi.Input<string>[];
+    instanceType: string;
+    amiType: AmiType;
+    capacityType: CapacityType;
+    sizing: Sizing;
+    labels: Record<string, string>;
+    taints: Taint[];
+    volumeGiB: number;
+    /** 2 when a pod (not the host) must reach IMDSv2, e.g. the video worker reading its instance id. */
+    imdsHopLimit: 1 | 2;
+}
+
+export class NodeGroup extends pulumi.ComponentResource {
+    readonly nodeGroup: aws.eks.NodeGroup;
+    readonly launchTemplate: aws.ec2.LaunchTemplate;
+    /** The Auto Scaling group EKS created for this node group. */
+    readonly asgName: pulumi.Output<string>;
+
+    constructor(name: string, args: NodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:NodeGroup", name, {}, opts);
+        // No imageId (the node group's amiType picks the EKS AMI and its bootstrap) and no security
+        // groups (so nodes get the EKS cluster security group).
+        this.launchTemplate = new aws.ec2.LaunchTemplate(name, {
+            description: `EKS node group ${name}`,
+            updateDefaultVersion: true,
+            metadataOptions: {
+                httpEndpoint: "enabled",
+                httpTokens: "required",
+                httpPutResponseHopLimit: args.imdsHopLimit,
+            },
+            blockDeviceMappings: [{
+                deviceName: "/dev/xvda",
+                ebs: { volumeSize: args.volumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+            }],
+            tagSpecifications: [
+                { resourceType: "instance", tags: { Name: name, ...args.labels } },
+                { resourceType: "volume", tags: { Name: name } },
+            ],
+        }, { parent: this });
+
+        this.nodeGroup = new aws.eks.NodeGroup(name, {
+            clusterName: args.clusterName,
+            nodeRoleArn: args.nodeRole.role.arn,
+            subnetIds: args.subnetIds,
+            amiType: args.amiType,
+            instanceTypes: [args.instanceType],
+            capacityType: args.capacityType,
+            scalingConfig: args.sizing,
+            updateConfig: { maxUnavailable: 1 },
+            labels: args.labels,
+            taints: eksTaints(args.taints),
+            launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
+        }, { parent: this, dependsOn: [args.nodeRole], ignoreChanges: ["scalingConfig.desiredSize"] });
+
+        this.asgName = this.nodeGroup.resources.apply((resources) => {
+            const asg = resources[0]?.autoscalingGroups?.[0]?.name;
+            if (asg === undefined) throw new Error(`node group ${name} reports no Auto Scaling group`);
+            return asg;
+        });
+        this.registerOutputs({ asgName: this.asgName });
+    }
+}

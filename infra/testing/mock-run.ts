@@ -1,0 +1,120 @@
+// Runs the real Pulumi program (infra/index.ts) under pulumi.runtime.setMocks in a child process,
+// with a stack file's config (plus Pulumi.yaml defaults, as the CLI would apply them) and overrides.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+    /** URN of the parent resource, when it has one. */
+    parent?: string;
+}
+
+export interface MockRunResult {
+    stack: string;
+    resources: RecordedResource[];
+    outputs: Record<string, unknown>;
+    /** Names of stack outputs that are secret. */
+    secretOutputs: string[];
+    /** Invoke tokens the mocks had no answer for (empty in a healthy run). */
+    unmockedCalls: string[];
+    /** Full config keys passed to the program. */
+    config: Record<string, string>;
+}
+
+export interface MockRunOptions {
+    /** Project keys without the `eks-inference:` prefix; namespaced keys (`aws:region`) as they are. */
+    config?: Record<string, string>;
+    /** Keys (same spelling as `config`) whose values are secrets. */
+    secretKeys?: string[];
+}
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+const CHILD = path.join(__dirname, "mock-program.ts");
+const MAX_CHILDREN = 2;
+
+function configText(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function fullKey(project: string, key: string): string {
+    return key.includes(":") ? key : `${project}:${key}`;
+}
+
+/** The config the CLI would give the program for `stack`: Pulumi.yaml defaults, then the stack file, then overrides. */
+export function stackConfig(stack: string, options: MockRunOptions = {}): { config: Record<string, string>; secretKeys: string[] } {
+    const project = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
+        name: string;
+        config?: Record<string, { default?: unknown }>;
+    };
+    const config: Record<string, string> = {};
+    for (const [key, spec] of Object.entries(project.config ?? {})) {
+        if (spec.default !== undefined) config[fullKey(project.name, key)] = configText(spec.default);
+    }
+    const stackFile = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(stackFile)) throw new Error(`no stack file ${path.basename(stackFile)}`);
+    const stackDoc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    for (const [key, value] of Object.entries(stackDoc.config ?? {})) {
+        if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+            throw new Error(`${path.basename(stackFile)}: ${key} is an encrypted secret, which cannot be decrypted without the Pulumi CLI; pass it as an override with secretKeys`);
+        }
+        config[fullKey(project.name, key)] = configText(value);
+    }
+    for (const [key, value] of Object.entries(options.config ?? {})) config[fullKey(project.name, key)] = value;
+    const secretKeys = (options.secretKeys ?? []).map((k) => fullKey(project.name, k));
+    return { config, secretKeys };
+}
+
+let running = 0;
+const waiting: (() => void)[] = [];
+async function withSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+        return await work();
+    } finally {
+        running--;
+        waiting.shift()?.();
+    }
+}
+
+/** Runs the program for `stack`; rejects with the program's own message when it fails. */
+export function runStackUnderMocks(stack: string, options: MockRunOptions = {}): Promise<MockRunResult> {
+    const { config, secretKeys } = stackConfig(stack, options);
+    return withSlot(() => new Promise<MockRunResult>((resolve, reject) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mock-run-"));
+        const resultFile = path.join(dir, "result.json");
+        const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), CHILD], {
+            cwd: REPO_ROOT,
+            env: {
+                ...process.env,
+                PULUMI_CONFIG: JSON.stringify(config),
+                PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
+                MOCK_RUN_STACK: stack,
+                MOCK_RUN_RESULT: resultFile,
+            },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout.on("data", () => undefined);
+        child.on("error", reject);
+        child.on("close", (code) => {
+            try {
+                if (!fs.existsSync(resultFile)) {
+                    reject(new Error(`mock run of ${stack} exited ${code} without a result:\n${stderr}`));
+                    return;
+                }
+                const parsed = JSON.parse(fs.readFileSync(resultFile, "utf8")) as { error?: string } & Omit<MockRunResult, "config">;
+                if (parsed.error !== undefined) reject(new Error(parsed.error));
+                else resolve({ ...parsed, config });
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    }));
+}
