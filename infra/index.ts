@@ -3,13 +3,16 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GENERAL_NODE_LABELS, nodeLabels, nodeTaints } from "./accelerators";
 import { Addons } from "./addons";
+import { VideoQueueAlarms } from "./alarms";
 import { Cluster } from "./cluster";
 import { readConfig } from "./config";
+import { OperationsDashboard } from "./dashboard";
 import { WorkloadRoles } from "./iam";
 import { ImageName, Images, SERVING_IMAGE } from "./images";
 import { VideoJobs } from "./jobs";
 import { Network } from "./network";
 import { NodeGroup, NodeRole } from "./nodegroups";
+import { VideoQueueScaling } from "./scaling";
 
 const config = readConfig();
 const baseName = `${config.project}-${config.stack}`;
@@ -108,6 +111,40 @@ const roles = new WorkloadRoles(baseName, {
     dependsOn: [addons.podIdentityAgent],
 }, withAws);
 
+// Queue health alarms, backlog-per-instance scaling of the video group, and the operations dashboard.
+const alarms = jobs !== undefined
+    ? new VideoQueueAlarms(`${baseName}-video`, {
+        queueName: jobs.queue.name,
+        deadLetterQueueName: jobs.deadLetterQueue.name,
+        oldestMessageAgeThresholdSeconds: config.scaling.oldestMessageAlarmSeconds,
+        alarmEmail: config.scaling.alarmEmail,
+    }, withAws)
+    : undefined;
+const scaling = jobs !== undefined && videoNodes !== undefined
+    ? new VideoQueueScaling(baseName, {
+        queueUrl: jobs.queue.url,
+        queueArn: jobs.queue.arn,
+        queueName: jobs.queue.name,
+        asgName: videoNodes.asgName,
+        metricNamespace: config.scaling.metricNamespace,
+        targetBacklogPerInstance: config.scaling.targetBacklogPerInstance,
+        scheduleExpression: config.scaling.scheduleExpression,
+        logRetentionDays: config.cluster.logRetentionDays,
+        alarmTopicArn: alarms?.topicArn,
+    }, withAws)
+    : undefined;
+const dashboard = jobs !== undefined
+    ? new OperationsDashboard(baseName, {
+        region: config.region,
+        queueName: jobs.queue.name,
+        deadLetterQueueName: jobs.deadLetterQueue.name,
+        videoAsgName: videoNodes?.asgName,
+        backlogMetricNamespace: config.scaling.metricNamespace,
+        workerMetricNamespace: config.scaling.metricNamespace,
+        bertEnabled: config.bert.enabled,
+    }, withAws)
+    : undefined;
+
 const neededImages: ImageName[] = [];
 if (config.video.enabled) neededImages.push("worker", SERVING_IMAGE[config.video.nodes.profile.name]);
 if (config.bert.enabled) neededImages.push("worker", SERVING_IMAGE[config.bert.nodes.profile.name]);
@@ -136,3 +173,7 @@ export const deadLetterQueueUrl = jobs?.deadLetterQueue.url;
 export const videoWorkerRoleArn = roles.videoWorkerRole?.arn;
 export const bertServingRoleArn = roles.bertServingRole?.arn;
 export const imageRefs = images.refs;
+export const alarmTopicArn = alarms?.topicArn;
+export const scalerFunctionName = scaling?.functionName;
+export const scalingPolicyNames = scaling?.policyNames;
+export const dashboardName = dashboard?.dashboardName;

@@ -85,7 +85,7 @@ function computedState(type: string, name: string, inputs: State): State {
             };
         }
         default:
-            return type.startsWith("aws:") ? { arn } : {};
+            return type.startsWith("aws:") ? { arn, name: inputs.name ?? name } : {};
     }
 }
 
