@@ -1,6 +1,6 @@
 // ModelClient over TF Serving's REST API (default port 8501) using fetch and the columnar JSON format.
 import { describeModel, httpError } from "./errors";
-import { jsonToTensor, tensorToJsonText } from "./json-tensors";
+import { jsonToTensor, tensorToJsonBytes } from "./json-tensors";
 import { ModelServerError, ModelState, type CallOptions, type ModelClient, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
 
 export interface RestClientOptions {
@@ -35,7 +35,7 @@ export class RestModelClient implements ModelClient {
         // fetch keeps no per-client state worth releasing.
     }
 
-    private async send(path: string, spec: ModelSpec, options: CallOptions | undefined, init: { method: string; body?: string }): Promise<unknown> {
+    private async send(path: string, spec: ModelSpec, options: CallOptions | undefined, init: { method: string; body?: Buffer }): Promise<unknown> {
         const timeoutMs = options?.timeoutMs ?? this.defaultTimeoutMs;
         let response: Response;
         let text: string;
@@ -64,13 +64,14 @@ function modelPath(spec: ModelSpec): string {
     return spec.version === undefined ? `/v1/models/${name}` : `/v1/models/${name}/versions/${spec.version}`;
 }
 
-/** The request body, built as text so big uint8 tensors are not first turned into JS arrays. */
-export function encodeRestPredictBody(request: PredictRequest): string {
-    const parts: string[] = [];
-    for (const [name, tensor] of Object.entries(request.inputs)) parts.push(`${JSON.stringify(name)}:${tensorToJsonText(tensor)}`);
-    const signature = JSON.stringify(request.model.signatureName ?? "serving_default");
-    const filter = request.outputFilter ? `,"output_filter":${JSON.stringify(request.outputFilter)}` : "";
-    return `{"signature_name":${signature},"inputs":{${parts.join(",")}}${filter}}`;
+/** The request body as JSON bytes, built without turning big uint8 tensors into JS arrays or strings. */
+export function encodeRestPredictBody(request: PredictRequest): Buffer {
+    const parts: Buffer[] = [Buffer.from(`{"signature_name":${JSON.stringify(request.model.signatureName ?? "serving_default")},"inputs":{`)];
+    Object.entries(request.inputs).forEach(([name, tensor], i) => {
+        parts.push(Buffer.from(`${i > 0 ? "," : ""}${JSON.stringify(name)}:`), tensorToJsonBytes(tensor));
+    });
+    parts.push(Buffer.from(request.outputFilter ? `},"output_filter":${JSON.stringify(request.outputFilter)}}` : "}}"));
+    return Buffer.concat(parts);
 }
 
 function serverErrorText(text: string): string {
