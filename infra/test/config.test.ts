@@ -1,0 +1,256 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { CONFIG_KEYS, ConfigError, PlatformConfig, RawConfig, parseConfig } from "../config";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+function raw(values: Record<string, string> = {}, extra: Partial<RawConfig> = {}): RawConfig {
+    return { values, secretKeys: [], region: "us-west-2", stack: "test", ...extra };
+}
+
+/** The problems parseConfig reports for these values (fails the test if it accepts them). */
+function problems(values: Record<string, string>, extra: Partial<RawConfig> = {}): string[] {
+    try {
+        parseConfig(raw(values, extra));
+    } catch (error) {
+        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+        return error.problems;
+    }
+    assert.fail(`config ${JSON.stringify(values)} was accepted`);
+}
+
+function assertProblem(values: Record<string, string>, ...patterns: RegExp[]): void {
+    const found = problems(values);
+    for (const pattern of patterns) {
+        assert.ok(found.some((p) => pattern.test(p)), `no problem matches ${pattern}; got:\n${found.join("\n")}`);
+    }
+}
+
+describe("config: Pulumi.yaml and config.ts agree", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+        name: string;
+        runtime: { name: string };
+        main: string;
+        config: Record<string, { type: string; description?: string; default?: unknown; secret?: boolean; items?: { type: string } }>;
+    };
+
+    it("names the project eks-inference, nodejs, main in infra/", () => {
+        assert.strictEqual(project.name, "eks-inference");
+        assert.strictEqual(project.runtime.name, "nodejs");
+        assert.match(project.main, /^infra\/?$/);
+    });
+
+    it("declares exactly the keys config.ts reads, with the same type, a description and the same default", () => {
+        assert.deepStrictEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_KEYS).sort());
+        for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+            const declared = project.config[key];
+            assert.ok(declared, key);
+            assert.strictEqual(declared.type, spec.type, `${key} type`);
+            assert.ok((declared.description ?? "").length > 10, `${key} needs a description`);
+            if ("secret" in spec && spec.secret) {
+                // Pulumi does not allow defaults on secret keys; unset means "not given" in config.ts.
+                assert.strictEqual(declared.secret, true, `${key} must be declared secret`);
+                assert.strictEqual(spec.default, "", `${key}: config.ts default must mean unset`);
+            } else {
+                assert.deepStrictEqual(declared.default, spec.default, `${key} default`);
+            }
+            if (spec.type === "array") assert.deepStrictEqual(declared.items, { type: "string" }, `${key} items`);
+        }
+    });
+
+    it("the defaults alone (plus a region) form a valid configuration", () => {
+        const config = parseConfig(raw());
+        assert.strictEqual(config.video.enabled, true);
+        assert.strictEqual(config.bert.enabled, false);
+        assert.strictEqual(config.video.nodes.instanceType, "g6f.large");
+        assert.strictEqual(config.video.modelUri, "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz");
+        assert.strictEqual(config.scaling.targetBacklogPerInstance, 10);
+        assert.deepStrictEqual(config.general.sizing, { minSize: 1, desiredSize: 2, maxSize: 3 });
+    });
+
+    it("checked-in stacks set only declared keys, no encrypted secrets, and an aws:region", () => {
+        const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
+        assert.ok(stacks.length >= 2, "at least two stacks");
+        const regions = new Set<string>();
+        for (const file of stacks) {
+            const doc = YAML.parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as { config: Record<string, unknown> };
+            for (const [key, value] of Object.entries(doc.config)) {
+                if (key.startsWith("eks-inference:")) assert.ok(key.slice(14) in CONFIG_KEYS, `${file}: unknown key ${key}`);
+                assert.ok(!(typeof value === "object" && value !== null && "secure" in value), `${file}: ${key} is an encrypted secret`);
+            }
+            assert.ok(typeof doc.config["aws:region"] === "string", `${file}: aws:region`);
+            regions.add(doc.config["aws:region"] as string);
+        }
+        assert.ok(regions.size >= 2, "stacks in at least two regions");
+    });
+});
+
+describe("config: parsing", () => {
+    it("applies overrides and derives the backlog target", () => {
+        const config = parseConfig(raw({
+            videoAccelerator: "inf2",
+            videoInstanceType: "inf2.8xlarge",
+            acceptableLatencySeconds: "300",
+            secondsPerVideo: "120",
+            clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/admins"]',
+            videoScoreThreshold: "0.3",
+        }));
+        assert.strictEqual(config.video.nodes.profile.name, "inf2");
+        assert.strictEqual(config.video.nodes.instanceType, "inf2.8xlarge");
+        assert.strictEqual(config.scaling.targetBacklogPerInstance, 2);
+        assert.deepStrictEqual(config.cluster.adminPrincipalArns, ["arn:aws:iam::111122223333:role/admins"]);
+        assert.strictEqual(config.video.scoreThreshold, 0.3);
+    });
+
+    it("keeps the backlog target at least 1 when a video takes longer than the acceptable latency", () => {
+        const config = parseConfig(raw({ acceptableLatencySeconds: "60", secondsPerVideo: "600" }));
+        assert.strictEqual(config.scaling.targetBacklogPerInstance, 1);
+    });
+
+    it("parses s3:// model URIs for the IAM grants", () => {
+        const config = parseConfig(raw({ videoModelUri: "s3://models-bucket/ssd/v2/", bertEnabled: "true", bertModelUri: "s3://models-bucket/bert" }));
+        assert.deepStrictEqual(config.video.modelS3, { bucket: "models-bucket", prefix: "ssd/v2/" });
+        assert.deepStrictEqual(config.bert.modelS3, { bucket: "models-bucket", prefix: "bert" });
+    });
+
+    it("warns (does not fail) that inf1 is end of life", () => {
+        const config = parseConfig(raw({ videoAccelerator: "inf1" }));
+        assert.ok(config.warnings.some((w) => /Inf1 is at end of life/.test(w)));
+    });
+
+    it("turns secret static keys into secret outputs", async () => {
+        const config = parseConfig(raw(
+            { bertEnabled: "true", bertModelUri: "s3://models/bert/", bertAwsAccessKeyId: "AKIAEXAMPLE", bertAwsSecretAccessKey: "s3cr3t" },
+            { secretKeys: ["bertAwsAccessKeyId", "bertAwsSecretAccessKey"] },
+        ));
+        const creds = config.bert.staticCredentials;
+        assert.ok(creds);
+        assert.strictEqual(await pulumi.isSecret(creds.accessKeyId), true);
+        assert.strictEqual(await pulumi.isSecret(creds.secretAccessKey), true);
+    });
+
+    it("has no static credentials unless given", () => {
+        const config: PlatformConfig = parseConfig(raw({ bertEnabled: "true", bertModelUri: "s3://models/bert/" }));
+        assert.strictEqual(config.bert.staticCredentials, undefined);
+    });
+});
+
+describe("config: every error names the key, the value and what is valid", () => {
+    it("rejects ei as retired and names its replacements", () => {
+        assertProblem({ videoAccelerator: "ei" }, /eks-inference:videoAccelerator is 'ei'.*retired.*April 2024.*'nvidia'.*g6f.*time-slicing/);
+        assertProblem({ bertEnabled: "true", bertModelUri: "s3://models/b/", bertAccelerator: "ei" }, /eks-inference:bertAccelerator is 'ei'.*retired/);
+    });
+
+    it("rejects unknown profiles listing the valid ones", () => {
+        assertProblem({ videoAccelerator: "tpu" }, /videoAccelerator is 'tpu'; valid profiles: inf2, inf1, nvidia, cpu/);
+    });
+
+    it("rejects an instance type the profile cannot run", () => {
+        assertProblem({ videoAccelerator: "inf2", videoInstanceType: "g5.xlarge" }, /videoInstanceType is 'g5.xlarge', which the 'inf2' profile cannot run/);
+        assertProblem({ videoInstanceType: "not an instance" }, /videoInstanceType is 'not an instance'; expected an EC2 instance type/);
+    });
+
+    it("rejects an unlisted region unless allowUnlistedAcceleratorRegion is set", () => {
+        const found = problems({}, { region: "sa-east-1" });
+        assert.ok(found.some((p) => /videoAccelerator \(nvidia, g6f.large\) cannot be used in sa-east-1: region 'sa-east-1' is not in the accelerator region table.*allowUnlistedAcceleratorRegion/.test(p)), found.join("\n"));
+        const config = parseConfig(raw({ allowUnlistedAcceleratorRegion: "true" }, { region: "sa-east-1" }));
+        assert.strictEqual(config.region, "sa-east-1");
+    });
+
+    it("rejects a family not offered in a listed region", () => {
+        const found = problems({ videoAccelerator: "nvidia" }, { region: "eu-west-1" });
+        assert.ok(found.some((p) => /instance family 'g6f' is not offered in eu-west-1/.test(p)), found.join("\n"));
+        // The same family is accepted where it is offered, and a different type fixes it.
+        parseConfig(raw({ videoInstanceType: "g4dn.xlarge" }, { region: "eu-west-1" }));
+    });
+
+    it("does not check the region of a disabled workload", () => {
+        const config = parseConfig(raw({ videoEnabled: "false" }, { region: "sa-east-1" }));
+        assert.strictEqual(config.video.enabled, false);
+    });
+
+    it("rejects inconsistent node group sizes naming the key", () => {
+        assertProblem({ videoMinSize: "3", videoDesiredSize: "2", videoMaxSize: "4" }, /videoDesiredSize is 2, below eks-inference:videoMinSize \(3\)/);
+        assertProblem({ generalDesiredSize: "5", generalMaxSize: "4" }, /generalDesiredSize is 5, above eks-inference:generalMaxSize \(4\)/);
+        assertProblem({ bertMinSize: "3", bertDesiredSize: "3", bertMaxSize: "2" }, /bertMinSize is 3, above eks-inference:bertMaxSize \(2\)/);
+        assertProblem({ generalMinSize: "0", generalDesiredSize: "0" }, /generalMinSize is 0; expected a whole number from 1 to 100/);
+    });
+
+    it("rejects malformed numbers and booleans", () => {
+        assertProblem({ videoBatchSize: "eight" }, /videoBatchSize is 'eight'; expected a whole number from 1 to 256/);
+        assertProblem({ videoEnabled: "yes" }, /videoEnabled is 'yes'; expected true or false/);
+        assertProblem({ videoScoreThreshold: "1.5" }, /videoScoreThreshold is '1.5'; expected a number from 0 to 1/);
+        assertProblem({ azCount: "1" }, /azCount is 1; expected a whole number from 2 to 4/);
+        assertProblem({ queueVisibilityTimeoutSeconds: "5" }, /queueVisibilityTimeoutSeconds is 5/);
+    });
+
+    it("rejects bad enumerations", () => {
+        assertProblem({ natGateways: "two" }, /natGateways is 'two'; valid values: single, onePerAz/);
+        assertProblem({ videoCapacityType: "spot" }, /videoCapacityType is 'spot'; valid values: ON_DEMAND, SPOT/);
+        assertProblem({ clusterLogTypes: '["api","everything"]' }, /clusterLogTypes contains 'everything'; valid log types/);
+    });
+
+    it("rejects bad network and cluster values", () => {
+        assertProblem({ vpcCidr: "10.0.0.0/8" }, /vpcCidr is '10.0.0.0\/8'; expected an IPv4 CIDR from \/16 to \/20/);
+        assertProblem({ kubernetesVersion: "1.24" }, /kubernetesVersion is '1.24'/);
+        assertProblem({ clusterAdminPrincipalArns: '["bob"]' }, /clusterAdminPrincipalArns contains 'bob'; expected IAM role or user ARNs/);
+        assertProblem({ clusterAdminPrincipalArns: "bob" }, /clusterAdminPrincipalArns is 'bob'; expected a list of strings/);
+        assertProblem({ publicAccessCidrs: "[]" }, /publicAccessCidrs is empty/);
+    });
+
+    it("requires aws:region", () => {
+        const found = problems({}, { region: undefined });
+        assert.ok(found.some((p) => /aws:region is ''; set it in Pulumi.test.yaml/.test(p)), found.join("\n"));
+    });
+
+    it("requires bertModelUri when BERT is on", () => {
+        assertProblem({ bertEnabled: "true" }, /bertModelUri is required when eks-inference:bertEnabled is true/);
+        assertProblem({ bertEnabled: "true", bertModelUri: "https://example.com/bert.tar.gz" }, /bertModelUri is 'https:\/\/example.com\/bert.tar.gz'; expected s3:\/\//);
+    });
+
+    it("rejects bad prefixes, including results under the input prefix", () => {
+        assertProblem({ inputPrefix: "input" }, /inputPrefix is 'input'; expected a key prefix ending in '\/'/);
+        assertProblem({ inputPrefix: "jobs/", resultsPrefix: "jobs/results/" }, /resultsPrefix \('jobs\/results\/'\) overlaps eks-inference:inputPrefix/);
+    });
+
+    it("rejects time-slicing on a non-NVIDIA profile", () => {
+        assertProblem({ videoAccelerator: "inf2", nvidiaTimeSlicingReplicas: "4" }, /nvidiaTimeSlicingReplicas is 4, but eks-inference:videoAccelerator is 'inf2'/);
+    });
+
+    it("rejects a bad model URI, metric namespace, schedule, e-mail and image tag", () => {
+        assertProblem({ videoModelUri: "ftp://x/y" }, /videoModelUri is 'ftp:\/\/x\/y'/);
+        assertProblem({ metricNamespace: "AWS/SQS" }, /metricNamespace is 'AWS\/SQS'; expected a custom CloudWatch namespace/);
+        assertProblem({ scalerSchedule: "every minute" }, /scalerSchedule is 'every minute'/);
+        assertProblem({ alarmEmail: "ops" }, /alarmEmail is 'ops'; expected an e-mail address/);
+        assertProblem({ imageTag: "bad tag" }, /imageTag is 'bad tag'/);
+    });
+
+    it("rejects static keys given as plain text", () => {
+        assertProblem(
+            { bertEnabled: "true", bertModelUri: "s3://models/b/", bertAwsAccessKeyId: "AKIAEXAMPLE", bertAwsSecretAccessKey: "s3cr3t" },
+            /bertAwsAccessKeyId is set as plain text; static AWS keys must be Pulumi secrets/,
+            /bertAwsSecretAccessKey is set as plain text/,
+        );
+    });
+
+    it("rejects one static key without the other", () => {
+        const found = problems(
+            { bertEnabled: "true", bertModelUri: "s3://models/b/", bertAwsAccessKeyId: "AKIAEXAMPLE" },
+            { secretKeys: ["bertAwsAccessKeyId"] },
+        );
+        assert.ok(found.some((p) => /bertAwsSecretAccessKey is missing while eks-inference:bertAwsAccessKeyId is set/.test(p)), found.join("\n"));
+    });
+
+    it("rejects unknown keys (typos)", () => {
+        assertProblem({ videoAcelerator: "inf2" }, /eks-inference:videoAcelerator is not a known key/);
+    });
+
+    it("reports every problem at once", () => {
+        const found = problems({ videoAccelerator: "ei", azCount: "9", natGateways: "x", bertEnabled: "true" });
+        assert.strictEqual(found.length, 4, found.join("\n"));
+        assert.throws(() => parseConfig(raw({ videoAccelerator: "ei", azCount: "9" })), /^ConfigError: Invalid stack configuration \(2 problems\):\n {2}- /);
+    });
+});
