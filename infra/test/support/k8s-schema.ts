@@ -8,6 +8,19 @@ const OBJECT_TYPE = /^kubernetes:([a-z0-9.-]+)\/(v[0-9a-z]+):([A-Z][A-Za-z0-9]*)
 /** Groups in the kubernetes: namespace that are Pulumi machinery rather than API objects. */
 const NON_OBJECT_GROUPS = new Set(["helm.sh", "yaml", "kustomize"]);
 
+/** Pulumi's envelope for a secret value in serialized resource inputs: { [SECRET_SIG]: SECRET_VALUE_SIG, value }. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A copy of `value` with every Pulumi secret envelope replaced by the value inside it. */
+export function unwrapPulumiSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(unwrapPulumiSecrets);
+    if (typeof value !== "object" || value === null) return value;
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIG] === SECRET_VALUE_SIG) return unwrapPulumiSecrets(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapPulumiSecrets(v)]));
+}
+
 interface ModelInstance {
     validate(): void;
 }
@@ -41,7 +54,8 @@ function loadModel(group: string, version: string, kind: string, type: string): 
 }
 
 /**
- * Throws unless `inputs` (a Pulumi resource's resolved inputs) form a valid object of `type`.
+ * Throws unless `inputs` (a Pulumi resource's resolved inputs; secret envelopes are unwrapped) form a
+ * valid object of `type`.
  * The error names the object (kind/namespace/name) and quotes the schema error.
  */
 export function validateKubernetesObject(type: string, inputs: Record<string, unknown>): void {
@@ -55,7 +69,7 @@ export function validateKubernetesObject(type: string, inputs: Record<string, un
     const metadata = (inputs.metadata ?? {}) as { name?: string; namespace?: string };
     const label = `${kind} ${metadata.namespace ? `${metadata.namespace}/` : ""}${metadata.name ?? "(auto-named)"}`;
     try {
-        new Model({ ...inputs, apiVersion, kind }).validate();
+        new Model({ ...(unwrapPulumiSecrets(inputs) as Record<string, unknown>), apiVersion, kind }).validate();
     } catch (err) {
         throw new Error(`${label} does not match the Kubernetes ${apiVersion} ${kind} schema: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -1,0 +1,44 @@
+// The model-fetch init container: the worker image running dist/model-fetch/index.js.
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { containerSecurityContext, resources, type ModelSpec, type ResourceSpec } from "./common";
+import { MODELS_MOUNT } from "./tf-serving";
+
+/** Where images/worker/Dockerfile puts the bundles. */
+export const MODEL_FETCH_ENTRYPOINT = ["node", "/app/model-fetch/index.js"];
+export const WORKER_ENTRYPOINT = ["node", "/app/worker/index.js"];
+
+export const DEFAULT_MODEL_FETCH_RESOURCES: ResourceSpec = { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" };
+
+export interface ModelFetchContainerArgs {
+    image: pulumi.Input<string>;
+    model: ModelSpec;
+    modelsVolume: string;
+    region: pulumi.Input<string>;
+    /** A Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; without it the Pod Identity credentials apply. */
+    credentialsSecretName?: pulumi.Input<string>;
+    resources?: ResourceSpec;
+}
+
+export function modelFetchInitContainer(args: ModelFetchContainerArgs): k8s.types.input.core.v1.Container {
+    const version = args.model.version ?? 1;
+    if (!Number.isInteger(version) || version < 1) throw new Error(`model.version must be a positive integer, got ${version}`);
+    const container: k8s.types.input.core.v1.Container = {
+        name: "model-fetch",
+        image: args.image,
+        command: MODEL_FETCH_ENTRYPOINT,
+        env: [
+            { name: "MODEL_URI", value: args.model.uri },
+            { name: "MODEL_DIR", value: `${MODELS_MOUNT}/${args.model.name}` },
+            { name: "MODEL_VERSION", value: String(version) },
+            { name: "AWS_REGION", value: args.region },
+        ],
+        resources: resources(args.resources ?? DEFAULT_MODEL_FETCH_RESOURCES),
+        securityContext: containerSecurityContext(),
+        volumeMounts: [{ name: args.modelsVolume, mountPath: MODELS_MOUNT }],
+    };
+    if (args.credentialsSecretName !== undefined) {
+        container.envFrom = [{ secretRef: { name: args.credentialsSecretName } }];
+    }
+    return container;
+}
