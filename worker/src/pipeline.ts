@@ -75,6 +75,8 @@ export interface PipelineOptions {
     maxInFlight: number;
     /** Called once per frame, in frame order. */
     sink: (frame: FrameResult) => void | Promise<void>;
+    /** Decoded batches kept ready beyond the one in hand, so ffmpeg keeps decoding while we wait (default 1). */
+    prefetch?: number;
     /** Abort: stop waiting for in-flight batches at once. */
     signal?: AbortSignal;
     onBatch?: (batch: FrameBatch, latencyMs: number) => void;
@@ -105,7 +107,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
     try {
         // Each batch is decoded while up to maxInFlight earlier ones are at the model server; it is sent
         // once one of those has come back.
-        for await (const batch of options.batches) {
+        for await (const batch of prefetch(options.batches, options.prefetch ?? 1)) {
             while (queue.length >= options.maxInFlight) await drainOne();
             const started = performance.now();
             const result = options.infer(batch).then((detections) => ({ detections, latencyMs: performance.now() - started }));
@@ -135,4 +137,31 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
             },
         );
     });
+}
+
+/**
+ * Pulls up to `depth` items ahead of the consumer. Async generators queue next() calls, so the source
+ * keeps running (ffmpeg keeps decoding) while the consumer waits on the model server.
+ */
+export async function* prefetch<T>(source: AsyncIterable<T>, depth: number): AsyncGenerator<T> {
+    const it = source[Symbol.asyncIterator]();
+    const ahead: Promise<IteratorResult<T>>[] = [];
+    let finished = false;
+    try {
+        for (;;) {
+            while (ahead.length <= depth) {
+                const next = it.next();
+                next.catch(() => undefined); // surfaced when its turn comes
+                ahead.push(next);
+            }
+            const result = await (ahead.shift() as Promise<IteratorResult<T>>);
+            if (result.done) {
+                finished = true;
+                return;
+            }
+            yield result.value;
+        }
+    } finally {
+        if (!finished) await it.return?.(undefined);
+    }
 }
