@@ -154,6 +154,8 @@ export interface LoadResult {
     report: BertBenchReport;
     /** Up to five distinct error messages, for the human report. */
     errorSamples: string[];
+    /** Event-loop busy time per measured request: the CPU the client itself spends on a call. */
+    clientBusyMsPerRequest: number;
 }
 
 /**
@@ -200,7 +202,9 @@ export async function runBertLoad(client: ModelClient, request: PredictRequest, 
     errorSamples.clear();
     const latencies: number[] = [];
     const started = performance.now();
+    const loopBefore = performance.eventLoopUtilization();
     const errors = await drive(options.requests, latencies);
+    const loop = performance.eventLoopUtilization(loopBefore);
     const elapsedS = (performance.now() - started) / 1000;
     const s = summarize(latencies);
     return {
@@ -215,6 +219,7 @@ export async function runBertLoad(client: ModelClient, request: PredictRequest, 
             throughput: round3(latencies.length / elapsedS),
         },
         errorSamples: [...errorSamples],
+        clientBusyMsPerRequest: round3(loop.active / Math.max(1, options.requests)),
     };
 }
 
@@ -300,9 +305,13 @@ export async function runBertBench(options: BertBenchOptions, print: (line: stri
             print(`\nemulator mode: server latency injected = ${options.serverLatencyMs} ms`);
             print("concurrency  req/s      p50 ms   p99 ms   errors");
             for (const c of [1, 4, 16]) {
-                const r = (await load(c)).report;
+                const result = await load(c);
+                const r = result.report;
                 print(`${String(c).padEnd(13)}${String(r.throughput).padEnd(11)}${String(r.p50Ms).padEnd(9)}${String(r.p99Ms).padEnd(9)}${r.errors}`);
-                if (c === 1) print(`  client overhead at concurrency 1: p50 ${r.p50Ms} - ${options.serverLatencyMs} = ${round3(r.p50Ms - options.serverLatencyMs)} ms`);
+                if (c === 1) {
+                    print(`  client overhead at concurrency 1: p50 ${r.p50Ms} - ${options.serverLatencyMs} = ${round3(r.p50Ms - options.serverLatencyMs)} ms`);
+                    print(`  client event-loop busy time: ${result.clientBusyMsPerRequest} ms per request (includes run-queue waits when the machine is loaded)`);
+                }
             }
         }
         return 0;

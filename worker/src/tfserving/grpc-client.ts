@@ -23,6 +23,11 @@ export interface GrpcClientOptions {
     keepaliveTimeMs?: number;
     /** Default per-call deadline when the call gives none; default 30 s. */
     defaultTimeoutMs?: number;
+    /**
+     * Longest wait between reconnection attempts; default 2 s. grpc-js's own default (120 s) would leave
+     * a worker that started before its model server failing fast for minutes after the server is up.
+     */
+    maxReconnectBackoffMs?: number;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
@@ -48,6 +53,8 @@ export class GrpcModelClient implements ModelClient {
             // Callers own retries (they know which errors are transient); grpc-js's own retry layer
             // would also buffer every multi-MB request. Channelz bookkeeping costs time on every call.
             "grpc.enable_retries": 0,
+            "grpc.initial_reconnect_backoff_ms": 200,
+            "grpc.max_reconnect_backoff_ms": options.maxReconnectBackoffMs ?? 2_000,
             "grpc.enable_channelz": 0,
         });
     }

@@ -216,29 +216,35 @@ describe("model status polling", () => {
         }
     });
 
-    it("waits for a model server that is down at start and comes up later on its port", async () => {
-        const [grpcPort, restPort] = [await freePort(), await freePort()];
-        const client = createModelClient(`http://127.0.0.1:${restPort}`);
-        let emulator: TfServingEmulator | undefined;
-        const starting = new Promise<void>((resolve) =>
-            setTimeout(() => {
-                void startTfServingEmulator({ grpcPort, restPort }).then((e) => {
-                    emulator = e;
-                    resolve();
-                });
-            }, 400),
-        );
-        try {
-            const available = await waitForModelAvailable(client, { name: "bert" }, { timeoutMs: 10_000, intervalMs: 100 });
-            assert.equal(available.state, ModelState.AVAILABLE);
-            await starting;
-            assert.equal(emulator?.grpcUrl, `grpc://127.0.0.1:${grpcPort}`);
-        } finally {
-            await starting;
-            client.close();
-            await emulator?.stop();
-        }
-    });
+    for (const transport of ["grpc", "rest"] as const) {
+        it(`${transport}: waits for a model server that is down at start and comes up later on its port`, async () => {
+            const [grpcPort, restPort] = [await freePort(), await freePort()];
+            const client = createModelClient(transport === "grpc" ? `grpc://127.0.0.1:${grpcPort}` : `http://127.0.0.1:${restPort}`);
+            let emulator: TfServingEmulator | undefined;
+            // Down long enough for several failed polls (and grpc-js reconnect backoff) before it comes up.
+            const starting = new Promise<void>((resolve) =>
+                setTimeout(() => {
+                    void startTfServingEmulator({ grpcPort, restPort }).then((e) => {
+                        emulator = e;
+                        resolve();
+                    });
+                }, 1500),
+            );
+            try {
+                const err = await rejection(client.getModelStatus({ name: "bert" }));
+                assert.equal(err.transient, true);
+                const available = await waitForModelAvailable(client, { name: "bert" }, { timeoutMs: 15_000, intervalMs: 100 });
+                assert.equal(available.state, ModelState.AVAILABLE);
+                await starting;
+                assert.equal(emulator?.grpcUrl, `grpc://127.0.0.1:${grpcPort}`);
+                assert.equal(emulator?.restUrl, `http://127.0.0.1:${restPort}`);
+            } finally {
+                await starting;
+                client.close();
+                await emulator?.stop();
+            }
+        });
+    }
 
     it("gives a clear error naming the model on timeout", async () => {
         const emulator = await startTfServingEmulator();
