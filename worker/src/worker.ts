@@ -145,7 +145,14 @@ export class VideoWorker {
                 continue;
             }
             for (const message of messages) {
-                const outcome = await this.handleMessage(message);
+                let outcome: MessageOutcome;
+                try {
+                    outcome = await this.handleMessage(message);
+                } catch (err) {
+                    // e.g. SQS refused DeleteMessage/SendMessage: nothing is lost, the message reappears.
+                    log.error("could not finish handling the message; it reappears after its visibility timeout", { messageId: message.MessageId, error: errorMessage(err) });
+                    outcome = "retry_later";
+                }
                 if (options.once && outcome !== "ignored") return;
             }
         }

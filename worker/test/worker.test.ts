@@ -239,10 +239,27 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         emulator.failNext(100, "UNAVAILABLE");
         const exhausted = await runWorkerOnce(workerEnv(world, emulator.grpcUrl, { MODEL_MAX_RETRIES: "1", RETRY_BACKOFF_SECONDS: "30" }));
         assert.ok(exhausted.capture.lines.some((l) => String(l.msg).startsWith("transient failure; the message will be retried") && l.retryInSeconds === 30));
-        emulator.failNext(0, "UNAVAILABLE");
         assert.equal(await isProtected(world), false);
         // The given-back job is still queued (invisible for its backoff), never deleted or dead-lettered by the worker.
         await account({ queued: 1, deadLettered: 1 });
+    });
+
+    it("leaves a job that keeps failing transiently to the queue's redrive policy (maxReceiveCount 3)", async () => {
+        await sendJob(world, { bucket: BUCKET, key: "input/absent-model.mp4" });
+        await uploadFile(world, "input/absent-model.mp4", shortVideo); // its own notification is a second job
+        emulator.failNext(1000, "UNAVAILABLE");
+        const env = workerEnv(world, emulator.grpcUrl, { MODEL_MAX_RETRIES: "0", RETRY_BACKOFF_SECONDS: "0", POLL_WAIT_SECONDS: "0" });
+        let outcomes = 0;
+        for (let run = 0; run < 12 && (await queueCounts(world.sqs, world.dlqUrl)).visible < 2; run++) {
+            const { capture } = await runWorkerOnce(env);
+            outcomes += capture.lines.filter((l) => String(l.msg).startsWith("transient failure; the message will be retried")).length;
+        }
+        emulator.failNext(0, "UNAVAILABLE");
+        assert.equal(outcomes, 6, "each of the two jobs was tried maxReceiveCount times");
+        const dead = await drain(world.sqs, world.dlqUrl);
+        assert.equal(dead.length, 2);
+        assert.ok(dead.every((m) => m.MessageAttributes?.ErrorCode === undefined), "moved by SQS redrive, not by the worker");
+        await account({ queued: 0, deadLettered: 2 });
     });
 
     it("keeps a long job invisible with heartbeats, holds scale-in protection only while working, and serves /metrics", async () => {
