@@ -36,6 +36,18 @@ export function readStackConfig(stack: string, root: string = REPO_ROOT): Record
     return out;
 }
 
+/** Full keys (`project:key`) of the config Pulumi.yaml declares `secret: true`. */
+export function secretConfigKeys(root: string = REPO_ROOT): string[] {
+    const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name?: string; config?: Record<string, unknown> };
+    const keys: string[] = [];
+    for (const [key, spec] of Object.entries(project.config ?? {})) {
+        if (typeof spec === "object" && spec !== null && (spec as { secret?: unknown }).secret === true) {
+            keys.push(key.includes(":") ? key : `${project.name}:${key}`);
+        }
+    }
+    return keys;
+}
+
 /** The stack's AWS region (`aws:region` in its stack file). */
 export function stackRegion(stack: string, root: string = REPO_ROOT): string {
     const region = readStackConfig(stack, root)["aws:region"];
