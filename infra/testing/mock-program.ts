@@ -92,12 +92,15 @@ function computedState(type: string, name: string, inputs: State): State {
 const resources: RecordedResource[] = [];
 const unmockedCalls: string[] = [];
 const parents = new Map<string, string>();
+const ignoredChanges = new Map<string, string[]>();
 
 const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
         const inputs = (args.inputs ?? {}) as State;
-        const parent = parents.get(`${args.type}::${args.name}`);
-        resources.push({ type: args.type, name: args.name, inputs, ...(parent ? { parent } : {}) });
+        const key = `${args.type}::${args.name}`;
+        const parent = parents.get(key);
+        const ignoreChanges = ignoredChanges.get(key);
+        resources.push({ type: args.type, name: args.name, inputs, ...(parent ? { parent } : {}), ...(ignoreChanges ? { ignoreChanges } : {}) });
         return { id: args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
     },
     call(args) {
@@ -122,7 +125,7 @@ const mocks: pulumi.runtime.Mocks = {
 };
 
 interface PatchableMonitor {
-    registerResource(req: { getType(): string; getName(): string; getParent(): string }, callback: unknown): unknown;
+    registerResource(req: { getType(): string; getName(): string; getParent(): string; getIgnorechangesList(): string[] }, callback: unknown): unknown;
 }
 
 function write(result: object): void {
@@ -144,7 +147,9 @@ async function main(): Promise<void> {
     const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
-        if (req.getParent()) parents.set(`${req.getType()}::${req.getName()}`, req.getParent());
+        const key = `${req.getType()}::${req.getName()}`;
+        if (req.getParent()) parents.set(key, req.getParent());
+        if (req.getIgnorechangesList().length > 0) ignoredChanges.set(key, req.getIgnorechangesList());
         return register(req, callback);
     };
 

@@ -12,6 +12,8 @@ export interface RecordedResource {
     inputs: Record<string, unknown>;
     /** URN of the parent resource, when it has one. */
     parent?: string;
+    /** The resource's ignoreChanges option, when set. */
+    ignoreChanges?: string[];
 }
 
 export interface MockRunResult {

@@ -1,0 +1,403 @@
+// Runs the real program under Pulumi mocks once per checked-in stack file and once per accelerator
+// profile, and checks the platform resources, their wiring, IAM and outputs.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ACCELERATOR_PROFILES, AcceleratorProfileName, PROFILES, Workload, nodeSelector, tolerations } from "../accelerators";
+import { INTERFACE_ENDPOINT_SERVICES } from "../network";
+import { BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../identities";
+import { SERVING_IMAGE } from "../images";
+import { MockRunResult, RecordedResource, runStackUnderMocks } from "../testing/mock-run";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const ACCOUNT = "123456789012";
+const CLUSTER_SG = "sg-cluster0123";
+
+type Inputs = Record<string, unknown>;
+
+function ofType(run: MockRunResult, type: string): RecordedResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+function one(run: MockRunResult, type: string, name?: string): RecordedResource {
+    const found = ofType(run, type).filter((r) => name === undefined || r.name === name);
+    assert.strictEqual(found.length, 1, `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.map((r) => r.name).join(", ")}`);
+    return found[0] as RecordedResource;
+}
+function json(value: unknown): Inputs {
+    assert.strictEqual(typeof value, "string", "expected a JSON document");
+    return JSON.parse(value as string) as Inputs;
+}
+interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> }
+function statements(doc: Inputs): Statement[] {
+    return doc.Statement as Statement[];
+}
+function list(v: string | string[]): string[] {
+    return Array.isArray(v) ? v : [v];
+}
+
+/** Does a Kubernetes toleration list tolerate this taint (key, value, effect)? */
+function tolerated(taint: { key: string; value: string; effect: string }, tols: ReturnType<typeof tolerations>): boolean {
+    const effect = taint.effect === "NO_SCHEDULE" ? "NoSchedule" : taint.effect;
+    return tols.some((t) => t.key === taint.key && t.effect === effect && (t.operator === "Exists" || t.value === taint.value));
+}
+
+function stackFiles(): { stack: string; config: Record<string, unknown> }[] {
+    return fs
+        .readdirSync(ROOT)
+        .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+        .map((f) => ({ stack: f.slice(7, -5), config: (YAML.parse(fs.readFileSync(path.join(ROOT, f), "utf8")) as { config: Record<string, unknown> }).config }));
+}
+
+const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, string> => ({
+    videoAccelerator: profile,
+    bertEnabled: "true",
+    bertAccelerator: profile,
+    bertModelUri: "s3://models-bucket/bert/neuron/",
+    videoModelUri: "s3://models-bucket/ssd/",
+    ...(profile === "nvidia" ? { nvidiaTimeSlicingReplicas: "4" } : {}),
+    ...(profile === "cpu"
+        ? {
+            clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/platform-admins"]',
+            bertAwsAccessKeyId: "AKIAEXAMPLEEXAMPLE",
+            bertAwsSecretAccessKey: "not-a-real-secret",
+        }
+        : {}),
+});
+
+/** Checks every run shares: the platform invariants, whatever the config. */
+function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefined): void {
+    const baseName = `eks-inference-${run.stack}`;
+    const azCount = Number(cfg("azCount") ?? 2);
+    const videoOn = (cfg("videoEnabled") ?? "true") === "true";
+    const bertOn = (cfg("bertEnabled") ?? "false") === "true";
+    const region = cfg("aws:region") as string;
+
+    // Tags on everything via the provider.
+    const provider = one(run, "pulumi:providers:aws");
+    assert.strictEqual(provider.inputs.region, region);
+    assert.deepStrictEqual(json(provider.inputs.defaultTags).tags, { project: "eks-inference", stack: run.stack, "managed-by": "pulumi" });
+    assert.deepStrictEqual(run.unmockedCalls, []);
+
+    // Network.
+    assert.strictEqual(one(run, "aws:ec2/vpc:Vpc").inputs.cidrBlock, cfg("vpcCidr") ?? "10.0.0.0/16");
+    const subnets = ofType(run, "aws:ec2/subnet:Subnet");
+    const privateSubnets = subnets.filter((s) => s.name.includes("-private-"));
+    assert.strictEqual(privateSubnets.length, azCount);
+    assert.strictEqual(subnets.length, 2 * azCount);
+    assert.strictEqual(new Set(subnets.map((s) => s.inputs.cidrBlock)).size, subnets.length, "subnet CIDRs overlap");
+    assert.strictEqual(new Set(privateSubnets.map((s) => s.inputs.availabilityZone)).size, azCount, "private subnets span the AZs");
+    const privateIds = privateSubnets.map((s) => `${s.name}-id`);
+    assert.strictEqual(ofType(run, "aws:ec2/natGateway:NatGateway").length, cfg("natGateways") === "onePerAz" ? azCount : 1);
+    const endpoints = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
+    const s3 = endpoints.find((e) => e.inputs.serviceName === `com.amazonaws.${region}.s3`);
+    assert.ok(s3 && s3.inputs.vpcEndpointType === "Gateway", "S3 gateway endpoint");
+    assert.strictEqual((s3.inputs.routeTableIds as string[]).length, azCount);
+    const endpointSg = one(run, "aws:ec2/securityGroup:SecurityGroup");
+    assert.ok(!endpointSg.inputs.ingress || (endpointSg.inputs.ingress as unknown[]).length === 0, "endpoint SG has no inline ingress");
+    for (const service of INTERFACE_ENDPOINT_SERVICES) {
+        const e = endpoints.find((x) => x.inputs.serviceName === `com.amazonaws.${region}.${service}`);
+        assert.ok(e, `interface endpoint ${service}`);
+        assert.strictEqual(e.inputs.vpcEndpointType, "Interface");
+        assert.strictEqual(e.inputs.privateDnsEnabled, true);
+        assert.deepStrictEqual(e.inputs.subnetIds, privateIds);
+        assert.deepStrictEqual(e.inputs.securityGroupIds, [`${endpointSg.name}-id`]);
+    }
+    const ingress = one(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    assert.deepStrictEqual(
+        { sg: ingress.inputs.securityGroupId, from: ingress.inputs.referencedSecurityGroupId, proto: ingress.inputs.ipProtocol, ports: [ingress.inputs.fromPort, ingress.inputs.toPort], cidr: ingress.inputs.cidrIpv4 },
+        { sg: `${endpointSg.name}-id`, from: CLUSTER_SG, proto: "tcp", ports: [443, 443], cidr: undefined },
+    );
+
+    // Cluster.
+    const cluster = one(run, "eks:index:Cluster").inputs;
+    const kms = one(run, "aws:kms/key:Key", `${baseName}-secrets`);
+    assert.strictEqual(kms.inputs.enableKeyRotation, true);
+    assert.strictEqual(cluster.name, baseName);
+    assert.strictEqual(cluster.authenticationMode, "API");
+    assert.strictEqual(cluster.encryptionConfigKeyArn, `arn:aws:kms:${region}:${ACCOUNT}:key/${kms.name}`);
+    assert.deepStrictEqual(cluster.enabledClusterLogTypes, JSON.parse(cfg("clusterLogTypes") ?? '["api","audit","authenticator"]'));
+    assert.strictEqual(cluster.endpointPrivateAccess, true);
+    assert.strictEqual(cluster.endpointPublicAccess, true);
+    assert.deepStrictEqual(cluster.publicAccessCidrs, JSON.parse(cfg("publicAccessCidrs") ?? '["0.0.0.0/0"]'));
+    assert.strictEqual(cluster.skipDefaultNodeGroup, true);
+    assert.strictEqual(cluster.createOidcProvider, false);
+    assert.strictEqual((cluster.corednsAddonOptions as Inputs).enabled, false);
+    assert.deepStrictEqual(cluster.privateSubnetIds, privateIds);
+    assert.strictEqual(cluster.version, cfg("kubernetesVersion") ?? "1.35");
+    const admins = JSON.parse(cfg("clusterAdminPrincipalArns") ?? "[]") as string[];
+    const entries = Object.values((cluster.accessEntries ?? {}) as Record<string, { principalArn: string; accessPolicies: Record<string, { policyArn: string; accessScope: unknown }> }>);
+    assert.deepStrictEqual(entries.map((e) => e.principalArn), admins);
+    for (const e of entries) {
+        assert.deepStrictEqual(Object.values(e.accessPolicies), [{ policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } }]);
+    }
+    const logGroup = ofType(run, "aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/aws/eks/${baseName}/cluster`);
+    assert.ok(logGroup, "control-plane log group");
+    assert.strictEqual(logGroup.inputs.retentionInDays, Number(cfg("logRetentionDays") ?? 30));
+    const addons = ofType(run, "aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort();
+    assert.deepStrictEqual(addons, ["coredns", "eks-pod-identity-agent"]);
+
+    // Node role: exactly the three node policies.
+    const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.startsWith(`${baseName}-node-`));
+    assert.deepStrictEqual(attachments.map((a) => String(a.inputs.policyArn).replace("arn:aws:iam::aws:policy/", "")).sort(), ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]);
+
+    // Node groups: general + one per enabled workload, each with its own launch template.
+    const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup");
+    assert.deepStrictEqual(groups.map((g) => g.name).sort(), [`${baseName}-general`, ...(bertOn ? [`${baseName}-bert`] : []), ...(videoOn ? [`${baseName}-video`] : [])].sort());
+    for (const group of groups) {
+        const lt = one(run, "aws:ec2/launchTemplate:LaunchTemplate", group.name).inputs;
+        assert.deepStrictEqual(group.inputs.launchTemplate, { id: `${group.name}-id`, version: "1" });
+        const meta = lt.metadataOptions as Inputs;
+        assert.strictEqual(meta.httpTokens, "required", `${group.name} IMDSv2`);
+        assert.strictEqual(meta.httpPutResponseHopLimit, group.name.endsWith("-video") ? 2 : 1, `${group.name} hop limit`);
+        assert.strictEqual(lt.imageId, undefined, "the amiType picks the AMI");
+        assert.strictEqual(lt.vpcSecurityGroupIds, undefined, "nodes keep the cluster security group");
+        const ebs = (lt.blockDeviceMappings as { ebs: Inputs }[])[0]?.ebs as Inputs;
+        assert.deepStrictEqual([ebs.encrypted, ebs.volumeType], ["true", "gp3"]);
+        assert.deepStrictEqual(group.inputs.subnetIds, privateIds);
+        assert.strictEqual(group.inputs.clusterName, baseName);
+        assert.deepStrictEqual(group.ignoreChanges, ["scalingConfig.desiredSize"], `${group.name} leaves desiredSize to the autoscaler`);
+    }
+    const general = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-general`).inputs;
+    assert.strictEqual(general.amiType, "AL2023_x86_64_STANDARD");
+    assert.deepStrictEqual(general.instanceTypes, [cfg("generalInstanceType") ?? "m7i.large"]);
+    assert.deepStrictEqual(general.taints ?? [], [], "no taints on the general group");
+
+    for (const workload of ["video", "bert"] as Workload[]) {
+        const on = workload === "video" ? videoOn : bertOn;
+        if (!on) continue;
+        const profile = (cfg(`${workload}Accelerator`) ?? (workload === "video" ? "nvidia" : "inf2")) as AcceleratorProfileName;
+        const group = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-${workload}`).inputs;
+        assert.strictEqual(group.amiType, PROFILES[profile].amiType);
+        assert.deepStrictEqual(group.instanceTypes, [cfg(`${workload}InstanceType`) || PROFILES[profile].defaultInstanceType]);
+        assert.strictEqual(group.capacityType, cfg(`${workload}CapacityType`) ?? "ON_DEMAND");
+        const sizing = group.scalingConfig as Inputs;
+        for (const k of ["minSize", "desiredSize", "maxSize"]) {
+            const key = `${workload}${k[0]?.toUpperCase()}${k.slice(1)}`;
+            if (cfg(key) !== undefined) assert.strictEqual(sizing[k], Number(cfg(key)), key);
+        }
+        // Labels, taints, selectors and tolerations agree.
+        const labels = group.labels as Record<string, string>;
+        for (const [k, v] of Object.entries(nodeSelector(workload, profile))) assert.strictEqual(labels[k], v, `${workload} label ${k}`);
+        const taints = group.taints as { key: string; value: string; effect: string }[];
+        assert.ok(taints.some((t) => t.key === "eks-inference/workload" && t.value === workload && t.effect === "NO_SCHEDULE"), "workload taint");
+        for (const taint of taints) assert.ok(tolerated(taint, tolerations(workload, profile)), `${workload} pods tolerate ${taint.key}`);
+        const resource = PROFILES[profile].resourceName;
+        assert.strictEqual(taints.some((t) => t.key === resource), resource !== undefined);
+        // The other workload's pods are kept off this group.
+        const other: Workload = workload === "video" ? "bert" : "video";
+        assert.ok(taints.some((t) => !tolerated(t, tolerations(other, profile))), `${other} pods stay off the ${workload} group`);
+    }
+
+    // Pod Identity: trust, associations, least privilege.
+    const roles = ofType(run, "aws:iam/role:Role").filter((r) => /-(video-worker|bert-serving)$/.test(r.name));
+    for (const role of roles) {
+        assert.deepStrictEqual(statements(json(role.inputs.assumeRolePolicy)), [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }]);
+    }
+    const associations = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+    const expectedIdentities = [...(videoOn ? [VIDEO_WORKER_IDENTITY] : []), ...(bertOn ? [BERT_SERVING_IDENTITY] : [])];
+    assert.deepStrictEqual(associations.map((a) => ({ namespace: a.inputs.namespace, serviceAccount: a.inputs.serviceAccount })), expectedIdentities);
+    for (const a of associations) {
+        assert.strictEqual(a.inputs.clusterName, baseName);
+        const roleName = a.name;
+        assert.strictEqual(a.inputs.roleArn, `arn:aws:iam::${ACCOUNT}:role/${roleName}-0123abcd`);
+    }
+    // No IAM user or access key is ever created.
+    assert.strictEqual(ofType(run, "aws:iam/user:User").length + ofType(run, "aws:iam/accessKey:AccessKey").length, 0);
+
+    // Images: only those the enabled profiles need, each in its own hardened repository.
+    const needed = new Set<string>();
+    if (videoOn) needed.add("worker").add(SERVING_IMAGE[(cfg("videoAccelerator") ?? "nvidia") as AcceleratorProfileName]);
+    if (bertOn) needed.add("worker").add(SERVING_IMAGE[(cfg("bertAccelerator") ?? "inf2") as AcceleratorProfileName]);
+    const repos = ofType(run, "aws:ecr/repository:Repository");
+    assert.deepStrictEqual(repos.map((r) => r.inputs.name).sort(), [...needed].map((n) => `eks-inference/${run.stack}/${n}`).sort());
+    for (const repo of repos) {
+        assert.strictEqual(repo.inputs.imageTagMutability, "IMMUTABLE");
+        assert.deepStrictEqual(repo.inputs.imageScanningConfiguration, { scanOnPush: true });
+        assert.ok((repo.inputs.encryptionConfigurations as unknown[]).length === 1);
+        const lifecycle = one(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", repo.name);
+        const rules = (json(lifecycle.inputs.policy).rules as { selection: Inputs }[]);
+        assert.ok(rules.some((r) => r.selection.countType === "imageCountMoreThan" && r.selection.countNumber === Number(cfg("ecrKeepImages") ?? 10)));
+    }
+    for (const image of ofType(run, "docker:index/image:Image")) {
+        const build = image.inputs.build as Inputs;
+        const imageDir = image.name.replace(`${baseName}-`, "");
+        assert.strictEqual(build.platform, "linux/amd64");
+        assert.strictEqual(build.context, ".");
+        assert.strictEqual(build.dockerfile, `images/${imageDir}/Dockerfile`);
+        assert.match(String(image.inputs.imageName), new RegExp(`^${ACCOUNT}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/eks-inference/${run.stack}/${imageDir}:[\\w.-]+$`));
+        assert.notStrictEqual(image.inputs.buildOnPreview, true, "previews must not need Docker");
+    }
+    assert.deepStrictEqual(Object.keys(run.outputs.imageRefs as Inputs).sort(), [...needed].sort());
+
+    // Outputs.
+    assert.ok(run.secretOutputs.includes("kubeconfig"), "kubeconfig is secret");
+    assert.strictEqual(run.outputs.clusterName, baseName);
+    assert.strictEqual(JSON.parse(String(run.outputs.kubeconfig)).kind, "Config");
+    assert.strictEqual(run.outputs.videoAsgName, videoOn ? `eks-${baseName}-video-asg` : undefined);
+    assert.strictEqual(run.outputs.bertAsgName, bertOn ? `eks-${baseName}-bert-asg` : undefined);
+}
+
+function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | undefined): void {
+    const baseName = `eks-inference-${run.stack}`;
+    const region = cfg("aws:region") as string;
+    const inputPrefix = cfg("inputPrefix") ?? "input/";
+    const resultsPrefix = cfg("resultsPrefix") ?? "results/";
+    const bucket = one(run, "aws:s3/bucket:Bucket");
+    const bucketName = `${bucket.name}-0123abcd`;
+    const bucketArn = `arn:aws:s3:::${bucketName}`;
+    const bucketId = `${bucket.name}-id`;
+    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs, { bucket: bucketId, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
+    assert.deepStrictEqual(one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+    const tls = statements(json(one(run, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy));
+    assert.deepStrictEqual(tls, [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }]);
+    const lifecycle = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as Inputs[];
+    assert.ok(lifecycle.some((r) => (r.abortIncompleteMultipartUpload as Inputs | undefined)?.daysAfterInitiation === 1));
+    const expiry = Number(cfg("resultsExpiryDays") ?? 30);
+    assert.deepStrictEqual(lifecycle.find((r) => r.id === "expire-results"), { id: "expire-results", status: "Enabled", filter: { prefix: resultsPrefix }, expiration: { days: expiry } });
+
+    const queue = one(run, "aws:sqs/queue:Queue", `${baseName}-video-jobs`).inputs;
+    const dlq = one(run, "aws:sqs/queue:Queue", `${baseName}-video-dlq`).inputs;
+    const queueArn = `arn:aws:sqs:${region}:${ACCOUNT}:${baseName}-video-jobs`;
+    const dlqArn = `arn:aws:sqs:${region}:${ACCOUNT}:${baseName}-video-dlq`;
+    assert.strictEqual(queue.visibilityTimeoutSeconds, Number(cfg("queueVisibilityTimeoutSeconds") ?? 300));
+    assert.strictEqual(queue.receiveWaitTimeSeconds, 20);
+    assert.strictEqual(queue.sqsManagedSseEnabled, true);
+    assert.strictEqual(dlq.sqsManagedSseEnabled, true);
+    assert.deepStrictEqual(json(queue.redrivePolicy), { deadLetterTargetArn: dlqArn, maxReceiveCount: Number(cfg("maxReceiveCount") ?? 3) });
+    assert.strictEqual(dlq.messageRetentionSeconds, 1209600);
+
+    const queuePolicy = statements(json(one(run, "aws:sqs/queuePolicy:QueuePolicy").inputs.policy));
+    const allows = queuePolicy.filter((s) => s.Effect === "Allow");
+    assert.deepStrictEqual(allows, [{
+        Sid: "AllowJobBucketNotifications",
+        Effect: "Allow",
+        Principal: { Service: "s3.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnEquals: { "aws:SourceArn": bucketArn }, StringEquals: { "aws:SourceAccount": ACCOUNT } },
+    }]);
+    const notification = one(run, "aws:s3/bucketNotification:BucketNotification").inputs;
+    assert.strictEqual(notification.bucket, bucketId);
+    assert.deepStrictEqual(notification.queues, [{ queueArn, events: ["s3:ObjectCreated:*"], filterPrefix: inputPrefix }]);
+
+    // The worker role: exactly these statements.
+    const policy = statements(json(one(run, "aws:iam/rolePolicy:RolePolicy", `${baseName}-video-worker`).inputs.policy));
+    const asgName = `eks-${baseName}-video-asg`;
+    const namespace = cfg("metricNamespace") ?? "EksInference/VideoQueue";
+    const expected: Statement[] = [
+        { Sid: "ConsumeJobs", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: queueArn },
+        { Sid: "DeadLetterJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
+        { Sid: "ReadInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${inputPrefix}*` },
+        { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/${resultsPrefix}*` },
+        { Sid: "ProtectOwnNodeFromScaleIn", Effect: "Allow", Action: ["autoscaling:SetInstanceProtection"], Resource: `arn:aws:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${asgName}` },
+        { Sid: "FindOwnAutoScalingGroup", Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingInstances"], Resource: "*" },
+        { Sid: "PublishWorkerMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": namespace } } },
+    ];
+    const modelUri = cfg("videoModelUri");
+    if (modelUri?.startsWith("s3://")) {
+        const [, , modelBucket, ...rest] = modelUri.split("/");
+        const prefix = rest.join("/");
+        expected.push(
+            { Sid: "VideoReadModel", Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${modelBucket}/${prefix}*` },
+            { Sid: "VideoListModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${modelBucket}`, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+        );
+    }
+    assert.deepStrictEqual(policy, expected);
+    // "*" only where AWS offers nothing narrower.
+    for (const s of policy) {
+        if (list(s.Resource).includes("*")) assert.ok(["autoscaling:DescribeAutoScalingInstances", "cloudwatch:PutMetricData"].includes(list(s.Action)[0] as string), s.Sid);
+        for (const a of list(s.Action)) assert.ok(!a.includes("*"), `${s.Sid} has a wildcard action ${a}`);
+    }
+
+    assert.strictEqual(run.outputs.bucketName, bucketName);
+    assert.strictEqual(run.outputs.inputPrefix, inputPrefix);
+    assert.strictEqual(run.outputs.resultsPrefix, resultsPrefix);
+    assert.strictEqual(run.outputs.jobQueueUrl, `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${baseName}-video-jobs`);
+    assert.strictEqual(run.outputs.deadLetterQueueUrl, `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${baseName}-video-dlq`);
+    assert.match(String(run.outputs.videoWorkerRoleArn), /^arn:aws:iam::123456789012:role\/eks-inference-.*-video-worker/);
+}
+
+function checkBertRole(run: MockRunResult, cfg: (key: string) => string | undefined): void {
+    const baseName = `eks-inference-${run.stack}`;
+    const [, , bucket, ...rest] = (cfg("bertModelUri") as string).split("/");
+    const prefix = rest.join("/");
+    const policy = statements(json(one(run, "aws:iam/rolePolicy:RolePolicy", `${baseName}-bert-serving`).inputs.policy));
+    assert.deepStrictEqual(policy, [
+        { Sid: "BertReadModel", Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${bucket}/${prefix}*` },
+        { Sid: "BertListModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${bucket}`, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+    ]);
+}
+
+describe("platform under Pulumi mocks", function () {
+    this.timeout(180_000);
+    const stacks = stackFiles();
+    const runs = new Map<string, Promise<MockRunResult>>();
+    const configs = new Map<string, (key: string) => string | undefined>();
+
+    before(() => {
+        for (const { stack, config } of stacks) {
+            runs.set(`stack:${stack}`, runStackUnderMocks(stack));
+            configs.set(`stack:${stack}`, (key) => {
+                const v = config[key.includes(":") ? key : `eks-inference:${key}`];
+                return v === undefined ? undefined : typeof v === "string" ? v : JSON.stringify(v);
+            });
+        }
+        const dev = stacks.find((s) => s.stack === "dev");
+        assert.ok(dev, "Pulumi.dev.yaml exists");
+        for (const profile of ACCELERATOR_PROFILES) {
+            const overrides = PROFILE_OVERRIDES(profile);
+            const secretKeys = profile === "cpu" ? ["bertAwsAccessKeyId", "bertAwsSecretAccessKey"] : [];
+            runs.set(`profile:${profile}`, runStackUnderMocks("dev", { config: overrides, secretKeys }));
+            configs.set(`profile:${profile}`, (key) => overrides[key] ?? configs.get("stack:dev")?.(key));
+        }
+        // Keep rejections observed until the tests await them.
+        for (const p of runs.values()) p.catch(() => undefined);
+    });
+
+    for (const { stack } of stackFiles()) {
+        describe(`Pulumi.${stack}.yaml`, () => {
+            it("declares the platform: network, cluster, node groups, identities, images, outputs", async () => {
+                const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
+                checkPlatform(run, configs.get(`stack:${stack}`) as (key: string) => string | undefined);
+            });
+            it("wires the video job plumbing and the worker's least-privilege role", async function () {
+                const cfg = configs.get(`stack:${stack}`) as (key: string) => string | undefined;
+                if ((cfg("videoEnabled") ?? "true") !== "true") {
+                    const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
+                    assert.strictEqual(ofType(run, "aws:sqs/queue:Queue").length, 0, "no queues when video is off");
+                    return;
+                }
+                checkVideoPlumbing(await (runs.get(`stack:${stack}`) as Promise<MockRunResult>), cfg);
+            });
+        });
+    }
+
+    for (const profile of ACCELERATOR_PROFILES) {
+        describe(`profile ${profile} (video and BERT)`, () => {
+            it("declares the platform with this profile's AMI, instance type, labels and taints", async () => {
+                const run = await (runs.get(`profile:${profile}`) as Promise<MockRunResult>);
+                checkPlatform(run, configs.get(`profile:${profile}`) as (key: string) => string | undefined);
+            });
+            it("grants the video and BERT roles exactly their resources (model read from S3 included)", async () => {
+                const run = await (runs.get(`profile:${profile}`) as Promise<MockRunResult>);
+                const cfg = configs.get(`profile:${profile}`) as (key: string) => string | undefined;
+                checkVideoPlumbing(run, cfg);
+                checkBertRole(run, cfg);
+            });
+        });
+    }
+
+    it("cpu run: admin access entry exists and static BERT keys never appear in plain outputs", async () => {
+        const run = await (runs.get("profile:cpu") as Promise<MockRunResult>);
+        const cluster = one(run, "eks:index:Cluster").inputs;
+        assert.strictEqual(Object.keys(cluster.accessEntries as Inputs).length, 1);
+        const plainOutputs = JSON.stringify(Object.fromEntries(Object.entries(run.outputs).filter(([k]) => !run.secretOutputs.includes(k))));
+        assert.ok(!plainOutputs.includes("not-a-real-secret") && !plainOutputs.includes("AKIAEXAMPLEEXAMPLE"));
+    });
+
+    it("a config error fails the program with its own message", async () => {
+        await assert.rejects(runStackUnderMocks("dev", { config: { videoAccelerator: "ei" } }), /eks-inference:videoAccelerator is 'ei'.*retired/);
+    });
+});
