@@ -154,7 +154,7 @@ export interface LoadResult {
     report: BertBenchReport;
     /** Up to five distinct error messages, for the human report. */
     errorSamples: string[];
-    /** Event-loop busy time per measured request: the CPU the client itself spends on a call. */
+    /** Event-loop busy time per measured request: roughly the CPU the client spends per call (on a loaded machine it also counts run-queue waits). */
     clientBusyMsPerRequest: number;
 }
 

@@ -1,6 +1,8 @@
 // Encode cost of one video batch (default 8x300x300x3 uint8) for gRPC (own protobuf codec) vs REST
-// (columnar JSON):  npx tsx worker/bench/encode.ts [--frames 8] [--size 300] [--iterations 20] [--json]
-import { encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
+// (columnar JSON), and optionally the full round trip through the emulator on both transports:
+//   npx tsx worker/bench/encode.ts [--frames 8] [--size 300] [--iterations 20] [--roundtrip] [--json]
+import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
+import { startTfServingEmulator } from "../src/tfserving/emulator";
 import { round3, summarize } from "./stats";
 
 export interface EncodeCost {
@@ -34,7 +36,32 @@ export function measureEncode(request: PredictRequest, iterations: number): Enco
     ];
 }
 
-function main(): void {
+/** p50 of whole Predict calls (client encode + transfer + emulator decode/run + response) per transport. */
+export async function measureRoundTrip(request: PredictRequest, iterations: number): Promise<{ grpcP50Ms: number; restP50Ms: number }> {
+    const emulator = await startTfServingEmulator();
+    try {
+        const p50 = async (url: string): Promise<number> => {
+            const client = createModelClient(url);
+            try {
+                await client.predict(request);
+                const samples: number[] = [];
+                for (let i = 0; i < iterations; i++) {
+                    const started = performance.now();
+                    await client.predict(request);
+                    samples.push(performance.now() - started);
+                }
+                return round3(summarize(samples).p50Ms);
+            } finally {
+                client.close();
+            }
+        };
+        return { grpcP50Ms: await p50(emulator.grpcUrl), restP50Ms: await p50(emulator.restUrl) };
+    } finally {
+        await emulator.stop();
+    }
+}
+
+async function main(): Promise<void> {
     const argv = process.argv.slice(2);
     const flag = (name: string, fallback: number): number => {
         const i = argv.indexOf(name);
@@ -45,13 +72,22 @@ function main(): void {
     };
     const frames = flag("--frames", 8);
     const size = flag("--size", 300);
-    const results = measureEncode(videoBatchRequest(frames, size), flag("--iterations", 20));
+    const request = videoBatchRequest(frames, size);
+    const iterations = flag("--iterations", 20);
+    const results = measureEncode(request, iterations);
+    const roundTrip = argv.includes("--roundtrip") ? await measureRoundTrip(request, iterations) : undefined;
     if (argv.includes("--json")) {
-        console.log(JSON.stringify({ frames, size, results }));
+        console.log(JSON.stringify({ frames, size, results, roundTrip }));
         return;
     }
     console.log(`encode one ${frames}x${size}x${size}x3 uint8 batch (${frames * size * size * 3} bytes of pixels):`);
     for (const r of results) console.log(`  ${r.transport.padEnd(5)} ${String(r.bytes).padStart(10)} bytes  p50 ${r.p50Ms} ms  mean ${r.meanMs} ms`);
+    if (roundTrip) console.log(`full Predict round trip through the in-process emulator (no injected latency): gRPC p50 ${roundTrip.grpcP50Ms} ms, REST p50 ${roundTrip.restP50Ms} ms`);
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+    main().catch((err: unknown) => {
+        console.error(err instanceof Error ? err.message : String(err));
+        process.exitCode = 1;
+    });
+}

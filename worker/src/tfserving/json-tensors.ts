@@ -109,15 +109,51 @@ export function jsonToTensor(value: unknown, what: string, dtype?: DataType): Te
         shape.push(probe.length);
         probe = probe[0];
     }
-    const flat: unknown[] = [];
-    flatten(value, shape, 0, flat, what);
     const kind = probe === undefined ? "number" : isB64(probe) ? "string" : typeof probe;
     if (kind === "string") {
-        return { dtype: DataType.DT_STRING, shape, strings: flat.map((v) => stringBytes(v, what)) };
+        const strings: Buffer[] = [];
+        walk(value, shape, 0, what, (v) => strings.push(stringBytes(v, what)));
+        return { dtype: DataType.DT_STRING, shape, strings };
     }
     const resolved = dtype ?? (kind === "boolean" ? DataType.DT_BOOL : DataType.DT_FLOAT);
-    const numbers = flat.map((v, i) => toNumber(v, resolved, what, i));
+    const count = elementCount(shape);
+    if (resolved === DataType.DT_UINT8) {
+        // Hot path for image batches: validate and store each byte directly.
+        const content = Buffer.allocUnsafe(count);
+        let i = 0;
+        walk(value, shape, 0, what, (v) => {
+            if (typeof v !== "number" || !(v >= 0 && v <= 255) || v !== Math.floor(v)) throw new JsonTensorError(`${what}: element ${i} = ${JSON.stringify(v)} is not a valid DT_UINT8`);
+            content[i++] = v;
+        });
+        return { dtype: resolved, shape, content };
+    }
+    const numbers = new Array<number>(count);
+    let i = 0;
+    walk(value, shape, 0, what, (v) => {
+        numbers[i] = toNumber(v, resolved, what, i);
+        i++;
+    });
     return { dtype: resolved, shape, content: contentFromValues(resolved, numbers) };
+}
+
+/** Visits every leaf in order, checking the nesting is regular (not ragged). */
+function walk(value: unknown, shape: number[], depth: number, what: string, visit: (leaf: unknown) => void): void {
+    if (shape.length === 0) {
+        visit(value);
+        return;
+    }
+    if (!Array.isArray(value) || value.length !== shape[depth]) {
+        throw new JsonTensorError(`${what}: ragged nested array: expected ${shape[depth]} elements at depth ${depth}`);
+    }
+    if (depth === shape.length - 1) {
+        for (let i = 0; i < value.length; i++) {
+            const leaf: unknown = value[i];
+            if (Array.isArray(leaf)) throw new JsonTensorError(`${what}: ragged nested array (too deep at depth ${depth + 1})`);
+            visit(leaf);
+        }
+        return;
+    }
+    for (let i = 0; i < value.length; i++) walk(value[i], shape, depth + 1, what, visit);
 }
 
 function isB64(v: unknown): v is { b64: string } {
@@ -128,18 +164,6 @@ function stringBytes(v: unknown, what: string): Buffer {
     if (typeof v === "string") return Buffer.from(v, "utf8");
     if (isB64(v)) return Buffer.from(v.b64, "base64");
     throw new JsonTensorError(`${what}: mixes strings with ${typeof v} values`);
-}
-
-function flatten(value: unknown, shape: number[], depth: number, out: unknown[], what: string): void {
-    if (depth === shape.length) {
-        if (Array.isArray(value)) throw new JsonTensorError(`${what}: ragged nested array (too deep at depth ${depth})`);
-        out.push(value);
-        return;
-    }
-    if (!Array.isArray(value) || value.length !== shape[depth]) {
-        throw new JsonTensorError(`${what}: ragged nested array: expected ${shape[depth]} elements at depth ${depth}`);
-    }
-    for (const item of value) flatten(item, shape, depth + 1, out, what);
 }
 
 function toNumber(v: unknown, dtype: DataType, what: string, index: number): number {

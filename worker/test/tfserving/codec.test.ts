@@ -179,8 +179,21 @@ describe("tfserving JSON tensors", () => {
         assert.deepEqual(jsonToTensor([[], []], "e").shape, [2, 0]);
     });
 
+    it("handles scalars, booleans and base64 strings", () => {
+        const scalar = jsonToTensor(3.5, "s");
+        assert.deepEqual(scalar.shape, []);
+        assert.deepEqual(floats(scalar), [3.5]);
+        assert.equal(tensorToJsonText(scalar), "3.5");
+        assert.equal(jsonToTensor([true, false], "b").dtype, DataType.DT_BOOL);
+        const strings = jsonToTensor([{ b64: Buffer.from("hi").toString("base64") }], "t");
+        assert.deepEqual(strings.strings, [Buffer.from("hi")]);
+        assert.equal(tensorToJsonText(strings), '[{"b64":"aGk="}]');
+    });
+
     it("rejects ragged arrays and out-of-range integers with the input named", () => {
         assert.throws(() => jsonToTensor([[1, 2], [3]], 'input "x"'), /input "x": ragged/);
+        assert.throws(() => jsonToTensor([[1, 2], [3, [4]]], 'input "x"'), /input "x": ragged/);
+        assert.throws(() => jsonToTensor([[1, 2], [3, 4.5]], 'input "x"', DataType.DT_UINT8), /element 3 = 4.5 is not a valid DT_UINT8/);
         assert.throws(() => jsonToTensor([256], 'input "x"', DataType.DT_UINT8), /256 is not a valid DT_UINT8/);
     });
 });
