@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SetInstanceProtectionCommand } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient, ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { countFrames, makeTestVideo } from "../../tools/ffmpeg";
@@ -143,7 +144,12 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
     it("takes explicit jobs ({bucket, object} and {bucket, key}) over REST and writes byte-identical results twice", async () => {
         await world.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "clips/a.mp4", Body: await readFile(shortVideo) }));
         await sendJob(world, { bucket: BUCKET, object: "clips/a.mp4" });
-        await runWorkerOnce(workerEnv(world, emulator.restUrl));
+        await runWorkerOnce(workerEnv(world, emulator.restUrl, { METRICS_NAMESPACE: "VideoWorkerTest" }));
+        const cw = new CloudWatchClient({});
+        const listed = await cw.send(new ListMetricsCommand({ Namespace: "VideoWorkerTest" }));
+        cw.destroy();
+        assert.deepEqual([...new Set(listed.Metrics?.map((m) => m.MetricName))].sort(), ["FramesPerSecond", "FramesProcessed", "JobsFailed", "JobsSucceeded"]);
+        assert.ok(listed.Metrics?.every((m) => m.Dimensions?.[0]?.Name === "QueueName" && m.Dimensions[0].Value === "video-jobs"));
         const first = await readResult(world, "clips/a.mp4");
         await sendJob(world, { bucket: BUCKET, key: "clips/a.mp4" });
         await runWorkerOnce(workerEnv(world, emulator.restUrl));
@@ -196,12 +202,16 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await account({ queued: 0, deadLettered: bad.length });
     });
 
-    it("dead-letters a video over MAX_VIDEO_BYTES without downloading it", async () => {
+    it("dead-letters videos over MAX_VIDEO_BYTES (before downloading) and MAX_VIDEO_SECONDS (before decoding)", async () => {
         await uploadFile(world, "input/big.mp4", shortVideo);
         const { capture } = await runWorkerOnce(workerEnv(world, emulator.grpcUrl, { MAX_VIDEO_BYTES: "1000" }));
         assert.ok(capture.lines.some((l) => l.code === "TOO_LARGE" && /MAX_VIDEO_BYTES=1000/.test(String(l.reason))));
         assert.equal(requests().length, 0);
-        await account({ queued: 0, deadLettered: 1 });
+        await uploadFile(world, "input/long-one.mp4", longVideo);
+        const tooLong = await runWorkerOnce(workerEnv(world, emulator.grpcUrl, { MAX_VIDEO_SECONDS: "1.5" }));
+        assert.ok(tooLong.capture.lines.some((l) => l.code === "TOO_LONG" && /2\.0 s long, over MAX_VIDEO_SECONDS=1.5/.test(String(l.reason))));
+        assert.equal(requests().length, 0);
+        await account({ queued: 0, deadLettered: 2 });
     });
 
     it("waits for a model server that is down at start, is not ready meanwhile, then serves", async () => {
