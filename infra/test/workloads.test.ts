@@ -320,6 +320,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.throws(() => new VideoInferenceDaemonSet("bad-batch", { ...base, worker: { ...base.worker, batchSize: 16 } }), /batchSize \(16\) exceeds batching\.maxBatchSize \(8\)/);
             assert.throws(() => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }), /model\.name must be a DNS label/);
             assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: 0 } }), /sampleFps must be greater than 0/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }), /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/);
         });
     });
 

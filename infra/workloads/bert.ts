@@ -7,6 +7,7 @@ import {
     appLabels,
     podSecurityContext,
     requireDnsLabel,
+    requireScheduling,
     TF_SERVING_GRPC_PORT,
     TF_SERVING_REST_PORT,
     type AcceleratorRequest,
@@ -73,6 +74,7 @@ export class BertInferenceService extends pulumi.ComponentResource {
         const serviceAccountName = args.serviceAccountName ?? BERT_SERVING_IDENTITY.serviceAccount;
         requireDnsLabel("namespace", namespaceName);
         requireDnsLabel("model.name", args.model.name);
+        requireScheduling(`${name} (BertInferenceService)`, args.scheduling);
         if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`replicas must be a positive integer, got ${args.replicas}`);
         const labels = appLabels("bert-serving", "model-server");
         const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };

@@ -106,3 +106,10 @@ export function requireDnsLabel(what: string, value: string): void {
         throw new Error(`${what} must be a DNS label (lower-case letters, digits and '-', at most 63 characters), got ${JSON.stringify(value)}`);
     }
 }
+
+/** A workload must be pinned to its node group: an empty nodeSelector would let it land anywhere. */
+export function requireScheduling(what: string, scheduling: Scheduling): void {
+    if (Object.keys(scheduling.nodeSelector).length === 0) {
+        throw new Error(`${what}: scheduling.nodeSelector is empty; give the node group's labels (infra/accelerators.ts nodeSelector())`);
+    }
+}

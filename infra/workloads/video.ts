@@ -8,6 +8,7 @@ import {
     containerSecurityContext,
     podSecurityContext,
     requireDnsLabel,
+    requireScheduling,
     resources,
     type AcceleratorRequest,
     type BatchingSpec,
@@ -94,6 +95,7 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
         const serviceAccountName = args.serviceAccountName ?? VIDEO_WORKER_IDENTITY.serviceAccount;
         requireDnsLabel("namespace", namespaceName);
         requireDnsLabel("model.name", args.model.name);
+        requireScheduling(`${name} (VideoInferenceDaemonSet)`, args.scheduling);
         validateWorkerSettings(args);
         const labels = appLabels("video-inference", "detector");
         this.podLabels = labels.all;
