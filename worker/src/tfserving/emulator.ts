@@ -285,7 +285,8 @@ function restRequest(server: ModelServer, spec: ModelSpec, text: string): Predic
     if (typeof body.inputs !== "object" || body.inputs === null || Array.isArray(body.inputs)) {
         throw new EmulatorStatus("INVALID_ARGUMENT", `request body needs an "inputs" object mapping input names to nested arrays`);
     }
-    const model: ModelSpec = { ...spec, signatureName: typeof body.signature_name === "string" ? body.signature_name : undefined };
+    const model: ModelSpec = typeof body.signature_name === "string" ? { ...spec, signatureName: body.signature_name } : { ...spec };
+    if (model.version === undefined) delete model.version;
     const signature = server.modelFor(model);
     const inputs: Record<string, Tensor> = {};
     for (const [name, value] of Object.entries(body.inputs)) {

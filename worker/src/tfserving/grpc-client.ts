@@ -59,24 +59,22 @@ export class GrpcModelClient implements ModelClient {
         });
     }
 
-    predict(request: PredictRequest, options?: CallOptions): Promise<PredictResponse> {
-        return this.call(PREDICT_METHOD, encodePredictRequest(request), request.model, options).then((buf) => {
-            try {
-                return decodePredictResponse(buf);
-            } catch (err) {
-                throw decodeError(this.url, "PredictResponse", err);
-            }
-        });
+    async predict(request: PredictRequest, options?: CallOptions): Promise<PredictResponse> {
+        const buf = await this.call(PREDICT_METHOD, encodePredictRequest(request), request.model, options);
+        try {
+            return decodePredictResponse(buf);
+        } catch (err) {
+            throw decodeError(this.url, "PredictResponse", err);
+        }
     }
 
-    getModelStatus(model: ModelSpec, options?: CallOptions): Promise<ModelVersionStatus[]> {
-        return this.call(GET_MODEL_STATUS_METHOD, encodeGetModelStatusRequest(model), model, options).then((buf) => {
-            try {
-                return decodeGetModelStatusResponse(buf);
-            } catch (err) {
-                throw decodeError(this.url, "GetModelStatusResponse", err);
-            }
-        });
+    async getModelStatus(model: ModelSpec, options?: CallOptions): Promise<ModelVersionStatus[]> {
+        const buf = await this.call(GET_MODEL_STATUS_METHOD, encodeGetModelStatusRequest(model), model, options);
+        try {
+            return decodeGetModelStatusResponse(buf);
+        } catch (err) {
+            throw decodeError(this.url, "GetModelStatusResponse", err);
+        }
     }
 
     close(): void {

@@ -72,11 +72,12 @@ describe("bench:bert against the emulator", function () {
 
     it("reports percentiles that reflect the server's latency", async () => {
         emulator.setLatency(40);
-        const { report } = await runBertLoad(client, buildBertRequest(options), { requests: 12, concurrency: 3, warmup: 2, batch: 2, timeoutMs: 5000 });
+        const { report } = await runBertLoad(client, buildBertRequest(options), { requests: 9, concurrency: 1, warmup: 1, batch: 2, timeoutMs: 5000 });
         assert.deepEqual(Object.keys(report).sort(), ["count", "errors", "maxMs", "meanMs", "p50Ms", "p90Ms", "p99Ms", "throughput"]);
-        assert.equal(report.count, 12);
+        assert.equal(report.count, 9);
         assert.equal(report.errors, 0);
-        assert.ok(report.p50Ms >= 40 && report.p50Ms < 70, `p50 ${report.p50Ms} within [40, 70)`);
+        // A window, not a speed check: it catches wrong units or statistics taken from the wrong samples.
+        assert.ok(report.p50Ms >= 40 && report.p50Ms < 70, `p50 ${report.p50Ms} within [40, 70): ${JSON.stringify(report)}`);
         assert.ok(report.p90Ms >= report.p50Ms && report.p99Ms >= report.p90Ms && report.maxMs >= report.p99Ms);
         assert.ok(report.throughput > 0);
     });
