@@ -325,6 +325,16 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await account({ queued: 1, deadLettered: 0 });
     });
 
+    it("samples frames with SAMPLE_FPS and times them by the sampling rate", async () => {
+        await uploadFile(world, "input/sampled.mp4", longVideo);
+        await runWorkerOnce(workerEnv(world, emulator.grpcUrl, { SAMPLE_FPS: "2" }));
+        const doc = JSON.parse(await readResult(world, "input/sampled.mp4"));
+        assert.equal(doc.sampleFps, 2);
+        assert.equal(doc.frameCount, 4); // 2 s at 2 fps
+        assert.deepEqual(doc.frames.map((f: { timestampMs: number }) => f.timestampMs), [0, 500, 1000, 1500]);
+        await account({ queued: 0, deadLettered: 0 });
+    });
+
     describe("instance identity through IMDSv2", () => {
         let imds: Server;
         let endpoint: string;
