@@ -192,7 +192,7 @@ function preciseDelay(ms: number): Promise<void> {
             if (performance.now() >= due) resolve();
             else setImmediate(spin);
         };
-        const coarse = ms - 2;
+        const coarse = ms - 1;
         if (coarse > 0) setTimeout(spin, coarse);
         else spin();
     });
