@@ -70,7 +70,7 @@ export const CONFIG_KEYS = {
     maxReceiveCount: { type: "integer", default: 3, description: "Receives before a job moves to the dead-letter queue." },
     // Video model and worker
     videoModelUri: { type: "string", default: "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz", description: "Where the model-fetch init container gets the detection model: an http(s):// tarball or an s3:// prefix." },
-    videoModelName: { type: "string", default: "object_detection", description: "TF Serving model name of the detection model." },
+    videoModelName: { type: "string", default: "object-detection", description: "TF Serving model name of the detection model (a DNS label: it also names Kubernetes objects)." },
     videoBatchSize: { type: "integer", default: 8, description: "Frames per inference request." },
     videoFrameWidth: { type: "integer", default: 300, description: "Frame width sent to the model, pixels." },
     videoFrameHeight: { type: "integer", default: 300, description: "Frame height sent to the model, pixels." },
@@ -88,7 +88,7 @@ export const CONFIG_KEYS = {
     alarmEmail: { type: "string", default: "", description: "E-mail subscribed to alarm notifications (empty = no subscription)." },
     // BERT
     bertModelUri: { type: "string", default: "", description: "s3:// prefix of the compiled BERT SavedModel (required when bertEnabled)." },
-    bertModelName: { type: "string", default: "bert", description: "TF Serving model name of the BERT model." },
+    bertModelName: { type: "string", default: "bert", description: "TF Serving model name of the BERT model (a DNS label: it also names Kubernetes objects)." },
     bertReplicas: { type: "integer", default: 1, description: "Replicas of the BERT serving Deployment." },
     bertAwsAccessKeyId: { type: "string", default: "", secret: true, description: "Optional static access key for the BERT model fetch (secret; prefer the Pod Identity role)." },
     bertAwsSecretAccessKey: { type: "string", default: "", secret: true, description: "Optional static secret key for the BERT model fetch (secret; set with bertAwsAccessKeyId)." },
@@ -284,6 +284,7 @@ function cidrPrefix(cidr: string): number | undefined {
 const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
 const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 const PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 export function parseS3Uri(uri: string): S3Location | undefined {
@@ -407,7 +408,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         r.fail("videoModelUri", `is '${videoModelUri}'; expected an http(s):// URL of a model tarball or an s3:// prefix`);
     }
     const videoModelName = r.string("videoModelName");
-    if (!/^[a-zA-Z0-9_-]+$/.test(videoModelName)) r.fail("videoModelName", `is '${videoModelName}'; expected letters, digits, '_' or '-'`);
+    if (!DNS_LABEL.test(videoModelName)) r.fail("videoModelName", `is '${videoModelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as object-detection`);
     const nvidiaTimeSlicingReplicas = r.integer("nvidiaTimeSlicingReplicas", 1, 48);
     if (nvidiaTimeSlicingReplicas > 1 && videoNodes.profile.name !== "nvidia") {
         r.fail("nvidiaTimeSlicingReplicas", `is ${nvidiaTimeSlicingReplicas}, but ${PROJECT}:videoAccelerator is '${videoNodes.profile.name}'; time-slicing applies to the nvidia profile only (use 1)`);
@@ -436,7 +437,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         r.fail("bertModelUri", `is required when ${PROJECT}:bertEnabled is true: set it to the s3://<bucket>/<prefix> holding the compiled BERT SavedModel`);
     }
     const bertModelName = r.string("bertModelName");
-    if (!/^[a-zA-Z0-9_-]+$/.test(bertModelName)) r.fail("bertModelName", `is '${bertModelName}'; expected letters, digits, '_' or '-'`);
+    if (!DNS_LABEL.test(bertModelName)) r.fail("bertModelName", `is '${bertModelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as bert`);
 
     const accessKeyId = r.string("bertAwsAccessKeyId");
     const secretAccessKey = r.string("bertAwsSecretAccessKey");

@@ -1,7 +1,8 @@
 // eks-inference: config -> network -> cluster -> node groups -> job plumbing -> identities -> images -> outputs.
 import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { GENERAL_NODE_LABELS, nodeLabels, nodeTaints } from "./accelerators";
+import { GENERAL_NODE_LABELS, PROFILES, Workload, nodeLabels, nodeSelector, nodeTaints, tolerations } from "./accelerators";
 import { Addons } from "./addons";
 import { VideoQueueAlarms } from "./alarms";
 import { Cluster } from "./cluster";
@@ -13,6 +14,7 @@ import { VideoJobs } from "./jobs";
 import { Network } from "./network";
 import { NodeGroup, NodeRole } from "./nodegroups";
 import { VideoQueueScaling } from "./scaling";
+import { BertInferenceService, NeuronDevicePlugin, NvidiaDevicePlugin, VideoInferenceDaemonSet } from "./workloads";
 
 const config = readConfig();
 const baseName = `${config.project}-${config.stack}`;
@@ -155,6 +157,78 @@ const images = new Images(baseName, {
     keepImages: config.images.keepImages,
 }, withAws);
 
+// ---- Kubernetes: device plugins and the inference workloads ------------------------------------
+const k8sProvider = new k8s.Provider("k8s", { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true });
+// Pods need nodes, DNS and their Pod Identity roles before they can start.
+const clusterReady: pulumi.Resource[] = [generalNodes, addons, roles, ...(videoNodes ? [videoNodes] : []), ...(bertNodes ? [bertNodes] : [])];
+const onCluster: pulumi.ComponentResourceOptions = { providers: { kubernetes: k8sProvider }, dependsOn: clusterReady };
+
+const enabledWorkloads: Workload[] = [...(config.video.enabled ? ["video" as const] : []), ...(config.bert.enabled ? ["bert" as const] : [])];
+const enabledProfiles = enabledWorkloads.map((w) => config[w].nodes.profile);
+if (enabledProfiles.some((p) => p.devicePlugin === "neuron")) {
+    new NeuronDevicePlugin(`${baseName}-neuron`, { provider: k8sProvider }, onCluster);
+}
+if (enabledProfiles.some((p) => p.devicePlugin === "nvidia")) {
+    new NvidiaDevicePlugin(`${baseName}-nvidia`, {
+        provider: k8sProvider,
+        timeSlicingReplicas: config.video.nodes.profile.name === "nvidia" ? config.video.nvidiaTimeSlicingReplicas : 1,
+    }, onCluster);
+}
+
+function scheduling(workload: Workload) {
+    const profile = config[workload].nodes.profile;
+    const resourceName = PROFILES[profile.name].resourceName;
+    return {
+        scheduling: { nodeSelector: nodeSelector(workload, profile.name), tolerations: tolerations(workload, profile.name) },
+        accelerator: resourceName === undefined ? undefined : { resourceName, count: 1 },
+    };
+}
+
+function imageRef(name: ImageName): pulumi.Output<string> {
+    const ref = images.refs[name];
+    if (ref === undefined) throw new Error(`image ${name} was not built for this stack`);
+    return ref;
+}
+
+const video = jobs !== undefined
+    ? new VideoInferenceDaemonSet(`${baseName}-video`, {
+        provider: k8sProvider,
+        workerImage: imageRef("worker"),
+        modelServerImage: imageRef(SERVING_IMAGE[config.video.nodes.profile.name]),
+        ...scheduling("video"),
+        model: { name: config.video.modelName, uri: config.video.modelUri },
+        batching: { maxBatchSize: config.video.batchSize, batchTimeoutMicros: 5000, numBatchThreads: 4, maxEnqueuedBatches: 16 },
+        worker: {
+            jobQueueUrl: jobs.queue.url,
+            deadLetterQueueUrl: jobs.deadLetterQueue.url,
+            resultsBucket: jobs.bucket.bucket,
+            resultsPrefix: config.jobs.resultsPrefix,
+            batchSize: config.video.batchSize,
+            frameWidth: config.video.frameWidth,
+            frameHeight: config.video.frameHeight,
+            sampleFps: config.video.sampleFps,
+            scoreThreshold: config.video.scoreThreshold,
+            visibilityTimeoutSeconds: config.jobs.visibilityTimeoutSeconds,
+            metricsNamespace: config.scaling.metricNamespace,
+            region: config.region,
+            extraEnv: { MAX_VIDEO_BYTES: String(config.video.maxVideoBytes), MAX_VIDEO_SECONDS: String(config.video.maxVideoSeconds) },
+        },
+    }, onCluster)
+    : undefined;
+
+const bert = config.bert.enabled && config.bert.modelUri !== undefined
+    ? new BertInferenceService(`${baseName}-bert`, {
+        provider: k8sProvider,
+        modelServerImage: imageRef(SERVING_IMAGE[config.bert.nodes.profile.name]),
+        modelFetchImage: imageRef("worker"),
+        replicas: config.bert.replicas,
+        ...scheduling("bert"),
+        model: { name: config.bert.modelName, uri: config.bert.modelUri },
+        region: config.region,
+        staticCredentials: config.bert.staticCredentials,
+    }, onCluster)
+    : undefined;
+
 // ---- Stack outputs ------------------------------------------------------------------------------
 export const region = config.region;
 export const clusterName = cluster.name;
@@ -177,3 +251,6 @@ export const alarmTopicArn = alarms?.topicArn;
 export const scalerFunctionName = scaling?.functionName;
 export const scalingPolicyNames = scaling?.policyNames;
 export const dashboardName = dashboard?.dashboardName;
+export const videoDaemonSetName = video?.daemonSetName;
+export const bertServiceDns = bert?.dnsName;
+export const bertGrpcUrl = bert?.grpcUrl;

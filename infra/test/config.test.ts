@@ -226,6 +226,8 @@ describe("config: every error names the key, the value and what is valid", () =>
         assertProblem({ scalerSchedule: "every minute" }, /scalerSchedule is 'every minute'/);
         assertProblem({ alarmEmail: "ops" }, /alarmEmail is 'ops'; expected an e-mail address/);
         assertProblem({ imageTag: "bad tag" }, /imageTag is 'bad tag'/);
+        assertProblem({ videoModelName: "object_detection" }, /videoModelName is 'object_detection'; expected a DNS label/);
+        assertProblem({ bertEnabled: "true", bertModelUri: "s3://models/b/", bertModelName: "BERT" }, /bertModelName is 'BERT'; expected a DNS label/);
     });
 
     it("rejects static keys given as plain text", () => {

@@ -9,6 +9,7 @@ import { INTERFACE_ENDPOINT_SERVICES } from "../network";
 import { BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../identities";
 import { SERVING_IMAGE } from "../images";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../testing/mock-run";
+import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const ACCOUNT = "123456789012";
@@ -230,6 +231,39 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     }
     assert.deepStrictEqual(Object.keys(run.outputs.imageRefs as Inputs).sort(), [...needed].sort());
 
+    // Kubernetes: every object validates; pods land on (and only tolerate) their own node group.
+    const k8sObjects = run.resources.filter((r) => isKubernetesObjectType(r.type));
+    for (const object of k8sObjects) validateKubernetesObject(object.type, object.inputs);
+    const podSpecOf = (type: string): Inputs | undefined => {
+        const found = ofType(run, type)[0];
+        return found ? ((((found.inputs.spec as Inputs).template as Inputs).spec) as Inputs) : undefined;
+    };
+    const workloadKinds: [Workload, boolean, string][] = [["video", videoOn, "kubernetes:apps/v1:DaemonSet"], ["bert", bertOn, "kubernetes:apps/v1:Deployment"]];
+    for (const [workload, on, kind] of workloadKinds) {
+        const spec = podSpecOf(kind);
+        if (!on) {
+            assert.strictEqual(spec, undefined, `no ${kind} when ${workload} is off`);
+            continue;
+        }
+        assert.ok(spec, `${workload} ${kind}`);
+        const group = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-${workload}`).inputs;
+        const labels = group.labels as Record<string, string>;
+        for (const [k, v] of Object.entries(spec.nodeSelector as Record<string, string>)) assert.strictEqual(labels[k], v, `${workload} pods select node label ${k}=${v}`);
+        const podTolerations = spec.tolerations as ReturnType<typeof tolerations>;
+        for (const taint of group.taints as { key: string; value: string; effect: string }[]) assert.ok(tolerated(taint, podTolerations), `${workload} pods tolerate ${taint.key}`);
+        const identity = workload === "video" ? VIDEO_WORKER_IDENTITY : BERT_SERVING_IDENTITY;
+        assert.strictEqual(spec.serviceAccountName, identity.serviceAccount);
+        const sa = ofType(run, "kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as Inputs).find((m) => m.name === identity.serviceAccount);
+        assert.strictEqual(sa?.namespace, identity.namespace, `${identity.serviceAccount} lives in ${identity.namespace}`);
+        const images = [...((spec.initContainers ?? []) as Inputs[]), ...(spec.containers as Inputs[])].map((c) => c.image);
+        const refs = run.outputs.imageRefs as Record<string, string>;
+        for (const image of images) assert.ok(Object.values(refs).includes(image as string), `${workload} runs a built image (${String(image)})`);
+    }
+    const releases = ofType(run, "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort();
+    const profilesOn = [...(videoOn ? [cfg("videoAccelerator") ?? "nvidia"] : []), ...(bertOn ? [cfg("bertAccelerator") ?? "inf2"] : [])] as AcceleratorProfileName[];
+    const plugins = new Set(profilesOn.map((p) => PROFILES[p].devicePlugin).filter((p) => p !== "none"));
+    assert.deepStrictEqual(releases, [...plugins].map((p) => `${p}-device-plugin`).sort());
+
     // Outputs.
     assert.ok(run.secretOutputs.includes("kubeconfig"), "kubeconfig is secret");
     assert.strictEqual(run.outputs.clusterName, baseName);
@@ -395,6 +429,7 @@ describe("platform under Pulumi mocks", function () {
         assert.strictEqual(Object.keys(cluster.accessEntries as Inputs).length, 1);
         const plainOutputs = JSON.stringify(Object.fromEntries(Object.entries(run.outputs).filter(([k]) => !run.secretOutputs.includes(k))));
         assert.ok(!plainOutputs.includes("not-a-real-secret") && !plainOutputs.includes("AKIAEXAMPLEEXAMPLE"));
+        assert.strictEqual(ofType(run, "kubernetes:core/v1:Secret").length, 1, "the static keys go into one Kubernetes Secret");
     });
 
     it("a config error fails the program with its own message", async () => {

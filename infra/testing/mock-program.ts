@@ -85,6 +85,10 @@ function computedState(type: string, name: string, inputs: State): State {
             };
         }
         default:
+            if (type.startsWith("kubernetes:") && typeof inputs.metadata === "object" && inputs.metadata !== null) {
+                const metadata = inputs.metadata as State;
+                return { metadata: { ...metadata, name: metadata.name ?? `${name}-0123abcd` } };
+            }
             return type.startsWith("aws:") ? { arn, name: inputs.name ?? name } : {};
     }
 }
