@@ -102,13 +102,22 @@ export const PLAN_PROPERTIES: Readonly<Record<string, Picker>> = {
     "aws:iam/policy:Policy": policyActions("policy"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": paths("policyArn"),
     "aws:kms/key:Key": paths("enableKeyRotation", "deletionWindowInDays"),
+    "aws:cloudwatch/dashboard:Dashboard": (inputs) => {
+        try {
+            const widgets = get(JSON.parse(String(inputs.dashboardBody)), "widgets");
+            return Array.isArray(widgets) ? { widgets: widgets.length } : {};
+        } catch {
+            return {};
+        }
+    },
+    "docker:index/image:Image": paths("imageName", "platform=build.platform"),
     "kubernetes:apps/v1:DaemonSet": combine(paths("nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec.containers")),
     "kubernetes:apps/v1:Deployment": combine(paths("replicas=spec.replicas", "nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec.containers")),
     "kubernetes:helm.sh/v3:Release": paths("chart", "version", "repo=repositoryOpts.repo"),
     "kubernetes:policy/v1:PodDisruptionBudget": paths("minAvailable=spec.minAvailable", "maxUnavailable=spec.maxUnavailable"),
 };
 
-const MAX_VALUE_CHARS = 160;
+const MAX_VALUE_CHARS = 400;
 
 function show(v: unknown): string {
     const text = typeof v === "string" ? v : JSON.stringify(v);

@@ -1,0 +1,52 @@
+// plan and cost against the real program: one mock run per checked-in stack.
+import * as assert from "node:assert/strict";
+import { PROFILES, type AcceleratorProfileName } from "../accelerators";
+import { loadPriceTable } from "../pricing/table";
+import { runStackUnderMocks, type MockRunResult } from "../testing/mock-run";
+import { stackCost, videoCost } from "../tools/cost-model";
+import { formatPlan } from "../tools/plan-format";
+import { deriveStackShape } from "../tools/stack-shape";
+import { listStacks, readStackConfig, secretConfigKeys } from "../tools/stacks";
+
+describe("plan and cost on the checked-in stacks", function () {
+    this.timeout(180_000);
+    const runs = new Map<string, MockRunResult>();
+
+    before(async () => {
+        const stacks = listStacks();
+        const results = await Promise.all(stacks.map((stack) => runStackUnderMocks(stack)));
+        stacks.forEach((stack, i) => runs.set(stack, results[i]));
+    });
+
+    for (const stack of listStacks()) {
+        describe(stack, () => {
+            it("plan lists every declared resource and counts each type", () => {
+                const run = runs.get(stack)!;
+                const text = formatPlan(run, secretConfigKeys());
+                const counts = new Map<string, number>();
+                for (const r of run.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+                for (const [type, n] of counts) assert.match(text, new RegExp(`\\n  ${type.replace(/[/.$]/g, "\\$&")}\\s+${n}\\n`), `count of ${type}`);
+                for (const r of run.resources) assert.ok(text.includes(`  ${r.name}`), `resource ${r.name} is listed`);
+                for (const name of run.secretOutputs) assert.match(text, new RegExp(`${name} = \\[secret\\]`));
+            });
+
+            it("cost reads the node groups the stack file asks for and prices them", () => {
+                const run = runs.get(stack)!;
+                const config = readStackConfig(stack);
+                const shape = deriveStackShape(run.resources);
+                const video = shape.nodeGroups.find((g) => g.workload === "video");
+                assert.ok(video, "a video node group");
+                const profile = (config["eks-inference:videoAccelerator"] ?? "nvidia") as AcceleratorProfileName;
+                assert.equal(video.instanceType, config["eks-inference:videoInstanceType"] || PROFILES[profile].defaultInstanceType);
+                assert.equal(video.maxSize, Number(config["eks-inference:videoMaxSize"]));
+                assert.equal(shape.clusters, 1);
+                assert.ok(shape.natGateways >= 1);
+                const table = loadPriceTable();
+                const cost = stackCost(shape, table, config["aws:region"]);
+                assert.ok(cost.minUsdPerHour > 0 && cost.minUsdPerHour < cost.maxUsdPerHour);
+                const v = videoCost(shape, cost, table, 30);
+                assert.equal(v.nodeUsdPerVideoHour, table.regions[config["aws:region"]].instances[video.instanceType].usd);
+            });
+        });
+    }
+});
