@@ -83,6 +83,18 @@ function requireInteger(value: number, what: string, min: number): number {
     return value;
 }
 
+/**
+ * The scaler derives its QueueName dimension from the last segment of QUEUE_URL; the policies and
+ * alarms use queueName. A mismatch would leave every alarm without data, so it fails the deployment.
+ */
+export function checkQueueUrlMatchesName(queueUrl: string, queueName: string): string {
+    const last = queueUrl.split("/").filter((s) => s !== "").pop();
+    if (last === undefined || decodeURIComponent(last) !== queueName) {
+        throw new Error(`VideoQueueScaling: queueUrl ${queueUrl} does not end in the queue name ${queueName}`);
+    }
+    return queueUrl;
+}
+
 /** The inline policy of the scaler's role, as a JSON document (exported so tests can read it). */
 export function scalerPolicyDocument(p: { queueArn: string; metricNamespace: string; logGroupArn: string }): string {
     return JSON.stringify({
@@ -186,7 +198,11 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
                 }),
                 role: role.arn,
                 environment: {
-                    variables: { QUEUE_URL: args.queueUrl, ASG_NAME: args.asgName, METRIC_NAMESPACE: args.metricNamespace },
+                    variables: {
+                        QUEUE_URL: pulumi.all([args.queueUrl, args.queueName]).apply(([url, queueName]) => checkQueueUrlMatchesName(url, queueName)),
+                        ASG_NAME: args.asgName,
+                        METRIC_NAMESPACE: args.metricNamespace,
+                    },
                 },
                 loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
                 tags,

@@ -1,7 +1,7 @@
 // VideoQueueScaling under pulumi mocks: what each resource is declared with.
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { VideoQueueScaling } from "../scaling";
+import { checkQueueUrlMatchesName, VideoQueueScaling } from "../scaling";
 
 interface Created {
     type: string;
@@ -215,6 +215,11 @@ describe("VideoQueueScaling component", () => {
         assert.equal(await resolved(scaling.functionName), "video-scaler");
         assert.equal(await resolved(scaling.policyNames.scaleOut), "video-scale-out-generated");
         assert.equal(await resolved(scaling.alarmNames.scalerErrors), "video-scaler-errors-generated");
+    });
+
+    it("insists that the queue URL ends in the queue name the alarms and policies use", () => {
+        assert.equal(checkQueueUrlMatchesName("https://sqs.us-west-2.amazonaws.com/1/video-jobs", "video-jobs"), "https://sqs.us-west-2.amazonaws.com/1/video-jobs");
+        assert.throws(() => checkQueueUrlMatchesName("https://sqs.us-west-2.amazonaws.com/1/other", "video-jobs"), /does not end in the queue name video-jobs/);
     });
 
     it("rejects a non-positive target, a short cooldown and an AWS/ namespace", () => {
