@@ -23,7 +23,8 @@ export const SERVING_IMAGE: Readonly<Record<AcceleratorProfileName, ImageName>> 
 
 /** Repository paths (besides images/<name>/) whose content goes into each image. */
 const EXTRA_SOURCES: Readonly<Partial<Record<ImageName, readonly string[]>>> = {
-    worker: ["worker", "package.json", "package-lock.json", "tsconfig.json"],
+    // What images/worker/Dockerfile copies into its build stage.
+    worker: ["worker/src", "package.json", "package-lock.json", "tsconfig.json"],
 };
 
 const SKIP = new Set(["node_modules", "dist", ".git", "test", "bench"]);
@@ -114,7 +115,6 @@ export class Images extends pulumi.ComponentResource {
                     context: relativeToCwd(REPO_ROOT),
                     dockerfile: relativeToCwd(path.join(REPO_ROOT, "images", image, "Dockerfile")),
                     platform: "linux/amd64",
-                    args: { IMAGE_TAG: tag },
                 },
                 registry: {
                     server: repo.repositoryUrl,
