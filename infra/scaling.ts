@@ -144,7 +144,8 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
         if (args.metricNamespace.trim() === "" || args.metricNamespace.startsWith("AWS/")) {
             throw new Error(`VideoQueueScaling: metricNamespace must be a custom namespace, got '${args.metricNamespace}'`);
         }
-        const functionName = `${name}-scaler`;
+        // Lambda function names are unique per account and region: the stack keeps two stacks apart.
+        const functionName = `${name}-${pulumi.getStack()}-scaler`;
         if (functionName.length > FUNCTION_NAME_MAX) {
             throw new Error(`VideoQueueScaling: function name ${functionName} is longer than ${FUNCTION_NAME_MAX} characters`);
         }
