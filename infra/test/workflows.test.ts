@@ -80,7 +80,8 @@ function loadWorkflowParser(): WorkflowParser {
     return require(outfile) as WorkflowParser;
 }
 
-const FILES = ["pull-request.yml", "deploy.yml"];
+const FILES = ["pull-request.yml", "deploy.yml", "fork-plan-comment.yml"];
+const DEPLOYING = ["pull-request.yml", "deploy.yml"];
 
 describe("GitHub workflows", () => {
     let wp: WorkflowParser;
@@ -109,6 +110,9 @@ describe("GitHub workflows", () => {
             }
         });
 
+    }
+
+    for (const file of DEPLOYING) {
         it(`${file} derives its stack matrix from Pulumi.<stack>.yaml file names`, () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
             for (const f of ["Pulumi.yaml", "Pulumi.prod-eu.yaml", "Pulumi.dev.yaml", "README.md"]) fs.writeFileSync(path.join(dir, f), "");
@@ -151,6 +155,19 @@ describe("GitHub workflows", () => {
         assert.match(String(preview.if), /head\.repo\.full_name == github\.repository/);
         assert.ok((fork.steps ?? []).some((s) => /npm run --silent plan -- --stack/.test(s.run ?? "")));
         assert.equal(stepUsing(fork, "aws-actions/configure-aws-credentials"), undefined, "forks get no AWS role");
+    });
+
+    it("fork plans are commented by a trusted workflow that never checks out the fork's code", () => {
+        const { doc, text } = read("fork-plan-comment.yml");
+        assert.ok("workflow_run" in doc.on);
+        const job = doc.jobs.comment;
+        assert.match(String(job.if), /head_repository\.full_name != github\.repository/);
+        assert.equal(job.permissions?.["pull-requests"], "write");
+        assert.equal(stepUsing(job, "actions/checkout"), undefined);
+        assert.doesNotMatch(text, /npm |npx |tsx /, "runs nothing from the repository");
+        assert.ok((job.steps ?? []).some((s) => /\^\[0-9\]\+\$/.test(s.run ?? "")), "validates the PR number from the artifact");
+        const pr = read("pull-request.yml").doc.jobs["plan-for-fork"];
+        assert.ok(stepUsing(pr, "actions/upload-artifact"), "the fork job uploads its plan");
     });
 
     it("deploys: on push to main, pulumi up per stack in its own environment, serialised and never cancelled", () => {

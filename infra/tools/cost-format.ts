@@ -24,7 +24,7 @@ export function formatVideoCost(v: VideoCost): string {
     return [
         `Video: one ${v.instanceType} node (${v.nodeGroup}, ${usd(v.nodeUsdPerHour, 4)}/h) at ${v.fps} frames/s processes ${hoursPerNodeHour.toFixed(2)} hours of ${v.sourceFps} fps video per hour.`,
         `  node only:                  ${usd(v.nodeUsdPerVideoHour, 4)} per hour of video  (= node $/h / (fps / ${v.sourceFps}))`,
-        `  whole stack, all nodes busy: ${usd(v.stackAtMaxUsdPerVideoHour, 4)} per hour of video  (= stack $/h at max size / (max nodes x fps / ${v.sourceFps}))`,
+        `  whole stack at max size:    ${usd(v.stackAtMaxUsdPerVideoHour, 4)} per hour of video  (= all of the stack's $/h at max size, BERT included / (${v.nodeGroup} max nodes x fps / ${v.sourceFps}))`,
     ].join("\n");
 }
 
