@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { makeTestVideo } from "../../tools/ffmpeg";
-import { decodeBatches, probeVideo, type FrameBatch } from "../src/decode";
+import { BatchBufferPool, decodeBatches, probeVideo, type FrameBatch } from "../src/decode";
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
 import { ResultFileWriter, frameTimestampMs } from "../src/results";
 import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
@@ -135,15 +135,17 @@ async function pipelineRun(video: string, modelUrl: string, o: Options, dir: str
         sampleFps: null,
         scoreThreshold: 0.5,
     });
+    const pool = new BatchBufferPool(o.batch * o.frameWidth * o.frameHeight * 3, o.inFlight + 2);
     const latencies: number[] = [];
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const summary = await runPipeline({
-        batches: decodeBatches({ path: video, width: o.frameWidth, height: o.frameHeight, batchSize: o.batch, signal, info }),
+        batches: decodeBatches({ path: video, width: o.frameWidth, height: o.frameHeight, batchSize: o.batch, signal, info, pool }),
         infer: (b) => inferBatch(b, settings, signal),
         maxInFlight: o.inFlight,
         sink: (f) => writer.addFrame({ index: f.index, timestampMs: frameTimestampMs(f.index, info.frameRate), detections: f.detections }),
         onBatch: (_b, ms) => latencies.push(ms),
+        release: (b) => pool.give(b.data),
     });
     await writer.finish();
     const seconds = (performance.now() - t0) / 1000;

@@ -78,6 +78,25 @@ export async function probeVideo(path: string, signal: AbortSignal): Promise<Vid
     };
 }
 
+/**
+ * Reuses batch-sized buffers once their batch is done, so a long video does not allocate (and the GC
+ * does not chase) a fresh multi-megabyte buffer per batch.
+ */
+export class BatchBufferPool {
+    private readonly free: Buffer[] = [];
+    constructor(
+        readonly bytes: number,
+        private readonly maxFree: number,
+    ) {}
+    take(): Buffer {
+        return this.free.pop() ?? Buffer.allocUnsafeSlow(this.bytes);
+    }
+    /** Give back a buffer nobody reads any more (partial batches and foreign buffers are dropped). */
+    give(buffer: Buffer): void {
+        if (buffer.length === this.bytes && buffer.byteOffset === 0 && this.free.length < this.maxFree && !this.free.includes(buffer)) this.free.push(buffer);
+    }
+}
+
 export interface DecodeOptions {
     path: string;
     width: number;
@@ -88,6 +107,8 @@ export interface DecodeOptions {
     signal: AbortSignal;
     /** From probeVideo: used to detect truncated input. */
     info?: VideoInfo;
+    /** Where batch buffers come from; the consumer gives them back when done. */
+    pool?: BatchBufferPool;
 }
 
 export interface FrameBatch {
@@ -136,7 +157,9 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     };
     opts.signal.addEventListener("abort", kill, { once: true });
-    let buffer = Buffer.allocUnsafe(batchBytes);
+    const pool = opts.pool !== undefined && opts.pool.bytes === batchBytes ? opts.pool : undefined;
+    const allocate = (): Buffer => (pool ? pool.take() : Buffer.allocUnsafe(batchBytes));
+    let buffer = allocate();
     let filled = 0;
     let index = 0;
     try {
@@ -150,7 +173,7 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
                 if (filled === batchBytes) {
                     const batch: FrameBatch = { data: buffer, count: opts.batchSize, firstIndex: index };
                     index += opts.batchSize;
-                    buffer = Buffer.allocUnsafe(batchBytes);
+                    buffer = allocate();
                     filled = 0;
                     yield batch;
                 }

@@ -80,6 +80,8 @@ export interface PipelineOptions {
     /** Abort: stop waiting for in-flight batches at once. */
     signal?: AbortSignal;
     onBatch?: (batch: FrameBatch, latencyMs: number) => void;
+    /** Called when a batch's frames have been sunk and its buffer is free for reuse. */
+    release?: (batch: FrameBatch) => void;
 }
 
 export interface PipelineSummary {
@@ -101,6 +103,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
         const { detections, latencyMs } = await (options.signal ? raceAbort(head.result, options.signal) : head.result);
         options.onBatch?.(head.batch, latencyMs);
         for (let i = 0; i < head.batch.count; i++) await options.sink({ index: head.batch.firstIndex + i, detections: detections[i] });
+        options.release?.(head.batch);
         frames += head.batch.count;
         batches++;
     };

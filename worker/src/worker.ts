@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { publishJobMetrics } from "./cloudwatch";
 import { queueNameOf, type WorkerConfig } from "./config";
-import { decodeBatches, probeVideo } from "./decode";
+import { BatchBufferPool, decodeBatches, probeVideo } from "./decode";
 import { JobError, ShutdownError, toJobError } from "./errors";
 import { startHeartbeat } from "./heartbeat";
 import { jobName, parseMessage, type Job } from "./jobs";
@@ -279,12 +279,14 @@ export class VideoWorker {
                     log.warn("transient model server failure; retrying the batch", { attempt, delayMs, error: err.message });
                 },
             };
+            const pool = new BatchBufferPool(config.batchSize * config.frameWidth * config.frameHeight * 3, config.maxInFlightBatches + 2);
             let lastProgress = performance.now();
             const summary = await runPipeline({
-                batches: decodeBatches({ path: video.path, width: config.frameWidth, height: config.frameHeight, sampleFps: config.sampleFps, batchSize: config.batchSize, signal, info }),
+                batches: decodeBatches({ path: video.path, width: config.frameWidth, height: config.frameHeight, sampleFps: config.sampleFps, batchSize: config.batchSize, signal, info, pool }),
                 infer: (batch) => inferBatch(batch, inference, signal),
                 maxInFlight: config.maxInFlightBatches,
                 signal,
+                release: (batch) => pool.give(batch.data),
                 sink: (frame) => out.addFrame({ index: frame.index, timestampMs: frameTimestampMs(frame.index, rate), detections: frame.detections }),
                 onBatch: (batch, latencyMs) => {
                     metrics.batches.inc();

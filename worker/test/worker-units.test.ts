@@ -2,7 +2,7 @@
 import { strict as assert } from "node:assert";
 import { ConfigError, loadConfig, queueNameOf } from "../src/config";
 import { cocoLabel, COCO_CATEGORY_COUNT } from "../src/coco";
-import { ffmpegArgs, expectedFrames, type FrameBatch } from "../src/decode";
+import { BatchBufferPool, ffmpegArgs, expectedFrames, type FrameBatch } from "../src/decode";
 import { parseDetections, type Detection } from "../src/detections";
 import { JobError } from "../src/errors";
 import { decodeS3EventKey, parseMessage } from "../src/jobs";
@@ -295,6 +295,36 @@ describe("worker pipeline (fake model)", () => {
         const run = runPipeline({ batches: fakeBatches(8, 4), infer: (b) => inferBatch(b, settings(model), controller.signal), maxInFlight: 1, signal: controller.signal, sink: () => undefined });
         setTimeout(() => controller.abort(), 20);
         await assert.rejects(run, /shutting down/);
+    });
+});
+
+describe("worker batch buffer pool", () => {
+    it("reuses full batch buffers and drops partial or surplus ones", () => {
+        const pool = new BatchBufferPool(12, 1);
+        const a = pool.take();
+        const b = pool.take();
+        assert.notEqual(a, b);
+        pool.give(a);
+        pool.give(b); // over maxFree: dropped
+        assert.equal(pool.take(), a);
+        pool.give(a.subarray(0, 6)); // a partial final batch is not reusable
+        assert.notEqual(pool.take(), a);
+    });
+    it("gets buffers back from the pipeline once their frames are sunk", async () => {
+        const model = new FakeModel(1);
+        const released: number[] = [];
+        const sunk: number[] = [];
+        await runPipeline({
+            batches: fakeBatches(10, 4),
+            infer: (b) => inferBatch(b, settings(model), new AbortController().signal),
+            maxInFlight: 2,
+            sink: (f) => void sunk.push(f.index),
+            release: (b) => {
+                assert.equal(sunk.length, b.firstIndex + b.count, "released only after its frames were sunk");
+                released.push(b.firstIndex);
+            },
+        });
+        assert.deepEqual(released, [0, 4, 8]);
     });
 });
 
