@@ -462,7 +462,6 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     if (imageTag !== "" && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) r.fail("imageTag", `is '${imageTag}'; expected a Docker tag (letters, digits, '_', '.', '-', at most 128)`);
     const keepImages = r.integer("ecrKeepImages", 1, 1000);
 
-    // Spread the other numbers across range checks last so their messages follow the keys' order.
     const video = {
         enabled: videoEnabled,
         nodes: videoNodes,
@@ -479,6 +478,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         nvidiaTimeSlicingReplicas,
     };
     const bertReplicas = r.integer("bertReplicas", 1, 100);
+    const oldestMessageAlarmSeconds = r.integer("oldestMessageAlarmSeconds", 60, 1209600);
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);
 
@@ -499,7 +499,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
             targetBacklogPerInstance: Math.max(1, Math.floor(acceptableLatencySeconds / secondsPerVideo)),
             metricNamespace,
             scheduleExpression,
-            oldestMessageAlarmSeconds: r.integer("oldestMessageAlarmSeconds", 60, 1209600),
+            oldestMessageAlarmSeconds,
             alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
         },
         bert: {

@@ -246,6 +246,17 @@ describe("config: every error names the key, the value and what is valid", () =>
         assert.ok(found.some((p) => /bertAwsSecretAccessKey is missing while eks-inference:bertAwsAccessKeyId is set/.test(p)), found.join("\n"));
     });
 
+    it("rejects a non-number for every integer key and a non-boolean for every boolean key, naming the key", () => {
+        for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+            if (spec.type === "integer") assertProblem({ [key]: "abc" }, new RegExp(`eks-inference:${key} is 'abc'; expected a whole number from -?\\d+ to \\d+`));
+            if (spec.type === "boolean") assertProblem({ [key]: "maybe" }, new RegExp(`eks-inference:${key} is 'maybe'; expected true or false`));
+        }
+    });
+
+    it("rejects a malformed general instance type", () => {
+        assertProblem({ generalInstanceType: "M7I LARGE" }, /generalInstanceType is 'M7I LARGE'; expected an EC2 instance type/);
+    });
+
     it("rejects unknown keys (typos)", () => {
         assertProblem({ videoAcelerator: "inf2" }, /eks-inference:videoAcelerator is not a known key/);
     });
