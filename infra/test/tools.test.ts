@@ -179,6 +179,21 @@ describe("plan formatting", () => {
             ...FIXTURE,
             { type: "aws:sqs/queue:Queue", name: "demo-jobs", inputs: { visibilityTimeoutSeconds: 300, sqsManagedSseEnabled: true, redrivePolicy: '{"maxReceiveCount":3}' } },
             { type: "kubernetes:core/v1:Secret", name: "bert-aws", inputs: { stringData: { AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG" } } },
+            {
+                type: "kubernetes:apps/v1:DaemonSet",
+                name: "video",
+                inputs: {
+                    spec: {
+                        template: {
+                            spec: {
+                                nodeSelector: { "eks-inference/workload": "video" },
+                                initContainers: [{ name: "tf-serving", image: "repo/tfs@sha256:1", restartPolicy: "Always", resources: { limits: { "nvidia.com/gpu": 1 } } }],
+                                containers: [{ name: "worker", image: "repo/worker@sha256:2", env: [{ name: "TOKEN", value: "hidden-env" }] }],
+                            },
+                        },
+                    },
+                },
+            },
             { type: "aws:iam/rolePolicy:RolePolicy", name: "worker", inputs: { policy: JSON.stringify({ Statement: [{ Action: ["sqs:ReceiveMessage", "s3:GetObject"] }, { Action: "sqs:DeleteMessage" }] }) } },
         ],
         outputs: { queueUrl: "https://sqs/q", kubeconfig: "apiVersion: v1 token-abc" },
@@ -192,6 +207,8 @@ describe("plan formatting", () => {
         assert.match(text, /demo-scaler {2}runtime=nodejs22\.x memorySize=256/);
         assert.match(text, /demo-jobs {2}visibilityTimeoutSeconds=300 sqsManagedSseEnabled=true redrivePolicy=\{"maxReceiveCount":3\}/);
         assert.match(text, /demo-sqs {2}vpcEndpointType=Interface azs=2/);
+        assert.match(text, /video {2}nodeSelector=\{"eks-inference\/workload":"video"\} tf-serving\.image=repo\/tfs@sha256:1 tf-serving\.limits=\{"nvidia\.com\/gpu":1\} worker\.image=repo\/worker@sha256:2/);
+        assert.doesNotMatch(text, /hidden-env/, "environment variables are not shown");
         assert.match(text, /worker {2}actions=\["s3:GetObject","sqs:DeleteMessage","sqs:ReceiveMessage"\]/);
     });
     it("counts resources per type", () => {

@@ -67,13 +67,20 @@ function policyActions(path: string): Picker {
     };
 }
 
-function containers(path: string): Picker {
+/** Every container of a pod template (init containers and sidecars first): name=image and its limits. */
+function containers(podSpecPath: string): Picker {
     return (inputs) => {
-        const list = get(inputs, path);
-        if (!Array.isArray(list)) return {};
-        const images = list.map((c) => get(c, "image")).filter((x) => typeof x === "string");
-        const limits = list.map((c) => get(c, "resources.limits")).filter((x) => x !== undefined);
-        return { images, ...(limits.length > 0 ? { limits } : {}) };
+        const spec = get(inputs, podSpecPath);
+        const all = [get(spec, "initContainers"), get(spec, "containers")].flatMap((l) => (Array.isArray(l) ? l : []));
+        if (all.length === 0) return {};
+        const out: Record<string, unknown> = {};
+        for (const c of all) {
+            const name = String(get(c, "name"));
+            out[`${name}.image`] = get(c, "image");
+            const limits = get(c, "resources.limits");
+            if (limits !== undefined) out[`${name}.limits`] = limits;
+        }
+        return out;
     };
 }
 
@@ -111,8 +118,8 @@ export const PLAN_PROPERTIES: Readonly<Record<string, Picker>> = {
         }
     },
     "docker:index/image:Image": paths("imageName", "platform=build.platform"),
-    "kubernetes:apps/v1:DaemonSet": combine(paths("nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec.containers")),
-    "kubernetes:apps/v1:Deployment": combine(paths("replicas=spec.replicas", "nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec.containers")),
+    "kubernetes:apps/v1:DaemonSet": combine(paths("nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec")),
+    "kubernetes:apps/v1:Deployment": combine(paths("replicas=spec.replicas", "nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec")),
     "kubernetes:helm.sh/v3:Release": paths("chart", "version", "repo=repositoryOpts.repo"),
     "kubernetes:policy/v1:PodDisruptionBudget": paths("minAvailable=spec.minAvailable", "maxUnavailable=spec.maxUnavailable"),
 };
