@@ -98,26 +98,35 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
     const queue: InFlight[] = [];
     let frames = 0;
     let batches = 0;
-    const drainOne = async (): Promise<void> => {
+    type Done = { batch: FrameBatch; detections: Detection[][] };
+    const takeHead = async (): Promise<Done> => {
         const head = queue.shift() as InFlight;
         const { detections, latencyMs } = await (options.signal ? raceAbort(head.result, options.signal) : head.result);
         options.onBatch?.(head.batch, latencyMs);
-        for (let i = 0; i < head.batch.count; i++) await options.sink({ index: head.batch.firstIndex + i, detections: detections[i] });
-        options.release?.(head.batch);
-        frames += head.batch.count;
+        return { batch: head.batch, detections };
+    };
+    const sink = async ({ batch, detections }: Done): Promise<void> => {
+        for (let i = 0; i < batch.count; i++) await options.sink({ index: batch.firstIndex + i, detections: detections[i] });
+        options.release?.(batch);
+        frames += batch.count;
         batches++;
     };
+    const launch = (batch: FrameBatch): void => {
+        const started = performance.now();
+        const result = options.infer(batch).then((detections) => ({ detections, latencyMs: performance.now() - started }));
+        result.catch(() => undefined); // awaited in order by takeHead; avoid an unhandled rejection meanwhile
+        queue.push({ batch, result });
+    };
     try {
-        // Each batch is decoded while up to maxInFlight earlier ones are at the model server; it is sent
-        // once one of those has come back.
+        // Each batch is decoded while up to maxInFlight earlier ones are at the model server. When the
+        // oldest comes back, the next batch goes out first and the returned one is recorded after, so the
+        // model server never waits on result writing.
         for await (const batch of prefetch(options.batches, options.prefetch ?? 1)) {
-            while (queue.length >= options.maxInFlight) await drainOne();
-            const started = performance.now();
-            const result = options.infer(batch).then((detections) => ({ detections, latencyMs: performance.now() - started }));
-            result.catch(() => undefined); // awaited in order by drainOne; avoid an unhandled rejection meanwhile
-            queue.push({ batch, result });
+            const done = queue.length >= options.maxInFlight ? await takeHead() : undefined;
+            launch(batch);
+            if (done) await sink(done);
         }
-        while (queue.length > 0) await drainOne();
+        while (queue.length > 0) await sink(await takeHead());
     } finally {
         queue.length = 0;
     }
