@@ -59,12 +59,21 @@ const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, stri
     ...(profile === "nvidia" ? { nvidiaTimeSlicingReplicas: "4" } : {}),
     ...(profile === "cpu"
         ? {
+            // One run samples, so the pass-through of a non-default rate is covered too.
+            videoSampleFps: "2.5",
             clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/platform-admins"]',
             bertAwsAccessKeyId: "AKIAEXAMPLEEXAMPLE",
             bertAwsSecretAccessKey: "not-a-real-secret",
         }
         : {}),
 });
+
+/** The video worker container's plain env values by name. */
+function workerEnv(podSpec: Inputs): Record<string, string | undefined> {
+    const worker = (podSpec.containers as { name: string; env?: { name: string; value?: string }[] }[]).find((c) => c.name === "worker");
+    assert.ok(worker, "video pods run a worker container");
+    return Object.fromEntries((worker.env ?? []).map((e) => [e.name, e.value]));
+}
 
 /** Checks every run shares: the platform invariants, whatever the config. */
 function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefined): void {
@@ -258,6 +267,11 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         const images = [...((spec.initContainers ?? []) as Inputs[]), ...(spec.containers as Inputs[])].map((c) => c.image);
         const refs = run.outputs.imageRefs as Record<string, string>;
         for (const image of images) assert.ok(Object.values(refs).includes(image as string), `${workload} runs a built image (${String(image)})`);
+        if (workload === "video") {
+            // videoSampleFps "0" (the default) means every frame: the worker then needs SAMPLE_FPS unset.
+            const sampleFps = Number(cfg("videoSampleFps") ?? "0");
+            assert.deepStrictEqual(workerEnv(spec).SAMPLE_FPS, sampleFps === 0 ? undefined : String(sampleFps), "worker SAMPLE_FPS");
+        }
     }
     const releases = ofType(run, "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort();
     const profilesOn = [...(videoOn ? [cfg("videoAccelerator") ?? "nvidia"] : []), ...(bertOn ? [cfg("bertAccelerator") ?? "inf2"] : [])] as AcceleratorProfileName[];
@@ -430,6 +444,17 @@ describe("platform under Pulumi mocks", function () {
         const plainOutputs = JSON.stringify(Object.fromEntries(Object.entries(run.outputs).filter(([k]) => !run.secretOutputs.includes(k))));
         assert.ok(!plainOutputs.includes("not-a-real-secret") && !plainOutputs.includes("AKIAEXAMPLEEXAMPLE"));
         assert.strictEqual(ofType(run, "kubernetes:core/v1:Secret").length, 1, "the static keys go into one Kubernetes Secret");
+    });
+
+    it("the checked-in stacks keep the default frame sampling: a video DaemonSet without SAMPLE_FPS", async () => {
+        for (const { stack, config } of stacks) {
+            assert.strictEqual(config["eks-inference:videoSampleFps"], undefined, `Pulumi.${stack}.yaml sets videoSampleFps`);
+            const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
+            const ds = one(run, "kubernetes:apps/v1:DaemonSet");
+            const env = workerEnv(((ds.inputs.spec as Inputs).template as Inputs).spec as Inputs);
+            assert.ok(!("SAMPLE_FPS" in env), `${stack}: SAMPLE_FPS must be unset (every frame)`);
+            assert.ok("BATCH_SIZE" in env, `${stack}: the worker env is present`);
+        }
     });
 
     it("a config error fails the program with its own message", async () => {

@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
 import { nodeSelector, tolerations } from "../accelerators";
+import { parseConfig } from "../config";
 import { BertInferenceService } from "../workloads/bert";
 import { NeuronDevicePlugin, NEURON_HELM_CHART_VERSION, NvidiaDevicePlugin, NVIDIA_HELM_CHART_VERSION } from "../workloads/plugins";
 import { VideoInferenceDaemonSet, type VideoInferenceArgs } from "../workloads/video";
@@ -128,6 +129,11 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
         const videoInf2 = new VideoInferenceDaemonSet("video-inf2", videoArgs(provider, "inf2"));
         const videoCpu = new VideoInferenceDaemonSet("video-cpu", videoArgs(provider, "cpu"));
+        // The stack default (videoSampleFps "0" = every frame), read through the real config parser.
+        const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
+        const cpuArgs = videoArgs(provider, "cpu");
+        const videoDefaultFps = new VideoInferenceDaemonSet("video-default-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: defaults.video.sampleFps } });
+        const videoUnsetFps = new VideoInferenceDaemonSet("video-unset-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: undefined } });
         const bertArgs = {
             provider,
             modelServerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-neuronx:1",
@@ -149,7 +155,13 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
 
         bertDns = await resolved(bert.dnsName);
         bertGrpcUrl = await resolved(bert.grpcUrl);
-        await Promise.all([resolved(videoInf2.daemonSetName), resolved(videoCpu.daemonSetName), resolved(bertKeys.serviceName)]);
+        await Promise.all([
+            resolved(videoInf2.daemonSetName),
+            resolved(videoCpu.daemonSetName),
+            resolved(videoDefaultFps.daemonSetName),
+            resolved(videoUnsetFps.daemonSetName),
+            resolved(bertKeys.serviceName),
+        ]);
         const secretResource = await new Promise<Recorded | undefined>((resolve) => {
             const poll = (n: number): void => {
                 const found = recorded.find((r) => r.type === "kubernetes:core/v1:Secret");
@@ -306,6 +318,19 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.equal(env.WORK_DIR, "/scratch");
         });
 
+        it("leaves SAMPLE_FPS unset (every frame, which the worker requires) for the default config, 0 or no sampleFps", () => {
+            const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
+            assert.equal(defaults.video.sampleFps, 0, "the default videoSampleFps means every frame");
+            for (const component of ["video-default-fps", "video-unset-fps"]) {
+                const worker = container(podSpec(one(component, "kubernetes:apps/v1:DaemonSet")), "worker");
+                const names = (worker.env ?? []).map((e) => e.name);
+                assert.ok(!names.includes("SAMPLE_FPS"), `${component}: SAMPLE_FPS must be unset, env has ${names.join(", ")}`);
+                assert.equal(envOf(worker).BATCH_SIZE, "8", `${component}: the rest of the worker env is still there`);
+            }
+            const sampled = container(podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet")), "worker");
+            assert.equal(envOf(sampled).SAMPLE_FPS, "5");
+        });
+
         it("runs every container as the fixed non-root user with a restricted security context", () => {
             for (const component of ["video-inf2", "video-cpu"]) {
                 const spec = podSpec(one(component, "kubernetes:apps/v1:DaemonSet"));
@@ -319,7 +344,8 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const base = videoArgs(provider, "cpu");
             assert.throws(() => new VideoInferenceDaemonSet("bad-batch", { ...base, worker: { ...base.worker, batchSize: 16 } }), /batchSize \(16\) exceeds batching\.maxBatchSize \(8\)/);
             assert.throws(() => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }), /model\.name must be a DNS label/);
-            assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: 0 } }), /sampleFps must be greater than 0/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: -1 } }), /sampleFps must be 0 \(every frame\) or a positive number.*got -1/);
+            assert.throws(() => new VideoInferenceDaemonSet("nan-fps", { ...base, worker: { ...base.worker, sampleFps: Number.NaN } }), /sampleFps must be 0 \(every frame\).*got NaN/);
             assert.throws(() => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }), /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/);
         });
     });

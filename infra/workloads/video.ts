@@ -32,7 +32,8 @@ export interface VideoWorkerSettings {
     batchSize: number;
     frameWidth: number;
     frameHeight: number;
-    sampleFps: number;
+    /** Frames per second sampled from each video; 0 or undefined = every frame (SAMPLE_FPS left unset). */
+    sampleFps?: number;
     scoreThreshold: number;
     visibilityTimeoutSeconds: number;
     metricsNamespace: string;
@@ -194,11 +195,18 @@ function validateWorkerSettings(args: VideoInferenceArgs): void {
     for (const [field, value] of Object.entries(positiveInts)) {
         if (!Number.isInteger(value) || value < 1) throw new Error(`worker.${field} must be a positive integer, got ${value}`);
     }
-    if (!(w.sampleFps > 0)) throw new Error(`worker.sampleFps must be greater than 0, got ${w.sampleFps}`);
+    if (w.sampleFps !== undefined && !(Number.isFinite(w.sampleFps) && w.sampleFps >= 0)) {
+        throw new Error(`worker.sampleFps must be 0 (every frame) or a positive number of frames per second, got ${w.sampleFps}`);
+    }
     if (!(w.scoreThreshold >= 0 && w.scoreThreshold <= 1)) throw new Error(`worker.scoreThreshold must be between 0 and 1, got ${w.scoreThreshold}`);
     if (w.batchSize > args.batching.maxBatchSize) {
         throw new Error(`worker.batchSize (${w.batchSize}) exceeds batching.maxBatchSize (${args.batching.maxBatchSize}): TF Serving would reject every batch`);
     }
+}
+
+/** 0 or undefined sampleFps means every frame. */
+function everyFrame(sampleFps: number | undefined): sampleFps is 0 | undefined {
+    return sampleFps === undefined || sampleFps === 0;
 }
 
 function workerContainer(args: VideoInferenceArgs, spec: ResourceSpec): k8s.types.input.core.v1.Container {
@@ -214,7 +222,8 @@ function workerContainer(args: VideoInferenceArgs, spec: ResourceSpec): k8s.type
         BATCH_SIZE: String(w.batchSize),
         FRAME_WIDTH: String(w.frameWidth),
         FRAME_HEIGHT: String(w.frameHeight),
-        SAMPLE_FPS: String(w.sampleFps),
+        // The worker decodes every frame when SAMPLE_FPS is unset (it rejects 0).
+        ...(everyFrame(w.sampleFps) ? {} : { SAMPLE_FPS: String(w.sampleFps) }),
         SCORE_THRESHOLD: String(w.scoreThreshold),
         SCALE_IN_PROTECTION: "on",
         VISIBILITY_TIMEOUT_SECONDS: String(w.visibilityTimeoutSeconds),
