@@ -110,6 +110,11 @@ interface PipelineRun {
     fps: number;
     /** CPU time of this (worker) process per frame, ms: the worker's own overhead. */
     workerCpuMsPerFrame?: number;
+    /**
+     * fps / (inFlight * batch / mean batch latency): how fully the pipeline kept the model server busy
+     * at the latency it actually delivered (1 = a batch was always waiting to go when a slot opened).
+     */
+    modelKeptBusy?: number;
     batchLatency: ReturnType<typeof summarize>;
 }
 
@@ -151,7 +156,9 @@ async function pipelineRun(video: string, modelUrl: string, o: Options, dir: str
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     client.close();
-    return { frames: summary.frames, seconds, fps: summary.frames / seconds, workerCpuMsPerFrame: (cpu.user + cpu.system) / 1000 / summary.frames, batchLatency: summarize(latencies) };
+    const batchLatency = summarize(latencies);
+    const fps = summary.frames / seconds;
+    return { frames: summary.frames, seconds, fps, workerCpuMsPerFrame: (cpu.user + cpu.system) / 1000 / summary.frames, modelKeptBusy: fps / ((o.inFlight * o.batch * 1000) / batchLatency.meanMs), batchLatency };
 }
 
 /** The model server alone: `batches` requests of random frames with `inFlight` outstanding. */
@@ -218,7 +225,7 @@ async function measureRss(video: string, modelUrl: string, o: Options): Promise<
 
 function row(name: string, r: PipelineRun, note = ""): string {
     const lat = Number.isNaN(r.batchLatency.p50Ms) ? "" : `p50 ${round3(r.batchLatency.p50Ms)} ms, p99 ${round3(r.batchLatency.p99Ms)} ms`;
-    const cpu = r.workerCpuMsPerFrame === undefined ? "" : `, worker CPU ${r.workerCpuMsPerFrame.toFixed(2)} ms/frame`;
+    const cpu = r.workerCpuMsPerFrame === undefined ? "" : `, worker CPU ${r.workerCpuMsPerFrame.toFixed(2)} ms/frame, model kept ${((r.modelKeptBusy ?? 0) * 100).toFixed(0)}% busy`;
     return `${name.padEnd(36)} ${String(r.frames).padStart(5)} frames ${r.fps.toFixed(1).padStart(7)} fps  ${lat}${cpu} ${note}`;
 }
 
