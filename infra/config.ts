@@ -69,7 +69,7 @@ export const CONFIG_KEYS = {
     queueVisibilityTimeoutSeconds: { type: "integer", default: 300, description: "Job queue visibility timeout; the worker extends it while a video is in progress." },
     maxReceiveCount: { type: "integer", default: 3, description: "Receives before a job moves to the dead-letter queue." },
     // Video model and worker
-    videoModelUri: { type: "string", default: "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz", description: "Where the model-fetch init container gets the detection model: an http(s):// tarball or an s3:// prefix." },
+    videoModelUri: { type: "string", default: "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz", description: "Where the model-fetch init container gets the detection model: an http(s):// tarball or an s3:// prefix. The default is not Neuron-compiled: inf1/inf2 need the URI of a Neuron-compiled SavedModel." },
     videoModelName: { type: "string", default: "object-detection", description: "TF Serving model name of the detection model (a DNS label: it also names Kubernetes objects)." },
     videoBatchSize: { type: "integer", default: 8, description: "Frames per inference request." },
     videoFrameWidth: { type: "integer", default: 300, description: "Frame width sent to the model, pixels." },
@@ -406,6 +406,12 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         if (videoModelS3 === undefined) r.fail("videoModelUri", `is '${videoModelUri}'; expected s3://<bucket>/<prefix>`);
     } else if (!/^https?:\/\/[^\s/]+\/\S*$/.test(videoModelUri)) {
         r.fail("videoModelUri", `is '${videoModelUri}'; expected an http(s):// URL of a model tarball or an s3:// prefix`);
+    }
+    if (videoEnabled && videoNodes.profile.devicePlugin === "neuron" && videoModelUri === CONFIG_KEYS.videoModelUri.default) {
+        r.fail("videoModelUri", `is the default (the TF1 model zoo SSD MobileNet v2 tarball), which is not Neuron-compiled: on the ` +
+            `'${videoNodes.profile.name}' profile (${PROJECT}:videoAccelerator) TF Serving would not run it on Inferentia. ` +
+            `A Neuron-compiled SavedModel URI is required: set ${PROJECT}:videoModelUri to the s3://<bucket>/<prefix> of a model compiled for ` +
+            `${videoNodes.profile.name}, or use videoAccelerator nvidia or cpu for the default model`);
     }
     const videoModelName = r.string("videoModelName");
     if (!DNS_LABEL.test(videoModelName)) r.fail("videoModelName", `is '${videoModelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as object-detection`);

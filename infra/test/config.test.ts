@@ -93,6 +93,7 @@ describe("config: parsing", () => {
         const config = parseConfig(raw({
             videoAccelerator: "inf2",
             videoInstanceType: "inf2.8xlarge",
+            videoModelUri: "s3://models-bucket/ssd-neuronx/",
             acceptableLatencySeconds: "300",
             secondsPerVideo: "120",
             clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/admins"]',
@@ -117,7 +118,7 @@ describe("config: parsing", () => {
     });
 
     it("warns (does not fail) that inf1 is end of life", () => {
-        const config = parseConfig(raw({ videoAccelerator: "inf1" }));
+        const config = parseConfig(raw({ videoAccelerator: "inf1", videoModelUri: "s3://models-bucket/ssd-neuron/" }));
         assert.ok(config.warnings.some((w) => /Inf1 is at end of life/.test(w)));
     });
 
@@ -214,6 +215,19 @@ describe("config: every error names the key, the value and what is valid", () =>
     it("rejects bad prefixes, including results under the input prefix", () => {
         assertProblem({ inputPrefix: "input" }, /inputPrefix is 'input'; expected a key prefix ending in '\/'/);
         assertProblem({ inputPrefix: "jobs/", resultsPrefix: "jobs/results/" }, /resultsPrefix \('jobs\/results\/'\) overlaps eks-inference:inputPrefix/);
+    });
+
+    it("requires a Neuron-compiled video model on inf1/inf2 instead of the default TF1 tarball", () => {
+        for (const profile of ["inf2", "inf1"]) {
+            assertProblem(
+                { videoAccelerator: profile },
+                new RegExp(`eks-inference:videoModelUri is the default .*not Neuron-compiled.*'${profile}' profile.*A Neuron-compiled SavedModel URI is required: set eks-inference:videoModelUri`),
+            );
+            assert.strictEqual(parseConfig(raw({ videoAccelerator: profile, videoModelUri: "s3://models-bucket/ssd-neuron/" })).video.nodes.profile.name, profile);
+        }
+        // The default model is fine where TF Serving runs it as it is, and irrelevant when video is off.
+        for (const profile of ["nvidia", "cpu"]) assert.ok(parseConfig(raw({ videoAccelerator: profile })));
+        assert.strictEqual(parseConfig(raw({ videoAccelerator: "inf2", videoEnabled: "false" })).video.enabled, false);
     });
 
     it("rejects time-slicing on a non-NVIDIA profile", () => {
