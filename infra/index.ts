@@ -50,6 +50,7 @@ network.allowHttpsFrom(`${baseName}-endpoints-from-nodes`, cluster.clusterSecuri
 const nodeRole = new NodeRole(`${baseName}-node`, withAws);
 const generalNodes = new NodeGroup(`${baseName}-general`, {
     clusterName: cluster.name,
+    kubernetesVersion: config.kubernetesVersion,
     nodeRole,
     subnetIds: network.privateSubnetIds,
     instanceType: config.general.instanceType,
@@ -66,6 +67,7 @@ function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
     const group = config[workload].nodes;
     return new NodeGroup(`${baseName}-${workload}`, {
         clusterName: cluster.name,
+        kubernetesVersion: config.kubernetesVersion,
         nodeRole,
         subnetIds: network.privateSubnetIds,
         instanceType: group.instanceType,

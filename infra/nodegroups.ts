@@ -38,6 +38,11 @@ export class NodeRole extends pulumi.ComponentResource {
 
 export interface NodeGroupArgs {
     clusterName: pulumi.Input<string>;
+    /**
+     * The cluster's Kubernetes version (major.minor). Nodes follow it, so raising kubernetesVersion
+     * upgrades the control plane and then (the group depends on the cluster) each node group.
+     */
+    kubernetesVersion: string;
     /** The node role component; groups wait for its policy attachments. */
     nodeRole: NodeRole;
     subnetIds: pulumi.Input<string>[];
@@ -82,6 +87,7 @@ export class NodeGroup extends pulumi.ComponentResource {
 
         this.nodeGroup = new aws.eks.NodeGroup(name, {
             clusterName: args.clusterName,
+            version: args.kubernetesVersion,
             nodeRoleArn: args.nodeRole.role.arn,
             subnetIds: args.subnetIds,
             amiType: args.amiType,

@@ -57,6 +57,8 @@ const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, stri
     bertModelUri: "s3://models-bucket/bert/neuron/",
     videoModelUri: "s3://models-bucket/ssd/",
     ...(profile === "nvidia" ? { nvidiaTimeSlicingReplicas: "4" } : {}),
+    // A non-default version, so "node groups follow the cluster version" cannot pass by both defaulting.
+    ...(profile === "inf1" ? { kubernetesVersion: "1.33" } : {}),
     ...(profile === "cpu"
         ? {
             // One run samples, so the pass-through of a non-default rate is covered too.
@@ -166,6 +168,7 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         assert.deepStrictEqual([ebs.encrypted, ebs.volumeType], ["true", "gp3"]);
         assert.deepStrictEqual(group.inputs.subnetIds, privateIds);
         assert.strictEqual(group.inputs.clusterName, baseName);
+        assert.strictEqual(group.inputs.version, cluster.version, `${group.name} runs the cluster's Kubernetes version`);
         assert.deepStrictEqual(group.ignoreChanges, ["scalingConfig.desiredSize"], `${group.name} leaves desiredSize to the autoscaler`);
     }
     const general = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-general`).inputs;
