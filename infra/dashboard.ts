@@ -11,11 +11,10 @@ export interface OperationsDashboardArgs {
     /** Name of the job queue's dead-letter queue. */
     deadLetterQueueName: pulumi.Input<string>;
     /**
-     * Auto Scaling group behind the accelerated node group. Its GroupInServiceInstances metric only
-     * exists when group metrics collection is enabled on that group.
+     * Where the scaler publishes QueueBacklog, BacklogPerInstance, InServiceInstances and DesiredCapacity
+     * (dimension QueueName). The node graph uses the scaler's InServiceInstances rather than the ASG's
+     * GroupInServiceInstances, which exists only with group metrics collection enabled.
      */
-    videoAsgName?: pulumi.Input<string>;
-    /** Where the scaler publishes QueueBacklog, BacklogPerInstance and DesiredCapacity (dimension QueueName). */
     backlogMetricNamespace: pulumi.Input<string>;
     /** Where the worker publishes JobsSucceeded, JobsFailed, FramesPerSecond, FramesProcessed (dimension QueueName). */
     workerMetricNamespace: pulumi.Input<string>;
@@ -30,7 +29,6 @@ export interface DashboardSpec {
     region: string;
     queueName: string;
     deadLetterQueueName: string;
-    videoAsgName?: string;
     backlogMetricNamespace: string;
     workerMetricNamespace: string;
     bertEnabled: boolean;
@@ -124,16 +122,12 @@ export function buildDashboardBody(spec: DashboardSpec): DashboardBody {
             [backlogNs, "BacklogPerInstance", "QueueName", queue, { stat: "Maximum", yAxis: "right", label: "backlog per instance" }],
         ]),
     ];
-    // The scaler's DesiredCapacity is always there; the ASG's own metrics only with group metrics
-    // collection enabled on the group.
-    const nodeLines: MetricLine[] = [
+    // Both from the scaler's beat (the group as DescribeAutoScalingGroups reports it), so the graph needs
+    // no ASG group metrics collection.
+    widgets.push(metricWidget("Accelerated video nodes", region, [
         [backlogNs, "DesiredCapacity", "QueueName", queue, { stat: "Maximum", label: "desired (scaler)" }],
-    ];
-    if (spec.videoAsgName !== undefined) {
-        const asg = requireNonEmpty(spec.videoAsgName, "videoAsgName");
-        nodeLines.push(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", asg, { stat: "Maximum", label: "in service (ASG)" }]);
-    }
-    widgets.push(metricWidget("Accelerated video nodes", region, nodeLines));
+        [backlogNs, "InServiceInstances", "QueueName", queue, { stat: "Maximum", label: "in service (scaler)" }],
+    ]));
     widgets.push(
         metricWidget("Worker throughput", region, [
             [workerNs, "FramesPerSecond", "QueueName", queue, { stat: "Average", label: "frames/s (per video, average)" }],
@@ -167,17 +161,15 @@ export class OperationsDashboard extends pulumi.ComponentResource {
                 args.region,
                 args.queueName,
                 args.deadLetterQueueName,
-                args.videoAsgName,
                 args.backlogMetricNamespace,
                 args.workerMetricNamespace,
             ])
-            .apply(([region, queueName, deadLetterQueueName, videoAsgName, backlogNs, workerNs]) =>
+            .apply(([region, queueName, deadLetterQueueName, backlogNs, workerNs]) =>
                 JSON.stringify(
                     buildDashboardBody({
                         region,
                         queueName,
                         deadLetterQueueName,
-                        videoAsgName,
                         backlogMetricNamespace: backlogNs,
                         workerMetricNamespace: workerNs,
                         bertEnabled: args.bertEnabled ?? false,

@@ -142,7 +142,6 @@ const dashboard = jobs !== undefined
         region: config.region,
         queueName: jobs.queue.name,
         deadLetterQueueName: jobs.deadLetterQueue.name,
-        videoAsgName: videoNodes?.asgName,
         backlogMetricNamespace: config.scaling.metricNamespace,
         workerMetricNamespace: config.scaling.metricNamespace,
         bertEnabled: config.bert.enabled,

@@ -188,7 +188,7 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
             `${name}-scaler`,
             {
                 name: functionName,
-                description: "Publishes QueueBacklog and BacklogPerInstance for the video job queue every minute",
+                description: "Publishes QueueBacklog, BacklogPerInstance, InServiceInstances and DesiredCapacity for the video job queue every minute",
                 runtime: "nodejs22.x",
                 architectures: ["arm64"],
                 memorySize: 128,

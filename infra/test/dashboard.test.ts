@@ -1,12 +1,12 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
+import { METRIC_BACKLOG, METRIC_BACKLOG_PER_INSTANCE, METRIC_DESIRED_CAPACITY, METRIC_IN_SERVICE_INSTANCES } from "../../scaler/src/scaler";
 import { buildDashboardBody, OperationsDashboard, type DashboardSpec, type DashboardBody } from "../dashboard";
 
 const spec: DashboardSpec = {
     region: "us-west-2",
     queueName: "jobs-q",
     deadLetterQueueName: "jobs-dlq",
-    videoAsgName: "eks-video-asg",
     backlogMetricNamespace: "eks-inference/scaling",
     workerMetricNamespace: "eks-inference/worker",
     bertEnabled: true,
@@ -28,7 +28,7 @@ describe("operations dashboard body", () => {
             "eks-inference/scaling/QueueBacklog QueueName=jobs-q",
             "eks-inference/scaling/BacklogPerInstance QueueName=jobs-q",
             "eks-inference/scaling/DesiredCapacity QueueName=jobs-q",
-            "AWS/AutoScaling/GroupInServiceInstances AutoScalingGroupName=eks-video-asg",
+            "eks-inference/scaling/InServiceInstances QueueName=jobs-q",
             "eks-inference/worker/FramesPerSecond QueueName=jobs-q",
             "eks-inference/worker/JobsSucceeded QueueName=jobs-q",
             "eks-inference/worker/JobsFailed QueueName=jobs-q",
@@ -55,9 +55,26 @@ describe("operations dashboard body", () => {
         }
     });
 
-    it("leaves out the ASG widget without an ASG name and the BERT note when BERT is off", () => {
-        const body = buildDashboardBody({ ...spec, videoAsgName: undefined, bertEnabled: false });
-        assert.ok(!metricKeys(body).some((k) => k.startsWith("AWS/AutoScaling")));
+    it("graphs the scaler's InServiceInstances next to DesiredCapacity, never ASG group metrics (not collected)", () => {
+        const body = buildDashboardBody(spec);
+        const nodes = body.widgets.find((w) => w.properties.title === "Accelerated video nodes");
+        assert.ok(nodes, "a node widget");
+        const lines = (nodes.properties.metrics as Line[]).map((l) => `${l[0]}/${l[1]} ${l[2]}=${l[3]}`);
+        assert.deepEqual(lines, ["eks-inference/scaling/DesiredCapacity QueueName=jobs-q", "eks-inference/scaling/InServiceInstances QueueName=jobs-q"]);
+        assert.ok(!metricKeys(body).some((k) => k.startsWith("AWS/AutoScaling")), "no AWS/AutoScaling metric anywhere");
+    });
+
+    it("graphs only metric names the scaler Lambda actually publishes in its namespace", () => {
+        const published = [METRIC_BACKLOG, METRIC_BACKLOG_PER_INSTANCE, METRIC_IN_SERVICE_INSTANCES, METRIC_DESIRED_CAPACITY];
+        const scalerLines = buildDashboardBody(spec).widgets
+            .filter((w) => w.type === "metric")
+            .flatMap((w) => w.properties.metrics as Line[])
+            .filter((l) => l[0] === spec.backlogMetricNamespace);
+        assert.deepEqual([...new Set(scalerLines.map((l) => l[1]))].sort(), [...published].sort());
+    });
+
+    it("leaves out the BERT note when BERT is off", () => {
+        const body = buildDashboardBody({ ...spec, bertEnabled: false });
         assert.ok(!body.widgets.some((w) => w.type === "text"));
     });
 
@@ -94,7 +111,6 @@ describe("OperationsDashboard component", () => {
             region: "us-west-2",
             queueName: pulumi.output("jobs-q"),
             deadLetterQueueName: "jobs-dlq",
-            videoAsgName: pulumi.output("eks-video-asg"),
             backlogMetricNamespace: "eks-inference/scaling",
             workerMetricNamespace: "eks-inference/worker",
             bertEnabled: true,

@@ -102,7 +102,7 @@ describe("stack shape from the declared resources", () => {
         assert.equal(shape.scheduledInvocationsPerHour, 60);
         assert.equal(shape.alarms, 2);
         assert.equal(shape.dashboards, 1);
-        assert.equal(shape.customMetrics, 7, "3 scaler + 4 worker metrics");
+        assert.equal(shape.customMetrics, 8, "4 scaler + 4 worker metrics");
     });
     it("understands rate() and simple cron() schedules", () => {
         assert.equal(invocationsPerHour("rate(1 minute)"), 60);
@@ -130,7 +130,7 @@ describe("cost model", () => {
         const cost = stackCost(deriveStackShape(FIXTURE), t, "us-west-2");
         const ebs = (gib: number): number => (gib * s.ebsGp3.usd) / t.hoursPerMonth;
         const lambda = (60 * s.lambdaRequests.usd) / 1e6 + 60 * 1 * 0.25 * s.lambdaGbSecond.usd;
-        const cloudwatch = (7 * s.cloudwatchCustomMetric.usd + 2 * s.cloudwatchAlarm.usd + 1 * s.cloudwatchDashboard.usd) / t.hoursPerMonth;
+        const cloudwatch = (8 * s.cloudwatchCustomMetric.usd + 2 * s.cloudwatchAlarm.usd + 1 * s.cloudwatchDashboard.usd) / t.hoursPerMonth;
         const fixed = s.eksControlPlane.usd + s.natGateway.usd + 4 * s.interfaceEndpoint.usd + lambda + cloudwatch;
         const expectedMin = fixed + p("m7i.large") + ebs(40) + p("g6f.large") + ebs(100);
         const expectedMax = fixed + 3 * (p("m7i.large") + ebs(40)) + 4 * (p("g6f.large") + ebs(100));

@@ -188,7 +188,7 @@ export function deriveStackShape(resources: readonly DeclaredResource[]): StackS
         if (typeof d.inputs.dashboardBody === "string") for (const k of customMetricsInDashboard(d.inputs.dashboardBody)) metricKeys.add(k);
     }
 
-    if (dashboards.length === 0) notes.push("no dashboard declared, so custom metrics were not counted (the scaler publishes 3 and the worker 4 per queue)");
+    if (dashboards.length === 0) notes.push("no dashboard declared, so custom metrics were not counted (the scaler publishes 4 and the worker 4 per queue)");
 
     return {
         clusters: clusters.length,

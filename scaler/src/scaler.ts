@@ -1,6 +1,8 @@
 // One beat of the scaler: once a minute, read the job queue's depth straight from SQS (GetQueueAttributes,
 // not SQS's own CloudWatch metrics, which lag and stop after hours of idleness) and the InService count
-// of the accelerated video group, and publish QueueBacklog, BacklogPerInstance and DesiredCapacity.
+// of the accelerated video group, and publish QueueBacklog, BacklogPerInstance, InServiceInstances and
+// DesiredCapacity (InServiceInstances stands in for the ASG's GroupInServiceInstances, which needs group
+// metrics collection).
 // Anything doubtful is logged and thrown: a skipped beat is visible (Errors metric, missing datapoints);
 // a wrong number would scale the group.
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from "@aws-sdk/client-auto-scaling";
@@ -11,6 +13,7 @@ import type { ScalerEnv } from "./env";
 
 export const METRIC_BACKLOG = "QueueBacklog";
 export const METRIC_BACKLOG_PER_INSTANCE = "BacklogPerInstance";
+export const METRIC_IN_SERVICE_INSTANCES = "InServiceInstances";
 export const METRIC_DESIRED_CAPACITY = "DesiredCapacity";
 
 export interface ScalerClients {
@@ -84,6 +87,7 @@ export function metricData(env: ScalerEnv, sample: BacklogSample, timestamp: Dat
     return [
         datum(METRIC_BACKLOG, sample.backlog),
         datum(METRIC_BACKLOG_PER_INSTANCE, sample.backlogPerInstance),
+        datum(METRIC_IN_SERVICE_INSTANCES, sample.inServiceInstances),
         datum(METRIC_DESIRED_CAPACITY, sample.desiredCapacity),
     ];
 }

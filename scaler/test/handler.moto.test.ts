@@ -5,6 +5,8 @@ import {
     AutoScalingClient,
     CreateAutoScalingGroupCommand,
     CreateLaunchConfigurationCommand,
+    DescribeAutoScalingGroupsCommand,
+    EnterStandbyCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -98,7 +100,7 @@ describe("scaler bundle against moto", function () {
 
     /** Latest published value of each metric for this queue (undefined when nothing was published). */
     async function published(queueName: string): Promise<Record<string, number | undefined>> {
-        const names = ["QueueBacklog", "BacklogPerInstance", "DesiredCapacity"];
+        const names = ["QueueBacklog", "BacklogPerInstance", "InServiceInstances", "DesiredCapacity"];
         const end = new Date(Date.now() + 60_000);
         const out = await cloudwatch.send(
             new GetMetricDataCommand({
@@ -133,7 +135,7 @@ describe("scaler bundle against moto", function () {
         assert.equal(logs.length, 1);
         assert.equal(logs[0].level, "info");
         assert.equal(logs[0].backlog, 12);
-        assert.deepEqual(await published("jobs-busy"), { QueueBacklog: 12, BacklogPerInstance: 3, DesiredCapacity: 4 });
+        assert.deepEqual(await published("jobs-busy"), { QueueBacklog: 12, BacklogPerInstance: 3, InServiceInstances: 4, DesiredCapacity: 4 });
     });
 
     it("publishes the backlog itself as backlog per instance when the group has zero instances", async () => {
@@ -141,7 +143,24 @@ describe("scaler bundle against moto", function () {
         await groupWith("video-cold", 0);
         const handler = coldStart(lambdaEnv(queueUrl, "video-cold"));
         await capturingLogs(() => handler({}));
-        assert.deepEqual(await published("jobs-cold"), { QueueBacklog: 3, BacklogPerInstance: 3, DesiredCapacity: 0 });
+        assert.deepEqual(await published("jobs-cold"), { QueueBacklog: 3, BacklogPerInstance: 3, InServiceInstances: 0, DesiredCapacity: 0 });
+    });
+
+    it("publishes InServiceInstances from the group's lifecycle states (a Standby instance is not in service)", async () => {
+        const queueUrl = await queueWith("jobs-standby", 6, 0);
+        await groupWith("video-standby", 3);
+        const before = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ["video-standby"] }));
+        const first = before.AutoScalingGroups?.[0]?.Instances?.[0]?.InstanceId;
+        assert.ok(first, "moto started the group's instances");
+        await autoscaling.send(
+            new EnterStandbyCommand({ AutoScalingGroupName: "video-standby", InstanceIds: [first], ShouldDecrementDesiredCapacity: true }),
+        );
+        const after = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ["video-standby"] }));
+        const states = (after.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.LifecycleState).sort();
+        assert.deepEqual(states, ["InService", "InService", "Standby"], "three instances, one of them in Standby");
+        const handler = coldStart(lambdaEnv(queueUrl, "video-standby"));
+        await capturingLogs(() => handler({}));
+        assert.deepEqual(await published("jobs-standby"), { QueueBacklog: 6, BacklogPerInstance: 3, InServiceInstances: 2, DesiredCapacity: 2 });
     });
 
     it("publishes zeros for an idle queue (a real zero, not a missing value)", async () => {
@@ -149,7 +168,7 @@ describe("scaler bundle against moto", function () {
         await groupWith("video-idle", 2);
         const handler = coldStart(lambdaEnv(queueUrl, "video-idle"));
         await capturingLogs(() => handler({}));
-        assert.deepEqual(await published("jobs-idle"), { QueueBacklog: 0, BacklogPerInstance: 0, DesiredCapacity: 2 });
+        assert.deepEqual(await published("jobs-idle"), { QueueBacklog: 0, BacklogPerInstance: 0, InServiceInstances: 2, DesiredCapacity: 2 });
     });
 
     it("fails clearly and publishes nothing when the group does not exist", async () => {
@@ -163,6 +182,7 @@ describe("scaler bundle against moto", function () {
         assert.deepEqual(await published("jobs-nogroup"), {
             QueueBacklog: undefined,
             BacklogPerInstance: undefined,
+            InServiceInstances: undefined,
             DesiredCapacity: undefined,
         });
     });

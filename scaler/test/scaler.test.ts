@@ -55,7 +55,7 @@ const group = (states: string[], desired = states.length) => ({
 describe("scaler beat (fake clients)", () => {
     const quiet = () => undefined;
 
-    it("publishes three Count metrics in the configured namespace with one QueueName dimension", async () => {
+    it("publishes four Count metrics in the configured namespace with one QueueName dimension", async () => {
         const { clients, puts } = fakeClients({
             attributes: { ApproximateNumberOfMessages: "5", ApproximateNumberOfMessagesNotVisible: "1" },
             groups: [group(["InService", "InService", "Pending"], 3)],
@@ -70,6 +70,8 @@ describe("scaler beat (fake clients)", () => {
             [
                 ["QueueBacklog", 6, "Count", at, [{ Name: "QueueName", Value: "jobs" }]],
                 ["BacklogPerInstance", 3, "Count", at, [{ Name: "QueueName", Value: "jobs" }]],
+                // Only InService instances count (the Pending one does not), unlike DesiredCapacity.
+                ["InServiceInstances", 2, "Count", at, [{ Name: "QueueName", Value: "jobs" }]],
                 ["DesiredCapacity", 3, "Count", at, [{ Name: "QueueName", Value: "jobs" }]],
             ],
         );
