@@ -173,6 +173,12 @@ describe("config: every error names the key, the value and what is valid", () =>
         assert.strictEqual(config.video.enabled, false);
     });
 
+    it("lets the video group scale to zero (min 0, desired 0) but keeps max at least 1", () => {
+        const config = parseConfig(raw({ videoMinSize: "0", videoDesiredSize: "0", videoMaxSize: "2" }));
+        assert.deepStrictEqual(config.video.nodes.sizing, { minSize: 0, desiredSize: 0, maxSize: 2 });
+        assertProblem({ videoMinSize: "0", videoDesiredSize: "0", videoMaxSize: "0" }, /videoMaxSize is 0; expected a whole number from 1 to 100/);
+    });
+
     it("rejects inconsistent node group sizes naming the key", () => {
         assertProblem({ videoMinSize: "3", videoDesiredSize: "2", videoMaxSize: "4" }, /videoDesiredSize is 2, below eks-inference:videoMinSize \(3\)/);
         assertProblem({ generalDesiredSize: "5", generalMaxSize: "4" }, /generalDesiredSize is 5, above eks-inference:generalMaxSize \(4\)/);

@@ -460,6 +460,23 @@ describe("platform under Pulumi mocks", function () {
         }
     });
 
+    it("dev is the cheapest sensible setup: the video group scales to zero and wakes on work, one general node stays", async () => {
+        const run = await (runs.get("stack:dev") as Promise<MockRunResult>);
+        const group = (name: string) => one(run, "aws:eks/nodeGroup:NodeGroup", `eks-inference-dev-${name}`).inputs.scalingConfig;
+        assert.deepStrictEqual(group("video"), { minSize: 0, desiredSize: 0, maxSize: 2 });
+        assert.strictEqual((group("general") as Inputs).minSize, 1);
+        // With no instance, only the wake-from-zero step policy can start one: it must target the video group.
+        const wake = ofType(run, "aws:autoscaling/policy:Policy").find((p) => p.name.endsWith("-wake-from-zero"));
+        assert.ok(wake, "a wake-from-zero policy");
+        assert.strictEqual(wake.inputs.autoscalingGroupName, run.outputs.videoAsgName);
+        assert.deepStrictEqual(wake.inputs.stepAdjustments, [{ metricIntervalLowerBound: "0", scalingAdjustment: 1 }]);
+        const alarm = ofType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name.endsWith("-wake-from-zero"));
+        assert.ok(alarm, "a wake-from-zero alarm");
+        const actions = alarm.inputs.alarmActions as string[];
+        assert.strictEqual(actions.length, 1);
+        assert.ok(actions[0]?.endsWith(`:${wake.name}`), `the wake alarm triggers the wake policy (${actions.join(", ")})`);
+    });
+
     it("a config error fails the program with its own message", async () => {
         await assert.rejects(runStackUnderMocks("dev", { config: { videoAccelerator: "ei" } }), /eks-inference:videoAccelerator is 'ei'.*retired/);
     });
