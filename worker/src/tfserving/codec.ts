@@ -6,7 +6,7 @@
 //   tensorflow_serving/apis/predict.proto         PredictRequest, PredictResponse
 //   tensorflow_serving/apis/get_model_status.proto GetModelStatusRequest/Response, ModelVersionStatus
 //   tensorflow_serving/util/status.proto          StatusProto
-// Used by the gRPC client and by the emulator's gRPC server.
+// Used by the gRPC client and by the emulator's gRPC server; the *Segments encoders feed vectored writes.
 import { bytesPerElement, contentFromValues, dtypeName, elementCount, tensorValues } from "./tensors";
 import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
 import { ChunkWriter, WireFormatError, WireReader, WireType } from "./wire";
@@ -118,20 +118,38 @@ function encodeTensorMap(w: ChunkWriter, field: number, tensors: Record<string, 
     }
 }
 
-/** One allocation and one copy of each tensor's content into the final message. */
-export function encodePredictRequest(request: PredictRequest): Buffer {
+function predictRequestWriter(request: PredictRequest): ChunkWriter {
     const w = new ChunkWriter();
     w.messageField(F.PredictRequest.modelSpec, encodeModelSpec(request.model));
     encodeTensorMap(w, F.PredictRequest.inputs, request.inputs, "tensor_content");
     for (const name of request.outputFilter ?? []) w.stringField(F.PredictRequest.outputFilter, name);
-    return w.finish();
+    return w;
 }
 
-export function encodePredictResponse(response: PredictResponse, encoding: NumericEncoding = "tensor_content"): Buffer {
+/** One allocation and one copy of each tensor's content into the final message. */
+export function encodePredictRequest(request: PredictRequest): Buffer {
+    return predictRequestWriter(request).finish();
+}
+
+/** The same bytes as encodePredictRequest, as a gather list that references big tensor contents instead of copying them. */
+export function encodePredictRequestSegments(request: PredictRequest): Buffer[] {
+    return predictRequestWriter(request).segments();
+}
+
+function predictResponseWriter(response: PredictResponse, encoding: NumericEncoding): ChunkWriter {
     const w = new ChunkWriter();
     encodeTensorMap(w, F.PredictResponse.outputs, response.outputs, encoding);
     if (response.model) w.messageField(F.PredictResponse.modelSpec, encodeModelSpec(response.model));
-    return w.finish();
+    return w;
+}
+
+export function encodePredictResponse(response: PredictResponse, encoding: NumericEncoding = "tensor_content"): Buffer {
+    return predictResponseWriter(response, encoding).finish();
+}
+
+/** encodePredictResponse as a gather list (see encodePredictRequestSegments). */
+export function encodePredictResponseSegments(response: PredictResponse, encoding: NumericEncoding = "tensor_content"): Buffer[] {
+    return predictResponseWriter(response, encoding).segments();
 }
 
 export function encodeGetModelStatusRequest(spec: ModelSpec): Buffer {

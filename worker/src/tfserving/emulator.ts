@@ -1,12 +1,12 @@
 // A TF Serving protocol emulator: real gRPC (PredictionService/Predict, ModelService/GetModelStatus)
 // and REST (/v1/models/...) on separate ports, serving an SSD-like detection model and a BERT-like
 // classifier with deterministic outputs. Used by `npm start`, the benchmarks and the tests.
-import { Server, ServerCredentials, status as GrpcStatus, type ServerUnaryCall, type sendUnaryData, type ServiceDefinition } from "@grpc/grpc-js";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { decodeGetModelStatusRequest, decodePredictRequest, encodeGetModelStatusResponse, encodePredictResponse } from "./codec";
+import { decodeGetModelStatusRequest, decodePredictRequest, encodeGetModelStatusResponse, encodePredictResponseSegments } from "./codec";
 import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type EmulatedModel } from "./emulator-models";
-import { DEFAULT_MAX_MESSAGE_BYTES, GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./grpc-client";
+import { GET_MODEL_STATUS_METHOD, GrpcCode, PREDICT_METHOD } from "./grpc-protocol";
+import { GrpcStatusError, startGrpcServer, type GrpcServer, type UnaryHandler } from "./grpc-server";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "./json-tensors";
 import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
 
@@ -68,13 +68,13 @@ class EmulatorStatus extends Error {
     }
 }
 
-const GRPC_CODES: Record<Exclude<StatusCode, "OK">, GrpcStatus> = {
-    NOT_FOUND: GrpcStatus.NOT_FOUND,
-    UNAVAILABLE: GrpcStatus.UNAVAILABLE,
-    INTERNAL: GrpcStatus.INTERNAL,
-    INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
-    RESOURCE_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
-    DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
+const GRPC_CODES: Record<Exclude<StatusCode, "OK">, GrpcCode> = {
+    NOT_FOUND: GrpcCode.NOT_FOUND,
+    UNAVAILABLE: GrpcCode.UNAVAILABLE,
+    INTERNAL: GrpcCode.INTERNAL,
+    INVALID_ARGUMENT: GrpcCode.INVALID_ARGUMENT,
+    RESOURCE_EXHAUSTED: GrpcCode.RESOURCE_EXHAUSTED,
+    DEADLINE_EXCEEDED: GrpcCode.DEADLINE_EXCEEDED,
 };
 
 // HTTP statuses for the REST side, following the usual gRPC<->HTTP mapping.
@@ -198,54 +198,40 @@ function preciseDelay(ms: number): Promise<void> {
     });
 }
 
-function grpcService(server: ModelServer, encoding: "tensor_content" | "typed_fields"): { definition: ServiceDefinition; handlers: Record<string, (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => void> } {
-    const identity = (b: Buffer): Buffer => b;
-    const method = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity });
-    const fail = (cb: sendUnaryData<Buffer>, err: unknown): void => {
-        if (err instanceof EmulatorStatus) cb({ code: GRPC_CODES[err.code], details: err.message });
-        else cb({ code: GrpcStatus.INTERNAL, details: `emulator error: ${(err as Error).message}` });
+/** Predict and GetModelStatus as unary gRPC handlers over the shared serving logic. */
+function grpcHandlers(server: ModelServer, encoding: "tensor_content" | "typed_fields"): Map<string, UnaryHandler> {
+    const asGrpcError = (err: unknown): never => {
+        if (err instanceof EmulatorStatus) throw new GrpcStatusError(GRPC_CODES[err.code], err.message);
+        throw new GrpcStatusError(GrpcCode.INTERNAL, `emulator error: ${(err as Error).message}`);
     };
-    return {
-        definition: { Predict: method(PREDICT_METHOD), GetModelStatus: method(GET_MODEL_STATUS_METHOD) },
-        handlers: {
-            Predict(call, cb) {
+    return new Map<string, UnaryHandler>([
+        [
+            PREDICT_METHOD,
+            async (body) => {
                 let request: PredictRequest;
                 try {
-                    request = decodePredictRequest(call.request);
+                    request = decodePredictRequest(body);
                 } catch (err) {
-                    cb({ code: GrpcStatus.INVALID_ARGUMENT, details: `PredictRequest does not decode: ${(err as Error).message}` });
-                    return;
+                    throw new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, `PredictRequest does not decode: ${(err as Error).message}`);
                 }
-                server.predict(request, "grpc").then(
-                    (response) => cb(null, encodePredictResponse(response, encoding)),
-                    (err: unknown) => fail(cb, err),
-                );
-            },
-            GetModelStatus(call, cb) {
                 try {
-                    cb(null, encodeGetModelStatusResponse(server.status(decodeGetModelStatusRequest(call.request))));
+                    return encodePredictResponseSegments(await server.predict(request, "grpc"), encoding);
                 } catch (err) {
-                    fail(cb, err);
+                    return asGrpcError(err);
                 }
             },
-        },
-    };
-}
-
-function startGrpc(server: ModelServer, host: string, port: number, encoding: "tensor_content" | "typed_fields"): Promise<{ grpc: Server; port: number }> {
-    const grpc = new Server({
-        "grpc.max_receive_message_length": DEFAULT_MAX_MESSAGE_BYTES,
-        "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
-        "grpc.enable_channelz": 0,
-    });
-    const { definition, handlers } = grpcService(server, encoding);
-    grpc.addService(definition, handlers);
-    return new Promise((resolve, reject) => {
-        grpc.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, boundPort) => {
-            if (err) reject(new Error(`emulator could not listen for gRPC on ${host}:${port}: ${err.message}`));
-            else resolve({ grpc, port: boundPort });
-        });
-    });
+        ],
+        [
+            GET_MODEL_STATUS_METHOD,
+            (body) => {
+                try {
+                    return [encodeGetModelStatusResponse(server.status(decodeGetModelStatusRequest(body)))];
+                } catch (err) {
+                    return asGrpcError(err);
+                }
+            },
+        ],
+    ]);
 }
 
 // ---------------------------------------------------------------- REST
@@ -349,25 +335,29 @@ function startRest(server: ModelServer, host: string, port: number): Promise<{ h
 export async function startTfServingEmulator(options: TfServingEmulatorOptions = {}): Promise<TfServingEmulator> {
     const host = options.host ?? "127.0.0.1";
     const server = new ModelServer(options);
-    const { grpc, port: grpcPort } = await startGrpc(server, host, options.grpcPort ?? 0, options.outputEncoding ?? "tensor_content");
+    let grpc: GrpcServer;
+    try {
+        grpc = await startGrpcServer(host, options.grpcPort ?? 0, grpcHandlers(server, options.outputEncoding ?? "tensor_content"));
+    } catch (err) {
+        throw new Error(`emulator ${(err as Error).message}`);
+    }
     let rest: { http: HttpServer; port: number };
     try {
         rest = await startRest(server, host, options.restPort ?? 0);
     } catch (err) {
-        grpc.forceShutdown();
+        await grpc.stop();
         throw err;
     }
     const urlHost = host.includes(":") ? `[${host}]` : host;
     return {
-        grpcUrl: `grpc://${urlHost}:${grpcPort}`,
+        grpcUrl: `grpc://${urlHost}:${grpc.port}`,
         restUrl: `http://${urlHost}:${rest.port}`,
         requests: server.requests,
         setLatency: (ms) => server.setLatency(ms),
         failNext: (count, code, message) => server.failNext(count, code, message),
         stop: async () => {
-            grpc.forceShutdown();
             rest.http.closeAllConnections();
-            await new Promise<void>((resolve) => rest.http.close(() => resolve()));
+            await Promise.all([grpc.stop(), new Promise<void>((resolve) => rest.http.close(() => resolve()))]);
         },
     };
 }

@@ -1,9 +1,9 @@
 // Turning transport failures into ModelServerError with a clear message and a retry decision.
-import { status as GrpcStatus } from "@grpc/grpc-js";
+import { GrpcCode } from "./grpc-protocol";
 import { ModelServerError, type ModelSpec } from "./types";
 
 /**
- * gRPC codes worth retrying. INTERNAL is treated as transient: grpc-js reports HTTP/2 resets and
+ * gRPC codes worth retrying. INTERNAL is treated as transient: gRPC clients report HTTP/2 resets and
  * protocol failures (e.g. a model server restarting mid-call) as INTERNAL, and TF Serving uses it for
  * sporadic runtime faults; a deterministic INTERNAL just exhausts the caller's bounded retries.
  * UNKNOWN is permanent: TF Serving passes through the model's own op errors this way, and retrying the
@@ -11,16 +11,16 @@ import { ModelServerError, type ModelSpec } from "./types";
  * input is bad.
  */
 const TRANSIENT_GRPC_CODES = new Set<number>([
-    GrpcStatus.UNAVAILABLE,
-    GrpcStatus.DEADLINE_EXCEEDED,
-    GrpcStatus.RESOURCE_EXHAUSTED,
-    GrpcStatus.ABORTED,
-    GrpcStatus.INTERNAL,
-    GrpcStatus.CANCELLED,
+    GrpcCode.UNAVAILABLE,
+    GrpcCode.DEADLINE_EXCEEDED,
+    GrpcCode.RESOURCE_EXHAUSTED,
+    GrpcCode.ABORTED,
+    GrpcCode.INTERNAL,
+    GrpcCode.CANCELLED,
 ]);
 
 export function grpcCodeName(code: number): string {
-    return GrpcStatus[code] ?? `CODE_${code}`;
+    return (GrpcCode as Record<number, string | undefined>)[code] ?? `CODE_${code}`;
 }
 
 export function isTransientGrpcCode(code: number): boolean {

@@ -1,6 +1,6 @@
 // Protocol Buffers wire format (https://protobuf.dev/programming-guides/encoding/): just the pieces the
-// TF Serving messages need. Writers produce small Buffers that callers concatenate once with any big
-// payload; the reader returns sub-views of the input instead of copies.
+// TF Serving messages need. Writers produce small Buffers that callers either concatenate once with any
+// big payload or send as a gather list; the reader returns sub-views of the input instead of copies.
 
 export const enum WireType {
     Varint = 0,
@@ -65,6 +65,33 @@ export class ChunkWriter {
     finish(): Buffer {
         this.flushScratch();
         return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+    }
+
+    /**
+     * The message as a gather list for a vectored write: runs of chunks smaller than `copyBelow` bytes are
+     * merged into one Buffer, bigger chunks (tensor contents) are passed by reference, never copied.
+     */
+    segments(copyBelow = 64 * 1024): Buffer[] {
+        this.flushScratch();
+        const out: Buffer[] = [];
+        let run: Buffer[] = [];
+        let runLength = 0;
+        const closeRun = (): void => {
+            if (run.length > 0) out.push(run.length === 1 ? run[0] : Buffer.concat(run, runLength));
+            run = [];
+            runLength = 0;
+        };
+        for (const chunk of this.chunks) {
+            if (chunk.length >= copyBelow) {
+                closeRun();
+                out.push(chunk);
+            } else {
+                run.push(chunk);
+                runLength += chunk.length;
+            }
+        }
+        closeRun();
+        return out;
     }
 
     private flushScratch(): void {
