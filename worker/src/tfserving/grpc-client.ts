@@ -207,7 +207,11 @@ export class GrpcModelClient implements ModelClient {
                     failure ??= new CallFailure(GrpcCode.UNAVAILABLE, `connection failed: ${cause ? cause.message : err.message}`);
                 }
             });
-            stream.on("close", () => settle(() => this.outcome(stream, httpStatus, contentType, statusHeaders, collector, failure)));
+            const session = stream.session;
+            stream.on("close", () => {
+                const sessionLost = !session || session.destroyed;
+                settle(() => this.outcome(stream, sessionLost, httpStatus, contentType, statusHeaders, collector, failure));
+            });
 
             for (let i = 0; i < parts.length - 1; i++) stream.write(parts[i]);
             stream.end(parts[parts.length - 1]);
@@ -215,10 +219,19 @@ export class GrpcModelClient implements ModelClient {
     }
 
     /** The call's result once the stream has closed: the response message or a CallFailure. */
-    private outcome(stream: ClientHttp2Stream, httpStatus: number, contentType: string | undefined, statusHeaders: IncomingHttpHeaders | undefined, collector: MessageCollector, failure: CallFailure | undefined): Buffer {
+    private outcome(
+        stream: ClientHttp2Stream,
+        sessionLost: boolean,
+        httpStatus: number,
+        contentType: string | undefined,
+        statusHeaders: IncomingHttpHeaders | undefined,
+        collector: MessageCollector,
+        failure: CallFailure | undefined,
+    ): Buffer {
         const grpcStatus = statusHeaders ? parseGrpcStatus(statusHeaders["grpc-status"]) : undefined;
         if (grpcStatus === undefined) {
             if (failure) throw failure;
+            if (httpStatus === 0 && sessionLost) throw new CallFailure(GrpcCode.UNAVAILABLE, "connection lost before the server answered");
             if (httpStatus !== 0 && httpStatus !== 200) throw new CallFailure(grpcCodeForHttpStatus(httpStatus), `HTTP status ${httpStatus} without a gRPC status`);
             if (stream.rstCode !== undefined && stream.rstCode !== h2.NGHTTP2_NO_ERROR) throw new CallFailure(codeForRstStream(stream.rstCode), `stream reset (HTTP/2 code ${stream.rstCode})`);
             if (httpStatus === 0) throw new CallFailure(GrpcCode.UNAVAILABLE, "connection closed before the server answered");
