@@ -4,9 +4,11 @@
 // Without --target it runs the TF Serving emulator in a child process (--server-latency-ms, default 5),
 // reports the latency the client adds on top of it, and sweeps concurrency 1, 4, 16.
 import { spawn, type ChildProcess } from "node:child_process";
+import { connect as h2connect } from "node:http2";
 import { createInterface } from "node:readline";
 import * as path from "node:path";
-import { createModelClient, DataType, ModelServerError, tensorFromInt32, type ModelClient, type PredictRequest, type PredictResponse } from "../src/tfserving";
+import { createModelClient, DataType, encodePredictRequest, ModelServerError, tensorFromInt32, type ModelClient, type PredictRequest, type PredictResponse } from "../src/tfserving";
+import { PREDICT_METHOD } from "../src/tfserving/grpc-protocol";
 import { round3, summarize } from "./stats";
 
 export interface BertBenchOptions {
@@ -241,6 +243,57 @@ export async function probeModel(client: ModelClient, request: PredictRequest, b
     }
 }
 
+/**
+ * The least any gRPC client can do per call: one prebuilt frame on a bare node:http2 stream, the reply
+ * read and thrown away (no encode, decode, deadline or status handling). Its p50 is the server's p50 as a
+ * client sees it (loopback and wake-ups included), so `ours - bare` is what our client adds.
+ */
+export async function measureBareH2Floor(grpcUrl: string, request: PredictRequest, calls: number): Promise<number[]> {
+    const body = encodePredictRequest(request);
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt32BE(body.length, 1);
+    body.copy(frame, 5);
+    const session = h2connect(grpcUrl.replace(/^grpc:/, "http:"));
+    session.on("error", () => undefined);
+    const one = (): Promise<void> =>
+        new Promise((resolve, reject) => {
+            const stream = session.request({ ":method": "POST", ":path": PREDICT_METHOD, "content-type": "application/grpc", te: "trailers" });
+            let status: string | undefined;
+            stream.on("trailers", (t) => (status = String(t["grpc-status"])));
+            stream.on("data", () => undefined);
+            stream.on("error", reject);
+            stream.on("close", () => (status === "0" ? resolve() : reject(new Error(`bare HTTP/2 call ended with grpc-status ${status ?? "(none)"}`))));
+            stream.end(frame);
+        });
+    try {
+        const samples: number[] = [];
+        for (let i = 0; i < calls; i++) {
+            const started = performance.now();
+            await one();
+            samples.push(performance.now() - started);
+        }
+        return samples;
+    } finally {
+        session.close();
+    }
+}
+
+/** Interleaved blocks of our client and the bare floor at concurrency 1, so machine noise hits both alike. */
+async function compareWithFloor(client: ModelClient, grpcUrl: string, request: PredictRequest, timeoutMs: number): Promise<{ oursP50: number; bareP50: number }> {
+    const ours: number[] = [];
+    const bare: number[] = [];
+    await measureBareH2Floor(grpcUrl, request, 20);
+    for (let block = 0; block < 6; block++) {
+        for (let i = 0; i < 50; i++) {
+            const started = performance.now();
+            await client.predict(request, { timeoutMs });
+            ours.push(performance.now() - started);
+        }
+        bare.push(...(await measureBareH2Floor(grpcUrl, request, 50)));
+    }
+    return { oursP50: round3(summarize(ours).p50Ms), bareP50: round3(summarize(bare).p50Ms) };
+}
+
 export function formatReport(title: string, r: BertBenchReport): string {
     return [
         title,
@@ -252,6 +305,7 @@ export function formatReport(title: string, r: BertBenchReport): string {
 
 interface EmulatorProcess {
     grpcUrl: string;
+    restUrl: string;
     child: ChildProcess;
 }
 
@@ -273,8 +327,8 @@ export function spawnEmulator(latencyMs: number): Promise<EmulatorProcess> {
         lines.once("line", (line) => {
             clearTimeout(timer);
             try {
-                const ready = JSON.parse(line) as { grpcUrl: string };
-                resolve({ grpcUrl: ready.grpcUrl, child });
+                const ready = JSON.parse(line) as { grpcUrl: string; restUrl: string };
+                resolve({ grpcUrl: ready.grpcUrl, restUrl: ready.restUrl, child });
             } catch {
                 reject(new Error(`TF Serving emulator printed an unexpected line: ${line}`));
             }
@@ -312,6 +366,11 @@ export async function runBertBench(options: BertBenchOptions, print: (line: stri
                     print(`  client overhead at concurrency 1: p50 ${r.p50Ms} - ${options.serverLatencyMs} = ${round3(r.p50Ms - options.serverLatencyMs)} ms`);
                     print(`  client event-loop busy time: ${result.clientBusyMsPerRequest} ms per request (includes run-queue waits when the machine is loaded)`);
                 }
+            }
+            if (url.startsWith("grpc:")) {
+                const { oursP50, bareP50 } = await compareWithFloor(client, url, request, options.timeoutMs);
+                print(`\nserver p50 as a bare HTTP/2 client sees it (prebuilt frame, no decode): ${bareP50} ms`);
+                print(`  our client p50 in the same interleaved run: ${oursP50} ms -> client adds ${round3(oursP50 - bareP50)} ms over the server's p50`);
             }
         }
         return 0;

@@ -1,12 +1,16 @@
-// Encode cost of one video batch (default 8x300x300x3 uint8) for gRPC (own protobuf codec) vs REST
-// (columnar JSON), and optionally the full round trip through the emulator on both transports:
+// Encode cost of one video batch (default 8x300x300x3 uint8) for gRPC (own protobuf codec; one flat
+// buffer, or the gather list the h2 client writes) vs REST (columnar JSON), and optionally the full round
+// trip through the emulator (in a child process) on both transports, with CPU per call on each side:
 //   npx tsx worker/bench/encode.ts [--frames 8] [--size 300] [--iterations 20] [--roundtrip] [--json]
+import { readFileSync } from "node:fs";
 import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
-import { startTfServingEmulator } from "../src/tfserving/emulator";
+import { encodePredictRequestSegments } from "../src/tfserving/codec";
+import { frameMessage } from "../src/tfserving/grpc-protocol";
+import { spawnEmulator } from "./bert";
 import { round3, summarize } from "./stats";
 
 export interface EncodeCost {
-    transport: "grpc" | "rest";
+    transport: "grpc" | "grpc-gather" | "rest";
     bytes: number;
     p50Ms: number;
     meanMs: number;
@@ -19,7 +23,7 @@ export function videoBatchRequest(frames: number, size: number): PredictRequest 
 }
 
 export function measureEncode(request: PredictRequest, iterations: number): EncodeCost[] {
-    const run = (transport: "grpc" | "rest", encode: () => { length: number }): EncodeCost => {
+    const run = (transport: EncodeCost["transport"], encode: () => { length: number }): EncodeCost => {
         let bytes = encode().length; // warm-up
         const samples: number[] = [];
         for (let i = 0; i < iterations; i++) {
@@ -32,32 +36,52 @@ export function measureEncode(request: PredictRequest, iterations: number): Enco
     };
     return [
         run("grpc", () => encodePredictRequest(request)),
+        run("grpc-gather", () => frameMessage(encodePredictRequestSegments(request))),
         run("rest", () => encodeRestPredictBody(request)),
     ];
 }
 
-/** p50 of whole Predict calls (client encode + transfer + emulator decode/run + response) per transport. */
-export async function measureRoundTrip(request: PredictRequest, iterations: number): Promise<{ grpcP50Ms: number; restP50Ms: number }> {
-    const emulator = await startTfServingEmulator();
+export interface RoundTrip {
+    p50Ms: number;
+    /** CPU (user + system) per call in this process: encode, send, receive, decode. */
+    clientCpuMs: number;
+    /** CPU per call in the emulator's process: receive, decode, run the model, reply. */
+    serverCpuMs: number;
+}
+
+/** utime + stime of another process, in ms (Linux /proc; clock ticks are 100 Hz there). */
+function processCpuMs(pid: number): number {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Whole Predict calls (client encode + transfer + emulator decode/run + response) per transport. */
+export async function measureRoundTrip(request: PredictRequest, iterations: number): Promise<{ grpc: RoundTrip; rest: RoundTrip }> {
+    const { grpcUrl, restUrl, child } = await spawnEmulator(0);
     try {
-        const p50 = async (url: string): Promise<number> => {
+        const measure = async (url: string): Promise<RoundTrip> => {
             const client = createModelClient(url);
             try {
                 await client.predict(request);
                 const samples: number[] = [];
+                const clientBefore = process.cpuUsage();
+                const serverBefore = processCpuMs(child.pid!);
                 for (let i = 0; i < iterations; i++) {
                     const started = performance.now();
                     await client.predict(request);
                     samples.push(performance.now() - started);
                 }
-                return round3(summarize(samples).p50Ms);
+                const clientCpu = process.cpuUsage(clientBefore);
+                const serverCpu = processCpuMs(child.pid!) - serverBefore;
+                return { p50Ms: round3(summarize(samples).p50Ms), clientCpuMs: round3((clientCpu.user + clientCpu.system) / 1000 / iterations), serverCpuMs: round3(serverCpu / iterations) };
             } finally {
                 client.close();
             }
         };
-        return { grpcP50Ms: await p50(emulator.grpcUrl), restP50Ms: await p50(emulator.restUrl) };
+        return { grpc: await measure(grpcUrl), rest: await measure(restUrl) };
     } finally {
-        await emulator.stop();
+        child.kill("SIGTERM");
     }
 }
 
@@ -82,7 +106,12 @@ async function main(): Promise<void> {
     }
     console.log(`encode one ${frames}x${size}x${size}x3 uint8 batch (${frames * size * size * 3} bytes of pixels):`);
     for (const r of results) console.log(`  ${r.transport.padEnd(5)} ${String(r.bytes).padStart(10)} bytes  p50 ${r.p50Ms} ms  mean ${r.meanMs} ms`);
-    if (roundTrip) console.log(`full Predict round trip through the in-process emulator (no injected latency): gRPC p50 ${roundTrip.grpcP50Ms} ms, REST p50 ${roundTrip.restP50Ms} ms`);
+    if (roundTrip) {
+        console.log("full Predict round trip through the emulator in a child process (no injected latency):");
+        for (const [name, r] of Object.entries(roundTrip)) {
+            console.log(`  ${name.padEnd(5)} p50 ${r.p50Ms} ms  CPU per call: client ${r.clientCpuMs} ms, emulator ${r.serverCpuMs} ms`);
+        }
+    }
 }
 
 if (require.main === module) {

@@ -3,6 +3,7 @@
 // and is replaced when it closes, fails or receives GOAWAY; a server that is down fails the call at once
 // with UNAVAILABLE and the next call dials again. Requests go out as a gather list, so a multi-MB tensor
 // is handed to the socket without being copied; big windows and frames keep it from crawling.
+import { connect as netConnect } from "node:net";
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import {
     decodeGetModelStatusResponse,
@@ -269,7 +270,12 @@ export class GrpcModelClient implements ModelClient {
     private currentSession(): ClientHttp2Session {
         const existing = this.session;
         if (existing && !existing.closed && !existing.destroyed) return existing;
-        const session = connect(this.authority, { settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
+        const session = connect(this.authority, {
+            settings: H2_SETTINGS,
+            maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
+            // Our own socket, to turn off Nagle (the session's socket may not be touched once it is wrapped).
+            createConnection: (authority: URL) => netConnect({ host: authority.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(authority.port), noDelay: true }),
+        });
         this.session = session;
         session.once("connect", () => {
             try {

@@ -2,7 +2,7 @@
 // collected as received (one concat), each reply is written as a gather list with its status in trailers;
 // errors go out as trailers-only responses. Honours grpc-timeout by answering DEADLINE_EXCEEDED.
 import { constants as h2, createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import {
     DEFAULT_MAX_MESSAGE_BYTES,
     encodeGrpcMessage,
@@ -117,6 +117,7 @@ function handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, h
 export function startGrpcServer(host: string, port: number, handlers: ReadonlyMap<string, UnaryHandler>, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): Promise<GrpcServer> {
     const sessions = new Set<Http2Session>();
     const server: Http2Server = createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
+    server.on("connection", (socket: Socket) => socket.setNoDelay(true));
     server.on("session", (session: Http2Session) => {
         sessions.add(session);
         session.once("close", () => sessions.delete(session));
