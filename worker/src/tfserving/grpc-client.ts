@@ -37,8 +37,10 @@ export interface GrpcClientOptions {
     maxSendMessageBytes?: number;
     /** Largest response we accept; default 256 MiB. */
     maxReceiveMessageBytes?: number;
-    /** HTTP/2 PING interval while calls are in flight; a PING unanswered for 20 s drops the connection. Default 60 s; 0 disables. */
+    /** HTTP/2 PING interval while calls are in flight; default 60 s (servers reject faster pings); 0 disables. */
     keepaliveTimeMs?: number;
+    /** A PING unanswered this long drops the connection, failing its calls with UNAVAILABLE; default 20 s. */
+    keepaliveTimeoutMs?: number;
     /** Default per-call deadline when the call gives none; default 30 s. */
     defaultTimeoutMs?: number;
     /**
@@ -48,7 +50,6 @@ export interface GrpcClientOptions {
     maxReconnectBackoffMs?: number;
 }
 
-const KEEPALIVE_TIMEOUT_MS = 20_000;
 const USER_AGENT = `eks-inference-grpc-h2/1.0 node/${process.versions.node}`;
 
 /** Errors raised inside a call, before they are explained against the server URL and model. */
@@ -88,6 +89,7 @@ export class GrpcModelClient implements ModelClient {
     private readonly maxSend: number;
     private readonly maxReceive: number;
     private readonly keepaliveTimeMs: number;
+    private readonly keepaliveTimeoutMs: number;
     private session: ClientHttp2Session | undefined;
     private keepalive: NodeJS.Timeout | undefined;
     private inFlight = 0;
@@ -104,6 +106,7 @@ export class GrpcModelClient implements ModelClient {
         this.maxSend = options.maxSendMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
         this.maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
         this.keepaliveTimeMs = options.keepaliveTimeMs ?? 60_000;
+        this.keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? 20_000;
     }
 
     async predict(request: PredictRequest, options?: CallOptions): Promise<PredictResponse> {
@@ -296,14 +299,25 @@ export class GrpcModelClient implements ModelClient {
 
     private startKeepalive(session: ClientHttp2Session): void {
         clearInterval(this.keepalive);
+        let awaitingPong = false;
         this.keepalive = setInterval(() => {
-            if (this.inFlight === 0 || session.destroyed) return;
-            const watchdog = setTimeout(() => session.destroy(new Error(`no PING answer within ${KEEPALIVE_TIMEOUT_MS} ms`)), KEEPALIVE_TIMEOUT_MS);
-            const sent = session.ping((err) => {
+            if (this.inFlight === 0 || awaitingPong || session.destroyed || session.connecting) return;
+            const timeoutMs = this.keepaliveTimeoutMs;
+            const watchdog = setTimeout(() => session.destroy(new Error(`connection silent: no answer to an HTTP/2 PING within ${timeoutMs} ms`)), timeoutMs);
+            watchdog.unref();
+            const settled = (): void => {
+                awaitingPong = false;
                 clearTimeout(watchdog);
-                if (err) session.destroy(err);
-            });
-            if (!sent) clearTimeout(watchdog);
+            };
+            try {
+                awaitingPong = session.ping((err) => {
+                    settled();
+                    if (err && !session.destroyed) session.destroy(err);
+                });
+                if (!awaitingPong) settled();
+            } catch {
+                settled();
+            }
         }, this.keepaliveTimeMs);
         this.keepalive.unref();
     }

@@ -2,7 +2,7 @@
 // servers do, plus the protocol helpers and the gather-list encoder.
 import { strict as assert } from "node:assert";
 import { createServer, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
-import type { AddressInfo } from "node:net";
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { encodeGetModelStatusResponse, encodePredictRequest, encodePredictRequestSegments, encodePredictResponse } from "../../src/tfserving/codec";
 import { decodeGrpcMessage, encodeGrpcMessage, formatGrpcTimeout, frameMessage, parseGrpcTimeout } from "../../src/tfserving/grpc-protocol";
 import { createModelClient, GrpcModelClient, ModelServerError, ModelState, tensorFromInt32, tensorFromUint8, type ModelClient } from "../../src/tfserving";
@@ -200,6 +200,68 @@ describe("h2 gRPC client against raw HTTP/2 servers", () => {
         assert.equal(err.code, "DEADLINE_EXCEEDED");
         assert.equal(err.transient, true);
         assert.match(err.message, /deadline of 150 ms exceeded/);
+    });
+});
+
+/** A TCP proxy that can be frozen: bytes stop flowing both ways while connections stay open. */
+async function freezableProxy(target: string): Promise<{ url: string; freeze: () => void; thaw: () => void; stop: () => Promise<void> }> {
+    const { port: targetPort } = new URL(target.replace("grpc:", "http:"));
+    let frozen = false;
+    const sockets = new Set<Socket>();
+    const server = createNetServer((inbound) => {
+        const outbound = netConnect({ host: "127.0.0.1", port: Number(targetPort) });
+        for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+            sockets.add(from);
+            from.on("data", (chunk: Buffer) => {
+                if (!frozen) to.write(chunk);
+            });
+            from.on("error", () => to.destroy());
+            from.on("close", () => {
+                sockets.delete(from);
+                to.destroy();
+            });
+        }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        url: `grpc://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        freeze: () => {
+            frozen = true;
+        },
+        thaw: () => {
+            frozen = false;
+        },
+        stop: () =>
+            new Promise<void>((resolve) => {
+                for (const s of sockets) s.destroy();
+                server.close(() => resolve());
+            }),
+    };
+}
+
+describe("h2 gRPC client keepalive", () => {
+    it("drops a connection that stops answering PINGs, failing its calls as UNAVAILABLE before their deadline, then reconnects", async () => {
+        const server = await rawServer();
+        const proxy = await freezableProxy(server.url);
+        const client = new GrpcModelClient(proxy.url, proxy.url.replace("grpc://", ""), { keepaliveTimeMs: 100, keepaliveTimeoutMs: 200 });
+        try {
+            server.behave((stream) => replyOk(stream, STATUS_REPLY));
+            await client.getModelStatus({ name: "m" });
+            proxy.freeze();
+            const started = Date.now();
+            const err = await rejection(client.getModelStatus({ name: "m" }, { timeoutMs: 10_000 }));
+            assert.equal(err.code, "UNAVAILABLE");
+            assert.equal(err.transient, true);
+            assert.match(err.message, /no answer to an HTTP\/2 PING within 200 ms/);
+            assert.ok(Date.now() - started < 9_000, "failed by keepalive, not by the deadline");
+            proxy.thaw();
+            assert.equal((await client.getModelStatus({ name: "m" }))[0].version, 2);
+            assert.equal(server.sessions(), 2);
+        } finally {
+            client.close();
+            await proxy.stop();
+            await server.stop();
+        }
     });
 });
 
