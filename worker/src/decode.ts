@@ -1,6 +1,12 @@
-// ffprobe for validity and limits, then ffmpeg decoding to raw RGB frames of the model input size,
-// read from its stdout straight into batch-sized buffers (one copy per byte, no per-frame buffers).
+// ffprobe for validity and limits, then ffmpeg decoding to raw RGB frames of the model input size.
+// ffmpeg's stdout is a local stream socket whose reads land straight in batch-sized buffers: no
+// per-read buffer, no copy, nothing for the GC to chase (a plain child stdout pipe allocates a 64 KiB
+// buffer per read and costs the worker about 0.4 ms of CPU per 300x300 frame more).
 import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { JobError, ShutdownError } from "./errors";
 
@@ -119,10 +125,20 @@ export interface FrameBatch {
     firstIndex: number;
 }
 
+/**
+ * The scaler: fast_bilinear is the cheapest swscale mode (about a third less ffmpeg CPU than the default
+ * bicubic when shrinking 720p to 300x300) and, like the TF Object Detection API's own bilinear resize
+ * without antialiasing, interpolates between neighbouring source pixels. The scale filter converts to
+ * rgb24 in the same pass (the output format is negotiated through the graph).
+ */
+export const SCALE_FLAGS = "fast_bilinear";
+
 export function ffmpegArgs(opts: Pick<DecodeOptions, "path" | "width" | "height" | "sampleFps">): string[] {
-    const filters = [...(opts.sampleFps === undefined ? [] : [`fps=${opts.sampleFps}`]), `scale=${opts.width}:${opts.height}`];
+    const filters = [...(opts.sampleFps === undefined ? [] : [`fps=${opts.sampleFps}`]), `scale=${opts.width}:${opts.height}:flags=${SCALE_FLAGS}`];
     return [
         "-nostdin", "-hide_banner", "-loglevel", "error",
+        // software decode; hardware decoders are not in the worker image
+        "-hwaccel", "none",
         "-i", opts.path,
         "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", filters.join(","),
@@ -140,12 +156,92 @@ export function expectedFrames(info: VideoInfo | undefined, sampleFps: number | 
     return Number.isFinite(info.durationSeconds) && Number.isFinite(info.frameRate) ? Math.round(info.durationSeconds * info.frameRate) : undefined;
 }
 
-/** Decoded frames, batch by batch. Backpressure: ffmpeg blocks on its pipe while the consumer is busy. */
+/**
+ * A connected pair of local stream sockets: `reader` reads with `onread` (into buffers it is given);
+ * `peer` is handed to ffmpeg as its stdout. The socket lives in a fresh 0700 directory, so no other
+ * user can connect first, and is unlinked as soon as the pair exists.
+ */
+async function frameSocketPair(onread: { buffer: () => Uint8Array; callback: (bytes: number) => boolean }): Promise<{ reader: Socket; peer: Socket }> {
+    const dir = await mkdtemp(join(tmpdir(), "frames-"));
+    const path = join(dir, "ffmpeg-stdout.sock");
+    const server = createServer({ pauseOnConnect: true });
+    try {
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(path, () => resolve());
+        });
+        const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+        const reader = connect({ path, onread: { buffer: onread.buffer, callback: (bytes: number) => onread.callback(bytes) } });
+        const peer = await new Promise<Socket>((resolve, reject) => {
+            reader.once("error", reject);
+            accepted.then((socket) => {
+                reader.off("error", reject);
+                resolve(socket);
+            }, reject);
+        });
+        return { reader, peer };
+    } finally {
+        server.close(); // stops listening now (its callback would wait for the pair to close)
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+
+/** Decoded frames, batch by batch. Backpressure: ffmpeg blocks on its stdout while a decoded batch waits for the consumer. */
 export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameBatch> {
     if (opts.signal.aborted) throw new ShutdownError();
     const frameBytes = opts.width * opts.height * 3;
     const batchBytes = frameBytes * opts.batchSize;
-    const child: ChildProcessByStdio<null, Readable, Readable> = spawn("ffmpeg", ffmpegArgs(opts), { stdio: ["ignore", "pipe", "pipe"] });
+    const pool = opts.pool !== undefined && opts.pool.bytes === batchBytes ? opts.pool : undefined;
+    const allocate = (): Buffer => (pool ? pool.take() : Buffer.allocUnsafeSlow(batchBytes));
+
+    // Filled by socket reads, in order; `ready` holds whole batches the consumer has not taken yet.
+    let buffer = allocate();
+    let filled = 0;
+    let index = 0;
+    const ready: FrameBatch[] = [];
+    let ended = false;
+    let readError: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+    };
+    const { reader, peer } = await frameSocketPair({
+        // Each read lands right after the bytes already in the batch buffer.
+        buffer: () => buffer.subarray(filled),
+        callback: (bytes) => {
+            filled += bytes;
+            if (filled < batchBytes) return true;
+            ready.push({ data: buffer, count: opts.batchSize, firstIndex: index });
+            index += opts.batchSize;
+            buffer = allocate();
+            filled = 0;
+            const consumerWaiting = wake !== undefined;
+            notify();
+            // Nobody waiting: pause until the consumer takes this batch (ffmpeg then stalls on a full socket).
+            return consumerWaiting;
+        },
+    });
+    reader.on("end", () => {
+        ended = true;
+        notify();
+    });
+    reader.on("close", () => {
+        ended = true;
+        notify();
+    });
+    reader.on("error", (err) => {
+        readError = err;
+        notify();
+    });
+
+    let child: ChildProcessByStdio<null, null, Readable>;
+    try {
+        child = spawn("ffmpeg", ffmpegArgs(opts), { stdio: ["ignore", peer, "pipe"] });
+    } finally {
+        peer.destroy(); // ffmpeg holds its own copy of the descriptor
+    }
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-STDERR_KEEP)));
     const exited = new Promise<number | null>((resolve, reject) => {
@@ -157,27 +253,16 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     };
     opts.signal.addEventListener("abort", kill, { once: true });
-    const pool = opts.pool !== undefined && opts.pool.bytes === batchBytes ? opts.pool : undefined;
-    const allocate = (): Buffer => (pool ? pool.take() : Buffer.allocUnsafe(batchBytes));
-    let buffer = allocate();
-    let filled = 0;
-    let index = 0;
     try {
-        for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-            let offset = 0;
-            while (offset < chunk.length) {
-                const n = Math.min(chunk.length - offset, batchBytes - filled);
-                chunk.copy(buffer, filled, offset, offset + n);
-                filled += n;
-                offset += n;
-                if (filled === batchBytes) {
-                    const batch: FrameBatch = { data: buffer, count: opts.batchSize, firstIndex: index };
-                    index += opts.batchSize;
-                    buffer = allocate();
-                    filled = 0;
-                    yield batch;
-                }
+        for (;;) {
+            const batch = ready.shift();
+            if (batch !== undefined) {
+                reader.resume(); // decode the next batch while this one is in use
+                yield batch;
+                continue;
             }
+            if (readError !== undefined || ended) break;
+            await new Promise<void>((resolve) => (wake = resolve));
         }
         let code: number | null;
         try {
@@ -187,6 +272,7 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
             throw e.code === "ENOENT" ? new JobError("ffmpeg is not installed or not on PATH", false, "NO_FFMPEG") : e;
         }
         if (opts.signal.aborted) throw new ShutdownError();
+        if (readError !== undefined) throw new JobError(`reading ffmpeg's output failed: ${readError.message}`, false, "DECODE_FAILED");
         if (code !== 0) throw new JobError(`ffmpeg failed to decode the video (exit code ${code}): ${tail(stderr)}`, true, "DECODE_FAILED");
         if (filled % frameBytes !== 0) throw new JobError(`ffmpeg ended mid-frame (${filled % frameBytes} of ${frameBytes} bytes): ${tail(stderr)}`, true, "DECODE_FAILED");
         const rest = filled / frameBytes;
@@ -200,5 +286,6 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
     } finally {
         opts.signal.removeEventListener("abort", kill);
         kill();
+        reader.destroy();
     }
 }

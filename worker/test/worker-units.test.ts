@@ -2,7 +2,12 @@
 import { strict as assert } from "node:assert";
 import { ConfigError, loadConfig, queueNameOf } from "../src/config";
 import { cocoLabel, COCO_CATEGORY_COUNT } from "../src/coco";
-import { BatchBufferPool, ffmpegArgs, expectedFrames, type FrameBatch } from "../src/decode";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeTestVideo } from "../../tools/ffmpeg";
+import { BatchBufferPool, decodeBatches, ffmpegArgs, expectedFrames, type FrameBatch } from "../src/decode";
 import { parseDetections, type Detection } from "../src/detections";
 import { JobError } from "../src/errors";
 import { decodeS3EventKey, parseMessage } from "../src/jobs";
@@ -190,10 +195,10 @@ describe("worker results", () => {
 describe("worker decode arguments", () => {
     it("asks ffmpeg for raw RGB at the model size, sampling only when asked", () => {
         const every = ffmpegArgs({ path: "/tmp/v", width: 300, height: 200 });
-        assert.equal(every[every.indexOf("-vf") + 1], "scale=300:200");
+        assert.equal(every[every.indexOf("-vf") + 1], "scale=300:200:flags=fast_bilinear");
         assert.ok(every.join(" ").includes("-f rawvideo -pix_fmt rgb24 pipe:1"));
         const sampled = ffmpegArgs({ path: "/tmp/v", width: 300, height: 200, sampleFps: 2 });
-        assert.equal(sampled[sampled.indexOf("-vf") + 1], "fps=2,scale=300:200");
+        assert.equal(sampled[sampled.indexOf("-vf") + 1], "fps=2,scale=300:200:flags=fast_bilinear");
     });
     it("expects the container's frame count, or duration x rate", () => {
         const info = { formatName: "mp4", codec: "h264", width: 1, height: 1, durationSeconds: 2, frameRate: 25, frameCount: 50 };
@@ -325,6 +330,40 @@ describe("worker batch buffer pool", () => {
             },
         });
         assert.deepEqual(released, [0, 4, 8]);
+    });
+});
+
+describe("worker decodeBatches", () => {
+    const dir = mkdtempSync(join(tmpdir(), "decode-test-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    it("yields exactly ffmpeg's bytes, batch by batch, to a slow consumer, with a partial last batch", async () => {
+        const path = await makeTestVideo({ path: join(dir, "v.mp4"), seconds: 1, fps: 25, width: 160, height: 120 });
+        const [width, height, batchSize] = [64, 48, 7];
+        const expected = execFileSync("ffmpeg", ffmpegArgs({ path, width, height }), { maxBuffer: 64 * 1024 * 1024 });
+        const frameBytes = width * height * 3;
+        assert.equal(expected.length, 25 * frameBytes);
+        const pool = new BatchBufferPool(batchSize * frameBytes, 2);
+        const got: Buffer[] = [];
+        const shapes: [number, number][] = [];
+        for await (const batch of decodeBatches({ path, width, height, batchSize, signal: new AbortController().signal, pool })) {
+            await new Promise((r) => setTimeout(r, 15)); // ffmpeg must wait for us, not overwrite batches in use
+            shapes.push([batch.firstIndex, batch.count]);
+            assert.equal(batch.data.length, batch.count * frameBytes);
+            got.push(Buffer.from(batch.data));
+            pool.give(batch.data);
+        }
+        assert.deepEqual(shapes, [[0, 7], [7, 7], [14, 7], [21, 4]]);
+        assert.ok(Buffer.concat(got).equals(expected), "decoded bytes differ from ffmpeg's own output");
+    });
+    it("fails with a DECODE_FAILED JobError when ffmpeg cannot read the file", async () => {
+        const path = join(dir, "not-a-video.mp4");
+        writeFileSync(path, "hello");
+        const run = async (): Promise<number> => {
+            let n = 0;
+            for await (const b of decodeBatches({ path, width: 8, height: 8, batchSize: 2, signal: new AbortController().signal })) n += b.count;
+            return n;
+        };
+        await assert.rejects(run(), (err: unknown) => err instanceof JobError && err.code === "DECODE_FAILED" && /ffmpeg failed/.test(err.message));
     });
 });
 
