@@ -109,6 +109,10 @@ export class GrpcModelClient implements ModelClient {
         this.keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? 20_000;
     }
 
+    /**
+     * Tensor contents are written to the socket by reference, not copied: do not modify (or recycle) a
+     * request's buffers until the returned promise settles.
+     */
     async predict(request: PredictRequest, options?: CallOptions): Promise<PredictResponse> {
         let segments: Buffer[];
         try {
