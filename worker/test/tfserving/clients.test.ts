@@ -221,7 +221,7 @@ describe("model status polling", () => {
             const [grpcPort, restPort] = [await freePort(), await freePort()];
             const client = createModelClient(transport === "grpc" ? `grpc://127.0.0.1:${grpcPort}` : `http://127.0.0.1:${restPort}`);
             let emulator: TfServingEmulator | undefined;
-            // Down long enough for several failed polls (and grpc-js reconnect backoff) before it comes up.
+            // Down long enough for several failed polls before it comes up.
             const starting = new Promise<void>((resolve) =>
                 setTimeout(() => {
                     void startTfServingEmulator({ grpcPort, restPort }).then((e) => {
