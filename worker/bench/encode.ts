@@ -2,7 +2,7 @@
 // buffer, or the gather list the h2 client writes) vs REST (columnar JSON), and optionally the full round
 // trip through the emulator (in a child process) on both transports, with CPU per call on each side:
 //   npx tsx worker/bench/encode.ts [--frames 8] [--size 300] [--iterations 20] [--roundtrip] [--json]
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
 import { encodePredictRequestSegments } from "../src/tfserving/codec";
 import { frameMessage } from "../src/tfserving/grpc-protocol";
@@ -49,11 +49,24 @@ export interface RoundTrip {
     serverCpuMs: number;
 }
 
-/** utime + stime of another process, in ms (Linux /proc; clock ticks are 100 Hz there). */
-function processCpuMs(pid: number): number {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+/**
+ * utime + stime of a process and its descendants, in ms (Linux /proc, 100 Hz clock ticks). The emulator
+ * runs under the tsx CLI, which starts the real server as its own child.
+ */
+function processTreeCpuMs(pid: number): number {
+    let total = 0;
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        total += (Number(fields[11]) + Number(fields[12])) * 10;
+        for (const task of readdirSync(`/proc/${pid}/task`)) {
+            const children = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+            for (const child of children ? children.split(" ") : []) total += processTreeCpuMs(Number(child));
+        }
+    } catch {
+        // The process ended between listing and reading.
+    }
+    return total;
 }
 
 /** Whole Predict calls (client encode + transfer + emulator decode/run + response) per transport. */
@@ -66,14 +79,14 @@ export async function measureRoundTrip(request: PredictRequest, iterations: numb
                 await client.predict(request);
                 const samples: number[] = [];
                 const clientBefore = process.cpuUsage();
-                const serverBefore = processCpuMs(child.pid!);
+                const serverBefore = processTreeCpuMs(child.pid!);
                 for (let i = 0; i < iterations; i++) {
                     const started = performance.now();
                     await client.predict(request);
                     samples.push(performance.now() - started);
                 }
                 const clientCpu = process.cpuUsage(clientBefore);
-                const serverCpu = processCpuMs(child.pid!) - serverBefore;
+                const serverCpu = processTreeCpuMs(child.pid!) - serverBefore;
                 return { p50Ms: round3(summarize(samples).p50Ms), clientCpuMs: round3((clientCpu.user + clientCpu.system) / 1000 / iterations), serverCpuMs: round3(serverCpu / iterations) };
             } finally {
                 client.close();
