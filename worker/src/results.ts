@@ -46,12 +46,30 @@ export function headerJson(header: ResultHeader): string {
     return `${text.slice(0, -1)},"frames":[`;
 }
 
+/** A number as JSON.stringify writes it (non-finite -> null). */
+function jsonNumber(x: number): string {
+    return Number.isFinite(x) ? String(x) : "null";
+}
+
+const labelJson = new Map<string, string>();
+
+/**
+ * One frame's JSON, written directly as text: the same bytes JSON.stringify gives for
+ * {index, timestampMs, detections: [{label, classId, score, box}]}, without building the objects.
+ */
 export function frameJson(frame: ResultFrame): string {
-    return JSON.stringify({
-        index: frame.index,
-        timestampMs: frame.timestampMs,
-        detections: frame.detections.map((d) => ({ label: d.label, classId: d.classId, score: d.score, box: d.box })),
-    });
+    let text = `{"index":${jsonNumber(frame.index)},"timestampMs":${frame.timestampMs === null ? "null" : jsonNumber(frame.timestampMs)},"detections":[`;
+    for (let i = 0; i < frame.detections.length; i++) {
+        const d = frame.detections[i];
+        let label = labelJson.get(d.label);
+        if (label === undefined) {
+            label = JSON.stringify(d.label);
+            if (labelJson.size < 1000) labelJson.set(d.label, label);
+        }
+        const [y0, x0, y1, x1] = d.box;
+        text += `${i === 0 ? "" : ","}{"label":${label},"classId":${jsonNumber(d.classId)},"score":${jsonNumber(d.score)},"box":[${jsonNumber(y0)},${jsonNumber(x0)},${jsonNumber(y1)},${jsonNumber(x1)}]}`;
+    }
+    return `${text}]}`;
 }
 
 export function footerJson(frameCount: number): string {

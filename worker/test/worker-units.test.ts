@@ -13,7 +13,7 @@ import { JobError } from "../src/errors";
 import { decodeS3EventKey, parseMessage } from "../src/jobs";
 import { WorkerMetrics } from "../src/metrics";
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
-import { buildResultDocument, frameTimestampMs, resultKey, type ResultHeader } from "../src/results";
+import { buildResultDocument, frameJson, frameTimestampMs, resultKey, type ResultFrame, type ResultHeader } from "../src/results";
 import { jobMetricData } from "../src/cloudwatch";
 import { ModelServerError, ModelState, tensorFromFloat32, type ModelClient, type PredictRequest, type PredictResponse } from "../src/tfserving";
 
@@ -178,6 +178,17 @@ describe("worker results", () => {
         assert.deepEqual(doc.frames[0], { index: 0, timestampMs: 0, detections: [person] });
         assert.equal(buildResultDocument(header, []), buildResultDocument(header, []));
         assert.deepEqual(JSON.parse(buildResultDocument(header, [])).frames, []);
+    });
+    it("writes each frame exactly as JSON.stringify would, odd labels and numbers included", () => {
+        const odd: Detection = { label: 'say "hi"\\ \u2028 é', classId: 90, score: 1e-7, box: [-0, 0.5, NaN, Infinity] };
+        const frames: ResultFrame[] = [
+            { index: 0, timestampMs: null, detections: [] },
+            { index: 7, timestampMs: 233, detections: [person, odd, person] },
+        ];
+        for (const frame of frames) {
+            const expected = JSON.stringify({ index: frame.index, timestampMs: frame.timestampMs, detections: frame.detections.map((d) => ({ label: d.label, classId: d.classId, score: d.score, box: d.box })) });
+            assert.equal(frameJson(frame), expected);
+        }
     });
     it("names results after the input key and times frames by rate", () => {
         assert.equal(resultKey("results/", "input/a b.mp4"), "results/input/a b.mp4.json");
