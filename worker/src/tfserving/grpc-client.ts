@@ -43,11 +43,6 @@ export interface GrpcClientOptions {
     keepaliveTimeoutMs?: number;
     /** Default per-call deadline when the call gives none; default 30 s. */
     defaultTimeoutMs?: number;
-    /**
-     * @deprecated No effect. It bounded grpc-js's reconnect backoff; this transport has no backoff: while
-     * the server is down each call fails fast with UNAVAILABLE and the next call dials again.
-     */
-    maxReconnectBackoffMs?: number;
 }
 
 const USER_AGENT = `eks-inference-grpc-h2/1.0 node/${process.versions.node}`;
