@@ -73,6 +73,7 @@ export interface CallOptions {
 /** A TF Serving client over one transport. */
 export interface ModelClient {
     readonly url: string;
+    /** Tensor buffers are sent by reference: do not modify or reuse them until the call settles. */
     predict(request: PredictRequest, options?: CallOptions): Promise<PredictResponse>;
     getModelStatus(model: ModelSpec, options?: CallOptions): Promise<ModelVersionStatus[]>;
     close(): void;
