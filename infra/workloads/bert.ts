@@ -14,8 +14,7 @@ import {
     type BatchingSpec,
     type ModelSpec,
     type ResourceSpec,
-    type Scheduling,
-} from "./common";
+    type Scheduling, workloadNamespace } from "./common";
 import { modelFetchInitContainer } from "./model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "./tf-serving";
 
@@ -79,13 +78,8 @@ export class BertInferenceService extends pulumi.ComponentResource {
         const labels = appLabels("bert-serving", "model-server");
         const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
 
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels: labels.all } }, childOpts);
-        const inNamespace = { ...childOpts, dependsOn: [ns] };
-        const sa = new k8s.core.v1.ServiceAccount(
-            `${name}-service-account`,
-            { metadata: { name: serviceAccountName, namespace: namespaceName, labels: labels.all }, automountServiceAccountToken: false },
-            inNamespace,
-        );
+        const { namespace: ns, serviceAccount: sa, inNamespace } =
+            workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
 
         let credentialsSecretName: pulumi.Output<string> | undefined;
         if (args.staticCredentials !== undefined) {

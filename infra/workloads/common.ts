@@ -1,5 +1,5 @@
 // Shapes and pod-level pieces shared by the inference workloads.
-import type * as k8s from "@pulumi/kubernetes";
+import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 
 type Input<T> = pulumi.Input<T>;
@@ -112,4 +112,33 @@ export function requireScheduling(what: string, scheduling: Scheduling): void {
     if (Object.keys(scheduling.nodeSelector).length === 0) {
         throw new Error(`${what}: scheduling.nodeSelector is empty; give the node group's labels (infra/accelerators.ts nodeSelector())`);
     }
+}
+
+/** A workload's namespace and its service account, and the options for everything else placed in it. */
+export interface WorkloadNamespace {
+    namespace: k8s.core.v1.Namespace;
+    serviceAccount: k8s.core.v1.ServiceAccount;
+    /** Child options that wait for the namespace. */
+    inNamespace: pulumi.CustomResourceOptions;
+}
+
+/**
+ * Namespace + service account of one workload. EKS Pod Identity binds the IAM role to namespace/name,
+ * so the account needs no annotation, and no pod mounts a Kubernetes API token.
+ */
+export function workloadNamespace(
+    name: string,
+    namespaceName: string,
+    serviceAccountName: string,
+    labels: Record<string, string>,
+    childOpts: pulumi.CustomResourceOptions,
+): WorkloadNamespace {
+    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels } }, childOpts);
+    const inNamespace = { ...childOpts, dependsOn: [namespace] };
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+        `${name}-service-account`,
+        { metadata: { name: serviceAccountName, namespace: namespaceName, labels }, automountServiceAccountToken: false },
+        inNamespace,
+    );
+    return { namespace, serviceAccount, inNamespace };
 }

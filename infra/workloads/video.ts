@@ -14,8 +14,7 @@ import {
     type BatchingSpec,
     type ModelSpec,
     type ResourceSpec,
-    type Scheduling,
-} from "./common";
+    type Scheduling, workloadNamespace } from "./common";
 import { modelFetchInitContainer, WORKER_ENTRYPOINT } from "./model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "./tf-serving";
 
@@ -102,14 +101,8 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
         this.podLabels = labels.all;
         const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
 
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels: labels.all } }, childOpts);
-        const inNamespace = { ...childOpts, dependsOn: [ns] };
-        const sa = new k8s.core.v1.ServiceAccount(
-            `${name}-service-account`,
-            // EKS Pod Identity binds the IAM role to namespace/name: no annotation needed.
-            { metadata: { name: serviceAccountName, namespace: namespaceName, labels: labels.all }, automountServiceAccountToken: false },
-            inNamespace,
-        );
+        const { namespace: ns, serviceAccount: sa, inNamespace } =
+            workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
         // Auto-named, so a batching change yields a new ConfigMap name and rolls the pods.
         const batching = new k8s.core.v1.ConfigMap(
             `${name}-batching`,
