@@ -6,7 +6,6 @@ import { bertLogits, detectFrame, MAX_DETECTIONS } from "../../src/tfserving/emu
 import {
     createModelClient,
     DataType,
-    ModelServerError,
     ModelState,
     readFloat32,
     tensorFromInt32,
@@ -16,6 +15,7 @@ import {
     type PredictRequest,
 } from "../../src/tfserving";
 import { PREDICT_METHOD } from "../../src/tfserving/grpc-client";
+import { rejection } from "./support/rejection";
 
 const H = 6;
 const W = 8;
@@ -54,16 +54,6 @@ function bertRequest(model = "bert"): { request: PredictRequest; ids: Int32Array
         inputs: { input_ids: tensorFromInt32(ids, [2, 5]), input_mask: tensorFromInt32(mask, [2, 5]), segment_ids: tensorFromInt32(segments, [2, 5]) },
     };
     return { request, ids, mask, segments };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ModelServerError> {
-    try {
-        await promise;
-    } catch (err) {
-        assert.ok(err instanceof ModelServerError, `expected ModelServerError, got ${String(err)}`);
-        return err;
-    }
-    assert.fail("expected the call to fail");
 }
 
 describe("TF Serving clients against the emulator", function () {

@@ -5,7 +5,8 @@ import { createServer, type Http2Server, type ServerHttp2Stream, type IncomingHt
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { encodeGetModelStatusResponse, encodePredictRequest, encodePredictRequestSegments, encodePredictResponse } from "../../src/tfserving/codec";
 import { decodeGrpcMessage, encodeGrpcMessage, formatGrpcTimeout, frameMessage, parseGrpcTimeout } from "../../src/tfserving/grpc-protocol";
-import { createModelClient, GrpcModelClient, ModelServerError, ModelState, tensorFromInt32, tensorFromUint8, type ModelClient } from "../../src/tfserving";
+import { createModelClient, GrpcModelClient, ModelState, tensorFromInt32, tensorFromUint8, type ModelClient } from "../../src/tfserving";
+import { rejection } from "./support/rejection";
 
 type Behaviour = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: Buffer) => void;
 
@@ -70,16 +71,6 @@ function replyOk(stream: ServerHttp2Stream, message: Buffer, flag = 0): void {
 }
 
 const STATUS_REPLY = encodeGetModelStatusResponse([{ version: 2, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" }]);
-
-async function rejection(promise: Promise<unknown>): Promise<ModelServerError> {
-    try {
-        await promise;
-    } catch (err) {
-        assert.ok(err instanceof ModelServerError, `expected ModelServerError, got ${String(err)}`);
-        return err;
-    }
-    assert.fail("expected the call to fail");
-}
 
 describe("h2 gRPC client against raw HTTP/2 servers", () => {
     let server: RawServer;

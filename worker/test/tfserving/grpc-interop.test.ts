@@ -18,7 +18,6 @@ import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../src/tfserving/grp
 import {
     createModelClient,
     DataType,
-    ModelServerError,
     ModelState,
     readFloat32,
     tensorFromInt32,
@@ -26,6 +25,7 @@ import {
     type ModelClient,
     type PredictRequest,
 } from "../../src/tfserving";
+import { rejection } from "./support/rejection";
 
 const identity = (b: Buffer): Buffer => b;
 const unary = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity });
@@ -38,16 +38,6 @@ function bigFrames(frames = 8, size = 300): Buffer {
     const content = Buffer.allocUnsafe(frames * size * size * 3);
     for (let i = 0; i < content.length; i++) content[i] = (i * 2654435761) >>> 24;
     return content;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ModelServerError> {
-    try {
-        await promise;
-    } catch (err) {
-        assert.ok(err instanceof ModelServerError, `expected ModelServerError, got ${String(err)}`);
-        return err;
-    }
-    assert.fail("expected the call to fail");
 }
 
 function sum(buf: Buffer): number {
