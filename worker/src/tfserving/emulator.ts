@@ -23,6 +23,8 @@ export interface TfServingEmulatorOptions {
     loadingForMs?: number;
     /** How numeric outputs are returned over gRPC. */
     outputEncoding?: "tensor_content" | "typed_fields";
+    /** How many of the latest Predict calls `requests` keeps (default 10,000), so memory stays flat. */
+    maxRecordedRequests?: number;
 }
 
 export type InjectableCode = "UNAVAILABLE" | "INTERNAL" | "INVALID_ARGUMENT" | "RESOURCE_EXHAUSTED" | "DEADLINE_EXCEEDED";
@@ -47,7 +49,7 @@ export interface RecordedRequest {
 export interface TfServingEmulator {
     readonly grpcUrl: string;
     readonly restUrl: string;
-    /** Every Predict received, in arrival order (status calls are not recorded). */
+    /** The latest Predict calls (up to maxRecordedRequests), in arrival order; status calls are not recorded. */
     readonly requests: RecordedRequest[];
     setLatency(ms: number): void;
     failNext(count: number, code: InjectableCode, message?: string): void;
@@ -92,6 +94,7 @@ const MAX_REST_BODY_BYTES = 512 * 1024 * 1024;
 /** The serving logic shared by both transports. */
 class ModelServer {
     readonly requests: RecordedRequest[] = [];
+    private readonly maxRecordedRequests: number;
     private readonly models = new Map<string, EmulatedModel>();
     private readonly startedAt = Date.now();
     private latency: number | ((req: PredictRequest) => number);
@@ -103,6 +106,10 @@ class ModelServer {
         this.models.set(detection.name, detection);
         this.models.set(bert.name, bert);
         this.latency = options.latencyMs ?? 0;
+        this.maxRecordedRequests = options.maxRecordedRequests ?? 10_000;
+        if (!Number.isInteger(this.maxRecordedRequests) || this.maxRecordedRequests < 0) {
+            throw new Error(`maxRecordedRequests must be a whole number >= 0, got ${this.maxRecordedRequests}`);
+        }
     }
 
     setLatency(ms: number): void {
@@ -136,6 +143,7 @@ class ModelServer {
             outcome: "OK",
         };
         this.requests.push(record);
+        if (this.requests.length > this.maxRecordedRequests) this.requests.splice(0, this.requests.length - this.maxRecordedRequests);
         try {
             const failure = this.failures;
             if (failure && failure.remaining > 0) {

@@ -83,3 +83,24 @@ describe("emulator-main CLI", () => {
         }
     });
 });
+
+describe("emulator request log", () => {
+    it("keeps only the latest maxRecordedRequests Predict calls", async () => {
+        const emulator = await startTfServingEmulator({ maxRecordedRequests: 3 });
+        const client = createModelClient(emulator.grpcUrl);
+        try {
+            for (let batch = 1; batch <= 5; batch++) {
+                const ids = tensorFromInt32(new Int32Array(batch * 4), [batch, 4]);
+                await client.predict({ model: { name: "bert" }, inputs: { input_ids: ids, input_mask: ids, segment_ids: ids } });
+            }
+            assert.deepEqual(emulator.requests.map((r) => r.batchSize), [3, 4, 5]);
+        } finally {
+            client.close();
+            await emulator.stop();
+        }
+    });
+
+    it("rejects a negative log size", async () => {
+        await assert.rejects(startTfServingEmulator({ maxRecordedRequests: -1 }), /maxRecordedRequests must be a whole number >= 0, got -1/);
+    });
+});
