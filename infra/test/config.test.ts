@@ -71,6 +71,24 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
         assert.deepStrictEqual(config.general.sizing, { minSize: 1, desiredSize: 2, maxSize: 3 });
     });
 
+    it("the README's configuration reference lists every key with its type, default and description", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const start = readme.indexOf("| key | type | default | meaning |", readme.indexOf("## Configuration reference"));
+        assert.ok(start > 0, "README has a configuration table");
+        const section = readme.slice(start, readme.indexOf("\n## ", start));
+        const rows = new Map<string, string[]>();
+        for (const line of section.split("\n")) {
+            const m = /^\| `([A-Za-z]+)` \| (.+) \|$/.exec(line);
+            if (m) rows.set(m[1] as string, (m[2] as string).split(" | "));
+        }
+        assert.deepStrictEqual([...rows.keys()].sort(), Object.keys(CONFIG_KEYS).sort(), "README rows vs CONFIG_KEYS");
+        for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+            const secret = "secret" in spec && spec.secret === true;
+            const expected = [secret ? `${spec.type}, secret` : spec.type, secret ? "(none)" : `\`${JSON.stringify(spec.default)}\``, spec.description];
+            assert.deepStrictEqual(rows.get(key), expected, `README row for ${key}`);
+        }
+    });
+
     it("checked-in stacks set only declared keys, no encrypted secrets, and an aws:region", () => {
         const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
         assert.ok(stacks.length >= 2, "at least two stacks");
