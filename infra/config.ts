@@ -47,6 +47,7 @@ export const CONFIG_KEYS = {
     vpcCidr: { type: "string", default: "10.0.0.0/16", description: "IPv4 CIDR of the VPC (a /16 to /20)." },
     azCount: { type: "integer", default: 2, description: "Availability zones to spread subnets over (2 to 4)." },
     natGateways: { type: "string", default: "single", description: "NAT gateways: 'single' (cheapest) or 'onePerAz' (survives an AZ outage)." },
+    interfaceEndpoints: { type: "boolean", default: true, description: "Create the VPC interface endpoints (SQS, ECR, STS, CloudWatch, EC2, Auto Scaling, EKS Auth) so node traffic to AWS APIs stays in the VPC. false drops their hourly cost (9 endpoints x AZs) and sends that traffic through the NAT gateway; the free S3 gateway endpoint stays." },
     // Node groups
     generalInstanceType: { type: "string", default: "m7i.large", description: "Instance type of the general node group (system pods, CoreDNS, controllers)." },
     generalMinSize: { type: "integer", default: 1, description: "General node group minimum size." },
@@ -136,7 +137,7 @@ export interface PlatformConfig {
     stack: string;
     region: string;
     kubernetesVersion: string;
-    network: { vpcCidr: string; azCount: number; natGateways: "single" | "onePerAz" };
+    network: { vpcCidr: string; azCount: number; natGateways: "single" | "onePerAz"; interfaceEndpoints: boolean };
     cluster: { adminPrincipalArns: string[]; logTypes: string[]; publicAccessCidrs: string[]; logRetentionDays: number };
     general: { instanceType: string; sizing: Sizing; volumeGiB: number };
     acceleratedVolumeGiB: number;
@@ -365,6 +366,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     if (bits === undefined || bits < 16 || bits > 20) r.fail("vpcCidr", `is '${vpcCidr}'; expected an IPv4 CIDR from /16 to /20 such as 10.0.0.0/16`);
     const azCount = r.integer("azCount", 2, 4);
     const natGateways = r.oneOf<"single" | "onePerAz">("natGateways", ["single", "onePerAz"]);
+    const interfaceEndpoints = r.boolean("interfaceEndpoints");
 
     const adminPrincipalArns = r.stringArray("clusterAdminPrincipalArns");
     for (const arn of adminPrincipalArns) {
@@ -493,7 +495,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         stack: raw.stack,
         region,
         kubernetesVersion,
-        network: { vpcCidr, azCount, natGateways },
+        network: { vpcCidr, azCount, natGateways, interfaceEndpoints },
         cluster: { adminPrincipalArns, logTypes, publicAccessCidrs, logRetentionDays },
         general: { instanceType: generalInstanceType, sizing: generalSizing, volumeGiB: generalVolumeGiB },
         acceleratedVolumeGiB,

@@ -30,6 +30,7 @@ const network = new Network(baseName, {
     vpcCidr: config.network.vpcCidr,
     azCount: config.network.azCount,
     natGateways: config.network.natGateways,
+    interfaceEndpoints: config.network.interfaceEndpoints,
     region: config.region,
     clusterName: baseName,
 }, withAws);

@@ -8,6 +8,11 @@ export interface NetworkArgs {
     vpcCidr: string;
     azCount: number;
     natGateways: "single" | "onePerAz";
+    /**
+     * Create the interface endpoints (INTERFACE_ENDPOINT_SERVICES) and their security group. Without
+     * them, nodes reach those APIs through the NAT gateway. Default true.
+     */
+    interfaceEndpoints?: boolean;
     region: string;
     /** Name of the EKS cluster (subnet discovery tags). */
     clusterName: string;
@@ -31,7 +36,8 @@ export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string>[];
     readonly privateSubnetIds: pulumi.Output<string>[];
-    readonly endpointSecurityGroupId: pulumi.Output<string>;
+    /** Security group of the interface endpoints; absent when interfaceEndpoints is false. */
+    readonly endpointSecurityGroupId?: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:platform:Network", name, {}, opts);
@@ -113,35 +119,37 @@ export class Network extends pulumi.ComponentResource {
             tags: { Name: `${name}-s3` },
         }, child);
 
-        // No rules here: 443 is admitted from the nodes' security group once the cluster exists
-        // (allowHttpsFrom). No egress: endpoints only answer.
-        const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, {
-            vpcId: vpc.id,
-            description: "VPC interface endpoints: HTTPS from EKS nodes only",
-            tags: { Name: `${name}-endpoints` },
-        }, child);
-
-        for (const service of INTERFACE_ENDPOINT_SERVICES) {
-            new aws.ec2.VpcEndpoint(`${name}-${service.replace(".", "-")}`, {
+        if (args.interfaceEndpoints ?? true) {
+            // No rules here: 443 is admitted from the nodes' security group once the cluster exists
+            // (allowHttpsFrom). No egress: endpoints only answer.
+            const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, {
                 vpcId: vpc.id,
-                serviceName: `com.amazonaws.${region}.${service}`,
-                vpcEndpointType: "Interface",
-                privateDnsEnabled: true,
-                subnetIds: privateSubnets.map((s) => s.id),
-                securityGroupIds: [endpointSg.id],
-                tags: { Name: `${name}-${service}` },
+                description: "VPC interface endpoints: HTTPS from EKS nodes only",
+                tags: { Name: `${name}-endpoints` },
             }, child);
+            for (const service of INTERFACE_ENDPOINT_SERVICES) {
+                new aws.ec2.VpcEndpoint(`${name}-${service.replace(".", "-")}`, {
+                    vpcId: vpc.id,
+                    serviceName: `com.amazonaws.${region}.${service}`,
+                    vpcEndpointType: "Interface",
+                    privateDnsEnabled: true,
+                    subnetIds: privateSubnets.map((s) => s.id),
+                    securityGroupIds: [endpointSg.id],
+                    tags: { Name: `${name}-${service}` },
+                }, child);
+            }
+            this.endpointSecurityGroupId = endpointSg.id;
         }
 
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
         this.privateSubnetIds = privateSubnets.map((s) => s.id);
-        this.endpointSecurityGroupId = endpointSg.id;
         this.registerOutputs({ vpcId: this.vpcId, privateSubnetIds: this.privateSubnetIds, publicSubnetIds: this.publicSubnetIds });
     }
 
-    /** Admits HTTPS to the interface endpoints from one security group (the nodes'). */
-    allowHttpsFrom(name: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule {
+    /** Admits HTTPS to the interface endpoints from one security group (the nodes'); nothing when there are none. */
+    allowHttpsFrom(name: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule | undefined {
+        if (this.endpointSecurityGroupId === undefined) return undefined;
         return new aws.vpc.SecurityGroupIngressRule(name, {
             securityGroupId: this.endpointSecurityGroupId,
             referencedSecurityGroupId: sourceSecurityGroupId,

@@ -58,7 +58,8 @@ const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, stri
     videoModelUri: "s3://models-bucket/ssd/",
     ...(profile === "nvidia" ? { nvidiaTimeSlicingReplicas: "4" } : {}),
     // A non-default version, so "node groups follow the cluster version" cannot pass by both defaulting.
-    ...(profile === "inf1" ? { kubernetesVersion: "1.33" } : {}),
+    // ... and the one run without interface endpoints (nodes reach AWS APIs through the NAT gateway).
+    ...(profile === "inf1" ? { kubernetesVersion: "1.33", interfaceEndpoints: "false" } : {}),
     ...(profile === "cpu"
         ? {
             // One run samples, so the pass-through of a non-default rate is covered too.
@@ -105,21 +106,28 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     const s3 = endpoints.find((e) => e.inputs.serviceName === `com.amazonaws.${region}.s3`);
     assert.ok(s3 && s3.inputs.vpcEndpointType === "Gateway", "S3 gateway endpoint");
     assert.strictEqual((s3.inputs.routeTableIds as string[]).length, azCount);
-    const endpointSg = one(run, "aws:ec2/securityGroup:SecurityGroup");
-    assert.ok(!endpointSg.inputs.ingress || (endpointSg.inputs.ingress as unknown[]).length === 0, "endpoint SG has no inline ingress");
-    for (const service of INTERFACE_ENDPOINT_SERVICES) {
-        const e = endpoints.find((x) => x.inputs.serviceName === `com.amazonaws.${region}.${service}`);
-        assert.ok(e, `interface endpoint ${service}`);
-        assert.strictEqual(e.inputs.vpcEndpointType, "Interface");
-        assert.strictEqual(e.inputs.privateDnsEnabled, true);
-        assert.deepStrictEqual(e.inputs.subnetIds, privateIds);
-        assert.deepStrictEqual(e.inputs.securityGroupIds, [`${endpointSg.name}-id`]);
+    if ((cfg("interfaceEndpoints") ?? "true") === "false") {
+        assert.deepStrictEqual(endpoints.filter((e) => e.inputs.vpcEndpointType !== "Gateway"), [], "interfaceEndpoints false: no interface endpoints");
+        assert.deepStrictEqual(ofType(run, "aws:ec2/securityGroup:SecurityGroup"), [], "no endpoint security group without endpoints");
+        assert.deepStrictEqual(ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), [], "no ingress rule without endpoints");
+    } else {
+        const endpointSg = one(run, "aws:ec2/securityGroup:SecurityGroup");
+        assert.ok(!endpointSg.inputs.ingress || (endpointSg.inputs.ingress as unknown[]).length === 0, "endpoint SG has no inline ingress");
+        for (const service of INTERFACE_ENDPOINT_SERVICES) {
+            const e = endpoints.find((x) => x.inputs.serviceName === `com.amazonaws.${region}.${service}`);
+            assert.ok(e, `interface endpoint ${service}`);
+            assert.strictEqual(e.inputs.vpcEndpointType, "Interface");
+            assert.strictEqual(e.inputs.privateDnsEnabled, true);
+            assert.deepStrictEqual(e.inputs.subnetIds, privateIds);
+            assert.deepStrictEqual(e.inputs.securityGroupIds, [`${endpointSg.name}-id`]);
+        }
+        assert.strictEqual(endpoints.length, INTERFACE_ENDPOINT_SERVICES.length + 1, "the S3 gateway and the interface endpoints, nothing else");
+        const ingress = one(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+        assert.deepStrictEqual(
+            { sg: ingress.inputs.securityGroupId, from: ingress.inputs.referencedSecurityGroupId, proto: ingress.inputs.ipProtocol, ports: [ingress.inputs.fromPort, ingress.inputs.toPort], cidr: ingress.inputs.cidrIpv4 },
+            { sg: `${endpointSg.name}-id`, from: CLUSTER_SG, proto: "tcp", ports: [443, 443], cidr: undefined },
+        );
     }
-    const ingress = one(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-    assert.deepStrictEqual(
-        { sg: ingress.inputs.securityGroupId, from: ingress.inputs.referencedSecurityGroupId, proto: ingress.inputs.ipProtocol, ports: [ingress.inputs.fromPort, ingress.inputs.toPort], cidr: ingress.inputs.cidrIpv4 },
-        { sg: `${endpointSg.name}-id`, from: CLUSTER_SG, proto: "tcp", ports: [443, 443], cidr: undefined },
-    );
 
     // Cluster.
     const cluster = one(run, "eks:index:Cluster").inputs;
