@@ -8,7 +8,7 @@ import { connect as h2connect } from "node:http2";
 import { createInterface } from "node:readline";
 import * as path from "node:path";
 import { createModelClient, DataType, encodePredictRequest, ModelServerError, tensorFromInt32, type ModelClient, type PredictRequest, type PredictResponse } from "../src/tfserving";
-import { PREDICT_METHOD } from "../src/tfserving/grpc-protocol";
+import { PREDICT_METHOD } from "../src/tfserving/methods";
 import { round3, summarize } from "./stats";
 
 export interface BertBenchOptions {

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
 import { encodePredictRequestSegments } from "../src/tfserving/codec";
-import { frameMessage } from "../src/tfserving/grpc-protocol";
+import { frameMessage } from "../src/grpc/protocol";
 import { spawnEmulator } from "./bert";
 import { round3, summarize } from "./stats";
 

@@ -9,7 +9,7 @@
 // Used by the gRPC client and by the emulator's gRPC server; the *Segments encoders feed vectored writes.
 import { bytesPerElement, contentFromValues, dtypeName, elementCount, tensorValues } from "./tensors";
 import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
-import { ChunkWriter, WireFormatError, WireReader, WireType } from "./wire";
+import { ChunkWriter, WireFormatError, WireReader, WireType } from "../grpc/wire";
 
 /** Field numbers, one table per message, so tests can check them against hand-assembled bytes. */
 export const Fields = {

@@ -5,8 +5,9 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from "node:net";
 import { decodeGetModelStatusRequest, decodePredictRequest, encodeGetModelStatusResponse, encodePredictResponseSegments } from "./codec";
 import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type EmulatedModel } from "./emulator-models";
-import { GET_MODEL_STATUS_METHOD, GrpcCode, PREDICT_METHOD } from "./grpc-protocol";
-import { GrpcStatusError, startGrpcServer, type GrpcServer, type UnaryHandler } from "./grpc-server";
+import { GrpcCode } from "../grpc/protocol";
+import { GrpcStatusError, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc/server";
+import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "./json-tensors";
 import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
 

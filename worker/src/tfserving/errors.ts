@@ -1,5 +1,5 @@
 // Turning transport failures into ModelServerError with a clear message and a retry decision.
-import { GrpcCode } from "./grpc-protocol";
+import { GrpcCode } from "../grpc/protocol";
 import { ModelServerError, type ModelSpec } from "./types";
 
 /**

@@ -79,18 +79,4 @@ export interface ModelClient {
     close(): void;
 }
 
-/**
- * Why a model call failed. `transient` failures (server unavailable, deadline exceeded, resource
- * exhausted, HTTP 5xx other than 501) are worth retrying; the rest (not found, invalid argument,
- * a response that does not decode) fail the job.
- */
-export class ModelServerError extends Error {
-    constructor(
-        message: string,
-        readonly code: string,
-        readonly transient: boolean,
-    ) {
-        super(message);
-        this.name = "ModelServerError";
-    }
-}
+export { ModelServerError } from "../model-server-error";

@@ -11,7 +11,7 @@ import {
 } from "../../src/tfserving/codec";
 import { readFloat32, tensorFromFloat32, tensorFromInt32, tensorFromUint8 } from "../../src/tfserving/tensors";
 import { DataType, ModelState, type Tensor } from "../../src/tfserving/types";
-import { ChunkWriter, WireFormatError, WireReader } from "../../src/tfserving/wire";
+import { ChunkWriter, WireFormatError, WireReader } from "../../src/grpc/wire";
 import { jsonToTensor, tensorToJsonText } from "../../src/tfserving/json-tensors";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");

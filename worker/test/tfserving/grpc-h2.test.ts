@@ -4,7 +4,7 @@ import { strict as assert } from "node:assert";
 import { createServer, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { encodeGetModelStatusResponse, encodePredictRequest, encodePredictRequestSegments, encodePredictResponse } from "../../src/tfserving/codec";
-import { decodeGrpcMessage, encodeGrpcMessage, formatGrpcTimeout, frameMessage, parseGrpcTimeout } from "../../src/tfserving/grpc-protocol";
+import { decodeGrpcMessage, encodeGrpcMessage, formatGrpcTimeout, frameMessage, parseGrpcTimeout } from "../../src/grpc/protocol";
 import { createModelClient, GrpcModelClient, ModelState, tensorFromInt32, tensorFromUint8, type ModelClient } from "../../src/tfserving";
 import { rejection } from "./support/rejection";
 

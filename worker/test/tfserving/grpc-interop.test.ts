@@ -14,7 +14,7 @@ import {
 } from "../../src/tfserving/codec";
 import { startTfServingEmulator, type TfServingEmulator } from "../../src/tfserving/emulator";
 import { bertLogits, detectFrame, MAX_DETECTIONS } from "../../src/tfserving/emulator-models";
-import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../src/tfserving/grpc-protocol";
+import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../src/tfserving/methods";
 import {
     createModelClient,
     DataType,

@@ -1,5 +1,5 @@
 // Protocol Buffers wire format (https://protobuf.dev/programming-guides/encoding/): just the pieces the
-// TF Serving messages need. Writers produce small Buffers that callers either concatenate once with any
+// TF Serving and KServe v2 messages need. Writers produce small Buffers that callers either concatenate once with any
 // big payload or send as a gather list; the reader returns sub-views of the input instead of copies.
 
 export const enum WireType {

@@ -1,4 +1,4 @@
-// A minimal unary gRPC server on node:http2 (h2c), for the TF Serving emulator. Each request body is
+// A minimal unary gRPC server on node:http2 (h2c), for the emulators (TF Serving, KServe v2). Each request body is
 // collected as received (one concat), each reply is written as a gather list with its status in trailers;
 // errors go out as trailers-only responses. Honours grpc-timeout by answering DEADLINE_EXCEEDED.
 import { constants as h2, createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
@@ -14,7 +14,7 @@ import {
     H2_WINDOW_BYTES,
     MessageCollector,
     parseGrpcTimeout,
-} from "./grpc-protocol";
+} from "./protocol";
 
 /** Thrown by a handler to answer with a gRPC status other than OK. */
 export class GrpcStatusError extends Error {

@@ -1,5 +1,5 @@
 // The pieces of the gRPC-over-HTTP/2 protocol (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md)
-// that our client and the emulator's server share: status codes, the 5-byte message prefix, grpc-message
+// that our clients and the emulators' servers share, whatever the service: status codes, the 5-byte message prefix, grpc-message
 // percent-encoding, grpc-timeout, and the HTTP/2 settings both ends use for multi-MB tensors.
 import type { Settings } from "node:http2";
 
@@ -23,9 +23,6 @@ export enum GrpcCode {
     DATA_LOSS = 15,
     UNAUTHENTICATED = 16,
 }
-
-export const PREDICT_METHOD = "/tensorflow.serving.PredictionService/Predict";
-export const GET_MODEL_STATUS_METHOD = "/tensorflow.serving.ModelService/GetModelStatus";
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
