@@ -1,0 +1,71 @@
+// The protocol-neutral gRPC transport: several HTTP/2 connections share the load.
+import { strict as assert } from "node:assert";
+import { createServer, type Http2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { GrpcCallError, GrpcChannel } from "../../src/grpc/channel";
+import { GrpcCode } from "../../src/grpc/protocol";
+import { startGrpcServer, type GrpcServer } from "../../src/grpc/server";
+
+describe("gRPC channel", () => {
+    let server: GrpcServer;
+    let address: string;
+
+    before(async () => {
+        const echo = async (body: Buffer): Promise<Buffer[]> => {
+            await new Promise((resolve) => setTimeout(resolve, 40));
+            return [body];
+        };
+        server = await startGrpcServer("127.0.0.1", 0, new Map([["/test.Echo/Call", echo]]));
+        address = `127.0.0.1:${server.port}`;
+    });
+    after(() => server.stop());
+
+    it("spreads concurrent calls evenly over its connections", async () => {
+        const channel = new GrpcChannel(address, { connections: 3 });
+        try {
+            const calls = Array.from({ length: 7 }, (_, i) => channel.unary("/test.Echo/Call", [Buffer.from(`call ${i}`)], 5000));
+            assert.deepEqual(channel.inFlight, [3, 2, 2]);
+            const replies = await Promise.all(calls);
+            assert.deepEqual(replies.map(String), Array.from({ length: 7 }, (_, i) => `call ${i}`));
+            assert.deepEqual(channel.inFlight, [0, 0, 0]);
+        } finally {
+            channel.close();
+        }
+    });
+
+    it("opens one TCP connection per configured connection once they are all used", async () => {
+        const sockets = new Set<string>();
+        const h2: Http2Server = createServer();
+        h2.on("stream", (stream) => {
+            const s = stream.session?.socket;
+            sockets.add(`${s?.remoteAddress}:${s?.remotePort}`);
+            stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+            stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+            const empty = Buffer.alloc(5);
+            stream.resume();
+            stream.on("end", () => stream.end(empty));
+        });
+        await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
+        const channel = new GrpcChannel(`127.0.0.1:${(h2.address() as AddressInfo).port}`, { connections: 4 });
+        try {
+            for (let i = 0; i < 8; i++) await channel.unary("/x.Y/Z", [Buffer.alloc(0)], 5000);
+            assert.equal(sockets.size, 4, [...sockets].join(" "));
+        } finally {
+            channel.close();
+            await new Promise<void>((resolve) => h2.close(() => resolve()));
+        }
+    });
+
+    it("rejects a connection count that is not a whole number >= 1", () => {
+        for (const bad of [0, -1, 1.5, NaN]) assert.throws(() => new GrpcChannel(address, { connections: bad }), /connections must be a whole number >= 1/);
+    });
+
+    it("reports a server that is down as UNAVAILABLE", async () => {
+        const channel = new GrpcChannel("127.0.0.1:1", { connections: 2 });
+        try {
+            await assert.rejects(channel.unary("/x.Y/Z", [Buffer.alloc(0)], 5000), (err: unknown) => err instanceof GrpcCallError && err.code === GrpcCode.UNAVAILABLE && /ECONNREFUSED/.test(err.message));
+        } finally {
+            channel.close();
+        }
+    });
+});
