@@ -20,4 +20,12 @@ export function cocoLabel(classId: number): string {
     return COCO_LABELS[classId] ?? `class ${classId}`;
 }
 
+/** The TF Object Detection API's COCO id space is 1-90 (80 of them have labels). */
+export const COCO_MAX_ID = 90;
+
+/** True for the 80 ids of the detection label map. */
+export function isCocoClass(classId: number): boolean {
+    return COCO_LABELS[classId] !== undefined;
+}
+
 export const COCO_CATEGORY_COUNT = Object.keys(COCO_LABELS).length;

@@ -43,6 +43,10 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     });
 }
 
+function modelName(spec: ModelSpec): string {
+    return spec.version === undefined ? `"${spec.name}"` : `"${spec.name}" version ${spec.version}`;
+}
+
 /** One Predict for a batch, retried with exponential backoff while the failure is transient. */
 export async function inferBatch(batch: FrameBatch, settings: InferenceSettings, signal: AbortSignal): Promise<Detection[][]> {
     const input = tensorFromUint8(batch.data, [batch.count, settings.height, settings.width, 3]);
@@ -54,7 +58,7 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
                 { model: settings.spec, inputs: { [settings.inputName]: input }, outputFilter: [...DETECTION_OUTPUTS] },
                 { timeoutMs: settings.timeoutMs },
             );
-            return parseDetections(response.outputs, batch.count, settings.scoreThreshold);
+            return parseDetections(response.outputs, batch.count, settings.scoreThreshold, modelName(settings.spec));
         } catch (err) {
             if (signal.aborted) throw new ShutdownError();
             if (!(err instanceof ModelServerError)) throw err;

@@ -1,7 +1,7 @@
 // Pure unit tests: message parsing, configuration, detections, result documents, the pipeline with a fake model.
 import { strict as assert } from "node:assert";
 import { ConfigError, loadConfig, queueNameOf } from "../src/config";
-import { cocoLabel, COCO_CATEGORY_COUNT } from "../src/coco";
+import { cocoLabel, COCO_CATEGORY_COUNT, isCocoClass } from "../src/coco";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +16,9 @@ import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline
 import { buildResultDocument, frameJson, frameTimestampMs, resultKey, type ResultFrame, type ResultHeader } from "../src/results";
 import { jobMetricData } from "../src/cloudwatch";
 import { ModelServerError, ModelState, tensorFromFloat32, type ModelClient, type PredictRequest, type PredictResponse } from "../src/tfserving";
+
+/** Class ids with a label in the COCO label map, in order (the fake model names frames by them). */
+const LABELLED_IDS = Array.from({ length: 90 }, (_, i) => i + 1).filter(isCocoClass);
 
 const s3Record = (key: string, eventName = "ObjectCreated:Put") => ({ eventSource: "aws:s3", eventName, s3: { bucket: { name: "videos" }, object: { key, size: 42 } } });
 
@@ -241,7 +244,7 @@ class FakeModel implements ModelClient {
             const frames = [];
             for (let i = 0; i < n; i++) {
                 const first = (input.content as Buffer)[i * h * w * 3];
-                frames.push({ num: 1, scores: [0.9], classes: [first] });
+                frames.push({ num: 1, scores: [0.9], classes: [LABELLED_IDS[first]] });
             }
             return { outputs: detectionOutputs(frames) };
         } finally {
@@ -262,7 +265,7 @@ async function* fakeBatches(frames: number, batchSize: number): AsyncGenerator<F
     for (let first = 0; first < frames; first += batchSize) {
         const count = Math.min(batchSize, frames - first);
         const data = Buffer.alloc(count * FRAME);
-        for (let i = 0; i < count; i++) data[i * FRAME] = ((first + i) % 89) + 1; // frame i -> class id i+1
+        for (let i = 0; i < count; i++) data[i * FRAME] = (first + i) % LABELLED_IDS.length; // frame i -> the i-th labelled class id
         await new Promise((r) => setImmediate(r));
         yield { data, count, firstIndex: first };
     }
@@ -289,7 +292,7 @@ describe("worker pipeline (fake model)", () => {
         });
         assert.deepEqual(summary, { frames: 23, batches: 6 });
         assert.deepEqual(seen, Array.from({ length: 23 }, (_, i) => i));
-        assert.deepEqual(classes, Array.from({ length: 23 }, (_, i) => i + 1));
+        assert.deepEqual(classes, LABELLED_IDS.slice(0, 23));
         assert.equal(model.maxInFlight, 2);
     });
     it("retries transient failures and fails the job on permanent ones", async () => {

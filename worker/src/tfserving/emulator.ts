@@ -9,6 +9,7 @@ import { GrpcCode } from "../grpc/protocol";
 import { GrpcStatusError, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc/server";
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "./json-tensors";
+import { readFloat32, tensorFromFloat32 } from "./tensors";
 import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
 
 export interface TfServingEmulatorOptions {
@@ -29,6 +30,13 @@ export interface TfServingEmulatorOptions {
 }
 
 export type InjectableCode = "UNAVAILABLE" | "INTERNAL" | "INVALID_ARGUMENT" | "RESOURCE_EXHAUSTED" | "DEADLINE_EXCEEDED";
+
+/**
+ * Ways a misbehaving detection model can answer "OK" with bad outputs (frame 0, detection 0 is the one
+ * changed; it is made a counted, high-scoring detection so no threshold hides it).
+ */
+export const OUTPUT_FAULTS = ["nan", "infinity", "negative_infinity", "score_above_one", "box_outside", "box_inverted", "unknown_class", "fractional_class", "count_above_k", "wrong_dtype", "wrong_shape", "missing_output"] as const;
+export type OutputFault = (typeof OUTPUT_FAULTS)[number];
 
 export interface RecordedInput {
     name: string;
@@ -54,6 +62,10 @@ export interface TfServingEmulator {
     readonly requests: RecordedRequest[];
     setLatency(ms: number): void;
     failNext(count: number, code: InjectableCode, message?: string): void;
+    /** The next `count` detection Predicts answer OK with this fault in their outputs. */
+    corruptNext(count: number, fault: OutputFault): void;
+    /** As a TF Serving restart looks from outside: the model is LOADING (Predict: NOT_FOUND) for `forMs`. */
+    reload(forMs: number): void;
     stop(): Promise<void>;
 }
 
@@ -100,6 +112,8 @@ class ModelServer {
     private readonly startedAt = Date.now();
     private latency: number | ((req: PredictRequest) => number);
     private failures: { remaining: number; code: InjectableCode; message: string } | undefined;
+    private corruption: { remaining: number; fault: OutputFault } | undefined;
+    private reloadingUntil = 0;
 
     constructor(private readonly options: TfServingEmulatorOptions) {
         const detection = detectionModel(options.detectionModelName ?? "object_detection");
@@ -121,8 +135,16 @@ class ModelServer {
         this.failures = { remaining: count, code, message: message ?? `injected ${code} failure` };
     }
 
+    corruptNext(count: number, fault: OutputFault): void {
+        this.corruption = { remaining: count, fault };
+    }
+
+    reload(forMs: number): void {
+        this.reloadingUntil = Date.now() + forMs;
+    }
+
     private loading(): boolean {
-        return Date.now() - this.startedAt < (this.options.loadingForMs ?? 0);
+        return Date.now() - this.startedAt < (this.options.loadingForMs ?? 0) || Date.now() < this.reloadingUntil;
     }
 
     status(spec: ModelSpec): ModelVersionStatus[] {
@@ -151,7 +173,12 @@ class ModelServer {
                 failure.remaining--;
                 throw new EmulatorStatus(failure.code, failure.message);
             }
-            const outputs = this.run(request);
+            let outputs = this.run(request);
+            const corruption = this.corruption;
+            if (corruption && corruption.remaining > 0 && outputs.detection_scores !== undefined) {
+                corruption.remaining--;
+                outputs = corruptDetections(outputs, corruption.fault);
+            }
             const latency = typeof this.latency === "function" ? this.latency(request) : this.latency;
             if (latency > 0) await preciseDelay(latency);
             return { model: { name: request.model.name, version: EMULATED_VERSION, signatureName: request.model.signatureName || SERVING_DEFAULT }, outputs };
@@ -191,6 +218,60 @@ class ModelServer {
         if (!request.outputFilter) return outputs;
         return Object.fromEntries(request.outputFilter.map((name) => [name, outputs[name]]));
     }
+}
+
+/** A copy of detection outputs with one fault put in (see OutputFault). */
+export function corruptDetections(outputs: Record<string, Tensor>, fault: OutputFault): Record<string, Tensor> {
+    const num = Float32Array.from(readFloat32(outputs.num_detections));
+    const boxes = Float32Array.from(readFloat32(outputs.detection_boxes));
+    const scores = Float32Array.from(readFloat32(outputs.detection_scores));
+    const classes = Float32Array.from(readFloat32(outputs.detection_classes));
+    const [n, k] = outputs.detection_scores.shape;
+    num[0] = Math.max(1, num[0]);
+    boxes.set([0.1, 0.1, 0.5, 0.5], 0);
+    scores[0] = 0.9;
+    classes[0] = 1;
+    switch (fault) {
+        case "nan":
+            scores[0] = NaN;
+            break;
+        case "infinity":
+            boxes[2] = Infinity;
+            break;
+        case "negative_infinity":
+            classes[0] = -Infinity;
+            break;
+        case "score_above_one":
+            scores[0] = 1.5;
+            break;
+        case "box_outside":
+            boxes.set([-0.25, 0.1, 1.4, 0.5], 0);
+            break;
+        case "box_inverted":
+            boxes.set([0.6, 0.1, 0.2, 0.5], 0);
+            break;
+        case "unknown_class":
+            classes[0] = 1000;
+            break;
+        case "fractional_class":
+            classes[0] = 2.5;
+            break;
+        case "count_above_k":
+            num[0] = k + 5;
+            break;
+        default:
+            break;
+    }
+    const result: Record<string, Tensor> = {
+        num_detections: tensorFromFloat32(num, [n]),
+        detection_boxes: tensorFromFloat32(boxes, [n, k, 4]),
+        detection_scores: tensorFromFloat32(scores, [n, k]),
+        detection_classes: tensorFromFloat32(classes, [n, k]),
+    };
+    if (fault === "wrong_dtype") result.detection_classes = { dtype: DataType.DT_STRING, shape: [n, k], strings: Array.from(classes, (c) => Buffer.from(String(c))) };
+    if (fault === "wrong_shape") result.detection_boxes = tensorFromFloat32(new Float32Array(n * k * 3), [n, k, 3]);
+    if (fault === "missing_output") delete result.detection_scores;
+    return result;
 }
 
 /** setTimeout is only ms-accurate and often late; finish the last stretch by yielding until due. */
@@ -364,6 +445,8 @@ export async function startTfServingEmulator(options: TfServingEmulatorOptions =
         requests: server.requests,
         setLatency: (ms) => server.setLatency(ms),
         failNext: (count, code, message) => server.failNext(count, code, message),
+        corruptNext: (count, fault) => server.corruptNext(count, fault),
+        reload: (forMs) => server.reload(forMs),
         stop: async () => {
             rest.http.closeAllConnections();
             await Promise.all([grpc.stop(), new Promise<void>((resolve) => rest.http.close(() => resolve()))]);

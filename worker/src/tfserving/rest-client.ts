@@ -52,11 +52,52 @@ export class RestModelClient implements ModelClient {
         }
         if (!response.ok) throw httpError(response.status, serverErrorText(text), this.url, spec);
         try {
-            return JSON.parse(text) as unknown;
+            return parseServerJson(text);
         } catch {
             throw new ModelServerError(`model server ${this.url} answered ${describeModel(spec)} with a body that is not JSON: ${text.slice(0, 200)}`, "DECODE_ERROR", false);
         }
     }
+}
+
+const NAN_MARK = "\u0000NaN";
+
+/**
+ * JSON as TF Serving writes it: RapidJSON with kWriteNanAndInfFlag puts bare `NaN`, `Infinity` and
+ * `-Infinity` tokens in number positions when an output holds non-finite floats. Plain JSON.parse first
+ * (the common, fast case); only a body that fails and mentions those tokens is rewritten (outside
+ * strings) and parsed again, so the values reach output validation instead of failing the whole body.
+ */
+export function parseServerJson(text: string): unknown {
+    try {
+        return JSON.parse(text) as unknown;
+    } catch (err) {
+        if (!/NaN|Infinity/.test(text)) throw err;
+    }
+    let out = "";
+    let last = 0;
+    let inString = false;
+    let sawNaN = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (inString) {
+            if (c === 0x5c) i++; // backslash: skip the escaped character
+            else if (c === 0x22) inString = false;
+            continue;
+        }
+        if (c === 0x22) inString = true;
+        else if (c === 0x4e && text.startsWith("NaN", i)) {
+            out += `${text.slice(last, i)}"\\u0000NaN"`;
+            i += 2;
+            last = i + 1;
+            sawNaN = true;
+        } else if (c === 0x49 && text.startsWith("Infinity", i)) {
+            out += `${text.slice(last, i)}1e999`; // JSON.parse reads 1e999 as Infinity (and -1e999 as -Infinity)
+            i += 7;
+            last = i + 1;
+        }
+    }
+    out += text.slice(last);
+    return sawNaN ? (JSON.parse(out, (_key, value: unknown) => (value === NAN_MARK ? NaN : value)) as unknown) : (JSON.parse(out) as unknown);
 }
 
 function modelPath(spec: ModelSpec): string {
