@@ -94,7 +94,7 @@ export const CONFIG_KEYS = {
     bertAwsAccessKeyId: { type: "string", default: "", secret: true, description: "Optional static access key for the BERT model fetch (secret; prefer the Pod Identity role)." },
     bertAwsSecretAccessKey: { type: "string", default: "", secret: true, description: "Optional static secret key for the BERT model fetch (secret; set with bertAwsAccessKeyId)." },
     // Images
-    imageTag: { type: "string", default: "", description: "Tag for built images; empty means a hash of each image's sources (tags are immutable)." },
+    imageTag: { type: "string", default: "", description: "Optional label put in front of each image tag (`<label>-<hash>`); the hash of the image's build context always follows, since ECR tags are immutable." },
     ecrKeepImages: { type: "integer", default: 10, description: "Images kept per ECR repository by the lifecycle policy." },
 } satisfies Record<string, ConfigKeySpec>;
 
@@ -467,7 +467,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     }
 
     const imageTag = r.string("imageTag");
-    if (imageTag !== "" && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) r.fail("imageTag", `is '${imageTag}'; expected a Docker tag (letters, digits, '_', '.', '-', at most 128)`);
+    // The tag is `<label>-<16 hex digits>`, and a Docker tag holds at most 128 characters.
+    if (imageTag !== "" && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,110}$/.test(imageTag)) r.fail("imageTag", `is '${imageTag}'; expected a Docker tag label (letters, digits, '_', '.', '-', at most 111, so that '-<hash>' fits in a tag)`);
     const keepImages = r.integer("ecrKeepImages", 1, 1000);
 
     const video = {

@@ -155,7 +155,7 @@ if (config.bert.enabled) neededImages.push("worker", SERVING_IMAGE[config.bert.n
 const images = new Images(baseName, {
     repositoryPrefix: `${config.project}/${config.stack}`,
     images: neededImages,
-    tag: config.images.tag,
+    tagPrefix: config.images.tag,
     keepImages: config.images.keepImages,
 }, withAws);
 

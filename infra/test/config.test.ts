@@ -264,6 +264,8 @@ describe("config: every error names the key, the value and what is valid", () =>
         assertProblem({ scalerSchedule: "every minute" }, /scalerSchedule is 'every minute'/);
         assertProblem({ alarmEmail: "ops" }, /alarmEmail is 'ops'; expected an e-mail address/);
         assertProblem({ imageTag: "bad tag" }, /imageTag is 'bad tag'/);
+        // The label is followed by '-' and 16 hex digits, and a tag holds at most 128 characters.
+        assertProblem({ imageTag: "r".repeat(112) }, /imageTag is 'r{112}'; expected a Docker tag label .* at most 111/);
         assertProblem({ videoModelName: "object_detection" }, /videoModelName is 'object_detection'; expected a DNS label/);
         assertProblem({ bertEnabled: "true", bertModelUri: "s3://models/b/", bertModelName: "BERT" }, /bertModelName is 'BERT'; expected a DNS label/);
     });

@@ -7,13 +7,16 @@ import * as YAML from "yaml";
 import { ACCELERATOR_PROFILES, AcceleratorProfileName, PROFILES, Workload, nodeSelector, tolerations } from "../accelerators";
 import { INTERFACE_ENDPOINT_SERVICES } from "../network";
 import { BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../identities";
-import { SERVING_IMAGE } from "../images";
+import { CACHE_TAG, SERVING_IMAGE, contentTag } from "../images";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../testing/mock-run";
 import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const ACCOUNT = "123456789012";
 const CLUSTER_SG = "sg-cluster0123";
+/** How the Pulumi SDK marks a secret value in resource inputs (pulumi/runtime/rpc.ts specialSigKey). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 type Inputs = Record<string, unknown>;
 
@@ -57,6 +60,8 @@ const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, stri
     bertModelUri: "s3://models-bucket/bert/neuron/",
     videoModelUri: "s3://models-bucket/ssd/",
     ...(profile === "nvidia" ? { nvidiaTimeSlicingReplicas: "4" } : {}),
+    // Image tags with a label in front of the content hash (the checked-in stacks use none).
+    imageTag: `r1.${profile}`,
     // A non-default version, so "node groups follow the cluster version" cannot pass by both defaulting.
     // ... and the one run without interface endpoints (nodes reach AWS APIs through the NAT gateway).
     ...(profile === "inf1" ? { kubernetesVersion: "1.33", interfaceEndpoints: "false" } : {}),
@@ -233,21 +238,41 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     const repos = ofType(run, "aws:ecr/repository:Repository");
     assert.deepStrictEqual(repos.map((r) => r.inputs.name).sort(), [...needed].map((n) => `eks-inference/${run.stack}/${n}`).sort());
     for (const repo of repos) {
-        assert.strictEqual(repo.inputs.imageTagMutability, "IMMUTABLE");
+        // Content tags are immutable; only the BuildKit cache tag may be rewritten.
+        assert.strictEqual(repo.inputs.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+        assert.deepStrictEqual(repo.inputs.imageTagMutabilityExclusionFilters, [{ filter: CACHE_TAG, filterType: "WILDCARD" }]);
         assert.deepStrictEqual(repo.inputs.imageScanningConfiguration, { scanOnPush: true });
         assert.ok((repo.inputs.encryptionConfigurations as unknown[]).length === 1);
         const lifecycle = one(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", repo.name);
         const rules = (json(lifecycle.inputs.policy).rules as { selection: Inputs }[]);
         assert.ok(rules.some((r) => r.selection.countType === "imageCountMoreThan" && r.selection.countNumber === Number(cfg("ecrKeepImages") ?? 10)));
     }
-    for (const image of ofType(run, "docker:index/image:Image")) {
-        const build = image.inputs.build as Inputs;
+    assert.strictEqual(ofType(run, "docker:index/image:Image").length, 0, "docker.Image (v4) is gone");
+    const builds = ofType(run, "docker-build:index:Image");
+    assert.deepStrictEqual(builds.map((b) => b.name.replace(`${baseName}-`, "")).sort(), [...needed].sort());
+    for (const image of builds) {
         const imageDir = image.name.replace(`${baseName}-`, "");
-        assert.strictEqual(build.platform, "linux/amd64");
-        assert.strictEqual(build.context, ".");
-        assert.strictEqual(build.dockerfile, `images/${imageDir}/Dockerfile`);
-        assert.match(String(image.inputs.imageName), new RegExp(`^${ACCOUNT}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com/eks-inference/${run.stack}/${imageDir}:[\\w.-]+$`));
-        assert.notStrictEqual(image.inputs.buildOnPreview, true, "previews must not need Docker");
+        const repoUrl = `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/eks-inference/${run.stack}/${imageDir}`;
+        assert.deepStrictEqual(image.inputs.platforms, ["linux/amd64"]);
+        // The repository root, narrowed by the Dockerfile's own .dockerignore (see images.test.ts).
+        assert.deepStrictEqual(image.inputs.context, { location: "." });
+        assert.deepStrictEqual(image.inputs.dockerfile, { location: `images/${imageDir}/Dockerfile` });
+        const label = cfg("imageTag");
+        assert.deepStrictEqual(image.inputs.tags, [`${repoUrl}:${label ? `${label}-` : ""}${contentTag(imageDir)}`]);
+        assert.strictEqual(image.inputs.push, true);
+        assert.strictEqual(image.inputs.buildOnPreview, false, "previews build nothing");
+        const cacheRef = `${repoUrl}:${CACHE_TAG}`;
+        assert.deepStrictEqual(image.inputs.cacheFrom, [{ registry: { ref: cacheRef } }]);
+        assert.deepStrictEqual(image.inputs.cacheTo, [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true, ignoreError: true } }]);
+        // The ECR token makes the registry list a secret: the recorded input is wrapped.
+        const wrapped = image.inputs.registries as Inputs;
+        assert.strictEqual(wrapped[SECRET_SIG], SECRET_VALUE, "registry credentials are a secret");
+        const registries = wrapped.value as Inputs[];
+        assert.strictEqual(registries.length, 1);
+        assert.strictEqual(registries[0]?.address, repoUrl);
+        assert.strictEqual(registries[0]?.username, "AWS", "ECR's token user");
+        // Pods pull by digest, the one the push produced.
+        assert.match(String((run.outputs.imageRefs as Record<string, string>)[imageDir]), new RegExp(`^${repoUrl.replace(/\./g, "\\.")}@sha256:[0-9a-f]{64}$`));
     }
     assert.deepStrictEqual(Object.keys(run.outputs.imageRefs as Inputs).sort(), [...needed].sort());
 

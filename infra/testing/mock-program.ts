@@ -1,6 +1,7 @@
 // Child process of mock-run.ts: runs infra/index.ts under pulumi.runtime.setMocks with realistic
 // resource outputs, then writes every recorded resource and the stack outputs as JSON.
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import type { RecordedResource } from "./mock-run";
 
@@ -46,10 +47,13 @@ function computedState(type: string, name: string, inputs: State): State {
                 registryId: ACCOUNT,
                 repositoryUrl: `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${String(inputs.name)}`,
             };
-        case "docker:index/image:Image": {
-            const imageName = String(inputs.imageName);
-            const repo = imageName.replace(/:[^:/]+$/, "");
-            return { imageName, repoDigest: `${repo}@sha256:${"ab".repeat(32)}`, registryServer: repo.split("/")[0] };
+        case "docker-build:index:Image": {
+            // As the provider's Create: the digest exists only once the image is exported (push), and
+            // `ref` is the first tag with that digest. The digest follows the (content-hash) tags.
+            const tags = (inputs.tags as string[] | undefined) ?? [];
+            if (inputs.push !== true) return { digest: "", ref: tags[0] ?? "" };
+            const digest = `sha256:${createHash("sha256").update(JSON.stringify(tags)).digest("hex")}`;
+            return { digest, ref: tags[0] === undefined ? "" : `${tags[0]}@${digest}` };
         }
         case "aws:lambda/function:Function":
             return { arn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${name}`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/${name}`, name };

@@ -117,7 +117,7 @@ export const PLAN_PROPERTIES: Readonly<Record<string, Picker>> = {
             return {};
         }
     },
-    "docker:index/image:Image": paths("imageName", "platform=build.platform"),
+    "docker-build:index:Image": paths("tag=tags.0", "platforms", "dockerfile=dockerfile.location", "push", "buildOnPreview"),
     "kubernetes:apps/v1:DaemonSet": combine(paths("nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec")),
     "kubernetes:apps/v1:Deployment": combine(paths("replicas=spec.replicas", "nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec")),
     "kubernetes:helm.sh/v3:Release": paths("chart", "version", "repo=repositoryOpts.repo"),
