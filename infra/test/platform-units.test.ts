@@ -118,6 +118,7 @@ describe("image tags and ECR lifecycle", () => {
         fs.mkdirSync(path.join(root, "images", "worker"), { recursive: true });
         fs.mkdirSync(path.join(root, "worker", "src"), { recursive: true });
         fs.writeFileSync(path.join(root, "images", "worker", "Dockerfile"), "FROM scratch\n");
+        fs.writeFileSync(path.join(root, "images", "worker", "Dockerfile.dockerignore"), "*\n!worker/src\n!package.json\n");
         fs.writeFileSync(path.join(root, "worker", "src", "main.ts"), "export {};\n");
         fs.writeFileSync(path.join(root, "package.json"), "{}");
     });
@@ -134,13 +135,14 @@ describe("image tags and ECR lifecycle", () => {
     it("ignores sources of other images", () => {
         fs.mkdirSync(path.join(root, "images", "tf-serving-cpu"), { recursive: true });
         fs.writeFileSync(path.join(root, "images", "tf-serving-cpu", "Dockerfile"), "FROM scratch\n");
+        fs.writeFileSync(path.join(root, "images", "tf-serving-cpu", "Dockerfile.dockerignore"), "*\n!images/tf-serving-cpu\n");
         const cpu = contentTag("tf-serving-cpu", root);
         fs.writeFileSync(path.join(root, "worker", "src", "main.ts"), "export const changed = 2;\n");
         assert.strictEqual(contentTag("tf-serving-cpu", root), cpu);
     });
 
     it("fails clearly when a needed Dockerfile is missing", () => {
-        assert.throws(() => contentTag("tf-serving-neuronx", root), /image 'tf-serving-neuronx' is needed .* images\/tf-serving-neuronx\/Dockerfile does not exist/);
+        assert.throws(() => contentTag("tf-serving-neuronx", root), /image 'tf-serving-neuronx' needs images\/tf-serving-neuronx\/Dockerfile, which does not exist/);
     });
 
     it("keeps the newest N images and drops untagged ones", () => {
