@@ -144,8 +144,9 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
         if (args.metricNamespace.trim() === "" || args.metricNamespace.startsWith("AWS/")) {
             throw new Error(`VideoQueueScaling: metricNamespace must be a custom namespace, got '${args.metricNamespace}'`);
         }
-        // Lambda function names are unique per account and region: the stack keeps two stacks apart.
-        const functionName = `${name}-${pulumi.getStack()}-scaler`;
+        // Lambda function names are unique per account and region: `name` must already tell stacks apart
+        // (the program passes <project>-<stack>, so dev's function is eks-inference-dev-scaler).
+        const functionName = `${name}-scaler`;
         if (functionName.length > FUNCTION_NAME_MAX) {
             throw new Error(`VideoQueueScaling: function name ${functionName} is longer than ${FUNCTION_NAME_MAX} characters`);
         }

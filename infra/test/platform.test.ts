@@ -28,6 +28,15 @@ function one(run: MockRunResult, type: string, name?: string): RecordedResource 
     assert.strictEqual(found.length, 1, `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.map((r) => r.name).join(", ")}`);
     return found[0] as RecordedResource;
 }
+/** The name AWS will show for a recorded resource (explicit name, else the provider's auto-name). */
+function awsName(r: RecordedResource): string {
+    assert.ok(r.physicalName, `${r.type} ${r.name} has an AWS name`);
+    return r.physicalName;
+}
+/** EKS names a node group's Auto Scaling group eks-<node group name>-<uuid>. */
+function asgNameOf(run: MockRunResult, group: string): string {
+    return `eks-${awsName(one(run, "aws:eks/nodeGroup:NodeGroup", group))}-0123abcd-4567-89ab-cdef-0123456789ab`;
+}
 function json(value: unknown): Inputs {
     assert.strictEqual(typeof value, "string", "expected a JSON document");
     return JSON.parse(value as string) as Inputs;
@@ -225,8 +234,8 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.deepStrictEqual(associations.map((a) => ({ namespace: a.inputs.namespace, serviceAccount: a.inputs.serviceAccount })), expectedIdentities);
     for (const a of associations) {
         assert.strictEqual(a.inputs.clusterName, baseName);
-        const roleName = a.name;
-        assert.strictEqual(a.inputs.roleArn, `arn:aws:iam::${ACCOUNT}:role/${roleName}-0123abcd`);
+        const role = one(run, "aws:iam/role:Role", a.name);
+        assert.strictEqual(a.inputs.roleArn, `arn:aws:iam::${ACCOUNT}:role/${awsName(role)}`);
     }
     // No IAM user or access key is ever created.
     assert.strictEqual(ofType(run, "aws:iam/user:User").length + ofType(run, "aws:iam/accessKey:AccessKey").length, 0);
@@ -318,8 +327,8 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.ok(run.secretOutputs.includes("kubeconfig"), "kubeconfig is secret");
     assert.strictEqual(run.outputs.clusterName, baseName);
     assert.strictEqual(JSON.parse(String(run.outputs.kubeconfig)).kind, "Config");
-    assert.strictEqual(run.outputs.videoAsgName, videoOn ? `eks-${baseName}-video-asg` : undefined);
-    assert.strictEqual(run.outputs.bertAsgName, bertOn ? `eks-${baseName}-bert-asg` : undefined);
+    assert.strictEqual(run.outputs.videoAsgName, videoOn ? asgNameOf(run, `${baseName}-video`) : undefined);
+    assert.strictEqual(run.outputs.bertAsgName, bertOn ? asgNameOf(run, `${baseName}-bert`) : undefined);
 }
 
 function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | undefined): void {
@@ -328,7 +337,7 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     const inputPrefix = cfg("inputPrefix") ?? "input/";
     const resultsPrefix = cfg("resultsPrefix") ?? "results/";
     const bucket = one(run, "aws:s3/bucket:Bucket");
-    const bucketName = `${bucket.name}-0123abcd`;
+    const bucketName = awsName(bucket);
     const bucketArn = `arn:aws:s3:::${bucketName}`;
     const bucketId = `${bucket.name}-id`;
     assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs, { bucket: bucketId, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
@@ -341,10 +350,12 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     const expiry = Number(cfg("resultsExpiryDays") ?? 30);
     assert.deepStrictEqual(lifecycle.find((r) => r.id === "expire-results"), { id: "expire-results", status: "Enabled", filter: { prefix: resultsPrefix }, expiration: { days: expiry } });
 
-    const queue = one(run, "aws:sqs/queue:Queue", `${baseName}-video-jobs`).inputs;
-    const dlq = one(run, "aws:sqs/queue:Queue", `${baseName}-video-dlq`).inputs;
-    const queueArn = `arn:aws:sqs:${region}:${ACCOUNT}:${baseName}-video-jobs`;
-    const dlqArn = `arn:aws:sqs:${region}:${ACCOUNT}:${baseName}-video-dlq`;
+    const queueRecord = one(run, "aws:sqs/queue:Queue", `${baseName}-video-jobs`);
+    const dlqRecord = one(run, "aws:sqs/queue:Queue", `${baseName}-video-dlq`);
+    const queue = queueRecord.inputs;
+    const dlq = dlqRecord.inputs;
+    const queueArn = `arn:aws:sqs:${region}:${ACCOUNT}:${awsName(queueRecord)}`;
+    const dlqArn = `arn:aws:sqs:${region}:${ACCOUNT}:${awsName(dlqRecord)}`;
     assert.strictEqual(queue.visibilityTimeoutSeconds, Number(cfg("queueVisibilityTimeoutSeconds") ?? 300));
     assert.strictEqual(queue.receiveWaitTimeSeconds, 20);
     assert.strictEqual(queue.sqsManagedSseEnabled, true);
@@ -368,7 +379,7 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
 
     // The worker role: exactly these statements.
     const policy = statements(json(one(run, "aws:iam/rolePolicy:RolePolicy", `${baseName}-video-worker`).inputs.policy));
-    const asgName = `eks-${baseName}-video-asg`;
+    const asgName = asgNameOf(run, `${baseName}-video`);
     const namespace = cfg("metricNamespace") ?? "EksInference/VideoQueue";
     const expected: Statement[] = [
         { Sid: "ConsumeJobs", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: queueArn },
@@ -398,8 +409,8 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     assert.strictEqual(run.outputs.bucketName, bucketName);
     assert.strictEqual(run.outputs.inputPrefix, inputPrefix);
     assert.strictEqual(run.outputs.resultsPrefix, resultsPrefix);
-    assert.strictEqual(run.outputs.jobQueueUrl, `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${baseName}-video-jobs`);
-    assert.strictEqual(run.outputs.deadLetterQueueUrl, `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${baseName}-video-dlq`);
+    assert.strictEqual(run.outputs.jobQueueUrl, `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${awsName(queueRecord)}`);
+    assert.strictEqual(run.outputs.deadLetterQueueUrl, `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${awsName(dlqRecord)}`);
     assert.match(String(run.outputs.videoWorkerRoleArn), /^arn:aws:iam::123456789012:role\/eks-inference-.*-video-worker/);
 }
 
@@ -507,7 +518,23 @@ describe("platform under Pulumi mocks", function () {
         assert.ok(alarm, "a wake-from-zero alarm");
         const actions = alarm.inputs.alarmActions as string[];
         assert.strictEqual(actions.length, 1);
-        assert.ok(actions[0]?.endsWith(`:${wake.name}`), `the wake alarm triggers the wake policy (${actions.join(", ")})`);
+        assert.ok(actions[0]?.endsWith(`:${awsName(wake)}`), `the wake alarm triggers the wake policy (${actions.join(", ")})`);
+    });
+
+    it("names what AWS will show: the scaler Lambda is <project>-<stack>-scaler, explicit names win over resource names", async () => {
+        for (const { stack } of stacks) {
+            const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
+            const fn = one(run, "aws:lambda/function:Function");
+            assert.strictEqual(awsName(fn), `eks-inference-${stack}-scaler`, "the stack appears once");
+            assert.strictEqual(fn.autoNamed, false);
+            assert.strictEqual(run.outputs.scalerFunctionName, `eks-inference-${stack}-scaler`);
+            // The log group Lambda writes to is named after the function's real name.
+            assert.ok(ofType(run, "aws:cloudwatch/logGroup:LogGroup").some((g) => g.inputs.name === `/aws/lambda/eks-inference-${stack}-scaler`));
+            // Auto-named resources carry the provider's random suffix, and outputs show that name.
+            const queue = one(run, "aws:sqs/queue:Queue", `eks-inference-${stack}-video-jobs`);
+            assert.match(awsName(queue), new RegExp(`^eks-inference-${stack}-video-jobs-[0-9a-f]{7}$`));
+            assert.strictEqual(queue.autoNamed, true);
+        }
     });
 
     it("a config error fails the program with its own message", async () => {

@@ -78,7 +78,7 @@ describe("VideoQueueScaling component", () => {
         assert.equal(fn.memorySize, 128);
         assert.ok(Number(fn.timeout) <= 15, "a one-minute beat needs a short timeout");
         assert.equal(fn.handler, "index.handler");
-        assert.equal(fn.name, "video-scaling-test-scaler");
+        assert.equal(fn.name, "video-scaler");
         assert.deepEqual(fn.environment, {
             variables: {
                 QUEUE_URL: "https://sqs.us-west-2.amazonaws.com/123456789012/video-jobs",
@@ -96,22 +96,22 @@ describe("VideoQueueScaling component", () => {
 
     it("logs to its own log group, named as Lambda names it, with retention", () => {
         const lg = one("aws:cloudwatch/logGroup:LogGroup").inputs;
-        assert.equal(lg.name, "/aws/lambda/video-scaling-test-scaler");
+        assert.equal(lg.name, "/aws/lambda/video-scaler");
         assert.equal(lg.retentionInDays, 14);
         const fn = one("aws:lambda/function:Function").inputs;
-        assert.deepEqual(fn.loggingConfig, { logFormat: "JSON", logGroup: "/aws/lambda/video-scaling-test-scaler" });
+        assert.deepEqual(fn.loggingConfig, { logFormat: "JSON", logGroup: "/aws/lambda/video-scaler" });
     });
 
     it("runs every minute from an EventBridge rule that alone may invoke it, without stale retries", () => {
         const rule = one("aws:cloudwatch/eventRule:EventRule").inputs;
         assert.equal(rule.scheduleExpression, "rate(1 minute)");
         const target = one("aws:cloudwatch/eventTarget:EventTarget").inputs;
-        assert.equal(target.arn, "arn:aws:lambda:us-west-2:123456789012:video-scaling-test-scaler");
+        assert.equal(target.arn, "arn:aws:lambda:us-west-2:123456789012:video-scaler");
         const perm = one("aws:lambda/permission:Permission").inputs;
         assert.equal(perm.action, "lambda:InvokeFunction");
         assert.equal(perm.principal, "events.amazonaws.com");
         assert.equal(perm.sourceArn, "arn:aws:cloudwatch:us-west-2:123456789012:video-scaler-schedule-generated");
-        assert.equal(perm.function, "video-scaling-test-scaler");
+        assert.equal(perm.function, "video-scaler");
         const invoke = one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").inputs;
         assert.equal(invoke.maximumRetryAttempts, 0);
     });
@@ -134,7 +134,7 @@ describe("VideoQueueScaling component", () => {
             },
             {
                 actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources: ["arn:aws:cloudwatch:us-west-2:123456789012:/aws/lambda/video-scaling-test-scaler:*"],
+                resources: ["arn:aws:cloudwatch:us-west-2:123456789012:/aws/lambda/video-scaler:*"],
                 condition: undefined,
             },
         ]);
@@ -202,7 +202,7 @@ describe("VideoQueueScaling component", () => {
         const errors = one("aws:cloudwatch/metricAlarm:MetricAlarm", "scaler-errors").inputs;
         assert.equal(errors.namespace, "AWS/Lambda");
         assert.equal(errors.metricName, "Errors");
-        assert.deepEqual(errors.dimensions, { FunctionName: "video-scaling-test-scaler" });
+        assert.deepEqual(errors.dimensions, { FunctionName: "video-scaler" });
         assert.deepEqual(errors.alarmActions, ["arn:aws:sns:us-west-2:123456789012:ops"]);
         const missing = one("aws:cloudwatch/metricAlarm:MetricAlarm", "backlog-metric-missing").inputs;
         assert.equal(missing.metricName, "QueueBacklog");
@@ -212,7 +212,7 @@ describe("VideoQueueScaling component", () => {
     });
 
     it("exposes function, policy and alarm names", async () => {
-        assert.equal(await resolved(scaling.functionName), "video-scaling-test-scaler");
+        assert.equal(await resolved(scaling.functionName), "video-scaler");
         assert.equal(await resolved(scaling.policyNames.scaleOut), "video-scale-out-generated");
         assert.equal(await resolved(scaling.alarmNames.scalerErrors), "video-scaler-errors-generated");
     });

@@ -177,6 +177,8 @@ describe("plan formatting", () => {
         stack: "demo",
         resources: [
             ...FIXTURE,
+            { type: "aws:lambda/function:Function", name: "demo-fn", inputs: { name: "demo-scaler" }, physicalName: "demo-scaler", autoNamed: false },
+            { type: "aws:sqs/queue:Queue", name: "demo-dlq", inputs: {}, physicalName: "demo-dlq-0a1b2c3", autoNamed: true },
             { type: "aws:sqs/queue:Queue", name: "demo-jobs", inputs: { visibilityTimeoutSeconds: 300, sqsManagedSseEnabled: true, redrivePolicy: '{"maxReceiveCount":3}' } },
             { type: "kubernetes:core/v1:Secret", name: "bert-aws", inputs: { stringData: { AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG" } } },
             {
@@ -210,6 +212,10 @@ describe("plan formatting", () => {
         assert.match(text, /video {2}nodeSelector=\{"eks-inference\/workload":"video"\} tf-serving\.image=repo\/tfs@sha256:1 tf-serving\.limits=\{"nvidia\.com\/gpu":1\} worker\.image=repo\/worker@sha256:2/);
         assert.doesNotMatch(text, /hidden-env/, "environment variables are not shown");
         assert.match(text, /worker {2}actions=\["s3:GetObject","sqs:DeleteMessage","sqs:ReceiveMessage"\]/);
+    });
+    it("shows the names AWS will show: explicit names as given, auto-names with their random suffix", () => {
+        assert.match(text, /\n {2}demo-fn -> demo-scaler\n/);
+        assert.match(text, /\n {2}demo-dlq -> demo-dlq-\?{7}\n/);
     });
     it("counts resources per type", () => {
         assert.match(text, /aws:eks\/nodeGroup:NodeGroup\s+2\n/);

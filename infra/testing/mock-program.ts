@@ -4,12 +4,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import type { RecordedResource } from "./mock-run";
+import { MOCK_ACCOUNT, MOCK_CALLER_ARN, MockWorld, NAME_PROPERTY, isAutoNamed, mockOfferedInZone, mockZones, physicalName } from "./mock-world";
 
-const ACCOUNT = "123456789012";
+const ACCOUNT = MOCK_ACCOUNT;
 const stack = process.env.MOCK_RUN_STACK ?? "test";
 const resultFile = process.env.MOCK_RUN_RESULT;
 const fullConfig = JSON.parse(process.env.PULUMI_CONFIG ?? "{}") as Record<string, string>;
 const region = fullConfig["aws:region"] ?? "us-west-2";
+/** `pulumi preview`: the providers know inputs and names, not what only exists after apply. */
+const preview = process.env.MOCK_RUN_PREVIEW === "true";
+const world = JSON.parse(process.env.MOCK_RUN_WORLD ?? "{}") as MockWorld;
 
 type State = Record<string, unknown>;
 
@@ -18,27 +22,31 @@ function service(type: string): string {
 }
 
 /** Outputs the real providers would compute, for the resources whose outputs the program reads. */
-function computedState(type: string, name: string, inputs: State): State {
+function computedState(type: string, resourceName: string, inputs: State): State {
+    // Explicit names win; otherwise the provider's auto-name (resource name + 7 hex).
+    const name = physicalName(type, resourceName, inputs) ?? resourceName;
     const arn = `arn:aws:${service(type)}:${region}:${ACCOUNT}:${name}`;
     switch (type) {
         case "aws:sqs/queue:Queue":
             return { arn: `arn:aws:sqs:${region}:${ACCOUNT}:${name}`, url: `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${name}`, name };
         case "aws:s3/bucket:Bucket": {
-            const bucket = `${name}-0123abcd`;
+            const bucket = name;
             return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` };
         }
         case "aws:iam/role:Role": {
-            const roleName = (inputs.name as string | undefined) ?? `${name}-0123abcd`;
-            return { name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}`, uniqueId: `AROA${name.length}` };
+            const path = typeof inputs.path === "string" ? inputs.path : "/";
+            return { name, arn: `arn:aws:iam::${ACCOUNT}:role${path}${name}`, uniqueId: `AROA${resourceName.length}` };
         }
         case "aws:kms/key:Key":
             return { arn: `arn:aws:kms:${region}:${ACCOUNT}:key/${name}`, keyId: `${name}-key-id` };
         case "aws:ec2/launchTemplate:LaunchTemplate":
             return { arn, latestVersion: 1, defaultVersion: 1 };
         case "aws:eks/nodeGroup:NodeGroup":
+            // EKS names the Auto Scaling group eks-<node group name>-<node group uuid>.
             return {
-                arn: `arn:aws:eks:${region}:${ACCOUNT}:nodegroup/${String(inputs.clusterName)}/${name}/0123`,
-                resources: [{ autoscalingGroups: [{ name: `eks-${name}-asg` }], remoteAccessSecurityGroupId: "" }],
+                nodeGroupName: name,
+                arn: `arn:aws:eks:${region}:${ACCOUNT}:nodegroup/${String(inputs.clusterName)}/${name}/0123abcd-4567-89ab-cdef-0123456789ab`,
+                resources: [{ autoscalingGroups: [{ name: `eks-${name}-0123abcd-4567-89ab-cdef-0123456789ab` }], remoteAccessSecurityGroupId: "" }],
                 status: "ACTIVE",
             };
         case "aws:ecr/repository:Repository":
@@ -58,11 +66,11 @@ function computedState(type: string, name: string, inputs: State): State {
         case "aws:lambda/function:Function":
             return { arn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${name}`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/${name}`, name };
         case "aws:cloudwatch/logGroup:LogGroup":
-            return { arn: `arn:aws:logs:${region}:${ACCOUNT}:log-group:${String(inputs.name ?? name)}`, name: inputs.name ?? name };
+            return { arn: `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}`, name };
         case "aws:sns/topic:Topic":
             return { arn: `arn:aws:sns:${region}:${ACCOUNT}:${name}`, name };
         case "eks:index:Cluster": {
-            const clusterName = String(inputs.name ?? name);
+            const clusterName = name;
             const kubeconfig = {
                 apiVersion: "v1",
                 kind: "Config",
@@ -93,10 +101,27 @@ function computedState(type: string, name: string, inputs: State): State {
                 const metadata = inputs.metadata as State;
                 return { metadata: { ...metadata, name: metadata.name ?? `${name}-0123abcd` } };
             }
-            return type.startsWith("aws:") ? { arn, name: inputs.name ?? name } : {};
+            if (!type.startsWith("aws:")) return {};
+            return physicalName(type, resourceName, inputs) === undefined ? { arn } : { arn, name };
     }
 }
 
+/** What a preview knows of a new resource: its inputs and its name (auto-names are chosen at preview). */
+function previewState(type: string, resourceName: string, inputs: State): State {
+    const prop = NAME_PROPERTY[type];
+    const name = physicalName(type, resourceName, inputs);
+    return prop !== undefined && name !== undefined && type.startsWith("aws:") ? { ...inputs, [prop]: name } : { ...inputs };
+}
+
+/** Inputs as recorded: values unknown at preview become the marker string UNKNOWN. */
+function recordable(value: unknown): unknown {
+    if (pulumi.isUnknown(value)) return UNKNOWN;
+    if (Array.isArray(value)) return value.map(recordable);
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, recordable(v)]));
+    return value;
+}
+
+const UNKNOWN = "<unknown until apply>";
 const resources: RecordedResource[] = [];
 const unmockedCalls: string[] = [];
 const parents = new Map<string, string>();
@@ -108,20 +133,59 @@ const mocks: pulumi.runtime.Mocks = {
         const key = `${args.type}::${args.name}`;
         const parent = parents.get(key);
         const ignoreChanges = ignoredChanges.get(key);
-        resources.push({ type: args.type, name: args.name, inputs, ...(parent ? { parent } : {}), ...(ignoreChanges ? { ignoreChanges } : {}) });
-        return { id: args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
+        const awsName = physicalName(args.type, args.name, inputs);
+        resources.push({
+            type: args.type,
+            name: args.name,
+            inputs: recordable(inputs) as State,
+            ...(awsName !== undefined ? { physicalName: awsName, autoNamed: isAutoNamed(args.type, inputs) } : {}),
+            ...(parent ? { parent } : {}),
+            ...(ignoreChanges ? { ignoreChanges } : {}),
+        });
+        if (args.type.startsWith("pulumi:providers:")) return { id: `${args.name}-provider-id`, state: inputs };
+        // A preview has no IDs, ARNs or other outputs of resources it would create.
+        if (preview) return { id: undefined, state: previewState(args.type, args.name, inputs) };
+        return { id: `${args.name}-id`, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
     },
     call(args) {
         switch (args.token) {
             case "aws:index/getCallerIdentity:getCallerIdentity":
-                return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/mock`, userId: "AIDAMOCK", id: ACCOUNT };
+                // An assumed-role session, as in CI and SSO: the principal is the role that issued it.
+                return { accountId: ACCOUNT, arn: world.callerArn ?? MOCK_CALLER_ARN, userId: "AROAMOCKDEPLOYER:session", id: ACCOUNT };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
             case "aws:index/getRegion:getRegion":
                 return { name: region, region, id: region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                const names = ["a", "b", "c", "d"].map((s) => `${region}${s}`);
-                return { names, zoneIds: names.map((_, i) => `zone-${i}`), id: region };
+                const excludeIds = (args.inputs.excludeZoneIds ?? []) as string[];
+                const excludeNames = (args.inputs.excludeNames ?? []) as string[];
+                const zones = (world.zones?.[region] ?? mockZones(region)).filter((z) => !excludeIds.includes(z.zoneId) && !excludeNames.includes(z.name));
+                return { names: zones.map((z) => z.name), zoneIds: zones.map((z) => z.zoneId), groupNames: zones.map(() => region), id: region };
+            }
+            case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+                return instanceTypeOfferings(args.inputs as State);
+            case "aws:eks/getClusters:getClusters":
+                return { names: Object.keys(world.clusters ?? {}), id: region };
+            case "aws:eks/getNodeGroups:getNodeGroups": {
+                const groups = world.clusters?.[String(args.inputs.clusterName)];
+                if (groups === undefined) throw new Error(`ResourceNotFoundException: No cluster found for name: ${String(args.inputs.clusterName)}`);
+                return { clusterName: args.inputs.clusterName, names: groups.map((g) => g.nodeGroupName), id: String(args.inputs.clusterName) };
+            }
+            case "aws:eks/getNodeGroup:getNodeGroup": {
+                const group = world.clusters?.[String(args.inputs.clusterName)]?.find((g) => g.nodeGroupName === args.inputs.nodeGroupName);
+                if (group === undefined) throw new Error(`ResourceNotFoundException: No node group found for name: ${String(args.inputs.nodeGroupName)}`);
+                return {
+                    clusterName: args.inputs.clusterName,
+                    nodeGroupName: group.nodeGroupName,
+                    scalingConfigs: [{ minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize }],
+                    resources: [{ autoscalingGroups: [{ name: `eks-${group.nodeGroupName}-live` }], remoteAccessSecurityGroupId: "" }],
+                    id: `${String(args.inputs.clusterName)}:${group.nodeGroupName}`,
+                };
+            }
+            case "aws:autoscaling/getGroup:getGroup": {
+                const group = Object.values(world.clusters ?? {}).flat().find((g) => `eks-${g.nodeGroupName}-live` === args.inputs.name);
+                if (group === undefined) throw new Error(`couldn't find resource: Auto Scaling Group ${String(args.inputs.name)}`);
+                return { name: args.inputs.name, desiredCapacity: group.asgDesiredCapacity ?? group.desiredSize, minSize: group.minSize, maxSize: group.maxSize, id: args.inputs.name };
             }
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                 return { userName: "AWS", password: "mock-ecr-password", authorizationToken: "QVdTOm1vY2s=", proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${region}.amazonaws.com`, id: region };
@@ -131,6 +195,27 @@ const mocks: pulumi.runtime.Mocks = {
         }
     },
 };
+
+/** DescribeInstanceTypeOfferings with the instance-type and location filters the program uses. */
+function instanceTypeOfferings(inputs: State): State {
+    if (inputs.locationType !== "availability-zone-id") throw new Error("the mock answers instance type offerings by availability-zone-id only");
+    const filters = (inputs.filters ?? []) as { name: string; values: string[] }[];
+    const types = filters.find((f) => f.name === "instance-type")?.values;
+    const locations = filters.find((f) => f.name === "location")?.values;
+    const zoneIds = (world.zones?.[region] ?? mockZones(region)).map((z) => z.zoneId).filter((id) => locations === undefined || locations.includes(id));
+    const out = { instanceTypes: [] as string[], locations: [] as string[], locationTypes: [] as string[] };
+    for (const zoneId of zoneIds) {
+        const offered = world.offerings?.[zoneId];
+        for (const type of types ?? offered ?? []) {
+            if (offered !== undefined ? offered.includes(type) : mockOfferedInZone(region, zoneId, type)) {
+                out.instanceTypes.push(type);
+                out.locations.push(zoneId);
+                out.locationTypes.push("availability-zone-id");
+            }
+        }
+    }
+    return { ...out, id: region };
+}
 
 interface PatchableMonitor {
     registerResource(req: { getType(): string; getName(): string; getParent(): string; getIgnorechangesList(): string[] }, callback: unknown): unknown;
@@ -145,12 +230,20 @@ const asyncErrors: string[] = [];
 process.on("unhandledRejection", (reason) => asyncErrors.push(reason instanceof Error ? reason.message : String(reason)));
 process.on("uncaughtException", (error) => asyncErrors.push(error.message));
 
-function resolved<T>(o: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+/** The parts of the SDK's Output implementation that say whether a value is known (apply never runs on unknowns). */
+interface OutputInternals<T> {
+    isKnown: Promise<boolean>;
+    promise(withUnknowns?: boolean): Promise<T>;
+}
+
+async function resolved<T>(o: pulumi.Output<T>): Promise<unknown> {
+    const internals = o as unknown as OutputInternals<T>;
+    const [known, value] = await Promise.all([internals.isKnown, internals.promise(true)]);
+    return known ? recordable(value) : UNKNOWN;
 }
 
 async function main(): Promise<void> {
-    await pulumi.runtime.setMocks(mocks, "eks-inference", stack, false);
+    await pulumi.runtime.setMocks(mocks, "eks-inference", stack, preview);
     // Record each resource's parent: the mock API does not pass it on, the monitor request has it.
     const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
     const register = monitor.registerResource.bind(monitor);

@@ -5,11 +5,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import type { MockWorld } from "./mock-world";
 
 export interface RecordedResource {
     type: string;
     name: string;
     inputs: Record<string, unknown>;
+    /** The name AWS will show (explicit name input, else the provider's auto-name); absent for unnamed types. */
+    physicalName?: string;
+    /** physicalName is the provider's auto-name: AWS shows the same prefix with another random suffix. */
+    autoNamed?: boolean;
     /** URN of the parent resource, when it has one. */
     parent?: string;
     /** The resource's ignoreChanges option, when set. */
@@ -33,6 +38,10 @@ export interface MockRunOptions {
     config?: Record<string, string>;
     /** Keys (same spelling as `config`) whose values are secrets. */
     secretKeys?: string[];
+    /** Run as `pulumi preview` would: outputs that exist only after apply are unknown. */
+    preview?: boolean;
+    /** The mocked account: caller, zones, instance type offerings, existing clusters. */
+    world?: MockWorld;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -98,6 +107,8 @@ export function runStackUnderMocks(stack: string, options: MockRunOptions = {}):
                 PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
                 MOCK_RUN_STACK: stack,
                 MOCK_RUN_RESULT: resultFile,
+                MOCK_RUN_PREVIEW: options.preview === true ? "true" : "false",
+                MOCK_RUN_WORLD: JSON.stringify(options.world ?? {}),
             },
             stdio: ["ignore", "pipe", "pipe"],
         });

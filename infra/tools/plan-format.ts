@@ -4,7 +4,7 @@
 /** The parts of mock-run's result this module reads. */
 export interface PlanInput {
     stack: string;
-    resources: { type: string; name: string; inputs: Record<string, unknown> }[];
+    resources: { type: string; name: string; inputs: Record<string, unknown>; physicalName?: string; autoNamed?: boolean }[];
     outputs: Record<string, unknown>;
     secretOutputs: string[];
     config: Record<string, string>;
@@ -126,6 +126,16 @@ export const PLAN_PROPERTIES: Readonly<Record<string, Picker>> = {
 
 const MAX_VALUE_CHARS = 400;
 
+/**
+ * The name AWS will show, when it is not the resource name: an explicit name as given, an auto-name
+ * as its prefix and `-???????` (the provider picks 7 random hex characters at create time).
+ */
+function awsName(r: PlanInput["resources"][number]): string {
+    if (r.physicalName === undefined) return "";
+    const shown = r.autoNamed === true ? r.physicalName.replace(/-[0-9a-f]{7}$/, "-???????") : r.physicalName;
+    return shown === r.name ? "" : ` -> ${shown}`;
+}
+
 function show(v: unknown): string {
     const text = typeof v === "string" ? v : JSON.stringify(v);
     return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 3)}...` : text;
@@ -161,7 +171,7 @@ export function formatPlan(run: PlanInput, secretConfigKeys: readonly string[] =
         for (const r of [...list].sort((a, b) => a.name.localeCompare(b.name))) {
             const props = pick === undefined ? {} : pick(r.inputs);
             const shown = Object.entries(props).map(([k, v]) => `${k}=${show(v)}`).join(" ");
-            lines.push(`  ${r.name}${shown ? `  ${shown}` : ""}`);
+            lines.push(`  ${r.name}${awsName(r)}${shown ? `  ${shown}` : ""}`);
         }
     }
     lines.push("", "Resources per type:");
