@@ -34,6 +34,11 @@ export interface Toleration {
 export interface AcceleratorProfile {
     name: AcceleratorProfileName;
     defaultInstanceType: string;
+    /**
+     * Default types of a SPOT group: two or more of the same accelerator (so the model and device plugin
+     * behave the same on each) in different Spot pools, so one pool without capacity does not stall the group.
+     */
+    spotInstanceTypes: readonly string[];
     /** Instance families this profile accepts as an instance type override. */
     instanceFamilies: readonly string[];
     amiType: AmiType;
@@ -48,6 +53,8 @@ export const PROFILES: Readonly<Record<AcceleratorProfileName, AcceleratorProfil
     inf2: {
         name: "inf2",
         defaultInstanceType: "inf2.xlarge",
+        // Both carry one Inferentia2 chip (2 NeuronCores, 32 GiB); the 8xlarge adds host CPU only.
+        spotInstanceTypes: ["inf2.xlarge", "inf2.8xlarge"],
         instanceFamilies: ["inf2"],
         amiType: "AL2023_x86_64_NEURON",
         devicePlugin: "neuron",
@@ -56,6 +63,8 @@ export const PROFILES: Readonly<Record<AcceleratorProfileName, AcceleratorProfil
     inf1: {
         name: "inf1",
         defaultInstanceType: "inf1.xlarge",
+        // Both carry one Inferentia chip (4 NeuronCores).
+        spotInstanceTypes: ["inf1.xlarge", "inf1.2xlarge"],
         instanceFamilies: ["inf1"],
         amiType: "AL2023_x86_64_NEURON",
         devicePlugin: "neuron",
@@ -70,6 +79,10 @@ export const PROFILES: Readonly<Record<AcceleratorProfileName, AcceleratorProfil
         // modern match for the retired Elastic Inference accelerators.
         name: "nvidia",
         defaultInstanceType: "g6f.large",
+        // Both are NVIDIA L4 (Ada, compute capability 8.9) under the same AMI, driver and nvidia.com/gpu
+        // resource: g6f.large is an eighth of one L4 (about $0.20/h on demand), g6.xlarge a whole L4
+        // (about $0.80/h). Different families are different Spot pools, so a g6f shortage still gets a node.
+        spotInstanceTypes: ["g6f.large", "g6.xlarge"],
         instanceFamilies: ["g6f", "gr6f", "g4dn", "g5", "g6", "g6e", "gr6"],
         amiType: "AL2023_x86_64_NVIDIA",
         devicePlugin: "nvidia",
@@ -78,6 +91,8 @@ export const PROFILES: Readonly<Record<AcceleratorProfileName, AcceleratorProfil
     cpu: {
         name: "cpu",
         defaultInstanceType: "c7i.large",
+        // 2 vCPU / 4 GiB each, three generations: three Spot pools.
+        spotInstanceTypes: ["c7i.large", "c6i.large", "c5.large"],
         instanceFamilies: ["c7i", "c6i", "c5", "m7i", "m6i", "m5", "r7i", "r6i"],
         amiType: "AL2023_x86_64_STANDARD",
         devicePlugin: "none",
@@ -89,13 +104,13 @@ export function instanceFamily(instanceType: string): string {
 }
 
 /**
- * Where each instance family is offered, for the regions this project lists.
+ * Where each instance family is offered, for the regions this project lists: used ONLY offline, by the
+ * test mocks behind `npm run plan` and the tests. A real preview or update asks EC2 which zones of the
+ * region offer each node group's instance types (DescribeInstanceTypeOfferings by zone ID, see
+ * zones.ts), so a region or family missing here never blocks a deployment.
  *
- * Source and date: compiled in November 2026 from AWS's public EC2 instance-type pages, regional
- * launch announcements and the EKS accelerated-AMI documentation, as best known at that time; it was
- * NOT checked per region with `aws ec2 describe-instance-type-offerings --location-type region`.
- * Newer families (g6f) are listed conservatively. When AWS adds a region or family, add it here,
- * or set `allowUnlistedAcceleratorRegion: true` on the stack to skip this check.
+ * Compiled in November 2026 from AWS's public EC2 instance-type pages and regional launch announcements;
+ * not checked per region with `aws ec2 describe-instance-type-offerings`.
  */
 const BROAD = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-1"];
 export const FAMILY_REGIONS: Readonly<Record<string, readonly string[]>> = {
@@ -117,23 +132,6 @@ export const FAMILY_REGIONS: Readonly<Record<string, readonly string[]>> = {
     r7i: BROAD,
     r6i: BROAD,
 };
-export const LISTED_REGIONS: readonly string[] = BROAD;
-
-/** Why `instanceType` cannot be used in `region` according to the table, or undefined if it can. */
-export function regionAvailabilityProblem(instanceType: string, region: string): string | undefined {
-    const family = instanceFamily(instanceType);
-    const regions = FAMILY_REGIONS[family];
-    if (!LISTED_REGIONS.includes(region)) {
-        return `region '${region}' is not in the accelerator region table (listed: ${LISTED_REGIONS.join(", ")})`;
-    }
-    if (regions === undefined) {
-        return `instance family '${family}' is not in the accelerator region table`;
-    }
-    if (!regions.includes(region)) {
-        return `instance family '${family}' is not offered in ${region} (offered in: ${regions.join(", ")})`;
-    }
-    return undefined;
-}
 
 // ---- Scheduling: labels, taints, selectors, tolerations -------------------------------------
 

@@ -7,6 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 export interface ClusterArgs {
     clusterName: string;
     kubernetesVersion: string;
+    /**
+     * upgradePolicy.supportType. Without it EKS defaults to EXTENDED: when standard support ends the cluster
+     * stays on its version and is billed at 6x the cluster-hour price. STANDARD lets EKS upgrade it instead.
+     */
+    supportType: "STANDARD" | "EXTENDED";
     vpcId: pulumi.Input<string>;
     privateSubnetIds: pulumi.Input<string>[];
     publicSubnetIds: pulumi.Input<string>[];
@@ -60,6 +65,7 @@ export class Cluster extends pulumi.ComponentResource {
         this.eks = new eks.Cluster(name, {
             name: args.clusterName,
             version: args.kubernetesVersion,
+            upgradePolicy: { supportType: args.supportType },
             vpcId: args.vpcId,
             privateSubnetIds: args.privateSubnetIds,
             publicSubnetIds: args.publicSubnetIds,

@@ -10,8 +10,8 @@ import {
     RETIRED_PROFILES,
     Workload,
     instanceFamily,
-    regionAvailabilityProblem,
 } from "./accelerators";
+import { DEFAULT_KUBERNETES_VERSION, SUPPORT_TYPES, SupportType, checkKubernetesVersion } from "./kubernetes-versions";
 
 export const PROJECT = "eks-inference";
 
@@ -34,14 +34,14 @@ export const CONFIG_KEYS = {
     bertEnabled: { type: "boolean", default: false, description: "Deploy the BERT TF Serving service and its accelerated node group (needs bertModelUri)." },
     videoAccelerator: { type: "string", default: "nvidia", description: "Accelerator profile of the video node group: inf2, inf1, nvidia or cpu (ei is retired)." },
     bertAccelerator: { type: "string", default: "inf2", description: "Accelerator profile of the BERT node group: inf2, inf1, nvidia or cpu (ei is retired)." },
-    videoInstanceType: { type: "string", default: "", description: "Instance type of the video node group; empty means the profile default (inf2.xlarge, inf1.xlarge, g6f.large, c7i.large)." },
-    bertInstanceType: { type: "string", default: "", description: "Instance type of the BERT node group; empty means the profile default." },
-    allowUnlistedAcceleratorRegion: { type: "boolean", default: false, description: "Skip the region/instance-family availability table (for regions or families added after it was written)." },
+    videoInstanceTypes: { type: "array", default: [], description: "Instance types of the video node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types, so one empty Spot pool does not stall the group)." },
+    bertInstanceTypes: { type: "array", default: [], description: "Instance types of the BERT node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types)." },
     // Cluster
-    kubernetesVersion: { type: "string", default: "1.35", description: "EKS Kubernetes version (major.minor)." },
+    kubernetesVersion: { type: "string", default: DEFAULT_KUBERNETES_VERSION, description: "EKS Kubernetes version (major.minor). Versions past their end of support are refused with the date; the program warns 90 days ahead (see infra/kubernetes-versions.ts)." },
+    upgradeSupportType: { type: "string", default: "STANDARD", description: "EKS version support policy: STANDARD (EKS upgrades the cluster when standard support ends) or EXTENDED (stay on the version, billed at 6x the cluster price after standard support ends)." },
     clusterAdminPrincipalArns: { type: "array", default: [], description: "IAM principal ARNs given cluster-admin through EKS access entries (AmazonEKSClusterAdminPolicy)." },
     clusterLogTypes: { type: "array", default: ["api", "audit", "authenticator"], description: "EKS control-plane log types sent to CloudWatch Logs (api, audit, authenticator, controllerManager, scheduler)." },
-    publicAccessCidrs: { type: "array", default: ["0.0.0.0/0"], description: "CIDRs allowed to reach the public Kubernetes API endpoint (the private endpoint is always on)." },
+    publicAccessCidrs: { type: "array", default: ["0.0.0.0/0"], description: "CIDRs allowed to reach the public Kubernetes API endpoint (the private endpoint is always on). Narrowing it cuts deploy.yml off from the cluster on GitHub-hosted runners, whose addresses are not fixed: run the deploy job on a runner whose address is listed (for example a self-hosted runner in the VPC)." },
     logRetentionDays: { type: "integer", default: 30, description: "Retention of the control-plane and platform CloudWatch log groups, in days." },
     // Network
     vpcCidr: { type: "string", default: "10.0.0.0/16", description: "IPv4 CIDR of the VPC (a /16 to /20)." },
@@ -108,7 +108,16 @@ export interface RawConfig {
     /** `aws:region`. */
     region: string | undefined;
     stack: string;
+    /** The date the Kubernetes version is checked against; default now. */
+    today?: Date;
 }
+
+/** Keys this project no longer reads, and what to do instead (a stack still setting one gets this message). */
+export const RETIRED_KEYS: Readonly<Record<string, string>> = {
+    videoInstanceType: `was replaced by ${PROJECT}:videoInstanceTypes, a list: for example videoInstanceTypes: ["g6.xlarge"]`,
+    bertInstanceType: `was replaced by ${PROJECT}:bertInstanceTypes, a list: for example bertInstanceTypes: ["inf2.xlarge"]`,
+    allowUnlistedAcceleratorRegion: "is no longer needed: the program asks EC2 which zones of the region offer the node groups' instance types; remove it",
+};
 
 export interface Sizing {
     minSize: number;
@@ -121,7 +130,10 @@ export type CapacityType = "ON_DEMAND" | "SPOT";
 export interface AcceleratedGroupConfig {
     workload: Workload;
     profile: AcceleratorProfile;
+    /** The first of instanceTypes (the one priced by `npm run cost`). */
     instanceType: string;
+    /** Every instance type the group may launch, all of the profile's families. */
+    instanceTypes: string[];
     capacityType: CapacityType;
     sizing: Sizing;
 }
@@ -137,6 +149,8 @@ export interface PlatformConfig {
     stack: string;
     region: string;
     kubernetesVersion: string;
+    /** upgradePolicy.supportType of the cluster. */
+    supportType: SupportType;
     network: { vpcCidr: string; azCount: number; natGateways: "single" | "onePerAz"; interfaceEndpoints: boolean };
     cluster: { adminPrincipalArns: string[]; logTypes: string[]; publicAccessCidrs: string[]; logRetentionDays: number };
     general: { instanceType: string; sizing: Sizing; volumeGiB: number };
@@ -294,9 +308,9 @@ export function parseS3Uri(uri: string): S3Location | undefined {
     return { bucket: m[1] as string, prefix: m[2] ?? "" };
 }
 
-function readAccelerated(r: Reader, workload: Workload, region: string, enabled: boolean, allowUnlisted: boolean, warnings: string[]): AcceleratedGroupConfig {
+function readAccelerated(r: Reader, workload: Workload, enabled: boolean, warnings: string[]): AcceleratedGroupConfig {
     const profileKey: ConfigKey = workload === "video" ? "videoAccelerator" : "bertAccelerator";
-    const typeKey: ConfigKey = workload === "video" ? "videoInstanceType" : "bertInstanceType";
+    const typesKey: ConfigKey = workload === "video" ? "videoInstanceTypes" : "bertInstanceTypes";
     const profileText = r.string(profileKey);
     let profileName: AcceleratorProfileName = CONFIG_KEYS[profileKey].default as AcceleratorProfileName;
     const retired = RETIRED_PROFILES[profileText];
@@ -308,23 +322,25 @@ function readAccelerated(r: Reader, workload: Workload, region: string, enabled:
         r.fail(profileKey, `is '${profileText}'; valid profiles: ${ACCELERATOR_PROFILES.join(", ")}`);
     }
     const profile = PROFILES[profileName];
-    const override = r.string(typeKey);
-    const instanceType = override === "" ? profile.defaultInstanceType : override;
-    if (override !== "" && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(override)) {
-        r.fail(typeKey, `is '${override}'; expected an EC2 instance type such as ${profile.defaultInstanceType}`);
-    } else if (!profile.instanceFamilies.includes(instanceFamily(instanceType))) {
-        r.fail(typeKey, `is '${instanceType}', which the '${profileName}' profile cannot run (families: ${profile.instanceFamilies.join(", ")})`);
-    } else if (enabled && !allowUnlisted) {
-        const problem = regionAvailabilityProblem(instanceType, region);
-        if (problem !== undefined) {
-            r.fail(override === "" ? profileKey : typeKey, `(${profileName}, ${instanceType}) cannot be used in ${region}: ${problem}. ` +
-                `Choose another profile/instance type, or set ${PROJECT}:allowUnlistedAcceleratorRegion to true if you know it is offered there.`);
+    const capacityType = r.oneOf<CapacityType>(workload === "video" ? "videoCapacityType" : "bertCapacityType", ["ON_DEMAND", "SPOT"]);
+    const given = r.stringArray(typesKey);
+    const defaults = capacityType === "SPOT" ? [...profile.spotInstanceTypes] : [profile.defaultInstanceType];
+    const instanceTypes = given.length === 0 ? defaults : given;
+    for (const type of given) {
+        if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) {
+            r.fail(typesKey, `contains '${type}'; expected EC2 instance types such as ${profile.defaultInstanceType}`);
+        } else if (!profile.instanceFamilies.includes(instanceFamily(type))) {
+            r.fail(typesKey, `contains '${type}', which the '${profileName}' profile cannot run (families: ${profile.instanceFamilies.join(", ")})`);
         }
     }
+    if (new Set(given).size !== given.length) r.fail(typesKey, `lists an instance type twice (${given.join(", ")})`);
+    if (enabled && capacityType === "SPOT" && instanceTypes.length < 2) {
+        warnings.push(`${workload}: a Spot group with one instance type (${instanceTypes.join(", ")}) is a shallow pool: when it has no capacity no node arrives. ` +
+            `List two or more types of the '${profileName}' profile in ${PROJECT}:${typesKey} (default: ${profile.spotInstanceTypes.join(", ")}).`);
+    }
     if (enabled && profile.warning !== undefined) warnings.push(`${workload}: ${profile.warning}`);
-    const capacityType = r.oneOf<CapacityType>(workload === "video" ? "videoCapacityType" : "bertCapacityType", ["ON_DEMAND", "SPOT"]);
     const sizing = readSizing(r, workload);
-    return { workload, profile, instanceType, capacityType, sizing };
+    return { workload, profile, instanceType: instanceTypes[0] as string, instanceTypes, capacityType, sizing };
 }
 
 function readSizing(r: Reader, group: "general" | Workload): Sizing {
@@ -346,7 +362,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const r = new Reader(raw);
     const warnings: string[] = [];
     const unknown = Object.keys(raw.values).filter((k) => !(k in CONFIG_KEYS));
-    for (const k of unknown) r.fail(k, `is not a known key of this project (see Pulumi.yaml for the list)`);
+    for (const k of unknown) r.fail(k, RETIRED_KEYS[k] ?? `is not a known key of this project (see Pulumi.yaml for the list)`);
 
     const region = raw.region ?? "";
     if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
@@ -355,11 +371,12 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
 
     const videoEnabled = r.boolean("videoEnabled");
     const bertEnabled = r.boolean("bertEnabled");
-    const allowUnlisted = r.boolean("allowUnlistedAcceleratorRegion");
 
+    const supportType = r.oneOf<SupportType>("upgradeSupportType", SUPPORT_TYPES);
     const kubernetesVersion = r.string("kubernetesVersion");
-    const kv = /^1\.(\d+)$/.exec(kubernetesVersion);
-    if (!kv || Number(kv[1]) < 30) r.fail("kubernetesVersion", `is '${kubernetesVersion}'; expected a supported EKS version such as 1.35 (1.30 or newer)`);
+    const verdict = checkKubernetesVersion(kubernetesVersion, supportType, raw.today ?? new Date());
+    if (verdict.problem !== undefined) r.fail("kubernetesVersion", verdict.problem);
+    if (verdict.warning !== undefined) warnings.push(verdict.warning);
 
     const vpcCidr = r.string("vpcCidr");
     const bits = cidrPrefix(vpcCidr);
@@ -400,7 +417,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const visibilityTimeoutSeconds = r.integer("queueVisibilityTimeoutSeconds", 30, 43200);
     const maxReceiveCount = r.integer("maxReceiveCount", 1, 1000);
 
-    const videoNodes = readAccelerated(r, "video", region, videoEnabled, allowUnlisted, warnings);
+    const videoNodes = readAccelerated(r, "video", videoEnabled, warnings);
     const videoModelUri = r.string("videoModelUri");
     let videoModelS3: S3Location | undefined;
     if (videoModelUri.startsWith("s3://")) {
@@ -435,7 +452,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const alarmEmail = r.string("alarmEmail");
     if (alarmEmail !== "" && !EMAIL.test(alarmEmail)) r.fail("alarmEmail", `is '${alarmEmail}'; expected an e-mail address or empty`);
 
-    const bertNodes = readAccelerated(r, "bert", region, bertEnabled, allowUnlisted, warnings);
+    const bertNodes = readAccelerated(r, "bert", bertEnabled, warnings);
     const bertModelUri = r.string("bertModelUri");
     let bertModelS3: S3Location | undefined;
     if (bertModelUri !== "") {
@@ -496,6 +513,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         stack: raw.stack,
         region,
         kubernetesVersion,
+        supportType,
         network: { vpcCidr, azCount, natGateways, interfaceEndpoints },
         cluster: { adminPrincipalArns, logTypes, publicAccessCidrs, logRetentionDays },
         general: { instanceType: generalInstanceType, sizing: generalSizing, volumeGiB: generalVolumeGiB },

@@ -33,11 +33,18 @@ const network = new Network(baseName, {
     interfaceEndpoints: config.network.interfaceEndpoints,
     region: config.region,
     clusterName: baseName,
+    nodeGroups: [
+        { group: "general", configKey: "generalInstanceType", instanceTypes: [config.general.instanceType] },
+        ...(["video", "bert"] as const)
+            .filter((w) => config[w].enabled)
+            .map((w) => ({ group: w, configKey: `${w}InstanceTypes`, instanceTypes: config[w].nodes.instanceTypes })),
+    ],
 }, withAws);
 
 const cluster = new Cluster(baseName, {
     clusterName: baseName,
     kubernetesVersion: config.kubernetesVersion,
+    supportType: config.supportType,
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
     publicSubnetIds: network.publicSubnetIds,
@@ -53,8 +60,8 @@ const generalNodes = new NodeGroup(`${baseName}-general`, {
     clusterName: cluster.name,
     kubernetesVersion: config.kubernetesVersion,
     nodeRole,
-    subnetIds: network.privateSubnetIds,
-    instanceType: config.general.instanceType,
+    subnetIds: network.privateSubnetIdsFor("general", [config.general.instanceType]),
+    instanceTypes: [config.general.instanceType],
     amiType: "AL2023_x86_64_STANDARD",
     capacityType: "ON_DEMAND",
     sizing: config.general.sizing,
@@ -70,8 +77,8 @@ function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
         clusterName: cluster.name,
         kubernetesVersion: config.kubernetesVersion,
         nodeRole,
-        subnetIds: network.privateSubnetIds,
-        instanceType: group.instanceType,
+        subnetIds: network.privateSubnetIdsFor(workload, group.instanceTypes),
+        instanceTypes: group.instanceTypes,
         amiType: group.profile.amiType,
         capacityType: group.capacityType,
         sizing: group.sizing,

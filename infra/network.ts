@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSubnet } from "./cidr";
+import { EKS_UNSUPPORTED_ZONE_IDS, GroupInstanceTypes, Offerings, chooseZones, subnetsForTypes } from "./zones";
 
 export interface NetworkArgs {
     vpcCidr: string;
@@ -16,6 +17,8 @@ export interface NetworkArgs {
     region: string;
     /** Name of the EKS cluster (subnet discovery tags). */
     clusterName: string;
+    /** Every enabled node group's instance types: zones where they are offered are preferred. */
+    nodeGroups: GroupInstanceTypes[];
 }
 
 /** Interface endpoints the nodes and pods use: images, queue, credentials, metrics/logs, scaling. */
@@ -36,6 +39,10 @@ export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string>[];
     readonly privateSubnetIds: pulumi.Output<string>[];
+    /** The zone IDs chosen for the subnets (index i: public-i and private-i). */
+    readonly zoneIds: pulumi.Output<string[]>;
+    private readonly privateSubnets: aws.ec2.Subnet[] = [];
+    private readonly offerings: pulumi.Output<Offerings>;
     /** Security group of the interface endpoints; absent when interfaceEndpoints is false. */
     readonly endpointSecurityGroupId?: pulumi.Output<string>;
 
@@ -43,10 +50,23 @@ export class Network extends pulumi.ComponentResource {
         super("eks-inference:platform:Network", name, {}, opts);
         const child = { parent: this };
         const region = args.region;
+        // Zone IDs, not names: names map to different physical zones per account. The zones EKS refuses
+        // are excluded here and again in chooseZones.
         const zones = aws.getAvailabilityZonesOutput(
-            { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
+            { state: "available", excludeZoneIds: [...EKS_UNSUPPORTED_ZONE_IDS], filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
             child,
         );
+        // Asked at preview too: which zones offer the node groups' instance types (g6/inf2 capacity is not everywhere).
+        const allTypes = [...new Set(args.nodeGroups.flatMap((g) => g.instanceTypes))].sort();
+        this.offerings = aws.ec2.getInstanceTypeOfferingsOutput(
+            { locationType: "availability-zone-id", filters: [{ name: "instance-type", values: allTypes }] },
+            child,
+        ).apply((o) => ({ instanceTypes: o.instanceTypes, locations: o.locations }));
+        this.zoneIds = pulumi.all([zones.zoneIds, this.offerings]).apply(([ids, offerings]) => {
+            const choice = chooseZones(region, ids, offerings, args.nodeGroups, args.azCount);
+            for (const w of choice.warnings) pulumi.log.warn(w, this);
+            return choice.zoneIds;
+        });
 
         const vpc = new aws.ec2.Vpc(name, {
             cidrBlock: args.vpcCidr,
@@ -68,18 +88,17 @@ export class Network extends pulumi.ComponentResource {
         const privateRts: aws.ec2.RouteTable[] = [];
         const natIds: pulumi.Output<string>[] = [];
         for (let i = 0; i < args.azCount; i++) {
-            const az = zones.names.apply((names) => {
-                const zone = names[i];
-                if (zone === undefined) throw new Error(`azCount is ${args.azCount} but the region offers only ${names.length} AZs`);
-                return zone;
-            });
+            const zoneId = this.zoneIds.apply((ids) => ids[i] as string);
+            // A subnet's zone never changes once created: a later change in the preferred zones (EC2 adding
+            // capacity somewhere) must not replace subnets a running cluster uses.
+            const keepZone: pulumi.CustomResourceOptions = { parent: this, ignoreChanges: ["availabilityZoneId", "availabilityZone"] };
             const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {
                 vpcId: vpc.id,
-                availabilityZone: az,
+                availabilityZoneId: zoneId,
                 cidrBlock: cidrSubnet(args.vpcCidr, 4, i),
                 mapPublicIpOnLaunch: false,
                 tags: { Name: `${name}-public-${i}`, "kubernetes.io/role/elb": "1", [`kubernetes.io/cluster/${args.clusterName}`]: "shared" },
-            }, child);
+            }, keepZone);
             new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, child);
             publicSubnets.push(pub);
 
@@ -96,10 +115,10 @@ export class Network extends pulumi.ComponentResource {
 
             const priv = new aws.ec2.Subnet(`${name}-private-${i}`, {
                 vpcId: vpc.id,
-                availabilityZone: az,
+                availabilityZoneId: zoneId,
                 cidrBlock: cidrSubnet(args.vpcCidr, 4, 8 + i),
                 tags: { Name: `${name}-private-${i}`, "kubernetes.io/role/internal-elb": "1", [`kubernetes.io/cluster/${args.clusterName}`]: "shared" },
-            }, child);
+            }, keepZone);
             const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, {
                 vpcId: vpc.id,
                 routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }],
@@ -107,6 +126,7 @@ export class Network extends pulumi.ComponentResource {
             }, child);
             new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, child);
             privateSubnets.push(priv);
+            this.privateSubnets.push(priv);
             privateRts.push(rt);
         }
 
@@ -145,6 +165,20 @@ export class Network extends pulumi.ComponentResource {
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
         this.privateSubnetIds = privateSubnets.map((s) => s.id);
         this.registerOutputs({ vpcId: this.vpcId, privateSubnetIds: this.privateSubnetIds, publicSubnetIds: this.publicSubnetIds });
+    }
+
+    /**
+     * The private subnets a node group may use: those whose zone (as created) offers at least one of its
+     * instance types, so EKS never tries to launch a type where EC2 does not offer it.
+     */
+    privateSubnetIdsFor(group: string, instanceTypes: readonly string[]): pulumi.Output<string[]> {
+        return pulumi
+            .all([pulumi.all(this.privateSubnets.map((s) => s.id)), pulumi.all(this.privateSubnets.map((s) => s.availabilityZoneId)), this.offerings])
+            .apply(([ids, zoneIds, offerings]) => {
+                const usable = subnetsForTypes(zoneIds, offerings, instanceTypes).map((i) => ids[i] as string);
+                if (usable.length === 0) throw new Error(`${group}: EC2 offers none of ${instanceTypes.join(", ")} in the VPC's zones (${zoneIds.join(", ")})`);
+                return usable;
+            });
     }
 
     /** Admits HTTPS to the interface endpoints from one security group (the nodes'); nothing when there are none. */

@@ -45,8 +45,9 @@ export interface NodeGroupArgs {
     kubernetesVersion: string;
     /** The node role component; groups wait for its policy attachments. */
     nodeRole: NodeRole;
-    subnetIds: pulumi.Input<string>[];
-    instanceType: string;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** ON_DEMAND launches the first; SPOT spreads over all of them (each type is its own Spot pool). */
+    instanceTypes: string[];
     amiType: AmiType;
     capacityType: CapacityType;
     sizing: Sizing;
@@ -91,7 +92,7 @@ export class NodeGroup extends pulumi.ComponentResource {
             nodeRoleArn: args.nodeRole.role.arn,
             subnetIds: args.subnetIds,
             amiType: args.amiType,
-            instanceTypes: [args.instanceType],
+            instanceTypes: args.instanceTypes,
             capacityType: args.capacityType,
             scalingConfig: args.sizing,
             updateConfig: { maxUnavailable: 1 },

@@ -4,11 +4,15 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, ConfigError, PlatformConfig, RawConfig, parseConfig } from "../config";
+import { EKS_VERSIONS } from "../kubernetes-versions";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/** The day these tests check versions against (the support dates must not make them rot). */
+const TODAY = new Date("2026-12-02T09:00:00Z");
+
 function raw(values: Record<string, string> = {}, extra: Partial<RawConfig> = {}): RawConfig {
-    return { values, secretKeys: [], region: "us-west-2", stack: "test", ...extra };
+    return { values, secretKeys: [], region: "us-west-2", stack: "test", today: TODAY, ...extra };
 }
 
 /** The problems parseConfig reports for these values (fails the test if it accepts them). */
@@ -23,7 +27,11 @@ function problems(values: Record<string, string>, extra: Partial<RawConfig> = {}
 }
 
 function assertProblem(values: Record<string, string>, ...patterns: RegExp[]): void {
-    const found = problems(values);
+    assertProblemOn({}, values, ...patterns);
+}
+
+function assertProblemOn(extra: Partial<RawConfig>, values: Record<string, string>, ...patterns: RegExp[]): void {
+    const found = problems(values, extra);
     for (const pattern of patterns) {
         assert.ok(found.some((p) => pattern.test(p)), `no problem matches ${pattern}; got:\n${found.join("\n")}`);
     }
@@ -110,7 +118,7 @@ describe("config: parsing", () => {
     it("applies overrides and derives the backlog target", () => {
         const config = parseConfig(raw({
             videoAccelerator: "inf2",
-            videoInstanceType: "inf2.8xlarge",
+            videoInstanceTypes: '["inf2.8xlarge"]',
             videoModelUri: "s3://models-bucket/ssd-neuronx/",
             acceptableLatencySeconds: "300",
             secondsPerVideo: "120",
@@ -157,6 +165,50 @@ describe("config: parsing", () => {
     });
 });
 
+describe("config: Kubernetes version and support policy", () => {
+    it("defaults to 1.35 on STANDARD support (no paid extended support by surprise)", () => {
+        const config = parseConfig(raw());
+        assert.strictEqual(config.kubernetesVersion, "1.35");
+        assert.strictEqual(config.supportType, "STANDARD");
+        assert.deepStrictEqual(config.warnings, []);
+        assert.strictEqual(parseConfig(raw({ upgradeSupportType: "EXTENDED" })).supportType, "EXTENDED");
+        assertProblem({ upgradeSupportType: "LONG" }, /upgradeSupportType is 'LONG'; valid values: STANDARD, EXTENDED/);
+    });
+
+    it("refuses versions whose support has ended, naming the date", () => {
+        assertProblem({ kubernetesVersion: "1.31" }, /kubernetesVersion is 1.31, whose EKS support ended on 2026-11-26.*EKS refuses it; use 1.35 or newer/);
+        assertProblem({ kubernetesVersion: "1.30", upgradeSupportType: "EXTENDED" }, /kubernetesVersion is 1.30, whose EKS support ended on 2026-07-23/);
+        assertProblem({ kubernetesVersion: "1.29" }, /ended on 2026-03-23/);
+        assertProblem({ kubernetesVersion: "1.40" }, /kubernetesVersion is '1.40', which is not in the EKS version table \(known: 1.36, 1.35/);
+        assertProblem({ kubernetesVersion: "latest" }, /kubernetesVersion is 'latest'/);
+    });
+
+    it("refuses a version past standard support on STANDARD (EKS would upgrade it), warns on EXTENDED", () => {
+        assertProblem({ kubernetesVersion: "1.34" }, /kubernetesVersion is 1.34, whose standard support ended on 2026-12-02: with upgradeSupportType STANDARD, EKS upgrades/);
+        const extended = parseConfig(raw({ kubernetesVersion: "1.33", upgradeSupportType: "EXTENDED" }));
+        assert.ok(extended.warnings.some((w) => /1.33 is in extended support since 2026-07-29 \(billed at 6x/.test(w)), extended.warnings.join("\n"));
+    });
+
+    it("warns within 90 days of the end that applies, not before", () => {
+        const warned = parseConfig(raw({}, { today: new Date("2027-01-01T00:00:00Z") }));
+        assert.ok(warned.warnings.some((w) => /Kubernetes 1.35: standard support ends on 2027-03-27 \(in 85 days\)/.test(w)), warned.warnings.join("\n"));
+        assert.deepStrictEqual(parseConfig(raw({}, { today: new Date("2026-12-26T00:00:00Z") })).warnings, [], "91 days ahead: no warning");
+        const lastYear = parseConfig(raw({ kubernetesVersion: "1.32", upgradeSupportType: "EXTENDED" }, { today: new Date("2027-02-01T00:00:00Z") }));
+        assert.ok(lastYear.warnings.some((w) => /extended support ends on 2027-03-23 \(in 50 days\)/.test(w)), lastYear.warnings.join("\n"));
+        assertProblemOn({ today: new Date("2027-03-27T00:00:00Z") }, {}, /1.35, whose standard support ended on 2027-03-27/);
+    });
+
+    it("the table is dated and ordered newest first, every default version has dates", () => {
+        const versions = EKS_VERSIONS.map((v) => Number(v.version.split(".")[1]));
+        assert.deepStrictEqual(versions, [...versions].sort((a, b) => b - a));
+        for (const v of EKS_VERSIONS) {
+            if (v.endOfStandardSupport === undefined) continue;
+            assert.ok(v.endOfExtendedSupport !== undefined && v.endOfExtendedSupport > v.endOfStandardSupport, v.version);
+        }
+        assert.ok(EKS_VERSIONS.find((v) => v.version === CONFIG_KEYS.kubernetesVersion.default)?.endOfStandardSupport);
+    });
+});
+
 describe("config: every error names the key, the value and what is valid", () => {
     it("rejects ei as retired and names its replacements", () => {
         assertProblem({ videoAccelerator: "ei" }, /eks-inference:videoAccelerator is 'ei'.*retired.*April 2024.*'nvidia'.*g6f.*time-slicing/);
@@ -168,27 +220,33 @@ describe("config: every error names the key, the value and what is valid", () =>
     });
 
     it("rejects an instance type the profile cannot run", () => {
-        assertProblem({ videoAccelerator: "inf2", videoInstanceType: "g5.xlarge" }, /videoInstanceType is 'g5.xlarge', which the 'inf2' profile cannot run/);
-        assertProblem({ videoInstanceType: "not an instance" }, /videoInstanceType is 'not an instance'; expected an EC2 instance type/);
+        assertProblem({ videoAccelerator: "inf2", videoInstanceTypes: '["inf2.xlarge","g5.xlarge"]' }, /videoInstanceTypes contains 'g5.xlarge', which the 'inf2' profile cannot run/);
+        assertProblem({ videoInstanceTypes: '["not an instance"]' }, /videoInstanceTypes contains 'not an instance'; expected EC2 instance types/);
+        assertProblem({ videoInstanceTypes: '["g6.xlarge","g6.xlarge"]' }, /videoInstanceTypes lists an instance type twice/);
+        assertProblem({ videoInstanceTypes: "g6.xlarge" }, /videoInstanceTypes is 'g6.xlarge'; expected a list of strings/);
     });
 
-    it("rejects an unlisted region unless allowUnlistedAcceleratorRegion is set", () => {
-        const found = problems({}, { region: "sa-east-1" });
-        assert.ok(found.some((p) => /videoAccelerator \(nvidia, g6f.large\) cannot be used in sa-east-1: region 'sa-east-1' is not in the accelerator region table.*allowUnlistedAcceleratorRegion/.test(p)), found.join("\n"));
-        const config = parseConfig(raw({ allowUnlistedAcceleratorRegion: "true" }, { region: "sa-east-1" }));
+    it("names the replacement of a retired key", () => {
+        assertProblem({ videoInstanceType: "g6.xlarge" }, /eks-inference:videoInstanceType was replaced by eks-inference:videoInstanceTypes, a list/);
+        assertProblem({ allowUnlistedAcceleratorRegion: "true" }, /allowUnlistedAcceleratorRegion is no longer needed: the program asks EC2/);
+    });
+
+    it("leaves regions to EC2: a region or family missing from the hand-kept table is no config error", () => {
+        const config = parseConfig(raw({ videoInstanceTypes: '["g6e.xlarge"]' }, { region: "sa-east-1" }));
         assert.strictEqual(config.region, "sa-east-1");
     });
 
-    it("rejects a family not offered in a listed region", () => {
-        const found = problems({ videoAccelerator: "nvidia" }, { region: "eu-west-1" });
-        assert.ok(found.some((p) => /instance family 'g6f' is not offered in eu-west-1/.test(p)), found.join("\n"));
-        // The same family is accepted where it is offered, and a different type fixes it.
-        parseConfig(raw({ videoInstanceType: "g4dn.xlarge" }, { region: "eu-west-1" }));
-    });
-
-    it("does not check the region of a disabled workload", () => {
-        const config = parseConfig(raw({ videoEnabled: "false" }, { region: "sa-east-1" }));
-        assert.strictEqual(config.video.enabled, false);
+    it("Spot groups get two or more instance types of the profile by default; one explicit type is warned about", () => {
+        const spot = parseConfig(raw({ videoCapacityType: "SPOT" }));
+        assert.deepStrictEqual(spot.video.nodes.instanceTypes, ["g6f.large", "g6.xlarge"]);
+        assert.strictEqual(spot.video.nodes.instanceType, "g6f.large");
+        assert.ok(!spot.warnings.some((w) => /shallow pool/.test(w)));
+        const inf2 = parseConfig(raw({ bertEnabled: "true", bertModelUri: "s3://models-bucket/bert/", bertCapacityType: "SPOT" }));
+        assert.deepStrictEqual(inf2.bert.nodes.instanceTypes, ["inf2.xlarge", "inf2.8xlarge"]);
+        const onDemand = parseConfig(raw());
+        assert.deepStrictEqual(onDemand.video.nodes.instanceTypes, ["g6f.large"]);
+        const single = parseConfig(raw({ videoCapacityType: "SPOT", videoInstanceTypes: '["g6f.large"]' }));
+        assert.ok(single.warnings.some((w) => /video: a Spot group with one instance type \(g6f.large\) is a shallow pool.*videoInstanceTypes/.test(w)), single.warnings.join("\n"));
     });
 
     it("lets the video group scale to zero (min 0, desired 0) but keeps max at least 1", () => {

@@ -6,14 +6,12 @@ import * as path from "path";
 import {
     ACCELERATOR_PROFILES,
     FAMILY_REGIONS,
-    LISTED_REGIONS,
     PROFILES,
     RETIRED_PROFILES,
     instanceFamily,
     nodeLabels,
     nodeSelector,
     nodeTaints,
-    regionAvailabilityProblem,
     tolerations,
 } from "../accelerators";
 import { cidrSubnet } from "../cidr";
@@ -61,12 +59,14 @@ describe("accelerator profiles", () => {
         }
     });
 
-    it("reports region problems for unlisted regions, unlisted families and families not offered", () => {
-        assert.strictEqual(regionAvailabilityProblem("inf2.xlarge", "us-east-1"), undefined);
-        assert.match(regionAvailabilityProblem("inf2.xlarge", "mars-north-1") as string, /region 'mars-north-1' is not in the accelerator region table/);
-        assert.match(regionAvailabilityProblem("x9z.large", "us-east-1") as string, /instance family 'x9z' is not in the accelerator region table/);
-        assert.match(regionAvailabilityProblem("g6f.large", "ap-southeast-1") as string, /'g6f' is not offered in ap-southeast-1/);
-        for (const regions of Object.values(FAMILY_REGIONS)) for (const r of regions) assert.ok(LISTED_REGIONS.includes(r), r);
+    it("Spot defaults list two or more types of the profile's own families, the on-demand default first", () => {
+        for (const name of ACCELERATOR_PROFILES) {
+            const profile = PROFILES[name];
+            assert.ok(profile.spotInstanceTypes.length >= 2, `${name} Spot default has two or more types`);
+            assert.strictEqual(profile.spotInstanceTypes[0], profile.defaultInstanceType, name);
+            assert.strictEqual(new Set(profile.spotInstanceTypes).size, profile.spotInstanceTypes.length, `${name}: no duplicates`);
+            for (const type of profile.spotInstanceTypes) assert.ok(profile.instanceFamilies.includes(instanceFamily(type)), `${name}: ${type}`);
+        }
     });
 });
 

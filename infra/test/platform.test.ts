@@ -6,6 +6,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ACCELERATOR_PROFILES, AcceleratorProfileName, PROFILES, Workload, nodeSelector, tolerations } from "../accelerators";
 import { INTERFACE_ENDPOINT_SERVICES } from "../network";
+import { EKS_UNSUPPORTED_ZONE_IDS } from "../zones";
 import { BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../identities";
 import { CACHE_TAG, SERVING_IMAGE, contentTag } from "../images";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../testing/mock-run";
@@ -73,7 +74,7 @@ const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, stri
     imageTag: `r1.${profile}`,
     // A non-default version, so "node groups follow the cluster version" cannot pass by both defaulting.
     // ... and the one run without interface endpoints (nodes reach AWS APIs through the NAT gateway).
-    ...(profile === "inf1" ? { kubernetesVersion: "1.33", interfaceEndpoints: "false" } : {}),
+    ...(profile === "inf1" ? { kubernetesVersion: "1.36", interfaceEndpoints: "false" } : {}),
     ...(profile === "cpu"
         ? {
             // One run samples, so the pass-through of a non-default rate is covered too.
@@ -113,7 +114,13 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.strictEqual(privateSubnets.length, azCount);
     assert.strictEqual(subnets.length, 2 * azCount);
     assert.strictEqual(new Set(subnets.map((s) => s.inputs.cidrBlock)).size, subnets.length, "subnet CIDRs overlap");
-    assert.strictEqual(new Set(privateSubnets.map((s) => s.inputs.availabilityZone)).size, azCount, "private subnets span the AZs");
+    const subnetZones = privateSubnets.map((s) => s.inputs.availabilityZoneId as string);
+    assert.strictEqual(new Set(subnetZones).size, azCount, "private subnets span the AZs");
+    for (const s of subnets) {
+        assert.strictEqual(s.inputs.availabilityZone, undefined, `${s.name}: placed by zone ID, not by an account-specific zone name`);
+        assert.ok(!EKS_UNSUPPORTED_ZONE_IDS.includes(s.inputs.availabilityZoneId as string), `${s.name} is in a zone EKS refuses`);
+        assert.deepStrictEqual(s.ignoreChanges, ["availabilityZoneId", "availabilityZone"], `${s.name} keeps its zone`);
+    }
     const privateIds = privateSubnets.map((s) => `${s.name}-id`);
     assert.strictEqual(ofType(run, "aws:ec2/natGateway:NatGateway").length, cfg("natGateways") === "onePerAz" ? azCount : 1);
     const endpoints = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
@@ -204,7 +211,10 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         const profile = (cfg(`${workload}Accelerator`) ?? (workload === "video" ? "nvidia" : "inf2")) as AcceleratorProfileName;
         const group = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-${workload}`).inputs;
         assert.strictEqual(group.amiType, PROFILES[profile].amiType);
-        assert.deepStrictEqual(group.instanceTypes, [cfg(`${workload}InstanceType`) || PROFILES[profile].defaultInstanceType]);
+        const capacity = cfg(`${workload}CapacityType`) ?? "ON_DEMAND";
+        const listed = JSON.parse(cfg(`${workload}InstanceTypes`) ?? "[]") as string[];
+        assert.deepStrictEqual(group.instanceTypes, listed.length > 0 ? listed : capacity === "SPOT" ? PROFILES[profile].spotInstanceTypes : [PROFILES[profile].defaultInstanceType]);
+        if (capacity === "SPOT") assert.ok((group.instanceTypes as string[]).length >= 2, `${workload}: a Spot group spans two or more pools`);
         assert.strictEqual(group.capacityType, cfg(`${workload}CapacityType`) ?? "ON_DEMAND");
         const sizing = group.scalingConfig as Inputs;
         for (const k of ["minSize", "desiredSize", "maxSize"]) {

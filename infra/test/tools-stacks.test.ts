@@ -37,7 +37,8 @@ describe("plan and cost on the checked-in stacks", function () {
                 const video = shape.nodeGroups.find((g) => g.workload === "video");
                 assert.ok(video, "a video node group");
                 const profile = (config["eks-inference:videoAccelerator"] ?? "nvidia") as AcceleratorProfileName;
-                assert.equal(video.instanceType, config["eks-inference:videoInstanceType"] || PROFILES[profile].defaultInstanceType);
+                const listed = JSON.parse(config["eks-inference:videoInstanceTypes"] ?? "[]") as string[];
+                assert.equal(video.instanceType, listed[0] ?? PROFILES[profile].defaultInstanceType);
                 assert.equal(video.maxSize, Number(config["eks-inference:videoMaxSize"]));
                 assert.equal(shape.clusters, 1);
                 assert.ok(shape.natGateways >= 1);

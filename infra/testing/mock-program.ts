@@ -221,7 +221,9 @@ interface PatchableMonitor {
     registerResource(req: { getType(): string; getName(): string; getParent(): string; getIgnorechangesList(): string[] }, callback: unknown): unknown;
 }
 
+let written = false;
 function write(result: object): void {
+    written = true;
     if (resultFile === undefined) process.stdout.write(JSON.stringify(result));
     else fs.writeFileSync(resultFile, JSON.stringify(result));
 }
@@ -229,6 +231,11 @@ function write(result: object): void {
 const asyncErrors: string[] = [];
 process.on("unhandledRejection", (reason) => asyncErrors.push(reason instanceof Error ? reason.message : String(reason)));
 process.on("uncaughtException", (error) => asyncErrors.push(error.message));
+// An error thrown inside an apply leaves the outputs that depend on it pending forever: the event loop
+// drains with main() unfinished. Report the program's error then (before the runtime's leak check exits).
+process.on("beforeExit", () => {
+    if (!written) write({ error: asyncErrors.length > 0 ? asyncErrors.join("\n") : "the program never finished (pending outputs)" });
+});
 
 /** The parts of the SDK's Output implementation that say whether a value is known (apply never runs on unknowns). */
 interface OutputInternals<T> {
