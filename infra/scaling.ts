@@ -23,6 +23,9 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+/** A supported Node.js LTS (Node 20 reached end of life in April 2026); the bundle targets the same major. */
+export const SCALER_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
+
 export const DEFAULT_SCALER_BUNDLE = path.join(__dirname, "..", "dist", "scaler", "index.js");
 
 export interface VideoQueueScalingArgs {
@@ -190,7 +193,7 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
             {
                 name: functionName,
                 description: "Publishes QueueBacklog, BacklogPerInstance, InServiceInstances and DesiredCapacity for the video job queue every minute",
-                runtime: "nodejs22.x",
+                runtime: SCALER_RUNTIME,
                 architectures: ["arm64"],
                 memorySize: 128,
                 timeout: 10,

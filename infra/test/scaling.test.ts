@@ -71,9 +71,9 @@ describe("VideoQueueScaling component", () => {
         ]);
     });
 
-    it("declares the Lambda: Node 22 on arm64, 128 MB, index.handler, the bundle as index.js, and its environment", async () => {
+    it("declares the Lambda: Node 24 on arm64, 128 MB, index.handler, the bundle as index.js, and its environment", async () => {
         const fn = one("aws:lambda/function:Function").inputs;
-        assert.equal(fn.runtime, "nodejs22.x");
+        assert.equal(fn.runtime, "nodejs24.x");
         assert.deepEqual(fn.architectures, ["arm64"]);
         assert.equal(fn.memorySize, 128);
         assert.ok(Number(fn.timeout) <= 15, "a one-minute beat needs a short timeout");

@@ -1,10 +1,28 @@
-// Static checks on images/*/Dockerfile: pinned bases and packages, a non-root user, no credentials.
+// Static checks on images/*/Dockerfile: bases pinned by digest, no package pins that can vanish, a
+// non-root user, no credentials.
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { IMAGES as IMAGE_TABLE } from "../images";
+import { SCALER_RUNTIME } from "../scaling";
 
-const IMAGES = ["worker", "tf-serving-cpu", "tf-serving-nvidia", "tf-serving-neuron", "tf-serving-neuronx"];
+const IMAGES = Object.keys(IMAGE_TABLE);
 const root = path.resolve(__dirname, "../..");
+
+/**
+ * Bases pinned to an exact version tag only, because no source this project can check records their
+ * digest (see the Dockerfiles). Every other FROM must carry @sha256.
+ */
+const TAG_ONLY_BASES = new Set(["tensorflow/serving:2.20.0", "tensorflow/serving:2.20.0-gpu"]);
+
+/**
+ * Archives that keep every published version, so `name=version` pins into them stay installable.
+ * Debian and Ubuntu drop superseded versions, so packages from them go unpinned (the base image's
+ * digest fixes the release).
+ */
+const VERSIONED_ARCHIVES: { repository: RegExp; packages: RegExp }[] = [
+    { repository: /apt\.repos\.neuron\.amazonaws\.com/, packages: /^(aws-neuronx-[a-z0-9-]+|tensorflow-model-server-neuronx)$/ },
+];
 
 /** Dockerfile instructions with line continuations joined and comments dropped. */
 function instructions(text: string): string[] {
@@ -44,25 +62,29 @@ describe("container images (Dockerfiles)", () => {
             const lines = instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8"));
             const defaults = argDefaults(lines);
 
-            it("builds from base images pinned to an exact version", () => {
+            it("builds from base images pinned by digest", () => {
                 const froms = lines.filter((l) => l.startsWith("FROM "));
                 assert.ok(froms.length > 0);
                 for (const from of froms) {
-                    const ref = from.split(/\s+/)[1].replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => defaults.get(name) ?? "");
+                    const ref = (from.split(/\s+/)[1] as string).replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => defaults.get(name) ?? "");
                     if (/^[a-z]+$/.test(ref)) continue; // a previous stage, e.g. FROM bundle
-                    assert.match(ref, /^[a-z0-9./-]+:[A-Za-z0-9._-]*\d[A-Za-z0-9._-]*$/, `${from} resolves to ${ref}`);
-                    assert.doesNotMatch(ref, /:latest|:\d+(-[a-z]+)*$/, `${ref} is a moving tag`);
+                    if (TAG_ONLY_BASES.has(ref)) continue;
+                    assert.match(ref, /^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$/, `${from} resolves to ${ref}, which is not <image>:<tag>@sha256:<digest>`);
                 }
             });
 
-            it("pins every package it keeps", () => {
+            it("has no package pins that can vanish from their archive", () => {
+                const text = lines.join("\n");
                 for (const pkg of aptInstalls(lines, defaults)) {
-                    // Download helpers are purged in the same layer and never ship.
-                    if (["ca-certificates", "curl", "gnupg"].includes(pkg)) {
-                        assert.ok(lines.some((l) => new RegExp(`apt-get purge[^&]*\\b${pkg}\\b`).test(l)), `${pkg} is purged`);
-                        continue;
-                    }
-                    assert.match(pkg, /^[a-z0-9.+-]+=\d[^\s]*$/, `${pkg} is pinned to a version`);
+                    const [name, version] = pkg.split("=", 2) as [string, string | undefined];
+                    if (version === undefined) continue;
+                    const archive = VERSIONED_ARCHIVES.find((a) => a.packages.test(name));
+                    assert.ok(archive, `${pkg}: Debian/Ubuntu packages must not be pinned to a version (it disappears at the next update)`);
+                    assert.match(text, archive.repository, `${pkg} comes from an archive the Dockerfile adds`);
+                }
+                // Download helpers are purged in the same layer and never ship.
+                for (const helper of ["curl", "gnupg"]) {
+                    if (aptInstalls(lines, defaults).includes(helper)) assert.ok(lines.some((l) => new RegExp(`apt-get purge[^&]*\\b${helper}\\b`).test(l)), `${helper} is purged`);
                 }
             });
 
@@ -81,5 +103,25 @@ describe("container images (Dockerfiles)", () => {
         assert.match(text, /\/src\/dist\/worker\/ \/app\/worker\//);
         assert.match(text, /\/src\/dist\/model-fetch\/ \/app\/model-fetch\//);
         assert.match(text, /npm run bundle:worker && npm run bundle:model-fetch/);
+    });
+});
+
+describe("one supported Node.js LTS in production", () => {
+    // Node 20 reached end of life in April 2026; 22 and 24 are the supported LTS lines (December 2026).
+    const SUPPORTED_LTS = [22, 24];
+    const dockerfile = readFileSync(path.join(root, "images", "worker", "Dockerfile"), "utf8");
+    const major = Number(/^ARG NODE_IMAGE=node:(\d+)\.\d+\.\d+-/m.exec(dockerfile)?.[1]);
+
+    it("the worker image runs a supported LTS, and every bundle targets that same major", () => {
+        assert.ok(SUPPORTED_LTS.includes(major), `worker image Node ${major}`);
+        const scripts = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        const bundles = Object.entries(scripts).filter(([name]) => name.startsWith("bundle:"));
+        assert.ok(bundles.length >= 3);
+        for (const [name, script] of bundles) assert.match(script, new RegExp(`--target=node${major}(\\s|$)`), name);
+        assert.match(readFileSync(path.join(root, "scaler", "test", "bundle.ts"), "utf8"), new RegExp(`target: "node${major}"`), "the test build of the scaler bundle");
+    });
+
+    it("the scaler Lambda runs the same LTS", () => {
+        assert.equal(SCALER_RUNTIME, `nodejs${major}.x`);
     });
 });

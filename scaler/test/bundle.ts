@@ -20,7 +20,7 @@ export function ensureScalerBundle(): string {
             entryPoints: [path.join(SOURCE_DIR, "handler.ts")],
             bundle: true,
             platform: "node",
-            target: "node22",
+            target: "node24",
             format: "cjs",
             minify: true,
             sourcemap: true,
