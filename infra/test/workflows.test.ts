@@ -20,6 +20,7 @@ interface Step {
     env?: Record<string, unknown>;
 }
 interface Job {
+    "runs-on"?: string | string[];
     needs?: string | string[];
     if?: string;
     environment?: unknown;
@@ -184,5 +185,21 @@ describe("GitHub workflows", () => {
         assert.equal(stepUsing(up, "pulumi/actions")?.with?.command, "up");
         const checkRuns = (doc.jobs.checks.steps ?? []).map((s) => s.run);
         for (const cmd of ["npm ci", "npm run lint", "npm test"]) assert.ok(checkRuns.includes(cmd), `deploy checks run ${cmd}`);
+    });
+
+    it("the jobs that reach the cluster (up, preview) run on a chosen runner label, GitHub-hosted by default", () => {
+        // A narrowed publicAccessCidrs cuts GitHub-hosted runners off the API endpoint (README, Configuration).
+        for (const [file, job] of [["deploy.yml", "up"], ["pull-request.yml", "preview"]] as const) {
+            assert.equal(read(file).doc.jobs[job]?.["runs-on"], "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}", `${file} ${job}`);
+        }
+    });
+
+    it("every job runs a supported Node.js LTS (Node 20 reached end of life in April 2026)", () => {
+        for (const file of fs.readdirSync(WORKFLOW_DIR)) {
+            for (const [name, job] of Object.entries(read(file).doc.jobs)) {
+                const setup = stepUsing(job, "actions/setup-node");
+                if (setup) assert.ok([22, 24].includes(Number(setup.with?.["node-version"])), `${file} ${name}: node-version ${String(setup.with?.["node-version"])}`);
+            }
+        }
     });
 });
