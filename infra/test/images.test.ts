@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { IMAGES, ImageName, contentTag, contextFiles, imagePaths, parseAllowlist } from "../images";
+import { runStackUnderMocks } from "../testing/mock-run";
 import { buildContextFiles } from "./support/dockerignore";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -105,5 +106,30 @@ describe("images: tag vs build context", () => {
         } finally {
             fs.rmSync(repo, { recursive: true, force: true });
         }
+    });
+
+    it("a preview builds nothing and knows no digest; after up, pods run repo@digest of the pushed tag", async () => {
+        const UNKNOWN = "<unknown until apply>";
+        const [preview, up] = await Promise.all([runStackUnderMocks("dev", { preview: true }), runStackUnderMocks("dev")]);
+        const builds = preview.resources.filter((r) => r.type === "docker-build:index:Image");
+        assert.ok(builds.length > 0);
+        for (const b of builds) {
+            assert.equal(b.inputs.buildOnPreview, false);
+            assert.equal(b.inputs.push, true);
+        }
+        // The digest exists only after the push, so the refs (and the output holding them) are unknown.
+        assert.equal(preview.outputs.imageRefs, UNKNOWN);
+        const previewPods = preview.resources.filter((r) => r.type === "kubernetes:apps/v1:DaemonSet").map((r) => JSON.stringify(r.inputs));
+        assert.ok(previewPods.length > 0 && previewPods.every((p) => !/@sha256:/.test(p)), "no invented digest in a previewed pod spec");
+        const upRefs = up.outputs.imageRefs as Record<string, string>;
+        for (const b of up.resources.filter((r) => r.type === "docker-build:index:Image")) {
+            const image = b.name.replace("eks-inference-dev-", "");
+            const [tag] = b.inputs.tags as string[];
+            const repo = (tag as string).replace(/:[^:/]+$/, "");
+            assert.match(String(upRefs[image]), new RegExp(`^${repo.replace(/[.]/g, "\\.")}@sha256:[0-9a-f]{64}$`));
+        }
+        const daemonSet = up.resources.find((r) => r.type === "kubernetes:apps/v1:DaemonSet");
+        const pod = ((daemonSet?.inputs.spec as Record<string, unknown>).template as { spec: { containers: { image: string }[]; initContainers?: { image: string }[] } }).spec;
+        for (const c of [...(pod.initContainers ?? []), ...pod.containers]) assert.match(c.image, /@sha256:[0-9a-f]{64}$/, "pods pull by digest");
     });
 });
