@@ -3,6 +3,17 @@
 // `readConfig` is the thin reader the program calls.
 import * as pulumi from "@pulumi/pulumi";
 import {
+    BERT_ACCELERATORS,
+    BERT_SERVERS,
+    BertAccelerator,
+    BertServer,
+    DEFAULT_BERT_MODEL_ID,
+    LEGACY_TF_SERVING,
+    isHuggingFaceModelId,
+    legacyTfServingNotice,
+    parseBatchSizes,
+} from "./bert-settings";
+import {
     ACCELERATOR_PROFILES,
     AcceleratorProfile,
     AcceleratorProfileName,
@@ -31,9 +42,9 @@ export interface ConfigKeySpec {
 export const CONFIG_KEYS = {
     // Workload switches and accelerators
     videoEnabled: { type: "boolean", default: true, description: "Deploy the video object-detection pipeline (bucket, queue, workers, accelerated node group)." },
-    bertEnabled: { type: "boolean", default: false, description: "Deploy the BERT TF Serving service and its accelerated node group (needs bertModelUri)." },
+    bertEnabled: { type: "boolean", default: false, description: "Deploy the BERT service and its node group; the stack compiles the model itself unless bertModelUri is set." },
     videoAccelerator: { type: "string", default: "nvidia", description: "Accelerator profile of the video node group: inf2, inf1, nvidia or cpu (ei is retired)." },
-    bertAccelerator: { type: "string", default: "inf2", description: "Accelerator profile of the BERT node group: inf2, inf1, nvidia or cpu (ei is retired)." },
+    bertAccelerator: { type: "string", default: "inf2", description: "Accelerator of the BERT node group: inf2 or cpu; inf1 only with bertServer tf-serving (legacy)." },
     videoInstanceTypes: { type: "array", default: [], description: "Instance types of the video node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types, so one empty Spot pool does not stall the group)." },
     bertInstanceTypes: { type: "array", default: [], description: "Instance types of the BERT node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types)." },
     // Cluster
@@ -87,12 +98,14 @@ export const CONFIG_KEYS = {
     scalerSchedule: { type: "string", default: "rate(1 minute)", description: "EventBridge schedule of the backlog-metric Lambda." },
     oldestMessageAlarmSeconds: { type: "integer", default: 1800, description: "Alarm when the oldest queued job is older than this, seconds." },
     alarmEmail: { type: "string", default: "", description: "E-mail subscribed to alarm notifications (empty = no subscription)." },
-    // BERT
-    bertModelUri: { type: "string", default: "", description: "s3:// prefix of the compiled BERT SavedModel (required when bertEnabled)." },
-    bertModelName: { type: "string", default: "bert", description: "TF Serving model name of the BERT model (a DNS label: it also names Kubernetes objects)." },
+    // ---- BERT (issue 13; parsed by readBert() at the end of this file) ----
+    bertServer: { type: "string", default: "triton", description: "BERT model server: triton (KServe v2, torch-neuronx or CPU PyTorch) or tf-serving (legacy: TF Serving Neuron on a pinned node AMI, inf2/inf1)." },
+    bertModelId: { type: "string", default: "google-bert/bert-base-cased-finetuned-mrpc", description: "Hugging Face id of the sequence-classification model the stack compiles (triton)." },
+    bertSequenceLength: { type: "integer", default: 128, description: "Tokens per sequence the model is compiled for (fixed shape; 8 to 512)." },
+    bertBatchSizes: { type: "string", default: "1,4,8", description: "Batch sizes the model is compiled for, increasing, comma-separated (1 to 4 sizes, each 1 to 64); the largest is Triton's max_batch_size." },
+    bertModelUri: { type: "string", default: "", description: "Your own compiled model instead of the one the stack builds: s3://bucket/prefix/ (triton: manifest.json and model-b<N>.pt files; tf-serving, required: the Neuron SavedModel)." },
+    bertModelName: { type: "string", default: "bert", description: "Model name the server serves (a DNS label: it also names Kubernetes objects)." },
     bertReplicas: { type: "integer", default: 1, description: "Replicas of the BERT serving Deployment." },
-    bertAwsAccessKeyId: { type: "string", default: "", secret: true, description: "Optional static access key for the BERT model fetch (secret; prefer the Pod Identity role)." },
-    bertAwsSecretAccessKey: { type: "string", default: "", secret: true, description: "Optional static secret key for the BERT model fetch (secret; set with bertAwsAccessKeyId)." },
     // Images
     imageTag: { type: "string", default: "", description: "Optional label put in front of each image tag (`<label>-<hash>`); the hash of the image's build context always follows, since ECR tags are immutable." },
     ecrKeepImages: { type: "integer", default: 10, description: "Images kept per ECR repository by the lifecycle policy." },
@@ -117,6 +130,13 @@ export const RETIRED_KEYS: Readonly<Record<string, string>> = {
     videoInstanceType: `was replaced by ${PROJECT}:videoInstanceTypes, a list: for example videoInstanceTypes: ["g6.xlarge"]`,
     bertInstanceType: `was replaced by ${PROJECT}:bertInstanceTypes, a list: for example bertInstanceTypes: ["inf2.xlarge"]`,
     allowUnlistedAcceleratorRegion: "is no longer needed: the program asks EC2 which zones of the region offer the node groups' instance types; remove it",
+    // BERT (issue 13): the pods use their EKS Pod Identity role; static keys cannot be configured any more.
+    bertAwsAccessKeyId:
+        "was removed: static AWS keys are no longer accepted. The BERT pods use their EKS Pod Identity role; " +
+        "run `pulumi config rm bertAwsAccessKeyId` (and deactivate that access key in IAM)",
+    bertAwsSecretAccessKey:
+        "was removed: static AWS keys are no longer accepted. The BERT pods use their EKS Pod Identity role; " +
+        "run `pulumi config rm bertAwsSecretAccessKey`",
 };
 
 export interface Sizing {
@@ -182,16 +202,7 @@ export interface PlatformConfig {
         oldestMessageAlarmSeconds: number;
         alarmEmail?: string;
     };
-    bert: {
-        enabled: boolean;
-        nodes: AcceleratedGroupConfig;
-        modelUri?: string;
-        modelS3?: S3Location;
-        modelName: string;
-        replicas: number;
-        /** Only when the user supplied both keys as secrets. */
-        staticCredentials?: { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> };
-    };
+    bert: BertConfig;
     images: { tag?: string; keepImages: number };
     /** Things worth telling the operator (not errors). */
     warnings: string[];
@@ -453,35 +464,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     if (alarmEmail !== "" && !EMAIL.test(alarmEmail)) r.fail("alarmEmail", `is '${alarmEmail}'; expected an e-mail address or empty`);
 
     const bertNodes = readAccelerated(r, "bert", bertEnabled, warnings);
-    const bertModelUri = r.string("bertModelUri");
-    let bertModelS3: S3Location | undefined;
-    if (bertModelUri !== "") {
-        bertModelS3 = parseS3Uri(bertModelUri);
-        if (bertModelS3 === undefined) r.fail("bertModelUri", `is '${bertModelUri}'; expected s3://<bucket>/<prefix> of the compiled SavedModel`);
-    } else if (bertEnabled) {
-        r.fail("bertModelUri", `is required when ${PROJECT}:bertEnabled is true: set it to the s3://<bucket>/<prefix> holding the compiled BERT SavedModel`);
-    }
-    const bertModelName = r.string("bertModelName");
-    if (!DNS_LABEL.test(bertModelName)) r.fail("bertModelName", `is '${bertModelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as bert`);
-
-    const accessKeyId = r.string("bertAwsAccessKeyId");
-    const secretAccessKey = r.string("bertAwsSecretAccessKey");
-    let staticCredentials: PlatformConfig["bert"]["staticCredentials"];
-    const keyProblems: string[] = [];
-    for (const key of ["bertAwsAccessKeyId", "bertAwsSecretAccessKey"] as const) {
-        if (r.string(key) !== "" && !r.isSecret(key)) {
-            keyProblems.push(key);
-            r.fail(key, `is set as plain text; static AWS keys must be Pulumi secrets: pulumi config set --secret ${key} <value> (and rotate the exposed key)`);
-        }
-    }
-    if ((accessKeyId === "") !== (secretAccessKey === "")) {
-        const missing = accessKeyId === "" ? "bertAwsAccessKeyId" : "bertAwsSecretAccessKey";
-        const given = accessKeyId === "" ? "bertAwsSecretAccessKey" : "bertAwsAccessKeyId";
-        r.fail(missing, `is missing while ${PROJECT}:${given} is set; give both or neither (without them the Pod Identity role is used)`);
-    } else if (accessKeyId !== "" && keyProblems.length === 0) {
-        staticCredentials = { accessKeyId: pulumi.secret(accessKeyId), secretAccessKey: pulumi.secret(secretAccessKey) };
-        warnings.push("bert: static AWS keys are configured; the Pod Identity role is the safer default");
-    }
+    const bert = readBert(r, bertEnabled, bertNodes, kubernetesVersion, warnings);
 
     const imageTag = r.string("imageTag");
     // The tag is `<label>-<16 hex digits>`, and a Docker tag holds at most 128 characters.
@@ -503,7 +486,6 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         maxVideoSeconds: r.integer("videoMaxSeconds", 1, 86400),
         nvidiaTimeSlicingReplicas,
     };
-    const bertReplicas = r.integer("bertReplicas", 1, 100);
     const oldestMessageAlarmSeconds = r.integer("oldestMessageAlarmSeconds", 60, 1209600);
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);
@@ -529,15 +511,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
             oldestMessageAlarmSeconds,
             alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
         },
-        bert: {
-            enabled: bertEnabled,
-            nodes: bertNodes,
-            modelUri: bertModelUri === "" ? undefined : bertModelUri,
-            modelS3: bertModelS3,
-            modelName: bertModelName,
-            replicas: bertReplicas,
-            staticCredentials,
-        },
+        bert,
         images: { tag: imageTag === "" ? undefined : imageTag, keepImages },
         warnings,
     };
@@ -570,4 +544,82 @@ export function readConfig(): PlatformConfig {
     });
     for (const w of config.warnings) pulumi.log.warn(w);
     return config;
+}
+
+// ---- BERT (issue 13) ------------------------------------------------------------------------------
+
+export interface BertConfig {
+    enabled: boolean;
+    nodes: AcceleratedGroupConfig;
+    server: BertServer;
+    accelerator: BertAccelerator;
+    /** Hugging Face id of the model the stack compiles (triton without bertModelUri). */
+    modelId: string;
+    sequenceLength: number;
+    /** Increasing; the largest is the server's max batch size. */
+    batchSizes: number[];
+    /** The user's own compiled model; undefined means the stack builds it. */
+    modelUri?: string;
+    modelS3?: S3Location;
+    modelName: string;
+    replicas: number;
+    /** tf-serving only: the node group's pinned AMI releaseVersion (see LEGACY_TF_SERVING). */
+    nodeReleaseVersion?: string;
+}
+
+function readBert(r: Reader, enabled: boolean, nodes: AcceleratedGroupConfig, kubernetesVersion: string, warnings: string[]): BertConfig {
+    const server = r.oneOf<BertServer>("bertServer", BERT_SERVERS);
+    const profile = nodes.profile.name;
+    let accelerator: BertAccelerator = "inf2";
+    const allowed = BERT_ACCELERATORS[server];
+    if ((allowed as readonly string[]).includes(profile)) {
+        accelerator = profile as BertAccelerator;
+    } else if (profile === "inf1") {
+        r.fail("bertAccelerator", `is 'inf1', which only bertServer 'tf-serving' (legacy) offers: Inf1 is at end of life in the Neuron SDK and ` +
+            `the Triton image carries torch-neuronx for Inf2 only. Valid with bertServer '${server}': ${allowed.join(", ")}`);
+    } else if (profile === "cpu") {
+        r.fail("bertAccelerator", `is 'cpu' while ${PROJECT}:bertServer is 'tf-serving'; CPU serving runs Triton: set bertServer to triton ` +
+            `(valid with tf-serving: ${allowed.join(", ")})`);
+    } else {
+        r.fail("bertAccelerator", `is '${profile}'; valid values: inf2, cpu, or inf1 with bertServer tf-serving (BERT has no NVIDIA image)`);
+    }
+
+    const modelId = r.string("bertModelId");
+    if (!isHuggingFaceModelId(modelId)) {
+        r.fail("bertModelId", `is '${modelId}'; expected a Hugging Face model id such as ${DEFAULT_BERT_MODEL_ID} (owner/name, letters, digits, '-', '_', '.')`);
+    }
+    const sequenceLength = r.integer("bertSequenceLength", 8, 512);
+    const batchText = r.string("bertBatchSizes");
+    let batchSizes = parseBatchSizes(batchText);
+    if (batchSizes === undefined) {
+        r.fail("bertBatchSizes", `is '${batchText}'; expected 1 to 4 increasing batch sizes from 1 to 64, comma-separated, such as 1,4,8`);
+        batchSizes = [1];
+    }
+
+    const modelUri = r.string("bertModelUri");
+    let modelS3: S3Location | undefined;
+    if (modelUri !== "") {
+        modelS3 = parseS3Uri(modelUri);
+        if (modelS3 === undefined) r.fail("bertModelUri", `is '${modelUri}'; expected s3://<bucket>/<prefix>/ of a compiled model, or empty to let the stack build it`);
+    } else if (enabled && server === "tf-serving") {
+        r.fail("bertModelUri", `is required with ${PROJECT}:bertServer 'tf-serving': TensorFlow left the Neuron SDK after ${LEGACY_TF_SERVING.neuronRelease}, ` +
+            `so the stack cannot compile a SavedModel. Set it to the s3://<bucket>/<prefix>/ of your Neuron-compiled SavedModel, or use bertServer triton ` +
+            `(the stack then compiles ${DEFAULT_BERT_MODEL_ID} itself)`);
+    }
+    const modelName = r.string("bertModelName");
+    if (!DNS_LABEL.test(modelName)) r.fail("bertModelName", `is '${modelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as bert`);
+    const replicas = r.integer("bertReplicas", 1, 100);
+
+    let nodeReleaseVersion: string | undefined;
+    if (server === "tf-serving") {
+        nodeReleaseVersion = LEGACY_TF_SERVING.releaseVersions[kubernetesVersion];
+        if (enabled && nodeReleaseVersion === undefined) {
+            r.fail("bertServer", `is 'tf-serving', whose node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}); ` +
+                `that release has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with tf-serving: ` +
+                `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or set bertServer to triton`);
+        } else if (enabled) {
+            warnings.push(`bert: ${legacyTfServingNotice(kubernetesVersion)}`);
+        }
+    }
+    return { enabled, nodes, server, accelerator, modelId, sequenceLength, batchSizes, modelUri: modelUri === "" ? undefined : modelUri, modelS3, modelName, replicas, nodeReleaseVersion };
 }

@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { S3Location } from "./config";
-import { BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY, WorkloadIdentity } from "./identities";
+import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY, WorkloadIdentity } from "./identities";
 
 export interface PolicyStatement {
     Sid: string;
@@ -101,6 +101,34 @@ export function bertServingPolicy(partition: string, model: S3Location): PolicyD
     return { Version: "2012-10-17", Statement: modelReadStatements("Bert", partition, model) };
 }
 
+/**
+ * The BERT compile Job: look for the finished model (HEAD needs s3:GetObject; ListBucket under the
+ * prefix makes a missing key a 404 rather than a 403) and write it, only under its own key prefix.
+ */
+export function bertModelBuilderPolicy(partition: string, model: S3Location): PolicyDocument {
+    const bucketArn = `arn:${partition}:s3:::${model.bucket}`;
+    const prefix = model.prefix.endsWith("/") ? model.prefix : `${model.prefix}/`;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "WriteCompiledModel",
+                Effect: "Allow",
+                // Multipart uploads (large traced files) need AbortMultipartUpload to clean up after a failure.
+                Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                Resource: `${bucketArn}/${prefix}*`,
+            },
+            {
+                Sid: "ListCompiledModel",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+            },
+        ],
+    };
+}
+
 export interface WorkloadRolesArgs {
     clusterName: pulumi.Input<string>;
     region: string;
@@ -114,7 +142,12 @@ export interface WorkloadRolesArgs {
         metricNamespace: string;
         modelS3?: S3Location;
     };
-    bert?: { modelS3: S3Location };
+    bert?: {
+        /** Where the serving pods read the model (the stack's bucket, or the user's bertModelUri). */
+        model: { bucket: pulumi.Input<string>; prefix: string };
+        /** When the stack compiles the model: where the compile Job writes it. */
+        build?: { bucket: pulumi.Input<string>; prefix: string };
+    };
     /** Resources the Pod Identity associations wait for (the pod identity agent add-on). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -122,6 +155,7 @@ export interface WorkloadRolesArgs {
 export class WorkloadRoles extends pulumi.ComponentResource {
     readonly videoWorkerRole?: aws.iam.Role;
     readonly bertServingRole?: aws.iam.Role;
+    readonly bertModelBuilderRole?: aws.iam.Role;
 
     constructor(name: string, args: WorkloadRolesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:platform:WorkloadRoles", name, {}, opts);
@@ -149,13 +183,20 @@ export class WorkloadRoles extends pulumi.ComponentResource {
             this.videoWorkerRole = this.role(`${name}-video-worker`, VIDEO_WORKER_IDENTITY, policy, args);
         }
         if (args.bert !== undefined) {
-            const model = args.bert.modelS3;
-            const policy = partition.apply((part) => JSON.stringify(bertServingPolicy(part, model)));
+            const { model, build } = args.bert;
+            const policy = pulumi.all([partition, model.bucket]).apply(([part, bucket]) =>
+                JSON.stringify(bertServingPolicy(part, { bucket, prefix: model.prefix })));
             this.bertServingRole = this.role(`${name}-bert-serving`, BERT_SERVING_IDENTITY, policy, args);
+            if (build !== undefined) {
+                const builderPolicy = pulumi.all([partition, build.bucket]).apply(([part, bucket]) =>
+                    JSON.stringify(bertModelBuilderPolicy(part, { bucket, prefix: build.prefix })));
+                this.bertModelBuilderRole = this.role(`${name}-bert-model-builder`, BERT_MODEL_BUILDER_IDENTITY, builderPolicy, args);
+            }
         }
         this.registerOutputs({
             videoWorkerRoleArn: this.videoWorkerRole?.arn,
             bertServingRoleArn: this.bertServingRole?.arn,
+            bertModelBuilderRoleArn: this.bertModelBuilderRole?.arn,
         });
     }
 

@@ -12,5 +12,8 @@ export interface WorkloadIdentity {
  */
 export const VIDEO_WORKER_IDENTITY: WorkloadIdentity = { namespace: "video", serviceAccount: "video-worker" };
 
-/** The BERT TF Serving Deployment: its model-fetch init container reads the model from S3. */
+/** The BERT serving Deployment (Triton or TF Serving): its init container reads the model from S3. */
 export const BERT_SERVING_IDENTITY: WorkloadIdentity = { namespace: "bert", serviceAccount: "bert-serving" };
+
+/** The BERT model compile Job: writes the traced model to the stack's models bucket. */
+export const BERT_MODEL_BUILDER_IDENTITY: WorkloadIdentity = { namespace: "bert", serviceAccount: "bert-model-builder" };

@@ -32,10 +32,15 @@ export const IMAGES = {
     "tf-serving-cpu": { usedBy: "model server of the cpu profile" },
     "tf-serving-nvidia": { usedBy: "model server of the nvidia profile" },
     "tf-serving-neuron": { usedBy: "model server of the inf1 profile" },
-    "tf-serving-neuronx": { usedBy: "model server of the inf2 profile" },
+    "tf-serving-neuronx": { usedBy: "model server of the inf2 profile (video, legacy BERT)" },
+    "triton-neuronx": { usedBy: "BERT on Inf2 (bertServer triton): Triton server, compile Job, wait-for-model init container" },
+    "triton-cpu": { usedBy: "BERT on CPU (bertServer triton): Triton server, compile Job, wait-for-model init container" },
 } as const satisfies Readonly<Record<string, ImageSpec>>;
 
 export type ImageName = keyof typeof IMAGES;
+
+/** BERT on Triton (issue 13): the image per target; each also runs the compile Job and the wait-for-model init container. */
+export const BERT_TRITON_IMAGE: Readonly<Record<"neuronx" | "cpu", ImageName>> = { neuronx: "triton-neuronx", cpu: "triton-cpu" };
 
 export function isImageName(name: string): name is ImageName {
     return Object.prototype.hasOwnProperty.call(IMAGES, name);

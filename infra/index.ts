@@ -9,12 +9,14 @@ import { Cluster } from "./cluster";
 import { readConfig } from "./config";
 import { OperationsDashboard } from "./dashboard";
 import { WorkloadRoles } from "./iam";
-import { ImageName, Images, SERVING_IMAGE } from "./images";
+import { compiledModelPrefix } from "./bert-settings";
+import { BERT_TRITON_IMAGE, ImageName, Images, SERVING_IMAGE } from "./images";
+import { ModelsBucket } from "./models";
 import { VideoJobs } from "./jobs";
 import { Network } from "./network";
 import { NodeGroup, NodeRole } from "./nodegroups";
 import { VideoQueueScaling } from "./scaling";
-import { BertInferenceService, NeuronDevicePlugin, NvidiaDevicePlugin, VideoInferenceDaemonSet } from "./workloads";
+import { BertInferenceService, BertTritonService, NeuronDevicePlugin, NvidiaDevicePlugin, VideoInferenceDaemonSet } from "./workloads";
 
 const config = readConfig();
 const baseName = `${config.project}-${config.stack}`;
@@ -87,6 +89,8 @@ function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
         volumeGiB: config.acceleratedVolumeGiB,
         // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
         imdsHopLimit: workload === "video" ? 2 : 1,
+        // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert-settings.ts).
+        releaseVersion: workload === "bert" ? config.bert.nodeReleaseVersion : undefined,
     }, withAws);
 }
 const videoNodes = config.video.enabled ? acceleratedGroup("video") : undefined;
@@ -104,6 +108,21 @@ const jobs = config.video.enabled
     }, withAws)
     : undefined;
 
+// ---- BERT: the models bucket and where the model lives ------------------------------------------
+// Triton without bertModelUri: the stack compiles the model into its own bucket, under a key that names
+// the model, its shapes and the toolchain. With bertModelUri (required for tf-serving): the user's model.
+const bertTarget = config.bert.accelerator === "cpu" ? "cpu" as const : "neuronx" as const;
+const modelsBucket = config.bert.enabled ? new ModelsBucket(`${baseName}-models`, withAws) : undefined;
+const bertBuildsModel = modelsBucket !== undefined && config.bert.server === "triton" && config.bert.modelS3 === undefined;
+const bertModel: { bucket: pulumi.Input<string>; prefix: string } | undefined = !config.bert.enabled
+    ? undefined
+    : config.bert.modelS3 !== undefined
+        ? { bucket: config.bert.modelS3.bucket, prefix: config.bert.modelS3.prefix === "" || config.bert.modelS3.prefix.endsWith("/") ? config.bert.modelS3.prefix : `${config.bert.modelS3.prefix}/` }
+        : {
+            bucket: (modelsBucket as ModelsBucket).bucket.bucket,
+            prefix: compiledModelPrefix({ modelId: config.bert.modelId, sequenceLength: config.bert.sequenceLength, batchSizes: config.bert.batchSizes, target: bertTarget }),
+        };
+
 const roles = new WorkloadRoles(baseName, {
     clusterName: cluster.name,
     region: config.region,
@@ -119,7 +138,7 @@ const roles = new WorkloadRoles(baseName, {
             modelS3: config.video.modelS3,
         }
         : undefined,
-    bert: config.bert.enabled && config.bert.modelS3 !== undefined ? { modelS3: config.bert.modelS3 } : undefined,
+    bert: bertModel !== undefined ? { model: bertModel, build: bertBuildsModel ? bertModel : undefined } : undefined,
     dependsOn: [addons.podIdentityAgent],
 }, withAws);
 
@@ -158,10 +177,13 @@ const dashboard = jobs !== undefined
 
 const neededImages: ImageName[] = [];
 if (config.video.enabled) neededImages.push("worker", SERVING_IMAGE[config.video.nodes.profile.name]);
-if (config.bert.enabled) neededImages.push("worker", SERVING_IMAGE[config.bert.nodes.profile.name]);
+if (config.bert.enabled) {
+    if (config.bert.server === "triton") neededImages.push(BERT_TRITON_IMAGE[bertTarget]);
+    else neededImages.push("worker", SERVING_IMAGE[config.bert.nodes.profile.name]);
+}
 const images = new Images(baseName, {
     repositoryPrefix: `${config.project}/${config.stack}`,
-    images: neededImages,
+    images: [...new Set(neededImages)],
     tagPrefix: config.images.tag,
     keepImages: config.images.keepImages,
 }, withAws);
@@ -225,18 +247,31 @@ const video = jobs !== undefined
     }, onCluster)
     : undefined;
 
-const bert = config.bert.enabled && config.bert.modelUri !== undefined
-    ? new BertInferenceService(`${baseName}-bert`, {
-        provider: k8sProvider,
-        modelServerImage: imageRef(SERVING_IMAGE[config.bert.nodes.profile.name]),
-        modelFetchImage: imageRef("worker"),
-        replicas: config.bert.replicas,
-        ...scheduling("bert"),
-        model: { name: config.bert.modelName, uri: config.bert.modelUri },
-        region: config.region,
-        staticCredentials: config.bert.staticCredentials,
-    }, onCluster)
-    : undefined;
+/** Inf2: each Neuron device has 2 NeuronCores; Triton runs one model instance per core. */
+const NEURON_CORES_PER_INF2_DEVICE = 2;
+const bertScheduling = config.bert.enabled ? scheduling("bert") : undefined;
+const bert = bertModel === undefined || bertScheduling === undefined
+    ? undefined
+    : config.bert.server === "triton"
+        ? new BertTritonService(`${baseName}-bert`, {
+            provider: k8sProvider,
+            image: imageRef(BERT_TRITON_IMAGE[bertTarget]),
+            replicas: config.bert.replicas,
+            ...bertScheduling,
+            instances: bertScheduling.accelerator === undefined ? 1 : bertScheduling.accelerator.count * NEURON_CORES_PER_INF2_DEVICE,
+            model: { name: config.bert.modelName, sequenceLength: config.bert.sequenceLength, batchSizes: config.bert.batchSizes, target: bertTarget, ...bertModel },
+            build: bertBuildsModel ? { modelId: config.bert.modelId, scheduling: { nodeSelector: { ...GENERAL_NODE_LABELS }, tolerations: [] } } : undefined,
+            region: config.region,
+        }, onCluster)
+        : new BertInferenceService(`${baseName}-bert`, {
+            provider: k8sProvider,
+            modelServerImage: imageRef(SERVING_IMAGE[config.bert.nodes.profile.name]),
+            modelFetchImage: imageRef("worker"),
+            replicas: config.bert.replicas,
+            ...bertScheduling,
+            model: { name: config.bert.modelName, uri: config.bert.modelUri as string },
+            region: config.region,
+        }, onCluster);
 
 // ---- Stack outputs ------------------------------------------------------------------------------
 export const region = config.region;
@@ -262,4 +297,10 @@ export const scalingPolicyNames = scaling?.policyNames;
 export const dashboardName = dashboard?.dashboardName;
 export const videoDaemonSetName = video?.daemonSetName;
 export const bertServiceDns = bert?.dnsName;
+export const bertHeadlessDns = bert?.headlessDnsName;
 export const bertGrpcUrl = bert?.grpcUrl;
+export const modelsBucketName = modelsBucket?.bucket.bucket;
+/** s3://bucket/prefix/ the BERT pods serve from (the compile Job writes there when the stack builds the model). */
+export const bertModelLocation = bertModel === undefined ? undefined : pulumi.interpolate`s3://${bertModel.bucket}/${bertModel.prefix}`;
+export const bertModelBuildJob = bert instanceof BertTritonService ? bert.buildJobName : undefined;
+export const bertModelBuilderRoleArn = roles.bertModelBuilderRole?.arn;

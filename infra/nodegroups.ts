@@ -56,6 +56,11 @@ export interface NodeGroupArgs {
     volumeGiB: number;
     /** 2 when a pod (not the host) must reach IMDSv2, e.g. the video worker reading its instance id. */
     imdsHopLimit: 1 | 2;
+    /**
+     * Pin the EKS AMI release (e.g. 1.35.2-20260403) instead of taking the newest one; only for a
+     * workload whose user-space stack needs an older driver (legacy TF Serving Neuron).
+     */
+    releaseVersion?: string;
 }
 
 export class NodeGroup extends pulumi.ComponentResource {
@@ -89,6 +94,7 @@ export class NodeGroup extends pulumi.ComponentResource {
         this.nodeGroup = new aws.eks.NodeGroup(name, {
             clusterName: args.clusterName,
             version: args.kubernetesVersion,
+            ...(args.releaseVersion !== undefined ? { releaseVersion: args.releaseVersion } : {}),
             nodeRoleArn: args.nodeRole.role.arn,
             subnetIds: args.subnetIds,
             amiType: args.amiType,

@@ -1,9 +1,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, ConfigError, PlatformConfig, RawConfig, parseConfig } from "../config";
+import { CONFIG_KEYS, ConfigError, RawConfig, parseConfig } from "../config";
 import { EKS_VERSIONS } from "../kubernetes-versions";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -147,22 +146,6 @@ describe("config: parsing", () => {
         const config = parseConfig(raw({ videoAccelerator: "inf1", videoModelUri: "s3://models-bucket/ssd-neuron/" }));
         assert.ok(config.warnings.some((w) => /Inf1 is at end of life/.test(w)));
     });
-
-    it("turns secret static keys into secret outputs", async () => {
-        const config = parseConfig(raw(
-            { bertEnabled: "true", bertModelUri: "s3://models/bert/", bertAwsAccessKeyId: "AKIAEXAMPLE", bertAwsSecretAccessKey: "s3cr3t" },
-            { secretKeys: ["bertAwsAccessKeyId", "bertAwsSecretAccessKey"] },
-        ));
-        const creds = config.bert.staticCredentials;
-        assert.ok(creds);
-        assert.strictEqual(await pulumi.isSecret(creds.accessKeyId), true);
-        assert.strictEqual(await pulumi.isSecret(creds.secretAccessKey), true);
-    });
-
-    it("has no static credentials unless given", () => {
-        const config: PlatformConfig = parseConfig(raw({ bertEnabled: "true", bertModelUri: "s3://models/bert/" }));
-        assert.strictEqual(config.bert.staticCredentials, undefined);
-    });
 });
 
 describe("config: Kubernetes version and support policy", () => {
@@ -289,8 +272,9 @@ describe("config: every error names the key, the value and what is valid", () =>
         assert.ok(found.some((p) => /aws:region is ''; set it in Pulumi.test.yaml/.test(p)), found.join("\n"));
     });
 
-    it("requires bertModelUri when BERT is on", () => {
-        assertProblem({ bertEnabled: "true" }, /bertModelUri is required when eks-inference:bertEnabled is true/);
+    it("requires bertModelUri for legacy tf-serving only, and an s3:// URI when given", () => {
+        assertProblem({ bertEnabled: "true", bertServer: "tf-serving" }, /bertModelUri is required with eks-inference:bertServer 'tf-serving': TensorFlow left the Neuron SDK after 2.28.1/);
+        assert.strictEqual(parseConfig(raw({ bertEnabled: "true" })).bert.modelUri, undefined, "triton builds its own model");
         assertProblem({ bertEnabled: "true", bertModelUri: "https://example.com/bert.tar.gz" }, /bertModelUri is 'https:\/\/example.com\/bert.tar.gz'; expected s3:\/\//);
     });
 
@@ -328,20 +312,12 @@ describe("config: every error names the key, the value and what is valid", () =>
         assertProblem({ bertEnabled: "true", bertModelUri: "s3://models/b/", bertModelName: "BERT" }, /bertModelName is 'BERT'; expected a DNS label/);
     });
 
-    it("rejects static keys given as plain text", () => {
+    it("rejects the removed static-key settings, saying Pod Identity replaced them", () => {
         assertProblem(
-            { bertEnabled: "true", bertModelUri: "s3://models/b/", bertAwsAccessKeyId: "AKIAEXAMPLE", bertAwsSecretAccessKey: "s3cr3t" },
-            /bertAwsAccessKeyId is set as plain text; static AWS keys must be Pulumi secrets/,
-            /bertAwsSecretAccessKey is set as plain text/,
+            { bertEnabled: "true", bertAwsAccessKeyId: "AKIAEXAMPLE", bertAwsSecretAccessKey: "s3cr3t" },
+            /eks-inference:bertAwsAccessKeyId was removed: static AWS keys are no longer accepted. The BERT pods use their EKS Pod Identity role; run `pulumi config rm bertAwsAccessKeyId`/,
+            /eks-inference:bertAwsSecretAccessKey was removed/,
         );
-    });
-
-    it("rejects one static key without the other", () => {
-        const found = problems(
-            { bertEnabled: "true", bertModelUri: "s3://models/b/", bertAwsAccessKeyId: "AKIAEXAMPLE" },
-            { secretKeys: ["bertAwsAccessKeyId"] },
-        );
-        assert.ok(found.some((p) => /bertAwsSecretAccessKey is missing while eks-inference:bertAwsAccessKeyId is set/.test(p)), found.join("\n"));
     });
 
     it("rejects a non-number for every integer key and a non-boolean for every boolean key, naming the key", () => {
@@ -360,7 +336,7 @@ describe("config: every error names the key, the value and what is valid", () =>
     });
 
     it("reports every problem at once", () => {
-        const found = problems({ videoAccelerator: "ei", azCount: "9", natGateways: "x", bertEnabled: "true" });
+        const found = problems({ videoAccelerator: "ei", azCount: "9", natGateways: "x", bertEnabled: "true", bertServer: "tf-serving" });
         assert.strictEqual(found.length, 4, found.join("\n"));
         assert.throws(() => parseConfig(raw({ videoAccelerator: "ei", azCount: "9" })), /^ConfigError: Invalid stack configuration \(2 problems\):\n {2}- /);
     });

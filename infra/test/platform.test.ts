@@ -7,8 +7,9 @@ import * as YAML from "yaml";
 import { ACCELERATOR_PROFILES, AcceleratorProfileName, PROFILES, Workload, nodeSelector, tolerations } from "../accelerators";
 import { INTERFACE_ENDPOINT_SERVICES } from "../network";
 import { EKS_UNSUPPORTED_ZONE_IDS } from "../zones";
-import { BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../identities";
-import { CACHE_TAG, SERVING_IMAGE, contentTag } from "../images";
+import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../identities";
+import { BERT_TRITON_IMAGE, CACHE_TAG, SERVING_IMAGE, contentTag } from "../images";
+import { compiledModelPrefix, DEFAULT_BERT_MODEL_ID, LEGACY_TF_SERVING } from "../bert-settings";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../testing/mock-run";
 import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
 
@@ -63,28 +64,62 @@ function stackFiles(): { stack: string; config: Record<string, unknown> }[] {
         .map((f) => ({ stack: f.slice(7, -5), config: (YAML.parse(fs.readFileSync(path.join(ROOT, f), "utf8")) as { config: Record<string, unknown> }).config }));
 }
 
+/**
+ * BERT per run: inf2 and cpu on Triton with the stack compiling the model; inf1 on legacy TF Serving
+ * (the only server Inf1 has); the nvidia run (BERT has no NVIDIA image) serves a user's own CPU model.
+ */
+const BERT_OVERRIDES: Readonly<Record<AcceleratorProfileName, Record<string, string>>> = {
+    inf2: { bertAccelerator: "inf2" },
+    inf1: { bertServer: "tf-serving", bertAccelerator: "inf1", bertModelUri: "s3://models-bucket/bert/neuron/" },
+    nvidia: { bertAccelerator: "cpu", bertModelUri: "s3://models-bucket/bert/cpu-v3/", bertBatchSizes: "1,2", bertSequenceLength: "64" },
+    cpu: { bertAccelerator: "cpu" },
+};
+
 const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, string> => ({
     videoAccelerator: profile,
     bertEnabled: "true",
-    bertAccelerator: profile,
-    bertModelUri: "s3://models-bucket/bert/neuron/",
+    ...BERT_OVERRIDES[profile],
     videoModelUri: "s3://models-bucket/ssd/",
     ...(profile === "nvidia" ? { nvidiaTimeSlicingReplicas: "4" } : {}),
     // Image tags with a label in front of the content hash (the checked-in stacks use none).
     imageTag: `r1.${profile}`,
     // A non-default version, so "node groups follow the cluster version" cannot pass by both defaulting.
     // ... and the one run without interface endpoints (nodes reach AWS APIs through the NAT gateway).
-    ...(profile === "inf1" ? { kubernetesVersion: "1.36", interfaceEndpoints: "false" } : {}),
+    // (On the nvidia run: the inf1 run's legacy BERT node AMI exists only up to Kubernetes 1.35.)
+    ...(profile === "nvidia" ? { kubernetesVersion: "1.36", interfaceEndpoints: "false" } : {}),
     ...(profile === "cpu"
         ? {
             // One run samples, so the pass-through of a non-default rate is covered too.
             videoSampleFps: "2.5",
             clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/platform-admins"]',
-            bertAwsAccessKeyId: "AKIAEXAMPLEEXAMPLE",
-            bertAwsSecretAccessKey: "not-a-real-secret",
         }
         : {}),
 });
+
+/** What a run's BERT config means: server, accelerator, whether the stack builds the model, its location. */
+function bertShape(cfg: (key: string) => string | undefined, run: MockRunResult) {
+    const baseName = `eks-inference-${run.stack}`;
+    const modelsBucket = run.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === `${baseName}-models`);
+    const server = cfg("bertServer") ?? "triton";
+    const accelerator = (cfg("bertAccelerator") ?? "inf2") as AcceleratorProfileName;
+    const target = accelerator === "cpu" ? "cpu" as const : "neuronx" as const;
+    const own = cfg("bertModelUri");
+    const builds = server === "triton" && own === undefined;
+    const [, , ownBucket, ...rest] = (own ?? "").split("/");
+    const location = own !== undefined
+        ? { bucket: ownBucket as string, prefix: rest.join("/") }
+        : {
+            bucket: modelsBucket === undefined ? "(no models bucket)" : awsName(modelsBucket),
+            prefix: compiledModelPrefix({
+                modelId: cfg("bertModelId") ?? DEFAULT_BERT_MODEL_ID,
+                sequenceLength: Number(cfg("bertSequenceLength") ?? 128),
+                batchSizes: (cfg("bertBatchSizes") ?? "1,4,8").split(",").map(Number),
+                target,
+            }),
+        };
+    const images = server === "triton" ? [BERT_TRITON_IMAGE[target]] : ["worker", SERVING_IMAGE[accelerator]];
+    return { server, accelerator, target, builds, location, images };
+}
 
 /** The video worker container's plain env values by name. */
 function workerEnv(podSpec: Inputs): Record<string, string | undefined> {
@@ -215,6 +250,9 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         const listed = JSON.parse(cfg(`${workload}InstanceTypes`) ?? "[]") as string[];
         assert.deepStrictEqual(group.instanceTypes, listed.length > 0 ? listed : capacity === "SPOT" ? PROFILES[profile].spotInstanceTypes : [PROFILES[profile].defaultInstanceType]);
         if (capacity === "SPOT") assert.ok((group.instanceTypes as string[]).length >= 2, `${workload}: a Spot group spans two or more pools`);
+        // Only legacy TF Serving pins the AMI release (its driver must match the final TF build).
+        const legacy = workload === "bert" && bertShape(cfg, run).server === "tf-serving";
+        assert.strictEqual(group.releaseVersion, legacy ? LEGACY_TF_SERVING.releaseVersions[cfg("kubernetesVersion") ?? "1.35"] : undefined, `${workload} releaseVersion`);
         assert.strictEqual(group.capacityType, cfg(`${workload}CapacityType`) ?? "ON_DEMAND");
         const sizing = group.scalingConfig as Inputs;
         for (const k of ["minSize", "desiredSize", "maxSize"]) {
@@ -235,12 +273,13 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     }
 
     // Pod Identity: trust, associations, least privilege.
-    const roles = ofType(run, "aws:iam/role:Role").filter((r) => /-(video-worker|bert-serving)$/.test(r.name));
+    const roles = ofType(run, "aws:iam/role:Role").filter((r) => /-(video-worker|bert-serving|bert-model-builder)$/.test(r.name));
     for (const role of roles) {
         assert.deepStrictEqual(statements(json(role.inputs.assumeRolePolicy)), [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }]);
     }
     const associations = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
-    const expectedIdentities = [...(videoOn ? [VIDEO_WORKER_IDENTITY] : []), ...(bertOn ? [BERT_SERVING_IDENTITY] : [])];
+    const bertBuilds = bertOn && bertShape(cfg, run).builds;
+    const expectedIdentities = [...(videoOn ? [VIDEO_WORKER_IDENTITY] : []), ...(bertOn ? [BERT_SERVING_IDENTITY] : []), ...(bertBuilds ? [BERT_MODEL_BUILDER_IDENTITY] : [])];
     assert.deepStrictEqual(associations.map((a) => ({ namespace: a.inputs.namespace, serviceAccount: a.inputs.serviceAccount })), expectedIdentities);
     for (const a of associations) {
         assert.strictEqual(a.inputs.clusterName, baseName);
@@ -253,7 +292,7 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     // Images: only those the enabled profiles need, each in its own hardened repository.
     const needed = new Set<string>();
     if (videoOn) needed.add("worker").add(SERVING_IMAGE[(cfg("videoAccelerator") ?? "nvidia") as AcceleratorProfileName]);
-    if (bertOn) needed.add("worker").add(SERVING_IMAGE[(cfg("bertAccelerator") ?? "inf2") as AcceleratorProfileName]);
+    if (bertOn) for (const image of bertShape(cfg, run).images) needed.add(image);
     const repos = ofType(run, "aws:ecr/repository:Repository");
     assert.deepStrictEqual(repos.map((r) => r.inputs.name).sort(), [...needed].map((n) => `eks-inference/${run.stack}/${n}`).sort());
     for (const repo of repos) {
@@ -317,6 +356,13 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         for (const taint of group.taints as { key: string; value: string; effect: string }[]) assert.ok(tolerated(taint, podTolerations), `${workload} pods tolerate ${taint.key}`);
         const identity = workload === "video" ? VIDEO_WORKER_IDENTITY : BERT_SERVING_IDENTITY;
         assert.strictEqual(spec.serviceAccountName, identity.serviceAccount);
+        if (workload === "bert") {
+            const accelerator = (cfg("bertAccelerator") ?? "inf2") as AcceleratorProfileName;
+            const server = (spec.containers as Inputs[])[0] as Inputs;
+            const requests = ((server.resources as Inputs).requests ?? {}) as Record<string, string>;
+            assert.strictEqual(requests["aws.amazon.com/neuron"], accelerator === "cpu" ? undefined : "1", "BERT Neuron request");
+            assert.strictEqual(server.name, bertShape(cfg, run).server === "triton" ? "triton" : "tf-serving");
+        }
         const sa = ofType(run, "kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as Inputs).find((m) => m.name === identity.serviceAccount);
         assert.strictEqual(sa?.namespace, identity.namespace, `${identity.serviceAccount} lives in ${identity.namespace}`);
         const images = [...((spec.initContainers ?? []) as Inputs[]), ...(spec.containers as Inputs[])].map((c) => c.image);
@@ -330,6 +376,20 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     }
     const releases = ofType(run, "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort();
     const profilesOn = [...(videoOn ? [cfg("videoAccelerator") ?? "nvidia"] : []), ...(bertOn ? [cfg("bertAccelerator") ?? "inf2"] : [])] as AcceleratorProfileName[];
+    // The compile Job runs exactly when the stack builds the model, on the general nodes.
+    const jobs = ofType(run, "kubernetes:batch/v1:Job");
+    assert.strictEqual(jobs.length, bertBuilds ? 1 : 0, "one compile Job when the stack builds the BERT model");
+    for (const job of jobs) {
+        const spec = ((job.inputs.spec as Inputs).template as Inputs).spec as Inputs;
+        assert.deepStrictEqual(spec.nodeSelector, { "eks-inference/node-role": "general" });
+        assert.strictEqual(spec.serviceAccountName, BERT_MODEL_BUILDER_IDENTITY.serviceAccount);
+        const image = (spec.containers as Inputs[])[0]?.image;
+        assert.strictEqual(image, (run.outputs.imageRefs as Record<string, string>)[bertShape(cfg, run).images[0] as string], "the Job runs the Triton image");
+    }
+    assert.strictEqual(run.outputs.bertModelBuildJob === undefined, !bertBuilds);
+    const modelsBucket = ofType(run, "aws:s3/bucket:Bucket").filter((b) => b.name === `${baseName}-models`);
+    assert.strictEqual(modelsBucket.length, bertOn ? 1 : 0, "a models bucket exactly when BERT is on");
+    assert.strictEqual(run.outputs.modelsBucketName, modelsBucket[0] === undefined ? undefined : awsName(modelsBucket[0]));
     const plugins = new Set(profilesOn.map((p) => PROFILES[p].devicePlugin).filter((p) => p !== "none"));
     assert.deepStrictEqual(releases, [...plugins].map((p) => `${p}-device-plugin`).sort());
 
@@ -346,16 +406,16 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     const region = cfg("aws:region") as string;
     const inputPrefix = cfg("inputPrefix") ?? "input/";
     const resultsPrefix = cfg("resultsPrefix") ?? "results/";
-    const bucket = one(run, "aws:s3/bucket:Bucket");
+    const bucket = one(run, "aws:s3/bucket:Bucket", `${baseName}-video`);
     const bucketName = awsName(bucket);
     const bucketArn = `arn:aws:s3:::${bucketName}`;
     const bucketId = `${bucket.name}-id`;
-    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs, { bucket: bucketId, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
-    assert.deepStrictEqual(one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
-    const tls = statements(json(one(run, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy));
+    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `${baseName}-video`).inputs, { bucket: bucketId, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", `${baseName}-video`).inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
+    assert.deepStrictEqual(one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `${baseName}-video`).inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+    const tls = statements(json(one(run, "aws:s3/bucketPolicy:BucketPolicy", `${baseName}-video`).inputs.policy));
     assert.deepStrictEqual(tls, [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }]);
-    const lifecycle = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as Inputs[];
+    const lifecycle = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", `${baseName}-video`).inputs.rules as Inputs[];
     assert.ok(lifecycle.some((r) => (r.abortIncompleteMultipartUpload as Inputs | undefined)?.daysAfterInitiation === 1));
     const expiry = Number(cfg("resultsExpiryDays") ?? 30);
     assert.deepStrictEqual(lifecycle.find((r) => r.id === "expire-results"), { id: "expire-results", status: "Enabled", filter: { prefix: resultsPrefix }, expiration: { days: expiry } });
@@ -424,14 +484,37 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     assert.match(String(run.outputs.videoWorkerRoleArn), /^arn:aws:iam::123456789012:role\/eks-inference-.*-video-worker/);
 }
 
-function checkBertRole(run: MockRunResult, cfg: (key: string) => string | undefined): void {
+function checkBertRoles(run: MockRunResult, cfg: (key: string) => string | undefined): void {
     const baseName = `eks-inference-${run.stack}`;
-    const [, , bucket, ...rest] = (cfg("bertModelUri") as string).split("/");
-    const prefix = rest.join("/");
+    const { builds, location } = bertShape(cfg, run);
+    const bucketArn = `arn:aws:s3:::${location.bucket}`;
+    const prefix = location.prefix;
     const policy = statements(json(one(run, "aws:iam/rolePolicy:RolePolicy", `${baseName}-bert-serving`).inputs.policy));
     assert.deepStrictEqual(policy, [
-        { Sid: "BertReadModel", Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${bucket}/${prefix}*` },
-        { Sid: "BertListModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${bucket}`, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+        { Sid: "BertReadModel", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${prefix}*` },
+        { Sid: "BertListModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+    ]);
+    const builder = ofType(run, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.name === `${baseName}-bert-model-builder`);
+    assert.strictEqual(builder.length, builds ? 1 : 0, "a builder role exactly when the stack compiles the model");
+    if (builds) {
+        assert.deepStrictEqual(statements(json(builder[0]?.inputs.policy)), [
+            { Sid: "WriteCompiledModel", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: `${bucketArn}/${prefix}*` },
+            { Sid: "ListCompiledModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+        ]);
+    }
+    assert.strictEqual(run.outputs.bertModelLocation, `s3://${location.bucket}/${prefix}`);
+}
+
+/** The stack's models bucket: private, encrypted, TLS only. */
+function checkModelsBucket(run: MockRunResult): void {
+    const name = `eks-inference-${run.stack}-models`;
+    const bucketArn = `arn:aws:s3:::${awsName(one(run, "aws:s3/bucket:Bucket", name))}`;
+    assert.strictEqual(one(run, "aws:s3/bucket:Bucket", name).inputs.forceDestroy, true);
+    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name).inputs, { bucket: `${name}-id`, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    assert.deepStrictEqual(one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name).inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name).inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
+    assert.deepStrictEqual(statements(json(one(run, "aws:s3/bucketPolicy:BucketPolicy", name).inputs.policy)), [
+        { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
     ]);
 }
 
@@ -453,10 +536,13 @@ describe("platform under Pulumi mocks", function () {
         assert.ok(dev, "Pulumi.dev.yaml exists");
         for (const profile of ACCELERATOR_PROFILES) {
             const overrides = PROFILE_OVERRIDES(profile);
-            const secretKeys = profile === "cpu" ? ["bertAwsAccessKeyId", "bertAwsSecretAccessKey"] : [];
-            runs.set(`profile:${profile}`, runStackUnderMocks("dev", { config: overrides, secretKeys }));
+            runs.set(`profile:${profile}`, runStackUnderMocks("dev", { config: overrides }));
             configs.set(`profile:${profile}`, (key) => overrides[key] ?? configs.get("stack:dev")?.(key));
         }
+        // Legacy TF Serving on inf2 too (the profile runs cover it on inf1).
+        const legacyInf2 = { bertEnabled: "true", bertServer: "tf-serving", bertAccelerator: "inf2", bertModelUri: "s3://models-bucket/bert/neuronx/" };
+        runs.set("bert:tf-serving-inf2", runStackUnderMocks("dev", { config: legacyInf2 }));
+        configs.set("bert:tf-serving-inf2", (key) => (legacyInf2 as Record<string, string>)[key] ?? configs.get("stack:dev")?.(key));
         // Keep rejections observed until the tests await them.
         for (const p of runs.values()) p.catch(() => undefined);
     });
@@ -489,18 +575,41 @@ describe("platform under Pulumi mocks", function () {
                 const run = await (runs.get(`profile:${profile}`) as Promise<MockRunResult>);
                 const cfg = configs.get(`profile:${profile}`) as (key: string) => string | undefined;
                 checkVideoPlumbing(run, cfg);
-                checkBertRole(run, cfg);
+                checkBertRoles(run, cfg);
+                checkModelsBucket(run);
             });
         });
     }
 
-    it("cpu run: admin access entry exists and static BERT keys never appear in plain outputs", async () => {
+    it("legacy tf-serving on inf2: pinned node AMI, the user's SavedModel, no compile Job", async () => {
+        const run = await (runs.get("bert:tf-serving-inf2") as Promise<MockRunResult>);
+        const cfg = configs.get("bert:tf-serving-inf2") as (key: string) => string | undefined;
+        checkPlatform(run, cfg);
+        checkBertRoles(run, cfg);
+        const group = one(run, "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert").inputs;
+        assert.strictEqual(group.releaseVersion, "1.35.2-20260403");
+        assert.strictEqual(group.amiType, "AL2023_x86_64_NEURON");
+    });
+
+    it("cpu run: admin access entry exists; no run creates a Kubernetes Secret or an AWS key", async () => {
         const run = await (runs.get("profile:cpu") as Promise<MockRunResult>);
         const cluster = one(run, "eks:index:Cluster").inputs;
         assert.strictEqual(Object.keys(cluster.accessEntries as Inputs).length, 1);
-        const plainOutputs = JSON.stringify(Object.fromEntries(Object.entries(run.outputs).filter(([k]) => !run.secretOutputs.includes(k))));
-        assert.ok(!plainOutputs.includes("not-a-real-secret") && !plainOutputs.includes("AKIAEXAMPLEEXAMPLE"));
-        assert.strictEqual(ofType(run, "kubernetes:core/v1:Secret").length, 1, "the static keys go into one Kubernetes Secret");
+        for (const key of runs.keys()) {
+            const r = await (runs.get(key) as Promise<MockRunResult>);
+            assert.strictEqual(ofType(r, "kubernetes:core/v1:Secret").length, 0, `${key}: no Secret`);
+        }
+    });
+
+    it("every checked-in stack with BERT on deploys as it is: the stack's own bucket, the model built by the stack", async () => {
+        for (const { stack } of stacks) {
+            const cfg = configs.get(`stack:${stack}`) as (key: string) => string | undefined;
+            if ((cfg("bertEnabled") ?? "false") !== "true") continue;
+            assert.strictEqual(cfg("bertModelUri"), undefined, `Pulumi.${stack}.yaml points BERT at a bucket a fresh account lacks`);
+            const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
+            checkBertRoles(run, cfg);
+            checkModelsBucket(run);
+        }
     });
 
     it("the checked-in stacks keep the default frame sampling: a video DaemonSet without SAMPLE_FPS", async () => {

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { IMAGES as IMAGE_TABLE } from "../images";
 import { SCALER_RUNTIME } from "../scaling";
+import { LEGACY_TF_SERVING, NEURON_VERSIONS, TORCH_VERSION, TRITON_VERSIONS } from "../bert-settings";
 
 const IMAGES = Object.keys(IMAGE_TABLE);
 const root = path.resolve(__dirname, "../..");
@@ -13,7 +14,13 @@ const root = path.resolve(__dirname, "../..");
  * Bases pinned to an exact version tag only, because no source this project can check records their
  * digest (see the Dockerfiles). Every other FROM must carry @sha256.
  */
-const TAG_ONLY_BASES = new Set(["tensorflow/serving:2.20.0", "tensorflow/serving:2.20.0-gpu"]);
+const TAG_ONLY_BASES = new Set([
+    "tensorflow/serving:2.20.0",
+    "tensorflow/serving:2.20.0-gpu",
+    // NVIDIA's NGC registry: the tag is checked against triton-inference-server/server (v2.71.0 = 26.07);
+    // its digest is published only on NGC, which no source here reaches.
+    "nvcr.io/nvidia/tritonserver:26.07-py3",
+]);
 
 /**
  * Archives that keep every published version, so `name=version` pins into them stay installable.
@@ -103,6 +110,38 @@ describe("container images (Dockerfiles)", () => {
         assert.match(text, /\/src\/dist\/worker\/ \/app\/worker\//);
         assert.match(text, /\/src\/dist\/model-fetch\/ \/app\/model-fetch\//);
         assert.match(text, /npm run bundle:worker && npm run bundle:model-fetch/);
+    });
+
+    describe("BERT images keep the versions infra/bert-settings.ts names (the model key carries the Neuron release)", () => {
+        const argsOf = (image: string): Map<string, string> => argDefaults(instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8")));
+
+        it("triton-neuronx: one Neuron release (2.32) and the pinned Triton", () => {
+            const args = argsOf("triton-neuronx");
+            assert.deepEqual(
+                ["NEURON_RUNTIME_LIB_VERSION", "NEURON_COLLECTIVES_VERSION", "TORCH_NEURONX_VERSION", "NEURONX_CC_VERSION", "TORCH_VERSION", "TRITON_IMAGE"].map((k) => args.get(k)),
+                [NEURON_VERSIONS.runtimeLib, NEURON_VERSIONS.collectives, NEURON_VERSIONS.torchNeuronx, NEURON_VERSIONS.neuronxCc, TORCH_VERSION, `nvcr.io/nvidia/tritonserver:${TRITON_VERSIONS.container}-py3`],
+            );
+            // Noble: Triton 26.07 is Ubuntu 24.04.
+            assert.match(readFileSync(path.join(root, "images", "triton-neuronx", "Dockerfile"), "utf8"), /apt\.repos\.neuron\.amazonaws\.com noble main/);
+        });
+
+        it("triton-cpu: the same PyTorch and Triton, no Neuron package", () => {
+            const args = argsOf("triton-cpu");
+            assert.deepEqual([args.get("TORCH_VERSION"), args.get("TRITON_IMAGE")], [TORCH_VERSION, `nvcr.io/nvidia/tritonserver:${TRITON_VERSIONS.container}-py3`]);
+            assert.doesNotMatch(instructions(readFileSync(path.join(root, "images", "triton-cpu", "Dockerfile"), "utf8")).join("\n"), /neuron/i);
+        });
+
+        it("both Triton images carry the Python model code the pod specs run", () => {
+            for (const image of ["triton-neuronx", "triton-cpu"]) {
+                assert.match(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8"), /^COPY images\/bert-python\/ \/opt\/bert\/$/m);
+            }
+            for (const file of ["model.py", "compile.py", "fetch_model.py", "common.py"]) assert.ok(readFileSync(path.join(root, "images", "bert-python", file), "utf8").length > 0);
+        });
+
+        it("tf-serving-neuronx (legacy) is the final TF build with the runtime it pairs with", () => {
+            const args = argsOf("tf-serving-neuronx");
+            assert.deepEqual([args.get("TF_MODEL_SERVER_NEURONX_VERSION"), args.get("NEURON_RUNTIME_LIB_VERSION")], [LEGACY_TF_SERVING.modelServer, LEGACY_TF_SERVING.runtimeLib]);
+        });
     });
 });
 

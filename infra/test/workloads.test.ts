@@ -8,7 +8,7 @@ import { parseConfig } from "../config";
 import { BertInferenceService } from "../workloads/bert";
 import { NeuronDevicePlugin, NEURON_HELM_CHART_VERSION, NvidiaDevicePlugin, NVIDIA_HELM_CHART_VERSION } from "../workloads/plugins";
 import { VideoInferenceDaemonSet, type VideoInferenceArgs } from "../workloads/video";
-import { isKubernetesObjectType, SECRET_SIG, SECRET_VALUE_SIG, unwrapPulumiSecrets, validateKubernetesObject } from "./support/k8s-schema";
+import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
 
 interface Recorded {
     type: string;
@@ -109,7 +109,6 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
     this.timeout(30_000);
     let bertDns: string;
     let bertGrpcUrl: string;
-    let secretStringDataIsSecret: boolean;
 
     before(async () => {
         pulumi.runtime.setMocks(
@@ -144,11 +143,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             region: "us-west-2",
         };
         const bert = new BertInferenceService("bert-pod-identity", { ...bertArgs, replicas: 2 });
-        const bertKeys = new BertInferenceService("bert-static-keys", {
-            ...bertArgs,
-            replicas: 1,
-            staticCredentials: { accessKeyId: pulumi.secret("AKIAEXAMPLEKEYID0000"), secretAccessKey: pulumi.secret("example/secret/access/key") },
-        });
+        const bertSingle = new BertInferenceService("bert-single", { ...bertArgs, replicas: 1 });
         new NeuronDevicePlugin("neuron-plugin", { provider });
         new NvidiaDevicePlugin("nvidia-plugin", { provider });
         new NvidiaDevicePlugin("nvidia-sliced", { provider, timeSlicingReplicas: 4 });
@@ -160,25 +155,12 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             resolved(videoCpu.daemonSetName),
             resolved(videoDefaultFps.daemonSetName),
             resolved(videoUnsetFps.daemonSetName),
-            resolved(bertKeys.serviceName),
+            resolved(bertSingle.serviceName),
         ]);
-        const secretResource = await new Promise<Recorded | undefined>((resolve) => {
-            const poll = (n: number): void => {
-                const found = recorded.find((r) => r.type === "kubernetes:core/v1:Secret");
-                if (found || n === 0) resolve(found);
-                else setTimeout(() => poll(n - 1), 10);
-            };
-            poll(100);
-        });
-        assert.ok(secretResource, "the Secret was registered");
         // Resources whose outputs nothing awaits (PDBs, releases) register shortly after; wait for them.
         for (let i = 0; i < 100 && recorded.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget" || r.type === "kubernetes:helm.sh/v3:Release").length < 5; i++) {
             await new Promise((r) => setTimeout(r, 10));
         }
-        // The Secret's stringData output must be a secret (so it never shows in state or logs in clear).
-        assert.ok(bertKeys.credentialsSecret, "a Secret exists when static keys are given");
-        assert.equal(bert.credentialsSecret, undefined);
-        secretStringDataIsSecret = await pulumi.isSecret(bertKeys.credentialsSecret.stringData);
     });
 
     it("every Kubernetes object validates against the Kubernetes schema; only Helm releases and the provider are skipped", () => {
@@ -350,10 +332,11 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         });
     });
 
-    describe("BERT service", () => {
-        it("serves from a Deployment on the Neuron BERT nodes, requesting one Neuron device", () => {
+    describe("BERT service (legacy TF Serving)", () => {
+        it("serves from a Deployment on the Neuron BERT nodes, requesting one Neuron device, without holding up `pulumi up`", () => {
             const d = one("bert-pod-identity", "kubernetes:apps/v1:Deployment");
             assert.equal((d.inputs.spec as Obj).replicas, 2);
+            assert.deepEqual((d.inputs.metadata as Obj).annotations, { "pulumi.com/skipAwait": "true" });
             const spec = podSpec(d);
             assert.deepEqual(spec.nodeSelector, nodeSelector("bert", "inf2"));
             assert.deepEqual(spec.tolerations, tolerations("bert", "inf2"));
@@ -372,15 +355,20 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.equal(one("bert-pod-identity", "kubernetes:core/v1:ServiceAccount").inputs.automountServiceAccountToken, false);
         });
 
-        it("puts a ClusterIP Service in front with grpc -> 8500 and http -> 8501, selecting the pods", () => {
+        it("puts a ClusterIP and a headless Service in front with grpc -> 8500 and http -> 8501, selecting the pods", () => {
             const d = one("bert-pod-identity", "kubernetes:apps/v1:Deployment");
-            const svc = one("bert-pod-identity", "kubernetes:core/v1:Service").inputs.spec as Obj;
-            assert.equal(svc.type, "ClusterIP");
-            assert.ok(selects(svc.selector as Record<string, string>, podLabels(d)));
-            assert.deepEqual(svc.ports, [
-                { name: "grpc", port: 8500, targetPort: "grpc", protocol: "TCP", appProtocol: "kubernetes.io/h2c" },
-                { name: "http", port: 8501, targetPort: "http", protocol: "TCP", appProtocol: "http" },
-            ]);
+            const services = of("bert-pod-identity").filter((r) => r.type === "kubernetes:core/v1:Service");
+            assert.deepEqual(services.map((r) => (r.inputs.metadata as Obj).name).sort(), ["bert-serving", "bert-serving-pods"]);
+            for (const service of services) {
+                const svc = service.inputs.spec as Obj;
+                const headless = (service.inputs.metadata as Obj).name === "bert-serving-pods";
+                assert.equal(headless ? svc.clusterIP : svc.type, headless ? "None" : "ClusterIP");
+                assert.ok(selects(svc.selector as Record<string, string>, podLabels(d)));
+                assert.deepEqual(svc.ports, [
+                    { name: "grpc", port: 8500, targetPort: "grpc", protocol: "TCP", appProtocol: "kubernetes.io/h2c" },
+                    { name: "http", port: 8501, targetPort: "http", protocol: "TCP", appProtocol: "http" },
+                ]);
+            }
             assert.equal(bertDns, "bert-serving.bert.svc.cluster.local");
             assert.equal(bertGrpcUrl, "grpc://bert-serving.bert.svc.cluster.local:8500");
         });
@@ -391,29 +379,21 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.ok(selects((pdb.selector as Obj).matchLabels as Record<string, string>, podLabels(d)));
             assert.equal(pdb.maxUnavailable, 1);
             assert.equal(pdb.minAvailable, undefined);
-            const single = one("bert-static-keys", "kubernetes:policy/v1:PodDisruptionBudget").inputs.spec as Obj;
+            const single = one("bert-single", "kubernetes:policy/v1:PodDisruptionBudget").inputs.spec as Obj;
             assert.equal(single.minAvailable, 1);
         });
 
-        it("uses Pod Identity and creates no Secret when no static keys were given", () => {
-            assert.equal(of("bert-pod-identity").filter((r) => r.type === "kubernetes:core/v1:Secret").length, 0);
+        it("uses Pod Identity only: no Secret, no AWS keys in any container", () => {
+            for (const component of ["bert-pod-identity", "bert-single"]) {
+                assert.equal(of(component).filter((r) => r.type === "kubernetes:core/v1:Secret").length, 0);
+                const spec = podSpec(one(component, "kubernetes:apps/v1:Deployment"));
+                for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+                    assert.equal(c.envFrom, undefined, `${c.name} envFrom`);
+                    assert.ok(!(c.env ?? []).some((e) => e.name.startsWith("AWS_ACCESS") || e.name.startsWith("AWS_SECRET")), `${c.name} env`);
+                }
+            }
             const fetch = container(podSpec(one("bert-pod-identity", "kubernetes:apps/v1:Deployment")), "model-fetch");
-            assert.equal(fetch.envFrom, undefined);
-            assert.ok(!(fetch.env ?? []).some((e) => e.name.startsWith("AWS_ACCESS") || e.name.startsWith("AWS_SECRET")));
             assert.equal(envOf(fetch).MODEL_URI, "s3://models/bert-neuron/");
-        });
-
-        it("with static keys, keeps them in a secret Secret that only the init container reads", () => {
-            const secret = one("bert-static-keys", "kubernetes:core/v1:Secret");
-            // The values travel to the engine as secrets (Pulumi's secret envelope), taken from the secret outputs given.
-            const stringData = secret.inputs.stringData as Obj;
-            assert.equal(stringData[SECRET_SIG], SECRET_VALUE_SIG, "stringData is sent as a secret");
-            assert.deepEqual(unwrapPulumiSecrets(stringData), { AWS_ACCESS_KEY_ID: "AKIAEXAMPLEKEYID0000", AWS_SECRET_ACCESS_KEY: "example/secret/access/key" });
-            assert.equal(secretStringDataIsSecret, true, "the Secret's stringData output is a Pulumi secret");
-            const spec = podSpec(one("bert-static-keys", "kubernetes:apps/v1:Deployment"));
-            const secretName = `${secret.name}-generated`;
-            assert.deepEqual(container(spec, "model-fetch").envFrom, [{ secretRef: { name: secretName } }]);
-            assert.equal(container(spec, "tf-serving").envFrom, undefined);
         });
     });
 

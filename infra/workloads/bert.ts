@@ -1,5 +1,7 @@
-// BERT on TF Serving (Neuron, NVIDIA or CPU): a Deployment behind a ClusterIP Service, the model synced
-// from S3 by an init container at pod start.
+// Legacy BERT on TF Serving Neuron (bertServer: tf-serving; inf2 or inf1 on a node group pinned to an AMI
+// whose driver the final TF build runs on): a Deployment behind the BERT Services, the user's
+// Neuron-compiled SavedModel synced from S3 by an init container at pod start. Credentials come only
+// from the pod's EKS Pod Identity role.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BERT_SERVING_IDENTITY } from "../identities";
@@ -15,18 +17,13 @@ import {
     type ModelSpec,
     type ResourceSpec,
     type Scheduling, workloadNamespace } from "./common";
+import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./bert-common";
 import { modelFetchInitContainer } from "./model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "./tf-serving";
 
-/** Static AWS keys, only when the user set them as Pulumi secrets; otherwise EKS Pod Identity is used. */
-export interface StaticCredentials {
-    accessKeyId: pulumi.Output<string>;
-    secretAccessKey: pulumi.Output<string>;
-}
-
 export interface BertInferenceArgs {
     provider: k8s.Provider;
-    /** The TF Serving image for the profile (images/tf-serving-neuron / -neuronx / -nvidia / -cpu). */
+    /** The TF Serving Neuron image (images/tf-serving-neuron for inf1, -neuronx for inf2). */
     modelServerImage: pulumi.Input<string>;
     /** The worker image, whose model-fetch bundle runs as the init container. */
     modelFetchImage: pulumi.Input<string>;
@@ -40,7 +37,6 @@ export interface BertInferenceArgs {
     /** Server-side batching; off when undefined (the latency client sends one request at a time). */
     batching?: BatchingSpec;
     region: pulumi.Input<string>;
-    staticCredentials?: StaticCredentials;
     resources?: { modelServer?: ResourceSpec; modelFetch?: ResourceSpec };
     /** Seconds TF Serving may take to load the model before the pod is restarted; default 900. */
     modelLoadBudgetSeconds?: number;
@@ -52,7 +48,7 @@ export interface BertInferenceArgs {
 
 export const DEFAULT_BERT_MODEL_SERVER_RESOURCES: ResourceSpec = { cpuRequest: "2", memoryRequest: "6Gi", memoryLimit: "8Gi" };
 
-const SERVICE_NAME = "bert-serving";
+const SERVICE_NAME = BERT_SERVICE_NAME;
 const VOLUMES = { models: "models", batching: "batching-config", serverTmp: "tf-serving-tmp" } as const;
 
 export class BertInferenceService extends pulumi.ComponentResource {
@@ -64,8 +60,8 @@ export class BertInferenceService extends pulumi.ComponentResource {
     readonly httpPort = TF_SERVING_REST_PORT;
     /** e.g. for the latency client: grpc://bert-serving.bert.svc.cluster.local:8500 */
     readonly grpcUrl: pulumi.Output<string>;
-    /** Only when staticCredentials were given. */
-    readonly credentialsSecret?: k8s.core.v1.Secret;
+    /** One A record per ready pod. */
+    readonly headlessDnsName: pulumi.Output<string>;
 
     constructor(name: string, args: BertInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:workloads:BertInferenceService", name, {}, opts);
@@ -80,24 +76,6 @@ export class BertInferenceService extends pulumi.ComponentResource {
 
         const { namespace: ns, serviceAccount: sa, inNamespace } =
             workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
-
-        let credentialsSecretName: pulumi.Output<string> | undefined;
-        if (args.staticCredentials !== undefined) {
-            const secret = new k8s.core.v1.Secret(
-                `${name}-aws-credentials`,
-                {
-                    metadata: { namespace: namespaceName, labels: labels.all },
-                    type: "Opaque",
-                    stringData: {
-                        AWS_ACCESS_KEY_ID: pulumi.secret(args.staticCredentials.accessKeyId),
-                        AWS_SECRET_ACCESS_KEY: pulumi.secret(args.staticCredentials.secretAccessKey),
-                    },
-                },
-                { ...inNamespace, additionalSecretOutputs: ["data", "stringData"] },
-            );
-            credentialsSecretName = secret.metadata.name;
-            this.credentialsSecret = secret;
-        }
 
         let batchingConfigName: pulumi.Output<string> | undefined;
         if (args.batching !== undefined) {
@@ -118,7 +96,8 @@ export class BertInferenceService extends pulumi.ComponentResource {
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-                metadata: { name: SERVICE_NAME, namespace: namespaceName, labels: labels.all },
+                // Readiness can take long (node, image pull, model load): `pulumi up` does not wait for it.
+                metadata: { name: SERVICE_NAME, namespace: namespaceName, labels: labels.all, annotations: { ...SKIP_AWAIT } },
                 spec: {
                     replicas: args.replicas,
                     selector: { matchLabels: labels.selector },
@@ -145,7 +124,6 @@ export class BertInferenceService extends pulumi.ComponentResource {
                                     model: args.model,
                                     modelsVolume: VOLUMES.models,
                                     region: args.region,
-                                    credentialsSecretName,
                                     resources: args.resources?.modelFetch,
                                 }),
                             ],
@@ -169,43 +147,20 @@ export class BertInferenceService extends pulumi.ComponentResource {
             inNamespace,
         );
 
-        // With one replica, minAvailable 1 keeps the only server up during voluntary evictions: a node
-        // drain then waits until the budget is lifted or replicas are raised (say so at preview).
-        if (args.replicas === 1) {
-            pulumi.log.warn(
-                "BERT runs 1 replica: its PodDisruptionBudget (minAvailable 1) blocks draining that node until replicas > 1.",
-                this,
-            );
-        }
-        new k8s.policy.v1.PodDisruptionBudget(
-            `${name}-pdb`,
-            {
-                metadata: { name: SERVICE_NAME, namespace: namespaceName, labels: labels.all },
-                spec: { selector: { matchLabels: labels.selector }, ...(args.replicas > 1 ? { maxUnavailable: 1 } : { minAvailable: 1 }) },
-            },
-            { ...inNamespace, dependsOn: [ns, deployment] },
-        );
-
-        const service = new k8s.core.v1.Service(
-            `${name}-service`,
-            {
-                metadata: { name: SERVICE_NAME, namespace: namespaceName, labels: labels.all },
-                spec: {
-                    type: "ClusterIP",
-                    selector: labels.selector,
-                    ports: [
-                        // gRPC is HTTP/2 over cleartext: kubernetes.io/h2c is the standard appProtocol for it.
-                        { name: "grpc", port: TF_SERVING_GRPC_PORT, targetPort: "grpc", protocol: "TCP", appProtocol: "kubernetes.io/h2c" },
-                        { name: "http", port: TF_SERVING_REST_PORT, targetPort: "http", protocol: "TCP", appProtocol: "http" },
-                    ],
-                },
-            },
-            inNamespace,
-        );
+        const front = bertFront(name, {
+            namespace: namespaceName,
+            labels,
+            ports: [{ name: "grpc", port: TF_SERVING_GRPC_PORT }, { name: "http", port: TF_SERVING_REST_PORT }],
+            replicas: args.replicas,
+            deployment,
+            opts: inNamespace,
+            warnOn: this,
+        });
 
         this.namespace = ns.metadata.name;
-        this.serviceName = service.metadata.name;
-        this.dnsName = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
+        this.serviceName = front.service.metadata.name;
+        this.dnsName = pulumi.interpolate`${front.service.metadata.name}.${front.service.metadata.namespace}.svc.cluster.local`;
+        this.headlessDnsName = pulumi.interpolate`${BERT_HEADLESS_SERVICE_NAME}.${front.headless.metadata.namespace}.svc.cluster.local`;
         this.grpcUrl = pulumi.interpolate`grpc://${this.dnsName}:${TF_SERVING_GRPC_PORT}`;
         this.registerOutputs({ namespace: this.namespace, serviceName: this.serviceName, dnsName: this.dnsName, grpcUrl: this.grpcUrl });
     }

@@ -1,0 +1,54 @@
+// The stack's models bucket: where the BERT compile Job writes traced models and the serving pods read
+// them, so a fresh account needs no bucket made by hand (issue 10 item 9, issue 13).
+//
+// Decisions:
+// - SSE-S3 (AES256): the Pod Identity roles then need no KMS grants.
+// - forceDestroy: everything the stack writes here can be rebuilt from its Hugging Face id, so
+//   `pulumi destroy` may empty the bucket. Keep your own models (bertModelUri) in a bucket of your own.
+// - Versioning off: a model prefix is written once (its key names model, shapes and toolchain).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export class ModelsBucket extends pulumi.ComponentResource {
+    readonly bucket: aws.s3.Bucket;
+    /** The bucket policy; writers should wait for it (it denies non-TLS access). */
+    readonly policy: aws.s3.BucketPolicy;
+
+    constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:ModelsBucket", name, {}, opts);
+        const child = { parent: this };
+        this.bucket = new aws.s3.Bucket(name, { forceDestroy: true }, child);
+        const bucket = this.bucket;
+        new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(name, {
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, child);
+        new aws.s3.BucketServerSideEncryptionConfiguration(name, {
+            bucket: bucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+        }, child);
+        new aws.s3.BucketLifecycleConfiguration(name, {
+            bucket: bucket.id,
+            rules: [{ id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }],
+        }, child);
+        this.policy = new aws.s3.BucketPolicy(name, {
+            bucket: bucket.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Sid: "DenyInsecureTransport",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:*",
+                    Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                }],
+            }),
+        }, { parent: this, dependsOn: [publicAccess] });
+        this.registerOutputs({ bucketName: bucket.bucket });
+    }
+}
