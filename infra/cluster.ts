@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as pulumi from "@pulumi/pulumi";
+import { ExistingEntry, planAdminEntries } from "./admins";
 
 export interface ClusterArgs {
     clusterName: string;
@@ -15,7 +16,10 @@ export interface ClusterArgs {
     vpcId: pulumi.Input<string>;
     privateSubnetIds: pulumi.Input<string>[];
     publicSubnetIds: pulumi.Input<string>[];
+    /** Given cluster-admin; the cluster creator (EKS's bootstrap entry) is skipped, see admins.ts. */
     adminPrincipalArns: string[];
+    /** Tags the stack's AWS provider puts on everything (to tell this stack's access entries from others). */
+    stackTags: Record<string, string>;
     logTypes: string[];
     publicAccessCidrs: string[];
     logRetentionDays: number;
@@ -24,7 +28,8 @@ export interface ClusterArgs {
 export const CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy";
 
 export class Cluster extends pulumi.ComponentResource {
-    readonly eks: eks.Cluster;
+    /** The @pulumi/eks component, declared once the deploying principal and any live access entries are known. */
+    readonly eks: Promise<eks.Cluster>;
     readonly name: pulumi.Output<string>;
     /** The EKS-created cluster security group; managed nodes (no SGs in their launch template) get it. */
     readonly clusterSecurityGroupId: pulumi.Output<string>;
@@ -49,20 +54,10 @@ export class Cluster extends pulumi.ComponentResource {
             retentionInDays: args.logRetentionDays,
         }, child);
 
-        const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
-        args.adminPrincipalArns.forEach((principalArn, i) => {
-            accessEntries[`admin-${i}`] = {
-                principalArn,
-                accessPolicies: {
-                    admin: {
-                        policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`,
-                        accessScope: { type: "cluster" },
-                    },
-                },
-            };
-        });
-
-        this.eks = new eks.Cluster(name, {
+        // Who deploys, and whether the cluster (and admin entries not made by this stack) exist: read
+        // before the component is declared, because its access entries must leave out the cluster creator.
+        const adminPlan = this.adminPlan(args, child);
+        this.eks = adminPlan.then((plan) => new eks.Cluster(name, {
             name: args.clusterName,
             version: args.kubernetesVersion,
             upgradePolicy: { supportType: args.supportType },
@@ -71,7 +66,15 @@ export class Cluster extends pulumi.ComponentResource {
             publicSubnetIds: args.publicSubnetIds,
             nodeAssociatePublicIpAddress: false,
             authenticationMode: eks.AuthenticationMode.Api,
-            accessEntries,
+            accessEntries: Object.fromEntries(plan.declare.map(({ index, principalArn }): [string, eks.types.input.AccessEntryArgs] => [`admin-${index}`, {
+                principalArn,
+                accessPolicies: {
+                    admin: {
+                        policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`,
+                        accessScope: { type: "cluster" },
+                    },
+                },
+            }])),
             // Node groups are declared separately (aws.eks.NodeGroup, any AMI type); they use the
             // EKS cluster security group, so the component's extra security groups are not needed.
             skipDefaultNodeGroup: true,
@@ -89,12 +92,33 @@ export class Cluster extends pulumi.ComponentResource {
             // general node group exists (see addons.ts): without a default node group the component
             // would install a self-managed CoreDNS instead.
             corednsAddonOptions: { enabled: false },
-        }, { parent: this, dependsOn: [logGroup] });
+        }, { parent: this, dependsOn: [logGroup] }));
 
-        this.name = this.eks.eksCluster.name;
-        this.clusterSecurityGroupId = this.eks.eksCluster.vpcConfig.clusterSecurityGroupId;
-        this.kubeconfigJson = pulumi.secret(this.eks.kubeconfigJson);
+        // Outputs through the promise keep their dependencies on the component (pulumi.output lifts them).
+        this.name = pulumi.output(this.eks.then((c) => c.eksCluster.name));
+        this.clusterSecurityGroupId = pulumi.output(this.eks.then((c) => c.eksCluster.vpcConfig.clusterSecurityGroupId));
+        this.kubeconfigJson = pulumi.secret(pulumi.output(this.eks.then((c) => c.kubeconfigJson)));
         this.secretsKeyArn = secretsKey.arn;
         this.registerOutputs({ name: this.name, clusterSecurityGroupId: this.clusterSecurityGroupId });
+    }
+
+    private async adminPlan(args: ClusterArgs, child: pulumi.InvokeOptions) {
+        const [caller, clusters] = await Promise.all([aws.getCallerIdentity({}, child), aws.eks.getClusters({}, child)]);
+        const exists = clusters.names.includes(args.clusterName);
+        const existing = new Map<string, ExistingEntry>();
+        if (exists) {
+            await Promise.all(args.adminPrincipalArns.map(async (principalArn) => {
+                try {
+                    const entry = await aws.eks.getAccessEntry({ clusterName: args.clusterName, principalArn }, child);
+                    const tags = entry.tagsAll ?? {};
+                    existing.set(principalArn, { managedByThisStack: Object.entries(args.stackTags).every(([k, v]) => tags[k] === v) });
+                } catch {
+                    // No entry for this principal (DescribeAccessEntry: ResourceNotFoundException): this stack creates it.
+                }
+            }));
+        }
+        const plan = planAdminEntries(args.adminPrincipalArns, caller.arn, exists, existing);
+        for (const reason of plan.skipped) pulumi.log.info(`clusterAdminPrincipalArns: not declaring ${reason}`, this);
+        return plan;
     }
 }

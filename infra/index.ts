@@ -22,9 +22,10 @@ const config = readConfig();
 const baseName = `${config.project}-${config.stack}`;
 
 // Every AWS resource gets project/stack tags through the provider.
+const stackTags = { project: config.project, stack: config.stack, "managed-by": "pulumi" };
 const awsProvider = new aws.Provider("aws", {
     region: config.region as aws.Region,
-    defaultTags: { tags: { project: config.project, stack: config.stack, "managed-by": "pulumi" } },
+    defaultTags: { tags: stackTags },
 });
 const withAws: pulumi.ComponentResourceOptions = { providers: { aws: awsProvider } };
 
@@ -51,6 +52,7 @@ const cluster = new Cluster(baseName, {
     privateSubnetIds: network.privateSubnetIds,
     publicSubnetIds: network.publicSubnetIds,
     adminPrincipalArns: config.cluster.adminPrincipalArns,
+    stackTags,
     logTypes: config.cluster.logTypes,
     publicAccessCidrs: config.cluster.publicAccessCidrs,
     logRetentionDays: config.cluster.logRetentionDays,

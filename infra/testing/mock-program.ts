@@ -165,7 +165,12 @@ const mocks: pulumi.runtime.Mocks = {
             case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
                 return instanceTypeOfferings(args.inputs as State);
             case "aws:eks/getClusters:getClusters":
-                return { names: Object.keys(world.clusters ?? {}), id: region };
+                return { names: [...new Set([...Object.keys(world.clusters ?? {}), ...Object.keys(world.accessEntries ?? {})])], id: region };
+            case "aws:eks/getAccessEntry:getAccessEntry": {
+                const entry = world.accessEntries?.[String(args.inputs.clusterName)]?.find((e) => e.principalArn === args.inputs.principalArn);
+                if (entry === undefined) throw new Error(`reading EKS Access Entry (${String(args.inputs.clusterName)}:${String(args.inputs.principalArn)}): ResourceNotFoundException`);
+                return { clusterName: args.inputs.clusterName, principalArn: entry.principalArn, tagsAll: entry.tagsAll, tags: {}, type: "STANDARD", id: `${String(args.inputs.clusterName)}:${entry.principalArn}` };
+            }
             case "aws:eks/getNodeGroups:getNodeGroups": {
                 const groups = world.clusters?.[String(args.inputs.clusterName)];
                 if (groups === undefined) throw new Error(`ResourceNotFoundException: No cluster found for name: ${String(args.inputs.clusterName)}`);

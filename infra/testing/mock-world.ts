@@ -139,4 +139,6 @@ export interface MockWorld {
     offerings?: Record<string, string[]>;
     /** Clusters that exist, by name, with their node groups. Default: none (a fresh account). */
     clusters?: Record<string, MockLiveNodeGroup[]>;
+    /** Access entries of existing clusters (by cluster name): principal ARN and all its tags. */
+    accessEntries?: Record<string, { principalArn: string; tagsAll: Record<string, string> }[]>;
 }
