@@ -73,6 +73,7 @@ const generalNodes = new NodeGroup(`${baseName}-general`, {
     taints: [],
     volumeGiB: config.general.volumeGiB,
     imdsHopLimit: 1,
+    liveLookupClusterName: baseName,
 }, withAws);
 
 function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
@@ -93,6 +94,7 @@ function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
         imdsHopLimit: workload === "video" ? 2 : 1,
         // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert-settings.ts).
         releaseVersion: workload === "bert" ? config.bert.nodeReleaseVersion : undefined,
+        liveLookupClusterName: baseName,
     }, withAws);
 }
 const videoNodes = config.video.enabled ? acceleratedGroup("video") : undefined;

@@ -61,6 +61,54 @@ export interface NodeGroupArgs {
      * workload whose user-space stack needs an older driver (legacy TF Serving Neuron).
      */
     releaseVersion?: string;
+    /**
+     * The cluster's name as a plain string, to read the group's live desired capacity at deploy time
+     * (see liveDesiredSize). Without it the configured desired size is sent.
+     */
+    liveLookupClusterName?: string;
+}
+
+/**
+ * The desired size to send with the scaling config. The AWS provider sends the whole scaling config
+ * (min, max AND desired) whenever any of it changes (terraform-provider-aws eks node_group.go:
+ * UpdateNodegroupConfig with expandNodegroupScalingConfig), and with desiredSize in ignoreChanges Pulumi
+ * would send the desired size recorded at creation: a min/max change would then reset the group (dropping
+ * busy nodes) or fail (desired below the new min). So the live desired capacity is sent, clamped into the
+ * new [min, max] (which EKS requires); the configured one only when the group does not exist yet.
+ */
+export function desiredSizeToSend(sizing: Sizing, live: number | undefined): number {
+    if (live === undefined) return sizing.desiredSize;
+    return Math.min(sizing.maxSize, Math.max(sizing.minSize, live));
+}
+
+function escapeRegExp(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The live desired capacity of the node group declared as `groupName` (the provider names it
+ * `<groupName>-<7 hex>`), read at deploy time (preview included): EKS for the group, then its Auto Scaling
+ * group, whose desired capacity is what the scaling policies set. Undefined when the cluster or the group
+ * does not exist yet (first deploy). During a replacement two groups match: the larger desired capacity wins.
+ */
+export async function liveDesiredSize(clusterName: string, groupName: string, opts: pulumi.InvokeOptions): Promise<number | undefined> {
+    const clusters = await aws.eks.getClusters({}, opts);
+    if (!clusters.names.includes(clusterName)) return undefined;
+    const groups = await aws.eks.getNodeGroups({ clusterName }, opts);
+    const ours = new RegExp(`^${escapeRegExp(groupName)}(-[0-9a-f]{7})?$`);
+    const sizes = await Promise.all(groups.names.filter((n) => ours.test(n)).map(async (nodeGroupName) => {
+        const group = await aws.eks.getNodeGroup({ clusterName, nodeGroupName }, opts);
+        const eksDesired = group.scalingConfigs[0]?.desiredSize;
+        const asgName = group.resources[0]?.autoscalingGroups[0]?.name;
+        if (asgName === undefined) return eksDesired;
+        try {
+            return (await aws.autoscaling.getGroup({ name: asgName }, opts)).desiredCapacity;
+        } catch {
+            return eksDesired; // the group is being replaced or deleted: EKS's figure is the best there is
+        }
+    }));
+    const known = sizes.filter((n): n is number => n !== undefined);
+    return known.length === 0 ? undefined : Math.max(...known);
 }
 
 export class NodeGroup extends pulumi.ComponentResource {
@@ -100,12 +148,18 @@ export class NodeGroup extends pulumi.ComponentResource {
             amiType: args.amiType,
             instanceTypes: args.instanceTypes,
             capacityType: args.capacityType,
-            scalingConfig: args.sizing,
+            scalingConfig: {
+                minSize: args.sizing.minSize,
+                maxSize: args.sizing.maxSize,
+                desiredSize: args.liveLookupClusterName === undefined
+                    ? args.sizing.desiredSize
+                    : pulumi.output(liveDesiredSize(args.liveLookupClusterName, name, { parent: this })).apply((live) => desiredSizeToSend(args.sizing, live)),
+            },
             updateConfig: { maxUnavailable: 1 },
             labels: args.labels,
             taints: eksTaints(args.taints),
             launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
-        }, { parent: this, dependsOn: [args.nodeRole], ignoreChanges: ["scalingConfig.desiredSize"] });
+        }, { parent: this, dependsOn: [args.nodeRole] });
 
         this.asgName = this.nodeGroup.resources.apply((resources) => {
             const asg = resources[0]?.autoscalingGroups?.[0]?.name;
