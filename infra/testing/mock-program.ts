@@ -172,7 +172,9 @@ const mocks: pulumi.runtime.Mocks = {
                 return { clusterName: args.inputs.clusterName, principalArn: entry.principalArn, tagsAll: entry.tagsAll, tags: {}, type: "STANDARD", id: `${String(args.inputs.clusterName)}:${entry.principalArn}` };
             }
             case "aws:eks/getNodeGroups:getNodeGroups": {
-                const groups = world.clusters?.[String(args.inputs.clusterName)];
+                const name = String(args.inputs.clusterName);
+                const exists = world.clusters?.[name] !== undefined || world.accessEntries?.[name] !== undefined;
+                const groups = exists ? world.clusters?.[name] ?? [] : undefined;
                 if (groups === undefined) throw new Error(`ResourceNotFoundException: No cluster found for name: ${String(args.inputs.clusterName)}`);
                 return { clusterName: args.inputs.clusterName, names: groups.map((g) => g.nodeGroupName), id: String(args.inputs.clusterName) };
             }
