@@ -1,23 +1,30 @@
-// BERT latency client for TF Serving's gRPC API (the reference design's latency test, done properly).
-//   npm run bench:bert -- --target HOST:PORT --model NAME [--signature S] [--requests N]
-//     [--concurrency C] [--seq-len 128] [--batch 1] [--warmup W] [--timeout-ms T] [--json]
-// Without --target it runs the TF Serving emulator in a child process (--server-latency-ms, default 5),
-// reports the latency the client adds on top of it, and sweeps concurrency 1, 4, 16.
+// BERT latency client for KServe v2 (Triton; default) and TF Serving (legacy) over gRPC: the reference
+// design's latency test, done properly.
+//   npm run bench:bert -- [--protocol v2|tfserving] --target HOST:PORT --model NAME [--requests N]
+//     [--concurrency C] [--connections K] [--seq-len 128] [--batch 1] [--warmup W] [--timeout-ms T]
+//     [--signature S (tfserving)] [--json]
+// Without --target it runs the protocol's emulator in a child process (--server-latency-ms, default 5),
+// reports what the client adds on top of it, and sweeps concurrency and connections.
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect as h2connect } from "node:http2";
 import { createInterface } from "node:readline";
 import * as path from "node:path";
-import { createModelClient, DataType, encodePredictRequest, ModelServerError, tensorFromInt32, type ModelClient, type PredictRequest, type PredictResponse } from "../src/tfserving";
-import { PREDICT_METHOD } from "../src/tfserving/methods";
+import { openBertEndpoint, PROTOCOLS, type BertEndpoint, type Protocol } from "./bert-endpoints";
 import { round3, summarize } from "./stats";
 
+export { buildBertRequest, buildV2BertRequest, checkBertResponse, checkV2BertResponse, checkV2Metadata, openBertEndpoint } from "./bert-endpoints";
+
 export interface BertBenchOptions {
-    /** HOST:PORT (gRPC), or a grpc:// / http:// URL. Absent: start the emulator. */
+    protocol: Protocol;
+    /** HOST:PORT (gRPC), or a grpc:// (or, for tfserving, http://) URL. Absent: start the emulator. */
     target?: string;
     model: string;
+    /** TF Serving signature; KServe v2 has none. */
     signature: string;
     requests: number;
     concurrency: number;
+    /** HTTP/2 connections the client spreads its calls over. */
+    connections: number;
     seqLen: number;
     batch: number;
     warmup: number;
@@ -26,10 +33,11 @@ export interface BertBenchOptions {
     json: boolean;
 }
 
-export const BERT_USAGE = `usage: npm run bench:bert -- [--target HOST:PORT] [--model NAME] [--signature serving_default]
-  [--requests 500] [--concurrency 1] [--seq-len 128] [--batch 1] [--warmup 50] [--timeout-ms 10000]
-  [--server-latency-ms 5 (emulator only)] [--json]
-  --model is required with --target; without --target the emulator's "bert" model is used.`;
+export const BERT_USAGE = `usage: npm run bench:bert -- [--protocol v2|tfserving] [--target HOST:PORT] [--model NAME]
+  [--requests 500] [--concurrency 1] [--connections 1] [--seq-len 128] [--batch 1] [--warmup 50]
+  [--timeout-ms 10000] [--signature serving_default (tfserving only)] [--server-latency-ms 5 (emulator only)] [--json]
+  --protocol v2 (default) speaks KServe v2 gRPC (Triton, port 8001); tfserving speaks TF Serving gRPC (port 8500).
+  --model is required with --target; without --target the protocol's emulator and its "bert" model are used.`;
 
 export class UsageError extends Error {
     constructor(message: string) {
@@ -53,6 +61,7 @@ export interface BertBenchReport {
 const INTEGER_FLAGS = {
     "--requests": "requests",
     "--concurrency": "concurrency",
+    "--connections": "connections",
     "--seq-len": "seqLen",
     "--batch": "batch",
     "--warmup": "warmup",
@@ -60,12 +69,16 @@ const INTEGER_FLAGS = {
     "--server-latency-ms": "serverLatencyMs",
 } as const;
 
+const DEFAULT_PORTS: Record<Protocol, number> = { v2: 8001, tfserving: 8500 };
+
 export function parseBertArgs(argv: readonly string[]): BertBenchOptions {
     const options: BertBenchOptions = {
+        protocol: "v2",
         model: "",
         signature: "serving_default",
         requests: 500,
         concurrency: 1,
+        connections: 1,
         seqLen: 128,
         batch: 1,
         warmup: 50,
@@ -73,6 +86,7 @@ export function parseBertArgs(argv: readonly string[]): BertBenchOptions {
         serverLatencyMs: 5,
         json: false,
     };
+    let signatureGiven = false;
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
         if (flag === "--json") {
@@ -89,66 +103,39 @@ export function parseBertArgs(argv: readonly string[]): BertBenchOptions {
             const min = key === "warmup" || key === "serverLatencyMs" ? 0 : 1;
             if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, got "${value}"`);
             options[key] = n;
+        } else if (flag === "--protocol") {
+            if (!(PROTOCOLS as readonly string[]).includes(value)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(", ")}, got "${value}"`);
+            options.protocol = value as Protocol;
         } else if (flag === "--target") options.target = value;
         else if (flag === "--model") options.model = value;
-        else if (flag === "--signature") options.signature = value;
-        else throw new UsageError(`unknown flag "${flag}"`);
+        else if (flag === "--signature") {
+            options.signature = value;
+            signatureGiven = true;
+        } else throw new UsageError(`unknown flag "${flag}"`);
     }
+    if (signatureGiven && options.protocol === "v2") throw new UsageError("--signature applies to --protocol tfserving only (KServe v2 models have no signatures)");
     if (options.target !== undefined) {
         if (!options.model) throw new UsageError("--model is required with --target");
-        targetUrl(options.target);
+        const url = targetUrl(options.target, options.protocol);
+        if (!url.startsWith("grpc:") && options.connections > 1) throw new UsageError(`--connections applies to gRPC targets; "${options.target}" is not one`);
     } else if (!options.model) options.model = "bert";
     return options;
 }
 
-/** HOST:PORT means gRPC, as in the original latency client; full URLs pick their own transport. */
-export function targetUrl(target: string): string {
-    if (/^[a-z]+:\/\//i.test(target)) return target;
-    if (!/^[^\s/]+:\d{1,5}$/.test(target)) throw new UsageError(`--target must be HOST:PORT (e.g. bert.default.svc:8500), got "${target}"`);
-    return `grpc://${target}`;
-}
-
-/** One request reused for every call: the three BERT inputs as int32 [batch, seqLen] tensor_content. */
-export function buildBertRequest(options: Pick<BertBenchOptions, "model" | "signature" | "batch" | "seqLen">): PredictRequest {
-    const { batch, seqLen } = options;
-    const ids = new Int32Array(batch * seqLen);
-    const mask = new Int32Array(batch * seqLen);
-    const segments = new Int32Array(batch * seqLen);
-    for (let b = 0; b < batch; b++) {
-        // [CLS] tokens [SEP] padding: a realistic-looking sequence filling about two thirds of seqLen.
-        const used = Math.max(2, Math.floor((seqLen * 2) / 3));
-        for (let s = 0; s < seqLen; s++) {
-            const i = b * seqLen + s;
-            if (s >= used) continue;
-            ids[i] = s === 0 ? 101 : s === used - 1 ? 102 : 1000 + ((s * 7919 + b) % 28000);
-            mask[i] = 1;
-            segments[i] = s >= used / 2 ? 1 : 0;
-        }
-    }
-    return {
-        model: { name: options.model, signatureName: options.signature },
-        inputs: {
-            input_ids: tensorFromInt32(ids, [batch, seqLen]),
-            input_mask: tensorFromInt32(mask, [batch, seqLen]),
-            segment_ids: tensorFromInt32(segments, [batch, seqLen]),
-        },
-    };
-}
-
-/** Null when the response is usable; otherwise why not. */
-export function checkBertResponse(response: PredictResponse, batch: number): string | null {
-    const outputs = Object.entries(response.outputs);
-    const ok = outputs.some(([, t]) => t.dtype === DataType.DT_FLOAT && t.shape[0] === batch && (t.content?.length ?? 0) > 0);
-    if (ok) return null;
-    const seen = outputs.map(([name, t]) => `${name} ${DataType[t.dtype] ?? t.dtype} [${t.shape.join(",")}]`).join(", ");
-    return `response has no float output with batch dimension ${batch} (got: ${seen || "no outputs"})`;
+/** HOST:PORT means gRPC, as in the original latency client; full URLs pick their own transport (v2: gRPC only). */
+export function targetUrl(target: string, protocol: Protocol = "v2"): string {
+    let url: string;
+    if (/^[a-z]+:\/\//i.test(target)) url = target;
+    else if (/^[^\s/]+:\d{1,5}$/.test(target)) url = `grpc://${target}`;
+    else throw new UsageError(`--target must be HOST:PORT (e.g. bert.default.svc:${DEFAULT_PORTS[protocol]}), got "${target}"`);
+    if (protocol === "v2" && !url.startsWith("grpc://")) throw new UsageError(`--protocol v2 speaks gRPC only; give HOST:PORT or grpc://HOST:PORT (Triton's gRPC port is 8001), got "${target}"`);
+    return url;
 }
 
 export interface LoadOptions {
     requests: number;
     concurrency: number;
     warmup: number;
-    batch: number;
     timeoutMs: number;
 }
 
@@ -165,7 +152,7 @@ export interface LoadResult {
  * Failed calls and unusable responses are counted as errors; latency statistics cover successes.
  * `count` is the number of measured requests sent; throughput is successes per second.
  */
-export async function runBertLoad(client: ModelClient, request: PredictRequest, options: LoadOptions): Promise<LoadResult> {
+export async function runBertLoad(endpoint: BertEndpoint, options: LoadOptions): Promise<LoadResult> {
     const errorSamples = new Set<string>();
     const noteError = (message: string): void => {
         if (errorSamples.size < 5) errorSamples.add(message);
@@ -173,9 +160,8 @@ export async function runBertLoad(client: ModelClient, request: PredictRequest, 
     const one = async (): Promise<number | null> => {
         const started = performance.now();
         try {
-            const response = await client.predict(request, { timeoutMs: options.timeoutMs });
+            const problem = await endpoint.infer(options.timeoutMs);
             const elapsed = performance.now() - started;
-            const problem = checkBertResponse(response, options.batch);
             if (problem) {
                 noteError(problem);
                 return null;
@@ -226,38 +212,19 @@ export async function runBertLoad(client: ModelClient, request: PredictRequest, 
 }
 
 /**
- * One request before the run: a permanent failure (wrong model name, bad signature or inputs) aborts
- * with the server's explanation instead of producing N identical errors. Transient failures are retried
- * a few times, since the server may be starting.
- */
-export async function probeModel(client: ModelClient, request: PredictRequest, batch: number, timeoutMs: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-        try {
-            const problem = checkBertResponse(await client.predict(request, { timeoutMs }), batch);
-            if (problem) throw new ModelServerError(`model "${request.model.name}" on ${client.url}: ${problem}`, "BAD_RESPONSE", false);
-            return;
-        } catch (err) {
-            if (!(err instanceof ModelServerError) || !err.transient || attempt >= 5) throw err;
-            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-        }
-    }
-}
-
-/**
  * The least any gRPC client can do per call: one prebuilt frame on a bare node:http2 stream, the reply
  * read and thrown away (no encode, decode, deadline or status handling). Its p50 is the server's p50 as a
  * client sees it (loopback and wake-ups included), so `ours - bare` is what our client adds.
  */
-export async function measureBareH2Floor(grpcUrl: string, request: PredictRequest, calls: number): Promise<number[]> {
-    const body = encodePredictRequest(request);
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt32BE(body.length, 1);
-    body.copy(frame, 5);
+export async function measureBareH2Floor(grpcUrl: string, call: { method: string; body: Buffer }, calls: number): Promise<number[]> {
+    const frame = Buffer.alloc(5 + call.body.length);
+    frame.writeUInt32BE(call.body.length, 1);
+    call.body.copy(frame, 5);
     const session = h2connect(grpcUrl.replace(/^grpc:/, "http:"));
     session.on("error", () => undefined);
     const one = (): Promise<void> =>
         new Promise((resolve, reject) => {
-            const stream = session.request({ ":method": "POST", ":path": PREDICT_METHOD, "content-type": "application/grpc", te: "trailers" });
+            const stream = session.request({ ":method": "POST", ":path": call.method, "content-type": "application/grpc", te: "trailers" });
             let status: string | undefined;
             stream.on("trailers", (t) => (status = String(t["grpc-status"])));
             stream.on("data", () => undefined);
@@ -279,17 +246,20 @@ export async function measureBareH2Floor(grpcUrl: string, request: PredictReques
 }
 
 /** Interleaved blocks of our client and the bare floor at concurrency 1, so machine noise hits both alike. */
-async function compareWithFloor(client: ModelClient, grpcUrl: string, request: PredictRequest, timeoutMs: number): Promise<{ oursP50: number; bareP50: number }> {
+export async function compareWithFloor(endpoint: BertEndpoint, timeoutMs: number, blocks = 6, perBlock = 50): Promise<{ oursP50: number; bareP50: number }> {
+    const bareCall = endpoint.bareCall;
+    if (!bareCall) throw new Error(`no bare gRPC floor for ${endpoint.url} (not gRPC)`);
     const ours: number[] = [];
     const bare: number[] = [];
-    await measureBareH2Floor(grpcUrl, request, 20);
-    for (let block = 0; block < 6; block++) {
-        for (let i = 0; i < 50; i++) {
+    await measureBareH2Floor(endpoint.url, bareCall, Math.min(20, perBlock));
+    for (let block = 0; block < blocks; block++) {
+        for (let i = 0; i < perBlock; i++) {
             const started = performance.now();
-            await client.predict(request, { timeoutMs });
+            const problem = await endpoint.infer(timeoutMs);
+            if (problem) throw new Error(problem);
             ours.push(performance.now() - started);
         }
-        bare.push(...(await measureBareH2Floor(grpcUrl, request, 50)));
+        bare.push(...(await measureBareH2Floor(endpoint.url, bareCall, perBlock)));
     }
     return { oursP50: round3(summarize(ours).p50Ms), bareP50: round3(summarize(bare).p50Ms) };
 }
@@ -304,78 +274,110 @@ export function formatReport(title: string, r: BertBenchReport): string {
 }
 
 interface EmulatorProcess {
-    grpcUrl: string;
-    restUrl: string;
+    url: string;
     child: ChildProcess;
 }
 
-/** Runs emulator-main.ts under tsx in a child process so server work does not share our event loop. */
-export function spawnEmulator(latencyMs: number): Promise<EmulatorProcess> {
+/** Runs an emulator's main module under tsx in a child process (so server work does not share our event loop) and reads its ready line. */
+function spawnReady<T>(name: string, args: string[]): Promise<{ ready: T; child: ChildProcess }> {
     const tsxCli = require.resolve("tsx/cli");
-    const main = path.join(__dirname, "..", "src", "tfserving", "emulator-main.ts");
-    const child = spawn(process.execPath, [tsxCli, main, "--latency-ms", String(latencyMs)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [tsxCli, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     return new Promise((resolve, reject) => {
         const lines = createInterface({ input: child.stdout! });
         const timer = setTimeout(() => {
             child.kill("SIGTERM");
-            reject(new Error("TF Serving emulator did not report ready within 30 s"));
+            reject(new Error(`${name} did not report ready within 30 s`));
         }, 30_000);
         child.once("exit", (code) => {
             clearTimeout(timer);
-            reject(new Error(`TF Serving emulator exited early with code ${code}`));
+            reject(new Error(`${name} exited early with code ${code}`));
         });
         lines.once("line", (line) => {
             clearTimeout(timer);
             try {
-                const ready = JSON.parse(line) as { grpcUrl: string; restUrl: string };
-                resolve({ grpcUrl: ready.grpcUrl, restUrl: ready.restUrl, child });
+                resolve({ ready: JSON.parse(line) as T, child });
             } catch {
-                reject(new Error(`TF Serving emulator printed an unexpected line: ${line}`));
+                reject(new Error(`${name} printed an unexpected line: ${line}`));
             }
         });
     });
 }
 
-/** The whole CLI behaviour; returns the process exit code. */
+const SRC = path.join(__dirname, "..", "src");
+
+/** The TF Serving emulator (gRPC and REST) in a child process. */
+export async function spawnTfServingEmulator(latencyMs: number): Promise<{ grpcUrl: string; restUrl: string; child: ChildProcess }> {
+    const { ready, child } = await spawnReady<{ grpcUrl: string; restUrl: string }>("TF Serving emulator", [path.join(SRC, "tfserving", "emulator-main.ts"), "--latency-ms", String(latencyMs)]);
+    return { ...ready, child };
+}
+
+/** The KServe v2 emulator in a child process, its model compiled for the run's sequence length and batch. */
+export async function spawnV2Emulator(options: Pick<BertBenchOptions, "serverLatencyMs" | "seqLen" | "batch" | "model">): Promise<EmulatorProcess> {
+    const args = ["--latency-ms", String(options.serverLatencyMs), "--seq-len", String(options.seqLen), "--max-batch-size", String(Math.max(8, options.batch)), "--model", options.model];
+    const { ready, child } = await spawnReady<{ url: string }>("KServe v2 emulator", [path.join(SRC, "kserve", "emulator-main.ts"), ...args]);
+    return { url: ready.url, child };
+}
+
+async function spawnEmulator(options: BertBenchOptions): Promise<EmulatorProcess> {
+    if (options.protocol === "v2") return spawnV2Emulator(options);
+    const { grpcUrl, child } = await spawnTfServingEmulator(options.serverLatencyMs);
+    return { url: grpcUrl, child };
+}
+
+/** The whole CLI behaviour; returns the process exit code. Failures before the run reject with a message naming the model and the server. */
 export async function runBertBench(options: BertBenchOptions, print: (line: string) => void): Promise<number> {
     let emulator: EmulatorProcess | undefined;
-    let client: ModelClient | undefined;
+    const endpoints: BertEndpoint[] = [];
+    const open = (connections: number): BertEndpoint => {
+        const endpoint = openBertEndpoint({ ...options, connections, url });
+        endpoints.push(endpoint);
+        return endpoint;
+    };
+    let url = "";
     try {
-        if (options.target === undefined) emulator = await spawnEmulator(options.serverLatencyMs);
-        const url = emulator ? emulator.grpcUrl : targetUrl(options.target ?? "");
-        client = createModelClient(url, { defaultTimeoutMs: options.timeoutMs });
-        const request = buildBertRequest(options);
-        await probeModel(client, request, options.batch, options.timeoutMs);
-        const load = (concurrency: number): Promise<LoadResult> => runBertLoad(client!, request, { ...options, concurrency });
-        const main = await load(options.concurrency);
+        if (options.target === undefined) emulator = await spawnEmulator(options);
+        url = emulator ? emulator.url : targetUrl(options.target ?? "", options.protocol);
+        const endpoint = open(options.connections);
+        await endpoint.preflight(options.timeoutMs);
+        const load = (target: BertEndpoint, concurrency: number): Promise<LoadResult> => runBertLoad(target, { ...options, concurrency });
+        const main = await load(endpoint, options.concurrency);
         if (options.json) {
             print(JSON.stringify(main.report));
             return 0;
         }
-        const setup = `bench:bert ${url} model=${options.model} signature=${options.signature} batch=${options.batch} seq-len=${options.seqLen} warmup=${options.warmup} concurrency=${options.concurrency}`;
+        const signature = options.protocol === "tfserving" ? ` signature=${options.signature}` : "";
+        const setup = `bench:bert ${options.protocol} ${endpoint.url} model=${options.model}${signature} batch=${options.batch} seq-len=${options.seqLen} warmup=${options.warmup} concurrency=${options.concurrency} connections=${options.connections}`;
         print(formatReport(setup, main.report));
         for (const sample of main.errorSamples) print(`  error: ${sample}`);
         if (emulator) {
             print(`\nemulator mode: server latency injected = ${options.serverLatencyMs} ms`);
-            print("concurrency  req/s      p50 ms   p99 ms   errors");
-            for (const c of [1, 4, 16]) {
-                const result = await load(c);
+            print("concurrency  connections  req/s      p50 ms   p99 ms   errors");
+            const many = Math.max(4, options.connections);
+            const spread = open(many);
+            const sweep: [number, BertEndpoint, number][] = [
+                [1, endpoint, options.connections],
+                [4, endpoint, options.connections],
+                [16, endpoint, options.connections],
+                [16, spread, many],
+            ];
+            for (const [c, target, connections] of sweep) {
+                const result = await load(target, c);
                 const r = result.report;
-                print(`${String(c).padEnd(13)}${String(r.throughput).padEnd(11)}${String(r.p50Ms).padEnd(9)}${String(r.p99Ms).padEnd(9)}${r.errors}`);
+                print(`${String(c).padEnd(13)}${String(connections).padEnd(13)}${String(r.throughput).padEnd(11)}${String(r.p50Ms).padEnd(9)}${String(r.p99Ms).padEnd(9)}${r.errors}`);
                 if (c === 1) {
                     print(`  client overhead at concurrency 1: p50 ${r.p50Ms} - ${options.serverLatencyMs} = ${round3(r.p50Ms - options.serverLatencyMs)} ms`);
                     print(`  client event-loop busy time: ${result.clientBusyMsPerRequest} ms per request (includes run-queue waits when the machine is loaded)`);
                 }
             }
-            if (url.startsWith("grpc:")) {
-                const { oursP50, bareP50 } = await compareWithFloor(client, url, request, options.timeoutMs);
+            if (endpoint.bareCall) {
+                const { oursP50, bareP50 } = await compareWithFloor(endpoint, options.timeoutMs);
                 print(`\nserver p50 as a bare HTTP/2 client sees it (prebuilt frame, no decode): ${bareP50} ms`);
                 print(`  our client p50 in the same interleaved run: ${oursP50} ms -> client adds ${round3(oursP50 - bareP50)} ms over the server's p50`);
             }
         }
         return 0;
     } finally {
-        client?.close();
+        for (const e of endpoints) e.close();
         emulator?.child.kill("SIGTERM");
     }
 }

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
 import { encodePredictRequestSegments } from "../src/tfserving/codec";
 import { frameMessage } from "../src/grpc/protocol";
-import { spawnEmulator } from "./bert";
+import { spawnTfServingEmulator } from "./bert";
 import { round3, summarize } from "./stats";
 
 export interface EncodeCost {
@@ -71,7 +71,7 @@ function processTreeCpuMs(pid: number): number {
 
 /** Whole Predict calls (client encode + transfer + emulator decode/run + response) per transport. */
 export async function measureRoundTrip(request: PredictRequest, iterations: number): Promise<{ grpc: RoundTrip; rest: RoundTrip }> {
-    const { grpcUrl, restUrl, child } = await spawnEmulator(0);
+    const { grpcUrl, restUrl, child } = await spawnTfServingEmulator(0);
     try {
         const measure = async (url: string): Promise<RoundTrip> => {
             const client = createModelClient(url);

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { spawnEmulator } from "../../bench/bert";
+import { spawnTfServingEmulator } from "../../bench/bert";
 import { startTfServingEmulator, type TfServingEmulator } from "../../src/tfserving/emulator";
 import { parseEmulatorArgs } from "../../src/tfserving/emulator-main";
 import { createModelClient, ModelState, tensorFromInt32, waitForModelAvailable } from "../../src/tfserving";
@@ -72,7 +72,7 @@ describe("emulator-main CLI", () => {
 
     it("runs in a child process and prints its URLs when ready", async function () {
         this.timeout(40_000);
-        const { grpcUrl, child } = await spawnEmulator(0);
+        const { grpcUrl, child } = await spawnTfServingEmulator(0);
         const client = createModelClient(grpcUrl);
         try {
             const [status] = await client.getModelStatus({ name: "bert" });
