@@ -1,6 +1,8 @@
 // `npm start`: the whole video data path on this machine, offline, with no AWS account.
 // moto (S3 + SQS + notifications) -> sample video -> TF Serving emulator (or MODEL_SERVER_URL) -> the real
-// worker -> result JSON in S3 -> summary. Options: DEMO_SECONDS (default 4), DEMO_FPS (25), LOG_LEVEL (warn).
+// worker -> result JSON in S3 -> summary. Then one BERT round trip over KServe v2 against the v2 emulator
+// (or BERT_SERVER_URL, e.g. a port-forwarded Triton on grpc://localhost:8001; BERT_MODEL, default bert).
+// Options: DEMO_SECONDS (default 4), DEMO_FPS (25), LOG_LEVEL (warn).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +12,9 @@ import { makeTestVideo } from "../../../tools/ffmpeg";
 import { startMoto, useMotoInThisProcess, type MotoServer } from "../../../tools/moto";
 import { createLogger, errorMessage, type LogLevel } from "../log";
 import { startWorker } from "../main";
+import { startV2Emulator } from "../kserve/emulator";
 import { startTfServingEmulator, type TfServingEmulator } from "../tfserving/emulator";
+import { bertRoundTrip } from "./bert-demo";
 
 const BUCKET = "video-demo";
 const INPUT_KEY = "input/sample video.mp4";
@@ -140,11 +144,26 @@ async function main(): Promise<void> {
         if (emulator !== undefined) say("(the emulator's detections are deterministic stand-ins computed from pixels, not a real model)");
         s3.destroy();
         sqs.destroy();
+        await bertStep();
     } finally {
         await emulator?.stop();
         restoreEnv?.();
         await moto?.stop();
         await rm(dir, { recursive: true, force: true });
+    }
+}
+
+/** One KServe v2 round trip against BERT_SERVER_URL or, without it, the v2 emulator. */
+async function bertStep(): Promise<void> {
+    say("");
+    const given = process.env.BERT_SERVER_URL;
+    const emulator = given ? undefined : await startV2Emulator({});
+    try {
+        const lines = await bertRoundTrip({ url: given || emulator!.url, model: process.env.BERT_MODEL || "bert", batch: 2 });
+        for (const line of lines) say(line);
+        if (emulator !== undefined) say("(the v2 emulator's logits are deterministic stand-ins computed from the token ids, not a real model)");
+    } finally {
+        await emulator?.stop();
     }
 }
 
