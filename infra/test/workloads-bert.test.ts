@@ -194,6 +194,9 @@ describe("BERT on Triton (Pulumi mocks)", function () {
             assert.equal((server.startupProbe?.failureThreshold ?? 0) * (server.startupProbe?.periodSeconds ?? 0), 600);
             assert.deepEqual(server.livenessProbe?.httpGet, { path: "/v2/health/live", port: "http" });
             assert.deepEqual(server.volumeMounts?.find((m) => m.mountPath === "/models"), { name: "model-repository", mountPath: "/models", readOnly: true });
+            // Read-only root filesystem: home on /tmp; the CPU server uses both vCPUs of its node.
+            assert.deepEqual(envOf(server), { HOME: "/tmp" });
+            assert.deepEqual(envOf(containerOf(podSpec(one("cpu", "kubernetes:apps/v1:Deployment")), "triton")), { HOME: "/tmp", BERT_CPU_THREADS: "2" });
         });
 
         it("waits for the model in an init container that says what it waits for, without holding up `pulumi up`", () => {

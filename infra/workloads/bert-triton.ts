@@ -75,6 +75,8 @@ export interface BertTritonArgs {
     region: pulumi.Input<string>;
     maxQueueDelayMicroseconds?: number;
     resources?: { server?: ResourceSpec; waitForModel?: ResourceSpec; compile?: ResourceSpec };
+    /** CPU target: PyTorch threads of the (single) model instance; default 2, the vCPUs of a c7i.large. */
+    cpuThreads?: number;
     /** Seconds Triton may take to load the model once the server starts; default 600. */
     modelLoadBudgetSeconds?: number;
     priorityClassName?: pulumi.Input<string>;
@@ -246,6 +248,7 @@ export class BertTritonService extends pulumi.ComponentResource {
                                     { name: "WAITING_FOR", value: waitingFor },
                                     { name: "POLL_SECONDS", value: "30" },
                                     { name: "TMPDIR", value: "/tmp" },
+                                    { name: "HOME", value: "/tmp" },
                                 ],
                                 resources: resources(args.resources?.waitForModel ?? DEFAULT_WAIT_FOR_MODEL_RESOURCES),
                                 securityContext: containerSecurityContext(),
@@ -265,6 +268,7 @@ export class BertTritonService extends pulumi.ComponentResource {
                                     resources: args.resources?.server ?? DEFAULT_TRITON_RESOURCES[args.model.target],
                                     accelerator: args.accelerator,
                                     modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 600,
+                                    cpuThreads: args.model.target === "cpu" ? args.cpuThreads ?? 2 : undefined,
                                 }),
                             ],
                             volumes: [

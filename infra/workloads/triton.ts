@@ -76,6 +76,8 @@ export interface TritonContainerArgs {
     accelerator?: AcceleratorRequest;
     /** Seconds the startup probe allows for the model to load after the server starts. */
     modelLoadBudgetSeconds: number;
+    /** CPU target only: PyTorch threads per model instance (the node's vCPUs; the pod sets no CPU limit). */
+    cpuThreads?: number;
 }
 
 /**
@@ -105,6 +107,11 @@ export function tritonContainer(args: TritonContainerArgs): k8s.types.input.core
             { name: "grpc", containerPort: TRITON_GRPC_PORT, protocol: "TCP" },
             { name: "http", containerPort: TRITON_HTTP_PORT, protocol: "TCP" },
             { name: "metrics", containerPort: TRITON_METRICS_PORT, protocol: "TCP" },
+        ],
+        env: [
+            // The root filesystem is read-only: anything that wants a home or a cache gets /tmp.
+            { name: "HOME", value: "/tmp" },
+            ...(args.cpuThreads !== undefined ? [{ name: "BERT_CPU_THREADS", value: String(args.cpuThreads) }] : []),
         ],
         resources: resources(args.resources, args.accelerator),
         securityContext: containerSecurityContext(),
