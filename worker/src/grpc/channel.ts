@@ -1,11 +1,13 @@
 // Unary gRPC calls straight on node:http2 (h2c with prior knowledge), for any service: the transport
 // under the TF Serving and KServe v2 clients. A channel keeps one or more HTTP/2 connections; each call
-// goes on the connection with the fewest calls in flight (ties in turn), so several connections spread
-// load over the replicas behind a headless Service. A connection is replaced when it closes, fails or
+// goes on the connection with the fewest calls in flight (ties in turn). Connection i dials the i-th
+// address the name resolves to (round the list), so with a headless Service, whose name resolves to
+// every ready pod, several connections spread load over the replicas. A connection is replaced when it closes, fails or
 // receives GOAWAY; a server that is down fails the call at once with UNAVAILABLE and the next call dials
 // again. Requests go out as a gather list, so a multi-MB tensor is handed to the socket without being
 // copied; big windows and frames keep it from crawling.
-import { connect as netConnect } from "node:net";
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { connect as netConnect, type LookupFunction } from "node:net";
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import {
     decodeGrpcMessage,
@@ -33,6 +35,8 @@ export interface GrpcChannelOptions {
     keepaliveTimeoutMs?: number;
     /** HTTP/2 connections to keep (each dialled on first use); default 1. */
     connections?: number;
+    /** Name resolution (default dns.lookup); connection i takes the i-th address it returns, round the list. */
+    lookup?: LookupFunction;
 }
 
 /**
@@ -95,7 +99,8 @@ export class GrpcChannel {
             keepaliveTimeMs: options.keepaliveTimeMs ?? 60_000,
             keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
         };
-        this.connections = Array.from({ length: count }, () => new Connection(settings));
+        const lookup = options.lookup ?? (dnsLookup as LookupFunction);
+        this.connections = Array.from({ length: count }, (_, i) => new Connection(settings, spreadLookup(lookup, i)));
     }
 
     /** Calls in flight per connection (for tests and diagnostics). */
@@ -143,6 +148,28 @@ export class GrpcChannel {
     }
 }
 
+/**
+ * A lookup that puts the (index mod n)-th resolved address (of the preferred family) first, so connection `index` of a channel goes
+ * to its own replica behind a name with several addresses. Node asks for every address when it tries
+ * them in turn (autoSelectFamily), and for one otherwise; both get the rotated order.
+ */
+export function spreadLookup(base: LookupFunction, index: number): LookupFunction {
+    return (hostname, options, callback) => {
+        base(hostname, { ...options, all: true }, (err, addresses, family) => {
+            if (err) return callback(err, "");
+            const list: LookupAddress[] = Array.isArray(addresses) ? addresses : [{ address: addresses, family: family ?? (addresses.includes(":") ? 6 : 4) }];
+            if (list.length === 0) return callback(Object.assign(new Error(`${hostname} resolved to no addresses`), { code: "ENOTFOUND" }), "");
+            // Rotate among the addresses of the resolver's preferred family only (localhost's ::1 and 127.0.0.1
+            // are one server, not two), the others kept after them as fallbacks.
+            const preferred = list.filter((a) => a.family === list[0].family);
+            const start = index % preferred.length;
+            const rotated = [...preferred.slice(start), ...preferred.slice(0, start), ...list.filter((a) => a.family !== list[0].family)];
+            if (options.all) callback(null, rotated);
+            else callback(null, rotated[0].address, rotated[0].family);
+        });
+    };
+}
+
 interface ConnectionSettings {
     authority: string;
     maxReceive: number;
@@ -156,7 +183,10 @@ class Connection {
     private keepalive: NodeJS.Timeout | undefined;
     inFlight = 0;
 
-    constructor(private readonly settings: ConnectionSettings) {}
+    constructor(
+        private readonly settings: ConnectionSettings,
+        private readonly lookup: LookupFunction,
+    ) {}
 
     close(): void {
         this.dropSession(this.session);
@@ -255,7 +285,7 @@ class Connection {
             settings: H2_SETTINGS,
             maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
             // Our own socket, to turn off Nagle (the session's socket may not be touched once it is wrapped).
-            createConnection: (authority: URL) => netConnect({ host: authority.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(authority.port), noDelay: true }),
+            createConnection: (authority: URL) => netConnect({ host: authority.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(authority.port), noDelay: true, lookup: this.lookup }),
         });
         this.session = session;
         session.once("connect", () => {

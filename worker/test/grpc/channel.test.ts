@@ -2,7 +2,9 @@
 import { strict as assert } from "node:assert";
 import { createServer, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { GrpcCallError, GrpcChannel } from "../../src/grpc/channel";
+import type { LookupAddress } from "node:dns";
+import type { LookupFunction } from "node:net";
+import { GrpcCallError, GrpcChannel, spreadLookup } from "../../src/grpc/channel";
 import { GrpcCode } from "../../src/grpc/protocol";
 import { startGrpcServer, type GrpcServer } from "../../src/grpc/server";
 
@@ -54,6 +56,50 @@ describe("gRPC channel", () => {
             channel.close();
             await new Promise<void>((resolve) => h2.close(() => resolve()));
         }
+    });
+
+    it("sends connection i to the i-th address a name resolves to, so a headless Service spreads them over pods", async () => {
+        // Two "pods": the same port on two loopback addresses, behind one fake name.
+        const seen: string[] = [];
+        const pod = (name: string) => async (body: Buffer): Promise<Buffer[]> => {
+            seen.push(name);
+            return [body];
+        };
+        const a = await startGrpcServer("127.0.0.1", 0, new Map([["/test.Echo/Call", pod("a")]]));
+        const b = await startGrpcServer("127.0.0.2", a.port, new Map([["/test.Echo/Call", pod("b")]]));
+        const lookup: LookupFunction = (hostname, options, callback) => {
+            const all: LookupAddress[] = hostname === "bert-pods.test" ? [{ address: "127.0.0.1", family: 4 }, { address: "127.0.0.2", family: 4 }] : [];
+            if (options.all) callback(null, all);
+            else callback(null, all[0].address, 4);
+        };
+        const channel = new GrpcChannel(`bert-pods.test:${a.port}`, { connections: 4, lookup });
+        try {
+            for (let i = 0; i < 8; i++) await channel.unary("/test.Echo/Call", [Buffer.from("x")], 5000);
+            assert.deepEqual(seen.sort(), ["a", "a", "a", "a", "b", "b", "b", "b"]);
+        } finally {
+            channel.close();
+            await Promise.all([a.stop(), b.stop()]);
+        }
+    });
+
+    it("spreadLookup rotates the address list by the connection's index, whichever form Node asks for", () => {
+        const base: LookupFunction = (_host, _options, callback) => callback(null, [{ address: "10.0.0.1", family: 4 }, { address: "10.0.0.2", family: 4 }, { address: "10.0.0.3", family: 4 }]);
+        const one = (index: number): string => {
+            let got = "";
+            spreadLookup(base, index)("x", {}, (_err, address) => (got = address as string));
+            return got;
+        };
+        assert.deepEqual([0, 1, 2, 3, 4].map(one), ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1", "10.0.0.2"]);
+        let all: LookupAddress[] = [];
+        spreadLookup(base, 2)("x", { all: true }, (_err, addresses) => (all = addresses as LookupAddress[]));
+        assert.deepEqual(all.map((x) => x.address), ["10.0.0.3", "10.0.0.1", "10.0.0.2"]);
+        const mixed: LookupFunction = (_host, _options, callback) => callback(null, [{ address: "::1", family: 6 }, { address: "127.0.0.1", family: 4 }, { address: "fd00::2", family: 6 }]);
+        let order: LookupAddress[] = [];
+        spreadLookup(mixed, 1)("localhost", { all: true }, (_err, addresses) => (order = addresses as LookupAddress[]));
+        assert.deepEqual(order.map((x) => x.address), ["fd00::2", "::1", "127.0.0.1"], "rotates within the preferred family, others after");
+        let error: Error | null = null;
+        spreadLookup((_h, _o, cb) => cb(null, []), 0)("nowhere", {}, (err) => (error = err));
+        assert.match(String(error), /nowhere resolved to no addresses/);
     });
 
     it("rejects a connection count that is not a whole number >= 1", () => {
