@@ -14,17 +14,33 @@ export class JobError extends Error {
     }
 }
 
+/**
+ * The job could not go on for a reason that is not the job's (shutdown, the model gone for longer than
+ * MODEL_WAIT_TIMEOUT_SECONDS, a stalled transfer): its message goes back to the queue at once. Never
+ * dead-lettered by the worker.
+ */
+export class GiveBackError extends Error {
+    constructor(
+        message: string,
+        /** Machine-readable reason for logs. */
+        readonly code: string,
+    ) {
+        super(message);
+        this.name = "GiveBackError";
+    }
+}
+
 /** The job was cancelled because the worker is shutting down. Never dead-lettered. */
-export class ShutdownError extends Error {
+export class ShutdownError extends GiveBackError {
     constructor() {
-        super("worker is shutting down");
+        super("worker is shutting down", "SHUTDOWN");
         this.name = "ShutdownError";
     }
 }
 
 /** Classify anything thrown while handling a job. */
-export function toJobError(err: unknown): JobError | ShutdownError {
-    if (err instanceof JobError || err instanceof ShutdownError) return err;
+export function toJobError(err: unknown): JobError | GiveBackError {
+    if (err instanceof JobError || err instanceof GiveBackError) return err;
     if (err instanceof ModelServerError) return new JobError(err.message, !err.transient, `MODEL_${err.code}`);
     const message = err instanceof Error ? err.message : String(err);
     // Unknown failures (network, SDK, file system) are assumed transient; the queue's maxReceiveCount

@@ -2,7 +2,7 @@
 // model server while ffmpeg decodes the next one; results reach the sink in frame order.
 import type { FrameBatch } from "./decode";
 import { DETECTION_OUTPUTS, parseDetections, type Detection } from "./detections";
-import { JobError, ShutdownError } from "./errors";
+import { GiveBackError, JobError, ShutdownError } from "./errors";
 import { ModelServerError, tensorFromUint8, type ModelClient, type ModelSpec } from "./tfserving";
 
 export interface FrameResult {
@@ -23,7 +23,15 @@ export interface InferenceSettings {
     /** First backoff; doubles per retry, capped at 8 s. */
     retryBaseMs?: number;
     onRetry?: (attempt: number, err: ModelServerError, delayMs: number) => void;
+    /**
+     * NOT_FOUND from a model that was AVAILABLE: resolves once it is AVAILABLE again (the batch is then
+     * retried), rejects when it stays away. Without it, NOT_FOUND fails the job as a bad model name.
+     */
+    waitForModel?: (err: ModelServerError) => Promise<void>;
 }
+
+/** NOT_FOUND pauses one batch may sit out (a model that keeps flapping is not waited for forever). */
+const MAX_MODEL_PAUSES = 10;
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -51,6 +59,7 @@ function modelName(spec: ModelSpec): string {
 export async function inferBatch(batch: FrameBatch, settings: InferenceSettings, signal: AbortSignal): Promise<Detection[][]> {
     const input = tensorFromUint8(batch.data, [batch.count, settings.height, settings.width, 3]);
     const base = settings.retryBaseMs ?? 250;
+    let pauses = 0;
     for (let attempt = 0; ; attempt++) {
         if (signal.aborted) throw new ShutdownError();
         try {
@@ -62,6 +71,13 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
         } catch (err) {
             if (signal.aborted) throw new ShutdownError();
             if (!(err instanceof ModelServerError)) throw err;
+            if (err.code === "NOT_FOUND" && settings.waitForModel !== undefined) {
+                if (pauses >= MAX_MODEL_PAUSES) throw new GiveBackError(`the model server lost the model ${pauses} times during one batch: ${err.message}`, "MODEL_FLAPPING");
+                pauses++;
+                await settings.waitForModel(err);
+                attempt--; // the model was away, not failing: this try does not count
+                continue;
+            }
             if (!err.transient) throw new JobError(`model rejected frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1}: ${err.message}`, true, `MODEL_${err.code}`);
             if (attempt >= settings.maxRetries) {
                 throw new JobError(`model server still failing after ${attempt + 1} attempts: ${err.message}`, false, `MODEL_${err.code}`);

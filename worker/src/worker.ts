@@ -14,18 +14,19 @@ import {
     type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { publishJobMetrics } from "./cloudwatch";
-import { queueNameOf, type WorkerConfig } from "./config";
+import { ConfigError, queueNameOf, type WorkerConfig } from "./config";
 import { BatchBufferPool, decodeBatches, probeVideo } from "./decode";
-import { JobError, ShutdownError, toJobError } from "./errors";
+import { GiveBackError, JobError, ShutdownError, toJobError } from "./errors";
 import { startHeartbeat } from "./heartbeat";
 import { jobName, parseMessage, type Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
 import type { WorkerMetrics } from "./metrics";
 import { inferBatch, runPipeline, sleep } from "./pipeline";
+import { checkResources, cleanWorkDir, JOB_DIR_PREFIX } from "./preflight";
 import type { ScaleInProtection } from "./protection";
 import { frameTimestampMs, ResultFileWriter, resultKey, uploadResult } from "./results";
 import { downloadVideo } from "./source";
-import { waitForModelAvailable, type ModelClient, type ModelSpec } from "./tfserving";
+import { ModelServerError, waitForModelAvailable, type ModelClient, type ModelSpec } from "./tfserving";
 
 export interface WorkerDeps {
     config: WorkerConfig;
@@ -58,7 +59,7 @@ export interface JobSummary {
     framesPerSecond: number;
 }
 
-export type MessageOutcome = "succeeded" | "dead_lettered" | "retry_later" | "returned_on_shutdown" | "ignored";
+export type MessageOutcome = "succeeded" | "dead_lettered" | "retry_later" | "returned_on_shutdown" | "given_back" | "ignored";
 
 const DLQ_TEXT_LIMIT = 1000;
 const MAX_SQS_ATTRIBUTES = 10;
@@ -66,6 +67,7 @@ const MAX_SQS_ATTRIBUTES = 10;
 export class VideoWorker {
     private readonly shutdown = new AbortController();
     private ready = false;
+    private modelPause: Promise<void> | undefined;
     private modelVersion: number | undefined;
     readonly completed: JobSummary[] = [];
 
@@ -84,10 +86,25 @@ export class VideoWorker {
         return { name: c.modelName, signatureName: c.modelSignature, ...(c.modelVersion === undefined ? {} : { version: c.modelVersion }) };
     }
 
-    /** Start-up: clear protection a crashed predecessor may have left, then wait for the model. */
+    /**
+     * Start-up: clear protection and job directories a crashed predecessor may have left, check every
+     * configured resource (ConfigError naming the variable otherwise), then wait for the model.
+     */
     async start(): Promise<void> {
         const { protection, log, config } = this.deps;
         if (protection.enabled) await protection.set(false);
+        await cleanWorkDir(config.workDir, log);
+        await checkResources(this.deps);
+        await this.waitForModel();
+    }
+
+    /**
+     * Wait up to MODEL_WAIT_TIMEOUT_SECONDS for the model (at start-up, and before taking the next job after
+     * the model went away for longer than that). Never AVAILABLE in that time: a configuration error.
+     */
+    private async waitForModel(): Promise<void> {
+        const { log, config } = this.deps;
+        this.ready = false;
         log.info("waiting for the model to be AVAILABLE", { modelServer: config.modelServerUrl, model: config.modelName, timeoutSeconds: config.modelWaitTimeoutSeconds });
         try {
             const status = await waitForModelAvailable(this.deps.model, this.spec, {
@@ -98,10 +115,44 @@ export class VideoWorker {
             this.modelVersion = config.modelVersion ?? status.version;
         } catch (err) {
             if (this.stopping) throw new ShutdownError();
+            if (err instanceof ModelServerError && (err.code === "MODEL_NOT_AVAILABLE" || err.code === "NOT_FOUND")) {
+                const version = config.modelVersion === undefined ? "" : ` MODEL_VERSION=${config.modelVersion}`;
+                throw new ConfigError(
+                    `MODEL_NAME="${config.modelName}"${version} did not become AVAILABLE on MODEL_SERVER_URL="${config.modelServerUrl}" within MODEL_WAIT_TIMEOUT_SECONDS=${config.modelWaitTimeoutSeconds}: ${err.message}`,
+                );
+            }
             throw err;
         }
         this.ready = true;
         log.info("model is AVAILABLE; taking jobs", { model: config.modelName, version: this.modelVersion, queue: config.queueUrl });
+    }
+
+    /**
+     * The model server answered NOT_FOUND for a model it served before: TF Serving does that while a model
+     * (re)loads. Not ready meanwhile; every batch in flight waits on the same poll, then is retried. Still
+     * missing after MODEL_WAIT_TIMEOUT_SECONDS: the job's message goes back (GiveBackError) and the run loop
+     * waits as at start-up.
+     */
+    private waitForModelAgain(log: Logger, cause: Error): Promise<void> {
+        if (this.modelPause === undefined) {
+            const { config } = this.deps;
+            this.ready = false;
+            log.warn("the model server lost the model (NOT_FOUND while it reloads); pausing until it is AVAILABLE again", { model: config.modelName, error: cause.message });
+            this.deps.metrics.modelPauses.inc();
+            this.modelPause = waitForModelAvailable(this.deps.model, this.spec, { timeoutMs: config.modelWaitTimeoutSeconds * 1000, intervalMs: 250, signal: this.shutdown.signal })
+                .then(
+                    () => {
+                        this.ready = true;
+                        log.info("model is AVAILABLE again; resuming the job", { model: config.modelName });
+                    },
+                    (err: unknown) => {
+                        if (this.stopping) throw new ShutdownError();
+                        throw new GiveBackError(`model "${config.modelName}" was not AVAILABLE again within MODEL_WAIT_TIMEOUT_SECONDS=${config.modelWaitTimeoutSeconds}: ${errorMessage(err)}`, "MODEL_NOT_AVAILABLE");
+                    },
+                )
+                .finally(() => (this.modelPause = undefined));
+        }
+        return this.modelPause;
     }
 
     /** Abort in-flight work; the run loop gives unfinished messages back and returns. */
@@ -117,6 +168,7 @@ export class VideoWorker {
     async run(options: { once?: boolean } = {}): Promise<void> {
         const { sqs, config, log } = this.deps;
         while (!this.stopping) {
+            if (!this.ready) await this.waitForModel();
             let messages: Message[];
             try {
                 const out = await sqs.send(
@@ -188,7 +240,7 @@ export class VideoWorker {
             onBeat: () => metrics.heartbeats.inc(),
         });
         const failures: { job: Job; error: JobError }[] = [];
-        let shutdown = false;
+        let givenBack: GiveBackError | undefined;
         try {
             for (const job of parsed.jobs) {
                 const jobLog = messageLog.child({ job: jobName(job) });
@@ -200,8 +252,8 @@ export class VideoWorker {
                     await this.publish({ succeeded: true, frames: summary.frames, framesPerSecond: summary.framesPerSecond });
                 } catch (err) {
                     const classified = this.stopping ? new ShutdownError() : toJobError(err);
-                    if (classified instanceof ShutdownError) {
-                        shutdown = true;
+                    if (classified instanceof GiveBackError) {
+                        givenBack = classified;
                         break;
                     }
                     jobLog.error("job failed", { reason: classified.message, code: classified.code, permanent: classified.permanent });
@@ -211,10 +263,14 @@ export class VideoWorker {
             }
             await heartbeat.stop();
             let outcome: MessageOutcome;
-            if (shutdown) {
+            if (givenBack instanceof ShutdownError) {
                 await this.changeVisibility(receiptHandle, 0, messageLog);
                 messageLog.info("job interrupted by shutdown; message given back to the queue");
                 outcome = "returned_on_shutdown";
+            } else if (givenBack !== undefined) {
+                await this.changeVisibility(receiptHandle, 0, messageLog);
+                messageLog.warn("job could not go on for a reason that is not the video's; message given back to the queue", { code: givenBack.code, reason: givenBack.message });
+                outcome = "given_back";
             } else if (failures.length === 0) {
                 await this.deleteMessage(message);
                 outcome = "succeeded";
@@ -245,7 +301,7 @@ export class VideoWorker {
         const { config, s3, metrics } = this.deps;
         const signal = this.shutdown.signal;
         const started = performance.now();
-        const dir = await mkdtemp(join(config.workDir, "video-job-"));
+        const dir = await mkdtemp(join(config.workDir, JOB_DIR_PREFIX));
         let writer: ResultFileWriter | undefined;
         try {
             log.info("job started");
@@ -274,6 +330,7 @@ export class VideoWorker {
                 scoreThreshold: config.scoreThreshold,
                 timeoutMs: config.modelTimeoutMs,
                 maxRetries: config.modelMaxRetries,
+                waitForModel: (err: Error) => this.waitForModelAgain(log, err),
                 onRetry: (attempt: number, err: Error, delayMs: number) => {
                     metrics.modelRetries.inc();
                     log.warn("transient model server failure; retrying the batch", { attempt, delayMs, error: err.message });
@@ -356,7 +413,11 @@ export class VideoWorker {
             if (Object.keys(attributes).length >= MAX_SQS_ATTRIBUTES) break;
             if (!(name in attributes)) attributes[name] = value;
         }
-        await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: message.Body ?? "", MessageAttributes: attributes }));
+        try {
+            await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: message.Body ?? "", MessageAttributes: attributes }));
+        } catch (err) {
+            throw new Error(`could not send the message to DEAD_LETTER_QUEUE_URL="${config.deadLetterQueueUrl}": ${errorMessage(err)}`, { cause: err });
+        }
         await this.deleteMessage(message);
         log.error("message dead-lettered", { jobs, code: error.code, reason: error.message, deadLetterQueue: config.deadLetterQueueUrl });
         return "dead_lettered";

@@ -1,0 +1,244 @@
+// Issue 11: the real worker under faults and bad inputs, against moto, real ffmpeg and a misbehaving TF
+// Serving emulator. Every case accounts for every message it sent and adds to one tally: bad inputs
+// tried, faults injected, messages lost, healthy jobs dead-lettered, jobs stuck. The totals are printed
+// at the end and must be zero where zero is the only right answer.
+import { strict as assert } from "node:assert";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { makeTestVideo } from "../../tools/ffmpeg";
+import { startMoto, useMotoInThisProcess, type MotoServer } from "../../tools/moto";
+import { ConfigError } from "../src/config";
+import { startWorker, type StartedWorker } from "../src/main";
+import { startTfServingEmulator, type TfServingEmulator } from "../src/tfserving/emulator";
+import { BUCKET, captureLogs, createWorld, destroyWorld, drain, isProtected, queueCounts, RESULTS_PREFIX, sendJob, workerEnv, type LogCapture, type World } from "./support/world";
+
+/** The run's totals (printed after the last case). */
+export const tally = { badInputs: 0, faults: 0, lost: 0, healthyDeadLettered: 0, stuck: 0, garbageSucceeded: 0 };
+
+/** A run that does not finish within this long counts as stuck (and is stopped). */
+const STUCK_AFTER_MS = 45_000;
+
+
+describe("video worker under faults (issue 11)", function () {
+    this.timeout(90_000);
+    let moto: MotoServer;
+    let restoreEnv: () => void;
+    let emulator: TfServingEmulator;
+    let dir: string;
+    let shortVideo: string; // 1 s, 10 fps
+    let longVideo: string; // 2 s, 10 fps
+    let world: World;
+    /** Jobs sent in this case: key -> healthy (true) or bad input (false). */
+    let sent: Map<string, boolean>;
+
+    before(async () => {
+        moto = await startMoto();
+        restoreEnv = useMotoInThisProcess(moto);
+        emulator = await startTfServingEmulator({});
+        dir = await mkdtemp(join(tmpdir(), "worker-faults-"));
+        shortVideo = await makeTestVideo({ path: join(dir, "short.mp4"), seconds: 1, fps: 10, width: 160, height: 120 });
+        longVideo = await makeTestVideo({ path: join(dir, "long.mp4"), seconds: 2, fps: 10, width: 160, height: 120 });
+    });
+
+    after(async () => {
+        await emulator?.stop();
+        restoreEnv?.();
+        await moto?.stop();
+        if (dir) await rm(dir, { recursive: true, force: true });
+        const line = `fault tally: bad inputs tried ${tally.badInputs}, faults injected ${tally.faults}, messages lost ${tally.lost}, healthy jobs dead-lettered ${tally.healthyDeadLettered}, jobs stuck ${tally.stuck}, bad inputs that "succeeded" ${tally.garbageSucceeded}`;
+        process.stdout.write(`      ${line}\n`);
+        assert.deepEqual({ lost: tally.lost, healthyDeadLettered: tally.healthyDeadLettered, stuck: tally.stuck, garbageSucceeded: tally.garbageSucceeded }, { lost: 0, healthyDeadLettered: 0, stuck: 0, garbageSucceeded: 0 }, line);
+    });
+
+    beforeEach(async () => {
+        await moto.reset();
+        world = await createWorld({ notifications: false });
+        emulator.setLatency(0);
+        emulator.failNext(0, "UNAVAILABLE");
+        emulator.corruptNext(0, "nan");
+        emulator.reload(0);
+        sent = new Map();
+    });
+
+    afterEach(() => destroyWorld(world));
+
+    async function putVideo(key: string, body: Buffer | string): Promise<void> {
+        await world.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+    }
+
+    /** Queue a job; `healthy` says whether a correct worker must produce its result. */
+    async function job(key: string, healthy: boolean): Promise<void> {
+        sent.set(key, healthy);
+        if (!healthy) tally.badInputs++;
+        await sendJob(world, { bucket: BUCKET, key });
+    }
+
+    async function resultOf(key: string): Promise<string | undefined> {
+        try {
+            const out = await world.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${RESULTS_PREFIX}${key}.json` }));
+            return await out.Body?.transformToString();
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** Start the worker; a run that never ends is counted as stuck and stopped. */
+    async function run(env: NodeJS.ProcessEnv, stopWhen?: (w: StartedWorker, c: LogCapture) => Promise<boolean> | boolean): Promise<{ started: StartedWorker; capture: LogCapture; error?: unknown }> {
+        const capture = captureLogs();
+        const started = await startWorker({ env, once: stopWhen === undefined, log: capture.log });
+        let error: unknown;
+        const finished = started.done.then(
+            () => true,
+            (err: unknown) => {
+                error = err;
+                return true;
+            },
+        );
+        const deadline = Date.now() + STUCK_AFTER_MS;
+        let done = false;
+        void finished.then(() => (done = true));
+        while (!done && Date.now() < deadline) {
+            if (stopWhen !== undefined && (await stopWhen(started, capture))) started.worker.stop();
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        if (!done) {
+            tally.stuck++;
+            started.worker.stop();
+            await finished;
+            assert.fail("the worker did not finish: a job is stuck");
+        }
+        return { started, capture, error };
+    }
+
+    /**
+     * Every message sent is accounted for: a result (healthy jobs only), the DLQ (bad inputs only), or
+     * still in the job queue. Adds to the tally and returns the dead-lettered messages by key.
+     */
+    async function account(expected: { queued?: number } = {}): Promise<Map<string, string | undefined>> {
+        const dead = await drain(world.sqs, world.dlqUrl);
+        const deadByKey = new Map(dead.map((m) => [(JSON.parse(m.Body ?? "{}") as { key?: string }).key ?? "", m.MessageAttributes?.ErrorCode?.StringValue]));
+        const queue = await queueCounts(world.sqs, world.queueUrl);
+        const queued = queue.visible + queue.inFlight;
+        let done = 0;
+        for (const [key, healthy] of sent) {
+            const result = await resultOf(key);
+            if (deadByKey.has(key)) {
+                if (healthy) tally.healthyDeadLettered++;
+                done++;
+            } else if (result !== undefined) {
+                if (!healthy) tally.garbageSucceeded++;
+                done++;
+            }
+        }
+        const lost = sent.size - done - queued;
+        if (lost > 0) tally.lost += lost;
+        assert.equal(lost, 0, "every message is accounted for");
+        if (expected.queued !== undefined) assert.equal(queued, expected.queued, "messages still queued");
+        for (const [key, healthy] of sent) if (healthy) assert.ok(!deadByKey.has(key), `healthy job ${key} was dead-lettered (${deadByKey.get(key)})`);
+        assert.equal(await isProtected(world), false, "scale-in protection is cleared");
+        return deadByKey;
+    }
+
+    describe("defect 2: NOT_FOUND while the model (re)loads", () => {
+        it("pauses (not ready) when the model reloads mid-job, then finishes the job and the backlog", async () => {
+            await putVideo("clips/long.mp4", await readFile(longVideo));
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/long.mp4", true);
+            await job("clips/short.mp4", true);
+            await sendJob(world, { bucket: BUCKET, key: "clips/short.mp4" });
+            sent.set("clips/short.mp4#2", true);
+            emulator.setLatency(150);
+            const before = emulator.requests.length;
+            let reloaded = false;
+            let sawNotReady = false;
+            const { started, capture } = await run(workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_WAIT_TIMEOUT_SECONDS: "20" }), async (w) => {
+                if (!reloaded && emulator.requests.length > before) {
+                    reloaded = true;
+                    tally.faults++;
+                    emulator.reload(1200);
+                }
+                if (reloaded && !sawNotReady) sawNotReady = (await fetch(`http://127.0.0.1:${w.metricsPort}/readyz`)).status === 503;
+                return w.worker.completed.length === 3;
+            });
+            sent.delete("clips/short.mp4#2");
+            assert.ok(sawNotReady, "/readyz said 503 while the model was away");
+            assert.ok(emulator.requests.slice(before).some((r) => r.outcome === "NOT_FOUND"), "the model server did answer NOT_FOUND");
+            assert.ok(capture.lines.some((l) => String(l.msg).startsWith("the model server lost the model")));
+            assert.equal(started.worker.completed.length, 3);
+            assert.equal(JSON.parse((await resultOf("clips/long.mp4")) as string).frameCount, 20);
+            await account({ queued: 0 });
+        });
+
+        it("a model that never becomes AVAILABLE at start is a configuration error naming MODEL_NAME; no job is touched", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            tally.faults++;
+            const { error } = await run(workerEnv(world, emulator.grpcUrl, { MODEL_NAME: "no_such_model", MODEL_WAIT_TIMEOUT_SECONDS: "2" }));
+            assert.ok(error instanceof ConfigError, String(error));
+            assert.match(error.message, /MODEL_NAME="no_such_model" did not become AVAILABLE on MODEL_SERVER_URL="grpc:\/\/.*" within MODEL_WAIT_TIMEOUT_SECONDS=2/);
+            const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, MessageSystemAttributeNames: ["ApproximateReceiveCount"], VisibilityTimeout: 0 }));
+            assert.equal(out.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "1", "the worker never received the job");
+            await account({ queued: 1 });
+        });
+
+        it("a model gone for longer than MODEL_WAIT_TIMEOUT_SECONDS gives the message back at once and stops the worker as misconfigured", async () => {
+            await putVideo("clips/long.mp4", await readFile(longVideo));
+            await job("clips/long.mp4", true);
+            emulator.setLatency(150);
+            const before = emulator.requests.length;
+            tally.faults++;
+            const { error, capture } = await run(workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_WAIT_TIMEOUT_SECONDS: "2" }), () => {
+                if (emulator.requests.length > before) emulator.reload(60_000);
+                return false;
+            });
+            emulator.reload(0);
+            assert.ok(error instanceof ConfigError, String(error));
+            assert.ok(capture.lines.some((l) => String(l.msg).startsWith("job could not go on") && l.code === "MODEL_NOT_AVAILABLE"));
+            const back = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
+            assert.equal(back.Messages?.length, 1, "the job is visible again at once");
+            await account({ queued: 1 });
+        });
+    });
+
+    describe("defect 9: a crash leaves the downloaded video behind", () => {
+        it("clears job directories left in WORK_DIR at start, and only those", async () => {
+            const work = join(dir, "work-9");
+            await mkdir(join(work, "video-job-crashed", "nested"), { recursive: true });
+            await writeFile(join(work, "video-job-crashed", "input"), Buffer.alloc(1024 * 1024));
+            await writeFile(join(work, "keep-me.txt"), "not ours");
+            tally.faults++;
+            await run(workerEnv(world, emulator.grpcUrl, { WORK_DIR: work, POLL_WAIT_SECONDS: "0" }));
+            await assert.rejects(stat(join(work, "video-job-crashed")), /ENOENT/);
+            assert.equal(await readFile(join(work, "keep-me.txt"), "utf8"), "not ours");
+            await account({ queued: 0 });
+        });
+    });
+
+    describe("defect 10: configuration mistakes stop the worker at start, naming the variable and value", () => {
+        const cases: { name: string; env: (w: World) => Record<string, string>; message: RegExp }[] = [
+            { name: "a missing results bucket", env: () => ({ RESULTS_BUCKET: "no-such-results" }), message: /^RESULTS_BUCKET="no-such-results" does not exist/ },
+            { name: "a missing work directory", env: () => ({ WORK_DIR: "/nonexistent/scratch" }), message: /^WORK_DIR="\/nonexistent\/scratch" is not usable/ },
+            { name: "a work directory that is a file", env: () => ({ WORK_DIR: "/etc/hostname" }), message: /^WORK_DIR="\/etc\/hostname" is not usable/ },
+            { name: "a wrong dead-letter queue URL", env: (w) => ({ DEAD_LETTER_QUEUE_URL: w.dlqUrl.replace("video-jobs-dlq", "video-jobs-dlq-typo") }), message: /^DEAD_LETTER_QUEUE_URL="http.*video-jobs-dlq-typo" is not an existing SQS queue/ },
+            { name: "a wrong job queue URL", env: (w) => ({ JOB_QUEUE_URL: w.queueUrl.replace("video-jobs", "video-jobz") }), message: /^JOB_QUEUE_URL="http.*video-jobz" is not an existing SQS queue/ },
+        ];
+        for (const c of cases) {
+            it(`${c.name}: no receive, no download, exit as a configuration error`, async () => {
+                await putVideo("clips/short.mp4", await readFile(shortVideo));
+                await job("clips/short.mp4", true);
+                tally.faults++;
+                const before = emulator.requests.length;
+                const { error } = await run(workerEnv(world, emulator.grpcUrl, c.env(world)));
+                assert.ok(error instanceof ConfigError, String(error));
+                assert.match(error.message, c.message);
+                assert.equal(emulator.requests.length, before, "no inference");
+                const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, MessageSystemAttributeNames: ["ApproximateReceiveCount"], VisibilityTimeout: 0 }));
+                assert.equal(out.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "1", "the worker never received the job");
+                await account({ queued: 1 });
+            });
+        }
+    });
+});
