@@ -33,6 +33,8 @@ export interface WorkerConfig {
     modelTimeoutMs: number;
     modelMaxRetries: number;
     modelWaitTimeoutSeconds: number;
+    /** An AWS call or transfer with no progress for this long fails (then the SDK retries, AWS_MAX_ATTEMPTS). */
+    awsTimeoutSeconds: number;
     /** 0 = any free port. */
     metricsPort: number;
     metricsNamespace?: string;
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         modelTimeoutMs: int(env, "MODEL_TIMEOUT_MS", 30_000, 100, 600_000),
         modelMaxRetries: int(env, "MODEL_MAX_RETRIES", 5, 0, 100),
         modelWaitTimeoutSeconds: int(env, "MODEL_WAIT_TIMEOUT_SECONDS", 600, 1, 86_400),
+        awsTimeoutSeconds: int(env, "AWS_TIMEOUT_SECONDS", 30, 1, 3_600),
         metricsPort: int(env, "METRICS_PORT", 9102, 0, 65_535),
         metricsNamespace: raw(env, "METRICS_NAMESPACE"),
         workDir: raw(env, "WORK_DIR") ?? tmpdir(),

@@ -1,9 +1,6 @@
 // Entry point: configuration -> AWS clients, model client, protection, status server -> run loop.
 //   npm run worker [-- --once]
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { createAwsClients } from "./aws";
 import { ConfigError, loadConfig } from "./config";
 import { startStatusServer } from "./http";
 import { createLogger, errorMessage, type Logger } from "./log";
@@ -33,10 +30,11 @@ export async function startWorker(options: { env?: NodeJS.ProcessEnv; once?: boo
     const config = loadConfig(env);
     const log = options.log ?? createLogger({ level: config.logLevel }, { component: "video-worker" });
     const metrics = new WorkerMetrics();
-    const sqs = new SQSClient({});
-    const s3 = new S3Client({ forcePathStyle: s3ForcePathStyle(env) });
-    const autoScaling = new AutoScalingClient({});
-    const cloudwatch = config.metricsNamespace === undefined ? undefined : new CloudWatchClient({});
+    const clients = createAwsClients({ timeoutSeconds: config.awsTimeoutSeconds, pollWaitSeconds: config.pollWaitSeconds, s3ForcePathStyle: s3ForcePathStyle(env),
+        endpoints: { s3: env.AWS_ENDPOINT_URL_S3, sqs: env.AWS_ENDPOINT_URL_SQS },
+    });
+    const { sqs, s3, autoScaling } = clients;
+    const cloudwatch = config.metricsNamespace === undefined ? undefined : clients.cloudwatch;
     const model = createModelClient(config.modelServerUrl, { defaultTimeoutMs: config.modelTimeoutMs });
     const protection = config.scaleInProtection
         ? await ScaleInProtection.discover({ autoScaling, log, instanceId: config.instanceId })
@@ -65,7 +63,7 @@ export async function startWorker(options: { env?: NodeJS.ProcessEnv; once?: boo
             if (protection.enabled && protection.current !== false) await protection.set(false);
             model.close();
             await status.close();
-            for (const c of [sqs, s3, autoScaling, cloudwatch]) c?.destroy();
+            for (const c of Object.values(clients)) c.destroy();
             log.info("video worker stopped");
         }
     })();

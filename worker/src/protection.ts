@@ -32,9 +32,6 @@ export interface ProtectionOptions {
     /** Known instance id (INSTANCE_ID); otherwise looked up through IMDSv2. */
     instanceId?: string;
     imdsEndpoint?: string;
-    /** Attempts for each SetInstanceProtection call. */
-    attempts?: number;
-    retryBaseMs?: number;
 }
 
 export class ScaleInProtection {
@@ -45,13 +42,11 @@ export class ScaleInProtection {
         readonly instanceId: string | undefined,
         readonly groupName: string | undefined,
         private readonly log: Logger,
-        private readonly attempts: number,
-        private readonly retryBaseMs: number,
     ) {}
 
     /** SCALE_IN_PROTECTION=off, or not on an Auto Scaling instance. */
     static disabled(log: Logger): ScaleInProtection {
-        return new ScaleInProtection(undefined, undefined, undefined, log, 1, 0);
+        return new ScaleInProtection(undefined, undefined, undefined, log);
     }
 
     static async discover(options: ProtectionOptions): Promise<ScaleInProtection> {
@@ -72,7 +67,7 @@ export class ScaleInProtection {
             return ScaleInProtection.disabled(log);
         }
         log.info("scale-in protection enabled", { instanceId, autoScalingGroup: groupName });
-        return new ScaleInProtection(options.autoScaling, instanceId, groupName, log, options.attempts ?? 5, options.retryBaseMs ?? 500);
+        return new ScaleInProtection(options.autoScaling, instanceId, groupName, log);
     }
 
     get enabled(): boolean {
@@ -85,29 +80,23 @@ export class ScaleInProtection {
     }
 
     /**
-     * Turn protection on or off, retrying with backoff. Never throws: a failure is logged (as an error
-     * when clearing fails, since a stuck protection blocks scale-in) and reported as false.
+     * Turn protection on or off. One call: the client's own retry strategy retries what is retryable
+     * (throttling, 5xx, network) up to its maxAttempts and nothing else (AccessDenied is final). Never
+     * throws: a failure is logged (as an error when clearing fails, since a stuck protection blocks
+     * scale-in) and reported as false.
      */
     async set(on: boolean): Promise<boolean> {
         if (this.autoScaling === undefined || this.instanceId === undefined || this.groupName === undefined) return true;
-        for (let attempt = 1; ; attempt++) {
-            try {
-                await this.autoScaling.send(
-                    new SetInstanceProtectionCommand({ AutoScalingGroupName: this.groupName, InstanceIds: [this.instanceId], ProtectedFromScaleIn: on }),
-                );
-                this.state = on;
-                this.log.debug(on ? "scale-in protection on" : "scale-in protection off", { instanceId: this.instanceId });
-                return true;
-            } catch (err) {
-                const fields = { instanceId: this.instanceId, autoScalingGroup: this.groupName, attempt, error: errorMessage(err) };
-                if (attempt >= this.attempts) {
-                    if (on) this.log.warn("could not turn on scale-in protection; working unprotected (the message returns to the queue if the node goes)", fields);
-                    else this.log.error("could not clear scale-in protection; it will be retried after the next job and at shutdown", fields);
-                    return false;
-                }
-                this.log.warn(`SetInstanceProtection ${on ? "on" : "off"} failed; retrying`, fields);
-                await new Promise((r) => setTimeout(r, this.retryBaseMs * 2 ** (attempt - 1)));
-            }
+        try {
+            await this.autoScaling.send(new SetInstanceProtectionCommand({ AutoScalingGroupName: this.groupName, InstanceIds: [this.instanceId], ProtectedFromScaleIn: on }));
+            this.state = on;
+            this.log.debug(on ? "scale-in protection on" : "scale-in protection off", { instanceId: this.instanceId });
+            return true;
+        } catch (err) {
+            const fields = { instanceId: this.instanceId, autoScalingGroup: this.groupName, attempts: (err as { $metadata?: { attempts?: number } }).$metadata?.attempts, error: errorMessage(err) };
+            if (on) this.log.warn("could not turn on scale-in protection; working unprotected (the message returns to the queue if the node goes)", fields);
+            else this.log.error("could not clear scale-in protection; it will be retried after the next job and at shutdown", fields);
+            return false;
         }
     }
 }

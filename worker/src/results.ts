@@ -2,7 +2,7 @@
 // video), then uploaded to s3://RESULTS_BUCKET/RESULTS_PREFIX<key>.json. Byte-for-byte deterministic:
 // fixed key order, rounded numbers, no wall-clock fields.
 import { createReadStream } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, readFile, type FileHandle } from "node:fs/promises";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Detection } from "./detections";
 
@@ -137,9 +137,10 @@ export class ResultFileWriter {
     }
 }
 
+/** Results up to this size are uploaded from memory, so the SDK can replay the body when it retries. */
+const BUFFERED_UPLOAD_BYTES = 16 * 1024 * 1024;
+
 export async function uploadResult(s3: S3Client, bucket: string, key: string, path: string, bytes: number, signal?: AbortSignal): Promise<void> {
-    await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: bytes, ContentType: "application/json" }),
-        { abortSignal: signal },
-    );
+    const body = bytes <= BUFFERED_UPLOAD_BYTES ? await readFile(path) : createReadStream(path);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: bytes, ContentType: "application/json" }), { abortSignal: signal });
 }

@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
 import { JobError, ShutdownError } from "./errors";
 import type { Job } from "./jobs";
+import { errorMessage, type Logger } from "./log";
 
 export interface DownloadedVideo {
     path: string;
@@ -15,10 +16,29 @@ export interface DownloadedVideo {
 
 const NOT_FOUND = new Set(["NoSuchKey", "NoSuchBucket", "NotFound"]);
 
-export async function downloadVideo(s3: S3Client, job: Job, path: string, maxBytes: number, signal: AbortSignal): Promise<DownloadedVideo> {
+/** Whole-download attempts when the body stream fails or stalls mid-transfer (the SDK retries only up to the headers). */
+export const DOWNLOAD_ATTEMPTS = 3;
+
+export async function downloadVideo(s3: S3Client, job: Job, path: string, maxBytes: number, signal: AbortSignal, log?: Logger): Promise<DownloadedVideo> {
+    let etag: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await downloadOnce(s3, job, path, maxBytes, signal, etag, (seen) => (etag = seen));
+        } catch (err) {
+            if (err instanceof JobError || err instanceof ShutdownError || signal.aborted) throw signal.aborted ? new ShutdownError() : err;
+            if (attempt >= DOWNLOAD_ATTEMPTS) {
+                throw new JobError(`downloading the input failed ${attempt} times (the transfer stalled or broke, AWS_TIMEOUT_SECONDS applies to any pause): ${errorMessage(err)}`, false, "S3_TRANSFER_FAILED");
+            }
+            log?.warn("input download failed mid-transfer; starting it again", { attempt, error: errorMessage(err) });
+        }
+    }
+}
+
+async function downloadOnce(s3: S3Client, job: Job, path: string, maxBytes: number, signal: AbortSignal, ifMatch: string | undefined, onEtag: (etag: string) => void): Promise<DownloadedVideo> {
     let out;
     try {
-        out = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.key }), { abortSignal: signal });
+        // Same object on a retry: IfMatch pins the ETag of the first attempt.
+        out = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.key, ...(ifMatch === undefined ? {} : { IfMatch: `"${ifMatch}"` }) }), { abortSignal: signal });
     } catch (err) {
         if (signal.aborted) throw new ShutdownError();
         if (err instanceof S3ServiceException) {
@@ -28,9 +48,12 @@ export async function downloadVideo(s3: S3Client, job: Job, path: string, maxByt
             if (err.$metadata.httpStatusCode === 403) {
                 throw new JobError(`access denied reading the input object (${err.name}); without s3:ListBucket a missing object also reads as 403`, true, "ACCESS_DENIED");
             }
+            if (err.$metadata.httpStatusCode === 412) throw new JobError("the input object changed while it was being downloaded; the job is retried", false, "OBJECT_CHANGED");
         }
-        throw err;
+        throw new JobError(`S3 GetObject failed after the SDK's retries: ${errorMessage(err)}`, false, "S3_UNAVAILABLE");
     }
+    const etag = (out.ETag ?? "").replace(/"/g, "");
+    if (etag !== "") onEtag(etag);
     const size = out.ContentLength;
     if (size !== undefined && size > maxBytes) {
         (out.Body as Readable | undefined)?.destroy?.();
@@ -51,5 +74,6 @@ export async function downloadVideo(s3: S3Client, job: Job, path: string, maxByt
         if (signal.aborted) throw new ShutdownError();
         throw err;
     }
-    return { path, bytes, etag: (out.ETag ?? "").replace(/"/g, "") };
+    if (size !== undefined && bytes !== size) throw new Error(`the body ended after ${bytes} of ${size} bytes`);
+    return { path, bytes, etag };
 }

@@ -305,7 +305,7 @@ export class VideoWorker {
         let writer: ResultFileWriter | undefined;
         try {
             log.info("job started");
-            const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal);
+            const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal, log);
             const info = await probeVideo(video.path, signal);
             if (info.durationSeconds > config.maxVideoSeconds) {
                 throw new JobError(`video is ${info.durationSeconds.toFixed(1)} s long, over MAX_VIDEO_SECONDS=${config.maxVideoSeconds}`, true, "TOO_LONG");
@@ -360,7 +360,12 @@ export class VideoWorker {
             });
             const bytes = await writer.finish();
             const key = resultKey(config.resultsPrefix, job.key);
-            await uploadResult(s3, config.resultsBucket, key, writer.path, bytes, signal);
+            try {
+                await uploadResult(s3, config.resultsBucket, key, writer.path, bytes, signal);
+            } catch (err) {
+                if (signal.aborted) throw new ShutdownError();
+                throw new JobError(`writing the result to s3://${config.resultsBucket}/${key} failed after the SDK's retries: ${errorMessage(err)}`, false, "S3_UNAVAILABLE");
+            }
             const seconds = (performance.now() - started) / 1000;
             const framesPerSecond = Math.round((summary.frames / seconds) * 10) / 10;
             metrics.fps.set(framesPerSecond);

@@ -10,7 +10,12 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { makeTestVideo } from "../../tools/ffmpeg";
 import { startMoto, useMotoInThisProcess, type MotoServer } from "../../tools/moto";
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ConfigError } from "../src/config";
+import { ScaleInProtection } from "../src/protection";
+import { startStallProxy, type StallProxy } from "./support/stall-proxy";
 import { startWorker, type StartedWorker } from "../src/main";
 import { startTfServingEmulator, type TfServingEmulator } from "../src/tfserving/emulator";
 import { BUCKET, captureLogs, createWorld, destroyWorld, drain, isProtected, queueCounts, RESULTS_PREFIX, sendJob, workerEnv, type LogCapture, type World } from "./support/world";
@@ -85,10 +90,13 @@ describe("video worker under faults (issue 11)", function () {
         }
     }
 
-    /** Start the worker; a run that never ends is counted as stuck and stopped. */
-    async function run(env: NodeJS.ProcessEnv, stopWhen?: (w: StartedWorker, c: LogCapture) => Promise<boolean> | boolean): Promise<{ started: StartedWorker; capture: LogCapture; error?: unknown }> {
+    /**
+     * Start the worker (--once unless `stopWhen` is given; `stopWhen` is also polled while a --once run
+     * works, to inject faults at the right moment). A run that never ends is counted as stuck and stopped.
+     */
+    async function run(env: NodeJS.ProcessEnv, stopWhen?: (w: StartedWorker, c: LogCapture) => Promise<boolean> | boolean, once = stopWhen === undefined): Promise<{ started: StartedWorker; capture: LogCapture; error?: unknown }> {
         const capture = captureLogs();
-        const started = await startWorker({ env, once: stopWhen === undefined, log: capture.log });
+        const started = await startWorker({ env, once, log: capture.log });
         let error: unknown;
         const finished = started.done.then(
             () => true,
@@ -108,6 +116,7 @@ describe("video worker under faults (issue 11)", function () {
             tally.stuck++;
             started.worker.stop();
             await finished;
+            if (process.env.FAULTS_DEBUG) for (const l of capture.lines) process.stdout.write(JSON.stringify(l).slice(0, 400) + "\n");
             assert.fail("the worker did not finish: a job is stuck");
         }
         return { started, capture, error };
@@ -141,6 +150,115 @@ describe("video worker under faults (issue 11)", function () {
         assert.equal(await isProtected(world), false, "scale-in protection is cleared");
         return deadByKey;
     }
+
+    describe("defect 1: stalled S3 and SQS transfers (a TCP proxy that accepts and stops forwarding)", () => {
+        let proxy: StallProxy;
+        beforeEach(async () => {
+            proxy = await startStallProxy(moto.endpoint);
+        });
+        afterEach(async () => {
+            await proxy.close();
+        });
+        const env = (extra: Record<string, string> = {}) => workerEnv(world, emulator.grpcUrl, { AWS_TIMEOUT_SECONDS: "1", ...extra });
+
+        it("a GetObject body that stalls mid-transfer is fetched again and the job succeeds", async () => {
+            await putVideo("clips/long.mp4", await readFile(longVideo));
+            await job("clips/long.mp4", true);
+            tally.faults++;
+            proxy.set({ kind: "stall", match: "GET /videos/clips/long.mp4", times: 1, forwardRequest: true, afterResponseBytes: 4000 });
+            const { capture } = await run(env({ AWS_ENDPOINT_URL_S3: proxy.url }));
+            assert.equal(proxy.stalled, 1);
+            assert.ok(capture.lines.some((l) => l.msg === "input download failed mid-transfer; starting it again"));
+            assert.equal(JSON.parse((await resultOf("clips/long.mp4")) as string).frameCount, 20);
+            await account({ queued: 0 });
+        });
+
+        it("S3 that accepts and never answers: the job gives its message back in bounded time, protection cleared", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            tally.faults++;
+            proxy.set({ kind: "stall", match: "GET /videos/clips/short.mp4", times: 100, forwardRequest: false, afterResponseBytes: 0 });
+            const { capture } = await run(env({ AWS_ENDPOINT_URL_S3: proxy.url, RETRY_BACKOFF_SECONDS: "1" }));
+            assert.equal(proxy.stalled, 3, "the SDK's three attempts, each cut off by AWS_TIMEOUT_SECONDS");
+            if (process.env.FAULTS_DEBUG) for (const l of capture.lines) process.stdout.write(JSON.stringify(l).slice(0, 400) + "\n");
+            assert.ok(capture.lines.some((l) => l.msg === "job failed" && l.code === "S3_UNAVAILABLE" && l.permanent === false), "a transient failure");
+            assert.ok(capture.lines.some((l) => String(l.msg).startsWith("transient failure; the message will be retried")));
+            await account({ queued: 1 });
+        });
+
+        it("a stalled PutObject of the result is retried by the SDK and the job succeeds", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            tally.faults++;
+            proxy.set({ kind: "stall", match: "PUT /videos/results/", times: 1, forwardRequest: false, afterResponseBytes: 0 });
+            await run(env({ AWS_ENDPOINT_URL_S3: proxy.url }));
+            assert.equal(proxy.stalled, 1);
+            assert.equal(JSON.parse((await resultOf("clips/short.mp4")) as string).frameCount, 10);
+            await account({ queued: 0 });
+        });
+
+        it("SQS stalling mid-job (heartbeat, delete) loses nothing: the job reappears and is done again", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            tally.faults++;
+            const stallEnv = env({ AWS_ENDPOINT_URL_SQS: proxy.url, VISIBILITY_TIMEOUT_SECONDS: "3", HEARTBEAT_INTERVAL_SECONDS: "1" });
+            emulator.setLatency(400);
+            const first = await run(
+                stallEnv,
+                (_w, c) => {
+                    if (c.lines.some((l) => l.msg === "job started")) proxy.set({ kind: "blackhole" });
+                    return false;
+                },
+                true,
+            );
+            emulator.setLatency(0);
+            assert.ok(first.capture.lines.some((l) => String(l.msg).startsWith("could not finish handling the message")));
+            proxy.set({ kind: "forward" });
+            // The message comes back after its visibility timeout; a second run finishes it.
+            await run(workerEnv(world, emulator.grpcUrl, { POLL_WAIT_SECONDS: "5" }));
+            assert.equal(JSON.parse((await resultOf("clips/short.mp4")) as string).frameCount, 10);
+            await account({ queued: 0 });
+        });
+
+        it("scale-in protection: one call per change, AccessDenied is not retried, throttling is retried by the SDK only", async () => {
+            const calls: string[] = [];
+            let answer: "denied" | "throttled" = "denied";
+            const fake = createServer((req, res) => {
+                let body = "";
+                req.on("data", (c: Buffer) => (body += c.toString()));
+                req.on("end", () => {
+                    const action = /Action=(\w+)/.exec(body)?.[1] ?? "?";
+                    calls.push(action);
+                    res.setHeader("content-type", "text/xml");
+                    if (action === "DescribeAutoScalingInstances") {
+                        res.end(
+                            `<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><DescribeAutoScalingInstancesResult><AutoScalingInstances><member><InstanceId>i-0123456789abcdef0</InstanceId><AutoScalingGroupName>accel</AutoScalingGroupName><AvailabilityZone>us-east-1a</AvailabilityZone><LifecycleState>InService</LifecycleState><HealthStatus>HEALTHY</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member></AutoScalingInstances></DescribeAutoScalingInstancesResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeAutoScalingInstancesResponse>`,
+                        );
+                        return;
+                    }
+                    const [status, code] = answer === "denied" ? [403, "AccessDenied"] : [400, "Throttling"];
+                    res.writeHead(status).end(`<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>no</Message></Error><RequestId>r</RequestId></ErrorResponse>`);
+                });
+            });
+            await new Promise<void>((r) => fake.listen(0, "127.0.0.1", () => r()));
+            const autoScaling = new AutoScalingClient({ endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, maxAttempts: 3 });
+            try {
+                const protection = await ScaleInProtection.discover({ autoScaling, log: captureLogs().log, instanceId: "i-0123456789abcdef0" });
+                tally.faults += 2;
+                calls.length = 0;
+                assert.equal(await protection.set(true), false);
+                assert.deepEqual(calls, ["SetInstanceProtection"], "AccessDenied: exactly one call");
+                answer = "throttled";
+                calls.length = 0;
+                assert.equal(await protection.set(false), false);
+                assert.deepEqual(calls, ["SetInstanceProtection", "SetInstanceProtection", "SetInstanceProtection"], "throttling: the SDK's three attempts, no more");
+            } finally {
+                autoScaling.destroy();
+                await new Promise<void>((r) => fake.close(() => r()));
+            }
+            await account({ queued: 0 });
+        });
+    });
 
     describe("defect 2: NOT_FOUND while the model (re)loads", () => {
         it("pauses (not ready) when the model reloads mid-job, then finishes the job and the backlog", async () => {
