@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 import { makeTestVideo } from "../../tools/ffmpeg";
 import { BatchBufferPool, decodeBatches, probeVideo, type FrameBatch } from "../src/decode";
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
-import { ResultFileWriter, frameTimestampMs } from "../src/results";
+import { ResultFileWriter } from "../src/results";
 import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
 import { summarize } from "./stats";
 
@@ -227,7 +227,7 @@ async function pipelineRun(video: string, modelUrl: string, o: Options, dir: str
         batches: decodeBatches({ path: video, width: o.frameWidth, height: o.frameHeight, batchSize: o.batch, signal, info, pool }),
         infer: (b) => inferBatch(b, settings, signal),
         maxInFlight: o.inFlight,
-        sink: (f) => writer.addFrame({ index: f.index, timestampMs: frameTimestampMs(f.index, info.frameRate), detections: f.detections }),
+        sink: (f) => writer.addFrame(f),
         onBatch: (_b, ms) => latencies.push(ms),
         release: (b) => pool.give(b.data),
     });

@@ -52,6 +52,21 @@ function run(command: string, args: string[], signal: AbortSignal): Promise<{ co
     });
 }
 
+/** ffprobe's demuxers for single pictures: `image2` and the `*_pipe` image parsers. */
+const IMAGE_FORMAT = /^(?:image2|[a-z0-9]+_pipe)$/;
+
+const IMAGE_NAMES: Record<string, string> = { png: "PNG", mjpeg: "JPEG", jpegls: "JPEG-LS", jpeg2000: "JPEG 2000", webp: "WebP", bmp: "BMP", tiff: "TIFF", gif: "GIF", qoi: "QOI", pam: "PAM", ppm: "PPM", pgm: "PGM", sgi: "SGI", dpx: "DPX", exr: "OpenEXR", svg: "SVG" };
+
+/** "PNG image", "JPEG image", ... for the message that rejects a still picture. */
+export function imageKind(codec: string): string {
+    return `${IMAGE_NAMES[codec] ?? codec.toUpperCase()} image`;
+}
+
+/** ffmpeg's messages name the scratch file; say "the input" instead. */
+function withoutPath(text: string, path: string): string {
+    return text.split(path).join("the input");
+}
+
 /** ffprobe the file: is it a video, how long, how big. Throws a permanent JobError when it is not a video. */
 export async function probeVideo(path: string, signal: AbortSignal): Promise<VideoInfo> {
     const { code, stdout, stderr } = await run(
@@ -60,7 +75,7 @@ export async function probeVideo(path: string, signal: AbortSignal): Promise<Vid
         signal,
     );
     if (signal.aborted) throw new ShutdownError();
-    if (code !== 0) throw new JobError(`not a readable video: ffprobe says ${tail(stderr) || `exit code ${code}`}`, true, "NOT_A_VIDEO");
+    if (code !== 0) throw new JobError(`not a readable video: ffprobe says ${withoutPath(tail(stderr), path) || `exit code ${code}`}`, true, "NOT_A_VIDEO");
     let parsed: { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
     try {
         parsed = JSON.parse(stdout) as typeof parsed;
@@ -73,9 +88,14 @@ export async function probeVideo(path: string, signal: AbortSignal): Promise<Vid
     const avg = ratio(stream.avg_frame_rate);
     const frameRate = Number.isFinite(avg) && avg > 0 ? avg : ratio(stream.r_frame_rate);
     const nbFrames = Number(stream.nb_frames);
+    const formatName = String(parsed.format?.format_name ?? "unknown");
+    const codec = String(stream.codec_name ?? "unknown");
+    if (IMAGE_FORMAT.test(formatName) || (formatName === "gif" && !(nbFrames > 1))) {
+        throw new JobError(`not a video (${imageKind(codec)})`, true, "NOT_A_VIDEO");
+    }
     return {
-        formatName: String(parsed.format?.format_name ?? "unknown"),
-        codec: String(stream.codec_name ?? "unknown"),
+        formatName,
+        codec,
         width: Number(stream.width),
         height: Number(stream.height),
         durationSeconds: Number.isFinite(duration) ? duration : NaN,
@@ -115,6 +135,15 @@ export interface DecodeOptions {
     info?: VideoInfo;
     /** Where batch buffers come from; the consumer gives them back when done. */
     pool?: BatchBufferPool;
+    /** MAX_VIDEO_SECONDS: a frame presented later than this fails the decode with TOO_LONG. */
+    maxSeconds?: number;
+    /** Filled in as decoding goes (read it once the batches are consumed). */
+    report?: DecodeReport;
+}
+
+export interface DecodeReport {
+    /** Set when ffmpeg reported decode errors but the input is not known to be truncated: decoding may have ended early. */
+    decodeErrors?: string;
 }
 
 export interface FrameBatch {
@@ -123,6 +152,8 @@ export interface FrameBatch {
     count: number;
     /** Index of the first frame in this batch among processed frames. */
     firstIndex: number;
+    /** Each frame's presentation time in ms from the start of the video (null where ffmpeg gave none). */
+    timestampsMs?: (number | null)[];
 }
 
 /**
@@ -133,16 +164,33 @@ export interface FrameBatch {
  */
 export const SCALE_FLAGS = "fast_bilinear";
 
+/**
+ * Sampling by presentation time: keep the first frame, then the first frame at or after each next
+ * multiple of 1/fps (st/ld keep that next time between frames). Never duplicates a frame (the fps filter
+ * does when asked for more than the video has) and never drops a short clip to nothing. Runs before the
+ * scaler, so skipped frames are not scaled.
+ */
+export function selectByTime(fps: number): string {
+    const eps = "1e-6";
+    return `select='if(isnan(prev_selected_t)+gte(t+${eps}\\,ld(0))\\,st(0\\,floor(t*${fps}+1+${eps})/${fps})+1\\,0)'`;
+}
+
 export function ffmpegArgs(opts: Pick<DecodeOptions, "path" | "width" | "height" | "sampleFps">): string[] {
-    const filters = [...(opts.sampleFps === undefined ? [] : [`fps=${opts.sampleFps}`]), `scale=${opts.width}:${opts.height}:flags=${SCALE_FLAGS}`];
+    const filters = [
+        ...(opts.sampleFps === undefined ? [] : [selectByTime(opts.sampleFps)]),
+        `scale=${opts.width}:${opts.height}:flags=${SCALE_FLAGS}`,
+        // one stderr line per frame with its pts (checksums off: they would cost a pass over each frame)
+        "showinfo=checksum=0",
+    ];
     return [
-        "-nostdin", "-hide_banner", "-loglevel", "error",
+        // level+info: showinfo logs at info; the [level] prefix tells its lines from errors
+        "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
         // software decode; hardware decoders are not in the worker image
         "-hwaccel", "none",
         "-i", opts.path,
         "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", filters.join(","),
-        // passthrough: exactly one output frame per decoded frame (fps= already fixes the rate when sampling)
+        // passthrough: exactly one output frame per frame out of the filters, with its own timestamp
         "-fps_mode", "passthrough",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ];
@@ -151,7 +199,13 @@ export function ffmpegArgs(opts: Pick<DecodeOptions, "path" | "width" | "height"
 /** How many frames a complete decode should give, when we can tell. */
 export function expectedFrames(info: VideoInfo | undefined, sampleFps: number | undefined): number | undefined {
     if (info === undefined) return undefined;
-    if (sampleFps !== undefined) return Number.isFinite(info.durationSeconds) ? Math.floor(info.durationSeconds * sampleFps) : undefined;
+    if (sampleFps !== undefined) {
+        if (!Number.isFinite(info.durationSeconds)) return undefined;
+        // one frame per 1/fps slot that starts within the video, at most every frame
+        const slots = Math.max(1, Math.ceil(info.durationSeconds * sampleFps - 1e-6));
+        const all = info.frameCount ?? (Number.isFinite(info.frameRate) ? Math.round(info.durationSeconds * info.frameRate) : undefined);
+        return all === undefined ? slots : Math.min(slots, all);
+    }
     if (info.frameCount !== undefined) return info.frameCount;
     return Number.isFinite(info.durationSeconds) && Number.isFinite(info.frameRate) ? Math.round(info.durationSeconds * info.frameRate) : undefined;
 }
@@ -187,7 +241,77 @@ async function frameSocketPair(onread: { buffer: () => Uint8Array; callback: (by
 }
 
 /** Decoded frames, batch by batch. Backpressure: ffmpeg blocks on its stdout while a decoded batch waits for the consumer. */
-export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameBatch> {
+/**
+ * ffmpeg's stderr at level+info, line by line: showinfo's per-frame pts (in the filter's time base) and
+ * the error lines (without the "[h264 @ 0x...]" addresses, so messages are stable).
+ */
+export class FfmpegLog {
+    /** Presentation time (ms) of each frame out of the filters, by output index (null: the frame had none). */
+    readonly timestampsMs: (number | null)[] = [];
+    private timeBase = NaN;
+    private partial = "";
+    private errorText = "";
+    onFrame?: (ms: number | null) => void;
+
+    constructor(private readonly path: string) {}
+
+    push(chunk: string): void {
+        const text = this.partial + chunk;
+        let start = 0;
+        for (let nl = text.indexOf("\n", start); nl >= 0; nl = text.indexOf("\n", start)) {
+            this.line(text.slice(start, nl));
+            start = nl + 1;
+        }
+        this.partial = text.length - start > 65_536 ? "" : text.slice(start);
+    }
+
+    end(): void {
+        if (this.partial !== "") this.line(this.partial);
+        this.partial = "";
+    }
+
+    /** The last error lines ffmpeg printed, "" when none. */
+    get errors(): string {
+        return this.errorText.trim();
+    }
+
+    private line(line: string): void {
+        const info = line.indexOf("] [info] ");
+        if (info >= 0 && line.startsWith("[Parsed_showinfo_")) {
+            const body = line.slice(info + 9);
+            const frame = /^n:\s*(\d+)\s+pts:\s*(\S+)\s+pts_time:(\S+)/.exec(body);
+            if (frame !== null) {
+                const pts = Number(frame[2]); // NaN for NOPTS
+                const exact = Number.isFinite(this.timeBase) ? pts * this.timeBase * 1000 : Number(frame[3]) * 1000;
+                const ms = Number.isFinite(exact) ? Math.round(exact) : null;
+                this.timestampsMs[Number(frame[1])] = ms;
+                this.onFrame?.(ms);
+                return;
+            }
+            const tb = /^config in time_base: (\d+)\/(\d+)/.exec(body);
+            if (tb !== null && Number(tb[2]) > 0) this.timeBase = Number(tb[1]) / Number(tb[2]);
+            return;
+        }
+        const level = /^(?:\[[^\]]*\] )?\[(error|fatal|panic)\] (.*)$/.exec(line);
+        if (level !== null) {
+            const where = /^\[([a-z0-9_]+) @ 0x[0-9a-f]+\]/.exec(line)?.[1];
+            this.errorText = `${this.errorText}${where === undefined ? "" : `${where}: `}${level[2].split(this.path).join("the input")}\n`.slice(-STDERR_KEEP);
+        }
+    }
+}
+
+const STAMP_WAIT_MS = 2_000;
+
+/** Demuxers whose files say nothing about their own length (packet streams). */
+const STREAM_FORMATS = new Set(["mpegts", "h264", "hevc", "mpegvideo", "m4v"]);
+
+/** MPEG-TS packets are 188 bytes (192 in M2TS): a file that ends mid-packet was cut off. */
+function endsMidPacket(info: VideoInfo | undefined, bytes: number | undefined): boolean {
+    return info?.formatName === "mpegts" && bytes !== undefined && bytes % 188 !== 0 && bytes % 192 !== 0;
+}
+
+/** Decoded frames, batch by batch. Backpressure: ffmpeg blocks on its stdout while a decoded batch waits for the consumer. */
+export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number }): AsyncGenerator<FrameBatch> {
     if (opts.signal.aborted) throw new ShutdownError();
     const frameBytes = opts.width * opts.height * 3;
     const batchBytes = frameBytes * opts.batchSize;
@@ -207,6 +331,9 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
         wake = undefined;
         w?.();
     };
+    const log = new FfmpegLog(opts.path);
+    let logEnded = false;
+    let tooLongAt: number | undefined;
     const { reader, peer } = await frameSocketPair({
         // Each read lands right after the bytes already in the batch buffer.
         buffer: () => buffer.subarray(filled),
@@ -242,26 +369,65 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
     } finally {
         peer.destroy(); // ffmpeg holds its own copy of the descriptor
     }
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-STDERR_KEEP)));
+    const kill = (): void => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    };
+    const maxMs = opts.maxSeconds === undefined ? Infinity : opts.maxSeconds * 1000;
+    log.onFrame = (ms) => {
+        if (ms !== null && ms > maxMs && tooLongAt === undefined) {
+            tooLongAt = ms;
+            kill();
+        }
+        if (wake !== undefined) notify();
+    };
+    child.stderr.setEncoding("utf8").on("data", (d: string) => log.push(d));
+    child.stderr.once("close", () => {
+        log.end();
+        logEnded = true;
+        notify();
+    });
     const exited = new Promise<number | null>((resolve, reject) => {
         child.once("error", reject);
         child.once("close", (code) => resolve(code));
     });
     exited.catch(() => undefined);
-    const kill = (): void => {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    };
     opts.signal.addEventListener("abort", kill, { once: true });
+    const tooLong = (): JobError =>
+        new JobError(`video runs past MAX_VIDEO_SECONDS=${opts.maxSeconds}: a frame is presented at ${((tooLongAt ?? 0) / 1000).toFixed(1)} s (the container did not say how long it is)`, true, "TOO_LONG");
+    // A batch goes out once ffmpeg's log has given every one of its frames a timestamp (showinfo logs a
+    // frame before writing it, so the line is already in the pipe) or the log has ended.
+    // Should a line ever not come (a log format this parser does not know), the batch goes out after
+    // STAMP_WAIT_MS with null timestamps rather than holding ffmpeg up forever.
+    let waitedFor: FrameBatch | undefined;
+    let waitedOut = false;
+    let stampTimer: NodeJS.Timeout | undefined;
+    const stamped = (batch: FrameBatch): boolean => logEnded || log.timestampsMs.length >= batch.firstIndex + batch.count || (waitedOut && waitedFor === batch);
+    const stamp = (batch: FrameBatch): FrameBatch => {
+        const times: (number | null)[] = new Array<number | null>(batch.count);
+        for (let i = 0; i < batch.count; i++) times[i] = log.timestampsMs[batch.firstIndex + i] ?? null;
+        batch.timestampsMs = times;
+        return batch;
+    };
     try {
         for (;;) {
-            const batch = ready.shift();
-            if (batch !== undefined) {
+            if (tooLongAt !== undefined) throw tooLong();
+            const batch = ready[0];
+            if (batch !== undefined && stamped(batch)) {
+                ready.shift();
                 reader.resume(); // decode the next batch while this one is in use
-                yield batch;
+                yield stamp(batch);
                 continue;
             }
-            if (readError !== undefined || ended) break;
+            if (batch === undefined && (readError !== undefined || ended)) break;
+            if (batch !== undefined && waitedFor !== batch) {
+                waitedFor = batch;
+                waitedOut = false;
+                clearTimeout(stampTimer);
+                stampTimer = setTimeout(() => {
+                    waitedOut = true;
+                    notify();
+                }, STAMP_WAIT_MS);
+            }
             await new Promise<void>((resolve) => (wake = resolve));
         }
         let code: number | null;
@@ -272,18 +438,29 @@ export async function* decodeBatches(opts: DecodeOptions): AsyncGenerator<FrameB
             throw e.code === "ENOENT" ? new JobError("ffmpeg is not installed or not on PATH", false, "NO_FFMPEG") : e;
         }
         if (opts.signal.aborted) throw new ShutdownError();
+        if (tooLongAt !== undefined) throw tooLong();
+        if (!logEnded) await new Promise<void>((resolve) => child.stderr.once("close", () => resolve()));
+        const errors = log.errors;
         if (readError !== undefined) throw new JobError(`reading ffmpeg's output failed: ${readError.message}`, false, "DECODE_FAILED");
-        if (code !== 0) throw new JobError(`ffmpeg failed to decode the video (exit code ${code}): ${tail(stderr)}`, true, "DECODE_FAILED");
-        if (filled % frameBytes !== 0) throw new JobError(`ffmpeg ended mid-frame (${filled % frameBytes} of ${frameBytes} bytes): ${tail(stderr)}`, true, "DECODE_FAILED");
+        if (code !== 0) throw new JobError(`ffmpeg failed to decode the video (exit code ${code}): ${tail(errors)}`, true, "DECODE_FAILED");
+        if (filled % frameBytes !== 0) throw new JobError(`ffmpeg ended mid-frame (${filled % frameBytes} of ${frameBytes} bytes): ${tail(errors)}`, true, "DECODE_FAILED");
         const rest = filled / frameBytes;
         const total = index + rest;
-        if (total === 0) throw new JobError(`the video has no decodable frames${stderr ? `: ${tail(stderr)}` : ""}`, true, "NO_FRAMES");
+        if (total === 0) throw new JobError(`the video has no decodable frames${errors ? `: ${tail(errors)}` : ""}`, true, "NO_FRAMES");
         const expected = expectedFrames(opts.info, opts.sampleFps);
-        if (expected !== undefined && stderr.trim() !== "" && total < expected * 0.98 - 1) {
-            throw new JobError(`truncated or corrupt video: decoded ${total} of ${expected} frames; ffmpeg says ${tail(stderr)}`, true, "TRUNCATED_VIDEO");
+        if (errors !== "") {
+            if (expected !== undefined && !STREAM_FORMATS.has(opts.info?.formatName ?? "") && total < expected * 0.98 - 1) {
+                throw new JobError(`truncated or corrupt video: decoded ${total} of ${expected} frames; ffmpeg says ${tail(errors)}`, true, "TRUNCATED_VIDEO");
+            }
+            if (endsMidPacket(opts.info, opts.inputBytes)) {
+                throw new JobError(`truncated video: the MPEG-TS file ends mid-packet (${opts.inputBytes} bytes is not a whole number of 188-byte packets) and decoding ended in errors after ${total} frames; ffmpeg says ${tail(errors)}`, true, "TRUNCATED_VIDEO");
+            }
+            // The container cannot say how long it should be: keep the frames, and say so in the result.
+            if (opts.report) opts.report.decodeErrors = tail(errors);
         }
-        if (rest > 0) yield { data: buffer.subarray(0, filled), count: rest, firstIndex: index };
+        if (rest > 0) yield stamp({ data: buffer.subarray(0, filled), count: rest, firstIndex: index });
     } finally {
+        clearTimeout(stampTimer);
         opts.signal.removeEventListener("abort", kill);
         kill();
         reader.destroy();

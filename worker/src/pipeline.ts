@@ -7,6 +7,8 @@ import { ModelServerError, tensorFromUint8, type ModelClient, type ModelSpec } f
 
 export interface FrameResult {
     index: number;
+    /** Presentation time in ms from the start (null when unknown). */
+    timestampMs: number | null;
     detections: Detection[];
 }
 
@@ -126,7 +128,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
         return { batch: head.batch, detections };
     };
     const sink = async ({ batch, detections }: Done): Promise<void> => {
-        for (let i = 0; i < batch.count; i++) await options.sink({ index: batch.firstIndex + i, detections: detections[i] });
+        for (let i = 0; i < batch.count; i++) await options.sink({ index: batch.firstIndex + i, timestampMs: batch.timestampsMs?.[i] ?? null, detections: detections[i] });
         options.release?.(batch);
         frames += batch.count;
         batches++;

@@ -72,8 +72,16 @@ export function frameJson(frame: ResultFrame): string {
     return `${text}]}`;
 }
 
-export function footerJson(frameCount: number): string {
-    return `],"frameCount":${frameCount}}\n`;
+/** Written after the frames when ffmpeg reported errors in an input whose length cannot be checked. */
+export interface ResultFooter {
+    decodeEndedEarly?: boolean;
+    /** ffmpeg's last error lines (addresses and paths removed). */
+    decodeErrors?: string;
+}
+
+export function footerJson(frameCount: number, footer: ResultFooter = {}): string {
+    const extra = footer.decodeEndedEarly ? `,"decodeEndedEarly":true,"decodeErrors":${JSON.stringify(footer.decodeErrors ?? "")}` : "";
+    return `],"frameCount":${frameCount}${extra}}\n`;
 }
 
 /** The whole document in memory (unit tests, tiny results). The worker streams it with ResultFileWriter. */
@@ -125,8 +133,8 @@ export class ResultFileWriter {
     }
 
     /** Completes the document and closes the file; returns its size in bytes. */
-    async finish(): Promise<number> {
-        this.push(footerJson(this.frames));
+    async finish(footer: ResultFooter = {}): Promise<number> {
+        this.push(footerJson(this.frames, footer));
         await this.flush();
         await this.file.close();
         return this.bytes;

@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { publishJobMetrics } from "./cloudwatch";
 import { ConfigError, queueNameOf, type WorkerConfig } from "./config";
-import { BatchBufferPool, decodeBatches, probeVideo } from "./decode";
+import { BatchBufferPool, decodeBatches, expectedFrames, probeVideo, type DecodeReport } from "./decode";
 import { GiveBackError, JobError, ShutdownError, toJobError } from "./errors";
 import { startHeartbeat } from "./heartbeat";
 import { jobName, parseMessage, type Job } from "./jobs";
@@ -24,7 +24,7 @@ import type { WorkerMetrics } from "./metrics";
 import { inferBatch, runPipeline, sleep } from "./pipeline";
 import { checkResources, cleanWorkDir, JOB_DIR_PREFIX } from "./preflight";
 import type { ScaleInProtection } from "./protection";
-import { frameTimestampMs, ResultFileWriter, resultKey, uploadResult } from "./results";
+import { ResultFileWriter, resultKey, uploadResult } from "./results";
 import { downloadVideo } from "./source";
 import { ModelServerError, waitForModelAvailable, type ModelClient, type ModelSpec } from "./tfserving";
 
@@ -305,13 +305,14 @@ export class VideoWorker {
         let writer: ResultFileWriter | undefined;
         try {
             log.info("job started");
+            if (job.key.endsWith("/")) throw new JobError(`not a video: the key ends in "/" (a folder marker)`, true, "NOT_A_VIDEO");
             const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal, log);
+            if (video.bytes === 0) throw new JobError("not a video: the input is an empty object (0 bytes)", true, "EMPTY_OBJECT");
             const info = await probeVideo(video.path, signal);
             if (info.durationSeconds > config.maxVideoSeconds) {
                 throw new JobError(`video is ${info.durationSeconds.toFixed(1)} s long, over MAX_VIDEO_SECONDS=${config.maxVideoSeconds}`, true, "TOO_LONG");
             }
-            const rate = config.sampleFps ?? info.frameRate;
-            const expectedFrames = config.sampleFps === undefined ? info.frameCount : Number.isFinite(info.durationSeconds) ? Math.floor(info.durationSeconds * config.sampleFps) : undefined;
+            const expected = expectedFrames(info, config.sampleFps);
             log.info("video probed", { bytes: video.bytes, etag: video.etag, format: info.formatName, codec: info.codec, width: info.width, height: info.height, durationSeconds: info.durationSeconds, frameRate: info.frameRate });
             writer = await ResultFileWriter.create(join(dir, "result.json"), {
                 source: { bucket: job.bucket, key: job.key, etag: video.etag },
@@ -336,29 +337,43 @@ export class VideoWorker {
                     log.warn("transient model server failure; retrying the batch", { attempt, delayMs, error: err.message });
                 },
             };
+            const report: DecodeReport = {};
             const pool = new BatchBufferPool(config.batchSize * config.frameWidth * config.frameHeight * 3, config.maxInFlightBatches + 2);
             let lastProgress = performance.now();
             const summary = await runPipeline({
-                batches: decodeBatches({ path: video.path, width: config.frameWidth, height: config.frameHeight, sampleFps: config.sampleFps, batchSize: config.batchSize, signal, info, pool }),
+                batches: decodeBatches({
+                    path: video.path,
+                    width: config.frameWidth,
+                    height: config.frameHeight,
+                    sampleFps: config.sampleFps,
+                    batchSize: config.batchSize,
+                    signal,
+                    info,
+                    pool,
+                    maxSeconds: config.maxVideoSeconds,
+                    inputBytes: video.bytes,
+                    report,
+                }),
                 infer: (batch) => inferBatch(batch, inference, signal),
                 maxInFlight: config.maxInFlightBatches,
                 signal,
                 release: (batch) => pool.give(batch.data),
-                sink: (frame) => out.addFrame({ index: frame.index, timestampMs: frameTimestampMs(frame.index, rate), detections: frame.detections }),
+                sink: (frame) => out.addFrame(frame),
                 onBatch: (batch, latencyMs) => {
                     metrics.batches.inc();
                     metrics.frames.inc({}, batch.count);
                     metrics.batchLatency.observe(latencyMs / 1000);
                     const now = performance.now();
                     const frames = batch.firstIndex + batch.count;
-                    this.deps.onProgress?.({ job, frames, expectedFrames, elapsedMs: now - started });
+                    this.deps.onProgress?.({ job, frames, expectedFrames: expected, elapsedMs: now - started });
                     if (now - lastProgress >= 10_000) {
                         lastProgress = now;
-                        log.info("job progress", { frames, expectedFrames, fps: Math.round((frames / (now - started)) * 1000 * 10) / 10 });
+                        log.info("job progress", { frames, expectedFrames: expected, fps: Math.round((frames / (now - started)) * 1000 * 10) / 10 });
                     }
                 },
             });
-            const bytes = await writer.finish();
+            if (report.decodeErrors !== undefined) log.warn("ffmpeg reported decode errors; the result says decoding may have ended early", { errors: report.decodeErrors });
+            const bytes = await writer.finish(report.decodeErrors === undefined ? {} : { decodeEndedEarly: true, decodeErrors: report.decodeErrors });
             const key = resultKey(config.resultsPrefix, job.key);
             try {
                 await uploadResult(s3, config.resultsBucket, key, writer.path, bytes, signal);

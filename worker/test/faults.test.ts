@@ -3,7 +3,9 @@
 // tried, faults injected, messages lost, healthy jobs dead-lettered, jobs stuck. The totals are printed
 // at the end and must be zero where zero is the only right answer.
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -23,6 +25,10 @@ import { BUCKET, captureLogs, createWorld, destroyWorld, drain, isProtected, que
 /** The run's totals (printed after the last case). */
 export const tally = { badInputs: 0, faults: 0, lost: 0, healthyDeadLettered: 0, stuck: 0, garbageSucceeded: 0 };
 
+type Kind = "healthy" | "bad" | "flagged";
+
+const run_ = promisify(execFile);
+
 /** A run that does not finish within this long counts as stuck (and is stopped). */
 const STUCK_AFTER_MS = 45_000;
 
@@ -36,8 +42,12 @@ describe("video worker under faults (issue 11)", function () {
     let shortVideo: string; // 1 s, 10 fps
     let longVideo: string; // 2 s, 10 fps
     let world: World;
-    /** Jobs sent in this case: key -> healthy (true) or bad input (false). */
-    let sent: Map<string, boolean>;
+    /**
+     * Messages sent in this case, by body: "healthy" (a correct worker writes its result), "bad" (it must
+     * be dead-lettered, never "succeed"), "flagged" (bad, but only detectable as "decoding ended early",
+     * which the result must say).
+     */
+    let sent: Map<string, Kind>;
 
     before(async () => {
         moto = await startMoto();
@@ -74,11 +84,14 @@ describe("video worker under faults (issue 11)", function () {
         await world.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
     }
 
-    /** Queue a job; `healthy` says whether a correct worker must produce its result. */
-    async function job(key: string, healthy: boolean): Promise<void> {
-        sent.set(key, healthy);
-        if (!healthy) tally.badInputs++;
-        await sendJob(world, { bucket: BUCKET, key });
+    /** Queue a job for `key` (or a raw message body when `key` is not a string). */
+    async function job(key: string | { body: string }, healthy: boolean | Kind): Promise<string> {
+        const kind: Kind = healthy === true ? "healthy" : healthy === false ? "bad" : healthy;
+        const body = typeof key === "string" ? JSON.stringify({ bucket: BUCKET, key }) : key.body;
+        sent.set(body, kind);
+        if (kind !== "healthy") tally.badInputs++;
+        await sendJob(world, body);
+        return body;
     }
 
     async function resultOf(key: string): Promise<string | undefined> {
@@ -124,21 +137,28 @@ describe("video worker under faults (issue 11)", function () {
 
     /**
      * Every message sent is accounted for: a result (healthy jobs only), the DLQ (bad inputs only), or
-     * still in the job queue. Adds to the tally and returns the dead-lettered messages by key.
+     * still in the job queue. Adds to the tally and returns the dead-lettered messages' attributes by body.
      */
-    async function account(expected: { queued?: number } = {}): Promise<Map<string, string | undefined>> {
+    async function account(expected: { queued?: number } = {}): Promise<Map<string, { code?: string; message?: string }>> {
         const dead = await drain(world.sqs, world.dlqUrl);
-        const deadByKey = new Map(dead.map((m) => [(JSON.parse(m.Body ?? "{}") as { key?: string }).key ?? "", m.MessageAttributes?.ErrorCode?.StringValue]));
+        const deadByBody = new Map(dead.map((m) => [m.Body ?? "", { code: m.MessageAttributes?.ErrorCode?.StringValue, message: m.MessageAttributes?.ErrorMessage?.StringValue }]));
         const queue = await queueCounts(world.sqs, world.queueUrl);
         const queued = queue.visible + queue.inFlight;
         let done = 0;
-        for (const [key, healthy] of sent) {
-            const result = await resultOf(key);
-            if (deadByKey.has(key)) {
-                if (healthy) tally.healthyDeadLettered++;
+        for (const [body, kind] of sent) {
+            let key: string | undefined;
+            try {
+                const parsed = JSON.parse(body) as { key?: string; object?: string };
+                key = parsed.key ?? parsed.object;
+            } catch {
+                key = undefined;
+            }
+            const result = key === undefined ? undefined : await resultOf(key);
+            if (deadByBody.has(body)) {
+                if (kind === "healthy") tally.healthyDeadLettered++;
                 done++;
             } else if (result !== undefined) {
-                if (!healthy) tally.garbageSucceeded++;
+                if (kind === "bad" || (kind === "flagged" && !(JSON.parse(result) as { decodeEndedEarly?: boolean }).decodeEndedEarly)) tally.garbageSucceeded++;
                 done++;
             }
         }
@@ -146,9 +166,9 @@ describe("video worker under faults (issue 11)", function () {
         if (lost > 0) tally.lost += lost;
         assert.equal(lost, 0, "every message is accounted for");
         if (expected.queued !== undefined) assert.equal(queued, expected.queued, "messages still queued");
-        for (const [key, healthy] of sent) if (healthy) assert.ok(!deadByKey.has(key), `healthy job ${key} was dead-lettered (${deadByKey.get(key)})`);
+        for (const [body, kind] of sent) if (kind === "healthy") assert.ok(!deadByBody.has(body), `healthy job ${body} was dead-lettered (${deadByBody.get(body)?.code})`);
         assert.equal(await isProtected(world), false, "scale-in protection is cleared");
-        return deadByKey;
+        return deadByBody;
     }
 
     describe("defect 1: stalled S3 and SQS transfers (a TCP proxy that accepts and stops forwarding)", () => {
@@ -266,8 +286,7 @@ describe("video worker under faults (issue 11)", function () {
             await putVideo("clips/short.mp4", await readFile(shortVideo));
             await job("clips/long.mp4", true);
             await job("clips/short.mp4", true);
-            await sendJob(world, { bucket: BUCKET, key: "clips/short.mp4" });
-            sent.set("clips/short.mp4#2", true);
+            await job({ body: JSON.stringify({ bucket: BUCKET, object: "clips/short.mp4" }) }, true);
             emulator.setLatency(150);
             const before = emulator.requests.length;
             let reloaded = false;
@@ -281,7 +300,6 @@ describe("video worker under faults (issue 11)", function () {
                 if (reloaded && !sawNotReady) sawNotReady = (await fetch(`http://127.0.0.1:${w.metricsPort}/readyz`)).status === 503;
                 return w.worker.completed.length === 3;
             });
-            sent.delete("clips/short.mp4#2");
             assert.ok(sawNotReady, "/readyz said 503 while the model was away");
             assert.ok(emulator.requests.slice(before).some((r) => r.outcome === "NOT_FOUND"), "the model server did answer NOT_FOUND");
             assert.ok(capture.lines.some((l) => String(l.msg).startsWith("the model server lost the model")));
@@ -318,6 +336,108 @@ describe("video worker under faults (issue 11)", function () {
             const back = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
             assert.equal(back.Messages?.length, 1, "the job is visible again at once");
             await account({ queued: 1 });
+        });
+    });
+
+    describe("defects 5-8: timestamps, sampling, limits and bad inputs", () => {
+        const ffmpeg = async (args: string[]): Promise<Buffer> =>
+            (await run_("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 })).stdout;
+        const testsrc = (seconds: number, fps: number) => ["-f", "lavfi", "-i", `testsrc2=size=160x120:rate=${fps}:duration=${seconds}`];
+        const x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+
+        async function framesOf(key: string): Promise<{ index: number; timestampMs: number | null }[]> {
+            const doc = JSON.parse((await resultOf(key)) as string) as { frames: { index: number; timestampMs: number | null }[]; frameCount: number };
+            assert.equal(doc.frames.length, doc.frameCount);
+            return doc.frames;
+        }
+
+        it("defect 5: a variable-frame-rate video gets each frame's own presentation time", async () => {
+            const path = join(dir, "vfr.mp4");
+            await ffmpeg([...testsrc(2, 10), "-vf", "setpts='if(lt(N,10),N*0.1,1+(N-10)*0.3)/TB'", "-fps_mode", "vfr", ...x264, path]);
+            const probed = await run_("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", path]);
+            const truth = (String(probed.stdout).match(/\d+\.\d+/g) ?? []).map((t) => Math.round(Number(t) * 1000));
+            assert.equal(truth.length, 20);
+            assert.ok(truth[19] > 3000, "the test video is variable-rate (20 frames over more than 3 s)");
+            await putVideo("clips/vfr.mp4", await readFile(path));
+            await job("clips/vfr.mp4", true);
+            await run(workerEnv(world, emulator.grpcUrl));
+            assert.deepEqual((await framesOf("clips/vfr.mp4")).map((f) => f.timestampMs), truth);
+            // Sampling is by time too: one frame per second of presentation time, not per 10 frames.
+            await job("clips/vfr.mp4", true);
+            await run(workerEnv(world, emulator.grpcUrl, { SAMPLE_FPS: "1" }));
+            const sampled = (await framesOf("clips/vfr.mp4")).map((f) => f.timestampMs);
+            assert.deepEqual(sampled, [0, 1000, ...[2000, 3000].map((t) => truth.find((x) => x >= t))]);
+            await account({ queued: 0 });
+        });
+
+        it("defect 5: SAMPLE_FPS=1 on a 0.4 s clip gives its first frame; SAMPLE_FPS above the rate sends each frame once", async () => {
+            const clip = join(dir, "clip.mp4");
+            await ffmpeg([...testsrc(0.4, 10), ...x264, clip]);
+            await putVideo("clips/clip.mp4", await readFile(clip));
+            await job("clips/clip.mp4", true);
+            await run(workerEnv(world, emulator.grpcUrl, { SAMPLE_FPS: "1" }));
+            assert.deepEqual((await framesOf("clips/clip.mp4")).map((f) => f.timestampMs), [0]);
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            const before = emulator.requests.length;
+            await run(workerEnv(world, emulator.grpcUrl, { SAMPLE_FPS: "30" }));
+            assert.deepEqual((await framesOf("clips/short.mp4")).map((f) => f.timestampMs), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+            assert.equal(emulator.requests.slice(before).reduce((n, r) => n + r.batchSize, 0), 10, "each frame went to the model once");
+            await account({ queued: 0 });
+        });
+
+        it("defects 6, 7, 8 and other bad inputs: each dead-lettered with a reason that names the problem, the healthy job done", async () => {
+            const media = async (name: string, args: string[]): Promise<Buffer> => {
+                const path = join(dir, name);
+                await ffmpeg([...args, path]);
+                return readFile(path);
+            };
+            const ts = await media("whole.ts", [...testsrc(2, 10), ...x264]);
+            const half = Math.floor(ts.length / 2) - (Math.floor(ts.length / 2) % 188);
+            const faststart = await media("faststart.mp4", ["-i", longVideo, "-c", "copy", "-movflags", "+faststart"]);
+            const inputs: { key: string; body: Buffer | string; code: string; message: RegExp; flagged?: true }[] = [
+                { key: "bad/empty.mp4", body: "", code: "EMPTY_OBJECT", message: /empty object/ },
+                { key: "bad/folder/", body: "", code: "NOT_A_VIDEO", message: /folder marker/ },
+                { key: "bad/picture.mp4", body: await media("p.png", [...testsrc(1, 1), "-frames:v", "1"]), code: "NOT_A_VIDEO", message: /^not a video \(PNG image\)$/ },
+                { key: "bad/photo.jpg", body: await media("p.jpg", [...testsrc(1, 1), "-frames:v", "1"]), code: "NOT_A_VIDEO", message: /^not a video \(JPEG image\)$/ },
+                { key: "bad/still.gif", body: await media("p.gif", [...testsrc(1, 1), "-frames:v", "1"]), code: "NOT_A_VIDEO", message: /^not a video \(GIF image\)$/ },
+                { key: "bad/notes.mp4", body: "this is not a video\n".repeat(50), code: "NOT_A_VIDEO", message: /^not a readable video: ffprobe says the input: Invalid data/ },
+                { key: "bad/noise.mov", body: Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)), code: "NOT_A_VIDEO", message: /^not a readable video/ },
+                { key: "bad/raw.h264", body: await media("raw.h264", [...testsrc(3, 25), ...x264, "-f", "h264"]), code: "TOO_LONG", message: /MAX_VIDEO_SECONDS=2: a frame is presented at 2\.\d s/ },
+                { key: "bad/streamed.mkv", body: await ffmpeg([...testsrc(3, 10), ...x264, "-f", "matroska", "-"]), code: "TOO_LONG", message: /MAX_VIDEO_SECONDS=2: a frame is presented at 2\.\d s/ },
+                { key: "bad/cut.ts", body: ts.subarray(0, half + 101), code: "TRUNCATED_VIDEO", message: /MPEG-TS file ends mid-packet/ },
+                { key: "bad/cut-faststart.mp4", body: faststart.subarray(0, Math.floor(faststart.length / 3)), code: "TRUNCATED_VIDEO", message: /decoded \d+ of 20 frames/ },
+                { key: "bad/cut-on-packet.ts", body: ts.subarray(0, half), code: "", message: /./, flagged: true },
+            ];
+            for (const input of inputs) await putVideo(input.key, input.body);
+            for (const input of inputs) await job(input.key, input.flagged ? "flagged" : false);
+            const invalid = [
+                { body: "not json at all", message: /not JSON/ },
+                { body: JSON.stringify({ bucket: BUCKET }), message: /needs a non-empty string "key"/ },
+                { body: JSON.stringify({ Records: [] }), message: /empty Records/ },
+            ];
+            for (const m of invalid) await job({ body: m.body }, false);
+            const missing = await job("bad/missing.mp4", false);
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            const deadExpected = inputs.filter((i) => !i.flagged).length + invalid.length + 1;
+            const { started } = await run(workerEnv(world, emulator.grpcUrl, { MAX_VIDEO_SECONDS: "2" }), async (w) => w.worker.completed.length === 2 && (await queueCounts(world.sqs, world.dlqUrl)).visible === deadExpected);
+            assert.equal(started.worker.completed.length, 2);
+            const dead = await account({ queued: 0 });
+            for (const input of inputs.filter((i) => !i.flagged)) {
+                const got = dead.get(JSON.stringify({ bucket: BUCKET, key: input.key }));
+                assert.ok(got, `${input.key} was dead-lettered`);
+                assert.equal(got.code, input.code, `${input.key}: ${got.message}`);
+                assert.match(got.message ?? "", input.message, input.key);
+                assert.doesNotMatch(got.message ?? "", /video-job-|\/tmp\//, `${input.key}: no scratch paths in reasons`);
+            }
+            for (const m of invalid) assert.match(dead.get(m.body)?.message ?? "", m.message);
+            assert.equal(dead.get(missing)?.code, "OBJECT_NOT_FOUND");
+            const flagged = JSON.parse((await resultOf("bad/cut-on-packet.ts")) as string) as { decodeEndedEarly?: boolean; decodeErrors?: string; frameCount: number };
+            assert.equal(flagged.decodeEndedEarly, true, "the result says decoding ended early");
+            assert.match(flagged.decodeErrors ?? "", /h264: /);
+            assert.doesNotMatch(flagged.decodeErrors ?? "", /0x[0-9a-f]+/, "no addresses: results stay deterministic");
+            assert.ok(flagged.frameCount < 20);
         });
     });
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeTestVideo } from "../../tools/ffmpeg";
-import { BatchBufferPool, decodeBatches, ffmpegArgs, expectedFrames, type FrameBatch } from "../src/decode";
+import { BatchBufferPool, decodeBatches, ffmpegArgs, expectedFrames, selectByTime, type FrameBatch } from "../src/decode";
 import { parseDetections, type Detection } from "../src/detections";
 import { JobError } from "../src/errors";
 import { decodeS3EventKey, parseMessage } from "../src/jobs";
@@ -209,16 +209,18 @@ describe("worker results", () => {
 describe("worker decode arguments", () => {
     it("asks ffmpeg for raw RGB at the model size, sampling only when asked", () => {
         const every = ffmpegArgs({ path: "/tmp/v", width: 300, height: 200 });
-        assert.equal(every[every.indexOf("-vf") + 1], "scale=300:200:flags=fast_bilinear");
+        assert.equal(every[every.indexOf("-vf") + 1], "scale=300:200:flags=fast_bilinear,showinfo=checksum=0");
         assert.ok(every.join(" ").includes("-f rawvideo -pix_fmt rgb24 pipe:1"));
         const sampled = ffmpegArgs({ path: "/tmp/v", width: 300, height: 200, sampleFps: 2 });
-        assert.equal(sampled[sampled.indexOf("-vf") + 1], "fps=2,scale=300:200:flags=fast_bilinear");
+        assert.equal(sampled[sampled.indexOf("-vf") + 1], `${selectByTime(2)},scale=300:200:flags=fast_bilinear,showinfo=checksum=0`);
     });
     it("expects the container's frame count, or duration x rate", () => {
         const info = { formatName: "mp4", codec: "h264", width: 1, height: 1, durationSeconds: 2, frameRate: 25, frameCount: 50 };
         assert.equal(expectedFrames(info, undefined), 50);
         assert.equal(expectedFrames({ ...info, frameCount: undefined }, undefined), 50);
         assert.equal(expectedFrames(info, 2), 4);
+        assert.equal(expectedFrames({ ...info, durationSeconds: 0.4, frameCount: 10 }, 1), 1, "a clip shorter than one sampling period gives its first frame");
+        assert.equal(expectedFrames({ ...info, durationSeconds: 1, frameCount: 10 }, 30), 10, "never more than every frame");
         assert.equal(expectedFrames({ ...info, durationSeconds: NaN }, 2), undefined);
     });
 });
@@ -353,7 +355,7 @@ describe("worker decodeBatches", () => {
     it("yields exactly ffmpeg's bytes, batch by batch, to a slow consumer, with a partial last batch", async () => {
         const path = await makeTestVideo({ path: join(dir, "v.mp4"), seconds: 1, fps: 25, width: 160, height: 120 });
         const [width, height, batchSize] = [64, 48, 7];
-        const expected = execFileSync("ffmpeg", ffmpegArgs({ path, width, height }), { maxBuffer: 64 * 1024 * 1024 });
+        const expected = execFileSync("ffmpeg", ffmpegArgs({ path, width, height }), { maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "ignore"] });
         const frameBytes = width * height * 3;
         assert.equal(expected.length, 25 * frameBytes);
         const pool = new BatchBufferPool(batchSize * frameBytes, 2);

@@ -41,7 +41,7 @@ const HEIGHT = 48;
 
 async function rawFrames(path: string): Promise<Buffer> {
     return new Promise((done, fail) => {
-        const child = spawn("ffmpeg", ffmpegArgs({ path, width: WIDTH, height: HEIGHT }), { stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn("ffmpeg", ffmpegArgs({ path, width: WIDTH, height: HEIGHT }), { stdio: ["ignore", "pipe", "ignore"] });
         const chunks: Buffer[] = [];
         child.stdout.on("data", (c: Buffer) => chunks.push(c));
         child.once("error", fail);
