@@ -171,6 +171,15 @@ describe("bench:bert over KServe v2 against the v2 emulator", () => {
         await benchFails(["--target", target, "--model", "bert", "--seq-len", "16", "--batch", "5"], /rejected the request for model "bert": inference request batch-size must be <= 4 for 'bert'/);
     });
 
+    it("says so when the target speaks another protocol (a TF Serving port given to --protocol v2)", async () => {
+        const tfs = await startTfServingEmulator();
+        try {
+            await benchFails(["--target", tfs.grpcUrl.replace("grpc://", ""), "--model", "bert"], /^model server grpc:\/\/127\.0\.0\.1:\d+ does not speak KServe v2 gRPC \(inference\.GRPCInferenceService\) for model "bert": unknown method \/inference\.GRPCInferenceService\/ModelReady$/);
+        } finally {
+            await tfs.stop();
+        }
+    });
+
     it("stops with one clear message when the server is down", async () => {
         await benchFails(["--target", "127.0.0.1:1", "--model", "bert"], /^model server grpc:\/\/127\.0\.0\.1:1 is unavailable \(model "bert"\): connection failed: .*ECONNREFUSED/);
     });
