@@ -145,12 +145,13 @@ describe("BERT on Triton (Pulumi mocks)", function () {
                     AWS_REGION: "us-west-2",
                     MODEL_ID: "google-bert/bert-base-cased-finetuned-mrpc",
                     HF_HOME: "/work/hf",
-                    TMPDIR: "/work/tmp",
+                    TMPDIR: "/tmp",
                     HOME: "/work",
                 });
                 assert.ok(!(compile.env ?? []).some((e) => /^AWS_(ACCESS|SECRET|SESSION)/.test(e.name)), "no static keys");
                 assert.equal(compile.securityContext?.readOnlyRootFilesystem, true);
-                assert.deepEqual(compile.volumeMounts, [{ name: "work", mountPath: "/work" }]);
+                assert.deepEqual(compile.volumeMounts, [{ name: "work", mountPath: "/work" }, { name: "tmp", mountPath: "/tmp" }]);
+                assert.deepEqual(spec.volumes?.map((v) => [v.name, v.emptyDir?.sizeLimit]), [["work", "20Gi"], ["tmp", "10Gi"]]);
                 const sa = of(component, "kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as Obj).find((m) => m.name === "bert-model-builder");
                 assert.equal(sa?.namespace, "bert");
             }

@@ -174,16 +174,17 @@ export class BertTritonService extends pulumi.ComponentResource {
                                     env: [
                                         ...modelEnv,
                                         { name: "MODEL_ID", value: args.build.modelId },
-                                        // Hugging Face cache, neuronx-cc work files and temporaries on the scratch volume.
+                                        // Hugging Face cache and neuronx-cc work files on the scratch volume,
+                                        // temporaries (the compiler's too) on /tmp: the root filesystem is read-only.
                                         { name: "HF_HOME", value: "/work/hf" },
-                                        { name: "TMPDIR", value: "/work/tmp" },
+                                        { name: "TMPDIR", value: "/tmp" },
                                         { name: "HOME", value: "/work" },
                                     ],
                                     resources: resources(args.resources?.compile ?? DEFAULT_COMPILE_RESOURCES),
                                     securityContext: containerSecurityContext(),
-                                    volumeMounts: [{ name: VOLUMES.work, mountPath: "/work" }],
+                                    volumeMounts: [{ name: VOLUMES.work, mountPath: "/work" }, { name: VOLUMES.tmp, mountPath: "/tmp" }],
                                 }],
-                                volumes: [{ name: VOLUMES.work, emptyDir: { sizeLimit: "20Gi" } }],
+                                volumes: [{ name: VOLUMES.work, emptyDir: { sizeLimit: "20Gi" } }, { name: VOLUMES.tmp, emptyDir: { sizeLimit: "10Gi" } }],
                             },
                         },
                     },
