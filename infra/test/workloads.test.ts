@@ -404,7 +404,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const r = release("neuron-plugin");
             assert.equal(r.chart, "oci://public.ecr.aws/neuron/neuron-helm-chart");
             assert.equal(r.version, NEURON_HELM_CHART_VERSION);
-            assert.match(String(r.version), /^\d+\.\d+\.\d+$/);
+            assert.match(String(r.version), /^1\.10\.\d+$/, "Neuron Helm chart 1.10.x (device plugin 2.32)");
             const values = r.values as Record<string, Obj>;
             assert.equal(values.devicePlugin.enabled, true);
             assert.equal(values.scheduler.enabled, false);
@@ -420,6 +420,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const plain = release("nvidia-plugin");
             assert.equal(plain.chart, "nvidia-device-plugin");
             assert.equal(plain.version, NVIDIA_HELM_CHART_VERSION);
+            assert.match(String(plain.version), /^0\.20\.\d+$/, "NVIDIA device plugin chart 0.20.x");
             assert.deepEqual(plain.repositoryOpts, { repo: "https://nvidia.github.io/k8s-device-plugin" });
             const values = plain.values as Obj;
             assert.deepEqual(values.nodeSelector, { "eks-inference/node-role": "inference", "eks-inference/accelerator": "nvidia" });

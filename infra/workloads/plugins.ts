@@ -6,13 +6,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { LABEL_ACCELERATOR, LABEL_NODE_ROLE, LABEL_WORKLOAD } from "../accelerators";
 import type { Scheduling, Toleration } from "./common";
 
-/** oci://public.ecr.aws/neuron/neuron-helm-chart 1.9.0 (Neuron SDK 2.31.0, device plugin image 2.31.0.0). */
+/**
+ * oci://public.ecr.aws/neuron/neuron-helm-chart 1.10.0 (device plugin image 2.32.0.0, Neuron SDK 2.32;
+ * chart digest sha256:ed5d8f73b7a05d3a1edf17b2bfaf277ea995ad1c65b115fa8ba2c7b4dc649346 per `helm show values`).
+ * Its values keep the keys set below (devicePlugin, scheduler, npd, draDriver, ultraserverOperator).
+ */
 export const NEURON_HELM_CHART = "oci://public.ecr.aws/neuron/neuron-helm-chart";
-export const NEURON_HELM_CHART_VERSION = "1.9.0";
-/** nvidia-device-plugin from https://nvidia.github.io/k8s-device-plugin. */
+export const NEURON_HELM_CHART_VERSION = "1.10.0";
+/** nvidia-device-plugin from https://nvidia.github.io/k8s-device-plugin: chart 0.20.0 (tag v0.20.0, August 2026). */
 export const NVIDIA_HELM_REPO = "https://nvidia.github.io/k8s-device-plugin";
 export const NVIDIA_HELM_CHART = "nvidia-device-plugin";
-export const NVIDIA_HELM_CHART_VERSION = "0.18.2";
+export const NVIDIA_HELM_CHART_VERSION = "0.20.0";
 
 /** The tolerations both charts ship with; values lists replace chart defaults, so they are repeated. */
 const CRITICAL_ADDON_TOLERATION: Toleration = { key: "CriticalAddonsOnly", operator: "Exists" };
@@ -61,6 +65,12 @@ export class NeuronDevicePlugin extends pulumi.ComponentResource {
                         tolerations: [CRITICAL_ADDON_TOLERATION, ...scheduling.tolerations],
                     },
                     scheduler: { enabled: false },
+                    // The chart turns its Neuron node problem detector on by default (monitor-only: it reads
+                    // NEURON_HW_ERR lines from /dev/kmsg and sets a NeuronHealth node condition). Off here, on
+                    // purpose: nothing in this stack acts on that condition, its recovery mode needs IAM through
+                    // IRSA (this cluster has no OIDC provider; workloads use Pod Identity), and as shipped its
+                    // DaemonSet tolerates every taint, so it would run on the general nodes too. BERT's readiness
+                    // probe already takes a pod with a failed device out of its Service.
                     npd: { enabled: false },
                     draDriver: { enabled: false },
                     ultraserverOperator: { enabled: false },
