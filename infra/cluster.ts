@@ -87,10 +87,11 @@ export class Cluster extends pulumi.ComponentResource {
             endpointPrivateAccess: true,
             endpointPublicAccess: true,
             publicAccessCidrs: args.publicAccessCidrs,
-            // vpc-cni and kube-proxy stay as the component installs them (EKS managed add-ons, default
-            // versions for the Kubernetes version). CoreDNS is declared as a managed add-on once the
-            // general node group exists (see addons.ts): without a default node group the component
-            // would install a self-managed CoreDNS instead.
+            // kube-proxy stays as the component installs it (an EKS managed add-on). vpc-cni is declared in
+            // addons.ts instead, because it takes a Pod Identity association there; CoreDNS too, once the
+            // general node group exists (without a default node group the component would install a
+            // self-managed CoreDNS).
+            useDefaultVpcCni: true,
             corednsAddonOptions: { enabled: false },
         }, { parent: this, dependsOn: [logGroup] }));
 

@@ -59,6 +59,11 @@ const cluster = new Cluster(baseName, {
 }, withAws);
 network.allowHttpsFrom(`${baseName}-endpoints-from-nodes`, cluster.clusterSecurityGroupId);
 
+// The CNI and the Pod Identity agent come before any node: nodes need the CNI to become Ready, and the
+// CNI gets its credentials through the agent (its role is not on the nodes).
+const addons = new Addons(baseName, { clusterName: cluster.name, clusterComponentName: baseName }, withAws);
+const nodePrerequisites = [addons.vpcCni, addons.podIdentityAgent];
+
 const nodeRole = new NodeRole(`${baseName}-node`, withAws);
 const generalNodes = new NodeGroup(`${baseName}-general`, {
     clusterName: cluster.name,
@@ -74,6 +79,7 @@ const generalNodes = new NodeGroup(`${baseName}-general`, {
     volumeGiB: config.general.volumeGiB,
     imdsHopLimit: 1,
     liveLookupClusterName: baseName,
+    dependsOn: nodePrerequisites,
 }, withAws);
 
 function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
@@ -95,12 +101,13 @@ function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
         // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert-settings.ts).
         releaseVersion: workload === "bert" ? config.bert.nodeReleaseVersion : undefined,
         liveLookupClusterName: baseName,
+        dependsOn: nodePrerequisites,
     }, withAws);
 }
 const videoNodes = config.video.enabled ? acceleratedGroup("video") : undefined;
 const bertNodes = config.bert.enabled ? acceleratedGroup("bert") : undefined;
 
-const addons = new Addons(baseName, { clusterName: cluster.name, nodeGroups: [generalNodes] }, withAws);
+addons.addCoreDns([generalNodes]);
 
 const jobs = config.video.enabled
     ? new VideoJobs(`${baseName}-video`, {

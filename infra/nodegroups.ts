@@ -5,10 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { AmiType, Taint, eksTaints } from "./accelerators";
 import { CapacityType, Sizing } from "./config";
 
-/** AWS managed policies every EKS node needs (kubelet, VPC CNI, image pulls). */
+/**
+ * AWS managed policies every EKS node needs (kubelet, image pulls). Not AmazonEKS_CNI_Policy: the VPC CNI
+ * gets it through its own Pod Identity role (addons.ts), so pods that reach IMDS cannot use it.
+ */
 export const NODE_MANAGED_POLICIES = [
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
     // Pull-only (2024) is narrower than ReadOnly: no Describe/List on repositories.
     "AmazonEC2ContainerRegistryPullOnly",
 ] as const;
@@ -20,7 +22,7 @@ export class NodeRole extends pulumi.ComponentResource {
         super("eks-inference:platform:NodeRole", name, {}, opts);
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         this.role = new aws.iam.Role(name, {
-            description: "EKS managed node groups (kubelet, CNI, image pulls); workloads use Pod Identity roles",
+            description: "EKS managed node groups (kubelet, image pulls); the VPC CNI and workloads use Pod Identity roles",
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -66,6 +68,8 @@ export interface NodeGroupArgs {
      * (see liveDesiredSize). Without it the configured desired size is sent.
      */
     liveLookupClusterName?: string;
+    /** Resources the node group waits for besides the node role (the CNI and Pod Identity add-ons). */
+    dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -159,7 +163,7 @@ export class NodeGroup extends pulumi.ComponentResource {
             labels: args.labels,
             taints: eksTaints(args.taints),
             launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
-        }, { parent: this, dependsOn: [args.nodeRole] });
+        }, { parent: this, dependsOn: [args.nodeRole, ...(args.dependsOn ?? [])] });
 
         this.asgName = this.nodeGroup.resources.apply((resources) => {
             const asg = resources[0]?.autoscalingGroups?.[0]?.name;

@@ -211,11 +211,23 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.ok(logGroup, "control-plane log group");
     assert.strictEqual(logGroup.inputs.retentionInDays, Number(cfg("logRetentionDays") ?? 30));
     const addons = ofType(run, "aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort();
-    assert.deepStrictEqual(addons, ["coredns", "eks-pod-identity-agent"]);
+    assert.deepStrictEqual(addons, ["coredns", "eks-pod-identity-agent", "vpc-cni"]);
 
-    // Node role: exactly the three node policies.
+    // The VPC CNI has its own Pod Identity role; the node role does not carry the CNI's ENI permissions.
+    assert.strictEqual(cluster.useDefaultVpcCni, true, "the component does not declare a vpc-cni add-on of its own");
+    const vpcCni = one(run, "aws:eks/addon:Addon", `${baseName}-vpc-cni`);
+    const cniRole = one(run, "aws:iam/role:Role", `${baseName}-vpc-cni`);
+    assert.deepStrictEqual(vpcCni.inputs.podIdentityAssociations, [{ serviceAccount: "aws-node", roleArn: `arn:aws:iam::${ACCOUNT}:role/${awsName(cniRole)}` }]);
+    assert.deepStrictEqual(statements(json(cniRole.inputs.assumeRolePolicy)), [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }]);
+    assert.deepStrictEqual(one(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", `${baseName}-vpc-cni`).inputs.policyArn, "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy");
+    assert.deepStrictEqual(vpcCni.aliases, [`urn:pulumi:${run.stack}::eks-inference::eks-inference:platform:Cluster$eks:index:Cluster$eks:index:VpcCniAddon$aws:eks/addon:Addon::${baseName}-vpc-cni`],
+        "takes over the add-on @pulumi/eks declared before (a second CreateAddon would fail)");
+    const agentUrn = `urn:pulumi:${run.stack}::eks-inference::eks-inference:platform:Addons$aws:eks/addon:Addon::${baseName}-eks-pod-identity-agent`;
+    assert.ok(vpcCni.dependsOn?.includes(agentUrn), "the CNI's credentials come through the Pod Identity agent");
+
+    // Node role: exactly the node policies, no AmazonEKS_CNI_Policy (pods reaching IMDS could use it).
     const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.startsWith(`${baseName}-node-`));
-    assert.deepStrictEqual(attachments.map((a) => String(a.inputs.policyArn).replace("arn:aws:iam::aws:policy/", "")).sort(), ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]);
+    assert.deepStrictEqual(attachments.map((a) => String(a.inputs.policyArn).replace("arn:aws:iam::aws:policy/", "")).sort(), ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy"]);
 
     // Node groups: general + one per enabled workload, each with its own launch template.
     const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup");
@@ -236,6 +248,8 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         // desiredSize is not ignored (Pulumi would then send the creation-time value): the live one is sent,
         // and on a fresh account (these runs) that is the configured initial size.
         assert.strictEqual(group.ignoreChanges, undefined, `${group.name}: no ignoreChanges`);
+        const vpcCniUrn = `urn:pulumi:${run.stack}::eks-inference::eks-inference:platform:Addons$aws:eks/addon:Addon::${baseName}-vpc-cni`;
+        assert.ok(group.dependsOn?.includes(vpcCniUrn) && group.dependsOn.includes(agentUrn), `${group.name} waits for the CNI and the Pod Identity agent`);
     }
     const general = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-general`).inputs;
     assert.strictEqual(general.amiType, "AL2023_x86_64_STANDARD");

@@ -126,6 +126,8 @@ const resources: RecordedResource[] = [];
 const unmockedCalls: string[] = [];
 const parents = new Map<string, string>();
 const ignoredChanges = new Map<string, string[]>();
+const dependencies = new Map<string, string[]>();
+const aliases = new Map<string, string[]>();
 
 const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
@@ -133,6 +135,8 @@ const mocks: pulumi.runtime.Mocks = {
         const key = `${args.type}::${args.name}`;
         const parent = parents.get(key);
         const ignoreChanges = ignoredChanges.get(key);
+        const dependsOn = dependencies.get(key);
+        const aliasUrns = aliases.get(key);
         const awsName = physicalName(args.type, args.name, inputs);
         resources.push({
             type: args.type,
@@ -141,6 +145,8 @@ const mocks: pulumi.runtime.Mocks = {
             ...(awsName !== undefined ? { physicalName: awsName, autoNamed: isAutoNamed(args.type, inputs) } : {}),
             ...(parent ? { parent } : {}),
             ...(ignoreChanges ? { ignoreChanges } : {}),
+            ...(dependsOn ? { dependsOn } : {}),
+            ...(aliasUrns ? { aliases: aliasUrns } : {}),
         });
         if (args.type.startsWith("pulumi:providers:")) return { id: `${args.name}-provider-id`, state: inputs };
         // A preview has no IDs, ARNs or other outputs of resources it would create.
@@ -225,7 +231,14 @@ function instanceTypeOfferings(inputs: State): State {
 }
 
 interface PatchableMonitor {
-    registerResource(req: { getType(): string; getName(): string; getParent(): string; getIgnorechangesList(): string[] }, callback: unknown): unknown;
+    registerResource(req: {
+        getType(): string;
+        getName(): string;
+        getParent(): string;
+        getIgnorechangesList(): string[];
+        getDependenciesList(): string[];
+        getAliasesList(): { getUrn(): string }[];
+    }, callback: unknown): unknown;
 }
 
 let written = false;
@@ -265,6 +278,9 @@ async function main(): Promise<void> {
         const key = `${req.getType()}::${req.getName()}`;
         if (req.getParent()) parents.set(key, req.getParent());
         if (req.getIgnorechangesList().length > 0) ignoredChanges.set(key, req.getIgnorechangesList());
+        if (req.getDependenciesList().length > 0) dependencies.set(key, req.getDependenciesList());
+        const aliasUrns = req.getAliasesList().map((a) => a.getUrn()).filter((u) => u !== "");
+        if (aliasUrns.length > 0) aliases.set(key, aliasUrns);
         return register(req, callback);
     };
 

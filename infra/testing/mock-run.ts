@@ -19,6 +19,10 @@ export interface RecordedResource {
     parent?: string;
     /** The resource's ignoreChanges option, when set. */
     ignoreChanges?: string[];
+    /** URNs of the resources it waits for (explicit dependsOn and input dependencies), when any. */
+    dependsOn?: string[];
+    /** Alias URNs (resources it takes over in the state), when any. */
+    aliases?: string[];
 }
 
 export interface MockRunResult {
