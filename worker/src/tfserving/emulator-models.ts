@@ -154,7 +154,8 @@ function int32View(t: Tensor): Int32Array {
     return copy;
 }
 
-export function bertModel(name: string): EmulatedModel {
+/** `seqLen`: the one sequence length the model takes, as a Neuron-compiled SavedModel does; absent: any. */
+export function bertModel(name: string, seqLen?: number): EmulatedModel {
     const model: EmulatedModel = {
         name,
         inputs: ["input_ids", "input_mask", "segment_ids"].map((n) => ({ name: n, dtype: DataType.DT_INT32, shape: "[B,S]" })),
@@ -171,8 +172,11 @@ export function bertModel(name: string): EmulatedModel {
                     throw new InvalidInputError(`input "${other}" has shape [${s.join(",")}] but input_ids has [${shape.join(",")}]; all BERT inputs must share [B,S]`);
                 }
             }
-            const [batch, seqLen] = shape;
-            const logits = bertLogits(int32View(inputs.input_ids), int32View(inputs.input_mask), int32View(inputs.segment_ids), batch, seqLen);
+            if (seqLen !== undefined && shape[1] !== seqLen) {
+                throw new InvalidInputError(`input "input_ids" has shape [${shape.join(",")}] but model "${name}" was compiled for sequence length ${seqLen} ([B,${seqLen}])`);
+            }
+            const [batch, length] = shape;
+            const logits = bertLogits(int32View(inputs.input_ids), int32View(inputs.input_mask), int32View(inputs.segment_ids), batch, length);
             return { logits: tensorFromFloat32(logits, [batch, 2]) };
         },
     };

@@ -19,6 +19,8 @@ export interface TfServingEmulatorOptions {
     restPort?: number;
     detectionModelName?: string;
     bertModelName?: string;
+    /** The BERT model takes only this sequence length (as a compiled Neuron model does); absent: any. */
+    bertSeqLen?: number;
     /** Service time added to every Predict. */
     latencyMs?: number | ((req: PredictRequest) => number);
     /** Models report LOADING (and Predict answers NOT_FOUND, as TF Serving does) for this long after start. */
@@ -117,7 +119,7 @@ class ModelServer {
 
     constructor(private readonly options: TfServingEmulatorOptions) {
         const detection = detectionModel(options.detectionModelName ?? "object_detection");
-        const bert = bertModel(options.bertModelName ?? "bert");
+        const bert = bertModel(options.bertModelName ?? "bert", options.bertSeqLen);
         this.models.set(detection.name, detection);
         this.models.set(bert.name, bert);
         this.latency = options.latencyMs ?? 0;

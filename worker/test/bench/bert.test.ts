@@ -279,6 +279,19 @@ describe("bench:bert over TF Serving against the TF Serving emulator", () => {
         }
     });
 
+    it("stops with one clear message when the compiled model cannot take the run's shape", async () => {
+        const fixed = await startTfServingEmulator({ bertSeqLen: 128 });
+        try {
+            await benchFails(
+                ["--protocol", "tfserving", "--target", fixed.grpcUrl.replace("grpc://", ""), "--model", "bert", "--seq-len", "64"],
+                /^model server grpc:\/\/127\.0\.0\.1:\d+ rejected the request for model "bert": input "input_ids" has shape \[1,64\] but model "bert" was compiled for sequence length 128 \(\[B,128\]\)$/,
+            );
+            assert.deepEqual(fixed.requests.map((r) => r.outcome), ["INVALID_ARGUMENT"], "one probe, not retried, no load");
+        } finally {
+            await fixed.stop();
+        }
+    });
+
     it("stops with one clear message naming the model when the server is down", async () => {
         await benchFails(["--protocol", "tfserving", "--target", "127.0.0.1:1", "--model", "bert"], /^model "bert" on grpc:\/\/127\.0\.0\.1:1: model server grpc:\/\/127\.0\.0\.1:1 is unavailable: connection failed/);
     });
