@@ -201,6 +201,7 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.strictEqual((cluster.corednsAddonOptions as Inputs).enabled, false);
     assert.deepStrictEqual(cluster.privateSubnetIds, privateIds);
     assert.strictEqual(cluster.version, cfg("kubernetesVersion") ?? "1.35");
+    assert.deepStrictEqual(cluster.upgradePolicy, { supportType: cfg("upgradeSupportType") ?? "STANDARD" }, "no paid extended support by default");
     const admins = JSON.parse(cfg("clusterAdminPrincipalArns") ?? "[]") as string[];
     const entries = Object.values((cluster.accessEntries ?? {}) as Record<string, { principalArn: string; accessPolicies: Record<string, { policyArn: string; accessScope: unknown }> }>);
     assert.deepStrictEqual(entries.map((e) => e.principalArn), admins);

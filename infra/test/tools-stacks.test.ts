@@ -30,6 +30,15 @@ describe("plan and cost on the checked-in stacks", function () {
                 for (const name of run.secretOutputs) assert.match(text, new RegExp(`${name} = \\[secret\\]`));
             });
 
+            it("plan prints the names AWS will show and the zones by zone ID", () => {
+                const text = formatPlan(runs.get(stack)!, secretConfigKeys());
+                assert.doesNotMatch(text, new RegExp(`${stack}-${stack}`), "no name carries the stack twice");
+                assert.match(text, new RegExp(`\\n  eks-inference-${stack}-video-jobs -> eks-inference-${stack}-video-jobs-\\?{7}  `), "auto-named queue");
+                assert.match(text, new RegExp(`\\n  eks-inference-${stack}-scaler  runtime=`), "the Lambda's explicit name");
+                assert.match(text, /availabilityZoneId=[a-z]+\d-az\d/);
+                assert.match(text, /supportType=STANDARD/);
+            });
+
             it("cost reads the node groups the stack file asks for and prices them", () => {
                 const run = runs.get(stack)!;
                 const config = readStackConfig(stack);

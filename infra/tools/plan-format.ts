@@ -86,12 +86,12 @@ function containers(podSpecPath: string): Picker {
 
 /** What a reviewer looks at, per resource type. Types not listed show only their name. */
 export const PLAN_PROPERTIES: Readonly<Record<string, Picker>> = {
-    "eks:index:Cluster": paths("version", "authenticationMode", "endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs", "enabledClusterLogTypes", "skipDefaultNodeGroup"),
+    "eks:index:Cluster": paths("version", "supportType=upgradePolicy.supportType", "authenticationMode", "endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs", "enabledClusterLogTypes", "skipDefaultNodeGroup"),
     "aws:eks/nodeGroup:NodeGroup": paths("instanceTypes", "amiType", "capacityType", "min=scalingConfig.minSize", "desired=scalingConfig.desiredSize", "max=scalingConfig.maxSize", "labels", "taints"),
-    "aws:eks/addon:Addon": paths("addonName", "addonVersion"),
+    "aws:eks/addon:Addon": combine(paths("addonName", "addonVersion"), count("podIdentityAssociations", "podIdentityAssociations")),
     "aws:ec2/launchTemplate:LaunchTemplate": paths("httpTokens=metadataOptions.httpTokens", "hopLimit=metadataOptions.httpPutResponseHopLimit", "volumes=blockDeviceMappings"),
     "aws:ec2/vpc:Vpc": paths("cidrBlock"),
-    "aws:ec2/subnet:Subnet": paths("cidrBlock", "availabilityZone", "mapPublicIpOnLaunch"),
+    "aws:ec2/subnet:Subnet": paths("cidrBlock", "availabilityZoneId", "mapPublicIpOnLaunch"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": combine(paths("serviceName", "vpcEndpointType", "privateDnsEnabled"), count("subnetIds", "azs")),
     "aws:lambda/function:Function": paths("runtime", "handler", "memorySize", "timeout", "architectures", "reservedConcurrentExecutions"),
     "aws:cloudwatch/eventRule:EventRule": paths("scheduleExpression"),
