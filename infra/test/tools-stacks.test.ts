@@ -1,12 +1,14 @@
 // plan and cost against the real program: one mock run per checked-in stack.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { PROFILES, type AcceleratorProfileName } from "../accelerators";
 import { loadPriceTable } from "../pricing/table";
 import { runStackUnderMocks, type MockRunResult } from "../testing/mock-run";
 import { stackCost, videoCost } from "../tools/cost-model";
 import { formatPlan } from "../tools/plan-format";
 import { deriveStackShape } from "../tools/stack-shape";
-import { listStacks, readStackConfig, secretConfigKeys } from "../tools/stacks";
+import { REPO_ROOT, listStacks, readStackConfig, secretConfigKeys } from "../tools/stacks";
 
 describe("plan and cost on the checked-in stacks", function () {
     this.timeout(180_000);
@@ -37,6 +39,28 @@ describe("plan and cost on the checked-in stacks", function () {
                 assert.match(text, new RegExp(`\\n  eks-inference-${stack}-scaler  runtime=`), "the Lambda's explicit name");
                 assert.match(text, /availabilityZoneId=[a-z]+\d-az\d/);
                 assert.match(text, /supportType=STANDARD/);
+            });
+
+            it("the README lists the read-only actions a preview needs for the live state the program reads", () => {
+                const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+                const actions: Record<string, string> = {
+                    "aws:index/getCallerIdentity:getCallerIdentity": "sts:GetCallerIdentity",
+                    "aws:index/getAvailabilityZones:getAvailabilityZones": "ec2:DescribeAvailabilityZones",
+                    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": "ec2:DescribeInstanceTypeOfferings",
+                    "aws:eks/getClusters:getClusters": "eks:ListClusters",
+                    "aws:eks/getAccessEntry:getAccessEntry": "eks:DescribeAccessEntry",
+                    "aws:eks/getNodeGroups:getNodeGroups": "eks:ListNodegroups",
+                    "aws:eks/getNodeGroup:getNodeGroup": "eks:DescribeNodegroup",
+                    "aws:autoscaling/getGroup:getGroup": "autoscaling:DescribeAutoScalingGroups",
+                };
+                const run = runs.get(stack)!;
+                for (const token of ["aws:index/getCallerIdentity:getCallerIdentity", "aws:eks/getClusters:getClusters", "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"]) {
+                    assert.ok(run.calls.includes(token), `the program reads ${token}`);
+                }
+                for (const token of run.calls) {
+                    const action = actions[token];
+                    if (action !== undefined) assert.ok(readme.includes(`\`${action}\``), `README names ${action} (read by ${token})`);
+                }
             });
 
             it("cost reads the node groups the stack file asks for and prices them", () => {

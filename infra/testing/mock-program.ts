@@ -124,6 +124,7 @@ function recordable(value: unknown): unknown {
 const UNKNOWN = "<unknown until apply>";
 const resources: RecordedResource[] = [];
 const unmockedCalls: string[] = [];
+const calls = new Set<string>();
 const parents = new Map<string, string>();
 const ignoredChanges = new Map<string, string[]>();
 const dependencies = new Map<string, string[]>();
@@ -154,6 +155,7 @@ const mocks: pulumi.runtime.Mocks = {
         return { id: `${args.name}-id`, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
     },
     call(args) {
+        calls.add(args.token);
         switch (args.token) {
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 // An assumed-role session, as in CI and SSO: the principal is the role that issued it.
@@ -304,7 +306,7 @@ async function main(): Promise<void> {
         write({ error: asyncErrors.join("\n") });
         return;
     }
-    write({ stack, resources, outputs, secretOutputs, unmockedCalls });
+    write({ stack, resources, outputs, secretOutputs, unmockedCalls, calls: [...calls].sort() });
 }
 
 main().then(

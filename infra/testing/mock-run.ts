@@ -33,6 +33,8 @@ export interface MockRunResult {
     secretOutputs: string[];
     /** Invoke tokens the mocks had no answer for (empty in a healthy run). */
     unmockedCalls: string[];
+    /** Every invoke token the program called (the AWS read calls a preview makes). */
+    calls: string[];
     /** Full config keys passed to the program. */
     config: Record<string, string>;
 }
