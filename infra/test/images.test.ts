@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { buildSync } from "esbuild";
 import { IMAGES, ImageName, contentTag, contextFiles, imagePaths, parseAllowlist } from "../images";
 import { runStackUnderMocks } from "../testing/mock-run";
 import { buildContextFiles } from "./support/dockerignore";
@@ -53,6 +54,20 @@ describe("images: tag vs build context", () => {
         const files = contextFiles("worker");
         for (const needed of ["package.json", "package-lock.json", "tsconfig.json", "worker/src/main.ts", "worker/src/model-fetch/main.ts"]) assert.ok(files.includes(needed), needed);
         assert.ok(!files.some((f) => /^(node_modules|dist|worker\/test|worker\/bench|\.git)(\/|$)/.test(f)), files.join(" "));
+    });
+
+    it("the worker image's bundles read only files inside its build context", () => {
+        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        const context = new Set(contextFiles("worker"));
+        for (const script of ["bundle:worker", "bundle:model-fetch"]) {
+            const entry = /esbuild (\S+\.ts) /.exec(scripts[script] ?? "")?.[1];
+            assert.ok(entry, `${script} names its entry point`);
+            const result = buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: "node", format: "cjs", write: false, metafile: true, logLevel: "silent", absWorkingDir: ROOT });
+            const sources = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith("node_modules/"));
+            assert.ok(sources.length > 0);
+            const outside = sources.filter((f) => !context.has(f));
+            assert.deepEqual(outside, [], `${script} imports files the image build cannot see; add them to images/worker/Dockerfile.dockerignore`);
+        }
     });
 
     it("editing README.md or infra/ keeps every tag and context; editing an image's input changes that image's tag only", () => {
