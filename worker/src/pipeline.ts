@@ -32,6 +32,9 @@ export interface InferenceSettings {
     waitForModel?: (err: ModelServerError) => Promise<void>;
 }
 
+/** Extra tries of a batch whose outputs failed validation. */
+const BAD_OUTPUT_RETRIES = 1;
+
 /** NOT_FOUND pauses one batch may sit out (a model that keeps flapping is not waited for forever). */
 const MAX_MODEL_PAUSES = 10;
 
@@ -62,6 +65,7 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
     const input = tensorFromUint8(batch.data, [batch.count, settings.height, settings.width, 3]);
     const base = settings.retryBaseMs ?? 250;
     let pauses = 0;
+    let badOutputs = 0;
     for (let attempt = 0; ; attempt++) {
         if (signal.aborted) throw new ShutdownError();
         try {
@@ -80,7 +84,12 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
                 attempt--; // the model was away, not failing: this try does not count
                 continue;
             }
-            if (!err.transient) throw new JobError(`model rejected frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1}: ${err.message}`, true, `MODEL_${err.code}`);
+            // Invalid outputs are asked for once more (a one-off glitch passes); the same again is the model's, permanently.
+            const retryBadOutput = err.code === "BAD_OUTPUT" && badOutputs++ < BAD_OUTPUT_RETRIES && attempt < settings.maxRetries;
+            if (err.code === "BAD_OUTPUT" && !retryBadOutput) {
+                throw new JobError(`model output for frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1} is invalid${badOutputs > 1 ? ` ${badOutputs} times in a row` : ""}: ${err.message}`, true, "MODEL_BAD_OUTPUT");
+            }
+            if (!err.transient && !retryBadOutput) throw new JobError(`model rejected frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1}: ${err.message}`, true, `MODEL_${err.code}`);
             if (attempt >= settings.maxRetries) {
                 throw new JobError(`model server still failing after ${attempt + 1} attempts: ${err.message}`, false, `MODEL_${err.code}`);
             }

@@ -9,8 +9,37 @@ import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { ConfigError, queueNameOf, type WorkerConfig } from "./config";
 import { errorMessage, type Logger } from "./log";
 
-/** Every job works in a fresh directory with this prefix under WORK_DIR. */
+/** Every job works in a fresh directory under WORK_DIR named video-job-<worker pid>-<random>. */
 export const JOB_DIR_PREFIX = "video-job-";
+
+/** The prefix of this process's job directories. */
+export function jobDirPrefix(pid = process.pid): string {
+    return `${JOB_DIR_PREFIX}${pid}-`;
+}
+
+/** Directories without a pid (older workers) are only taken for abandoned after this long. */
+const LEGACY_STALE_MS = 3_600_000;
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * A job directory nobody works in any more: made by a process that is gone, or by this very pid before
+ * a restart (in a container the worker is often pid 1 every time; this process has made none yet).
+ * Another live worker sharing WORK_DIR keeps its directories.
+ */
+async function abandoned(workDir: string, name: string): Promise<boolean> {
+    const pid = /^video-job-(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined) return Number(pid) === process.pid || !alive(Number(pid));
+    const info = await stat(join(workDir, name)).catch(() => undefined);
+    return info !== undefined && Date.now() - info.mtimeMs > LEGACY_STALE_MS;
+}
 
 interface AwsError {
     name?: string;
@@ -30,12 +59,12 @@ function awsName(err: unknown): string {
 const MISSING_QUEUE = /QueueDoesNotExist|NonExistentQueue/;
 const DENIED = /AccessDenied|NotAuthorized|Forbidden/i;
 
-/** Removes job directories a killed worker left behind (the node's scratch volume outlives the container). */
+/** Removes job directories a killed worker left behind (the pod's scratch volume outlives the container). */
 export async function cleanWorkDir(workDir: string, log: Logger): Promise<number> {
     const entries = await readdir(workDir).catch(() => [] as string[]);
     let removed = 0;
     for (const name of entries) {
-        if (!name.startsWith(JOB_DIR_PREFIX)) continue;
+        if (!name.startsWith(JOB_DIR_PREFIX) || !(await abandoned(workDir, name))) continue;
         await rm(join(workDir, name), { recursive: true, force: true }).then(
             () => removed++,
             (err: unknown) => log.warn("could not remove a job directory left by an earlier run", { dir: join(workDir, name), error: errorMessage(err) }),
@@ -49,7 +78,7 @@ async function checkWorkDir(workDir: string): Promise<void> {
     try {
         const info = await stat(workDir);
         if (!info.isDirectory()) throw new Error("it is not a directory");
-        const probe = await mkdtemp(join(workDir, `${JOB_DIR_PREFIX}check-`));
+        const probe = await mkdtemp(join(workDir, `${jobDirPrefix()}check-`));
         await rm(probe, { recursive: true, force: true });
     } catch (err) {
         throw new ConfigError(`WORK_DIR="${workDir}" is not usable (${errorMessage(err)}): it must be an existing directory the worker can write to, with room for one video`);

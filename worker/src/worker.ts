@@ -22,7 +22,7 @@ import { jobName, parseMessage, type Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
 import type { WorkerMetrics } from "./metrics";
 import { inferBatch, runPipeline, sleep } from "./pipeline";
-import { checkResources, cleanWorkDir, JOB_DIR_PREFIX } from "./preflight";
+import { checkResources, cleanWorkDir, jobDirPrefix } from "./preflight";
 import type { ScaleInProtection } from "./protection";
 import { ResultFileWriter, resultKey, uploadResult } from "./results";
 import { downloadVideo } from "./source";
@@ -301,7 +301,7 @@ export class VideoWorker {
         const { config, s3, metrics } = this.deps;
         const signal = this.shutdown.signal;
         const started = performance.now();
-        const dir = await mkdtemp(join(config.workDir, JOB_DIR_PREFIX));
+        const dir = await mkdtemp(join(config.workDir, jobDirPrefix()));
         let writer: ResultFileWriter | undefined;
         try {
             log.info("job started");

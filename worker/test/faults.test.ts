@@ -4,7 +4,7 @@
 // at the end and must be zero where zero is the only right answer.
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,13 +19,14 @@ import { ConfigError } from "../src/config";
 import { ScaleInProtection } from "../src/protection";
 import { startStallProxy, type StallProxy } from "./support/stall-proxy";
 import { startWorker, type StartedWorker } from "../src/main";
-import { startTfServingEmulator, type TfServingEmulator } from "../src/tfserving/emulator";
+import { OUTPUT_FAULTS, startTfServingEmulator, type OutputFault, type TfServingEmulator } from "../src/tfserving/emulator";
 import { BUCKET, captureLogs, createWorld, destroyWorld, drain, isProtected, queueCounts, RESULTS_PREFIX, sendJob, workerEnv, type LogCapture, type World } from "./support/world";
 
 /** The run's totals (printed after the last case). */
 export const tally = { badInputs: 0, faults: 0, lost: 0, healthyDeadLettered: 0, stuck: 0, garbageSucceeded: 0 };
 
-type Kind = "healthy" | "bad" | "flagged";
+/** "doomed": a sound video under a persistent fault that must end in the DLQ with a reason naming the fault (e.g. a model that only returns garbage). */
+type Kind = "healthy" | "bad" | "flagged" | "doomed";
 
 const run_ = promisify(execFile);
 
@@ -89,7 +90,7 @@ describe("video worker under faults (issue 11)", function () {
         const kind: Kind = healthy === true ? "healthy" : healthy === false ? "bad" : healthy;
         const body = typeof key === "string" ? JSON.stringify({ bucket: BUCKET, key }) : key.body;
         sent.set(body, kind);
-        if (kind !== "healthy") tally.badInputs++;
+        if (kind === "bad" || kind === "flagged") tally.badInputs++;
         await sendJob(world, body);
         return body;
     }
@@ -158,7 +159,7 @@ describe("video worker under faults (issue 11)", function () {
                 if (kind === "healthy") tally.healthyDeadLettered++;
                 done++;
             } else if (result !== undefined) {
-                if (kind === "bad" || (kind === "flagged" && !(JSON.parse(result) as { decodeEndedEarly?: boolean }).decodeEndedEarly)) tally.garbageSucceeded++;
+                if (kind === "bad" || kind === "doomed" || (kind === "flagged" && !(JSON.parse(result) as { decodeEndedEarly?: boolean }).decodeEndedEarly)) tally.garbageSucceeded++;
                 done++;
             }
         }
@@ -277,6 +278,51 @@ describe("video worker under faults (issue 11)", function () {
                 await new Promise<void>((r) => fake.close(() => r()));
             }
             await account({ queued: 0 });
+        });
+    });
+
+    describe("defects 3 and 4: invalid model outputs, over gRPC and REST", () => {
+        it("a one-off invalid output is asked for again and the result is the clean one; a model that keeps returning it is dead-lettered naming output and model", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            await run(workerEnv(world, emulator.grpcUrl));
+            const clean = await resultOf("clips/short.mp4");
+            assert.ok(clean !== undefined);
+            const oneOff: [string, readonly OutputFault[]][] = [
+                [emulator.grpcUrl, OUTPUT_FAULTS],
+                [emulator.restUrl, ["nan", "infinity", "negative_infinity", "score_above_one"]],
+            ];
+            for (const [url, faults] of oneOff) {
+                for (const fault of faults) {
+                    await job("clips/short.mp4", true);
+                    tally.faults++;
+                    emulator.corruptNext(1, fault);
+                    await run(workerEnv(world, url));
+                    assert.equal(await resultOf("clips/short.mp4"), clean, `${fault} once over ${url}: the clean result`);
+                }
+            }
+            const persistent: [string, OutputFault, string][] = [
+                ...OUTPUT_FAULTS.map((f): [string, OutputFault, string] => [emulator.grpcUrl, f, ""]),
+                [emulator.restUrl, "nan", "detection_scores"],
+                [emulator.restUrl, "infinity", "detection_boxes"],
+                [emulator.restUrl, "negative_infinity", "detection_classes"],
+            ];
+            const bodies: string[] = [];
+            for (const [i, [url, fault]] of persistent.entries()) {
+                const body = await job({ body: JSON.stringify({ bucket: BUCKET, key: "clips/short.mp4", attempt: i }) }, "doomed");
+                bodies.push(body);
+                tally.faults++;
+                emulator.corruptNext(1000, fault);
+                await run(workerEnv(world, url));
+            }
+            emulator.corruptNext(0, "nan");
+            const dead = await account({ queued: 0 });
+            for (const [i, [url, fault, output]] of persistent.entries()) {
+                const got = dead.get(bodies[i]);
+                assert.equal(got?.code, "MODEL_BAD_OUTPUT", `${fault} over ${url}: ${got?.message}`);
+                assert.match(got?.message ?? "", /model "object_detection" returned an invalid output/);
+                if (output !== "") assert.ok(got?.message?.includes(`"${output}"`), got?.message);
+            }
         });
     });
 
@@ -442,14 +488,23 @@ describe("video worker under faults (issue 11)", function () {
     });
 
     describe("defect 9: a crash leaves the downloaded video behind", () => {
-        it("clears job directories left in WORK_DIR at start, and only those", async () => {
+        it("clears job directories a dead worker left in WORK_DIR at start, and only those", async () => {
             const work = join(dir, "work-9");
-            await mkdir(join(work, "video-job-crashed", "nested"), { recursive: true });
-            await writeFile(join(work, "video-job-crashed", "input"), Buffer.alloc(1024 * 1024));
+            // A worker that is gone (a pid that cannot exist), the same pid before a restart, and one from
+            // before job directories carried a pid, two hours old.
+            const stale = ["video-job-4194305-crashed", `video-job-${process.pid}-before-restart`, "video-job-legacy"];
+            for (const name of stale) {
+                await mkdir(join(work, name, "nested"), { recursive: true });
+                await writeFile(join(work, name, "input"), Buffer.alloc(256 * 1024));
+            }
+            await utimes(join(work, "video-job-legacy"), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+            // Kept: a live worker sharing the directory (here: our parent process), and files that are not job directories.
+            await mkdir(join(work, `video-job-${process.ppid}-busy`));
             await writeFile(join(work, "keep-me.txt"), "not ours");
             tally.faults++;
             await run(workerEnv(world, emulator.grpcUrl, { WORK_DIR: work, POLL_WAIT_SECONDS: "0" }));
-            await assert.rejects(stat(join(work, "video-job-crashed")), /ENOENT/);
+            for (const name of stale) await assert.rejects(stat(join(work, name)), /ENOENT/, name);
+            assert.ok((await stat(join(work, `video-job-${process.ppid}-busy`))).isDirectory(), "a live worker's job directory is kept");
             assert.equal(await readFile(join(work, "keep-me.txt"), "utf8"), "not ours");
             await account({ queued: 0 });
         });

@@ -4,7 +4,10 @@ import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGr
 import { CreateLaunchTemplateCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { CreateBucketCommand, GetObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLogger, type Logger } from "../../src/log";
 import { startWorker, type StartedWorker } from "../../src/main";
 
@@ -71,6 +74,10 @@ export function destroyWorld(world: World): void {
     world.autoScaling.destroy();
 }
 
+/** This test process's own scratch directory: workers of other test runs on the machine never share it. */
+const WORK_DIR = mkdtempSync(join(tmpdir(), "worker-scratch-"));
+process.once("exit", () => rmSync(WORK_DIR, { recursive: true, force: true }));
+
 export function workerEnv(world: World, modelServerUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
         ...process.env,
@@ -91,6 +98,7 @@ export function workerEnv(world: World, modelServerUrl: string, extra: Record<st
         RETRY_BACKOFF_SECONDS: "0",
         MODEL_WAIT_TIMEOUT_SECONDS: "20",
         LOG_LEVEL: "debug",
+        WORK_DIR,
         ...extra,
     };
 }
