@@ -24,8 +24,19 @@ function defaultWrite(line: string, level: LogLevel): void {
     (level === "error" ? process.stderr : process.stdout).write(line + "\n");
 }
 
+/** An Error as a JSON object that keeps what a reader needs: name, message, code, stack and its causes. */
+export function errorJson(err: Error, depth = 0): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: err.name, message: err.message };
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") out.code = code;
+    if (err.stack !== undefined) out.stack = err.stack;
+    const cause: unknown = err.cause;
+    if (cause !== undefined) out.cause = cause instanceof Error && depth < 4 ? errorJson(cause, depth + 1) : String(cause);
+    return out;
+}
+
 function serialisable(value: unknown): unknown {
-    if (value instanceof Error) return value.message;
+    if (value instanceof Error) return errorJson(value);
     return value;
 }
 

@@ -93,7 +93,7 @@ if (require.main === module) {
         () => process.exit(0),
         (err: unknown) => {
             const log = createLogger({}, { component: "video-worker" });
-            log.error(err instanceof ConfigError ? "configuration error" : "worker failed", { error: errorMessage(err) });
+            log.error(err instanceof ConfigError ? "configuration error" : "worker failed", err instanceof ConfigError ? { error: errorMessage(err) } : { error: err });
             process.exit(err instanceof ConfigError ? 2 : 1);
         },
     );

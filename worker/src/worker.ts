@@ -202,7 +202,7 @@ export class VideoWorker {
                     outcome = await this.handleMessage(message);
                 } catch (err) {
                     // e.g. SQS refused DeleteMessage/SendMessage: nothing is lost, the message reappears.
-                    log.error("could not finish handling the message; it reappears after its visibility timeout", { messageId: message.MessageId, error: errorMessage(err) });
+                    log.error("could not finish handling the message; it reappears after its visibility timeout", { messageId: message.MessageId, error: err });
                     outcome = "retry_later";
                 }
                 if (options.once && outcome !== "ignored") return;

@@ -5,10 +5,13 @@ import { readSettings } from "./config";
 import { ModelFetchError } from "./errors";
 import { fetchModel } from "./fetch-model";
 import { createS3Client } from "./s3";
+import { createLogger } from "../log";
+
+/** The worker's logger: same line format, and an unexpected error keeps its stack and cause. */
+const logger = createLogger({}, { component: "model-fetch" });
 
 function log(level: "info" | "error", msg: string, fields: Record<string, unknown> = {}): void {
-    const line = JSON.stringify({ time: new Date().toISOString(), level, component: "model-fetch", msg, ...fields });
-    (level === "error" ? process.stderr : process.stdout).write(`${line}\n`);
+    logger[level](msg, fields);
 }
 
 async function main(): Promise<void> {
@@ -20,6 +23,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
     const kind = err instanceof ModelFetchError ? err.kind : "UNEXPECTED";
-    log("error", err instanceof Error ? err.message : String(err), { kind });
+    log("error", err instanceof Error ? err.message : String(err), err instanceof ModelFetchError || !(err instanceof Error) ? { kind } : { kind, error: err });
     process.exitCode = 1;
 });
