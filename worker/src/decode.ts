@@ -2,12 +2,13 @@
 // ffmpeg's stdout is a local stream socket whose reads land straight in batch-sized buffers: no
 // per-read buffer, no copy, nothing for the GC to chase (a plain child stdout pipe allocates a 64 KiB
 // buffer per read and costs the worker about 0.4 ms of CPU per 300x300 frame more).
-import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readSync } from "node:fs";
+import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { JobError, ShutdownError } from "./errors";
 
 export interface VideoInfo {
@@ -301,6 +302,7 @@ export class FfmpegLog {
 }
 
 const STAMP_WAIT_MS = 2_000;
+const STAMP_POLL_MS = 2;
 
 /** Demuxers whose files say nothing about their own length (packet streams). */
 const STREAM_FORMATS = new Set(["mpegts", "h264", "hevc", "mpegvideo", "m4v"]);
@@ -333,6 +335,21 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
     };
     const log = new FfmpegLog(opts.path);
     let logEnded = false;
+    // ffmpeg's stderr goes to an unlinked file read once per batch: a pipe would wake the worker for every
+    // write ffmpeg makes (several per frame with showinfo), which costs more than the frame reads.
+    const logFile = await openScratchLog();
+    const logDecoder = new StringDecoder("utf8");
+    const logChunk = Buffer.allocUnsafe(64 * 1024);
+    let logPosition = 0;
+    const readLog = (): void => {
+        for (;;) {
+            const n = readSync(logFile.fd, logChunk, 0, logChunk.length, logPosition);
+            if (n <= 0) return;
+            logPosition += n;
+            log.push(logDecoder.write(logChunk.subarray(0, n)));
+            if (n < logChunk.length) return;
+        }
+    };
     let tooLongAt: number | undefined;
     const { reader, peer } = await frameSocketPair({
         // Each read lands right after the bytes already in the batch buffer.
@@ -363,9 +380,9 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
         notify();
     });
 
-    let child: ChildProcessByStdio<null, null, Readable>;
+    let child: ChildProcess;
     try {
-        child = spawn("ffmpeg", ffmpegArgs(opts), { stdio: ["ignore", peer, "pipe"] });
+        child = spawn("ffmpeg", ffmpegArgs(opts), { stdio: ["ignore", peer, logFile.fd] });
     } finally {
         peer.destroy(); // ffmpeg holds its own copy of the descriptor
     }
@@ -378,30 +395,35 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
             tooLongAt = ms;
             kill();
         }
-        if (wake !== undefined) notify();
     };
-    child.stderr.setEncoding("utf8").on("data", (d: string) => log.push(d));
-    child.stderr.once("close", () => {
-        log.end();
-        logEnded = true;
-        notify();
-    });
     const exited = new Promise<number | null>((resolve, reject) => {
         child.once("error", reject);
-        child.once("close", (code) => resolve(code));
+        child.once("close", (code) => {
+            readLog();
+            log.push(logDecoder.end());
+            log.end();
+            logEnded = true;
+            notify();
+            resolve(code);
+        });
     });
     exited.catch(() => undefined);
     opts.signal.addEventListener("abort", kill, { once: true });
     const tooLong = (): JobError =>
         new JobError(`video runs past MAX_VIDEO_SECONDS=${opts.maxSeconds}: a frame is presented at ${((tooLongAt ?? 0) / 1000).toFixed(1)} s (the container did not say how long it is)`, true, "TOO_LONG");
     // A batch goes out once ffmpeg's log has given every one of its frames a timestamp (showinfo logs a
-    // frame before writing it, so the line is already in the pipe) or the log has ended.
-    // Should a line ever not come (a log format this parser does not know), the batch goes out after
-    // STAMP_WAIT_MS with null timestamps rather than holding ffmpeg up forever.
+    // frame before writing it, so the line is normally in the file already) or ffmpeg has exited. Until
+    // then the log is read again every STAMP_POLL_MS; should a line never come (a log format this parser
+    // does not know), the batch goes out after STAMP_WAIT_MS with null timestamps rather than hold ffmpeg up.
     let waitedFor: FrameBatch | undefined;
     let waitedOut = false;
     let stampTimer: NodeJS.Timeout | undefined;
-    const stamped = (batch: FrameBatch): boolean => logEnded || log.timestampsMs.length >= batch.firstIndex + batch.count || (waitedOut && waitedFor === batch);
+    let pollTimer: NodeJS.Timeout | undefined;
+    const stamped = (batch: FrameBatch): boolean => {
+        if (logEnded || log.timestampsMs.length >= batch.firstIndex + batch.count) return true;
+        readLog();
+        return log.timestampsMs.length >= batch.firstIndex + batch.count || (waitedOut && waitedFor === batch);
+    };
     const stamp = (batch: FrameBatch): FrameBatch => {
         const times: (number | null)[] = new Array<number | null>(batch.count);
         for (let i = 0; i < batch.count; i++) times[i] = log.timestampsMs[batch.firstIndex + i] ?? null;
@@ -419,16 +441,20 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
                 continue;
             }
             if (batch === undefined && (readError !== undefined || ended)) break;
-            if (batch !== undefined && waitedFor !== batch) {
-                waitedFor = batch;
-                waitedOut = false;
-                clearTimeout(stampTimer);
-                stampTimer = setTimeout(() => {
-                    waitedOut = true;
-                    notify();
-                }, STAMP_WAIT_MS);
+            if (batch !== undefined) {
+                if (waitedFor !== batch) {
+                    waitedFor = batch;
+                    waitedOut = false;
+                    clearTimeout(stampTimer);
+                    stampTimer = setTimeout(() => {
+                        waitedOut = true;
+                        notify();
+                    }, STAMP_WAIT_MS);
+                }
+                pollTimer = setTimeout(notify, STAMP_POLL_MS);
             }
             await new Promise<void>((resolve) => (wake = resolve));
+            clearTimeout(pollTimer);
         }
         let code: number | null;
         try {
@@ -439,7 +465,6 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
         }
         if (opts.signal.aborted) throw new ShutdownError();
         if (tooLongAt !== undefined) throw tooLong();
-        if (!logEnded) await new Promise<void>((resolve) => child.stderr.once("close", () => resolve()));
         const errors = log.errors;
         if (readError !== undefined) throw new JobError(`reading ffmpeg's output failed: ${readError.message}`, false, "DECODE_FAILED");
         if (code !== 0) throw new JobError(`ffmpeg failed to decode the video (exit code ${code}): ${tail(errors)}`, true, "DECODE_FAILED");
@@ -461,8 +486,21 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
         if (rest > 0) yield stamp({ data: buffer.subarray(0, filled), count: rest, firstIndex: index });
     } finally {
         clearTimeout(stampTimer);
+        clearTimeout(pollTimer);
         opts.signal.removeEventListener("abort", kill);
         kill();
         reader.destroy();
+        await exited.catch(() => undefined);
+        await logFile.close();
+    }
+}
+
+/** A file for ffmpeg's stderr that is already unlinked: it goes away with the last descriptor. */
+async function openScratchLog(): Promise<FileHandle> {
+    const dir = await mkdtemp(join(tmpdir(), "ffmpeg-log-"));
+    try {
+        return await open(join(dir, "stderr"), "w+", 0o600);
+    } finally {
+        await rm(dir, { recursive: true, force: true });
     }
 }
