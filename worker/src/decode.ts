@@ -140,6 +140,8 @@ export interface DecodeOptions {
     maxSeconds?: number;
     /** Filled in as decoding goes (read it once the batches are consumed). */
     report?: DecodeReport;
+    /** Where ffmpeg's log file lives while it decodes (about 250 bytes a frame); default the OS temp dir. */
+    scratchDir?: string;
 }
 
 export interface DecodeReport {
@@ -337,7 +339,7 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
     let logEnded = false;
     // ffmpeg's stderr goes to an unlinked file read once per batch: a pipe would wake the worker for every
     // write ffmpeg makes (several per frame with showinfo), which costs more than the frame reads.
-    const logFile = await openScratchLog();
+    const logFile = await openScratchLog(opts.scratchDir ?? tmpdir());
     const logDecoder = new StringDecoder("utf8");
     const logChunk = Buffer.allocUnsafe(64 * 1024);
     let logPosition = 0;
@@ -496,8 +498,8 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
 }
 
 /** A file for ffmpeg's stderr that is already unlinked: it goes away with the last descriptor. */
-async function openScratchLog(): Promise<FileHandle> {
-    const dir = await mkdtemp(join(tmpdir(), "ffmpeg-log-"));
+async function openScratchLog(parent: string): Promise<FileHandle> {
+    const dir = await mkdtemp(join(parent, "ffmpeg-log-"));
     try {
         return await open(join(dir, "stderr"), "w+", 0o600);
     } finally {

@@ -353,6 +353,7 @@ export class VideoWorker {
                     maxSeconds: config.maxVideoSeconds,
                     inputBytes: video.bytes,
                     report,
+                    scratchDir: dir,
                 }),
                 infer: (batch) => inferBatch(batch, inference, signal),
                 maxInFlight: config.maxInFlightBatches,
