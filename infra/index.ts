@@ -2,21 +2,24 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { GENERAL_NODE_LABELS, PROFILES, Workload, nodeLabels, nodeSelector, nodeTaints, tolerations } from "./accelerators";
-import { Addons } from "./addons";
-import { VideoQueueAlarms } from "./alarms";
-import { Cluster } from "./cluster";
-import { readConfig } from "./config";
-import { OperationsDashboard } from "./dashboard";
-import { WorkloadRoles } from "./iam";
-import { compiledModelPrefix } from "./bert-settings";
-import { BERT_TRITON_IMAGE, ImageName, Images, SERVING_IMAGE } from "./images";
-import { ModelsBucket } from "./models";
-import { VideoJobs } from "./jobs";
-import { Network } from "./network";
-import { NodeGroup, NodeRole } from "./nodegroups";
-import { VideoQueueScaling } from "./scaling";
-import { BertInferenceService, BertTritonService, NeuronDevicePlugin, NvidiaDevicePlugin, VideoInferenceDaemonSet } from "./workloads";
+import { GENERAL_NODE_LABELS, PROFILES, Workload, nodeLabels, nodeSelector, nodeTaints, tolerations } from "./platform/accelerators";
+import { Addons } from "./platform/addons";
+import { VideoQueueAlarms } from "./video/alarms";
+import { Cluster } from "./platform/cluster";
+import { readConfig } from "./config/config";
+import { OperationsDashboard } from "./video/dashboard";
+import { WorkloadRoles } from "./platform/iam";
+import { compiledModelPrefix } from "./bert/settings";
+import { BERT_TRITON_IMAGE, ImageName, Images, SERVING_IMAGE } from "./platform/images";
+import { ModelsBucket } from "./bert/models-bucket";
+import { VideoJobs } from "./video/jobs";
+import { Network } from "./platform/network";
+import { NodeGroup, NodeRole } from "./platform/nodegroups";
+import { VideoQueueScaling } from "./video/scaling";
+import { NeuronDevicePlugin, NvidiaDevicePlugin } from "./platform/device-plugins";
+import { BertInferenceService } from "./bert/tf-serving-service";
+import { BertTritonService } from "./bert/triton-service";
+import { VideoInferenceDaemonSet } from "./video/daemonset";
 
 const config = readConfig();
 const baseName = `${config.project}-${config.stack}`;
@@ -98,7 +101,7 @@ function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
         volumeGiB: config.acceleratedVolumeGiB,
         // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
         imdsHopLimit: workload === "video" ? 2 : 1,
-        // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert-settings.ts).
+        // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert/settings.ts).
         releaseVersion: workload === "bert" ? config.bert.nodeReleaseVersion : undefined,
         liveLookupClusterName: baseName,
         dependsOn: nodePrerequisites,

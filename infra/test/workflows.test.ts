@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
 import { parse } from "yaml";
-import { listStacks, REPO_ROOT } from "../tools/stacks";
+import { listStacks, REPO_ROOT } from "../plan/stacks";
 
 const WORKFLOW_DIR = path.join(REPO_ROOT, ".github", "workflows");
 

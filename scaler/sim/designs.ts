@@ -57,7 +57,7 @@ export interface BacklogRuleOptions {
 }
 
 /**
- * This design (infra/scaling.ts): the scaler publishes backlog (visible + in flight), backlog per
+ * This design (infra/video/scaling.ts): the scaler publishes backlog (visible + in flight), backlog per
  * InService instance and desired capacity. Scale-out is target tracking: when the high alarm has seen
  * `highAlarmDatapoints` datapoints above target, desired = ceil(metric x InService / target) (never
  * lower than the current desired, which already counts warming instances). Scale-from-zero: +1 when

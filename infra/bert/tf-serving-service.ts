@@ -1,0 +1,167 @@
+// Legacy BERT on TF Serving Neuron (bertServer: tf-serving; inf2 or inf1 on a node group pinned to an AMI
+// whose driver the final TF build runs on): a Deployment behind the BERT Services, the user's
+// Neuron-compiled SavedModel synced from S3 by an init container at pod start. Credentials come only
+// from the pod's EKS Pod Identity role.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { BERT_SERVING_IDENTITY } from "../platform/identities";
+import {
+    appLabels,
+    podSecurityContext,
+    requireDnsLabel,
+    requireScheduling,
+    TF_SERVING_GRPC_PORT,
+    TF_SERVING_REST_PORT,
+    type AcceleratorRequest,
+    type BatchingSpec,
+    type ModelSpec,
+    type ResourceSpec,
+    type Scheduling, workloadNamespace } from "../kube/common";
+import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
+import { modelFetchInitContainer } from "../kube/model-fetch";
+import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
+
+export interface BertInferenceArgs {
+    provider: k8s.Provider;
+    /** The TF Serving Neuron image (images/tf-serving-neuron for inf1, -neuronx for inf2). */
+    modelServerImage: pulumi.Input<string>;
+    /** The worker image, whose model-fetch bundle runs as the init container. */
+    modelFetchImage: pulumi.Input<string>;
+    replicas: number;
+    /** The BERT node group's nodeSelector and tolerations. */
+    scheduling: Scheduling;
+    /** e.g. { resourceName: "aws.amazon.com/neuron", count: 1 }; undefined for cpu. */
+    accelerator?: AcceleratorRequest;
+    /** The (Neuron-compiled, for inf1/inf2) SavedModel. */
+    model: ModelSpec;
+    /** Server-side batching; off when undefined (the latency client sends one request at a time). */
+    batching?: BatchingSpec;
+    region: pulumi.Input<string>;
+    resources?: { modelServer?: ResourceSpec; modelFetch?: ResourceSpec };
+    /** Seconds TF Serving may take to load the model before the pod is restarted; default 900. */
+    modelLoadBudgetSeconds?: number;
+    priorityClassName?: pulumi.Input<string>;
+    /** Defaults to the fixed identity the platform binds an IAM role to (infra/platform/identities.ts). */
+    namespace?: string;
+    serviceAccountName?: string;
+}
+
+export const DEFAULT_BERT_MODEL_SERVER_RESOURCES: ResourceSpec = { cpuRequest: "2", memoryRequest: "6Gi", memoryLimit: "8Gi" };
+
+const SERVICE_NAME = BERT_SERVICE_NAME;
+const VOLUMES = { models: "models", batching: "batching-config", serverTmp: "tf-serving-tmp" } as const;
+
+export class BertInferenceService extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly serviceName: pulumi.Output<string>;
+    /** `<service>.<namespace>.svc.cluster.local` */
+    readonly dnsName: pulumi.Output<string>;
+    readonly grpcPort = TF_SERVING_GRPC_PORT;
+    readonly httpPort = TF_SERVING_REST_PORT;
+    /** e.g. for the latency client: grpc://bert-serving.bert.svc.cluster.local:8500 */
+    readonly grpcUrl: pulumi.Output<string>;
+    /** One A record per ready pod. */
+    readonly headlessDnsName: pulumi.Output<string>;
+
+    constructor(name: string, args: BertInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:workloads:BertInferenceService", name, {}, opts);
+        const namespaceName = args.namespace ?? BERT_SERVING_IDENTITY.namespace;
+        const serviceAccountName = args.serviceAccountName ?? BERT_SERVING_IDENTITY.serviceAccount;
+        requireDnsLabel("namespace", namespaceName);
+        requireDnsLabel("model.name", args.model.name);
+        requireScheduling(`${name} (BertInferenceService)`, args.scheduling);
+        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`replicas must be a positive integer, got ${args.replicas}`);
+        const labels = appLabels("bert-serving", "model-server");
+        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+
+        const { namespace: ns, serviceAccount: sa, inNamespace } =
+            workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
+
+        let batchingConfigName: pulumi.Output<string> | undefined;
+        if (args.batching !== undefined) {
+            const batching = new k8s.core.v1.ConfigMap(
+                `${name}-batching`,
+                { metadata: { namespace: namespaceName, labels: labels.all }, data: { [BATCHING_FILE]: batchingParametersText(args.batching) } },
+                inNamespace,
+            );
+            batchingConfigName = batching.metadata.name;
+        }
+
+        const volumes: k8s.types.input.core.v1.Volume[] = [
+            { name: VOLUMES.models, emptyDir: { sizeLimit: "8Gi" } },
+            { name: VOLUMES.serverTmp, emptyDir: { sizeLimit: "1Gi" } },
+        ];
+        if (batchingConfigName !== undefined) volumes.push({ name: VOLUMES.batching, configMap: { name: batchingConfigName } });
+
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                // Readiness can take long (node, image pull, model load): `pulumi up` does not wait for it.
+                metadata: { name: SERVICE_NAME, namespace: namespaceName, labels: labels.all, annotations: { ...SKIP_AWAIT } },
+                spec: {
+                    replicas: args.replicas,
+                    selector: { matchLabels: labels.selector },
+                    // Accelerators are scarce: replace one pod at a time rather than needing a spare device
+                    // for a surge pod (with one replica that means a short gap during a rollout).
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+                    template: {
+                        metadata: { labels: labels.all },
+                        spec: {
+                            serviceAccountName: sa.metadata.name,
+                            automountServiceAccountToken: false,
+                            nodeSelector: args.scheduling.nodeSelector,
+                            tolerations: args.scheduling.tolerations,
+                            priorityClassName: args.priorityClassName,
+                            securityContext: podSecurityContext(),
+                            terminationGracePeriodSeconds: 30,
+                            // Spread replicas over nodes so one node's loss keeps the service up.
+                            topologySpreadConstraints: [
+                                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels.selector } },
+                            ],
+                            initContainers: [
+                                modelFetchInitContainer({
+                                    image: args.modelFetchImage,
+                                    model: args.model,
+                                    modelsVolume: VOLUMES.models,
+                                    region: args.region,
+                                    resources: args.resources?.modelFetch,
+                                }),
+                            ],
+                            containers: [
+                                tfServingContainer({
+                                    image: args.modelServerImage,
+                                    modelName: args.model.name,
+                                    batchingVolume: batchingConfigName !== undefined ? VOLUMES.batching : undefined,
+                                    modelsVolume: VOLUMES.models,
+                                    tmpVolume: VOLUMES.serverTmp,
+                                    resources: args.resources?.modelServer ?? DEFAULT_BERT_MODEL_SERVER_RESOURCES,
+                                    accelerator: args.accelerator,
+                                    modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 900,
+                                }),
+                            ],
+                            volumes,
+                        },
+                    },
+                },
+            },
+            inNamespace,
+        );
+
+        const front = bertFront(name, {
+            namespace: namespaceName,
+            labels,
+            ports: [{ name: "grpc", port: TF_SERVING_GRPC_PORT }, { name: "http", port: TF_SERVING_REST_PORT }],
+            replicas: args.replicas,
+            deployment,
+            opts: inNamespace,
+            warnOn: this,
+        });
+
+        this.namespace = ns.metadata.name;
+        this.serviceName = front.service.metadata.name;
+        this.dnsName = pulumi.interpolate`${front.service.metadata.name}.${front.service.metadata.namespace}.svc.cluster.local`;
+        this.headlessDnsName = pulumi.interpolate`${BERT_HEADLESS_SERVICE_NAME}.${front.headless.metadata.namespace}.svc.cluster.local`;
+        this.grpcUrl = pulumi.interpolate`grpc://${this.dnsName}:${TF_SERVING_GRPC_PORT}`;
+        this.registerOutputs({ namespace: this.namespace, serviceName: this.serviceName, dnsName: this.dnsName, grpcUrl: this.grpcUrl });
+    }
+}

@@ -1,0 +1,310 @@
+// BERT on Triton (the default server): a compile Job that builds the model into the stack's bucket when
+// it is missing, and a Deployment whose pods wait for that model, assemble a Triton model repository
+// and serve it over KServe v2 (gRPC 8001, HTTP 8000, metrics 8002).
+//
+// `pulumi up` does not wait for either: the Job may take many minutes on a fresh stack and the pods
+// cannot be ready before it ends, so both carry pulumi.com/skipAwait and the init container's log
+// says what it is waiting for (kubectl -n bert logs deploy/bert-serving -c wait-for-model).
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { MODEL_MANIFEST } from "./settings";
+import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY } from "../platform/identities";
+import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
+import {
+    appLabels,
+    containerSecurityContext,
+    podSecurityContext,
+    requireDnsLabel,
+    requireScheduling,
+    resources,
+    workloadNamespace,
+    type AcceleratorRequest,
+    type ResourceSpec,
+    type Scheduling,
+} from "../kube/common";
+import {
+    MODEL_REPOSITORY_MOUNT,
+    TRITON_CONFIG_FILE,
+    TRITON_CONFIG_MOUNT,
+    TRITON_GRPC_PORT,
+    TRITON_HTTP_PORT,
+    TRITON_METRICS_PORT,
+    tritonContainer,
+    tritonModelConfig,
+} from "./triton";
+
+/** Where images/bert-python/ lands in the Triton images. */
+export const BERT_PYTHON_DIR = "/opt/bert";
+
+export const DEFAULT_TRITON_RESOURCES: Readonly<Record<"neuronx" | "cpu", ResourceSpec>> = {
+    // inf2.xlarge: 4 vCPU, 16 GiB; one pod per node (it takes the node's only Neuron device).
+    neuronx: { cpuRequest: "2", memoryRequest: "6Gi", memoryLimit: "8Gi" },
+    // c7i.large: 2 vCPU, 4 GiB.
+    cpu: { cpuRequest: "1", memoryRequest: "2Gi", memoryLimit: "3Gi" },
+};
+export const DEFAULT_WAIT_FOR_MODEL_RESOURCES: ResourceSpec = { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" };
+/** neuronx-cc on BERT-base at a few batch sizes: a few GiB of memory, one core is enough. */
+export const DEFAULT_COMPILE_RESOURCES: ResourceSpec = { cpuRequest: "1", memoryRequest: "4Gi", memoryLimit: "7Gi" };
+
+export interface BertTritonModel {
+    /** Triton model name (a DNS label). */
+    name: string;
+    sequenceLength: number;
+    batchSizes: number[];
+    target: "neuronx" | "cpu";
+    /** The bucket and key prefix (trailing slash) holding manifest.json and the traced files. */
+    bucket: pulumi.Input<string>;
+    prefix: string;
+}
+
+export interface BertTritonArgs {
+    provider: k8s.Provider;
+    /** The Triton image of the target (triton-neuronx or triton-cpu): server, init container and compile Job. */
+    image: pulumi.Input<string>;
+    replicas: number;
+    /** The BERT node group. */
+    scheduling: Scheduling;
+    /** Neuron devices per pod (neuronx); undefined for cpu. */
+    accelerator?: AcceleratorRequest;
+    /** Model instances per pod: NeuronCores of the pod's devices (inf2: 2 per device), or 1 on CPU. */
+    instances: number;
+    model: BertTritonModel;
+    /** When given, the stack compiles the model: a Job on these (general) nodes builds it from this Hugging Face id. */
+    build?: { modelId: string; scheduling: Scheduling };
+    region: pulumi.Input<string>;
+    maxQueueDelayMicroseconds?: number;
+    resources?: { server?: ResourceSpec; waitForModel?: ResourceSpec; compile?: ResourceSpec };
+    /** CPU target: PyTorch threads of the (single) model instance; default 2, the vCPUs of a c7i.large. */
+    cpuThreads?: number;
+    /** Seconds Triton may take to load the model once the server starts; default 600. */
+    modelLoadBudgetSeconds?: number;
+    priorityClassName?: pulumi.Input<string>;
+}
+
+/** A Job name that changes exactly when the model key does: bert-model-build-<8 hex of the prefix>. */
+export function buildJobName(prefix: string): string {
+    return `bert-model-build-${createHash("sha256").update(prefix).digest("hex").slice(0, 8)}`;
+}
+
+const VOLUMES = { repository: "model-repository", config: "triton-config", tmp: "tmp", shm: "dshm", work: "work" } as const;
+
+export class BertTritonService extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly serviceName: pulumi.Output<string>;
+    /** `<service>.<namespace>.svc.cluster.local` */
+    readonly dnsName: pulumi.Output<string>;
+    /** One A record per ready pod: for clients that open a connection per replica. */
+    readonly headlessDnsName: pulumi.Output<string>;
+    readonly grpcPort = TRITON_GRPC_PORT;
+    readonly httpPort = TRITON_HTTP_PORT;
+    readonly metricsPort = TRITON_METRICS_PORT;
+    /** e.g. grpc://bert-serving.bert.svc.cluster.local:8001 */
+    readonly grpcUrl: pulumi.Output<string>;
+    /** s3://bucket/prefix/ the pods serve from. */
+    readonly modelLocation: pulumi.Output<string>;
+    /** The compile Job's name, when the stack builds the model. */
+    readonly buildJobName?: string;
+
+    constructor(name: string, args: BertTritonArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:workloads:BertTritonService", name, {}, opts);
+        const namespaceName = BERT_SERVING_IDENTITY.namespace;
+        requireDnsLabel("model.name", args.model.name);
+        requireScheduling(`${name} (BertTritonService)`, args.scheduling);
+        if (args.build !== undefined) requireScheduling(`${name} (BertTritonService compile Job)`, args.build.scheduling);
+        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`replicas must be a positive integer, got ${args.replicas}`);
+        if (!args.model.prefix.endsWith("/") || args.model.prefix.startsWith("/")) {
+            throw new Error(`model.prefix must be a key prefix ending in '/' without a leading '/', got '${args.model.prefix}'`);
+        }
+        if ((args.model.target === "neuronx") !== (args.accelerator?.resourceName === "aws.amazon.com/neuron")) {
+            throw new Error(`model target '${args.model.target}' needs ${args.model.target === "neuronx" ? "a Neuron device (aws.amazon.com/neuron)" : "no accelerator"}`);
+        }
+        const labels = appLabels("bert-serving", "model-server");
+        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+        const { namespace: ns, serviceAccount: sa, inNamespace } =
+            workloadNamespace(name, namespaceName, BERT_SERVING_IDENTITY.serviceAccount, labels.all, childOpts);
+        const modelLocation = pulumi.interpolate`s3://${args.model.bucket}/${args.model.prefix}`;
+        const modelEnv = [
+            { name: "MODEL_BUCKET", value: args.model.bucket },
+            { name: "MODEL_PREFIX", value: args.model.prefix },
+            { name: "SEQUENCE_LENGTH", value: String(args.model.sequenceLength) },
+            { name: "BATCH_SIZES", value: args.model.batchSizes.join(",") },
+            { name: "TARGET", value: args.model.target },
+            { name: "AWS_REGION", value: args.region },
+        ];
+
+        // The compile Job: exits at once when the manifest already exists (a rerun or a replaced Job).
+        let waitingFor: string;
+        if (args.build !== undefined) {
+            const jobName = buildJobName(args.model.prefix);
+            this.buildJobName = jobName;
+            waitingFor = `the compile Job ${namespaceName}/${jobName} (kubectl -n ${namespaceName} logs job/${jobName})`;
+            const builderLabels = appLabels("bert-model-build", "model-builder");
+            const builderSa = new k8s.core.v1.ServiceAccount(
+                `${name}-builder-service-account`,
+                {
+                    metadata: { name: BERT_MODEL_BUILDER_IDENTITY.serviceAccount, namespace: BERT_MODEL_BUILDER_IDENTITY.namespace, labels: builderLabels.all },
+                    automountServiceAccountToken: false,
+                },
+                inNamespace,
+            );
+            new k8s.batch.v1.Job(
+                `${name}-build`,
+                {
+                    metadata: { name: jobName, namespace: namespaceName, labels: builderLabels.all, annotations: { ...SKIP_AWAIT } },
+                    spec: {
+                        backoffLimit: 2,
+                        // A compile that hangs is stopped after 3 hours.
+                        activeDeadlineSeconds: 3 * 3600,
+                        template: {
+                            metadata: { labels: builderLabels.all },
+                            spec: {
+                                restartPolicy: "Never",
+                                serviceAccountName: builderSa.metadata.name,
+                                automountServiceAccountToken: false,
+                                // Tracing runs on any x86 host: the general nodes, not a scarce accelerator.
+                                nodeSelector: args.build.scheduling.nodeSelector,
+                                tolerations: args.build.scheduling.tolerations,
+                                securityContext: podSecurityContext(),
+                                containers: [{
+                                    name: "compile",
+                                    image: args.image,
+                                    command: ["python3", `${BERT_PYTHON_DIR}/compile.py`],
+                                    workingDir: "/work",
+                                    env: [
+                                        ...modelEnv,
+                                        { name: "MODEL_ID", value: args.build.modelId },
+                                        // Hugging Face cache and neuronx-cc work files on the scratch volume,
+                                        // temporaries (the compiler's too) on /tmp: the root filesystem is read-only.
+                                        { name: "HF_HOME", value: "/work/hf" },
+                                        { name: "TMPDIR", value: "/tmp" },
+                                        { name: "HOME", value: "/work" },
+                                    ],
+                                    resources: resources(args.resources?.compile ?? DEFAULT_COMPILE_RESOURCES),
+                                    securityContext: containerSecurityContext(),
+                                    volumeMounts: [{ name: VOLUMES.work, mountPath: "/work" }, { name: VOLUMES.tmp, mountPath: "/tmp" }],
+                                }],
+                                volumes: [{ name: VOLUMES.work, emptyDir: { sizeLimit: "20Gi" } }, { name: VOLUMES.tmp, emptyDir: { sizeLimit: "10Gi" } }],
+                            },
+                        },
+                    },
+                },
+                // A Job's pod template is immutable: a new spec replaces the Job (same name).
+                { ...inNamespace, dependsOn: [ns, builderSa], deleteBeforeReplace: true },
+            );
+        } else {
+            waitingFor = "your compiled model (eks-inference:bertModelUri)";
+        }
+
+        const config = new k8s.core.v1.ConfigMap(
+            `${name}-triton-config`,
+            {
+                metadata: { namespace: namespaceName, labels: labels.all },
+                data: {
+                    [TRITON_CONFIG_FILE]: tritonModelConfig({
+                        name: args.model.name,
+                        sequenceLength: args.model.sequenceLength,
+                        batchSizes: args.model.batchSizes,
+                        target: args.model.target,
+                        instances: args.instances,
+                        maxQueueDelayMicroseconds: args.maxQueueDelayMicroseconds ?? 2000,
+                    }),
+                },
+            },
+            inNamespace,
+        );
+
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { name: BERT_SERVICE_NAME, namespace: namespaceName, labels: labels.all, annotations: { ...SKIP_AWAIT } },
+                spec: {
+                    replicas: args.replicas,
+                    selector: { matchLabels: labels.selector },
+                    // Accelerators are scarce: replace one pod at a time rather than needing a spare device.
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+                    template: {
+                        metadata: { labels: labels.all },
+                        spec: {
+                            serviceAccountName: sa.metadata.name,
+                            automountServiceAccountToken: false,
+                            nodeSelector: args.scheduling.nodeSelector,
+                            tolerations: args.scheduling.tolerations,
+                            priorityClassName: args.priorityClassName,
+                            securityContext: podSecurityContext(),
+                            terminationGracePeriodSeconds: 30,
+                            topologySpreadConstraints: [
+                                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels.selector } },
+                            ],
+                            initContainers: [{
+                                name: "wait-for-model",
+                                image: args.image,
+                                command: ["python3", `${BERT_PYTHON_DIR}/fetch_model.py`],
+                                env: [
+                                    ...modelEnv,
+                                    { name: "MODEL_NAME", value: args.model.name },
+                                    { name: "MODEL_REPOSITORY", value: MODEL_REPOSITORY_MOUNT },
+                                    { name: "MODEL_CONFIG", value: `${TRITON_CONFIG_MOUNT}/${TRITON_CONFIG_FILE}` },
+                                    { name: "MANIFEST", value: MODEL_MANIFEST },
+                                    { name: "WAITING_FOR", value: waitingFor },
+                                    { name: "POLL_SECONDS", value: "30" },
+                                    { name: "TMPDIR", value: "/tmp" },
+                                    { name: "HOME", value: "/tmp" },
+                                ],
+                                resources: resources(args.resources?.waitForModel ?? DEFAULT_WAIT_FOR_MODEL_RESOURCES),
+                                securityContext: containerSecurityContext(),
+                                volumeMounts: [
+                                    { name: VOLUMES.repository, mountPath: MODEL_REPOSITORY_MOUNT },
+                                    { name: VOLUMES.config, mountPath: TRITON_CONFIG_MOUNT, readOnly: true },
+                                    { name: VOLUMES.tmp, mountPath: "/tmp" },
+                                ],
+                            }],
+                            containers: [
+                                tritonContainer({
+                                    image: args.image,
+                                    modelName: args.model.name,
+                                    repositoryVolume: VOLUMES.repository,
+                                    tmpVolume: VOLUMES.tmp,
+                                    shmVolume: VOLUMES.shm,
+                                    resources: args.resources?.server ?? DEFAULT_TRITON_RESOURCES[args.model.target],
+                                    accelerator: args.accelerator,
+                                    modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 600,
+                                    cpuThreads: args.model.target === "cpu" ? args.cpuThreads ?? 2 : undefined,
+                                }),
+                            ],
+                            volumes: [
+                                { name: VOLUMES.repository, emptyDir: { sizeLimit: "8Gi" } },
+                                { name: VOLUMES.config, configMap: { name: config.metadata.name } },
+                                { name: VOLUMES.tmp, emptyDir: { sizeLimit: "1Gi" } },
+                                { name: VOLUMES.shm, emptyDir: { medium: "Memory", sizeLimit: "512Mi" } },
+                            ],
+                        },
+                    },
+                },
+            },
+            inNamespace,
+        );
+
+        const front = bertFront(name, {
+            namespace: namespaceName,
+            labels,
+            ports: [
+                { name: "grpc", port: TRITON_GRPC_PORT },
+                { name: "http", port: TRITON_HTTP_PORT },
+                { name: "metrics", port: TRITON_METRICS_PORT },
+            ],
+            replicas: args.replicas,
+            deployment,
+            opts: inNamespace,
+            warnOn: this,
+        });
+
+        this.namespace = ns.metadata.name;
+        this.serviceName = front.service.metadata.name;
+        this.dnsName = pulumi.interpolate`${front.service.metadata.name}.${front.service.metadata.namespace}.svc.cluster.local`;
+        this.headlessDnsName = pulumi.interpolate`${BERT_HEADLESS_SERVICE_NAME}.${front.headless.metadata.namespace}.svc.cluster.local`;
+        this.grpcUrl = pulumi.interpolate`grpc://${this.dnsName}:${TRITON_GRPC_PORT}`;
+        this.modelLocation = modelLocation;
+        this.registerOutputs({ namespace: this.namespace, dnsName: this.dnsName, headlessDnsName: this.headlessDnsName, grpcUrl: this.grpcUrl, modelLocation });
+    }
+}

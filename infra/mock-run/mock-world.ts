@@ -1,0 +1,144 @@
+// What the mocked AWS account looks like, shared by the mock program (which answers as the providers
+// would) and the tests (which compute the names and zones they expect). Pure data and helpers.
+import { createHash } from "crypto";
+import { FAMILY_REGIONS, instanceFamily } from "../platform/accelerators";
+
+export const MOCK_ACCOUNT = "123456789012";
+/** The deploying principal: an assumed-role session, as in CI and most SSO set-ups. */
+export const MOCK_CALLER_ARN = `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/Deployer/session`;
+
+/**
+ * The property that holds each resource type's AWS name. A resource given that input gets exactly
+ * that name; without it the provider auto-names it `<resource name>-<7 random hex>`.
+ */
+export const NAME_PROPERTY: Readonly<Record<string, string>> = {
+    "aws:sqs/queue:Queue": "name",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:iam/role:Role": "name",
+    "aws:iam/policy:Policy": "name",
+    "aws:iam/rolePolicy:RolePolicy": "name",
+    "aws:lambda/function:Function": "name",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:cloudwatch/eventRule:EventRule": "name",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+    "aws:sns/topic:Topic": "name",
+    "aws:autoscaling/policy:Policy": "name",
+    "aws:ec2/launchTemplate:LaunchTemplate": "name",
+    "aws:ec2/securityGroup:SecurityGroup": "name",
+    "aws:eks/nodeGroup:NodeGroup": "nodeGroupName",
+    "aws:ecr/repository:Repository": "name",
+    "aws:kms/alias:Alias": "name",
+    "aws:scheduler/schedule:Schedule": "name",
+    // The @pulumi/eks component names its aws.eks.Cluster `<name>-eksCluster-<hex>` unless given `name`.
+    "eks:index:Cluster": "name",
+};
+
+/** The 7 hex characters the provider would append (deterministic here, random in AWS). */
+export function autoNameSuffix(type: string, name: string): string {
+    return createHash("sha256").update(`${type}::${name}`).digest("hex").slice(0, 7);
+}
+
+/** The name AWS will show for a resource, or undefined for types that have no name (subnets, routes). */
+export function physicalName(type: string, name: string, inputs: Record<string, unknown>): string | undefined {
+    const prop = NAME_PROPERTY[type];
+    if (prop === undefined) {
+        // Other AWS types: an explicit `name` still wins (the provider never renames a given name).
+        return typeof inputs.name === "string" ? inputs.name : undefined;
+    }
+    const given = inputs[prop];
+    if (typeof given === "string" && given !== "") return given;
+    const base = type === "eks:index:Cluster" ? `${name}-eksCluster` : name;
+    const auto = `${base}-${autoNameSuffix(type, name)}`;
+    return type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2" ? auto.toLowerCase() : auto;
+}
+
+/** Is this physical name one the provider generated (so AWS shows another random suffix)? */
+export function isAutoNamed(type: string, inputs: Record<string, unknown>): boolean {
+    const prop = NAME_PROPERTY[type];
+    return prop !== undefined && !(typeof inputs[prop] === "string" && inputs[prop] !== "");
+}
+
+/** One zone of a region as EC2 DescribeAvailabilityZones reports it for this (mock) account. */
+export interface MockZone {
+    name: string;
+    zoneId: string;
+}
+
+/**
+ * Zone names map to zone IDs per account. These mappings are deliberately NOT in name order, and
+ * each region lists the zone IDs EKS refuses (use1-az3, usw1-az2, cac1-az3) where it has them.
+ */
+export const MOCK_ZONES: Readonly<Record<string, readonly MockZone[]>> = {
+    "us-east-1": [
+        { name: "us-east-1a", zoneId: "use1-az3" },
+        { name: "us-east-1b", zoneId: "use1-az6" },
+        { name: "us-east-1c", zoneId: "use1-az1" },
+        { name: "us-east-1d", zoneId: "use1-az2" },
+        { name: "us-east-1e", zoneId: "use1-az5" },
+        { name: "us-east-1f", zoneId: "use1-az4" },
+    ],
+    "us-west-2": [
+        { name: "us-west-2a", zoneId: "usw2-az2" },
+        { name: "us-west-2b", zoneId: "usw2-az1" },
+        { name: "us-west-2c", zoneId: "usw2-az3" },
+        { name: "us-west-2d", zoneId: "usw2-az4" },
+    ],
+    "us-west-1": [
+        { name: "us-west-1a", zoneId: "usw1-az2" },
+        { name: "us-west-1c", zoneId: "usw1-az1" },
+        { name: "us-west-1b", zoneId: "usw1-az3" },
+    ],
+    "ca-central-1": [
+        { name: "ca-central-1a", zoneId: "cac1-az3" },
+        { name: "ca-central-1b", zoneId: "cac1-az1" },
+        { name: "ca-central-1d", zoneId: "cac1-az2" },
+        { name: "ca-central-1c", zoneId: "cac1-az4" },
+    ],
+};
+
+/** Zones of a region the mock has no table for: <region>a..d mapped to shuffled IDs. */
+export function mockZones(region: string): readonly MockZone[] {
+    const known = MOCK_ZONES[region];
+    if (known !== undefined) return known;
+    const prefix = region.split("-").map((p, i) => (i === region.split("-").length - 1 ? p : p.slice(0, i === 0 ? 2 : 1))).join("");
+    return ["a", "b", "c", "d"].map((s, i) => ({ name: `${region}${s}`, zoneId: `${prefix}-az${[3, 1, 4, 2][i]}` }));
+}
+
+/**
+ * Instance types offered per zone ID (EC2 DescribeInstanceTypeOfferings, location type
+ * availability-zone-id). Offline, derived from the hand-kept region table (FAMILY_REGIONS); the
+ * lowest-numbered zone of each region offers no accelerated instances, as a few real zones do not.
+ */
+export function mockOfferedInZone(region: string, zoneId: string, instanceType: string): boolean {
+    const family = instanceFamily(instanceType);
+    const regions = FAMILY_REGIONS[family];
+    if (regions === undefined || !regions.includes(region)) return false;
+    const accelerated = /^(g\d|gr\d|inf\d|p\d|trn\d)/.test(family);
+    return !(accelerated && /-az1$/.test(zoneId));
+}
+
+/** Live state of a node group that already exists (for the desired-size read at deploy time). */
+export interface MockLiveNodeGroup {
+    /** AWS name of the node group (the provider's auto-name). */
+    nodeGroupName: string;
+    minSize: number;
+    maxSize: number;
+    desiredSize: number;
+    /** The Auto Scaling group's desired capacity (what the scaling policies set); default desiredSize. */
+    asgDesiredCapacity?: number;
+}
+
+/** Everything a test may change about the mocked account. */
+export interface MockWorld {
+    callerArn?: string;
+    /** Zones per region; default MOCK_ZONES / mockZones. */
+    zones?: Record<string, MockZone[]>;
+    /** Instance types offered per zone ID; default mockOfferedInZone. */
+    offerings?: Record<string, string[]>;
+    /** Clusters that exist, by name, with their node groups. Default: none (a fresh account). */
+    clusters?: Record<string, MockLiveNodeGroup[]>;
+    /** Access entries of existing clusters (by cluster name): principal ARN and all its tags. */
+    accessEntries?: Record<string, { principalArn: string; tagsAll: Record<string, string> }[]>;
+}

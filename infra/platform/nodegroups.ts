@@ -1,0 +1,175 @@
+// Managed node groups: one general group for system pods and one accelerated group per enabled
+// workload. aws.eks.NodeGroup (not eks.ManagedNodeGroup) because only it accepts the NEURON AMI type.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AmiType, Taint, eksTaints } from "./accelerators";
+import { CapacityType, Sizing } from "../config/config";
+
+/**
+ * AWS managed policies every EKS node needs (kubelet, image pulls). Not AmazonEKS_CNI_Policy: the VPC CNI
+ * gets it through its own Pod Identity role (addons.ts), so pods that reach IMDS cannot use it.
+ */
+export const NODE_MANAGED_POLICIES = [
+    "AmazonEKSWorkerNodePolicy",
+    // Pull-only (2024) is narrower than ReadOnly: no Describe/List on repositories.
+    "AmazonEC2ContainerRegistryPullOnly",
+] as const;
+
+export class NodeRole extends pulumi.ComponentResource {
+    readonly role: aws.iam.Role;
+
+    constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:NodeRole", name, {}, opts);
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        this.role = new aws.iam.Role(name, {
+            description: "EKS managed node groups (kubelet, image pulls); the VPC CNI and workloads use Pod Identity roles",
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, { parent: this });
+        for (const policy of NODE_MANAGED_POLICIES) {
+            new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {
+                role: this.role.name,
+                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`,
+            }, { parent: this });
+        }
+        this.registerOutputs({ roleArn: this.role.arn });
+    }
+}
+
+export interface NodeGroupArgs {
+    clusterName: pulumi.Input<string>;
+    /**
+     * The cluster's Kubernetes version (major.minor). Nodes follow it, so raising kubernetesVersion
+     * upgrades the control plane and then (the group depends on the cluster) each node group.
+     */
+    kubernetesVersion: string;
+    /** The node role component; groups wait for its policy attachments. */
+    nodeRole: NodeRole;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** ON_DEMAND launches the first; SPOT spreads over all of them (each type is its own Spot pool). */
+    instanceTypes: string[];
+    amiType: AmiType;
+    capacityType: CapacityType;
+    sizing: Sizing;
+    labels: Record<string, string>;
+    taints: Taint[];
+    volumeGiB: number;
+    /** 2 when a pod (not the host) must reach IMDSv2, e.g. the video worker reading its instance id. */
+    imdsHopLimit: 1 | 2;
+    /**
+     * Pin the EKS AMI release (e.g. 1.35.2-20260403) instead of taking the newest one; only for a
+     * workload whose user-space stack needs an older driver (legacy TF Serving Neuron).
+     */
+    releaseVersion?: string;
+    /**
+     * The cluster's name as a plain string, to read the group's live desired capacity at deploy time
+     * (see liveDesiredSize). Without it the configured desired size is sent.
+     */
+    liveLookupClusterName?: string;
+    /** Resources the node group waits for besides the node role (the CNI and Pod Identity add-ons). */
+    dependsOn?: pulumi.Resource[];
+}
+
+/**
+ * The desired size to send with the scaling config. The AWS provider sends the whole scaling config
+ * (min, max AND desired) whenever any of it changes (terraform-provider-aws eks node_group.go:
+ * UpdateNodegroupConfig with expandNodegroupScalingConfig), and with desiredSize in ignoreChanges Pulumi
+ * would send the desired size recorded at creation: a min/max change would then reset the group (dropping
+ * busy nodes) or fail (desired below the new min). So the live desired capacity is sent, clamped into the
+ * new [min, max] (which EKS requires); the configured one only when the group does not exist yet.
+ */
+export function desiredSizeToSend(sizing: Sizing, live: number | undefined): number {
+    if (live === undefined) return sizing.desiredSize;
+    return Math.min(sizing.maxSize, Math.max(sizing.minSize, live));
+}
+
+function escapeRegExp(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The live desired capacity of the node group declared as `groupName` (the provider names it
+ * `<groupName>-<7 hex>`), read at deploy time (preview included): EKS for the group, then its Auto Scaling
+ * group, whose desired capacity is what the scaling policies set. Undefined when the cluster or the group
+ * does not exist yet (first deploy). During a replacement two groups match: the larger desired capacity wins.
+ */
+export async function liveDesiredSize(clusterName: string, groupName: string, opts: pulumi.InvokeOptions): Promise<number | undefined> {
+    const clusters = await aws.eks.getClusters({}, opts);
+    if (!clusters.names.includes(clusterName)) return undefined;
+    const groups = await aws.eks.getNodeGroups({ clusterName }, opts);
+    const ours = new RegExp(`^${escapeRegExp(groupName)}(-[0-9a-f]{7})?$`);
+    const sizes = await Promise.all(groups.names.filter((n) => ours.test(n)).map(async (nodeGroupName) => {
+        const group = await aws.eks.getNodeGroup({ clusterName, nodeGroupName }, opts);
+        const eksDesired = group.scalingConfigs[0]?.desiredSize;
+        const asgName = group.resources[0]?.autoscalingGroups[0]?.name;
+        if (asgName === undefined) return eksDesired;
+        try {
+            return (await aws.autoscaling.getGroup({ name: asgName }, opts)).desiredCapacity;
+        } catch {
+            return eksDesired; // the group is being replaced or deleted: EKS's figure is the best there is
+        }
+    }));
+    const known = sizes.filter((n): n is number => n !== undefined);
+    return known.length === 0 ? undefined : Math.max(...known);
+}
+
+export class NodeGroup extends pulumi.ComponentResource {
+    readonly nodeGroup: aws.eks.NodeGroup;
+    readonly launchTemplate: aws.ec2.LaunchTemplate;
+    /** The Auto Scaling group EKS created for this node group. */
+    readonly asgName: pulumi.Output<string>;
+
+    constructor(name: string, args: NodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:platform:NodeGroup", name, {}, opts);
+        // No imageId (the node group's amiType picks the EKS AMI and its bootstrap) and no security
+        // groups (so nodes get the EKS cluster security group).
+        this.launchTemplate = new aws.ec2.LaunchTemplate(name, {
+            description: `EKS node group ${name}`,
+            updateDefaultVersion: true,
+            metadataOptions: {
+                httpEndpoint: "enabled",
+                httpTokens: "required",
+                httpPutResponseHopLimit: args.imdsHopLimit,
+            },
+            blockDeviceMappings: [{
+                deviceName: "/dev/xvda",
+                ebs: { volumeSize: args.volumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+            }],
+            tagSpecifications: [
+                { resourceType: "instance", tags: { Name: name, ...args.labels } },
+                { resourceType: "volume", tags: { Name: name } },
+            ],
+        }, { parent: this });
+
+        this.nodeGroup = new aws.eks.NodeGroup(name, {
+            clusterName: args.clusterName,
+            version: args.kubernetesVersion,
+            ...(args.releaseVersion !== undefined ? { releaseVersion: args.releaseVersion } : {}),
+            nodeRoleArn: args.nodeRole.role.arn,
+            subnetIds: args.subnetIds,
+            amiType: args.amiType,
+            instanceTypes: args.instanceTypes,
+            capacityType: args.capacityType,
+            scalingConfig: {
+                minSize: args.sizing.minSize,
+                maxSize: args.sizing.maxSize,
+                desiredSize: args.liveLookupClusterName === undefined
+                    ? args.sizing.desiredSize
+                    : pulumi.output(liveDesiredSize(args.liveLookupClusterName, name, { parent: this })).apply((live) => desiredSizeToSend(args.sizing, live)),
+            },
+            updateConfig: { maxUnavailable: 1 },
+            labels: args.labels,
+            taints: eksTaints(args.taints),
+            launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
+        }, { parent: this, dependsOn: [args.nodeRole, ...(args.dependsOn ?? [])] });
+
+        this.asgName = this.nodeGroup.resources.apply((resources) => {
+            const asg = resources[0]?.autoscalingGroups?.[0]?.name;
+            if (asg === undefined) throw new Error(`node group ${name} reports no Auto Scaling group`);
+            return asg;
+        });
+        this.registerOutputs({ asgName: this.asgName });
+    }
+}

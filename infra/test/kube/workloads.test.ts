@@ -1,0 +1,436 @@
+// The Kubernetes workloads under Pulumi mocks: every object validates against the Kubernetes schema,
+// lands on the nodes it was given, and wires containers, volumes, probes, ports and secrets correctly.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as assert from "node:assert/strict";
+import { nodeSelector, tolerations } from "../../platform/accelerators";
+import { parseConfig } from "../../config/config";
+import { BertInferenceService } from "../../bert/tf-serving-service";
+import { NeuronDevicePlugin, NEURON_HELM_CHART_VERSION, NvidiaDevicePlugin, NVIDIA_HELM_CHART_VERSION } from "../../platform/device-plugins";
+import { VideoInferenceDaemonSet, type VideoInferenceArgs } from "../../video/daemonset";
+import { isKubernetesObjectType, validateKubernetesObject } from "../support/k8s-schema";
+
+interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+type Obj = Record<string, unknown>;
+type Container = {
+    name: string;
+    image?: string;
+    command?: string[];
+    args?: string[];
+    env?: { name: string; value?: string; valueFrom?: unknown }[];
+    envFrom?: { secretRef?: { name: string } }[];
+    ports?: { name: string; containerPort: number }[];
+    resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    securityContext?: Obj;
+    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+    readinessProbe?: Obj;
+    livenessProbe?: Obj;
+    startupProbe?: Obj;
+    restartPolicy?: string;
+};
+type PodSpec = {
+    nodeSelector?: Record<string, string>;
+    tolerations?: Obj[];
+    securityContext?: Obj;
+    initContainers?: Container[];
+    containers: Container[];
+    volumes?: { name: string; emptyDir?: { sizeLimit?: string }; configMap?: { name: string } }[];
+    terminationGracePeriodSeconds?: number;
+    serviceAccountName?: string;
+    hostNetwork?: boolean;
+};
+
+const recorded: Recorded[] = [];
+const resolved = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
+
+function of(component: string): Recorded[] {
+    return recorded.filter((r) => r.name.startsWith(`${component}-`));
+}
+function one(component: string, type: string): Recorded {
+    const found = of(component).filter((r) => r.type === type);
+    assert.equal(found.length, 1, `${component}: expected one ${type}, found ${found.length}`);
+    return found[0];
+}
+function podSpec(r: Recorded): PodSpec {
+    return ((r.inputs.spec as Obj).template as Obj).spec as PodSpec;
+}
+function podLabels(r: Recorded): Record<string, string> {
+    return ((((r.inputs.spec as Obj).template as Obj).metadata as Obj).labels ?? {}) as Record<string, string>;
+}
+function container(spec: PodSpec, name: string): Container {
+    const c = [...(spec.initContainers ?? []), ...spec.containers].find((x) => x.name === name);
+    assert.ok(c, `no container ${name}`);
+    return c;
+}
+function envOf(c: Container): Record<string, string | undefined> {
+    return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+}
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+    return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+function assertRestricted(c: Container): void {
+    const sc = c.securityContext ?? {};
+    assert.equal(sc.runAsNonRoot, true, `${c.name} runAsNonRoot`);
+    assert.equal(sc.allowPrivilegeEscalation, false, `${c.name} allowPrivilegeEscalation`);
+    assert.equal(sc.readOnlyRootFilesystem, true, `${c.name} readOnlyRootFilesystem`);
+    assert.deepEqual(sc.capabilities, { drop: ["ALL"] }, `${c.name} capabilities`);
+    assert.deepEqual(sc.seccompProfile, { type: "RuntimeDefault" });
+}
+
+const videoArgs = (provider: k8s.Provider, profile: "inf2" | "cpu"): VideoInferenceArgs => ({
+    provider,
+    workerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker@sha256:aaaa",
+    modelServerImage: pulumi.output(`123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-${profile}:1`),
+    scheduling: { nodeSelector: nodeSelector("video", profile), tolerations: tolerations("video", profile) },
+    accelerator: profile === "inf2" ? { resourceName: "aws.amazon.com/neuron", count: 1 } : undefined,
+    model: { name: "ssd", uri: "s3://models/ssd_mobilenet_v2/", version: 1 },
+    batching: { maxBatchSize: 8, batchTimeoutMicros: 5000, numBatchThreads: 4, maxEnqueuedBatches: 16 },
+    worker: {
+        jobQueueUrl: pulumi.output("https://sqs.us-west-2.amazonaws.com/123456789012/video-jobs"),
+        deadLetterQueueUrl: "https://sqs.us-west-2.amazonaws.com/123456789012/video-jobs-dlq",
+        resultsBucket: "video-results",
+        resultsPrefix: "detections/",
+        batchSize: 8,
+        frameWidth: 300,
+        frameHeight: 300,
+        sampleFps: 5,
+        scoreThreshold: 0.5,
+        visibilityTimeoutSeconds: 600,
+        metricsNamespace: "EksInference/Video",
+        region: "us-west-2",
+    },
+});
+
+describe("Kubernetes workloads (Pulumi mocks)", function () {
+    this.timeout(30_000);
+    let bertDns: string;
+    let bertGrpcUrl: string;
+
+    before(async () => {
+        pulumi.runtime.setMocks(
+            {
+                newResource: (args) => {
+                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Obj });
+                    const inputs = args.inputs as Obj;
+                    const metadata = (inputs.metadata ?? {}) as Obj;
+                    return { id: `${args.name}-id`, state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } } };
+                },
+                call: (args) => args.inputs,
+            },
+            "eks-inference",
+            "workloads-test",
+            false,
+        );
+        const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
+        const videoInf2 = new VideoInferenceDaemonSet("video-inf2", videoArgs(provider, "inf2"));
+        const videoCpu = new VideoInferenceDaemonSet("video-cpu", videoArgs(provider, "cpu"));
+        // The stack default (videoSampleFps "0" = every frame), read through the real config parser.
+        const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
+        const cpuArgs = videoArgs(provider, "cpu");
+        const videoDefaultFps = new VideoInferenceDaemonSet("video-default-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: defaults.video.sampleFps } });
+        const videoUnsetFps = new VideoInferenceDaemonSet("video-unset-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: undefined } });
+        const bertArgs = {
+            provider,
+            modelServerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-neuronx:1",
+            modelFetchImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker:1",
+            scheduling: { nodeSelector: nodeSelector("bert", "inf2"), tolerations: tolerations("bert", "inf2") },
+            accelerator: { resourceName: "aws.amazon.com/neuron" as const, count: 1 },
+            model: { name: "bert", uri: "s3://models/bert-neuron/" },
+            region: "us-west-2",
+        };
+        const bert = new BertInferenceService("bert-pod-identity", { ...bertArgs, replicas: 2 });
+        const bertSingle = new BertInferenceService("bert-single", { ...bertArgs, replicas: 1 });
+        new NeuronDevicePlugin("neuron-plugin", { provider });
+        new NvidiaDevicePlugin("nvidia-plugin", { provider });
+        new NvidiaDevicePlugin("nvidia-sliced", { provider, timeSlicingReplicas: 4 });
+
+        bertDns = await resolved(bert.dnsName);
+        bertGrpcUrl = await resolved(bert.grpcUrl);
+        await Promise.all([
+            resolved(videoInf2.daemonSetName),
+            resolved(videoCpu.daemonSetName),
+            resolved(videoDefaultFps.daemonSetName),
+            resolved(videoUnsetFps.daemonSetName),
+            resolved(bertSingle.serviceName),
+        ]);
+        // Resources whose outputs nothing awaits (PDBs, releases) register shortly after; wait for them.
+        for (let i = 0; i < 100 && recorded.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget" || r.type === "kubernetes:helm.sh/v3:Release").length < 5; i++) {
+            await new Promise((r) => setTimeout(r, 10));
+        }
+    });
+
+    it("every Kubernetes object validates against the Kubernetes schema; only Helm releases and the provider are skipped", () => {
+        const objects = recorded.filter((r) => isKubernetesObjectType(r.type));
+        assert.ok(objects.length >= 15, `expected many objects, got ${objects.length}`);
+        for (const r of objects) validateKubernetesObject(r.type, r.inputs);
+        const components = (r: Recorded): boolean => r.type.startsWith("eks-inference:workloads:");
+        const skipped = new Set(recorded.filter((r) => !isKubernetesObjectType(r.type) && !components(r)).map((r) => r.type));
+        assert.deepEqual([...skipped].sort(), ["kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"]);
+    });
+
+    describe("video DaemonSet", () => {
+        it("creates the namespace and service account the pod identity is bound to, without IRSA annotations", () => {
+            assert.equal((one("video-inf2", "kubernetes:core/v1:Namespace").inputs.metadata as Obj).name, "video");
+            const sa = one("video-inf2", "kubernetes:core/v1:ServiceAccount").inputs.metadata as Obj;
+            assert.equal(sa.name, "video-worker");
+            assert.equal(sa.namespace, "video");
+            assert.equal(sa.annotations, undefined);
+            assert.equal(podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet")).serviceAccountName, "video-worker");
+        });
+
+        it("lands only on the accelerated video nodes it was given, and selects its own pods", () => {
+            const ds = one("video-inf2", "kubernetes:apps/v1:DaemonSet");
+            const spec = podSpec(ds);
+            assert.deepEqual(spec.nodeSelector, nodeSelector("video", "inf2"));
+            assert.deepEqual(spec.tolerations, tolerations("video", "inf2"));
+            const matchLabels = ((ds.inputs.spec as Obj).selector as Obj).matchLabels as Record<string, string>;
+            assert.ok(selects(matchLabels, podLabels(ds)), "the DaemonSet selects its pod template");
+            assert.notEqual(spec.hostNetwork, true);
+            assert.deepEqual((ds.inputs.spec as Obj).updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } });
+            assert.equal(spec.terminationGracePeriodSeconds, 120);
+            assert.deepEqual(podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet")).nodeSelector, nodeSelector("video", "cpu"));
+        });
+
+        it("requests the Neuron device on TF Serving for inf2 and no accelerator for cpu", () => {
+            const inf2 = container(podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet")), "tf-serving");
+            assert.equal(inf2.resources?.requests?.["aws.amazon.com/neuron"], "1");
+            assert.equal(inf2.resources?.limits?.["aws.amazon.com/neuron"], "1");
+            const cpuSpec = podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet"));
+            for (const c of [...(cpuSpec.initContainers ?? []), ...cpuSpec.containers]) {
+                const keys = [...Object.keys(c.resources?.requests ?? {}), ...Object.keys(c.resources?.limits ?? {})];
+                assert.deepEqual(keys.filter((k) => k.includes("/")), [], `${c.name} requests no extended resource`);
+                assert.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, `${c.name} has requests and a memory limit`);
+            }
+        });
+
+        it("fetches the model into an emptyDir that TF Serving reads, before TF Serving starts", () => {
+            const spec = podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet"));
+            assert.deepEqual((spec.initContainers ?? []).map((c) => c.name), ["model-fetch", "tf-serving"]);
+            const fetch = container(spec, "model-fetch");
+            assert.equal(fetch.image, "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker@sha256:aaaa");
+            assert.deepEqual(fetch.command, ["node", "/app/model-fetch/index.js"]);
+            assert.deepEqual(envOf(fetch), { MODEL_URI: "s3://models/ssd_mobilenet_v2/", MODEL_DIR: "/models/ssd", MODEL_VERSION: "1", AWS_REGION: "us-west-2" });
+            assert.equal(fetch.envFrom, undefined);
+            const modelsVolume = spec.volumes?.find((v) => v.name === "models");
+            assert.ok(modelsVolume?.emptyDir, "models is an emptyDir");
+            assert.deepEqual(fetch.volumeMounts, [{ name: "models", mountPath: "/models" }]);
+            const server = container(spec, "tf-serving");
+            assert.deepEqual(server.volumeMounts?.find((m) => m.name === "models"), { name: "models", mountPath: "/models", readOnly: true });
+            assert.ok(server.args?.includes("--model_base_path=/models/ssd"));
+            // TF Serving is a native sidecar: it outlives the worker at shutdown.
+            assert.equal(server.restartPolicy, "Always");
+        });
+
+        it("runs TF Serving on 8500 gRPC / 8501 REST with batching from the ConfigMap and probes on the model being AVAILABLE", () => {
+            const spec = podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet"));
+            const server = container(spec, "tf-serving");
+            assert.deepEqual(server.ports?.map((p) => [p.name, p.containerPort]), [["grpc", 8500], ["http", 8501]]);
+            for (const flag of ["--port=8500", "--rest_api_port=8501", "--model_name=ssd", "--enable_batching=true", "--batching_parameters_file=/etc/tf-serving/batching.config"]) {
+                assert.ok(server.args?.includes(flag), `missing ${flag}`);
+            }
+            const configMap = one("video-inf2", "kubernetes:core/v1:ConfigMap");
+            const text = (configMap.inputs.data as Record<string, string>)["batching.config"];
+            assert.match(text, /max_batch_size \{ value: 8 \}/);
+            assert.match(text, /batch_timeout_micros \{ value: 5000 \}/);
+            assert.match(text, /num_batch_threads \{ value: 4 \}/);
+            assert.match(text, /max_enqueued_batches \{ value: 16 \}/);
+            const batchingVolume = spec.volumes?.find((v) => v.name === "batching-config");
+            assert.equal(batchingVolume?.configMap?.name, "video-inf2-batching-generated");
+            assert.deepEqual(server.volumeMounts?.find((m) => m.name === "batching-config"), { name: "batching-config", mountPath: "/etc/tf-serving", readOnly: true });
+            assert.deepEqual(server.readinessProbe?.httpGet, { path: "/v1/models/ssd/metadata", port: "http" });
+            assert.deepEqual(server.startupProbe?.httpGet, { path: "/v1/models/ssd/metadata", port: "http" });
+            assert.ok(Number(server.startupProbe?.failureThreshold) * Number(server.startupProbe?.periodSeconds) >= 600, "startup budget covers a model load");
+            assert.deepEqual(server.livenessProbe?.tcpSocket, { port: "grpc" });
+        });
+
+        it("configures the worker: queue, results, local TF Serving, protection, metrics port and probes, scratch space", () => {
+            const ds = one("video-inf2", "kubernetes:apps/v1:DaemonSet");
+            const worker = container(podSpec(ds), "worker");
+            const env = envOf(worker);
+            assert.deepEqual(
+                {
+                    JOB_QUEUE_URL: env.JOB_QUEUE_URL,
+                    DEAD_LETTER_QUEUE_URL: env.DEAD_LETTER_QUEUE_URL,
+                    RESULTS_BUCKET: env.RESULTS_BUCKET,
+                    RESULTS_PREFIX: env.RESULTS_PREFIX,
+                    MODEL_SERVER_URL: env.MODEL_SERVER_URL,
+                    MODEL_NAME: env.MODEL_NAME,
+                    BATCH_SIZE: env.BATCH_SIZE,
+                    FRAME_WIDTH: env.FRAME_WIDTH,
+                    FRAME_HEIGHT: env.FRAME_HEIGHT,
+                    SAMPLE_FPS: env.SAMPLE_FPS,
+                    SCORE_THRESHOLD: env.SCORE_THRESHOLD,
+                    SCALE_IN_PROTECTION: env.SCALE_IN_PROTECTION,
+                    VISIBILITY_TIMEOUT_SECONDS: env.VISIBILITY_TIMEOUT_SECONDS,
+                    METRICS_NAMESPACE: env.METRICS_NAMESPACE,
+                    METRICS_PORT: env.METRICS_PORT,
+                    AWS_REGION: env.AWS_REGION,
+                },
+                {
+                    JOB_QUEUE_URL: "https://sqs.us-west-2.amazonaws.com/123456789012/video-jobs",
+                    DEAD_LETTER_QUEUE_URL: "https://sqs.us-west-2.amazonaws.com/123456789012/video-jobs-dlq",
+                    RESULTS_BUCKET: "video-results",
+                    RESULTS_PREFIX: "detections/",
+                    MODEL_SERVER_URL: "grpc://127.0.0.1:8500",
+                    MODEL_NAME: "ssd",
+                    BATCH_SIZE: "8",
+                    FRAME_WIDTH: "300",
+                    FRAME_HEIGHT: "300",
+                    SAMPLE_FPS: "5",
+                    SCORE_THRESHOLD: "0.5",
+                    SCALE_IN_PROTECTION: "on",
+                    VISIBILITY_TIMEOUT_SECONDS: "600",
+                    METRICS_NAMESPACE: "EksInference/Video",
+                    METRICS_PORT: "9102",
+                    AWS_REGION: "us-west-2",
+                },
+            );
+            assert.deepEqual(worker.ports?.map((p) => [p.name, p.containerPort]), [["metrics", 9102]]);
+            assert.deepEqual(worker.livenessProbe?.httpGet, { path: "/healthz", port: "metrics" });
+            assert.deepEqual(worker.readinessProbe?.httpGet, { path: "/readyz", port: "metrics" });
+            const annotations = (((ds.inputs.spec as Obj).template as Obj).metadata as Obj).annotations as Record<string, string>;
+            assert.deepEqual(annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "9102", "prometheus.io/path": "/metrics" });
+            const scratch = podSpec(ds).volumes?.find((v) => v.name === "scratch");
+            assert.ok(scratch?.emptyDir?.sizeLimit, "scratch emptyDir is sized");
+            assert.deepEqual(worker.volumeMounts, [{ name: "scratch", mountPath: "/scratch" }]);
+            assert.equal(env.WORK_DIR, "/scratch");
+        });
+
+        it("leaves SAMPLE_FPS unset (every frame, which the worker requires) for the default config, 0 or no sampleFps", () => {
+            const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
+            assert.equal(defaults.video.sampleFps, 0, "the default videoSampleFps means every frame");
+            for (const component of ["video-default-fps", "video-unset-fps"]) {
+                const worker = container(podSpec(one(component, "kubernetes:apps/v1:DaemonSet")), "worker");
+                const names = (worker.env ?? []).map((e) => e.name);
+                assert.ok(!names.includes("SAMPLE_FPS"), `${component}: SAMPLE_FPS must be unset, env has ${names.join(", ")}`);
+                assert.equal(envOf(worker).BATCH_SIZE, "8", `${component}: the rest of the worker env is still there`);
+            }
+            const sampled = container(podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet")), "worker");
+            assert.equal(envOf(sampled).SAMPLE_FPS, "5");
+        });
+
+        it("runs every container as the fixed non-root user with a restricted security context", () => {
+            for (const component of ["video-inf2", "video-cpu"]) {
+                const spec = podSpec(one(component, "kubernetes:apps/v1:DaemonSet"));
+                assert.deepEqual(spec.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+                for (const c of [...(spec.initContainers ?? []), ...spec.containers]) assertRestricted(c);
+            }
+        });
+
+        it("refuses settings TF Serving or the worker would reject at run time", () => {
+            const provider = new k8s.Provider("k8s-bad", { kubeconfig: "{}" });
+            const base = videoArgs(provider, "cpu");
+            assert.throws(() => new VideoInferenceDaemonSet("bad-batch", { ...base, worker: { ...base.worker, batchSize: 16 } }), /batchSize \(16\) exceeds batching\.maxBatchSize \(8\)/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }), /model\.name must be a DNS label/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: -1 } }), /sampleFps must be 0 \(every frame\) or a positive number.*got -1/);
+            assert.throws(() => new VideoInferenceDaemonSet("nan-fps", { ...base, worker: { ...base.worker, sampleFps: Number.NaN } }), /sampleFps must be 0 \(every frame\).*got NaN/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }), /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/);
+        });
+    });
+
+    describe("BERT service (legacy TF Serving)", () => {
+        it("serves from a Deployment on the Neuron BERT nodes, requesting one Neuron device, without holding up `pulumi up`", () => {
+            const d = one("bert-pod-identity", "kubernetes:apps/v1:Deployment");
+            assert.equal((d.inputs.spec as Obj).replicas, 2);
+            assert.deepEqual((d.inputs.metadata as Obj).annotations, { "pulumi.com/skipAwait": "true" });
+            const spec = podSpec(d);
+            assert.deepEqual(spec.nodeSelector, nodeSelector("bert", "inf2"));
+            assert.deepEqual(spec.tolerations, tolerations("bert", "inf2"));
+            assert.equal(spec.serviceAccountName, "bert-serving");
+            const server = container(spec, "tf-serving");
+            assert.deepEqual(server.resources?.limits?.["aws.amazon.com/neuron"], "1");
+            assert.deepEqual(server.ports?.map((p) => [p.name, p.containerPort]), [["grpc", 8500], ["http", 8501]]);
+            assert.deepEqual(server.readinessProbe?.httpGet, { path: "/v1/models/bert/metadata", port: "http" });
+            assert.ok(!server.args?.some((a) => a.startsWith("--enable_batching")), "batching off unless asked for");
+            // No neuron-rtd sidecar and no privileges: the Neuron runtime is a library since Neuron 2.x.
+            assert.deepEqual(spec.containers.map((c) => c.name), ["tf-serving"]);
+            for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+                assertRestricted(c);
+                assert.ok(!Object.keys(c.resources?.requests ?? {}).some((k) => k.startsWith("hugepages")), "no hugepages");
+            }
+            assert.equal(one("bert-pod-identity", "kubernetes:core/v1:ServiceAccount").inputs.automountServiceAccountToken, false);
+        });
+
+        it("puts a ClusterIP and a headless Service in front with grpc -> 8500 and http -> 8501, selecting the pods", () => {
+            const d = one("bert-pod-identity", "kubernetes:apps/v1:Deployment");
+            const services = of("bert-pod-identity").filter((r) => r.type === "kubernetes:core/v1:Service");
+            assert.deepEqual(services.map((r) => (r.inputs.metadata as Obj).name).sort(), ["bert-serving", "bert-serving-pods"]);
+            for (const service of services) {
+                const svc = service.inputs.spec as Obj;
+                const headless = (service.inputs.metadata as Obj).name === "bert-serving-pods";
+                assert.equal(headless ? svc.clusterIP : svc.type, headless ? "None" : "ClusterIP");
+                assert.ok(selects(svc.selector as Record<string, string>, podLabels(d)));
+                assert.deepEqual(svc.ports, [
+                    { name: "grpc", port: 8500, targetPort: "grpc", protocol: "TCP", appProtocol: "kubernetes.io/h2c" },
+                    { name: "http", port: 8501, targetPort: "http", protocol: "TCP", appProtocol: "http" },
+                ]);
+            }
+            assert.equal(bertDns, "bert-serving.bert.svc.cluster.local");
+            assert.equal(bertGrpcUrl, "grpc://bert-serving.bert.svc.cluster.local:8500");
+        });
+
+        it("has a PodDisruptionBudget that selects the pods: maxUnavailable 1 with replicas, minAvailable 1 with one", () => {
+            const d = one("bert-pod-identity", "kubernetes:apps/v1:Deployment");
+            const pdb = one("bert-pod-identity", "kubernetes:policy/v1:PodDisruptionBudget").inputs.spec as Obj;
+            assert.ok(selects((pdb.selector as Obj).matchLabels as Record<string, string>, podLabels(d)));
+            assert.equal(pdb.maxUnavailable, 1);
+            assert.equal(pdb.minAvailable, undefined);
+            const single = one("bert-single", "kubernetes:policy/v1:PodDisruptionBudget").inputs.spec as Obj;
+            assert.equal(single.minAvailable, 1);
+        });
+
+        it("uses Pod Identity only: no Secret, no AWS keys in any container", () => {
+            for (const component of ["bert-pod-identity", "bert-single"]) {
+                assert.equal(of(component).filter((r) => r.type === "kubernetes:core/v1:Secret").length, 0);
+                const spec = podSpec(one(component, "kubernetes:apps/v1:Deployment"));
+                for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+                    assert.equal(c.envFrom, undefined, `${c.name} envFrom`);
+                    assert.ok(!(c.env ?? []).some((e) => e.name.startsWith("AWS_ACCESS") || e.name.startsWith("AWS_SECRET")), `${c.name} env`);
+                }
+            }
+            const fetch = container(podSpec(one("bert-pod-identity", "kubernetes:apps/v1:Deployment")), "model-fetch");
+            assert.equal(envOf(fetch).MODEL_URI, "s3://models/bert-neuron/");
+        });
+    });
+
+    describe("device plugins", () => {
+        const release = (component: string): Obj => one(component, "kubernetes:helm.sh/v3:Release").inputs;
+
+        it("installs only the Neuron device plugin from the pinned OCI chart, on Neuron inference nodes", () => {
+            const r = release("neuron-plugin");
+            assert.equal(r.chart, "oci://public.ecr.aws/neuron/neuron-helm-chart");
+            assert.equal(r.version, NEURON_HELM_CHART_VERSION);
+            assert.match(String(r.version), /^1\.10\.\d+$/, "Neuron Helm chart 1.10.x (device plugin 2.32)");
+            const values = r.values as Record<string, Obj>;
+            assert.equal(values.devicePlugin.enabled, true);
+            assert.equal(values.scheduler.enabled, false);
+            assert.equal(values.npd.enabled, false);
+            const tolerated = (values.devicePlugin.tolerations as { key: string }[]).map((t) => t.key);
+            for (const taint of [...tolerations("bert", "inf2"), ...tolerations("video", "inf2")]) {
+                assert.ok(tolerated.includes(taint.key), `tolerates ${taint.key}`);
+            }
+            assert.deepEqual(values.devicePlugin.nodeSelector, { "eks-inference/node-role": "inference" });
+        });
+
+        it("installs the NVIDIA device plugin from its pinned chart on GPU nodes, time-sliced only when asked", () => {
+            const plain = release("nvidia-plugin");
+            assert.equal(plain.chart, "nvidia-device-plugin");
+            assert.equal(plain.version, NVIDIA_HELM_CHART_VERSION);
+            assert.match(String(plain.version), /^0\.20\.\d+$/, "NVIDIA device plugin chart 0.20.x");
+            assert.deepEqual(plain.repositoryOpts, { repo: "https://nvidia.github.io/k8s-device-plugin" });
+            const values = plain.values as Obj;
+            assert.deepEqual(values.nodeSelector, { "eks-inference/node-role": "inference", "eks-inference/accelerator": "nvidia" });
+            const terms = (((values.affinity as Obj).nodeAffinity as Obj).requiredDuringSchedulingIgnoredDuringExecution as Obj).nodeSelectorTerms;
+            assert.deepEqual(terms, [{ matchExpressions: [{ key: "eks-inference/node-role", operator: "In", values: ["inference"] }, { key: "eks-inference/accelerator", operator: "In", values: ["nvidia"] }] }]);
+            const tolerated = (values.tolerations as { key: string }[]).map((t) => t.key);
+            for (const taint of tolerations("video", "nvidia")) assert.ok(tolerated.includes(taint.key), `tolerates ${taint.key}`);
+            assert.equal(values.config, undefined);
+            const sliced = (release("nvidia-sliced").values as Obj).config as { map: { default: string } };
+            assert.match(sliced.map.default, /timeSlicing:[\s\S]*name: nvidia\.com\/gpu[\s\S]*replicas: 4/);
+        });
+    });
+});

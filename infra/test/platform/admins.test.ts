@@ -1,0 +1,67 @@
+// Listing yourself in clusterAdminPrincipalArns must work: the cluster creator's entry comes from EKS.
+import * as assert from "assert";
+import { planAdminEntries, principalOf, samePrincipal } from "../../platform/admins";
+import { MockRunResult, runStackUnderMocks } from "../../mock-run/mock-run";
+import { MOCK_ACCOUNT, MOCK_CALLER_ARN } from "../../mock-run/mock-world";
+
+const DEPLOYER_WITH_PATH = `arn:aws:iam::${MOCK_ACCOUNT}:role/ci/deploy/Deployer`;
+const OTHER = "arn:aws:iam::111122223333:role/platform-admins";
+
+function entryArns(run: MockRunResult): Record<string, string> {
+    const cluster = run.resources.find((r) => r.type === "eks:index:Cluster");
+    assert.ok(cluster);
+    const entries = (cluster.inputs.accessEntries ?? {}) as Record<string, { principalArn: string }>;
+    return Object.fromEntries(Object.entries(entries).map(([k, e]) => [k, e.principalArn]));
+}
+
+describe("cluster admins (pure)", () => {
+    it("reads the principal of role, user and assumed-role ARNs, paths included", () => {
+        assert.deepStrictEqual(principalOf(MOCK_CALLER_ARN), { account: MOCK_ACCOUNT, kind: "role", name: "Deployer" });
+        assert.deepStrictEqual(principalOf(DEPLOYER_WITH_PATH), { account: MOCK_ACCOUNT, kind: "role", name: "Deployer" });
+        assert.deepStrictEqual(principalOf("arn:aws:iam::111122223333:user/people/alice"), { account: "111122223333", kind: "user", name: "alice" });
+        assert.deepStrictEqual(
+            principalOf("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com"),
+            { account: "111122223333", kind: "role", name: "AWSReservedSSO_Admin_0123456789abcdef" },
+        );
+        assert.strictEqual(principalOf("arn:aws:iam::111122223333:root"), undefined);
+        assert.ok(samePrincipal(DEPLOYER_WITH_PATH, MOCK_CALLER_ARN), "an assumed-role session is its issuer role, whatever the role's path");
+        assert.ok(!samePrincipal(`arn:aws:iam::${MOCK_ACCOUNT}:user/Deployer`, MOCK_CALLER_ARN), "a user is not a role of the same name");
+        assert.ok(!samePrincipal(`arn:aws:iam::111122223333:role/Deployer`, MOCK_CALLER_ARN), "another account's role");
+    });
+
+    it("on a new cluster skips the deploying principal, keeping the other entries' names", () => {
+        const plan = planAdminEntries([OTHER, DEPLOYER_WITH_PATH], MOCK_CALLER_ARN, false, new Map());
+        assert.deepStrictEqual(plan.declare, [{ index: 0, principalArn: OTHER }]);
+        assert.match(plan.skipped[0] as string, /Deployer: the deploying principal .* gets the cluster creator's admin access entry from EKS/);
+    });
+
+    it("on an existing cluster skips entries it did not make and keeps its own, whoever deploys", () => {
+        const ci = `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/CiDeployer/run-42`;
+        const existing = new Map([[DEPLOYER_WITH_PATH, { managedByThisStack: false }], [OTHER, { managedByThisStack: true }]]);
+        const plan = planAdminEntries([OTHER, DEPLOYER_WITH_PATH, `arn:aws:iam::${MOCK_ACCOUNT}:role/new-admin`], ci, true, existing);
+        assert.deepStrictEqual(plan.declare.map((d) => d.index), [0, 2]);
+        // This stack's own entry for the caller stays declared (dropping it would delete the caller's access mid-update).
+        assert.deepStrictEqual(planAdminEntries([DEPLOYER_WITH_PATH], MOCK_CALLER_ARN, true, new Map([[DEPLOYER_WITH_PATH, { managedByThisStack: true }]])).declare.length, 1);
+    });
+});
+
+describe("cluster admins in the program (mocked EKS)", function () {
+    this.timeout(120_000);
+
+    it("a fresh deploy that lists the deploying role (with its path) declares no entry for it", async () => {
+        const run = await runStackUnderMocks("dev", { config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) } });
+        assert.deepStrictEqual(entryArns(run), { "admin-1": OTHER });
+    });
+
+    it("a later deploy by another role skips the creator's bootstrap entry but keeps the stack's own", async () => {
+        const stackTags = { project: "eks-inference", stack: "dev", "managed-by": "pulumi" };
+        const run = await runStackUnderMocks("dev", {
+            config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) },
+            world: {
+                callerArn: `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/CiDeployer/run-42`,
+                accessEntries: { "eks-inference-dev": [{ principalArn: DEPLOYER_WITH_PATH, tagsAll: {} }, { principalArn: OTHER, tagsAll: stackTags }] },
+            },
+        });
+        assert.deepStrictEqual(entryArns(run), { "admin-1": OTHER });
+    });
+});

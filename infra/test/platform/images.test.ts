@@ -1,0 +1,150 @@
+// Image tags vs build contexts (ECR tags are immutable): each image's build context, as BuildKit
+// and @pulumi/docker-build see it, must be exactly the set of files its tag hashes, so the tag
+// changes exactly when the image's inputs change.
+import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildSync } from "esbuild";
+import { IMAGES, ImageName, contentTag, contextFiles, imagePaths, parseAllowlist } from "../../platform/images";
+import { runStackUnderMocks } from "../../mock-run/mock-run";
+import { buildContextFiles } from "../support/dockerignore";
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+const NAMES = Object.keys(IMAGES) as ImageName[];
+
+/** What the provider would send for an image: file list and a digest of their bytes. */
+function providerContext(root: string, image: string): { files: string[]; digest: string } {
+    const files = buildContextFiles(root, path.join(root, imagePaths(image).dockerfile));
+    const hash = createHash("sha256");
+    for (const f of files) hash.update(f).update("\0").update(fs.readFileSync(path.join(root, f))).update("\0");
+    return { files, digest: hash.digest("hex") };
+}
+
+/** A scratch repository: the real images/, the worker's inputs, and files no image reads. */
+function scratchRepo(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "images-ctx-"));
+    for (const entry of ["images", "worker/src", "worker/test", "package.json", "package-lock.json", "tsconfig.json", "README.md", "infra/platform/images.ts", "Pulumi.yaml"]) {
+        fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+    }
+    return dir;
+}
+
+function snapshot(root: string): Record<string, { tag: string; context: string }> {
+    return Object.fromEntries(NAMES.map((image) => [image, { tag: contentTag(image, root), context: providerContext(root, image).digest }]));
+}
+
+describe("images: tag vs build context", () => {
+    it("every folder under images/ with a Dockerfile is one IMAGES entry, with its own Dockerfile.dockerignore", () => {
+        const folders = fs.readdirSync(path.join(ROOT, "images")).filter((d) => fs.existsSync(path.join(ROOT, "images", d, "Dockerfile"))).sort();
+        assert.deepEqual(folders, [...NAMES].sort());
+        for (const image of NAMES) assert.ok(fs.existsSync(path.join(ROOT, imagePaths(image).ignoreFile)), `${image} has a Dockerfile.dockerignore`);
+    });
+
+    for (const image of NAMES) {
+        it(`${image}: the build context BuildKit gets is exactly the file set the tag hashes`, () => {
+            const context = providerContext(ROOT, image).files;
+            assert.deepEqual(contextFiles(image), context);
+            assert.ok(!context.includes("README.md") && !context.some((f) => f.startsWith("infra/")), "README.md and infra/ stay out of the context");
+        });
+    }
+
+    it("the worker's context holds what its Dockerfile copies (and no tests, node_modules or dist)", () => {
+        const files = contextFiles("worker");
+        for (const needed of ["package.json", "package-lock.json", "tsconfig.json", "worker/src/main.ts", "worker/src/model-fetch/main.ts"]) assert.ok(files.includes(needed), needed);
+        assert.ok(!files.some((f) => /^(node_modules|dist|worker\/test|worker\/bench|\.git)(\/|$)/.test(f)), files.join(" "));
+    });
+
+    it("the worker image's bundles read only files inside its build context", () => {
+        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        const context = new Set(contextFiles("worker"));
+        for (const script of ["bundle:worker", "bundle:model-fetch"]) {
+            const entry = /esbuild (\S+\.ts) /.exec(scripts[script] ?? "")?.[1];
+            assert.ok(entry, `${script} names its entry point`);
+            const result = buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: "node", format: "cjs", write: false, metafile: true, logLevel: "silent", absWorkingDir: ROOT });
+            const sources = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith("node_modules/"));
+            assert.ok(sources.length > 0);
+            const outside = sources.filter((f) => !context.has(f));
+            assert.deepEqual(outside, [], `${script} imports files the image build cannot see; add them to images/worker/Dockerfile.dockerignore`);
+        }
+    });
+
+    it("editing README.md or infra/ keeps every tag and context; editing an image's input changes that image's tag only", () => {
+        const repo = scratchRepo();
+        try {
+            const before = snapshot(repo);
+            fs.appendFileSync(path.join(repo, "README.md"), "\nan unrelated edit\n");
+            fs.appendFileSync(path.join(repo, "infra", "images.ts"), "\n// an unrelated edit\n");
+            fs.appendFileSync(path.join(repo, "worker", "test", "worker.test.ts"), "\n// tests are not in the image\n");
+            fs.writeFileSync(path.join(repo, "infra", "new-module.ts"), "export {};\n");
+            assert.deepEqual(snapshot(repo), before, "unrelated edits change no tag and no build context");
+
+            fs.appendFileSync(path.join(repo, "worker", "src", "main.ts"), "\n// a worker change\n");
+            const afterWorker = snapshot(repo);
+            assert.notEqual(afterWorker.worker?.tag, before.worker?.tag, "a worker source edit changes the worker tag");
+            assert.notEqual(afterWorker.worker?.context, before.worker?.context);
+            for (const image of NAMES.filter((n) => n !== "worker")) assert.deepEqual(afterWorker[image], before[image], `${image} is unaffected`);
+
+            fs.writeFileSync(path.join(repo, "worker", "src", "added.ts"), "export const x = 1;\n");
+            const afterAdd = snapshot(repo);
+            assert.notEqual(afterAdd.worker?.tag, afterWorker.worker?.tag, "a new source file changes the tag");
+
+            fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o755);
+            assert.notEqual(contentTag("worker", repo), afterAdd.worker?.tag, "an executable bit changes the tag");
+
+            fs.appendFileSync(path.join(repo, "package-lock.json"), "\n");
+            assert.notEqual(contentTag("worker", repo), contentTag("worker", ROOT));
+
+            const cpu = contentTag("tf-serving-cpu", repo);
+            fs.appendFileSync(path.join(repo, "images", "tf-serving-cpu", "Dockerfile"), "\n# changed\n");
+            assert.notEqual(contentTag("tf-serving-cpu", repo), cpu, "a Dockerfile edit changes the tag");
+            assert.notEqual(contentTag("tf-serving-cpu", repo, { X: "1" }), contentTag("tf-serving-cpu", repo), "build args are part of the tag");
+        } finally {
+            fs.rmSync(repo, { recursive: true, force: true });
+        }
+    });
+
+    it("allowlists accept only '*' then plain '!<path>' lines, and name the file and line otherwise", () => {
+        const f = "images/x/Dockerfile.dockerignore";
+        assert.deepEqual(parseAllowlist("# c\n*\n!worker/src/\n!package.json\n", f, ROOT), ["worker/src", "package.json"]);
+        assert.throws(() => parseAllowlist("!worker/src\n", f, ROOT), /images\/x\/Dockerfile\.dockerignore: the first pattern must be '\*'/);
+        assert.throws(() => parseAllowlist("*\n!worker/**/*.ts\n", f, ROOT), /line 2: '!worker\/\*\*\/\*\.ts' is not allowed/);
+        assert.throws(() => parseAllowlist("*\nnode_modules\n", f, ROOT), /line 2: 'node_modules' is not allowed/);
+        assert.throws(() => parseAllowlist("*\n!../secrets\n", f, ROOT), /line 2/);
+        assert.throws(() => parseAllowlist("*\n!worker/srcs\n", f, ROOT), /line 2: 'worker\/srcs' does not exist/);
+        const repo = fs.mkdtempSync(path.join(os.tmpdir(), "images-missing-"));
+        try {
+            fs.mkdirSync(path.join(repo, "images", "new"), { recursive: true });
+            fs.writeFileSync(path.join(repo, "images", "new", "Dockerfile"), "FROM scratch\n");
+            assert.throws(() => contentTag("new", repo), /image 'new' needs images\/new\/Dockerfile\.dockerignore, which does not exist/);
+        } finally {
+            fs.rmSync(repo, { recursive: true, force: true });
+        }
+    });
+
+    it("a preview builds nothing and knows no digest; after up, pods run repo@digest of the pushed tag", async () => {
+        const UNKNOWN = "<unknown until apply>";
+        const [preview, up] = await Promise.all([runStackUnderMocks("dev", { preview: true }), runStackUnderMocks("dev")]);
+        const builds = preview.resources.filter((r) => r.type === "docker-build:index:Image");
+        assert.ok(builds.length > 0);
+        for (const b of builds) {
+            assert.equal(b.inputs.buildOnPreview, false);
+            assert.equal(b.inputs.push, true);
+        }
+        // The digest exists only after the push, so the refs (and the output holding them) are unknown.
+        assert.equal(preview.outputs.imageRefs, UNKNOWN);
+        const previewPods = preview.resources.filter((r) => r.type === "kubernetes:apps/v1:DaemonSet").map((r) => JSON.stringify(r.inputs));
+        assert.ok(previewPods.length > 0 && previewPods.every((p) => !/@sha256:/.test(p)), "no invented digest in a previewed pod spec");
+        const upRefs = up.outputs.imageRefs as Record<string, string>;
+        for (const b of up.resources.filter((r) => r.type === "docker-build:index:Image")) {
+            const image = b.name.replace("eks-inference-dev-", "");
+            const [tag] = b.inputs.tags as string[];
+            const repo = (tag as string).replace(/:[^:/]+$/, "");
+            assert.match(String(upRefs[image]), new RegExp(`^${repo.replace(/[.]/g, "\\.")}@sha256:[0-9a-f]{64}$`));
+        }
+        const daemonSet = up.resources.find((r) => r.type === "kubernetes:apps/v1:DaemonSet");
+        const pod = ((daemonSet?.inputs.spec as Record<string, unknown>).template as { spec: { containers: { image: string }[]; initContainers?: { image: string }[] } }).spec;
+        for (const c of [...(pod.initContainers ?? []), ...pod.containers]) assert.match(c.image, /@sha256:[0-9a-f]{64}$/, "pods pull by digest");
+    });
+});

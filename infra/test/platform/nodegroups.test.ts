@@ -1,0 +1,69 @@
+// Changing a node group's min or max keeps the live desired capacity and never fails.
+import * as assert from "assert";
+import { desiredSizeToSend } from "../../platform/nodegroups";
+import { MockRunResult, runStackUnderMocks } from "../../mock-run/mock-run";
+import { MockLiveNodeGroup } from "../../mock-run/mock-world";
+
+function scaling(run: MockRunResult, group: string): Record<string, unknown> {
+    const found = run.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup" && r.name === `eks-inference-dev-${group}`);
+    assert.ok(found, group);
+    assert.strictEqual(found.ignoreChanges, undefined, "desiredSize must not be ignored: Pulumi would send the creation-time value");
+    return found.inputs.scalingConfig as Record<string, unknown>;
+}
+
+function live(group: string, sizes: Omit<MockLiveNodeGroup, "nodeGroupName">): MockLiveNodeGroup {
+    return { nodeGroupName: `eks-inference-dev-${group}-1a2b3c4`, ...sizes };
+}
+
+describe("node group desired size", function () {
+    this.timeout(120_000);
+
+    it("sends the live desired size clamped into [min, max]; the configured one only when there is none", () => {
+        const sizing = { minSize: 1, desiredSize: 1, maxSize: 4 };
+        assert.strictEqual(desiredSizeToSend(sizing, undefined), 1, "first create");
+        assert.strictEqual(desiredSizeToSend(sizing, 3), 3, "the autoscaler's 3 stays");
+        assert.strictEqual(desiredSizeToSend({ ...sizing, minSize: 2 }, 0), 2, "raising min above the live size never fails: desired follows min");
+        assert.strictEqual(desiredSizeToSend({ ...sizing, maxSize: 2 }, 3), 2, "lowering max below the live size: desired follows max");
+        assert.strictEqual(desiredSizeToSend({ minSize: 0, desiredSize: 0, maxSize: 2 }, 0), 0, "scaled to zero stays at zero");
+    });
+
+    it("first deploy (no cluster): the configured initial sizes", async () => {
+        const run = await runStackUnderMocks("dev");
+        assert.deepStrictEqual(scaling(run, "video"), { minSize: 0, desiredSize: 0, maxSize: 2 });
+        assert.deepStrictEqual(scaling(run, "general"), { minSize: 1, desiredSize: 1, maxSize: 2 });
+    });
+
+    it("raising max keeps the 2 nodes the autoscaler asked for; raising min above the live size follows min", async () => {
+        const world = {
+            clusters: {
+                "eks-inference-dev": [
+                    // EKS's own figure lags; the Auto Scaling group's desired capacity is what the policies set.
+                    live("video", { minSize: 0, maxSize: 2, desiredSize: 2, asgDesiredCapacity: 2 }),
+                    live("general", { minSize: 1, maxSize: 2, desiredSize: 2 }),
+                ],
+            },
+        };
+        const raised = await runStackUnderMocks("dev", { world, config: { videoMaxSize: "6", generalMinSize: "1" } });
+        assert.deepStrictEqual(scaling(raised, "video"), { minSize: 0, desiredSize: 2, maxSize: 6 }, "not reset to the initial 0");
+        assert.deepStrictEqual(scaling(raised, "general"), { minSize: 1, desiredSize: 2, maxSize: 2 });
+        const minUp = await runStackUnderMocks("dev", { world, config: { videoMinSize: "3", videoDesiredSize: "3", videoMaxSize: "6" } });
+        assert.strictEqual(scaling(minUp, "video").desiredSize, 3, "desired 2 below the new min 3 would fail UpdateNodegroupConfig");
+    });
+
+    it("reads the Auto Scaling group's desired capacity, and the larger one while a replacement runs", async () => {
+        const run = await runStackUnderMocks("dev", {
+            config: { videoMaxSize: "8" },
+            world: {
+                clusters: {
+                    "eks-inference-dev": [
+                        live("video", { minSize: 0, maxSize: 8, desiredSize: 1, asgDesiredCapacity: 4 }),
+                        { nodeGroupName: "eks-inference-dev-video-9f8e7d6", minSize: 0, maxSize: 8, desiredSize: 0 },
+                        { nodeGroupName: "eks-inference-dev-video-extra-0a1b2c3", minSize: 0, maxSize: 8, desiredSize: 7 },
+                    ],
+                },
+            },
+        });
+        assert.strictEqual(scaling(run, "video").desiredSize, 4);
+        assert.strictEqual(scaling(run, "general").desiredSize, 1, "the general group does not exist yet in this world");
+    });
+});

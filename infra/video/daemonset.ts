@@ -1,0 +1,244 @@
+// Video object detection on the accelerated node group: one pod per node (DaemonSet) with the model
+// fetched into an emptyDir, TF Serving beside the worker, and the worker polling the job queue.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { VIDEO_WORKER_IDENTITY } from "../platform/identities";
+import {
+    appLabels,
+    containerSecurityContext,
+    podSecurityContext,
+    requireDnsLabel,
+    requireScheduling,
+    resources,
+    type AcceleratorRequest,
+    type BatchingSpec,
+    type ModelSpec,
+    type ResourceSpec,
+    type Scheduling, workloadNamespace } from "../kube/common";
+import { modelFetchInitContainer, WORKER_ENTRYPOINT } from "../kube/model-fetch";
+import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
+
+export const WORKER_METRICS_PORT = 9102;
+export const WORKER_SCRATCH_MOUNT = "/scratch";
+
+/** What the worker does with each job (see worker/src/config.ts for the meaning of each). */
+export interface VideoWorkerSettings {
+    jobQueueUrl: pulumi.Input<string>;
+    deadLetterQueueUrl: pulumi.Input<string>;
+    resultsBucket: pulumi.Input<string>;
+    resultsPrefix: string;
+    /** Frames per Predict call; TF Serving's maxBatchSize must be at least this. */
+    batchSize: number;
+    frameWidth: number;
+    frameHeight: number;
+    /** Frames per second sampled from each video; 0 or undefined = every frame (SAMPLE_FPS left unset). */
+    sampleFps?: number;
+    scoreThreshold: number;
+    visibilityTimeoutSeconds: number;
+    metricsNamespace: string;
+    region: pulumi.Input<string>;
+    /** Further worker settings (e.g. LOG_LEVEL, MAX_VIDEO_BYTES), passed through as they are. */
+    extraEnv?: Record<string, pulumi.Input<string>>;
+}
+
+export interface VideoInferenceArgs {
+    provider: k8s.Provider;
+    /** Image with dist/worker and dist/model-fetch (images/worker). */
+    workerImage: pulumi.Input<string>;
+    /** The TF Serving image for the profile (images/tf-serving-{cpu,nvidia,neuron,neuronx}). */
+    modelServerImage: pulumi.Input<string>;
+    /** The accelerated video node group's nodeSelector and tolerations. */
+    scheduling: Scheduling;
+    /** Undefined for the cpu profile. */
+    accelerator?: AcceleratorRequest;
+    model: ModelSpec;
+    batching: BatchingSpec;
+    worker: VideoWorkerSettings;
+    resources?: { worker?: ResourceSpec; modelServer?: ResourceSpec; modelFetch?: ResourceSpec };
+    /** emptyDir limit for downloaded videos and decoded frames; default 12Gi. */
+    scratchSizeLimit?: string;
+    /** emptyDir limit for the model; default 4Gi. */
+    modelVolumeSizeLimit?: string;
+    /** Time a pod gets after SIGTERM to hand its jobs back; default 120. */
+    terminationGracePeriodSeconds?: number;
+    /** Seconds TF Serving may take to load the model before the pod is restarted; default 600. */
+    modelLoadBudgetSeconds?: number;
+    priorityClassName?: pulumi.Input<string>;
+    /** Defaults to the fixed identity the platform binds an IAM role to (infra/platform/identities.ts). */
+    namespace?: string;
+    serviceAccountName?: string;
+}
+
+export const DEFAULT_VIDEO_RESOURCES: { worker: ResourceSpec; modelServer: ResourceSpec } = {
+    worker: { cpuRequest: "500m", memoryRequest: "1Gi", memoryLimit: "2Gi" },
+    modelServer: { cpuRequest: "1", memoryRequest: "2Gi", memoryLimit: "4Gi" },
+};
+
+const VOLUMES = { models: "models", batching: "batching-config", serverTmp: "tf-serving-tmp", scratch: "scratch" } as const;
+
+/**
+ * A DaemonSet, not a Deployment: each node runs exactly one worker and one model server sharing its
+ * accelerator, and the node group (not the pod count) is what scales. No PodDisruptionBudget: a PDB
+ * would only block draining the node a pod is bound to (a DaemonSet pod cannot move elsewhere), and
+ * scale-in of a busy node is governed by Auto Scaling instance protection, which the worker sets.
+ */
+export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly serviceAccountName: pulumi.Output<string>;
+    readonly daemonSetName: pulumi.Output<string>;
+    /** Pod labels, for selectors elsewhere (e.g. a PodMonitor). */
+    readonly podLabels: Record<string, string>;
+
+    constructor(name: string, args: VideoInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-inference:workloads:VideoInferenceDaemonSet", name, {}, opts);
+        const namespaceName = args.namespace ?? VIDEO_WORKER_IDENTITY.namespace;
+        const serviceAccountName = args.serviceAccountName ?? VIDEO_WORKER_IDENTITY.serviceAccount;
+        requireDnsLabel("namespace", namespaceName);
+        requireDnsLabel("model.name", args.model.name);
+        requireScheduling(`${name} (VideoInferenceDaemonSet)`, args.scheduling);
+        validateWorkerSettings(args);
+        const labels = appLabels("video-inference", "detector");
+        this.podLabels = labels.all;
+        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+
+        const { namespace: ns, serviceAccount: sa, inNamespace } =
+            workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
+        // Auto-named, so a batching change yields a new ConfigMap name and rolls the pods.
+        const batching = new k8s.core.v1.ConfigMap(
+            `${name}-batching`,
+            { metadata: { namespace: namespaceName, labels: labels.all }, data: { [BATCHING_FILE]: batchingParametersText(args.batching) } },
+            inNamespace,
+        );
+
+        const res = { ...DEFAULT_VIDEO_RESOURCES, ...args.resources };
+        const modelServer = {
+            ...tfServingContainer({
+                image: args.modelServerImage,
+                modelName: args.model.name,
+                batchingVolume: VOLUMES.batching,
+                modelsVolume: VOLUMES.models,
+                tmpVolume: VOLUMES.serverTmp,
+                resources: res.modelServer,
+                accelerator: args.accelerator,
+                modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 600,
+            }),
+            // A native sidecar (Kubernetes >= 1.29): started, and AVAILABLE per its startup probe, before
+            // the worker starts; stopped only after the worker has handed its jobs back.
+            restartPolicy: "Always",
+        };
+
+        const ds = new k8s.apps.v1.DaemonSet(
+            `${name}-daemonset`,
+            {
+                metadata: { name: "video-inference", namespace: namespaceName, labels: labels.all },
+                spec: {
+                    selector: { matchLabels: labels.selector },
+                    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+                    template: {
+                        metadata: {
+                            labels: labels.all,
+                            annotations: {
+                                "prometheus.io/scrape": "true",
+                                "prometheus.io/port": String(WORKER_METRICS_PORT),
+                                "prometheus.io/path": "/metrics",
+                            },
+                        },
+                        spec: {
+                            serviceAccountName: sa.metadata.name,
+                            automountServiceAccountToken: false,
+                            nodeSelector: args.scheduling.nodeSelector,
+                            tolerations: args.scheduling.tolerations,
+                            priorityClassName: args.priorityClassName,
+                            terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 120,
+                            securityContext: podSecurityContext(),
+                            initContainers: [
+                                modelFetchInitContainer({
+                                    image: args.workerImage,
+                                    model: args.model,
+                                    modelsVolume: VOLUMES.models,
+                                    region: args.worker.region,
+                                    resources: res.modelFetch,
+                                }),
+                                modelServer,
+                            ],
+                            containers: [workerContainer(args, res.worker)],
+                            volumes: [
+                                { name: VOLUMES.models, emptyDir: { sizeLimit: args.modelVolumeSizeLimit ?? "4Gi" } },
+                                { name: VOLUMES.batching, configMap: { name: batching.metadata.name } },
+                                { name: VOLUMES.serverTmp, emptyDir: { sizeLimit: "1Gi" } },
+                                { name: VOLUMES.scratch, emptyDir: { sizeLimit: args.scratchSizeLimit ?? "12Gi" } },
+                            ],
+                        },
+                    },
+                },
+            },
+            inNamespace,
+        );
+
+        this.namespace = ns.metadata.name;
+        this.serviceAccountName = sa.metadata.name;
+        this.daemonSetName = ds.metadata.name;
+        this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, daemonSetName: this.daemonSetName });
+    }
+}
+
+function validateWorkerSettings(args: VideoInferenceArgs): void {
+    const w = args.worker;
+    const positiveInts = { batchSize: w.batchSize, frameWidth: w.frameWidth, frameHeight: w.frameHeight, visibilityTimeoutSeconds: w.visibilityTimeoutSeconds };
+    for (const [field, value] of Object.entries(positiveInts)) {
+        if (!Number.isInteger(value) || value < 1) throw new Error(`worker.${field} must be a positive integer, got ${value}`);
+    }
+    if (w.sampleFps !== undefined && !(Number.isFinite(w.sampleFps) && w.sampleFps >= 0)) {
+        throw new Error(`worker.sampleFps must be 0 (every frame) or a positive number of frames per second, got ${w.sampleFps}`);
+    }
+    if (!(w.scoreThreshold >= 0 && w.scoreThreshold <= 1)) throw new Error(`worker.scoreThreshold must be between 0 and 1, got ${w.scoreThreshold}`);
+    if (w.batchSize > args.batching.maxBatchSize) {
+        throw new Error(`worker.batchSize (${w.batchSize}) exceeds batching.maxBatchSize (${args.batching.maxBatchSize}): TF Serving would reject every batch`);
+    }
+}
+
+/** 0 or undefined sampleFps means every frame. */
+function everyFrame(sampleFps: number | undefined): sampleFps is 0 | undefined {
+    return sampleFps === undefined || sampleFps === 0;
+}
+
+function workerContainer(args: VideoInferenceArgs, spec: ResourceSpec): k8s.types.input.core.v1.Container {
+    const w = args.worker;
+    const env: Record<string, pulumi.Input<string>> = {
+        ...w.extraEnv,
+        JOB_QUEUE_URL: w.jobQueueUrl,
+        DEAD_LETTER_QUEUE_URL: w.deadLetterQueueUrl,
+        RESULTS_BUCKET: w.resultsBucket,
+        RESULTS_PREFIX: w.resultsPrefix,
+        MODEL_SERVER_URL: "grpc://127.0.0.1:8500",
+        MODEL_NAME: args.model.name,
+        BATCH_SIZE: String(w.batchSize),
+        FRAME_WIDTH: String(w.frameWidth),
+        FRAME_HEIGHT: String(w.frameHeight),
+        // The worker decodes every frame when SAMPLE_FPS is unset (it rejects 0).
+        ...(everyFrame(w.sampleFps) ? {} : { SAMPLE_FPS: String(w.sampleFps) }),
+        SCORE_THRESHOLD: String(w.scoreThreshold),
+        SCALE_IN_PROTECTION: "on",
+        VISIBILITY_TIMEOUT_SECONDS: String(w.visibilityTimeoutSeconds),
+        METRICS_NAMESPACE: w.metricsNamespace,
+        METRICS_PORT: String(WORKER_METRICS_PORT),
+        AWS_REGION: w.region,
+        WORK_DIR: WORKER_SCRATCH_MOUNT,
+        TMPDIR: WORKER_SCRATCH_MOUNT,
+    };
+    return {
+        name: "worker",
+        image: args.workerImage,
+        command: WORKER_ENTRYPOINT,
+        env: [
+            ...Object.entries(env).map(([name, value]) => ({ name, value })),
+            { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+        ],
+        ports: [{ name: "metrics", containerPort: WORKER_METRICS_PORT, protocol: "TCP" }],
+        resources: resources(spec),
+        securityContext: containerSecurityContext(),
+        volumeMounts: [{ name: VOLUMES.scratch, mountPath: WORKER_SCRATCH_MOUNT }],
+        livenessProbe: { httpGet: { path: "/healthz", port: "metrics" }, initialDelaySeconds: 10, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 4 },
+        readinessProbe: { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    };
+}
