@@ -130,6 +130,14 @@ const ignoredChanges = new Map<string, string[]>();
 const dependencies = new Map<string, string[]>();
 const aliases = new Map<string, string[]>();
 
+/**
+ * A failed invoke as the engine reports it: a gRPC error whose `details` is the provider's message (the
+ * SDK rethrows `new Error(err.details)`, so a plain Error would reach the program with an empty message).
+ */
+function providerError(message: string): Error {
+    return Object.assign(new Error(message), { details: message });
+}
+
 const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
         const inputs = (args.inputs ?? {}) as State;
@@ -175,20 +183,27 @@ const mocks: pulumi.runtime.Mocks = {
             case "aws:eks/getClusters:getClusters":
                 return { names: [...new Set([...Object.keys(world.clusters ?? {}), ...Object.keys(world.accessEntries ?? {})])], id: region };
             case "aws:eks/getAccessEntry:getAccessEntry": {
+                const id = `${String(args.inputs.clusterName)}:${String(args.inputs.principalArn)}`;
+                if (world.accessEntryDenied?.includes(String(args.inputs.principalArn))) {
+                    throw providerError(`reading EKS Access Entry (${id}): operation error EKS: DescribeAccessEntry, https response error StatusCode: 403, ` +
+                        `api error AccessDeniedException: User: ${world.callerArn ?? MOCK_CALLER_ARN} is not authorized to perform: eks:DescribeAccessEntry`);
+                }
                 const entry = world.accessEntries?.[String(args.inputs.clusterName)]?.find((e) => e.principalArn === args.inputs.principalArn);
-                if (entry === undefined) throw new Error(`reading EKS Access Entry (${String(args.inputs.clusterName)}:${String(args.inputs.principalArn)}): ResourceNotFoundException`);
-                return { clusterName: args.inputs.clusterName, principalArn: entry.principalArn, tagsAll: entry.tagsAll, tags: {}, type: "STANDARD", id: `${String(args.inputs.clusterName)}:${entry.principalArn}` };
+                // The provider turns ResourceNotFoundException into a NotFoundError: "couldn't find resource".
+                if (entry === undefined) throw providerError(`reading EKS Access Entry (${id}): couldn't find resource`);
+                // access_entry_datasource.go sets `tags` from DescribeAccessEntry; `tags_all` is never filled.
+                return { clusterName: args.inputs.clusterName, principalArn: entry.principalArn, tags: entry.tags, tagsAll: {}, type: "STANDARD", id };
             }
             case "aws:eks/getNodeGroups:getNodeGroups": {
                 const name = String(args.inputs.clusterName);
                 const exists = world.clusters?.[name] !== undefined || world.accessEntries?.[name] !== undefined;
                 const groups = exists ? world.clusters?.[name] ?? [] : undefined;
-                if (groups === undefined) throw new Error(`ResourceNotFoundException: No cluster found for name: ${String(args.inputs.clusterName)}`);
+                if (groups === undefined) throw providerError(`ResourceNotFoundException: No cluster found for name: ${String(args.inputs.clusterName)}`);
                 return { clusterName: args.inputs.clusterName, names: groups.map((g) => g.nodeGroupName), id: String(args.inputs.clusterName) };
             }
             case "aws:eks/getNodeGroup:getNodeGroup": {
                 const group = world.clusters?.[String(args.inputs.clusterName)]?.find((g) => g.nodeGroupName === args.inputs.nodeGroupName);
-                if (group === undefined) throw new Error(`ResourceNotFoundException: No node group found for name: ${String(args.inputs.nodeGroupName)}`);
+                if (group === undefined) throw providerError(`ResourceNotFoundException: No node group found for name: ${String(args.inputs.nodeGroupName)}`);
                 return {
                     clusterName: args.inputs.clusterName,
                     nodeGroupName: group.nodeGroupName,
@@ -199,7 +214,7 @@ const mocks: pulumi.runtime.Mocks = {
             }
             case "aws:autoscaling/getGroup:getGroup": {
                 const group = Object.values(world.clusters ?? {}).flat().find((g) => `eks-${g.nodeGroupName}-live` === args.inputs.name);
-                if (group === undefined) throw new Error(`couldn't find resource: Auto Scaling Group ${String(args.inputs.name)}`);
+                if (group === undefined) throw providerError(`couldn't find resource: Auto Scaling Group ${String(args.inputs.name)}`);
                 return { name: args.inputs.name, desiredCapacity: group.asgDesiredCapacity ?? group.desiredSize, minSize: group.minSize, maxSize: group.maxSize, id: args.inputs.name };
             }
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":

@@ -139,6 +139,11 @@ export interface MockWorld {
     offerings?: Record<string, string[]>;
     /** Clusters that exist, by name, with their node groups. Default: none (a fresh account). */
     clusters?: Record<string, MockLiveNodeGroup[]>;
-    /** Access entries of existing clusters (by cluster name): principal ARN and all its tags. */
-    accessEntries?: Record<string, { principalArn: string; tagsAll: Record<string, string> }[]>;
+    /**
+     * Access entries of existing clusters (by cluster name): principal ARN and every tag AWS holds on it.
+     * The data source returns them as `tags` (its `tagsAll` stays empty), as the AWS provider does.
+     */
+    accessEntries?: Record<string, { principalArn: string; tags: Record<string, string> }[]>;
+    /** Principals whose DescribeAccessEntry the caller may not call (the provider's AccessDeniedException). */
+    accessEntryDenied?: string[];
 }

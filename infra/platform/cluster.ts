@@ -109,17 +109,36 @@ export class Cluster extends pulumi.ComponentResource {
         const existing = new Map<string, ExistingEntry>();
         if (exists) {
             await Promise.all(args.adminPrincipalArns.map(async (principalArn) => {
+                let entry: aws.eks.GetAccessEntryResult;
                 try {
-                    const entry = await aws.eks.getAccessEntry({ clusterName: args.clusterName, principalArn }, child);
-                    const tags = entry.tagsAll ?? {};
-                    existing.set(principalArn, { managedByThisStack: Object.entries(args.stackTags).every(([k, v]) => tags[k] === v) });
-                } catch {
-                    // No entry for this principal (DescribeAccessEntry: ResourceNotFoundException): this stack creates it.
+                    entry = await aws.eks.getAccessEntry({ clusterName: args.clusterName, principalArn }, child);
+                } catch (err) {
+                    // No entry for this principal: this stack creates it. Anything else (AccessDenied, throttling,
+                    // a network error) must stop the deploy: taking it for "no entry" would drop a live entry.
+                    if (isAccessEntryNotFound(err)) return;
+                    throw new Error(`clusterAdminPrincipalArns: cannot read the access entry of ${principalArn} in cluster ${args.clusterName} ` +
+                        `(eks:DescribeAccessEntry): ${errorMessage(err)}`);
                 }
+                // The data source fills `tags` (every tag AWS holds, default tags included); it never sets
+                // `tagsAll` (terraform-provider-aws access_entry_datasource.go: setTagsOut(output.Tags)).
+                const tags = entry.tags ?? {};
+                existing.set(principalArn, { managedByThisStack: Object.entries(args.stackTags).every(([k, v]) => tags[k] === v) });
             }));
         }
         const plan = planAdminEntries(args.adminPrincipalArns, caller.arn, exists, existing);
         for (const reason of plan.skipped) pulumi.log.info(`clusterAdminPrincipalArns: not declaring ${reason}`, this);
         return plan;
     }
+}
+
+function errorMessage(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * DescribeAccessEntry's ResourceNotFoundException, as the AWS provider reports it: it wraps it in a
+ * NotFoundError whose text is "couldn't find resource" ("reading EKS Access Entry (ID): couldn't find resource").
+ */
+export function isAccessEntryNotFound(err: unknown): boolean {
+    return /couldn't find resource|ResourceNotFoundException/.test(errorMessage(err));
 }

@@ -59,9 +59,35 @@ describe("cluster admins in the program (mocked EKS)", function () {
             config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) },
             world: {
                 callerArn: `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/CiDeployer/run-42`,
-                accessEntries: { "eks-inference-dev": [{ principalArn: DEPLOYER_WITH_PATH, tagsAll: {} }, { principalArn: OTHER, tagsAll: stackTags }] },
+                accessEntries: { "eks-inference-dev": [{ principalArn: DEPLOYER_WITH_PATH, tags: {} }, { principalArn: OTHER, tags: stackTags }] },
             },
         });
         assert.deepStrictEqual(entryArns(run), { "admin-1": OTHER });
+    });
+
+    it("a second deploy by the same deployer keeps every entry it made (read from the data source's tags)", async () => {
+        const stackTags = { project: "eks-inference", stack: "dev", "managed-by": "pulumi" };
+        const third = "arn:aws:iam::111122223333:role/oncall";
+        const run = await runStackUnderMocks("dev", {
+            config: { clusterAdminPrincipalArns: JSON.stringify([OTHER, third]) },
+            world: { accessEntries: { "eks-inference-dev": [{ principalArn: OTHER, tags: stackTags }, { principalArn: third, tags: { ...stackTags, team: "ops" } }] } },
+        });
+        assert.deepStrictEqual(entryArns(run), { "admin-0": OTHER, "admin-1": third });
+        // A principal with no entry yet on the existing cluster ("couldn't find resource") is declared too.
+        const added = await runStackUnderMocks("dev", {
+            config: { clusterAdminPrincipalArns: JSON.stringify([OTHER, third]) },
+            world: { accessEntries: { "eks-inference-dev": [{ principalArn: OTHER, tags: stackTags }] } },
+        });
+        assert.deepStrictEqual(entryArns(added), { "admin-0": OTHER, "admin-1": third });
+    });
+
+    it("a refused DescribeAccessEntry stops the deploy, naming the principal, instead of passing for 'no entry'", async () => {
+        await assert.rejects(
+            runStackUnderMocks("dev", {
+                config: { clusterAdminPrincipalArns: JSON.stringify([OTHER]) },
+                world: { clusters: { "eks-inference-dev": [] }, accessEntryDenied: [OTHER] },
+            }),
+            /clusterAdminPrincipalArns: cannot read the access entry of arn:aws:iam::111122223333:role\/platform-admins in cluster eks-inference-dev \(eks:DescribeAccessEntry\): .*AccessDeniedException/,
+        );
     });
 });
