@@ -51,15 +51,21 @@ export function bertFront(name: string, args: BertFrontArgs): BertFront {
         },
         { ...args.opts, dependsOn: [...((args.opts.dependsOn as pulumi.Resource[] | undefined) ?? []), args.deployment] },
     );
+    // The Kubernetes provider waits for a Service's endpoints to have ready pods (await/core_service.go),
+    // which on a fresh account cannot happen before the compile Job has built the model: without
+    // skipAwait the first `pulumi up` would time out. The Services are ready the moment they exist.
     const service = new k8s.core.v1.Service(
         `${name}-service`,
-        { metadata: { name: BERT_SERVICE_NAME, namespace: args.namespace, labels: args.labels.all }, spec: { type: "ClusterIP", selector: args.labels.selector, ports } },
+        {
+            metadata: { name: BERT_SERVICE_NAME, namespace: args.namespace, labels: args.labels.all, annotations: { ...SKIP_AWAIT } },
+            spec: { type: "ClusterIP", selector: args.labels.selector, ports },
+        },
         args.opts,
     );
     const headless = new k8s.core.v1.Service(
         `${name}-headless`,
         {
-            metadata: { name: BERT_HEADLESS_SERVICE_NAME, namespace: args.namespace, labels: args.labels.all },
+            metadata: { name: BERT_HEADLESS_SERVICE_NAME, namespace: args.namespace, labels: args.labels.all, annotations: { ...SKIP_AWAIT } },
             spec: { clusterIP: "None", selector: args.labels.selector, ports, publishNotReadyAddresses: false },
         },
         args.opts,

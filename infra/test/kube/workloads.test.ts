@@ -363,6 +363,8 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
                 const svc = service.inputs.spec as Obj;
                 const headless = (service.inputs.metadata as Obj).name === "bert-serving-pods";
                 assert.equal(headless ? svc.clusterIP : svc.type, headless ? "None" : "ClusterIP");
+                // Not awaited (the provider would wait for ready endpoints, which come only once a model is there).
+                assert.deepEqual((service.inputs.metadata as Obj).annotations, { "pulumi.com/skipAwait": "true" });
                 assert.ok(selects(svc.selector as Record<string, string>, podLabels(d)));
                 assert.deepEqual(svc.ports, [
                     { name: "grpc", port: 8500, targetPort: "grpc", protocol: "TCP", appProtocol: "kubernetes.io/h2c" },
