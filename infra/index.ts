@@ -1,25 +1,18 @@
-// eks-inference: config -> network -> cluster -> node groups -> job plumbing -> identities -> images -> outputs.
+// eks-inference: the architecture. Config -> platform (network, cluster, node groups, add-ons, images)
+// -> the video pipeline and the BERT service (each one component, each behind its feature switch) -> outputs.
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { GENERAL_NODE_LABELS, PROFILES, Workload, nodeLabels, nodeSelector, nodeTaints, tolerations } from "./platform/accelerators";
-import { Addons } from "./platform/addons";
-import { VideoQueueAlarms } from "./video/alarms";
-import { Cluster } from "./platform/cluster";
+import { bertTarget, BertService } from "./bert/service";
 import { readConfig } from "./config/config";
-import { OperationsDashboard } from "./video/dashboard";
-import { WorkloadRoles } from "./platform/iam";
-import { compiledModelPrefix } from "./bert/settings";
+import { GENERAL_NODE_LABELS, PROFILES, Workload, nodeSelector, tolerations } from "./platform/accelerators";
+import { Addons } from "./platform/addons";
+import { Cluster } from "./platform/cluster";
+import { devicePluginsFor } from "./platform/device-plugins";
 import { BERT_TRITON_IMAGE, ImageName, Images, SERVING_IMAGE } from "./platform/images";
-import { ModelsBucket } from "./bert/models-bucket";
-import { VideoJobs } from "./video/jobs";
 import { Network } from "./platform/network";
-import { NodeGroup, NodeRole } from "./platform/nodegroups";
-import { VideoQueueScaling } from "./video/scaling";
-import { NeuronDevicePlugin, NvidiaDevicePlugin } from "./platform/device-plugins";
-import { BertInferenceService } from "./bert/tf-serving-service";
-import { BertTritonService } from "./bert/triton-service";
-import { VideoInferenceDaemonSet } from "./video/daemonset";
+import { nodePools } from "./platform/node-pools";
+import { VideoPipeline } from "./video/pipeline";
 
 const config = readConfig();
 const baseName = `${config.project}-${config.stack}`;
@@ -65,134 +58,20 @@ network.allowHttpsFrom(`${baseName}-endpoints-from-nodes`, cluster.clusterSecuri
 // The CNI and the Pod Identity agent come before any node: nodes need the CNI to become Ready, and the
 // CNI gets its credentials through the agent (its role is not on the nodes).
 const addons = new Addons(baseName, { clusterName: cluster.name, clusterComponentName: baseName }, withAws);
-const nodePrerequisites = [addons.vpcCni, addons.podIdentityAgent];
 
-const nodeRole = new NodeRole(`${baseName}-node`, withAws);
-const generalNodes = new NodeGroup(`${baseName}-general`, {
+const { nodeRole, general: generalNodes, video: videoNodes, bert: bertNodes } = nodePools(baseName, {
+    config,
     clusterName: cluster.name,
-    kubernetesVersion: config.kubernetesVersion,
-    nodeRole,
-    subnetIds: network.privateSubnetIdsFor("general", [config.general.instanceType]),
-    instanceTypes: [config.general.instanceType],
-    amiType: "AL2023_x86_64_STANDARD",
-    capacityType: "ON_DEMAND",
-    sizing: config.general.sizing,
-    labels: { ...GENERAL_NODE_LABELS },
-    taints: [],
-    volumeGiB: config.general.volumeGiB,
-    imdsHopLimit: 1,
+    network,
     liveLookupClusterName: baseName,
-    dependsOn: nodePrerequisites,
+    dependsOn: [addons.vpcCni, addons.podIdentityAgent],
 }, withAws);
-
-function acceleratedGroup(workload: "video" | "bert"): NodeGroup {
-    const group = config[workload].nodes;
-    return new NodeGroup(`${baseName}-${workload}`, {
-        clusterName: cluster.name,
-        kubernetesVersion: config.kubernetesVersion,
-        nodeRole,
-        subnetIds: network.privateSubnetIdsFor(workload, group.instanceTypes),
-        instanceTypes: group.instanceTypes,
-        amiType: group.profile.amiType,
-        capacityType: group.capacityType,
-        sizing: group.sizing,
-        labels: nodeLabels(workload, group.profile.name),
-        taints: nodeTaints(workload, group.profile.name),
-        volumeGiB: config.acceleratedVolumeGiB,
-        // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
-        imdsHopLimit: workload === "video" ? 2 : 1,
-        // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert/settings.ts).
-        releaseVersion: workload === "bert" ? config.bert.nodeReleaseVersion : undefined,
-        liveLookupClusterName: baseName,
-        dependsOn: nodePrerequisites,
-    }, withAws);
-}
-const videoNodes = config.video.enabled ? acceleratedGroup("video") : undefined;
-const bertNodes = config.bert.enabled ? acceleratedGroup("bert") : undefined;
-
 addons.addCoreDns([generalNodes]);
-
-const jobs = config.video.enabled
-    ? new VideoJobs(`${baseName}-video`, {
-        inputPrefix: config.jobs.inputPrefix,
-        resultsPrefix: config.jobs.resultsPrefix,
-        resultsExpiryDays: config.jobs.resultsExpiryDays,
-        visibilityTimeoutSeconds: config.jobs.visibilityTimeoutSeconds,
-        maxReceiveCount: config.jobs.maxReceiveCount,
-    }, withAws)
-    : undefined;
-
-// ---- BERT: the models bucket and where the model lives ------------------------------------------
-// Triton without bertModelUri: the stack compiles the model into its own bucket, under a key that names
-// the model, its shapes and the toolchain. With bertModelUri (required for tf-serving): the user's model.
-const bertTarget = config.bert.accelerator === "cpu" ? "cpu" as const : "neuronx" as const;
-const modelsBucket = config.bert.enabled ? new ModelsBucket(`${baseName}-models`, withAws) : undefined;
-const bertBuildsModel = modelsBucket !== undefined && config.bert.server === "triton" && config.bert.modelS3 === undefined;
-const bertModel: { bucket: pulumi.Input<string>; prefix: string } | undefined = !config.bert.enabled
-    ? undefined
-    : config.bert.modelS3 !== undefined
-        ? { bucket: config.bert.modelS3.bucket, prefix: config.bert.modelS3.prefix === "" || config.bert.modelS3.prefix.endsWith("/") ? config.bert.modelS3.prefix : `${config.bert.modelS3.prefix}/` }
-        : {
-            bucket: (modelsBucket as ModelsBucket).bucket.bucket,
-            prefix: compiledModelPrefix({ modelId: config.bert.modelId, sequenceLength: config.bert.sequenceLength, batchSizes: config.bert.batchSizes, target: bertTarget }),
-        };
-
-const roles = new WorkloadRoles(baseName, {
-    clusterName: cluster.name,
-    region: config.region,
-    video: jobs !== undefined && videoNodes !== undefined
-        ? {
-            queueArn: jobs.queue.arn,
-            deadLetterQueueArn: jobs.deadLetterQueue.arn,
-            bucketArn: jobs.bucket.arn,
-            inputPrefix: config.jobs.inputPrefix,
-            resultsPrefix: config.jobs.resultsPrefix,
-            asgName: videoNodes.asgName,
-            metricNamespace: config.scaling.metricNamespace,
-            modelS3: config.video.modelS3,
-        }
-        : undefined,
-    bert: bertModel !== undefined ? { model: bertModel, build: bertBuildsModel ? bertModel : undefined } : undefined,
-    dependsOn: [addons.podIdentityAgent],
-}, withAws);
-
-// Queue health alarms, backlog-per-instance scaling of the video group, and the operations dashboard.
-const alarms = jobs !== undefined
-    ? new VideoQueueAlarms(`${baseName}-video`, {
-        queueName: jobs.queue.name,
-        deadLetterQueueName: jobs.deadLetterQueue.name,
-        oldestMessageAgeThresholdSeconds: config.scaling.oldestMessageAlarmSeconds,
-        alarmEmail: config.scaling.alarmEmail,
-    }, withAws)
-    : undefined;
-const scaling = jobs !== undefined && videoNodes !== undefined
-    ? new VideoQueueScaling(baseName, {
-        queueUrl: jobs.queue.url,
-        queueArn: jobs.queue.arn,
-        queueName: jobs.queue.name,
-        asgName: videoNodes.asgName,
-        metricNamespace: config.scaling.metricNamespace,
-        targetBacklogPerInstance: config.scaling.targetBacklogPerInstance,
-        scheduleExpression: config.scaling.scheduleExpression,
-        logRetentionDays: config.cluster.logRetentionDays,
-        alarmTopicArn: alarms?.topicArn,
-    }, withAws)
-    : undefined;
-const dashboard = jobs !== undefined
-    ? new OperationsDashboard(baseName, {
-        region: config.region,
-        queueName: jobs.queue.name,
-        deadLetterQueueName: jobs.deadLetterQueue.name,
-        backlogMetricNamespace: config.scaling.metricNamespace,
-        workerMetricNamespace: config.scaling.metricNamespace,
-        bertEnabled: config.bert.enabled,
-    }, withAws)
-    : undefined;
 
 const neededImages: ImageName[] = [];
 if (config.video.enabled) neededImages.push("worker", SERVING_IMAGE[config.video.nodes.profile.name]);
 if (config.bert.enabled) {
-    if (config.bert.server === "triton") neededImages.push(BERT_TRITON_IMAGE[bertTarget]);
+    if (config.bert.server === "triton") neededImages.push(BERT_TRITON_IMAGE[bertTarget(config.bert)]);
     else neededImages.push("worker", SERVING_IMAGE[config.bert.nodes.profile.name]);
 }
 const images = new Images(baseName, {
@@ -202,23 +81,35 @@ const images = new Images(baseName, {
     keepImages: config.images.keepImages,
 }, withAws);
 
-// ---- Kubernetes: device plugins and the inference workloads ------------------------------------
+// ---- Kubernetes: device plugins, then the two workloads ----------------------------------------
 const k8sProvider = new k8s.Provider("k8s", { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true });
-// Pods need nodes, DNS and their Pod Identity roles before they can start.
-const clusterReady: pulumi.Resource[] = [generalNodes, addons, roles, ...(videoNodes ? [videoNodes] : []), ...(bertNodes ? [bertNodes] : [])];
-const onCluster: pulumi.ComponentResourceOptions = { providers: { kubernetes: k8sProvider }, dependsOn: clusterReady };
+const onK8s: pulumi.ComponentResourceOptions = { providers: { aws: awsProvider, kubernetes: k8sProvider } };
+// Pods need nodes and DNS (and their own Pod Identity roles, which each workload adds) before they start.
+const clusterReady: pulumi.Resource[] = [generalNodes, addons, ...(videoNodes ? [videoNodes] : []), ...(bertNodes ? [bertNodes] : [])];
+const workloadBase = { clusterName: cluster.name, podIdentityDependsOn: [addons.podIdentityAgent], clusterReady };
+devicePluginsFor(baseName, config, { ...onK8s, dependsOn: clusterReady });
 
-const enabledWorkloads: Workload[] = [...(config.video.enabled ? ["video" as const] : []), ...(config.bert.enabled ? ["bert" as const] : [])];
-const enabledProfiles = enabledWorkloads.map((w) => config[w].nodes.profile);
-if (enabledProfiles.some((p) => p.devicePlugin === "neuron")) {
-    new NeuronDevicePlugin(`${baseName}-neuron`, { provider: k8sProvider }, onCluster);
-}
-if (enabledProfiles.some((p) => p.devicePlugin === "nvidia")) {
-    new NvidiaDevicePlugin(`${baseName}-nvidia`, {
-        provider: k8sProvider,
-        timeSlicingReplicas: config.video.nodes.profile.name === "nvidia" ? config.video.nvidiaTimeSlicingReplicas : 1,
-    }, onCluster);
-}
+// Each workload is one component: a feature switch is one `if`.
+let video: VideoPipeline | undefined;
+if (videoNodes !== undefined) video = new VideoPipeline(baseName, {
+    ...workloadBase,
+    config,
+    bertEnabled: config.bert.enabled,
+    asgName: videoNodes.asgName,
+    workerImage: imageRef("worker"),
+    modelServerImage: imageRef(SERVING_IMAGE[config.video.nodes.profile.name]),
+    ...scheduling("video"),
+}, onK8s);
+
+let bert: BertService | undefined;
+if (bertNodes !== undefined) bert = new BertService(baseName, {
+    ...workloadBase,
+    config,
+    serverImage: imageRef(config.bert.server === "triton" ? BERT_TRITON_IMAGE[bertTarget(config.bert)] : SERVING_IMAGE[config.bert.nodes.profile.name]),
+    modelFetchImage: config.bert.server === "triton" ? undefined : imageRef("worker"),
+    ...scheduling("bert"),
+    buildScheduling: { nodeSelector: { ...GENERAL_NODE_LABELS }, tolerations: [] },
+}, onK8s);
 
 function scheduling(workload: Workload) {
     const profile = config[workload].nodes.profile;
@@ -235,58 +126,6 @@ function imageRef(name: ImageName): pulumi.Output<string> {
     return ref;
 }
 
-const video = jobs !== undefined
-    ? new VideoInferenceDaemonSet(`${baseName}-video`, {
-        provider: k8sProvider,
-        workerImage: imageRef("worker"),
-        modelServerImage: imageRef(SERVING_IMAGE[config.video.nodes.profile.name]),
-        ...scheduling("video"),
-        model: { name: config.video.modelName, uri: config.video.modelUri },
-        batching: { maxBatchSize: config.video.batchSize, batchTimeoutMicros: 5000, numBatchThreads: 4, maxEnqueuedBatches: 16 },
-        worker: {
-            jobQueueUrl: jobs.queue.url,
-            deadLetterQueueUrl: jobs.deadLetterQueue.url,
-            resultsBucket: jobs.bucket.bucket,
-            resultsPrefix: config.jobs.resultsPrefix,
-            batchSize: config.video.batchSize,
-            frameWidth: config.video.frameWidth,
-            frameHeight: config.video.frameHeight,
-            sampleFps: config.video.sampleFps,
-            scoreThreshold: config.video.scoreThreshold,
-            visibilityTimeoutSeconds: config.jobs.visibilityTimeoutSeconds,
-            metricsNamespace: config.scaling.metricNamespace,
-            region: config.region,
-            extraEnv: { MAX_VIDEO_BYTES: String(config.video.maxVideoBytes), MAX_VIDEO_SECONDS: String(config.video.maxVideoSeconds) },
-        },
-    }, onCluster)
-    : undefined;
-
-/** Inf2: each Neuron device has 2 NeuronCores; Triton runs one model instance per core. */
-const NEURON_CORES_PER_INF2_DEVICE = 2;
-const bertScheduling = config.bert.enabled ? scheduling("bert") : undefined;
-const bert = bertModel === undefined || bertScheduling === undefined
-    ? undefined
-    : config.bert.server === "triton"
-        ? new BertTritonService(`${baseName}-bert`, {
-            provider: k8sProvider,
-            image: imageRef(BERT_TRITON_IMAGE[bertTarget]),
-            replicas: config.bert.replicas,
-            ...bertScheduling,
-            instances: bertScheduling.accelerator === undefined ? 1 : bertScheduling.accelerator.count * NEURON_CORES_PER_INF2_DEVICE,
-            model: { name: config.bert.modelName, sequenceLength: config.bert.sequenceLength, batchSizes: config.bert.batchSizes, target: bertTarget, ...bertModel },
-            build: bertBuildsModel ? { modelId: config.bert.modelId, scheduling: { nodeSelector: { ...GENERAL_NODE_LABELS }, tolerations: [] } } : undefined,
-            region: config.region,
-        }, onCluster)
-        : new BertInferenceService(`${baseName}-bert`, {
-            provider: k8sProvider,
-            modelServerImage: imageRef(SERVING_IMAGE[config.bert.nodes.profile.name]),
-            modelFetchImage: imageRef("worker"),
-            replicas: config.bert.replicas,
-            ...bertScheduling,
-            model: { name: config.bert.modelName, uri: config.bert.modelUri as string },
-            region: config.region,
-        }, onCluster);
-
 // ---- Stack outputs ------------------------------------------------------------------------------
 export const region = config.region;
 export const clusterName = cluster.name;
@@ -297,24 +136,24 @@ export const nodeRoleArn = nodeRole.role.arn;
 export const generalAsgName = generalNodes.asgName;
 export const videoAsgName = videoNodes?.asgName;
 export const bertAsgName = bertNodes?.asgName;
-export const bucketName = jobs?.bucket.bucket;
-export const inputPrefix = jobs?.inputPrefix;
-export const resultsPrefix = jobs?.resultsPrefix;
-export const jobQueueUrl = jobs?.queue.url;
-export const deadLetterQueueUrl = jobs?.deadLetterQueue.url;
-export const videoWorkerRoleArn = roles.videoWorkerRole?.arn;
-export const bertServingRoleArn = roles.bertServingRole?.arn;
 export const imageRefs = images.refs;
-export const alarmTopicArn = alarms?.topicArn;
-export const scalerFunctionName = scaling?.functionName;
-export const scalingPolicyNames = scaling?.policyNames;
-export const dashboardName = dashboard?.dashboardName;
-export const videoDaemonSetName = video?.daemonSetName;
+export const bucketName = video?.jobs.bucket.bucket;
+export const inputPrefix = video?.jobs.inputPrefix;
+export const resultsPrefix = video?.jobs.resultsPrefix;
+export const jobQueueUrl = video?.jobs.queue.url;
+export const deadLetterQueueUrl = video?.jobs.deadLetterQueue.url;
+export const videoWorkerRoleArn = video?.workerRole.arn;
+export const alarmTopicArn = video?.alarms.topicArn;
+export const scalerFunctionName = video?.scaling.functionName;
+export const scalingPolicyNames = video?.scaling.policyNames;
+export const dashboardName = video?.dashboard.dashboardName;
+export const videoDaemonSetName = video?.daemonSet.daemonSetName;
+export const bertServingRoleArn = bert?.servingRole.arn;
 export const bertServiceDns = bert?.dnsName;
 export const bertHeadlessDns = bert?.headlessDnsName;
 export const bertGrpcUrl = bert?.grpcUrl;
-export const modelsBucketName = modelsBucket?.bucket.bucket;
+export const modelsBucketName = bert?.modelsBucket.bucket.bucket;
 /** s3://bucket/prefix/ the BERT pods serve from (the compile Job writes there when the stack builds the model). */
-export const bertModelLocation = bertModel === undefined ? undefined : pulumi.interpolate`s3://${bertModel.bucket}/${bertModel.prefix}`;
-export const bertModelBuildJob = bert instanceof BertTritonService ? bert.buildJobName : undefined;
-export const bertModelBuilderRoleArn = roles.bertModelBuilderRole?.arn;
+export const bertModelLocation = bert === undefined ? undefined : pulumi.interpolate`s3://${bert.model.bucket}/${bert.model.prefix}`;
+export const bertModelBuildJob = bert?.buildJobName;
+export const bertModelBuilderRoleArn = bert?.modelBuilderRole?.arn;

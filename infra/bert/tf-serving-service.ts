@@ -22,7 +22,6 @@ import { modelFetchInitContainer } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
 
 export interface BertInferenceArgs {
-    provider: k8s.Provider;
     /** The TF Serving Neuron image (images/tf-serving-neuron for inf1, -neuronx for inf2). */
     modelServerImage: pulumi.Input<string>;
     /** The worker image, whose model-fetch bundle runs as the init container. */
@@ -72,7 +71,7 @@ export class BertInferenceService extends pulumi.ComponentResource {
         requireScheduling(`${name} (BertInferenceService)`, args.scheduling);
         if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`replicas must be a positive integer, got ${args.replicas}`);
         const labels = appLabels("bert-serving", "model-server");
-        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+        const childOpts: pulumi.CustomResourceOptions = { parent: this };
 
         const { namespace: ns, serviceAccount: sa, inNamespace } =
             workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);

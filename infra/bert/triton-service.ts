@@ -59,7 +59,6 @@ export interface BertTritonModel {
 }
 
 export interface BertTritonArgs {
-    provider: k8s.Provider;
     /** The Triton image of the target (triton-neuronx or triton-cpu): server, init container and compile Job. */
     image: pulumi.Input<string>;
     replicas: number;
@@ -120,7 +119,7 @@ export class BertTritonService extends pulumi.ComponentResource {
             throw new Error(`model target '${args.model.target}' needs ${args.model.target === "neuronx" ? "a Neuron device (aws.amazon.com/neuron)" : "no accelerator"}`);
         }
         const labels = appLabels("bert-serving", "model-server");
-        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+        const childOpts: pulumi.CustomResourceOptions = { parent: this };
         const { namespace: ns, serviceAccount: sa, inNamespace } =
             workloadNamespace(name, namespaceName, BERT_SERVING_IDENTITY.serviceAccount, labels.all, childOpts);
         const modelLocation = pulumi.interpolate`s3://${args.model.bucket}/${args.model.prefix}`;

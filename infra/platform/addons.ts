@@ -11,7 +11,7 @@
 // same EKS add-on; a second CreateAddon for vpc-cni would fail).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { POD_IDENTITY_TRUST } from "./iam";
+import { POD_IDENTITY_TRUST } from "./pod-identity";
 
 export const MANAGED_ADDONS = ["vpc-cni", "eks-pod-identity-agent", "coredns"] as const;
 

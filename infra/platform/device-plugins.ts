@@ -36,7 +36,6 @@ export function devicePluginScheduling(resourceName: "aws.amazon.com/neuron" | "
 }
 
 export interface NeuronDevicePluginArgs {
-    provider: k8s.Provider;
     /** Where the plugin may run; default devicePluginScheduling("aws.amazon.com/neuron"). */
     scheduling?: Scheduling;
     chartVersion?: string;
@@ -76,7 +75,7 @@ export class NeuronDevicePlugin extends pulumi.ComponentResource {
                     ultraserverOperator: { enabled: false },
                 },
             },
-            { parent: this, provider: args.provider },
+            { parent: this },
         );
         this.releaseName = release.name;
         this.registerOutputs({ releaseName: this.releaseName });
@@ -84,7 +83,6 @@ export class NeuronDevicePlugin extends pulumi.ComponentResource {
 }
 
 export interface NvidiaDevicePluginArgs {
-    provider: k8s.Provider;
     /** Where the plugin may run; default devicePluginScheduling("nvidia.com/gpu", "nvidia"). */
     scheduling?: Scheduling;
     /** GPU time-slicing: each GPU is advertised as this many nvidia.com/gpu. 1 (default) = off. */
@@ -144,9 +142,31 @@ export class NvidiaDevicePlugin extends pulumi.ComponentResource {
                 atomic: true,
                 values,
             },
-            { parent: this, provider: args.provider },
+            { parent: this },
         );
         this.releaseName = release.name;
         this.registerOutputs({ releaseName: this.releaseName });
     }
+}
+
+/** The accelerated groups' profiles and the video group's GPU time-slicing (from the stack config). */
+export interface DevicePluginsConfig {
+    video: { enabled: boolean; nodes: { profile: { name: string; devicePlugin?: string } }; nvidiaTimeSlicingReplicas: number };
+    bert: { enabled: boolean; nodes: { profile: { name: string; devicePlugin?: string } } };
+}
+
+/**
+ * The device plugins the enabled workloads' profiles need, at most one of each, named `<name>-neuron`
+ * and `<name>-nvidia`. Needs the `kubernetes` provider in `opts.providers`.
+ */
+export function devicePluginsFor(name: string, config: DevicePluginsConfig, opts: pulumi.ComponentResourceOptions): pulumi.Resource[] {
+    const profiles = (["video", "bert"] as const).filter((w) => config[w].enabled).map((w) => config[w].nodes.profile);
+    const plugins: pulumi.Resource[] = [];
+    if (profiles.some((p) => p.devicePlugin === "neuron")) plugins.push(new NeuronDevicePlugin(`${name}-neuron`, {}, opts));
+    if (profiles.some((p) => p.devicePlugin === "nvidia")) {
+        plugins.push(new NvidiaDevicePlugin(`${name}-nvidia`, {
+            timeSlicingReplicas: config.video.nodes.profile.name === "nvidia" ? config.video.nvidiaTimeSlicingReplicas : 1,
+        }, opts));
+    }
+    return plugins;
 }

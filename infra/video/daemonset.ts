@@ -42,7 +42,6 @@ export interface VideoWorkerSettings {
 }
 
 export interface VideoInferenceArgs {
-    provider: k8s.Provider;
     /** Image with dist/worker and dist/model-fetch (images/worker). */
     workerImage: pulumi.Input<string>;
     /** The TF Serving image for the profile (images/tf-serving-{cpu,nvidia,neuron,neuronx}). */
@@ -99,7 +98,7 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
         validateWorkerSettings(args);
         const labels = appLabels("video-inference", "detector");
         this.podLabels = labels.all;
-        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+        const childOpts: pulumi.CustomResourceOptions = { parent: this };
 
         const { namespace: ns, serviceAccount: sa, inNamespace } =
             workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);

@@ -87,8 +87,8 @@ describe("BERT on Triton (Pulumi mocks)", function () {
             false,
         );
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
+        const onK8s = { providers: { kubernetes: provider } };
         const base = (target: "neuronx" | "cpu", prefix: string): BertTritonArgs => ({
-            provider,
             image: IMAGE,
             replicas: target === "neuronx" ? 2 : 1,
             scheduling: { nodeSelector: nodeSelector("bert", target === "neuronx" ? "inf2" : "cpu"), tolerations: tolerations("bert", target === "neuronx" ? "inf2" : "cpu") },
@@ -97,9 +97,9 @@ describe("BERT on Triton (Pulumi mocks)", function () {
             model: { name: "bert", sequenceLength: 128, batchSizes: [1, 4, 8], target, bucket: pulumi.output("eks-inference-test-models-0123abcd"), prefix },
             region: "us-west-2",
         });
-        const inf2 = new BertTritonService("inf2", { ...base("neuronx", INF2_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } });
-        const cpu = new BertTritonService("cpu", { ...base("cpu", CPU_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } });
-        const own = new BertTritonService("own", { ...base("neuronx", "teams/bert/v7/"), model: { ...base("neuronx", "teams/bert/v7/").model, bucket: "my-models" } });
+        const inf2 = new BertTritonService("inf2", { ...base("neuronx", INF2_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } }, onK8s);
+        const cpu = new BertTritonService("cpu", { ...base("cpu", CPU_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } }, onK8s);
+        const own = new BertTritonService("own", { ...base("neuronx", "teams/bert/v7/"), model: { ...base("neuronx", "teams/bert/v7/").model, bucket: "my-models" } }, onK8s);
         for (const [key, out] of Object.entries({ dns: inf2.dnsName, headless: inf2.headlessDnsName, grpc: inf2.grpcUrl, location: inf2.modelLocation, ownLocation: own.modelLocation, cpuDns: cpu.dnsName })) {
             outputs[key] = await new Promise<string>((resolve) => out.apply(resolve));
         }
@@ -274,11 +274,11 @@ describe("BERT on Triton (Pulumi mocks)", function () {
     it("refuses a Neuron target without a Neuron device and a bad key prefix", () => {
         const provider = new k8s.Provider("k8s-bad", { kubeconfig: "{}" });
         const args: BertTritonArgs = {
-            provider, image: IMAGE, replicas: 1, instances: 1, region: "us-west-2",
+            image: IMAGE, replicas: 1, instances: 1, region: "us-west-2",
             scheduling: { nodeSelector: nodeSelector("bert", "cpu"), tolerations: [] },
             model: { name: "bert", sequenceLength: 128, batchSizes: [1], target: "neuronx", bucket: "b", prefix: "p/" },
         };
-        assert.throws(() => new BertTritonService("bad-target", args), /model target 'neuronx' needs a Neuron device/);
-        assert.throws(() => new BertTritonService("bad-prefix", { ...args, model: { ...args.model, target: "cpu", prefix: "p" } }), /model.prefix must be a key prefix ending in '\/'/);
+        assert.throws(() => new BertTritonService("bad-target", args, { providers: { kubernetes: provider } }), /model target 'neuronx' needs a Neuron device/);
+        assert.throws(() => new BertTritonService("bad-prefix", { ...args, model: { ...args.model, target: "cpu", prefix: "p" } }, { providers: { kubernetes: provider } }), /model.prefix must be a key prefix ending in '\/'/);
     });
 });

@@ -14,6 +14,7 @@ interface Recorded {
     type: string;
     name: string;
     inputs: Record<string, unknown>;
+    provider?: string;
 }
 type Obj = Record<string, unknown>;
 type Container = {
@@ -81,8 +82,7 @@ function assertRestricted(c: Container): void {
     assert.deepEqual(sc.seccompProfile, { type: "RuntimeDefault" });
 }
 
-const videoArgs = (provider: k8s.Provider, profile: "inf2" | "cpu"): VideoInferenceArgs => ({
-    provider,
+const videoArgs = (profile: "inf2" | "cpu"): VideoInferenceArgs => ({
     workerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker@sha256:aaaa",
     modelServerImage: pulumi.output(`123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-${profile}:1`),
     scheduling: { nodeSelector: nodeSelector("video", profile), tolerations: tolerations("video", profile) },
@@ -114,7 +114,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         pulumi.runtime.setMocks(
             {
                 newResource: (args) => {
-                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Obj });
+                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Obj, provider: args.provider });
                     const inputs = args.inputs as Obj;
                     const metadata = (inputs.metadata ?? {}) as Obj;
                     return { id: `${args.name}-id`, state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } } };
@@ -126,15 +126,16 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             false,
         );
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
-        const videoInf2 = new VideoInferenceDaemonSet("video-inf2", videoArgs(provider, "inf2"));
-        const videoCpu = new VideoInferenceDaemonSet("video-cpu", videoArgs(provider, "cpu"));
+        // Providers travel in resource options only (as in pulumi-eks), never in a component's args.
+        const onK8s = { providers: { kubernetes: provider } };
+        const videoInf2 = new VideoInferenceDaemonSet("video-inf2", videoArgs("inf2"), onK8s);
+        const videoCpu = new VideoInferenceDaemonSet("video-cpu", videoArgs("cpu"), onK8s);
         // The stack default (videoSampleFps "0" = every frame), read through the real config parser.
         const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
-        const cpuArgs = videoArgs(provider, "cpu");
-        const videoDefaultFps = new VideoInferenceDaemonSet("video-default-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: defaults.video.sampleFps } });
-        const videoUnsetFps = new VideoInferenceDaemonSet("video-unset-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: undefined } });
+        const cpuArgs = videoArgs("cpu");
+        const videoDefaultFps = new VideoInferenceDaemonSet("video-default-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: defaults.video.sampleFps } }, onK8s);
+        const videoUnsetFps = new VideoInferenceDaemonSet("video-unset-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: undefined } }, onK8s);
         const bertArgs = {
-            provider,
             modelServerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-neuronx:1",
             modelFetchImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker:1",
             scheduling: { nodeSelector: nodeSelector("bert", "inf2"), tolerations: tolerations("bert", "inf2") },
@@ -142,11 +143,11 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             model: { name: "bert", uri: "s3://models/bert-neuron/" },
             region: "us-west-2",
         };
-        const bert = new BertInferenceService("bert-pod-identity", { ...bertArgs, replicas: 2 });
-        const bertSingle = new BertInferenceService("bert-single", { ...bertArgs, replicas: 1 });
-        new NeuronDevicePlugin("neuron-plugin", { provider });
-        new NvidiaDevicePlugin("nvidia-plugin", { provider });
-        new NvidiaDevicePlugin("nvidia-sliced", { provider, timeSlicingReplicas: 4 });
+        const bert = new BertInferenceService("bert-pod-identity", { ...bertArgs, replicas: 2 }, onK8s);
+        const bertSingle = new BertInferenceService("bert-single", { ...bertArgs, replicas: 1 }, onK8s);
+        new NeuronDevicePlugin("neuron-plugin", {}, onK8s);
+        new NvidiaDevicePlugin("nvidia-plugin", {}, onK8s);
+        new NvidiaDevicePlugin("nvidia-sliced", { timeSlicingReplicas: 4 }, onK8s);
 
         bertDns = await resolved(bert.dnsName);
         bertGrpcUrl = await resolved(bert.grpcUrl);
@@ -170,6 +171,12 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         const components = (r: Recorded): boolean => r.type.startsWith("eks-inference:workloads:");
         const skipped = new Set(recorded.filter((r) => !isKubernetesObjectType(r.type) && !components(r)).map((r) => r.type));
         assert.deepEqual([...skipped].sort(), ["kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"]);
+    });
+
+    it("every object and chart goes to the cluster's provider, given through resource options only", () => {
+        const onCluster = recorded.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.ok(onCluster.length >= 15);
+        for (const r of onCluster) assert.match(r.provider ?? "", /::pulumi:providers:kubernetes::k8s::/, `${r.type} ${r.name}`);
     });
 
     describe("video DaemonSet", () => {
@@ -322,13 +329,13 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         });
 
         it("refuses settings TF Serving or the worker would reject at run time", () => {
-            const provider = new k8s.Provider("k8s-bad", { kubeconfig: "{}" });
-            const base = videoArgs(provider, "cpu");
-            assert.throws(() => new VideoInferenceDaemonSet("bad-batch", { ...base, worker: { ...base.worker, batchSize: 16 } }), /batchSize \(16\) exceeds batching\.maxBatchSize \(8\)/);
-            assert.throws(() => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }), /model\.name must be a DNS label/);
-            assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: -1 } }), /sampleFps must be 0 \(every frame\) or a positive number.*got -1/);
-            assert.throws(() => new VideoInferenceDaemonSet("nan-fps", { ...base, worker: { ...base.worker, sampleFps: Number.NaN } }), /sampleFps must be 0 \(every frame\).*got NaN/);
-            assert.throws(() => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }), /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/);
+            const bad = { providers: { kubernetes: new k8s.Provider("k8s-bad", { kubeconfig: "{}" }) } };
+            const base = videoArgs("cpu");
+            assert.throws(() => new VideoInferenceDaemonSet("bad-batch", { ...base, worker: { ...base.worker, batchSize: 16 } }, bad), /batchSize \(16\) exceeds batching\.maxBatchSize \(8\)/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }, bad), /model\.name must be a DNS label/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: -1 } }, bad), /sampleFps must be 0 \(every frame\) or a positive number.*got -1/);
+            assert.throws(() => new VideoInferenceDaemonSet("nan-fps", { ...base, worker: { ...base.worker, sampleFps: Number.NaN } }, bad), /sampleFps must be 0 \(every frame\).*got NaN/);
+            assert.throws(() => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad), /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/);
         });
     });
 

@@ -1,0 +1,77 @@
+// The stack's node groups from its config: the node role, the general group (system pods, compile Jobs)
+// and one accelerated group per enabled workload. A plain function, not a component: the groups stay
+// top-level resources, named `<name>-node`, `<name>-general`, `<name>-video`, `<name>-bert`.
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig } from "../config/config";
+import { GENERAL_NODE_LABELS, nodeLabels, nodeTaints } from "./accelerators";
+import type { Network } from "./network";
+import { NodeGroup, NodeRole } from "./nodegroups";
+
+export interface NodePoolsArgs {
+    config: Pick<PlatformConfig, "kubernetesVersion" | "general" | "acceleratedVolumeGiB" | "video" | "bert">;
+    /** The cluster's name (an output of the cluster). */
+    clusterName: pulumi.Input<string>;
+    /** Where each group gets subnets (the zones that offer its instance types). */
+    network: Pick<Network, "privateSubnetIdsFor">;
+    /** The cluster's name as it is known before it exists, for the live desired-size lookup. */
+    liveLookupClusterName: string;
+    /** What every node waits for (the CNI and the Pod Identity agent). */
+    dependsOn: pulumi.Resource[];
+}
+
+export interface NodePools {
+    nodeRole: NodeRole;
+    general: NodeGroup;
+    video?: NodeGroup;
+    bert?: NodeGroup;
+}
+
+export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.ComponentResourceOptions): NodePools {
+    const { config } = args;
+    const nodeRole = new NodeRole(`${name}-node`, opts);
+    const general = new NodeGroup(`${name}-general`, {
+        clusterName: args.clusterName,
+        kubernetesVersion: config.kubernetesVersion,
+        nodeRole,
+        subnetIds: args.network.privateSubnetIdsFor("general", [config.general.instanceType]),
+        instanceTypes: [config.general.instanceType],
+        amiType: "AL2023_x86_64_STANDARD",
+        capacityType: "ON_DEMAND",
+        sizing: config.general.sizing,
+        labels: { ...GENERAL_NODE_LABELS },
+        taints: [],
+        volumeGiB: config.general.volumeGiB,
+        imdsHopLimit: 1,
+        liveLookupClusterName: args.liveLookupClusterName,
+        dependsOn: args.dependsOn,
+    }, opts);
+
+    const accelerated = (workload: "video" | "bert"): NodeGroup => {
+        const group = config[workload].nodes;
+        return new NodeGroup(`${name}-${workload}`, {
+            clusterName: args.clusterName,
+            kubernetesVersion: config.kubernetesVersion,
+            nodeRole,
+            subnetIds: args.network.privateSubnetIdsFor(workload, group.instanceTypes),
+            instanceTypes: group.instanceTypes,
+            amiType: group.profile.amiType,
+            capacityType: group.capacityType,
+            sizing: group.sizing,
+            labels: nodeLabels(workload, group.profile.name),
+            taints: nodeTaints(workload, group.profile.name),
+            volumeGiB: config.acceleratedVolumeGiB,
+            // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
+            imdsHopLimit: workload === "video" ? 2 : 1,
+            // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert/settings.ts).
+            releaseVersion: workload === "bert" ? config.bert.nodeReleaseVersion : undefined,
+            liveLookupClusterName: args.liveLookupClusterName,
+            dependsOn: args.dependsOn,
+        }, opts);
+    };
+    return {
+        nodeRole,
+        general,
+        video: config.video.enabled ? accelerated("video") : undefined,
+        bert: config.bert.enabled ? accelerated("bert") : undefined,
+    };
+}
