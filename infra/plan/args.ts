@@ -1,4 +1,5 @@
-// Command-line arguments of `npm run plan` and `npm run cost` (pure).
+// Command-line arguments of `npm run plan` and `npm run cost` (pure), read with node:util parseArgs.
+import { parseArgs } from "node:util";
 
 export interface ToolArgs {
     stack: string;
@@ -18,16 +19,44 @@ function positive(raw: string, flag: string): number {
     return n;
 }
 
-/** Parses argv (without node and script), accepting only `allowed` flags. Throws naming the bad argument. */
+/** The value of every option as node:util parseArgs reads it (`--flag value` or `--flag=value`). */
+const OPTIONS = {
+    stack: { type: "string" },
+    fps: { type: "string" },
+    "source-fps": { type: "string" },
+    prices: { type: "string" },
+} as const;
+
+/** node:util parseArgs's own errors, reworded the way the rest of this parser words them. */
+function parseError(error: unknown, usage: string): Error {
+    const e = error as { code?: string; message?: string };
+    const option = /'(--[a-z-]+)/.exec(e.message ?? "")?.[1];
+    switch (e.code) {
+        case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+            return new Error(`unknown argument "${option ?? e.message}"\n${usage}`);
+        case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+            return new Error(`${option ?? "an option"} needs a value\n${usage}`);
+        case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+            return new Error(`unexpected argument: ${e.message}\n${usage}`);
+        default:
+            return error instanceof Error ? error : new Error(String(error));
+    }
+}
+
+/** Parses argv (without node and script) with node:util parseArgs, accepting only `allowed` flags. Throws naming the bad argument. */
 export function parseToolArgs(argv: readonly string[], allowed: readonly Flag[], usage: string): ToolArgs {
+    const options = Object.fromEntries(allowed.map((flag) => [flag.slice(2), OPTIONS[flag.slice(2) as keyof typeof OPTIONS]]));
+    let values: Record<string, string | boolean | undefined>;
+    try {
+        values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+    } catch (error) {
+        throw parseError(error, usage);
+    }
     const out: Partial<ToolArgs> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        if (!(allowed as readonly string[]).includes(flag)) throw new Error(`unknown argument "${flag}"\n${usage}`);
-        const value = argv[i + 1];
-        if (value === undefined || value.startsWith("--")) throw new Error(`${flag} needs a value\n${usage}`);
-        i++;
-        switch (flag as Flag) {
+    for (const flag of allowed) {
+        const value = values[flag.slice(2)];
+        if (typeof value !== "string") continue;
+        switch (flag) {
             case "--stack":
                 if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new Error(`--stack "${value}" is not a stack name`);
                 out.stack = value;

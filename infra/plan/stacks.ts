@@ -2,6 +2,7 @@
 // cost tools and the CI workflows. Also a tiny CLI: `tsx infra/plan/stacks.ts list|region [STACK]`.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { parse } from "yaml";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -56,8 +57,10 @@ export function stackRegion(stack: string, root: string = REPO_ROOT): string {
 }
 
 if (require.main === module) {
-    const [command, stack] = process.argv.slice(2);
     try {
+        // Positional only (node:util parseArgs refuses any --option here, naming it).
+        const [command, stack, ...rest] = parseArgs({ args: process.argv.slice(2), options: {}, strict: true, allowPositionals: true }).positionals;
+        if (rest.length > 0) throw new Error("usage: tsx infra/plan/stacks.ts list | region STACK");
         if (command === "list") console.log(JSON.stringify(listStacks()));
         else if (command === "region" && stack !== undefined) console.log(stackRegion(stack));
         else throw new Error("usage: tsx infra/plan/stacks.ts list | region STACK");

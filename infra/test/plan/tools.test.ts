@@ -49,6 +49,10 @@ describe("plan and cost arguments", () => {
         assert.deepEqual(parseToolArgs(["--stack", "dev", "--fps", "24.5"], ["--stack", "--fps", "--source-fps"], USAGE), { stack: "dev", fps: 24.5 });
         assert.equal(parseToolArgs(["--source-fps", "25", "--stack", "prod"], ["--stack", "--source-fps"], USAGE).sourceFps, 25);
     });
+    it("takes --flag=value as well (node:util parseArgs)", () => {
+        assert.deepEqual(parseToolArgs(["--stack=dev", "--fps=24.5", "--prices=p.json"], ["--stack", "--fps", "--prices"], USAGE), { stack: "dev", fps: 24.5, prices: "p.json" });
+        assert.throws(() => parseToolArgs(["--stack=dev", "extra"], ["--stack"], USAGE), /unexpected argument/);
+    });
     it("names what is wrong", () => {
         assert.throws(() => parseToolArgs([], ["--stack"], USAGE), /--stack is required/);
         assert.throws(() => parseToolArgs(["--stack", "dev", "--fps", "0"], ["--stack", "--fps"], USAGE), /--fps must be a positive number, got "0"/);
