@@ -69,7 +69,7 @@ export class BertInferenceService extends pulumi.ComponentResource {
         requireDnsLabel("namespace", namespaceName);
         requireDnsLabel("model.name", args.model.name);
         requireScheduling(`${name} (BertInferenceService)`, args.scheduling);
-        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`replicas must be a positive integer, got ${args.replicas}`);
+        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new pulumi.InputPropertyError({ propertyPath: "replicas", reason: `replicas must be a positive integer, got ${args.replicas}` });
         const labels = appLabels("bert-serving", "model-server");
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
 

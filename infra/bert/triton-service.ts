@@ -111,12 +111,12 @@ export class BertTritonService extends pulumi.ComponentResource {
         requireDnsLabel("model.name", args.model.name);
         requireScheduling(`${name} (BertTritonService)`, args.scheduling);
         if (args.build !== undefined) requireScheduling(`${name} (BertTritonService compile Job)`, args.build.scheduling);
-        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`replicas must be a positive integer, got ${args.replicas}`);
+        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new pulumi.InputPropertyError({ propertyPath: "replicas", reason: `replicas must be a positive integer, got ${args.replicas}` });
         if (!args.model.prefix.endsWith("/") || args.model.prefix.startsWith("/")) {
-            throw new Error(`model.prefix must be a key prefix ending in '/' without a leading '/', got '${args.model.prefix}'`);
+            throw new pulumi.InputPropertyError({ propertyPath: "model.prefix", reason: `model.prefix must be a key prefix ending in '/' without a leading '/', got '${args.model.prefix}'` });
         }
         if ((args.model.target === "neuronx") !== (args.accelerator?.resourceName === "aws.amazon.com/neuron")) {
-            throw new Error(`model target '${args.model.target}' needs ${args.model.target === "neuronx" ? "a Neuron device (aws.amazon.com/neuron)" : "no accelerator"}`);
+            throw new pulumi.InputPropertyError({ propertyPath: "model.target", reason: `model target '${args.model.target}' needs ${args.model.target === "neuronx" ? "a Neuron device (aws.amazon.com/neuron)" : "no accelerator"}` });
         }
         const labels = appLabels("bert-serving", "model-server");
         const childOpts: pulumi.CustomResourceOptions = { parent: this };

@@ -1,6 +1,6 @@
 // Shapes and pod-level pieces shared by the inference workloads.
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 type Input<T> = pulumi.Input<T>;
 export type Toleration = k8s.types.input.core.v1.Toleration;
@@ -91,7 +91,7 @@ export function resources(spec: ResourceSpec, accelerator?: AcceleratorRequest):
     if (spec.cpuLimit !== undefined) limits.cpu = spec.cpuLimit;
     if (accelerator !== undefined) {
         if (!Number.isInteger(accelerator.count) || accelerator.count < 1) {
-            throw new Error(`accelerator count for ${accelerator.resourceName} must be a positive integer, got ${accelerator.count}`);
+            throw new pulumi.InputPropertyError({ propertyPath: "accelerator.count", reason: `accelerator count for ${accelerator.resourceName} must be a positive integer, got ${accelerator.count}` });
         }
         // Extended resources cannot be overcommitted: request and limit must be equal.
         requests[accelerator.resourceName] = String(accelerator.count);
@@ -103,14 +103,14 @@ export function resources(spec: ResourceSpec, accelerator?: AcceleratorRequest):
 /** Fail early (at `pulumi preview`) on names Kubernetes would reject at apply time. */
 export function requireDnsLabel(what: string, value: string): void {
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) {
-        throw new Error(`${what} must be a DNS label (lower-case letters, digits and '-', at most 63 characters), got ${JSON.stringify(value)}`);
+        throw new pulumi.InputPropertyError({ propertyPath: what, reason: `${what} must be a DNS label (lower-case letters, digits and '-', at most 63 characters), got ${JSON.stringify(value)}` });
     }
 }
 
 /** A workload must be pinned to its node group: an empty nodeSelector would let it land anywhere. */
 export function requireScheduling(what: string, scheduling: Scheduling): void {
     if (Object.keys(scheduling.nodeSelector).length === 0) {
-        throw new Error(`${what}: scheduling.nodeSelector is empty; give the node group's labels (infra/platform/accelerators.ts nodeSelector())`);
+        throw new pulumi.InputPropertyError({ propertyPath: "scheduling.nodeSelector", reason: `${what}: scheduling.nodeSelector is empty; give the node group's labels (infra/platform/accelerators.ts nodeSelector())` });
     }
 }
 

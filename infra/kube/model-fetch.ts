@@ -1,6 +1,6 @@
 // The model-fetch init container: the worker image running dist/model-fetch/index.js.
 import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { containerSecurityContext, resources, type ModelSpec, type ResourceSpec } from "./common";
 import { MODELS_MOUNT } from "./tf-serving";
 
@@ -22,7 +22,7 @@ export interface ModelFetchContainerArgs {
 
 export function modelFetchInitContainer(args: ModelFetchContainerArgs): k8s.types.input.core.v1.Container {
     const version = args.model.version ?? 1;
-    if (!Number.isInteger(version) || version < 1) throw new Error(`model.version must be a positive integer, got ${version}`);
+    if (!Number.isInteger(version) || version < 1) throw new pulumi.InputPropertyError({ propertyPath: "model.version", reason: `model.version must be a positive integer, got ${version}` });
     const container: k8s.types.input.core.v1.Container = {
         name: "model-fetch",
         image: args.image,

@@ -1,6 +1,6 @@
 // The TensorFlow Serving container and its batching configuration, shared by the video and BERT workloads.
 import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import {
     containerSecurityContext,
     resources,
@@ -25,7 +25,7 @@ export function batchingParametersText(spec: BatchingSpec): string {
         maxEnqueuedBatches: spec.maxEnqueuedBatches,
     })) {
         if (!Number.isInteger(value) || value < (field === "batchTimeoutMicros" ? 0 : 1)) {
-            throw new Error(`batching.${field} must be a ${field === "batchTimeoutMicros" ? "non-negative" : "positive"} integer, got ${value}`);
+            throw new pulumi.InputPropertyError({ propertyPath: `batching.${field}`, reason: `batching.${field} must be a ${field === "batchTimeoutMicros" ? "non-negative" : "positive"} integer, got ${value}` });
         }
     }
     const lines = [
@@ -38,7 +38,7 @@ export function batchingParametersText(spec: BatchingSpec): string {
         const sizes = spec.allowedBatchSizes;
         const sorted = sizes.every((s, i) => Number.isInteger(s) && s > 0 && (i === 0 || s > sizes[i - 1]));
         if (!sorted || sizes[sizes.length - 1] !== spec.maxBatchSize) {
-            throw new Error(`batching.allowedBatchSizes must increase and end with maxBatchSize (${spec.maxBatchSize}), got [${sizes.join(", ")}]`);
+            throw new pulumi.InputPropertyError({ propertyPath: "batching.allowedBatchSizes", reason: `batching.allowedBatchSizes must increase and end with maxBatchSize (${spec.maxBatchSize}), got [${sizes.join(", ")}]` });
         }
         lines.push(...sizes.map((s) => `allowed_batch_sizes: ${s}`));
     }

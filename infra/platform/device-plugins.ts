@@ -114,7 +114,7 @@ export class NvidiaDevicePlugin extends pulumi.ComponentResource {
     constructor(name: string, args: NvidiaDevicePluginArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:workloads:NvidiaDevicePlugin", name, {}, opts);
         const replicas = args.timeSlicingReplicas ?? 1;
-        if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`timeSlicingReplicas must be a positive integer, got ${replicas}`);
+        if (!Number.isInteger(replicas) || replicas < 1) throw new pulumi.InputPropertyError({ propertyPath: "timeSlicingReplicas", reason: `timeSlicingReplicas must be a positive integer, got ${replicas}` });
         const scheduling = args.scheduling ?? devicePluginScheduling("nvidia.com/gpu", "nvidia");
         const values: Record<string, unknown> = {
             nodeSelector: scheduling.nodeSelector,

@@ -185,14 +185,14 @@ function validateWorkerSettings(args: VideoInferenceArgs): void {
     const w = args.worker;
     const positiveInts = { batchSize: w.batchSize, frameWidth: w.frameWidth, frameHeight: w.frameHeight, visibilityTimeoutSeconds: w.visibilityTimeoutSeconds };
     for (const [field, value] of Object.entries(positiveInts)) {
-        if (!Number.isInteger(value) || value < 1) throw new Error(`worker.${field} must be a positive integer, got ${value}`);
+        if (!Number.isInteger(value) || value < 1) throw new pulumi.InputPropertyError({ propertyPath: `worker.${field}`, reason: `worker.${field} must be a positive integer, got ${value}` });
     }
     if (w.sampleFps !== undefined && !(Number.isFinite(w.sampleFps) && w.sampleFps >= 0)) {
-        throw new Error(`worker.sampleFps must be 0 (every frame) or a positive number of frames per second, got ${w.sampleFps}`);
+        throw new pulumi.InputPropertyError({ propertyPath: "worker.sampleFps", reason: `worker.sampleFps must be 0 (every frame) or a positive number of frames per second, got ${w.sampleFps}` });
     }
-    if (!(w.scoreThreshold >= 0 && w.scoreThreshold <= 1)) throw new Error(`worker.scoreThreshold must be between 0 and 1, got ${w.scoreThreshold}`);
+    if (!(w.scoreThreshold >= 0 && w.scoreThreshold <= 1)) throw new pulumi.InputPropertyError({ propertyPath: "worker.scoreThreshold", reason: `worker.scoreThreshold must be between 0 and 1, got ${w.scoreThreshold}` });
     if (w.batchSize > args.batching.maxBatchSize) {
-        throw new Error(`worker.batchSize (${w.batchSize}) exceeds batching.maxBatchSize (${args.batching.maxBatchSize}): TF Serving would reject every batch`);
+        throw new pulumi.InputPropertyError({ propertyPath: "worker.batchSize", reason: `worker.batchSize (${w.batchSize}) exceeds batching.maxBatchSize (${args.batching.maxBatchSize}): TF Serving would reject every batch` });
     }
 }
 

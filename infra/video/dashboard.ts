@@ -59,7 +59,7 @@ const ROW_HEIGHT = 6;
 const PERIOD_SECONDS = 60;
 
 function requireNonEmpty(value: string, what: string): string {
-    if (value.trim() === "") throw new Error(`OperationsDashboard: ${what} must not be empty`);
+    if (value.trim() === "") throw new pulumi.InputPropertyError({ propertyPath: what, reason: `OperationsDashboard: ${what} must not be empty` });
     return value;
 }
 

@@ -77,12 +77,12 @@ export interface ScalingAlarmNames {
 const FUNCTION_NAME_MAX = 64;
 
 function requirePositive(value: number, what: string, min = Number.MIN_VALUE): number {
-    if (!Number.isFinite(value) || value < min) throw new Error(`VideoQueueScaling: ${what} must be >= ${min}, got ${value}`);
+    if (!Number.isFinite(value) || value < min) throw new pulumi.InputPropertyError({ propertyPath: what, reason: `VideoQueueScaling: ${what} must be >= ${min}, got ${value}` });
     return value;
 }
 
 function requireInteger(value: number, what: string, min: number): number {
-    if (!Number.isInteger(value) || value < min) throw new Error(`VideoQueueScaling: ${what} must be an integer >= ${min}, got ${value}`);
+    if (!Number.isInteger(value) || value < min) throw new pulumi.InputPropertyError({ propertyPath: what, reason: `VideoQueueScaling: ${what} must be an integer >= ${min}, got ${value}` });
     return value;
 }
 
@@ -93,7 +93,7 @@ function requireInteger(value: number, what: string, min: number): number {
 export function checkQueueUrlMatchesName(queueUrl: string, queueName: string): string {
     const last = queueUrl.split("/").filter((s) => s !== "").pop();
     if (last === undefined || decodeURIComponent(last) !== queueName) {
-        throw new Error(`VideoQueueScaling: queueUrl ${queueUrl} does not end in the queue name ${queueName}`);
+        throw new pulumi.InputPropertyError({ propertyPath: "queueUrl", reason: `VideoQueueScaling: queueUrl ${queueUrl} does not end in the queue name ${queueName}` });
     }
     return queueUrl;
 }
@@ -145,13 +145,13 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
         const warmup = requireInteger(args.instanceWarmupSeconds ?? 300, "instanceWarmupSeconds", 0);
         requireInteger(args.logRetentionDays, "logRetentionDays", 1);
         if (args.metricNamespace.trim() === "" || args.metricNamespace.startsWith("AWS/")) {
-            throw new Error(`VideoQueueScaling: metricNamespace must be a custom namespace, got '${args.metricNamespace}'`);
+            throw new pulumi.InputPropertyError({ propertyPath: "metricNamespace", reason: `VideoQueueScaling: metricNamespace must be a custom namespace, got '${args.metricNamespace}'` });
         }
         // Lambda function names are unique per account and region: `name` must already tell stacks apart
         // (the program passes <project>-<stack>, so dev's function is eks-inference-dev-scaler).
         const functionName = `${name}-scaler`;
         if (functionName.length > FUNCTION_NAME_MAX) {
-            throw new Error(`VideoQueueScaling: function name ${functionName} is longer than ${FUNCTION_NAME_MAX} characters`);
+            throw new pulumi.InputPropertyError({ propertyPath: "name", reason: `VideoQueueScaling: function name ${functionName} is longer than ${FUNCTION_NAME_MAX} characters` });
         }
         const tags = args.tags ?? {};
         const parent = { parent: this };

@@ -335,6 +335,11 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.throws(() => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }, bad), /model\.name must be a DNS label/);
             assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: -1 } }, bad), /sampleFps must be 0 \(every frame\) or a positive number.*got -1/);
             assert.throws(() => new VideoInferenceDaemonSet("nan-fps", { ...base, worker: { ...base.worker, sampleFps: Number.NaN } }, bad), /sampleFps must be 0 \(every frame\).*got NaN/);
+            // Argument errors are pulumi.InputPropertyError naming the property path (as in pulumi-eks).
+            const propertyPath = (path: string) => (e: unknown): boolean => pulumi.InputPropertyError.isInstance(e) && e.propertyPath === path;
+            assert.throws(() => new VideoInferenceDaemonSet("bad-batch-path", { ...base, worker: { ...base.worker, batchSize: 16 } }, bad), propertyPath("worker.batchSize"));
+            assert.throws(() => new VideoInferenceDaemonSet("bad-frame-path", { ...base, worker: { ...base.worker, frameWidth: 0 } }, bad), propertyPath("worker.frameWidth"));
+            assert.throws(() => new VideoInferenceDaemonSet("bad-nodes-path", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad), propertyPath("scheduling.nodeSelector"));
             assert.throws(() => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad), /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/);
         });
     });
