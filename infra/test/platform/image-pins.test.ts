@@ -131,6 +131,17 @@ describe("container images (Dockerfiles)", () => {
             assert.doesNotMatch(instructions(readFileSync(path.join(root, "images", "triton-cpu", "Dockerfile"), "utf8")).join("\n"), /neuron/i);
         });
 
+        it("both Triton images prepend to the base image's PATH and LD_LIBRARY_PATH instead of replacing them", () => {
+            for (const image of ["triton-neuronx", "triton-cpu"]) {
+                const envs = instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8")).filter((l) => /^ENV\s/.test(l));
+                for (const name of ["PATH", "LD_LIBRARY_PATH"]) {
+                    const values = envs.flatMap((l) => [...l.matchAll(new RegExp(`(?:^ENV|\\s)${name}=(\\S+)`, "g"))].map((m) => m[1] as string));
+                    assert.ok(values.length > 0, `${image}: sets ${name}`);
+                    for (const value of values) assert.ok(value.includes(`\${${name}`), `${image}: ${name}=${value} drops the base image's ${name}`);
+                }
+            }
+        });
+
         it("both Triton images carry the Python model code the pod specs run", () => {
             for (const image of ["triton-neuronx", "triton-cpu"]) {
                 assert.match(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8"), /^COPY images\/bert-python\/ \/opt\/bert\/$/m);
