@@ -107,11 +107,71 @@ export function contextFiles(image: string, root: string = REPO_ROOT): string[] 
     return [...new Set(files)].sort();
 }
 
+function relativeToCwd(absolute: string): string {
+    return path.relative(process.cwd(), absolute) || ".";
+}
+
+/** Stands for the repository URL in BuildSettings (the URL is known only once the repository exists). */
+export const REPOSITORY_PLACEHOLDER = "<repository>";
+
 /**
- * The image's tag: sha256 over the Dockerfile, its allowlist, the build args and every file of the
- * build context (path, executable bit, bytes; a symlink by its target).
+ * Every input of the docker-build Image except its tags and registry credentials, with the repository URL
+ * as REPOSITORY_PLACEHOLDER. The provider rebuilds and pushes when any of these changes (image.go Diff:
+ * buildArgs, buildOnPreview, cacheFrom, cacheTo, context, dockerfile, platforms, push, target, ...), so
+ * all of them are part of the content tag: a rebuild always pushes a new tag, never one ECR already holds.
+ * The Image is declared from this same object (Images below), so the two cannot drift apart.
  */
-export function contentTag(image: string, root: string = REPO_ROOT, buildArgs: Readonly<Record<string, string>> = {}): string {
+export interface BuildSettings {
+    context: { location: string };
+    dockerfile: { location: string };
+    buildArgs: Record<string, string>;
+    platforms: "linux/amd64"[];
+    push: boolean;
+    buildOnPreview: boolean;
+    cacheFrom: { registry: { ref: string } }[];
+    cacheTo: { registry: { ref: string; mode: "max" | "min"; imageManifest: boolean; ociMediaTypes: boolean; ignoreError: boolean } }[];
+    /** The SDK's default, stated so the tag covers it. */
+    network: "default" | "host" | "none";
+    target?: string;
+}
+
+/** How the program builds `image` (paths relative to the working directory, which the provider sees too). */
+export function buildSettings(image: string, root: string = REPO_ROOT, buildArgs: Readonly<Record<string, string>> = {}): BuildSettings {
+    const cacheRef = `${REPOSITORY_PLACEHOLDER}:${CACHE_TAG}`;
+    return {
+        // Relative to the project directory (the CLI's working directory), so state holds no
+        // machine-specific paths. The Dockerfile's sibling .dockerignore narrows the context.
+        context: { location: relativeToCwd(root) },
+        dockerfile: { location: relativeToCwd(path.join(root, imagePaths(image).dockerfile)) },
+        buildArgs: { ...buildArgs },
+        platforms: ["linux/amd64"],
+        push: true,
+        // Build (and push) only on `up`; a preview reports the change from the context hash.
+        buildOnPreview: false,
+        // Layer cache in the image's own repository, in the format ECR accepts (OCI image manifest).
+        cacheFrom: [{ registry: { ref: cacheRef } }],
+        cacheTo: [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true, ignoreError: true } }],
+        network: "default",
+    };
+}
+
+/** JSON with object keys sorted at every level, so equal settings always hash the same. */
+export function canonicalJson(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+    if (value !== null && typeof value === "object") {
+        const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    }
+    return JSON.stringify(value);
+}
+
+/**
+ * The image's tag: sha256 over the Dockerfile, its allowlist, the build settings (canonical JSON) and
+ * every file of the build context: path, full file mode (type and permission bits, as the provider's
+ * hashFile writes fileMode.String(), so 0644 -> 0664 is a new context hash and a new tag) and bytes; a
+ * symlink by its target.
+ */
+export function contentTag(image: string, root: string = REPO_ROOT, settings: BuildSettings = buildSettings(image, root)): string {
     const files = contextFiles(image, root);
     const { dockerfile, ignoreFile } = imagePaths(image);
     const hash = createHash("sha256");
@@ -120,24 +180,15 @@ export function contentTag(image: string, root: string = REPO_ROOT, buildArgs: R
     };
     field(fs.readFileSync(path.join(root, dockerfile)));
     field(fs.readFileSync(path.join(root, ignoreFile)));
-    field(JSON.stringify(Object.entries(buildArgs).sort(([a], [b]) => a.localeCompare(b))));
+    field(canonicalJson(settings));
     for (const file of files) {
         const absolute = path.join(root, file);
         const stat = fs.lstatSync(absolute);
         field(file);
-        if (stat.isSymbolicLink()) {
-            field("l");
-            field(fs.readlinkSync(absolute));
-        } else {
-            field(stat.mode & 0o100 ? "x" : "-");
-            field(fs.readFileSync(absolute));
-        }
+        field(stat.mode.toString(8));
+        field(stat.isSymbolicLink() ? fs.readlinkSync(absolute) : fs.readFileSync(absolute));
     }
     return hash.digest("hex").slice(0, 16);
-}
-
-function relativeToCwd(absolute: string): string {
-    return path.relative(process.cwd(), absolute) || ".";
 }
 
 /** ECR lifecycle: drop untagged layers after a day, keep the newest `keep` tagged images. */
@@ -180,10 +231,9 @@ export class Images extends pulumi.ComponentResource {
         super("eks-inference:platform:Images", name, {}, opts);
         for (const image of [...new Set(args.images)].sort()) {
             const spec: ImageSpec = IMAGES[image];
-            const buildArgs = { ...(spec.buildArgs ?? {}) };
-            const hash = contentTag(image, REPO_ROOT, buildArgs);
+            const settings = buildSettings(image, REPO_ROOT, spec.buildArgs ?? {});
+            const hash = contentTag(image, REPO_ROOT, settings);
             const tag = args.tagPrefix ? `${args.tagPrefix}-${hash}` : hash;
-            const { dockerfile } = imagePaths(image);
             const repo = new aws.ecr.Repository(`${name}-${image}`, {
                 name: `${args.repositoryPrefix}/${image}`,
                 // Content tags never move; only the build cache's own tag is rewritten on each build.
@@ -195,21 +245,14 @@ export class Images extends pulumi.ComponentResource {
             }, { parent: this });
             new aws.ecr.LifecyclePolicy(`${name}-${image}`, { repository: repo.name, policy: lifecyclePolicy(args.keepImages) }, { parent: this });
             const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
-            const cacheRef = pulumi.interpolate`${repo.repositoryUrl}:${CACHE_TAG}`;
+            const inRepository = (ref: string): pulumi.Output<string> => repo.repositoryUrl.apply((url) => ref.split(REPOSITORY_PLACEHOLDER).join(url));
+            // Declared from the settings the tag hashes; only the tags and the registry credentials are added
+            // (the provider ignores password changes; the username and address follow the repository).
             const built = new dockerBuild.Image(`${name}-${image}`, {
+                ...settings,
                 tags: [pulumi.interpolate`${repo.repositoryUrl}:${tag}`],
-                // Relative to the project directory (the CLI's working directory), so state holds no
-                // machine-specific paths. The Dockerfile's sibling .dockerignore narrows the context.
-                context: { location: relativeToCwd(REPO_ROOT) },
-                dockerfile: { location: relativeToCwd(path.join(REPO_ROOT, dockerfile)) },
-                buildArgs,
-                platforms: ["linux/amd64"],
-                push: true,
-                // Build (and push) only on `up`; a preview reports the change from the context hash.
-                buildOnPreview: false,
-                // Layer cache in the image's own repository, in the format ECR accepts (OCI image manifest).
-                cacheFrom: [{ registry: { ref: cacheRef } }],
-                cacheTo: [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true, ignoreError: true } }],
+                cacheFrom: settings.cacheFrom.map((c) => ({ registry: { ...c.registry, ref: inRepository(c.registry.ref) } })),
+                cacheTo: settings.cacheTo.map((c) => ({ registry: { ...c.registry, ref: inRepository(c.registry.ref) } })),
                 registries: [{ address: repo.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
             }, { parent: this });
             this.repositories[image] = repo;

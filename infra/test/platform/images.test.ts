@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
-import { IMAGES, ImageName, contentTag, contextFiles, imagePaths, parseAllowlist } from "../../platform/images";
+import { IMAGES, ImageName, ImageSpec, REPOSITORY_PLACEHOLDER, buildSettings, canonicalJson, contentTag, contextFiles, imagePaths, parseAllowlist } from "../../platform/images";
 import { runStackUnderMocks } from "../../mock-run/mock-run";
 import { buildContextFiles } from "../support/dockerignore";
 
@@ -93,13 +93,46 @@ describe("images: tag vs build context", () => {
             fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o755);
             assert.notEqual(contentTag("worker", repo), afterAdd.worker?.tag, "an executable bit changes the tag");
 
+            // The full mode, as the provider's context hash has it: a group-writable checkout (umask 002) is a new tag.
+            fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o644);
+            const at0644 = contentTag("worker", repo);
+            fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o664);
+            assert.notEqual(contentTag("worker", repo), at0644, "0644 -> 0664 changes the tag");
+            fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o644);
+            assert.equal(contentTag("worker", repo), at0644);
+
+            // Same build settings for both roots, so only the content differs.
+            const settings = buildSettings("worker", ROOT);
+            assert.equal(contentTag("worker", repo, settings), contentTag("worker", repo, buildSettings("worker", ROOT)));
             fs.appendFileSync(path.join(repo, "package-lock.json"), "\n");
-            assert.notEqual(contentTag("worker", repo), contentTag("worker", ROOT));
+            assert.notEqual(contentTag("worker", repo, settings), contentTag("worker", ROOT, settings));
 
             const cpu = contentTag("tf-serving-cpu", repo);
             fs.appendFileSync(path.join(repo, "images", "tf-serving-cpu", "Dockerfile"), "\n# changed\n");
             assert.notEqual(contentTag("tf-serving-cpu", repo), cpu, "a Dockerfile edit changes the tag");
-            assert.notEqual(contentTag("tf-serving-cpu", repo, { X: "1" }), contentTag("tf-serving-cpu", repo), "build args are part of the tag");
+            const base = buildSettings("tf-serving-cpu", repo);
+            const tagOf = (change: Partial<typeof base>): string => contentTag("tf-serving-cpu", repo, { ...base, ...change });
+            assert.equal(tagOf({}), contentTag("tf-serving-cpu", repo));
+            // Every input whose change makes the provider rebuild (image.go Diff) is part of the tag.
+            const variants: Record<string, Partial<typeof base>> = {
+                "build args": { buildArgs: { X: "1" } },
+                platforms: { platforms: ["linux/amd64", "linux/arm64"] as unknown as typeof base.platforms },
+                "cache-to mode": { cacheTo: [{ registry: { ...(base.cacheTo[0] as (typeof base.cacheTo)[number]).registry, mode: "min" } }] },
+                "cache-to media types": { cacheTo: [{ registry: { ...(base.cacheTo[0] as (typeof base.cacheTo)[number]).registry, ociMediaTypes: false } }] },
+                "cache-from": { cacheFrom: [] },
+                target: { target: "runtime" },
+                "build on preview": { buildOnPreview: true },
+                "dockerfile path": { dockerfile: { location: "images/tf-serving-cpu/Other.Dockerfile" } },
+                "context location": { context: { location: "elsewhere" } },
+                network: { network: "host" },
+            };
+            const tags = new Set([tagOf({})]);
+            for (const [what, change] of Object.entries(variants)) {
+                const tag = tagOf(change);
+                assert.ok(!tags.has(tag), `${what} is part of the tag`);
+                tags.add(tag);
+            }
+            assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }), canonicalJson({ a: [{ c: 3, d: 2 }], b: 1 }), "key order does not matter");
         } finally {
             fs.rmSync(repo, { recursive: true, force: true });
         }
@@ -120,6 +153,20 @@ describe("images: tag vs build context", () => {
             assert.throws(() => contentTag("new", repo), /image 'new' needs images\/new\/Dockerfile\.dockerignore, which does not exist/);
         } finally {
             fs.rmSync(repo, { recursive: true, force: true });
+        }
+    });
+
+    it("the program's Image gets exactly the settings its tag hashes (besides tags and registry credentials)", async () => {
+        const up = await runStackUnderMocks("dev");
+        const builds = up.resources.filter((r) => r.type === "docker-build:index:Image");
+        assert.ok(builds.length > 0);
+        for (const b of builds) {
+            const image = b.name.replace("eks-inference-dev-", "");
+            const [tag] = b.inputs.tags as string[];
+            const repo = (tag as string).replace(/:[^:/]+$/, "");
+            const { tags: _tags, registries: _registries, ...rest } = b.inputs;
+            const given = JSON.parse(JSON.stringify(rest).split(repo).join(REPOSITORY_PLACEHOLDER)) as unknown;
+            assert.equal(canonicalJson(given), canonicalJson(buildSettings(image, ROOT, (IMAGES[image as ImageName] as ImageSpec).buildArgs ?? {})), image);
         }
     });
 
