@@ -3,7 +3,8 @@
 // Each image's build context is the repository root filtered by its own allowlist,
 // images/<name>/Dockerfile.dockerignore (BuildKit and the provider both prefer a Dockerfile-specific
 // ignore file to the root one). The image's tag is a hash of exactly that context plus the Dockerfile,
-// the allowlist and the build args, so the tag changes exactly when what the build reads changes:
+// the allowlist and every build setting the Image is given (BuildSettings), so the tag changes exactly
+// when what the build reads or how it builds changes:
 // an edit to README.md or infra/ leaves every tag (and context) alone, and ECR's immutable tags never
 // see the same tag pushed twice with different content. Pods refer to images by digest.
 //
