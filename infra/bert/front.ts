@@ -21,11 +21,17 @@ function appProtocol(name: ServicePort["name"]): string {
 }
 
 export interface BertFrontArgs {
+    /** The namespace the Services and the PodDisruptionBudget go in. */
     namespace: string;
+    /** The pods' labels: `selector` picks them, `all` labels the objects made here. */
     labels: { selector: Record<string, string>; all: Record<string, string> };
+    /** The ports both Services expose. */
     ports: ServicePort[];
+    /** The Deployment's replicas (one replica gets a warning, and no PodDisruptionBudget). */
     replicas: number;
+    /** The Deployment the Services front (they are declared after it). */
     deployment: pulumi.Resource;
+    /** Resource options of the objects made here (parent, dependsOn). */
     opts: pulumi.CustomResourceOptions;
     /** For the single-replica warning. */
     warnOn: pulumi.Resource;

@@ -40,7 +40,7 @@ export interface BertServiceArgs {
     clusterName: pulumi.Input<string>;
     /** Triton: the triton image of the target. TF Serving: the tf-serving image of the profile. Required. */
     serverImage: pulumi.Input<string>;
-    /** TF Serving only: the image whose model-fetch program fills the model volume (images/worker). */
+    /** TF Serving only: the image whose model-fetch program fills the model volume (images/worker). Required with bertServer 'tf-serving'; unused (default undefined) with Triton. */
     modelFetchImage?: pulumi.Input<string>;
     /** The BERT node group's nodeSelector and tolerations. Required. */
     scheduling: Scheduling;

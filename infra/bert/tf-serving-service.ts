@@ -26,6 +26,7 @@ export interface BertInferenceArgs {
     modelServerImage: pulumi.Input<string>;
     /** The worker image, whose model-fetch bundle runs as the init container. */
     modelFetchImage: pulumi.Input<string>;
+    /** Deployment replicas; at least 1. */
     replicas: number;
     /** The BERT node group's nodeSelector and tolerations. */
     scheduling: Scheduling;
@@ -35,13 +36,17 @@ export interface BertInferenceArgs {
     model: ModelSpec;
     /** Server-side batching; off when undefined (the latency client sends one request at a time). */
     batching?: BatchingSpec;
+    /** The AWS region the model-fetch init container reads S3 in. */
     region: pulumi.Input<string>;
+    /** Requests and limits; default DEFAULT_BERT_MODEL_SERVER_RESOURCES for the server and the model-fetch defaults for the init container. */
     resources?: { modelServer?: ResourceSpec; modelFetch?: ResourceSpec };
     /** Seconds TF Serving may take to load the model before the pod is restarted; default 900. */
     modelLoadBudgetSeconds?: number;
+    /** Pod priority class; default none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
     /** Defaults to the fixed identity the platform binds an IAM role to (infra/platform/identities.ts). */
     namespace?: string;
+    /** Defaults to the fixed identity the platform binds an IAM role to (BERT_SERVING_IDENTITY). */
     serviceAccountName?: string;
 }
 

@@ -61,6 +61,7 @@ export interface BertTritonModel {
 export interface BertTritonArgs {
     /** The Triton image of the target (triton-neuronx or triton-cpu): server, init container and compile Job. */
     image: pulumi.Input<string>;
+    /** Deployment replicas; at least 1. */
     replicas: number;
     /** The BERT node group. */
     scheduling: Scheduling;
@@ -68,16 +69,21 @@ export interface BertTritonArgs {
     accelerator?: AcceleratorRequest;
     /** Model instances per pod: NeuronCores of the pod's devices (inf2: 2 per device), or 1 on CPU. */
     instances: number;
+    /** The model: name, shapes, target, and the bucket and key prefix it is served from. */
     model: BertTritonModel;
     /** When given, the stack compiles the model: a Job on these (general) nodes builds it from this Hugging Face id. */
     build?: { modelId: string; scheduling: Scheduling };
+    /** The AWS region the init container and the compile Job use for S3. */
     region: pulumi.Input<string>;
+    /** Triton's dynamic batching delay; default 2000 µs. */
     maxQueueDelayMicroseconds?: number;
+    /** Requests and limits; defaults DEFAULT_TRITON_RESOURCES (per target), DEFAULT_WAIT_FOR_MODEL_RESOURCES, DEFAULT_COMPILE_RESOURCES. */
     resources?: { server?: ResourceSpec; waitForModel?: ResourceSpec; compile?: ResourceSpec };
     /** CPU target: PyTorch threads of the (single) model instance; default 2, the vCPUs of a c7i.large. */
     cpuThreads?: number;
     /** Seconds Triton may take to load the model once the server starts; default 600. */
     modelLoadBudgetSeconds?: number;
+    /** Pod priority class; default none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
 }
 

@@ -67,16 +67,23 @@ export function tritonModelConfig(spec: TritonModelSpec): string {
 }
 
 export interface TritonContainerArgs {
+    /** The Triton image (triton-neuronx or triton-cpu). */
     image: pulumi.Input<string>;
+    /** The model's name in the repository (and in client requests). */
     modelName: string;
+    /** Volume holding the model repository. */
     repositoryVolume: string;
+    /** Writable /tmp volume (the root filesystem is read-only). */
     tmpVolume: string;
+    /** Memory-backed /dev/shm volume. */
     shmVolume: string;
+    /** The server's requests and limits. */
     resources: ResourceSpec;
+    /** Neuron devices; undefined (the default) requests none (cpu). */
     accelerator?: AcceleratorRequest;
     /** Seconds the startup probe allows for the model to load after the server starts. */
     modelLoadBudgetSeconds: number;
-    /** CPU target only: PyTorch threads per model instance (the node's vCPUs; the pod sets no CPU limit). */
+    /** CPU target only: PyTorch threads per model instance (the node's vCPUs; the pod sets no CPU limit). Default undefined: the variable is not set. */
     cpuThreads?: number;
 }
 

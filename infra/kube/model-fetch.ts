@@ -11,12 +11,17 @@ export const WORKER_ENTRYPOINT = ["node", "/app/worker/index.js"];
 export const DEFAULT_MODEL_FETCH_RESOURCES: ResourceSpec = { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" };
 
 export interface ModelFetchContainerArgs {
+    /** The image carrying dist/model-fetch (images/worker). */
     image: pulumi.Input<string>;
+    /** The model: its s3:// (or file) URI, name and version. */
     model: ModelSpec;
+    /** Volume the model is written into (shared with the model server). */
     modelsVolume: string;
+    /** The AWS region of the model's bucket. */
     region: pulumi.Input<string>;
     /** A Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; without it the Pod Identity credentials apply. */
     credentialsSecretName?: pulumi.Input<string>;
+    /** Requests and limits; default DEFAULT_MODEL_FETCH_RESOURCES. */
     resources?: ResourceSpec;
 }
 

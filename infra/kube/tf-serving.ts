@@ -46,13 +46,19 @@ export function batchingParametersText(spec: BatchingSpec): string {
 }
 
 export interface TfServingContainerArgs {
+    /** The TF Serving image of the profile. */
     image: pulumi.Input<string>;
+    /** The model's name (the model base path under the models volume). */
     modelName: string;
     /** Batching on when given; the ConfigMap holding batchingParametersText() is mounted by the caller as `batchingVolume`. */
     batchingVolume?: string;
+    /** Volume the model-fetch init container filled. */
     modelsVolume: string;
+    /** Writable /tmp volume (the root filesystem is read-only). */
     tmpVolume: string;
+    /** The server's requests and limits. */
     resources: ResourceSpec;
+    /** The accelerator; undefined (the default) requests none (cpu). */
     accelerator?: AcceleratorRequest;
     /** Seconds the startup probe allows for the model to load (Neuron loads take minutes). */
     modelLoadBudgetSeconds: number;

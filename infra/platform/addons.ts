@@ -30,6 +30,7 @@ export function componentVpcCniAddonUrn(stack: string, project: string, clusterC
 }
 
 export interface AddonsArgs {
+    /** The cluster the add-ons are installed in. */
     clusterName: pulumi.Input<string>;
     /** Name of this project's Cluster component (and of the eks.Cluster in it), for the vpc-cni alias. */
     clusterComponentName: string;

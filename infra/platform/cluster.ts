@@ -6,22 +6,30 @@ import * as pulumi from "@pulumi/pulumi";
 import { ExistingEntry, planAdminEntries } from "./admins";
 
 export interface ClusterArgs {
+    /** The EKS cluster's name (`<project>-<stack>`). */
     clusterName: string;
+    /** Kubernetes version (major.minor), validated by the config. */
     kubernetesVersion: string;
     /**
      * upgradePolicy.supportType. Without it EKS defaults to EXTENDED: when standard support ends the cluster
      * stays on its version and is billed at 6x the cluster-hour price. STANDARD lets EKS upgrade it instead.
      */
     supportType: "STANDARD" | "EXTENDED";
+    /** The VPC the cluster lives in. */
     vpcId: pulumi.Input<string>;
+    /** Subnets of the cluster's network interfaces and the nodes. */
     privateSubnetIds: pulumi.Input<string>[];
+    /** Public subnets, for internet-facing load balancers; nodes never run there. */
     publicSubnetIds: pulumi.Input<string>[];
     /** Given cluster-admin; the cluster creator (EKS's bootstrap entry) is skipped, see admins.ts. */
     adminPrincipalArns: string[];
     /** Tags the stack's AWS provider puts on everything (to tell this stack's access entries from others). */
     stackTags: Record<string, string>;
+    /** Control-plane log types sent to CloudWatch Logs. */
     logTypes: string[];
+    /** CIDRs allowed to reach the public API endpoint. */
     publicAccessCidrs: string[];
+    /** Retention of the control-plane log group, in days. */
     logRetentionDays: number;
 }
 

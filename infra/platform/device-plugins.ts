@@ -38,7 +38,9 @@ export function devicePluginScheduling(resourceName: "aws.amazon.com/neuron" | "
 export interface NeuronDevicePluginArgs {
     /** Where the plugin may run; default devicePluginScheduling("aws.amazon.com/neuron"). */
     scheduling?: Scheduling;
+    /** Helm chart version; default NEURON_HELM_CHART_VERSION. */
     chartVersion?: string;
+    /** Namespace of the release; default kube-system. */
     namespace?: string;
 }
 
@@ -87,7 +89,9 @@ export interface NvidiaDevicePluginArgs {
     scheduling?: Scheduling;
     /** GPU time-slicing: each GPU is advertised as this many nvidia.com/gpu. 1 (default) = off. */
     timeSlicingReplicas?: number;
+    /** Helm chart version; default NVIDIA_HELM_CHART_VERSION. */
     chartVersion?: string;
+    /** Namespace of the release; default kube-system. */
     namespace?: string;
 }
 

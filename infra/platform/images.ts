@@ -215,9 +215,11 @@ export function lifecyclePolicy(keep: number): string {
 export interface ImagesArgs {
     /** Repository name prefix, e.g. eks-inference/dev. */
     repositoryPrefix: string;
+    /** The images this stack needs (one ECR repository and one build each). */
     images: ImageName[];
     /** Optional label put in front of every content tag (`<label>-<hash>`). */
     tagPrefix?: string;
+    /** How many tagged images each repository keeps (the ECR lifecycle policy). */
     keepImages: number;
 }
 

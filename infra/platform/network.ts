@@ -6,14 +6,18 @@ import { cidrSubnet } from "./cidr";
 import { EKS_UNSUPPORTED_ZONE_IDS, GroupInstanceTypes, Offerings, chooseZones, subnetsForTypes } from "./zones";
 
 export interface NetworkArgs {
+    /** The VPC's CIDR block. */
     vpcCidr: string;
+    /** How many Availability Zones the subnets span. */
     azCount: number;
+    /** One NAT gateway for the VPC, or one per zone. */
     natGateways: "single" | "onePerAz";
     /**
      * Create the interface endpoints (INTERFACE_ENDPOINT_SERVICES) and their security group. Without
      * them, nodes reach those APIs through the NAT gateway. Default true.
      */
     interfaceEndpoints?: boolean;
+    /** The region (interface endpoint service names). */
     region: string;
     /** Name of the EKS cluster (subnet discovery tags). */
     clusterName: string;

@@ -8,6 +8,7 @@ import type { Network } from "./network";
 import { NodeGroup, NodeRole } from "./nodegroups";
 
 export interface NodePoolsArgs {
+    /** The stack's validated configuration (versions, groups, volumes). */
     config: Pick<PlatformConfig, "kubernetesVersion" | "general" | "acceleratedVolumeGiB" | "video" | "bert">;
     /** The cluster's name (an output of the cluster). */
     clusterName: pulumi.Input<string>;

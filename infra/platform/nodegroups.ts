@@ -39,6 +39,7 @@ export class NodeRole extends pulumi.ComponentResource {
 }
 
 export interface NodeGroupArgs {
+    /** The cluster the group joins. */
     clusterName: pulumi.Input<string>;
     /**
      * The cluster's Kubernetes version (major.minor). Nodes follow it, so raising kubernetesVersion
@@ -47,20 +48,28 @@ export interface NodeGroupArgs {
     kubernetesVersion: string;
     /** The node role component; groups wait for its policy attachments. */
     nodeRole: NodeRole;
+    /** Private subnets the group launches in (zones offering its instance types). */
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** ON_DEMAND launches the first; SPOT spreads over all of them (each type is its own Spot pool). */
     instanceTypes: string[];
+    /** The EKS AMI type (picks the AMI and its bootstrap). */
     amiType: AmiType;
+    /** ON_DEMAND or SPOT. */
     capacityType: CapacityType;
+    /** Min, desired (first deploy only) and max size. */
     sizing: Sizing;
+    /** Kubernetes labels of the nodes (and tags of the instances). */
     labels: Record<string, string>;
+    /** Kubernetes taints of the nodes. */
     taints: Taint[];
+    /** Root volume size (gp3, encrypted). */
     volumeGiB: number;
     /** 2 when a pod (not the host) must reach IMDSv2, e.g. the video worker reading its instance id. */
     imdsHopLimit: 1 | 2;
     /**
      * Pin the EKS AMI release (e.g. 1.35.2-20260403) instead of taking the newest one; only for a
      * workload whose user-space stack needs an older driver (legacy TF Serving Neuron).
+     * Default undefined: the AMI release EKS picks for the Kubernetes version.
      */
     releaseVersion?: string;
     /**
@@ -68,7 +77,7 @@ export interface NodeGroupArgs {
      * (see liveDesiredSize). Without it the configured desired size is sent.
      */
     liveLookupClusterName?: string;
-    /** Resources the node group waits for besides the node role (the CNI and Pod Identity add-ons). */
+    /** Resources the node group waits for besides the node role (the CNI and Pod Identity add-ons). Default none. */
     dependsOn?: pulumi.Resource[];
 }
 

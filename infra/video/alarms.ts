@@ -15,10 +15,11 @@ export interface VideoQueueAlarmsArgs {
     deadLetterQueueName: pulumi.Input<string>;
     /** Alarm when the oldest waiting job is older than this (ApproximateAgeOfOldestMessage), seconds. */
     oldestMessageAgeThresholdSeconds: number;
-    /** Existing SNS topic to notify. When absent, an encrypted topic is created (see topicArn). */
+    /** Existing SNS topic to notify. When absent, an encrypted topic is created (see topicArn). Default undefined. */
     alarmTopicArn?: pulumi.Input<string>;
-    /** Subscribe this address to the created topic (ignored when alarmTopicArn is given). */
+    /** Subscribe this address to the created topic (ignored when alarmTopicArn is given). Default undefined: no subscription. */
     alarmEmail?: string;
+    /** Tags of the resources made here; default none (the provider's default tags still apply). */
     tags?: Record<string, string>;
 }
 

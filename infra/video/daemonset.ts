@@ -50,9 +50,13 @@ export interface VideoInferenceArgs {
     scheduling: Scheduling;
     /** Undefined for the cpu profile. */
     accelerator?: AcceleratorRequest;
+    /** The detection model: name, URI, version. */
     model: ModelSpec;
+    /** TF Serving's batching parameters. */
     batching: BatchingSpec;
+    /** The worker's settings (queues, bucket, frames, metrics). */
     worker: VideoWorkerSettings;
+    /** Requests and limits; default DEFAULT_VIDEO_RESOURCES (and the model-fetch defaults). */
     resources?: { worker?: ResourceSpec; modelServer?: ResourceSpec; modelFetch?: ResourceSpec };
     /** emptyDir limit for downloaded videos and decoded frames; default 12Gi. */
     scratchSizeLimit?: string;
@@ -62,9 +66,11 @@ export interface VideoInferenceArgs {
     terminationGracePeriodSeconds?: number;
     /** Seconds TF Serving may take to load the model before the pod is restarted; default 600. */
     modelLoadBudgetSeconds?: number;
+    /** Pod priority class; default none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
     /** Defaults to the fixed identity the platform binds an IAM role to (infra/platform/identities.ts). */
     namespace?: string;
+    /** Defaults to the fixed identity the platform binds an IAM role to (VIDEO_WORKER_IDENTITY). */
     serviceAccountName?: string;
 }
 

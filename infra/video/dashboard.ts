@@ -18,7 +18,7 @@ export interface OperationsDashboardArgs {
     backlogMetricNamespace: pulumi.Input<string>;
     /** Where the worker publishes JobsSucceeded, JobsFailed, FramesPerSecond, FramesProcessed (dimension QueueName). */
     workerMetricNamespace: pulumi.Input<string>;
-    /** Whether the BERT service is deployed (adds a note on where its latency can be read). */
+    /** Whether the BERT service is deployed (adds a note on where its latency can be read). Default false. */
     bertEnabled?: boolean;
     /** Dashboard name; defaults to the component name. */
     dashboardName?: pulumi.Input<string>;

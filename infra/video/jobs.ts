@@ -11,10 +11,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface VideoJobsArgs {
+    /** Key prefix uploads land under (S3 notifications fire for it only). */
     inputPrefix: string;
+    /** Key prefix results are written under. */
     resultsPrefix: string;
+    /** Days after which results expire. */
     resultsExpiryDays: number;
+    /** The job queue's visibility timeout. */
     visibilityTimeoutSeconds: number;
+    /** Receives before a job goes to the dead-letter queue. */
     maxReceiveCount: number;
 }
 

@@ -56,8 +56,9 @@ export interface VideoQueueScalingArgs {
     logRetentionDays: number;
     /** SNS topic for the alarms (e.g. VideoQueueAlarms.topicArn); alarms without actions when absent. */
     alarmTopicArn?: pulumi.Input<string>;
-    /** The scaler bundle built by `npm run bundle:scaler`. */
+    /** The scaler bundle built by `npm run bundle:scaler`. Default DEFAULT_SCALER_BUNDLE. */
     bundlePath?: string;
+    /** Tags of the resources made here; default none (the provider's default tags still apply). */
     tags?: Record<string, string>;
 }
 
