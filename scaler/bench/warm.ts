@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand } from "@aws-sdk/client-auto-scaling";
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { startMoto, useMotoInThisProcess } from "../../tools/moto";
+import { startMoto, useMotoInThisProcess } from "../../testing/moto";
 import { ensureScalerBundle } from "../test/bundle";
 
 function median(xs: number[]): number {

@@ -3,11 +3,11 @@
 // trip through the emulator (in a child process) on both transports, with CPU per call on each side:
 //   npx tsx worker/bench/encode.ts [--frames 8] [--size 300] [--iterations 20] [--roundtrip] [--json]
 import { readdirSync, readFileSync } from "node:fs";
-import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
-import { encodePredictRequestSegments } from "../src/tfserving/codec";
-import { frameMessage } from "../src/grpc/protocol";
-import { spawnTfServingEmulator } from "./bert";
-import { round3, summarize } from "./stats";
+import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../model-client/tfserving";
+import { encodePredictRequestSegments } from "../model-client/tfserving/codec";
+import { frameMessage } from "../model-client/grpc/protocol";
+import { spawnTfServingEmulator } from "../../testing/spawn";
+import { round3, summarize } from "../../ops/stats";
 
 export interface EncodeCost {
     transport: "grpc" | "grpc-gather" | "rest";

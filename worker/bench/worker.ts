@@ -16,12 +16,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { makeTestVideo } from "../../tools/ffmpeg";
+import { makeTestVideo } from "../../testing/ffmpeg";
 import { BatchBufferPool, decodeBatches, probeVideo, type FrameBatch } from "../src/decode";
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
 import { ResultFileWriter } from "../src/results";
-import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../src/tfserving";
-import { summarize } from "./stats";
+import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../model-client/tfserving";
+import { summarize } from "../../ops/stats";
 
 const REPO = resolve(__dirname, "../..");
 /** Children run as `node -r tsx/cjs file.ts`, so their pid is the process doing the work (no tsx launcher in between). */
@@ -133,7 +133,7 @@ interface EmulatorProcess {
 /** The emulator in its own process, so it does not share the worker's event loop. */
 async function startEmulatorProcess(latencyMs: number): Promise<EmulatorProcess> {
     // Only the options that make it cheapest: gRPC with tensor_content outputs (the default), no loading delay.
-    const child: ChildProcess = spawn(TS_NODE[0], [...TS_NODE.slice(1), join(REPO, "worker/src/tfserving/emulator-main.ts"), "--grpc-port", "0", "--rest-port", "0", "--latency-ms", String(latencyMs)], {
+    const child: ChildProcess = spawn(TS_NODE[0], [...TS_NODE.slice(1), join(REPO, "testing/tfserving/emulator-main.ts"), "--grpc-port", "0", "--rest-port", "0", "--latency-ms", String(latencyMs)], {
         cwd: REPO,
         stdio: ["ignore", "pipe", "inherit"],
     });

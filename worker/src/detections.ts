@@ -1,6 +1,6 @@
 // TF Object Detection API outputs -> per-frame detections above the score threshold.
 import { COCO_MAX_ID, cocoLabel, isCocoClass } from "./coco";
-import { DataType, dtypeName, ModelServerError, readFloat32, type Tensor } from "./tfserving";
+import { DataType, dtypeName, ModelServerError, readFloat32, type Tensor } from "../model-client/tfserving";
 
 export interface Detection {
     label: string;

@@ -1,5 +1,5 @@
 // Why a job failed, and whether trying again later could help.
-import { ModelServerError } from "./tfserving";
+import { ModelServerError } from "../model-client/tfserving";
 
 export class JobError extends Error {
     constructor(

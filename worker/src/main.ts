@@ -6,7 +6,7 @@ import { startStatusServer } from "./http";
 import { createLogger, errorMessage, type Logger } from "./log";
 import { WorkerMetrics } from "./metrics";
 import { ScaleInProtection } from "./protection";
-import { createModelClient } from "./tfserving";
+import { createModelClient } from "../model-client/tfserving";
 import { VideoWorker, type WorkerDeps } from "./worker";
 
 /** Hard stop if a graceful shutdown hangs; well inside the pod's ~120 s grace period. */

@@ -3,7 +3,7 @@
 import type { FrameBatch } from "./decode";
 import { DETECTION_OUTPUTS, parseDetections, type Detection } from "./detections";
 import { GiveBackError, JobError, ShutdownError } from "./errors";
-import { ModelServerError, tensorFromUint8, type ModelClient, type ModelSpec } from "./tfserving";
+import { ModelServerError, tensorFromUint8, type ModelClient, type ModelSpec } from "../model-client/tfserving";
 
 export interface FrameResult {
     index: number;

@@ -26,7 +26,7 @@ import { checkResources, cleanWorkDir, jobDirPrefix } from "./preflight";
 import type { ScaleInProtection } from "./protection";
 import { ResultFileWriter, resultKey, uploadResult } from "./results";
 import { downloadVideo } from "./source";
-import { ModelServerError, waitForModelAvailable, type ModelClient, type ModelSpec } from "./tfserving";
+import { ModelServerError, waitForModelAvailable, type ModelClient, type ModelSpec } from "../model-client/tfserving";
 
 export interface WorkerDeps {
     config: WorkerConfig;

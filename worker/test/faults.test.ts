@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { makeTestVideo } from "../../tools/ffmpeg";
-import { startMoto, useMotoInThisProcess, type MotoServer } from "../../tools/moto";
+import { makeTestVideo } from "../../testing/ffmpeg";
+import { startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,7 +19,7 @@ import { ConfigError } from "../src/config";
 import { ScaleInProtection } from "../src/protection";
 import { startStallProxy, type StallProxy } from "./support/stall-proxy";
 import { startWorker, type StartedWorker } from "../src/main";
-import { OUTPUT_FAULTS, startTfServingEmulator, type OutputFault, type TfServingEmulator } from "../src/tfserving/emulator";
+import { OUTPUT_FAULTS, startTfServingEmulator, type OutputFault, type TfServingEmulator } from "../../testing/tfserving/emulator";
 import { BUCKET, captureLogs, createWorld, destroyWorld, drain, isProtected, queueCounts, RESULTS_PREFIX, sendJob, workerEnv, type LogCapture, type World } from "./support/world";
 
 /** The run's totals (printed after the last case). */

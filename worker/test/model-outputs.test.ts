@@ -4,11 +4,11 @@ import { strict as assert } from "node:assert";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseDetections } from "../src/detections";
-import { createModelClient, ModelServerError, readFloat32, tensorFromUint8 } from "../src/tfserving";
-import { corruptDetections, OUTPUT_FAULTS, startTfServingEmulator, type OutputFault } from "../src/tfserving/emulator";
-import { detectionModel } from "../src/tfserving/emulator-models";
-import { parseServerJson } from "../src/tfserving/rest-client";
-import { rejection } from "./tfserving/support/rejection";
+import { createModelClient, ModelServerError, readFloat32, tensorFromUint8 } from "../model-client/tfserving";
+import { corruptDetections, OUTPUT_FAULTS, startTfServingEmulator, type OutputFault } from "../../testing/tfserving/emulator";
+import { detectionModel } from "../../testing/tfserving/emulator-models";
+import { parseServerJson } from "../model-client/tfserving/rest-client";
+import { rejection } from "./support/rejection";
 
 const H = 6;
 const W = 8;

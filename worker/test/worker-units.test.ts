@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeTestVideo } from "../../tools/ffmpeg";
+import { makeTestVideo } from "../../testing/ffmpeg";
 import { BatchBufferPool, decodeBatches, ffmpegArgs, expectedFrames, selectByTime, type FrameBatch } from "../src/decode";
 import { parseDetections, type Detection } from "../src/detections";
 import { JobError } from "../src/errors";
@@ -15,7 +15,7 @@ import { WorkerMetrics } from "../src/metrics";
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
 import { buildResultDocument, frameJson, frameTimestampMs, resultKey, type ResultFrame, type ResultHeader } from "../src/results";
 import { jobMetricData } from "../src/cloudwatch";
-import { ModelServerError, ModelState, tensorFromFloat32, type ModelClient, type PredictRequest, type PredictResponse } from "../src/tfserving";
+import { ModelServerError, ModelState, tensorFromFloat32, type ModelClient, type PredictRequest, type PredictResponse } from "../model-client/tfserving";
 
 /** Class ids with a label in the COCO label map, in order (the fake model names frames by them). */
 const LABELLED_IDS = Array.from({ length: 90 }, (_, i) => i + 1).filter(isCocoClass);

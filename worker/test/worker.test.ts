@@ -11,14 +11,14 @@ import { SetInstanceProtectionCommand } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { countFrames, makeTestVideo } from "../../tools/ffmpeg";
-import { freePort, startMoto, useMotoInThisProcess, type MotoServer } from "../../tools/moto";
+import { countFrames, makeTestVideo } from "../../testing/ffmpeg";
+import { freePort, startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { ffmpegArgs } from "../src/decode";
 import { createLogger } from "../src/log";
 import { startWorker } from "../src/main";
 import { instanceIdFromImds, ScaleInProtection } from "../src/protection";
-import { startTfServingEmulator, type TfServingEmulator } from "../src/tfserving/emulator";
-import { detectFrame } from "../src/tfserving/emulator-models";
+import { startTfServingEmulator, type TfServingEmulator } from "../../testing/tfserving/emulator";
+import { detectFrame } from "../../testing/tfserving/emulator-models";
 import {
     BUCKET,
     captureLogs,

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { startMoto, type MotoServer } from "../../../tools/moto";
+import { startMoto, type MotoServer } from "../../../testing/moto";
 
 const DIR = path.resolve(__dirname, "../../../images/bert-python");
 const BUCKET = "eks-inference-test-models";

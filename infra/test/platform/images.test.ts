@@ -25,7 +25,7 @@ function providerContext(root: string, image: string): { files: string[]; digest
 /** A scratch repository: the real images/, the worker's inputs, and files no image reads. */
 function scratchRepo(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "images-ctx-"));
-    for (const entry of ["images", "worker/src", "worker/test", "package.json", "package-lock.json", "tsconfig.json", "README.md", "infra/platform/images.ts", "Pulumi.yaml"]) {
+    for (const entry of ["images", "worker", "testing", "ops", "package.json", "package-lock.json", "tsconfig.json", "README.md", "infra/platform/images.ts", "Pulumi.yaml"]) {
         fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
     }
     return dir;
@@ -52,8 +52,12 @@ describe("images: tag vs build context", () => {
 
     it("the worker's context holds what its Dockerfile copies (and no tests, node_modules or dist)", () => {
         const files = contextFiles("worker");
-        for (const needed of ["package.json", "package-lock.json", "tsconfig.json", "worker/src/main.ts", "worker/src/model-fetch/main.ts"]) assert.ok(files.includes(needed), needed);
-        assert.ok(!files.some((f) => /^(node_modules|dist|worker\/test|worker\/bench|\.git)(\/|$)/.test(f)), files.join(" "));
+        for (const needed of ["package.json", "package-lock.json", "tsconfig.json", "worker/src/main.ts", "worker/model-fetch/main.ts", "worker/model-client/tfserving/index.ts"]) {
+            assert.ok(files.includes(needed), needed);
+        }
+        assert.ok(!files.some((f) => /^(node_modules|dist|worker\/test|worker\/bench|testing|ops|\.git)(\/|$)/.test(f)), files.join(" "));
+        const roots = new Set(files.map((f) => (f.startsWith("worker/") ? f.split("/").slice(0, 2).join("/") : f.split("/")[0])));
+        assert.deepEqual([...roots].sort(), ["images", "package-lock.json", "package.json", "tsconfig.json", "worker/model-client", "worker/model-fetch", "worker/src"]);
     });
 
     it("the worker image's bundles read only files inside its build context", () => {
@@ -70,15 +74,28 @@ describe("images: tag vs build context", () => {
         }
     });
 
-    it("editing README.md or infra/ keeps every tag and context; editing an image's input changes that image's tag only", () => {
+    it("editing README.md, infra/, tests, benchmarks, testing/ or ops/ keeps every tag and context; editing an image's input changes that image's tag only", () => {
         const repo = scratchRepo();
         try {
             const before = snapshot(repo);
             fs.appendFileSync(path.join(repo, "README.md"), "\nan unrelated edit\n");
             fs.appendFileSync(path.join(repo, "infra", "images.ts"), "\n// an unrelated edit\n");
             fs.appendFileSync(path.join(repo, "worker", "test", "worker.test.ts"), "\n// tests are not in the image\n");
+            fs.appendFileSync(path.join(repo, "worker", "bench", "worker.ts"), "\n// benchmarks are not in the image\n");
+            // Test doubles and the local demo (testing/) and operator tools (ops/) ship in no image.
+            fs.appendFileSync(path.join(repo, "testing", "tfserving", "emulator.ts"), "\n// an emulator edit\n");
+            fs.appendFileSync(path.join(repo, "testing", "demo", "demo.ts"), "\n// a demo edit\n");
+            fs.writeFileSync(path.join(repo, "testing", "new-double.ts"), "export {};\n");
+            fs.appendFileSync(path.join(repo, "ops", "dlq", "replay.ts"), "\n// an ops tool edit\n");
+            fs.appendFileSync(path.join(repo, "ops", "bert-latency", "bert.ts"), "\n// a latency client edit\n");
             fs.writeFileSync(path.join(repo, "infra", "new-module.ts"), "export {};\n");
-            assert.deepEqual(snapshot(repo), before, "unrelated edits change no tag and no build context");
+            assert.deepEqual(snapshot(repo), before, "unrelated edits (README, infra, tests, benchmarks, testing/, ops/) change no tag and no build context");
+
+            fs.appendFileSync(path.join(repo, "worker", "model-client", "kserve", "client.ts"), "\n// a model-client change\n");
+            const afterClient = snapshot(repo);
+            assert.notEqual(afterClient.worker?.tag, before.worker?.tag, "a model-client edit changes the worker tag (the worker bundles it)");
+            fs.appendFileSync(path.join(repo, "worker", "model-fetch", "main.ts"), "\n// a model-fetch change\n");
+            assert.notEqual(snapshot(repo).worker?.tag, afterClient.worker?.tag, "a model-fetch edit changes the worker tag");
 
             fs.appendFileSync(path.join(repo, "worker", "src", "main.ts"), "\n// a worker change\n");
             const afterWorker = snapshot(repo);

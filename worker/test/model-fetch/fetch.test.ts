@@ -9,11 +9,11 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { startMoto, useMotoInThisProcess, type MotoServer } from "../../../tools/moto";
-import { readSettings } from "../../src/model-fetch/config";
-import { ModelFetchError } from "../../src/model-fetch/errors";
-import { fetchModel, MARKER_FILE } from "../../src/model-fetch/fetch-model";
-import { createS3Client } from "../../src/model-fetch/s3";
+import { startMoto, useMotoInThisProcess, type MotoServer } from "../../../testing/moto";
+import { readSettings } from "../../model-fetch/config";
+import { ModelFetchError } from "../../model-fetch/errors";
+import { fetchModel, MARKER_FILE } from "../../model-fetch/fetch-model";
+import { createS3Client } from "../../model-fetch/s3";
 
 const run = promisify(execFile);
 const BUCKET = "model-artifacts";
@@ -191,7 +191,7 @@ describe("model-fetch against moto S3 and a local HTTP server", function () {
     it("the bundled command exits non-zero with the reason on stderr", async () => {
         const modelDir = path.join(work, "out-cli", "m");
         const env = { ...process.env, ...moto.env, MODEL_URI: `s3://${BUCKET}/zoo/missing.tar.gz`, MODEL_DIR: modelDir };
-        await assert.rejects(run(process.execPath, ["--import", "tsx", path.join(__dirname, "../../src/model-fetch/main.ts")], { env }), (err: unknown) => {
+        await assert.rejects(run(process.execPath, ["--import", "tsx", path.join(__dirname, "../../model-fetch/main.ts")], { env }), (err: unknown) => {
             const failure = err as { code?: number; stderr?: string };
             assert.equal(failure.code, 1);
             const line = JSON.parse((failure.stderr ?? "").trim().split("\n").pop() ?? "{}") as { level?: string; kind?: string; msg?: string };

@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
-import { readSettings } from "../../src/model-fetch/config";
-import { describeS3Error, ModelFetchError } from "../../src/model-fetch/errors";
-import { planVersions } from "../../src/model-fetch/layout";
-import { localPathForKey } from "../../src/model-fetch/s3";
-import { parseModelUri } from "../../src/model-fetch/source";
+import { readSettings } from "../../model-fetch/config";
+import { describeS3Error, ModelFetchError } from "../../model-fetch/errors";
+import { planVersions } from "../../model-fetch/layout";
+import { localPathForKey } from "../../model-fetch/s3";
+import { parseModelUri } from "../../model-fetch/source";
 
 function kindOf(fn: () => unknown): string {
     try {

@@ -1,0 +1,106 @@
+import { strict as assert } from "node:assert";
+import { spawnTfServingEmulator } from "../spawn";
+import { startTfServingEmulator, type TfServingEmulator } from "../tfserving/emulator";
+import { parseEmulatorArgs } from "../tfserving/emulator-main";
+import { createModelClient, ModelState, tensorFromInt32, waitForModelAvailable } from "../../worker/model-client/tfserving";
+
+describe("TF Serving emulator REST surface", () => {
+    let emulator: TfServingEmulator;
+    before(async () => {
+        emulator = await startTfServingEmulator();
+    });
+    after(() => emulator.stop());
+
+    it("answers errors the way TF Serving does: JSON {error} with 404 or 400", async () => {
+        const missing = await fetch(`${emulator.restUrl}/v1/models/nope:predict`, { method: "POST", body: JSON.stringify({ inputs: { x: [1] } }) });
+        assert.equal(missing.status, 404);
+        assert.deepEqual(await missing.json(), { error: "Servable not found for request: Latest(nope)" });
+        const bad = await fetch(`${emulator.restUrl}/v1/models/bert:predict`, { method: "POST", body: JSON.stringify({ inputs: { input_ids: [[1]], extra: [[1]] } }) });
+        assert.equal(bad.status, 400);
+        assert.match(((await bad.json()) as { error: string }).error, /input tensor alias not found in signature: extra/);
+        const notJson = await fetch(`${emulator.restUrl}/v1/models/bert:predict`, { method: "POST", body: "{" });
+        assert.equal(notJson.status, 400);
+        const status = await fetch(`${emulator.restUrl}/v1/models/bert`);
+        assert.deepEqual(await status.json(), { model_version_status: [{ version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } }] });
+    });
+
+    it("returns a lone output unnamed, which the REST client names after the requested output", async () => {
+        const client = createModelClient(emulator.restUrl);
+        const ids = tensorFromInt32(new Int32Array([1, 2]), [1, 2]);
+        const response = await client.predict({ model: { name: "bert" }, inputs: { input_ids: ids, input_mask: ids, segment_ids: ids }, outputFilter: ["logits"] });
+        assert.deepEqual(Object.keys(response.outputs), ["logits"]);
+        assert.deepEqual(response.outputs.logits.shape, [1, 2]);
+    });
+
+    it("rejects an unknown output filter", async () => {
+        const client = createModelClient(emulator.grpcUrl);
+        const ids = tensorFromInt32(new Int32Array([1, 2]), [1, 2]);
+        await assert.rejects(
+            client.predict({ model: { name: "bert" }, inputs: { input_ids: ids, input_mask: ids, segment_ids: ids }, outputFilter: ["probabilities"] }),
+            /output tensor alias not found in signature: probabilities/,
+        );
+        client.close();
+    });
+
+    it("stops waiting for a model when the signal aborts", async () => {
+        const slow = await startTfServingEmulator({ loadingForMs: 60_000 });
+        const client = createModelClient(slow.grpcUrl);
+        try {
+            const controller = new AbortController();
+            setTimeout(() => controller.abort(new Error("shutting down")), 200);
+            await assert.rejects(waitForModelAvailable(client, { name: "bert" }, { timeoutMs: 30_000, intervalMs: 50, signal: controller.signal }), /shutting down/);
+            const [status] = await client.getModelStatus({ name: "bert" });
+            assert.equal(status.state, ModelState.LOADING);
+        } finally {
+            client.close();
+            await slow.stop();
+        }
+    });
+});
+
+describe("emulator-main CLI", () => {
+    it("parses its flags and rejects unknown ones", () => {
+        assert.deepEqual(parseEmulatorArgs(["--grpc-port", "8500", "--rest-port", "8501", "--latency-ms", "3", "--output-encoding", "typed_fields"]), {
+            grpcPort: 8500,
+            restPort: 8501,
+            latencyMs: 3,
+            outputEncoding: "typed_fields",
+        });
+        assert.throws(() => parseEmulatorArgs(["--latency-ms", "soon"]), /--latency-ms must be a non-negative number/);
+        assert.throws(() => parseEmulatorArgs(["--port", "1"]), /unknown flag "--port"/);
+    });
+
+    it("runs in a child process and prints its URLs when ready", async function () {
+        this.timeout(40_000);
+        const { grpcUrl, child } = await spawnTfServingEmulator(0);
+        const client = createModelClient(grpcUrl);
+        try {
+            const [status] = await client.getModelStatus({ name: "bert" });
+            assert.equal(status.state, ModelState.AVAILABLE);
+        } finally {
+            client.close();
+            child.kill("SIGTERM");
+        }
+    });
+});
+
+describe("emulator request log", () => {
+    it("keeps only the latest maxRecordedRequests Predict calls", async () => {
+        const emulator = await startTfServingEmulator({ maxRecordedRequests: 3 });
+        const client = createModelClient(emulator.grpcUrl);
+        try {
+            for (let batch = 1; batch <= 5; batch++) {
+                const ids = tensorFromInt32(new Int32Array(batch * 4), [batch, 4]);
+                await client.predict({ model: { name: "bert" }, inputs: { input_ids: ids, input_mask: ids, segment_ids: ids } });
+            }
+            assert.deepEqual(emulator.requests.map((r) => r.batchSize), [3, 4, 5]);
+        } finally {
+            client.close();
+            await emulator.stop();
+        }
+    });
+
+    it("rejects a negative log size", async () => {
+        await assert.rejects(startTfServingEmulator({ maxRecordedRequests: -1 }), /maxRecordedRequests must be a whole number >= 0, got -1/);
+    });
+});

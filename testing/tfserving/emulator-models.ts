@@ -1,0 +1,184 @@
+// The two models the emulator serves, as pure functions: signature checks and deterministic outputs.
+// Exported so tests of the video worker can recompute the detections the emulator will return.
+import { bytesPerElement, dtypeName, elementCount, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
+import { DataType, type Tensor } from "../../worker/model-client/tfserving/types";
+
+/** Detections per frame in the TF1 Object Detection API export (max_detections = 100). */
+export const MAX_DETECTIONS = 100;
+export const SERVING_DEFAULT = "serving_default";
+
+/** A request the model refuses; the emulator turns it into gRPC INVALID_ARGUMENT / HTTP 400. */
+export class InvalidInputError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "InvalidInputError";
+    }
+}
+
+export interface InputSpec {
+    name: string;
+    dtype: DataType;
+    /** Shape description for messages, e.g. "[N,H,W,3]". */
+    shape: string;
+}
+
+export interface EmulatedModel {
+    readonly name: string;
+    readonly inputs: readonly InputSpec[];
+    readonly outputNames: readonly string[];
+    /** Validates inputs (throws InvalidInputError) and computes every output. */
+    run(inputs: Record<string, Tensor>): Record<string, Tensor>;
+}
+
+export interface FrameDetections {
+    numDetections: number;
+    /** [ymin, xmin, ymax, xmax] normalised, one per detection, best first. */
+    boxes: [number, number, number, number][];
+    scores: number[];
+    /** COCO category ids. */
+    classes: number[];
+}
+
+const MEAN_STRIDE = 61;
+const COCO_IDS = [1, 2, 3, 4, 6, 8, 10, 17, 18, 44, 62, 63, 67, 72, 84];
+
+/**
+ * Deterministic fake detections for one RGB frame (H*W*3 bytes): 0..5 detections chosen from the
+ * mean of a strided sample of the frame's bytes and a few single bytes, scores descending from ~0.95
+ * to ~0.2 (so a 0.5 threshold keeps some and drops others). Values are float32-rounded, as they arrive over the wire.
+ */
+export function detectFrame(frame: Uint8Array): FrameDetections {
+    const length = frame.length;
+    // Mean of every MEAN_STRIDE-th byte: cheap enough for hundreds of 300x300 frames a second, and
+    // the prime stride visits all three channels.
+    let sum = 0;
+    let taken = 0;
+    for (let i = 0; i < length; i += MEAN_STRIDE, taken++) sum += frame[i];
+    const mean = taken === 0 ? 0 : Math.floor(sum / taken);
+    const sample = (k: number): number => (length === 0 ? 0 : frame[Math.floor((length * k) / 5)]);
+    const s1 = sample(1);
+    const s2 = sample(2);
+    const s3 = sample(3);
+    const numDetections = (mean + s1) % 6;
+    const result: FrameDetections = { numDetections, boxes: [], scores: [], classes: [] };
+    for (let i = 0; i < numDetections; i++) {
+        const ymin = ((s1 + 37 * i) % 128) / 256;
+        const xmin = ((s2 + 53 * i) % 128) / 256;
+        const ymax = ymin + 0.1 + ((s3 + 11 * i) % 96) / 256;
+        const xmax = xmin + 0.1 + ((mean + 17 * i) % 96) / 256;
+        result.boxes.push([Math.fround(ymin), Math.fround(xmin), Math.fround(ymax), Math.fround(xmax)]);
+        result.scores.push(Math.fround(0.97 - 0.18 * i - ((s2 + 13 * i) % 10) / 200));
+        result.classes.push(COCO_IDS[(s3 + 7 * i) % COCO_IDS.length]);
+    }
+    return result;
+}
+
+function expectInputs(model: EmulatedModel, inputs: Record<string, Tensor>): void {
+    const expected = model.inputs.map((i) => i.name);
+    const names = Object.keys(inputs);
+    for (const name of names) {
+        if (!expected.includes(name)) {
+            throw new InvalidInputError(`input tensor alias not found in signature: ${name}. Inputs expected to be in the set {${expected.join(",")}}.`);
+        }
+    }
+    for (const spec of model.inputs) {
+        const tensor = inputs[spec.name];
+        if (tensor === undefined) throw new InvalidInputError(`input "${spec.name}" is missing; signature ${SERVING_DEFAULT} of "${model.name}" needs {${expected.join(",")}}`);
+        if (tensor.dtype !== spec.dtype) {
+            throw new InvalidInputError(`input "${spec.name}" must be ${dtypeName(spec.dtype)} ${spec.shape} but ${dtypeName(tensor.dtype)} was provided`);
+        }
+        const bytes = elementCount(tensor.shape) * (bytesPerElement(tensor.dtype) ?? 0);
+        if ((tensor.content?.length ?? -1) !== bytes) {
+            throw new InvalidInputError(`input "${spec.name}" of shape [${tensor.shape.join(",")}] needs ${bytes} bytes of ${dtypeName(tensor.dtype)} data but carries ${tensor.content?.length ?? 0}`);
+        }
+    }
+}
+
+export function detectionModel(name: string): EmulatedModel {
+    const model: EmulatedModel = {
+        name,
+        inputs: [{ name: "inputs", dtype: DataType.DT_UINT8, shape: "[N,H,W,3]" }],
+        outputNames: ["num_detections", "detection_boxes", "detection_scores", "detection_classes"],
+        run(inputs) {
+            expectInputs(model, inputs);
+            const tensor = inputs.inputs;
+            const shape = tensor.shape;
+            if (shape.length !== 4 || shape[3] !== 3 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
+                throw new InvalidInputError(`input "inputs" must have shape [N,H,W,3] with N,H,W >= 1, got [${shape.join(",")}]`);
+            }
+            const [n, h, w] = shape;
+            const frameBytes = h * w * 3;
+            const content = tensor.content ?? Buffer.alloc(0);
+            const num = new Float32Array(n);
+            const boxes = new Float32Array(n * MAX_DETECTIONS * 4);
+            const scores = new Float32Array(n * MAX_DETECTIONS);
+            const classes = new Float32Array(n * MAX_DETECTIONS);
+            for (let f = 0; f < n; f++) {
+                const d = detectFrame(content.subarray(f * frameBytes, (f + 1) * frameBytes));
+                num[f] = d.numDetections;
+                for (let i = 0; i < d.numDetections; i++) {
+                    boxes.set(d.boxes[i], (f * MAX_DETECTIONS + i) * 4);
+                    scores[f * MAX_DETECTIONS + i] = d.scores[i];
+                    classes[f * MAX_DETECTIONS + i] = d.classes[i];
+                }
+            }
+            return {
+                num_detections: tensorFromFloat32(num, [n]),
+                detection_boxes: tensorFromFloat32(boxes, [n, MAX_DETECTIONS, 4]),
+                detection_scores: tensorFromFloat32(scores, [n, MAX_DETECTIONS]),
+                detection_classes: tensorFromFloat32(classes, [n, MAX_DETECTIONS]),
+            };
+        },
+    };
+    return model;
+}
+
+/** Deterministic BERT-like logits: p = (sum(input_ids * input_mask) + sum(segment_ids)) mod 1000 / 1000. */
+export function bertLogits(ids: Int32Array, mask: Int32Array, segments: Int32Array, batch: number, seqLen: number): Float32Array {
+    const logits = new Float32Array(batch * 2);
+    for (let b = 0; b < batch; b++) {
+        let acc = 0;
+        for (let s = b * seqLen; s < (b + 1) * seqLen; s++) acc += ids[s] * mask[s] + segments[s];
+        const p = (((acc % 1000) + 1000) % 1000) / 1000;
+        logits[b * 2] = p;
+        logits[b * 2 + 1] = 1 - p;
+    }
+    return logits;
+}
+
+function int32View(t: Tensor): Int32Array {
+    const c = t.content ?? Buffer.alloc(0);
+    if (c.byteOffset % 4 === 0) return new Int32Array(c.buffer, c.byteOffset, c.length / 4);
+    const copy = new Int32Array(c.length / 4);
+    new Uint8Array(copy.buffer).set(c);
+    return copy;
+}
+
+/** `seqLen`: the one sequence length the model takes, as a Neuron-compiled SavedModel does; absent: any. */
+export function bertModel(name: string, seqLen?: number): EmulatedModel {
+    const model: EmulatedModel = {
+        name,
+        inputs: ["input_ids", "input_mask", "segment_ids"].map((n) => ({ name: n, dtype: DataType.DT_INT32, shape: "[B,S]" })),
+        outputNames: ["logits"],
+        run(inputs) {
+            expectInputs(model, inputs);
+            const shape = inputs.input_ids.shape;
+            if (shape.length !== 2 || shape[0] < 1 || shape[1] < 1) {
+                throw new InvalidInputError(`input "input_ids" must have shape [B,S] with B,S >= 1, got [${shape.join(",")}]`);
+            }
+            for (const other of ["input_mask", "segment_ids"]) {
+                const s = inputs[other].shape;
+                if (s.length !== 2 || s[0] !== shape[0] || s[1] !== shape[1]) {
+                    throw new InvalidInputError(`input "${other}" has shape [${s.join(",")}] but input_ids has [${shape.join(",")}]; all BERT inputs must share [B,S]`);
+                }
+            }
+            if (seqLen !== undefined && shape[1] !== seqLen) {
+                throw new InvalidInputError(`input "input_ids" has shape [${shape.join(",")}] but model "${name}" was compiled for sequence length ${seqLen} ([B,${seqLen}])`);
+            }
+            const [batch, length] = shape;
+            const logits = bertLogits(int32View(inputs.input_ids), int32View(inputs.input_mask), int32View(inputs.segment_ids), batch, length);
+            return { logits: tensorFromFloat32(logits, [batch, 2]) };
+        },
+    };
+    return model;
+}
