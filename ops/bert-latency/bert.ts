@@ -9,6 +9,7 @@ import { connect as h2connect } from "node:http2";
 import { openBertEndpoint, PROTOCOLS, type BertEndpoint, type Protocol } from "./endpoints";
 import { round3, summarize } from "../stats";
 import { spawnTfServingEmulator, spawnV2Emulator, type EmulatorProcess } from "../../testing/spawn";
+import { choiceFlag, numberFlag, parseFlags, UsageError } from "../args";
 
 export { buildBertRequest, buildV2BertRequest, checkBertResponse, checkV2BertResponse, checkV2Metadata, openBertEndpoint } from "./endpoints";
 
@@ -37,11 +38,10 @@ export const BERT_USAGE = `usage: npm run bench:bert -- [--protocol v2|tfserving
   --protocol v2 (default) speaks KServe v2 gRPC (Triton, port 8001); tfserving speaks TF Serving gRPC (port 8500).
   --model is required with --target; without --target the protocol's emulator and its "bert" model are used.`;
 
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(`${message}\n${BERT_USAGE}`);
-        this.name = "UsageError";
-    }
+export { UsageError };
+
+function usageError(message: string): UsageError {
+    return new UsageError(message, BERT_USAGE);
 }
 
 /** Report printed by --json: exactly these keys. */
@@ -56,67 +56,49 @@ export interface BertBenchReport {
     throughput: number;
 }
 
-const INTEGER_FLAGS = {
-    "--requests": "requests",
-    "--concurrency": "concurrency",
-    "--connections": "connections",
-    "--seq-len": "seqLen",
-    "--batch": "batch",
-    "--warmup": "warmup",
-    "--timeout-ms": "timeoutMs",
-    "--server-latency-ms": "serverLatencyMs",
+const FLAGS = {
+    protocol: { type: "string" },
+    target: { type: "string" },
+    model: { type: "string" },
+    signature: { type: "string" },
+    requests: { type: "string" },
+    concurrency: { type: "string" },
+    connections: { type: "string" },
+    "seq-len": { type: "string" },
+    batch: { type: "string" },
+    warmup: { type: "string" },
+    "timeout-ms": { type: "string" },
+    "server-latency-ms": { type: "string" },
+    json: { type: "boolean" },
 } as const;
 
 const DEFAULT_PORTS: Record<Protocol, number> = { v2: 8001, tfserving: 8500 };
 
 export function parseBertArgs(argv: readonly string[]): BertBenchOptions {
+    const flags = parseFlags(argv, FLAGS, BERT_USAGE);
+    const int = (flag: keyof typeof FLAGS, min: number, fallback: number): number => numberFlag(flags[flag] as string | undefined, `--${flag}`, { min, integer: true }, BERT_USAGE, fallback);
     const options: BertBenchOptions = {
-        protocol: "v2",
-        model: "",
-        signature: "serving_default",
-        requests: 500,
-        concurrency: 1,
-        connections: 1,
-        seqLen: 128,
-        batch: 1,
-        warmup: 50,
-        timeoutMs: 10_000,
-        serverLatencyMs: 5,
-        json: false,
+        protocol: choiceFlag(flags.protocol, "--protocol", PROTOCOLS, BERT_USAGE, "v2"),
+        target: flags.target,
+        model: flags.model ?? "",
+        signature: flags.signature ?? "serving_default",
+        requests: int("requests", 1, 500),
+        concurrency: int("concurrency", 1, 1),
+        connections: int("connections", 1, 1),
+        seqLen: int("seq-len", 1, 128),
+        batch: int("batch", 1, 1),
+        warmup: int("warmup", 0, 50),
+        timeoutMs: int("timeout-ms", 1, 10_000),
+        serverLatencyMs: int("server-latency-ms", 0, 5),
+        json: flags.json === true,
     };
-    let signatureGiven = false;
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        if (flag === "--json") {
-            options.json = true;
-            continue;
-        }
-        const value = argv[i + 1];
-        if (!flag.startsWith("--")) throw new UsageError(`unexpected argument "${flag}"`);
-        if (value === undefined || value.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-        i++;
-        if (flag in INTEGER_FLAGS) {
-            const n = Number(value);
-            const key = INTEGER_FLAGS[flag as keyof typeof INTEGER_FLAGS];
-            const min = key === "warmup" || key === "serverLatencyMs" ? 0 : 1;
-            if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, got "${value}"`);
-            options[key] = n;
-        } else if (flag === "--protocol") {
-            if (!(PROTOCOLS as readonly string[]).includes(value)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(", ")}, got "${value}"`);
-            options.protocol = value as Protocol;
-        } else if (flag === "--target") options.target = value;
-        else if (flag === "--model") options.model = value;
-        else if (flag === "--signature") {
-            options.signature = value;
-            signatureGiven = true;
-        } else throw new UsageError(`unknown flag "${flag}"`);
-    }
-    if (signatureGiven && options.protocol === "v2") throw new UsageError("--signature applies to --protocol tfserving only (KServe v2 models have no signatures)");
+    if (flags.signature !== undefined && options.protocol === "v2") throw usageError("--signature applies to --protocol tfserving only (KServe v2 models have no signatures)");
     if (options.target !== undefined) {
-        if (!options.model) throw new UsageError("--model is required with --target");
+        if (!options.model) throw usageError("--model is required with --target");
         const url = targetUrl(options.target, options.protocol);
-        if (!url.startsWith("grpc:") && options.connections > 1) throw new UsageError(`--connections applies to gRPC targets; "${options.target}" is not one`);
+        if (!url.startsWith("grpc:") && options.connections > 1) throw usageError(`--connections applies to gRPC targets; "${options.target}" is not one`);
     } else if (!options.model) options.model = "bert";
+    if (options.target === undefined) delete options.target;
     return options;
 }
 
@@ -125,8 +107,8 @@ export function targetUrl(target: string, protocol: Protocol = "v2"): string {
     let url: string;
     if (/^[a-z]+:\/\//i.test(target)) url = target;
     else if (/^[^\s/]+:\d{1,5}$/.test(target)) url = `grpc://${target}`;
-    else throw new UsageError(`--target must be HOST:PORT (e.g. bert.default.svc:${DEFAULT_PORTS[protocol]}), got "${target}"`);
-    if (protocol === "v2" && !url.startsWith("grpc://")) throw new UsageError(`--protocol v2 speaks gRPC only; give HOST:PORT or grpc://HOST:PORT (Triton's gRPC port is 8001), got "${target}"`);
+    else throw usageError(`--target must be HOST:PORT (e.g. bert.default.svc:${DEFAULT_PORTS[protocol]}), got "${target}"`);
+    if (protocol === "v2" && !url.startsWith("grpc://")) throw usageError(`--protocol v2 speaks gRPC only; give HOST:PORT or grpc://HOST:PORT (Triton's gRPC port is 8001), got "${target}"`);
     return url;
 }
 

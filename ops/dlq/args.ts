@@ -1,4 +1,5 @@
 // Command-line arguments of `npm run dlq:replay` (pure).
+import { numberFlag, parseFlags, requiredFlag, UsageError } from "../args";
 
 export interface ReplayOptions {
     dlqUrl: string;
@@ -24,56 +25,32 @@ function isQueueUrl(value: string): boolean {
     }
 }
 
-/** Parses argv (without node and script). Throws an Error naming the bad argument. */
-export function parseReplayArgs(argv: readonly string[]): ReplayOptions {
-    let dlqUrl: string | undefined;
-    let queueUrl: string | undefined;
-    let max = DEFAULT_MAX;
-    let dryRun = false;
-    let filterKey: RegExp | undefined;
+const FLAGS = {
+    dlq: { type: "string" },
+    queue: { type: "string" },
+    max: { type: "string" },
+    "dry-run": { type: "boolean" },
+    "filter-key": { type: "string" },
+} as const;
 
-    const valueOf = (i: number, flag: string): string => {
-        const v = argv[i + 1];
-        if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value\n${USAGE}`);
-        return v;
-    };
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        switch (arg) {
-            case "--dlq":
-                dlqUrl = valueOf(i++, arg);
-                break;
-            case "--queue":
-                queueUrl = valueOf(i++, arg);
-                break;
-            case "--max": {
-                const raw = valueOf(i++, arg);
-                max = Number(raw);
-                if (!Number.isInteger(max) || max < 1) throw new Error(`--max must be a positive integer, got "${raw}"`);
-                break;
-            }
-            case "--dry-run":
-                dryRun = true;
-                break;
-            case "--filter-key": {
-                const raw = valueOf(i++, arg);
-                try {
-                    filterKey = new RegExp(raw);
-                } catch (err) {
-                    throw new Error(`--filter-key is not a valid regular expression: ${(err as Error).message}`);
-                }
-                break;
-            }
-            default:
-                throw new Error(`unknown argument "${arg}"\n${USAGE}`);
+/** Parses argv (without node and script). Throws a UsageError naming the bad argument. */
+export function parseReplayArgs(argv: readonly string[]): ReplayOptions {
+    const flags = parseFlags(argv, FLAGS, USAGE);
+    const dlqUrl = requiredFlag(flags.dlq, "--dlq", USAGE);
+    const queueUrl = requiredFlag(flags.queue, "--queue", USAGE);
+    const max = numberFlag(flags.max, "--max", { min: 1, integer: true }, USAGE, DEFAULT_MAX);
+    let filterKey: RegExp | undefined;
+    if (flags["filter-key"] !== undefined) {
+        try {
+            filterKey = new RegExp(flags["filter-key"]);
+        } catch (err) {
+            throw new UsageError(`--filter-key is not a valid regular expression: ${(err as Error).message}`, USAGE);
         }
     }
-    if (dlqUrl === undefined) throw new Error(`--dlq is required\n${USAGE}`);
-    if (queueUrl === undefined) throw new Error(`--queue is required\n${USAGE}`);
     for (const [flag, url] of [["--dlq", dlqUrl], ["--queue", queueUrl]] as const) {
-        if (!isQueueUrl(url)) throw new Error(`${flag} must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), got "${url}"`);
+        if (!isQueueUrl(url)) throw new UsageError(`${flag} must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), got "${url}"`, USAGE);
     }
-    if (dlqUrl === queueUrl) throw new Error("--dlq and --queue are the same queue");
-    if (queueUrl.endsWith(".fifo")) throw new Error("FIFO job queues are not supported (S3 notifications feed a standard queue)");
-    return { dlqUrl, queueUrl, max, dryRun, filterKey };
+    if (dlqUrl === queueUrl) throw new UsageError("--dlq and --queue are the same queue", USAGE);
+    if (queueUrl.endsWith(".fifo")) throw new UsageError("FIFO job queues are not supported (S3 notifications feed a standard queue)", USAGE);
+    return { dlqUrl, queueUrl, max, dryRun: flags["dry-run"] === true, filterKey };
 }

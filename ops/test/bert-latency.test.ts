@@ -54,11 +54,14 @@ describe("bench:bert argument parsing", () => {
             { protocol: "tfserving", target: "bert.default.svc:8500", model: "m", signature: "s", requests: 7, concurrency: 3, connections: 2, seqLen: 64, batch: 2, warmup: 0, timeoutMs: 900, serverLatencyMs: 0, json: true },
         );
         assert.equal(parseBertArgs(["--protocol", "v2", "--target", "grpc://triton:8001", "--model", "bert"]).protocol, "v2");
+        const eq = parseBertArgs(["--protocol=tfserving", "--target=bert.default.svc:8500", "--model=m", "--requests=9", "--seq-len=32"]);
+        assert.deepEqual([eq.protocol, eq.target, eq.model, eq.requests, eq.seqLen], ["tfserving", "bert.default.svc:8500", "m", 9, 32], "--flag=value works");
     });
 
     it("rejects bad flags with a usage error naming the problem", () => {
         const bad: [string[], RegExp][] = [
-            [["--bogus", "1"], /unknown flag "--bogus"/],
+            [["--bogus", "1"], /unknown option "--bogus"/],
+            [["--json=yes"], /--json takes no value/],
             [["--requests", "ten"], /--requests must be an integer >= 1, got "ten"/],
             [["--concurrency", "0"], /--concurrency must be an integer >= 1/],
             [["--connections", "0"], /--connections must be an integer >= 1, got "0"/],

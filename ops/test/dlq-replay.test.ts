@@ -27,15 +27,19 @@ describe("dlq:replay arguments", () => {
         assert.equal(o.max, 5);
         assert.equal(o.dryRun, true);
         assert.ok(o.filterKey?.test("cam1/a.mp4"));
+        const eq = parseReplayArgs([`--dlq=${dlq}`, `--queue=${queue}`, "--max=7", "--filter-key=^cam2/"]);
+        assert.deepEqual([eq.dlqUrl, eq.queueUrl, eq.max, eq.dryRun, eq.filterKey?.test("cam2/b.mp4")], [dlq, queue, 7, false, true], "--flag=value works");
     });
 
     it("names what is wrong", () => {
         assert.throws(() => parseReplayArgs(["--queue", queue]), /--dlq is required/);
-        assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue", queue, "--max", "0"]), /--max must be a positive integer/);
+        assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue", queue, "--max", "0"]), /--max must be an integer >= 1, got "0"/);
         assert.throws(() => parseReplayArgs(["--dlq", "jobs-dlq", "--queue", queue]), /--dlq must be a queue URL/);
         assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue", queue, "--filter-key", "("]), /--filter-key/);
         assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue", dlq]), /same queue/);
-        assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue", queue, "--force"]), /unknown argument "--force"/);
+        assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue", queue, "--force"]), /unknown option "--force"/);
+        assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue"]), /: --queue needs a value\nusage: npm run dlq:replay/);
+        assert.throws(() => parseReplayArgs(["--dlq", dlq, "--queue", queue, "--dry-run=yes"]), /--dry-run takes no value/);
     });
 });
 

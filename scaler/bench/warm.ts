@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand } from "@aws-sdk/client-auto-scaling";
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { numberFlag, parseFlags } from "../../ops/args";
 import { startMoto, useMotoInThisProcess } from "../../testing/moto";
 import { ensureScalerBundle } from "../test/bundle";
 
@@ -14,9 +15,9 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-    const beatsArg = process.argv.indexOf("--beats");
-    const beats = beatsArg >= 0 ? Number(process.argv[beatsArg + 1]) : 20;
-    if (!Number.isInteger(beats) || beats < 1) throw new Error("--beats needs a positive integer");
+    const usage = "usage: npx tsx scaler/bench/warm.ts [--beats 20]";
+    const flags = parseFlags(process.argv.slice(2), { beats: { type: "string" } }, usage);
+    const beats = numberFlag(flags.beats, "--beats", { min: 1, integer: true }, usage, 20);
     const bundle = ensureScalerBundle();
     const moto = await startMoto();
     const restore = useMotoInThisProcess(moto);

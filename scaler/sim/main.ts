@@ -1,5 +1,6 @@
-// npm run sim:scaling [-- --json] [-- --seed N] [-- --target N]
+// npm run sim:scaling -- [--json] [--seed N] [--target N]
 // Compares the original design's scaling rule with this one on the same seeded load trace.
+import { numberFlag, parseFlags } from "../../ops/args";
 import { backlogPerInstanceRule, originalRule } from "./designs";
 import { DEFAULT_PARAMS, simulate } from "./model";
 import { markdownTable, summarize, type Summary } from "./report";
@@ -19,24 +20,22 @@ export function runComparison(o: SimOptions): { summaries: Summary[]; jobs: numb
     return { summaries: results.map((r) => summarize(r, arrivals)), jobs: trace.length };
 }
 
-function parseArgs(argv: readonly string[]): SimOptions & { json: boolean } {
-    const opts = { seed: 42, target: 4, json: false };
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--json") opts.json = true;
-        else if (arg === "--seed" || arg === "--target") {
-            const value = Number(argv[++i]);
-            if (!Number.isFinite(value) || value <= 0) throw new Error(`${arg} needs a positive number, got ${argv[i]}`);
-            if (arg === "--seed") opts.seed = Math.floor(value);
-            else opts.target = value;
-        } else throw new Error(`unknown argument ${arg} (expected --json, --seed N, --target N)`);
-    }
-    return opts;
+const USAGE = "usage: npm run sim:scaling -- [--seed 42] [--target 4] [--json]";
+
+const FLAGS = { seed: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } } as const;
+
+export function parseSimArgs(argv: readonly string[]): SimOptions & { json: boolean } {
+    const flags = parseFlags(argv, FLAGS, USAGE);
+    return {
+        seed: numberFlag(flags.seed, "--seed", { min: 1, integer: true }, USAGE, 42),
+        target: numberFlag(flags.target, "--target", { min: 0, exclusive: true }, USAGE, 4),
+        json: flags.json === true,
+    };
 }
 
 if (require.main === module) {
     try {
-        const opts = parseArgs(process.argv.slice(2));
+        const opts = parseSimArgs(process.argv.slice(2));
         const { summaries, jobs } = runComparison(opts);
         if (opts.json) {
             console.log(JSON.stringify({ seed: opts.seed, target: opts.target, params: DEFAULT_PARAMS, processing: DEFAULT_PROCESSING, summaries }, null, 2));

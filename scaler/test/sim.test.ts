@@ -1,7 +1,7 @@
 // Invariants of the scaling simulation (npm run sim:scaling) and the rules it encodes.
 import { strict as assert } from "node:assert";
 import { backlogPerInstanceRule, originalRule } from "../sim/designs";
-import { runComparison } from "../sim/main";
+import { parseSimArgs, runComparison } from "../sim/main";
 import { DEFAULT_PARAMS, simulate, type Observation, type ScalingRule, type SimResult } from "../sim/model";
 import { markdownTable, summarize } from "../sim/report";
 import { seededRng } from "../sim/rng";
@@ -144,5 +144,18 @@ describe("scaling rules", () => {
         assert.equal(originalRule().decide([obs({ visible: 3, desired: 2 })], 60), 4);
         const calm = Array.from({ length: 5 }, () => obs({ visible: 1, inFlight: 6, desired: 6 }));
         assert.equal(originalRule().decide(calm, 300), 5, "in-flight work is invisible to the original rule");
+    });
+});
+
+describe("sim:scaling arguments", () => {
+    it("reads --seed, --target and --json, in either --flag value or --flag=value form", () => {
+        assert.deepEqual(parseSimArgs([]), { seed: 42, target: 4, json: false });
+        assert.deepEqual(parseSimArgs(["--seed", "7", "--target=2.5", "--json"]), { seed: 7, target: 2.5, json: true });
+    });
+
+    it("names a bad argument, then the usage", () => {
+        assert.throws(() => parseSimArgs(["--seed", "1.5"]), /--seed must be an integer >= 1, got "1.5"\nusage: npm run sim:scaling/);
+        assert.throws(() => parseSimArgs(["--target=0"]), /--target must be a number > 0, got "0"/);
+        assert.throws(() => parseSimArgs(["--seeds", "3"]), /unknown option "--seeds"/);
     });
 });

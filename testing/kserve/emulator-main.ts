@@ -1,54 +1,35 @@
 // CLI: run the KServe v2 emulator in its own process and print one JSON line ({"url": ...}) when ready.
 //   tsx testing/kserve/emulator-main.ts [--host H] [--port N] [--model NAME] [--seq-len S]
 //     [--max-batch-size B] [--latency-ms L] [--loading-ms T] [--output-encoding raw|contents]
+import { choiceFlag, numberFlag, parseFlags } from "../../ops/args";
 import { startV2Emulator, type V2EmulatorOptions } from "./emulator";
 
-const USAGE = "usage: kserve emulator-main [--host H] [--port N] [--model NAME] [--seq-len S] [--max-batch-size B] [--latency-ms L] [--loading-ms T] [--output-encoding raw|contents]";
+const USAGE = "usage: tsx testing/kserve/emulator-main.ts [--host H] [--port N] [--model NAME] [--seq-len S] [--max-batch-size B] [--latency-ms L] [--loading-ms T] [--output-encoding raw|contents]";
+
+const FLAGS = {
+    host: { type: "string" },
+    port: { type: "string" },
+    model: { type: "string" },
+    "seq-len": { type: "string" },
+    "max-batch-size": { type: "string" },
+    "latency-ms": { type: "string" },
+    "loading-ms": { type: "string" },
+    "output-encoding": { type: "string" },
+} as const;
 
 export function parseV2EmulatorArgs(argv: readonly string[]): V2EmulatorOptions {
-    const options: V2EmulatorOptions = {};
-    for (let i = 0; i < argv.length; i += 2) {
-        const flag = argv[i];
-        const value = argv[i + 1];
-        if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-        const number = (min: number, integer: boolean): number => {
-            const n = Number(value);
-            if (value.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-                throw new Error(`${flag} must be ${integer ? "a whole number" : "a number"} >= ${min}, got "${value}"\n${USAGE}`);
-            }
-            return n;
-        };
-        switch (flag) {
-            case "--host":
-                options.host = value;
-                break;
-            case "--port":
-                options.port = number(0, true);
-                break;
-            case "--model":
-                options.modelName = value;
-                break;
-            case "--seq-len":
-                options.seqLen = number(1, true);
-                break;
-            case "--max-batch-size":
-                options.maxBatchSize = number(1, true);
-                break;
-            case "--latency-ms":
-                options.latencyMs = number(0, false);
-                break;
-            case "--loading-ms":
-                options.loadingForMs = number(0, false);
-                break;
-            case "--output-encoding":
-                if (value !== "raw" && value !== "contents") throw new Error(`--output-encoding must be raw or contents, got "${value}"\n${USAGE}`);
-                options.outputEncoding = value;
-                break;
-            default:
-                throw new Error(`unknown flag "${flag}"\n${USAGE}`);
-        }
-    }
-    return options;
+    const flags = parseFlags(argv, FLAGS, USAGE);
+    const candidates: V2EmulatorOptions = {
+        host: flags.host,
+        port: numberFlag(flags.port, "--port", { min: 0, integer: true }, USAGE),
+        modelName: flags.model,
+        seqLen: numberFlag(flags["seq-len"], "--seq-len", { min: 1, integer: true }, USAGE),
+        maxBatchSize: numberFlag(flags["max-batch-size"], "--max-batch-size", { min: 1, integer: true }, USAGE),
+        latencyMs: numberFlag(flags["latency-ms"], "--latency-ms", { min: 0 }, USAGE),
+        loadingForMs: numberFlag(flags["loading-ms"], "--loading-ms", { min: 0 }, USAGE),
+        outputEncoding: choiceFlag(flags["output-encoding"], "--output-encoding", ["raw", "contents"] as const, USAGE),
+    };
+    return Object.fromEntries(Object.entries(candidates).filter(([, v]) => v !== undefined)) as V2EmulatorOptions;
 }
 
 async function main(): Promise<void> {

@@ -66,8 +66,10 @@ describe("emulator-main CLI", () => {
             latencyMs: 3,
             outputEncoding: "typed_fields",
         });
-        assert.throws(() => parseEmulatorArgs(["--latency-ms", "soon"]), /--latency-ms must be a non-negative number/);
-        assert.throws(() => parseEmulatorArgs(["--port", "1"]), /unknown flag "--port"/);
+        assert.throws(() => parseEmulatorArgs(["--latency-ms", "soon"]), /--latency-ms must be a number >= 0, got "soon"/);
+        assert.throws(() => parseEmulatorArgs(["--port", "1"]), /unknown option "--port"/);
+        assert.throws(() => parseEmulatorArgs(["--grpc-port", "1.5"]), /--grpc-port must be an integer >= 0, got "1.5"/);
+        assert.deepEqual(parseEmulatorArgs(["--grpc-port=0", "--latency-ms=2.5"]), { grpcPort: 0, latencyMs: 2.5 }, "--flag=value works");
     });
 
     it("runs in a child process and prints its URLs when ready", async function () {

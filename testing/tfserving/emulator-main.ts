@@ -1,46 +1,31 @@
 // CLI: run the TF Serving emulator in its own process and print one JSON line with its URLs when ready.
 //   tsx testing/tfserving/emulator-main.ts [--grpc-port N] [--rest-port M] [--latency-ms L]
 //     [--loading-ms T] [--host H] [--output-encoding tensor_content|typed_fields]
+import { choiceFlag, numberFlag, parseFlags } from "../../ops/args";
 import { startTfServingEmulator, type TfServingEmulatorOptions } from "./emulator";
 
-const USAGE = "usage: emulator-main [--host H] [--grpc-port N] [--rest-port M] [--latency-ms L] [--loading-ms T] [--output-encoding tensor_content|typed_fields]";
+const USAGE = "usage: tsx testing/tfserving/emulator-main.ts [--host H] [--grpc-port N] [--rest-port M] [--latency-ms L] [--loading-ms T] [--output-encoding tensor_content|typed_fields]";
 
-export function parseEmulatorArgs(argv: string[]): TfServingEmulatorOptions {
-    const options: TfServingEmulatorOptions = {};
-    for (let i = 0; i < argv.length; i += 2) {
-        const flag = argv[i];
-        const value = argv[i + 1];
-        if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-        const number = (): number => {
-            const n = Number(value);
-            if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got "${value}"\n${USAGE}`);
-            return n;
-        };
-        switch (flag) {
-            case "--host":
-                options.host = value;
-                break;
-            case "--grpc-port":
-                options.grpcPort = number();
-                break;
-            case "--rest-port":
-                options.restPort = number();
-                break;
-            case "--latency-ms":
-                options.latencyMs = number();
-                break;
-            case "--loading-ms":
-                options.loadingForMs = number();
-                break;
-            case "--output-encoding":
-                if (value !== "tensor_content" && value !== "typed_fields") throw new Error(`--output-encoding must be tensor_content or typed_fields\n${USAGE}`);
-                options.outputEncoding = value;
-                break;
-            default:
-                throw new Error(`unknown flag "${flag}"\n${USAGE}`);
-        }
-    }
-    return options;
+const FLAGS = {
+    host: { type: "string" },
+    "grpc-port": { type: "string" },
+    "rest-port": { type: "string" },
+    "latency-ms": { type: "string" },
+    "loading-ms": { type: "string" },
+    "output-encoding": { type: "string" },
+} as const;
+
+export function parseEmulatorArgs(argv: readonly string[]): TfServingEmulatorOptions {
+    const flags = parseFlags(argv, FLAGS, USAGE);
+    const candidates: TfServingEmulatorOptions = {
+        host: flags.host,
+        grpcPort: numberFlag(flags["grpc-port"], "--grpc-port", { min: 0, integer: true }, USAGE),
+        restPort: numberFlag(flags["rest-port"], "--rest-port", { min: 0, integer: true }, USAGE),
+        latencyMs: numberFlag(flags["latency-ms"], "--latency-ms", { min: 0 }, USAGE),
+        loadingForMs: numberFlag(flags["loading-ms"], "--loading-ms", { min: 0 }, USAGE),
+        outputEncoding: choiceFlag(flags["output-encoding"], "--output-encoding", ["tensor_content", "typed_fields"] as const, USAGE),
+    };
+    return Object.fromEntries(Object.entries(candidates).filter(([, v]) => v !== undefined)) as TfServingEmulatorOptions;
 }
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@ import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorF
 import { encodePredictRequestSegments } from "../model-client/tfserving/codec";
 import { frameMessage } from "../model-client/grpc/protocol";
 import { spawnTfServingEmulator } from "../../testing/spawn";
+import { numberFlag, parseFlags } from "../../ops/args";
 import { round3, summarize } from "../../ops/stats";
 
 export interface EncodeCost {
@@ -98,22 +99,26 @@ export async function measureRoundTrip(request: PredictRequest, iterations: numb
     }
 }
 
+const USAGE = "usage: npx tsx worker/bench/encode.ts [--frames 8] [--size 300] [--iterations 20] [--roundtrip] [--json]";
+
+const FLAGS = {
+    frames: { type: "string" },
+    size: { type: "string" },
+    iterations: { type: "string" },
+    roundtrip: { type: "boolean" },
+    json: { type: "boolean" },
+} as const;
+
 async function main(): Promise<void> {
-    const argv = process.argv.slice(2);
-    const flag = (name: string, fallback: number): number => {
-        const i = argv.indexOf(name);
-        if (i < 0) return fallback;
-        const n = Number(argv[i + 1]);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${argv[i + 1]}"`);
-        return n;
-    };
-    const frames = flag("--frames", 8);
-    const size = flag("--size", 300);
+    const flags = parseFlags(process.argv.slice(2), FLAGS, USAGE);
+    const positive = (flag: "frames" | "size" | "iterations", fallback: number): number => numberFlag(flags[flag], `--${flag}`, { min: 1, integer: true }, USAGE, fallback);
+    const frames = positive("frames", 8);
+    const size = positive("size", 300);
     const request = videoBatchRequest(frames, size);
-    const iterations = flag("--iterations", 20);
+    const iterations = positive("iterations", 20);
     const results = measureEncode(request, iterations);
-    const roundTrip = argv.includes("--roundtrip") ? await measureRoundTrip(request, iterations) : undefined;
-    if (argv.includes("--json")) {
+    const roundTrip = flags.roundtrip === true ? await measureRoundTrip(request, iterations) : undefined;
+    if (flags.json === true) {
         console.log(JSON.stringify({ frames, size, results, roundTrip }));
         return;
     }

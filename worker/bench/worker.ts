@@ -21,6 +21,7 @@ import { BatchBufferPool, decodeBatches, probeVideo, type FrameBatch } from "../
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
 import { ResultFileWriter } from "../src/results";
 import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../model-client/tfserving";
+import { numberFlag, parseFlags, UsageError } from "../../ops/args";
 import { summarize } from "../../ops/stats";
 
 const REPO = resolve(__dirname, "../..");
@@ -85,42 +86,49 @@ interface Options {
     json: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-    const o: Options = { seconds: 20, fps: 30, width: 1280, height: 720, frameWidth: 300, frameHeight: 300, batch: 8, inFlight: 2, latencyMs: 20, rssSeconds: 10, runs: 3, json: false };
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        if (flag === "--json") {
-            o.json = true;
-            continue;
-        }
-        const value = argv[++i];
-        const num = (): number => {
-            const n = Number(value);
-            if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got "${value}"`);
-            return n;
-        };
-        switch (flag) {
-            case "--seconds": o.seconds = num(); break;
-            case "--fps": o.fps = num(); break;
-            case "--width": o.width = num(); break;
-            case "--height": o.height = num(); break;
-            case "--batch": o.batch = num(); break;
-            case "--in-flight": o.inFlight = num(); break;
-            case "--latency-ms": o.latencyMs = num(); break;
-            case "--rss-seconds": o.rssSeconds = num(); break;
-            case "--runs": o.runs = Math.round(num()); break;
-            case "--frame": {
-                const m = /^(\d+)x(\d+)$/.exec(value ?? "");
-                if (!m) throw new Error(`--frame needs WxH, got "${value}"`);
-                o.frameWidth = Number(m[1]);
-                o.frameHeight = Number(m[2]);
-                break;
-            }
-            default:
-                throw new Error(`unknown flag ${flag}`);
-        }
+const USAGE =
+    "usage: npm run bench:worker -- [--seconds 20] [--fps 30] [--width 1280] [--height 720] [--frame 300x300] [--batch 8] [--in-flight 2] [--latency-ms 20] [--rss-seconds 10] [--runs 3] [--json]";
+
+const FLAGS = {
+    seconds: { type: "string" },
+    fps: { type: "string" },
+    width: { type: "string" },
+    height: { type: "string" },
+    frame: { type: "string" },
+    batch: { type: "string" },
+    "in-flight": { type: "string" },
+    "latency-ms": { type: "string" },
+    "rss-seconds": { type: "string" },
+    runs: { type: "string" },
+    json: { type: "boolean" },
+} as const;
+
+function parseBenchArgs(argv: readonly string[]): Options {
+    const flags = parseFlags(argv, FLAGS, USAGE);
+    const positive = (flag: keyof typeof FLAGS, fallback: number, integer = false): number =>
+        numberFlag(flags[flag] as string | undefined, `--${flag}`, integer ? { min: 1, integer } : { min: 0, exclusive: true }, USAGE, fallback);
+    let frameWidth = 300;
+    let frameHeight = 300;
+    if (flags.frame !== undefined) {
+        const m = /^(\d+)x(\d+)$/.exec(flags.frame);
+        if (!m) throw new UsageError(`--frame must be WxH, got "${flags.frame}"`, USAGE);
+        frameWidth = Number(m[1]);
+        frameHeight = Number(m[2]);
     }
-    return o;
+    return {
+        seconds: positive("seconds", 20),
+        fps: positive("fps", 30),
+        width: positive("width", 1280, true),
+        height: positive("height", 720, true),
+        frameWidth,
+        frameHeight,
+        batch: positive("batch", 8, true),
+        inFlight: positive("in-flight", 2, true),
+        latencyMs: positive("latency-ms", 20),
+        rssSeconds: positive("rss-seconds", 10),
+        runs: positive("runs", 3, true),
+        json: flags.json === true,
+    };
 }
 
 interface EmulatorProcess {
@@ -345,10 +353,10 @@ function medianRun(runs: PipelineRun[]): PipelineRun & { runsFps: number[] } {
 async function main(): Promise<void> {
     const argv = process.argv.slice(2);
     if (argv[0] === "--rss-child") {
-        await rssChild(argv[1], argv[2], parseArgs(argv.slice(3)));
+        await rssChild(argv[1], argv[2], parseBenchArgs(argv.slice(3)));
         return;
     }
-    const o = parseArgs(argv);
+    const o = parseBenchArgs(argv);
     const dir = await mkdtemp(join(tmpdir(), "bench-worker-"));
     const log = (s: string): void => {
         if (!o.json) process.stderr.write(`${s}\n`);
@@ -463,6 +471,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+    if (err instanceof UsageError) {
+        process.stderr.write(`bench:worker: ${err.message}\n`);
+        process.exit(64);
+    }
     process.stderr.write(`bench:worker failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
 });

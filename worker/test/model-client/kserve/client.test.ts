@@ -191,8 +191,9 @@ describe("KServe v2 emulator command line", () => {
             modelName: "m",
             outputEncoding: "contents",
         });
-        assert.throws(() => parseV2EmulatorArgs(["--seq-len", "0"]), /--seq-len must be a whole number >= 1, got "0"/);
-        assert.throws(() => parseV2EmulatorArgs(["--output-encoding", "json"]), /--output-encoding must be raw or contents/);
-        assert.throws(() => parseV2EmulatorArgs(["--bogus", "1"]), /unknown flag "--bogus"/);
+        assert.throws(() => parseV2EmulatorArgs(["--seq-len", "0"]), /--seq-len must be an integer >= 1, got "0"/);
+        assert.throws(() => parseV2EmulatorArgs(["--output-encoding", "json"]), /--output-encoding must be one of raw, contents, got "json"/);
+        assert.throws(() => parseV2EmulatorArgs(["--bogus", "1"]), /unknown option "--bogus"/);
+        assert.deepEqual(parseV2EmulatorArgs(["--port=0", "--model=bert2"]), { port: 0, modelName: "bert2" }, "--flag=value works");
     });
 });
