@@ -1,77 +1,56 @@
-// Command-line arguments of `npm run plan` and `npm run cost` (pure), read with node:util parseArgs.
-import { parseArgs } from "node:util";
+// The command lines of `npm run plan`, `npm run cost` and `tsx infra/plan/stacks.ts`: flag specs and
+// the checks only these tools need, read with ops/args.ts (the one parser of every CLI), so their
+// errors read like every other tool's. infra/plan ships in no image, so it may import ops/.
+import { numberFlag, parseFlags, requiredFlag, UsageError } from "../../ops/args";
 
-export interface ToolArgs {
+export const PLAN_USAGE = "usage: npm run plan -- --stack NAME";
+export const COST_USAGE = "usage: npm run cost -- --stack NAME [--fps F] [--source-fps S] [--prices infra/plan/pricing/prices-YYYY-MM-DD.json]";
+export const STACKS_USAGE = "usage: tsx infra/plan/stacks.ts --list | --region-of STACK";
+
+export interface PlanArgs {
     stack: string;
-    /** Frames per second one video node sustains (cost only). */
+}
+
+export interface CostArgs extends PlanArgs {
+    /** Frames per second one video node sustains. */
     fps?: number;
-    /** Frame rate of the source video (cost only; default 30). */
+    /** Frame rate of the source video (default 30). */
     sourceFps?: number;
-    /** Price table file (cost only; default: the newest in infra/plan/pricing). */
+    /** Price table file (default: the newest in infra/plan/pricing). */
     prices?: string;
 }
 
-type Flag = "--stack" | "--fps" | "--source-fps" | "--prices";
+/** What the stacks CLI prints: every stack name, or one stack's region. */
+export type StacksCommand = { list: true } | { regionOf: string };
 
-function positive(raw: string, flag: string): number {
-    const n = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got "${raw}"`);
-    return n;
+/** A stack name as Pulumi.<stack>.yaml spells it; rejects paths and empty names, naming the flag. */
+function stackName(raw: string | undefined, flag: string, usage: string): string {
+    const stack = requiredFlag(raw, flag, usage);
+    if (!/^[A-Za-z0-9_.-]+$/.test(stack) || /^\.+$/.test(stack)) throw new UsageError(`${flag} must be a stack name (letters, digits, _ . -), got "${stack}"`, usage);
+    return stack;
 }
 
-/** The value of every option as node:util parseArgs reads it (`--flag value` or `--flag=value`). */
-const OPTIONS = {
-    stack: { type: "string" },
-    fps: { type: "string" },
-    "source-fps": { type: "string" },
-    prices: { type: "string" },
-} as const;
-
-/** node:util parseArgs's own errors, reworded the way the rest of this parser words them. */
-function parseError(error: unknown, usage: string): Error {
-    const e = error as { code?: string; message?: string };
-    const option = /'(--[a-z-]+)/.exec(e.message ?? "")?.[1];
-    switch (e.code) {
-        case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-            return new Error(`unknown argument "${option ?? e.message}"\n${usage}`);
-        case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-            return new Error(`${option ?? "an option"} needs a value\n${usage}`);
-        case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-            return new Error(`unexpected argument: ${e.message}\n${usage}`);
-        default:
-            return error instanceof Error ? error : new Error(String(error));
-    }
+export function planArgs(argv: readonly string[]): PlanArgs {
+    const values = parseFlags(argv, { stack: { type: "string" } }, PLAN_USAGE);
+    return { stack: stackName(values.stack, "--stack", PLAN_USAGE) };
 }
 
-/** Parses argv (without node and script) with node:util parseArgs, accepting only `allowed` flags. Throws naming the bad argument. */
-export function parseToolArgs(argv: readonly string[], allowed: readonly Flag[], usage: string): ToolArgs {
-    const options = Object.fromEntries(allowed.map((flag) => [flag.slice(2), OPTIONS[flag.slice(2) as keyof typeof OPTIONS]]));
-    let values: Record<string, string | boolean | undefined>;
-    try {
-        values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
-    } catch (error) {
-        throw parseError(error, usage);
-    }
-    const out: Partial<ToolArgs> = {};
-    for (const flag of allowed) {
-        const value = values[flag.slice(2)];
-        if (typeof value !== "string") continue;
-        switch (flag) {
-            case "--stack":
-                if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new Error(`--stack "${value}" is not a stack name`);
-                out.stack = value;
-                break;
-            case "--fps":
-                out.fps = positive(value, flag);
-                break;
-            case "--source-fps":
-                out.sourceFps = positive(value, flag);
-                break;
-            case "--prices":
-                out.prices = value;
-                break;
-        }
-    }
-    if (out.stack === undefined) throw new Error(`--stack is required\n${usage}`);
-    return out as ToolArgs;
+export function costArgs(argv: readonly string[]): CostArgs {
+    const spec = { stack: { type: "string" }, fps: { type: "string" }, "source-fps": { type: "string" }, prices: { type: "string" } } as const;
+    const values = parseFlags(argv, spec, COST_USAGE);
+    const out: CostArgs = { stack: stackName(values.stack, "--stack", COST_USAGE) };
+    const fps = numberFlag(values.fps, "--fps", { min: 0, exclusive: true }, COST_USAGE);
+    const sourceFps = numberFlag(values["source-fps"], "--source-fps", { min: 0, exclusive: true }, COST_USAGE);
+    if (fps !== undefined) out.fps = fps;
+    if (sourceFps !== undefined) out.sourceFps = sourceFps;
+    if (values.prices !== undefined) out.prices = values.prices;
+    return out;
+}
+
+export function stacksArgs(argv: readonly string[]): StacksCommand {
+    const values = parseFlags(argv, { list: { type: "boolean" }, "region-of": { type: "string" } }, STACKS_USAGE);
+    if (values.list === true && values["region-of"] !== undefined) throw new UsageError("--list and --region-of go alone, not together", STACKS_USAGE);
+    if (values.list === true) return { list: true };
+    if (values["region-of"] === undefined) throw new UsageError("give --list or --region-of STACK", STACKS_USAGE);
+    return { regionOf: stackName(values["region-of"], "--region-of", STACKS_USAGE) };
 }

@@ -3,16 +3,14 @@
 // the dated price table in infra/plan/pricing; with --fps, the cost per hour of video.
 import { loadPriceTable } from "./pricing/table";
 import { runStackUnderMocks } from "../mock-run/mock-run";
-import { parseToolArgs } from "./args";
+import { costArgs } from "./args";
 import { acceleratorComparison, DEFAULT_SOURCE_FPS, stackCost, videoCost } from "./cost-model";
 import { formatComparison, formatStackCost, formatVideoCost } from "./cost-format";
 import { deriveStackShape } from "./stack-shape";
 import { listStacks } from "./stacks";
 
-const USAGE = "usage: npm run cost -- --stack NAME [--fps F] [--source-fps S] [--prices infra/plan/pricing/prices-YYYY-MM-DD.json]";
-
 async function main(): Promise<void> {
-    const args = parseToolArgs(process.argv.slice(2), ["--stack", "--fps", "--source-fps", "--prices"], USAGE);
+    const args = costArgs(process.argv.slice(2));
     if (!listStacks().includes(args.stack)) throw new Error(`unknown stack "${args.stack}" (checked-in stacks: ${listStacks().join(", ")})`);
     const table = loadPriceTable(args.prices);
     const run = await runStackUnderMocks(args.stack);

@@ -1,14 +1,12 @@
 // `npm run plan -- --stack NAME`: what the program would declare for a stack, from the real program
 // run under mocks (no cloud credentials). Useful where `pulumi preview` cannot run (fork PRs).
 import { runStackUnderMocks } from "../mock-run/mock-run";
-import { parseToolArgs } from "./args";
+import { planArgs } from "./args";
 import { formatPlan } from "./plan-format";
 import { listStacks, secretConfigKeys } from "./stacks";
 
-const USAGE = "usage: npm run plan -- --stack NAME";
-
 async function main(): Promise<void> {
-    const args = parseToolArgs(process.argv.slice(2), ["--stack"], USAGE);
+    const args = planArgs(process.argv.slice(2));
     if (!listStacks().includes(args.stack)) throw new Error(`unknown stack "${args.stack}" (checked-in stacks: ${listStacks().join(", ")})`);
     const run = await runStackUnderMocks(args.stack);
     console.log(formatPlan(run, secretConfigKeys()));

@@ -1,9 +1,9 @@
 // The checked-in stacks (Pulumi.<stack>.yaml beside Pulumi.yaml) and their config, for the plan and
-// cost tools and the CI workflows. Also a tiny CLI: `tsx infra/plan/stacks.ts list|region [STACK]`.
+// cost tools and the CI workflows. Also a tiny CLI: `tsx infra/plan/stacks.ts --list | --region-of STACK`.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { parse } from "yaml";
+import { stacksArgs } from "./args";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -58,14 +58,10 @@ export function stackRegion(stack: string, root: string = REPO_ROOT): string {
 
 if (require.main === module) {
     try {
-        // Positional only (node:util parseArgs refuses any --option here, naming it).
-        const [command, stack, ...rest] = parseArgs({ args: process.argv.slice(2), options: {}, strict: true, allowPositionals: true }).positionals;
-        if (rest.length > 0) throw new Error("usage: tsx infra/plan/stacks.ts list | region STACK");
-        if (command === "list") console.log(JSON.stringify(listStacks()));
-        else if (command === "region" && stack !== undefined) console.log(stackRegion(stack));
-        else throw new Error("usage: tsx infra/plan/stacks.ts list | region STACK");
+        const command = stacksArgs(process.argv.slice(2));
+        console.log("list" in command ? JSON.stringify(listStacks()) : stackRegion(command.regionOf));
     } catch (err) {
-        console.error((err as Error).message);
+        console.error(`stacks: ${(err as Error).message}`);
         process.exitCode = 1;
     }
 }

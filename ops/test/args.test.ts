@@ -1,5 +1,5 @@
 // The one argument parser of the non-shipped CLIs (ops/args.ts), and the rules around it: every CLI in
-// ops/, testing/, worker/bench/, scaler/sim/ and scaler/bench/ uses it (no hand-written argv loops), and
+// ops/, testing/, worker/bench/, scaler/sim/, scaler/bench/ and infra/plan/ uses it (no hand-written argv loops), and
 // no shipped program imports ops/ or testing/.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -52,16 +52,18 @@ describe("ops/args: one parser for every CLI", () => {
     });
 
     it("every command-line program outside the shipped code parses with it (no hand-written argv loops)", () => {
-        const clis = ["ops", "testing", "worker/bench", "scaler/sim", "scaler/bench"].flatMap(tsFiles).filter((f) => !f.includes("/test/"));
+        const clis = ["ops", "testing", "worker/bench", "scaler/sim", "scaler/bench", "infra/plan"].flatMap(tsFiles).filter((f) => !f.includes("/test/"));
         const readers = clis.filter((f) => /process\.argv/.test(fs.readFileSync(path.join(ROOT, f), "utf8")));
         assert.ok(readers.length >= 8, `expected the CLIs, found ${readers.join(", ")}`);
+        for (const cli of ["infra/plan/plan.ts", "infra/plan/cost.ts", "infra/plan/stacks.ts"]) assert.ok(readers.includes(cli), `${cli} is scanned`);
         for (const f of clis) {
             const text = fs.readFileSync(path.join(ROOT, f), "utf8");
             assert.doesNotMatch(text, /argv\[\s*(i|\+\+i|i\s*\+\s*1)\s*\]|argv\.(indexOf|includes)\(/, `${f} parses argv by hand; use ops/args.ts`);
+            if (f !== "ops/args.ts") assert.doesNotMatch(text, /\bparseArgs\b[^;]*from "(node:)?util"|util\.parseArgs\(/, `${f} calls node:util parseArgs itself; use ops/args.ts`);
         }
         for (const f of readers) {
             const text = fs.readFileSync(path.join(ROOT, f), "utf8");
-            const parses = /parseFlags\(/.test(text) || /parse\w*Args\(process\.argv/.test(text) || /import \{[^}]*\bparse\w*Args\b[^}]*\} from "\.\/args"/.test(text);
+            const parses = /parseFlags\(/.test(text) || /\w*Args\(process\.argv/.test(text) || /import \{[^}]*\bparse\w*Args\b[^}]*\} from "\.\/args"/.test(text);
             assert.ok(parses, `${f} reads process.argv without ops/args.ts`);
         }
     });

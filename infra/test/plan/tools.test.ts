@@ -3,14 +3,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { latestPriceTablePath, loadPriceTable, validatePriceTable, type PriceTable } from "../../plan/pricing/table";
-import { parseToolArgs } from "../../plan/args";
 import { acceleratorComparison, costPerVideoHour, stackCost, videoCost } from "../../plan/cost-model";
 import { formatComparison, formatStackCost } from "../../plan/cost-format";
 import { formatPlan, type PlanInput } from "../../plan/plan-format";
 import { customMetricsInDashboard, deriveStackShape, invocationsPerHour, type DeclaredResource } from "../../plan/stack-shape";
 import { buildDashboardBody } from "../../video/dashboard";
-
-const USAGE = "usage: test";
 
 // A small stack as mock-run records it: one cluster, a general and a video node group, one NAT,
 // two interface endpoints over 2 AZs, a scheduled Lambda, alarms, log groups and the dashboard.
@@ -43,25 +40,6 @@ const FIXTURE: DeclaredResource[] = [
 function table(): PriceTable {
     return loadPriceTable();
 }
-
-describe("plan and cost arguments", () => {
-    it("parses --stack, --fps and --source-fps", () => {
-        assert.deepEqual(parseToolArgs(["--stack", "dev", "--fps", "24.5"], ["--stack", "--fps", "--source-fps"], USAGE), { stack: "dev", fps: 24.5 });
-        assert.equal(parseToolArgs(["--source-fps", "25", "--stack", "prod"], ["--stack", "--source-fps"], USAGE).sourceFps, 25);
-    });
-    it("takes --flag=value as well (node:util parseArgs)", () => {
-        assert.deepEqual(parseToolArgs(["--stack=dev", "--fps=24.5", "--prices=p.json"], ["--stack", "--fps", "--prices"], USAGE), { stack: "dev", fps: 24.5, prices: "p.json" });
-        assert.throws(() => parseToolArgs(["--stack=dev", "extra"], ["--stack"], USAGE), /unexpected argument/);
-    });
-    it("names what is wrong", () => {
-        assert.throws(() => parseToolArgs([], ["--stack"], USAGE), /--stack is required/);
-        assert.throws(() => parseToolArgs(["--stack", "dev", "--fps", "0"], ["--stack", "--fps"], USAGE), /--fps must be a positive number, got "0"/);
-        assert.throws(() => parseToolArgs(["--stack", "dev", "--fps", "fast"], ["--stack", "--fps"], USAGE), /--fps must be a positive number/);
-        assert.throws(() => parseToolArgs(["--stack", "dev", "--fps", "5"], ["--stack"], USAGE), /unknown argument "--fps"/);
-        assert.throws(() => parseToolArgs(["--stack"], ["--stack"], USAGE), /--stack needs a value/);
-        assert.throws(() => parseToolArgs(["--stack", "../x"], ["--stack"], USAGE), /not a stack name/);
-    });
-});
 
 describe("price table", () => {
     it("the checked-in table is valid, dated, sourced, and prices every type the accelerator profiles use", () => {
