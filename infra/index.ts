@@ -108,8 +108,22 @@ if (bertNodes !== undefined) bert = new BertService(baseName, {
     serverImage: imageRef(config.bert.server === "triton" ? BERT_TRITON_IMAGE[bertTarget(config.bert)] : SERVING_IMAGE[config.bert.nodes.profile.name]),
     modelFetchImage: config.bert.server === "triton" ? undefined : imageRef("worker"),
     ...scheduling("bert"),
-    buildScheduling: { nodeSelector: { ...GENERAL_NODE_LABELS }, tolerations: [] },
+    buildScheduling: compileJobScheduling(),
 }, onK8s);
+
+/**
+ * Where the compile Job runs. On inf2: on the BERT nodes (it requests no Neuron device). Its image is the
+ * serving image, Triton + torch-neuronx + neuronx-cc (~17-20 GB unpacked), which those nodes pull anyway,
+ * on a root volume sized for it (acceleratedVolumeGiB, default 100, at least 60 with a compile, see
+ * config.ts), with room for the Job's 30 GiB of scratch (20 work + 10 tmp). On the general nodes (40 GiB
+ * root) image plus scratch would exceed the disk and the kubelet would evict on DiskPressure.
+ * On cpu: the BERT node (c7i.large, 4 GiB) cannot hold the Job's 4 GiB memory request beside the server,
+ * so it stays on the general nodes with scratch sized for a TorchScript trace (triton-service.ts).
+ */
+function compileJobScheduling() {
+    if (bertTarget(config.bert) === "neuronx") return scheduling("bert").scheduling;
+    return { nodeSelector: { ...GENERAL_NODE_LABELS }, tolerations: [] };
+}
 
 function scheduling(workload: Workload) {
     const profile = config[workload].nodes.profile;

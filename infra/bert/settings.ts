@@ -105,16 +105,19 @@ export function tracedModelFile(batchSize: number): string {
     return `model-b${batchSize}.pt`;
 }
 
-/** Why tf-serving is legacy, and until when it can run (shown as a warning when selected). */
-export function legacyTfServingNotice(kubernetesVersion: string): string {
+/**
+ * Why a TF Serving Neuron(x) image is legacy, and until when it can run (shown as a warning when selected):
+ * for bertServer tf-serving, and for the video model server on inf1/inf2 (the same final TF build).
+ */
+export function legacyTfServingNotice(kubernetesVersion: string, subject = "bertServer 'tf-serving'", remedy = "Move to bertServer 'triton'"): string {
     return (
-        `bertServer 'tf-serving' is a legacy mode: Neuron ${LEGACY_TF_SERVING.neuronRelease} was the last release with TensorFlow ` +
+        `${subject} is a legacy mode: Neuron ${LEGACY_TF_SERVING.neuronRelease} was the last release with TensorFlow ` +
         `(tensorflow-model-server-neuronx ${LEGACY_TF_SERVING.modelServer}, runtime-lib ${LEGACY_TF_SERVING.runtimeLib}), ` +
         `which needs Neuron driver 2.26.x: driver 2.29 and later refuse runtime-lib before 2.33 (nrt_init fails). ` +
         `Its node group is therefore pinned to EKS AMI release ${LEGACY_TF_SERVING.amiRelease} ` +
         `(${LEGACY_TF_SERVING.releaseVersions[kubernetesVersion] ?? "no build for this Kubernetes version"}, driver ${LEGACY_TF_SERVING.driver}), ` +
         `which receives no security updates. It can run only while EKS supports a Kubernetes version that AMI release exists for ` +
         `(${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}): at the latest until ${legacyTfServingEnd()}, ` +
-        `when Kubernetes ${LEGACY_TF_SERVING.lastKubernetes} leaves standard support. Move to bertServer 'triton' before then.`
+        `when Kubernetes ${LEGACY_TF_SERVING.lastKubernetes} leaves standard support. ${remedy} before then.`
     );
 }

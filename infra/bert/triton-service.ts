@@ -46,6 +46,16 @@ export const DEFAULT_TRITON_RESOURCES: Readonly<Record<"neuronx" | "cpu", Resour
 export const DEFAULT_WAIT_FOR_MODEL_RESOURCES: ResourceSpec = { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" };
 /** neuronx-cc on BERT-base at a few batch sizes: a few GiB of memory, one core is enough. */
 export const DEFAULT_COMPILE_RESOURCES: ResourceSpec = { cpuRequest: "1", memoryRequest: "4Gi", memoryLimit: "7Gi" };
+/**
+ * The compile Job's scratch (emptyDir size limits) per target: the Hugging Face cache (~0.5 GiB for
+ * BERT-base), the traced models and, for neuronx, neuronx-cc's work files. Sized with the node it runs on:
+ * neuronx on the BERT nodes (acceleratedVolumeGiB), cpu on the general nodes (generalVolumeGiB, 40 by default,
+ * which also hold the ~15 GB Triton image).
+ */
+export const COMPILE_SCRATCH: Readonly<Record<"neuronx" | "cpu", { work: string; tmp: string }>> = {
+    neuronx: { work: "20Gi", tmp: "10Gi" },
+    cpu: { work: "6Gi", tmp: "2Gi" },
+};
 
 export interface BertTritonModel {
     /** Triton model name (a DNS label). */
@@ -189,7 +199,9 @@ export class BertTritonService extends pulumi.ComponentResource {
                                     securityContext: containerSecurityContext(),
                                     volumeMounts: [{ name: VOLUMES.work, mountPath: "/work" }, { name: VOLUMES.tmp, mountPath: "/tmp" }],
                                 }],
-                                volumes: [{ name: VOLUMES.work, emptyDir: { sizeLimit: "20Gi" } }, { name: VOLUMES.tmp, emptyDir: { sizeLimit: "10Gi" } }],
+                                // neuronx-cc's work files need room (the Job runs on the BERT nodes, see
+                                // index.ts); a CPU TorchScript trace of BERT-base needs a few GiB (general nodes).
+                                volumes: Object.entries(COMPILE_SCRATCH[args.model.target]).map(([volume, sizeLimit]) => ({ name: volume, emptyDir: { sizeLimit } })),
                             },
                         },
                     },

@@ -191,6 +191,11 @@ export interface PlatformConfig {
         maxVideoBytes: number;
         maxVideoSeconds: number;
         nvidiaTimeSlicingReplicas: number;
+        /**
+         * inf1/inf2: the node group's pinned AMI releaseVersion. The video model server there is a TF Serving
+         * Neuron(x) image, the final TensorFlow Neuron build, which needs that release's driver (LEGACY_TF_SERVING).
+         */
+        nodeReleaseVersion?: string;
     };
     scaling: {
         acceptableLatencySeconds: number;
@@ -450,6 +455,22 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         r.fail("nvidiaTimeSlicingReplicas", `is ${nvidiaTimeSlicingReplicas}, but ${PROJECT}:videoAccelerator is '${videoNodes.profile.name}'; time-slicing applies to the nvidia profile only (use 1)`);
     }
 
+    // The video model server on inf1/inf2 is TF Serving Neuron(x): the final TensorFlow Neuron build
+    // (runtime-lib 2.30), whose nrt_init fails on the newest Neuron AMI driver. Its node group gets the same
+    // pinned AMI release, Kubernetes-version limit and warning as legacy BERT.
+    let videoNodeReleaseVersion: string | undefined;
+    if (videoNodes.profile.devicePlugin === "neuron") {
+        videoNodeReleaseVersion = LEGACY_TF_SERVING.releaseVersions[kubernetesVersion];
+        if (videoEnabled && videoNodeReleaseVersion === undefined) {
+            r.fail("videoAccelerator", `is '${videoNodes.profile.name}', whose model server is the final TensorFlow Neuron build (TF Serving Neuron, ` +
+                `runtime-lib ${LEGACY_TF_SERVING.runtimeLib}); its node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}), ` +
+                `which has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with videoAccelerator ${videoNodes.profile.name}: ` +
+                `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or use videoAccelerator nvidia or cpu`);
+        } else if (videoEnabled) {
+            warnings.push(`video: ${legacyTfServingNotice(kubernetesVersion, `videoAccelerator '${videoNodes.profile.name}' (TF Serving Neuron model server)`, "Move video to videoAccelerator nvidia or cpu")}`);
+        }
+    }
+
     const acceptableLatencySeconds = r.integer("acceptableLatencySeconds", 1, 86400);
     const secondsPerVideo = r.integer("secondsPerVideo", 1, 86400);
     const metricNamespace = r.string("metricNamespace");
@@ -465,6 +486,12 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
 
     const bertNodes = readAccelerated(r, "bert", bertEnabled, warnings);
     const bert = readBert(r, bertEnabled, bertNodes, kubernetesVersion, warnings);
+    // The compile Job runs on the BERT nodes on inf2 (index.ts compileJobScheduling): their disk holds the
+    // Triton + torch-neuronx + neuronx-cc image (~20 GB unpacked) and the Job's 30 GiB of scratch.
+    if (bert.enabled && bert.server === "triton" && bert.accelerator === "inf2" && bert.modelUri === undefined && acceleratedVolumeGiB < MIN_VOLUME_GIB_WITH_COMPILE) {
+        r.fail("acceleratedVolumeGiB", `is ${acceleratedVolumeGiB}, but the BERT nodes run the model compile Job (bertServer triton on inf2 without bertModelUri): ` +
+            `the Triton + neuronx-cc image (~20 GB unpacked) and the Job's 30 GiB of scratch need at least ${MIN_VOLUME_GIB_WITH_COMPILE} (default 100)`);
+    }
 
     const imageTag = r.string("imageTag");
     // The tag is `<label>-<16 hex digits>`, and a Docker tag holds at most 128 characters.
@@ -485,6 +512,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         maxVideoBytes: r.integer("videoMaxBytes", 1, 5 * 1024 ** 4),
         maxVideoSeconds: r.integer("videoMaxSeconds", 1, 86400),
         nvidiaTimeSlicingReplicas,
+        nodeReleaseVersion: videoNodeReleaseVersion,
     };
     const oldestMessageAlarmSeconds = r.integer("oldestMessageAlarmSeconds", 60, 1209600);
 
@@ -566,6 +594,9 @@ export interface BertConfig {
     /** tf-serving only: the node group's pinned AMI releaseVersion (see LEGACY_TF_SERVING). */
     nodeReleaseVersion?: string;
 }
+
+/** Root volume the BERT nodes need when they also run the compile Job: image ~20 + scratch 30 + system ~10 GiB. */
+export const MIN_VOLUME_GIB_WITH_COMPILE = 60;
 
 function readBert(r: Reader, enabled: boolean, nodes: AcceleratedGroupConfig, kubernetesVersion: string, warnings: string[]): BertConfig {
     const server = r.oneOf<BertServer>("bertServer", BERT_SERVERS);

@@ -63,8 +63,9 @@ export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.Compon
             volumeGiB: config.acceleratedVolumeGiB,
             // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
             imdsHopLimit: workload === "video" ? 2 : 1,
-            // Legacy TF Serving Neuron needs the driver of an older AMI release (infra/bert/settings.ts).
-            releaseVersion: workload === "bert" ? config.bert.nodeReleaseVersion : undefined,
+            // TF Serving Neuron(x) (legacy BERT, video on inf1/inf2) needs the driver of an older AMI release
+            // (infra/bert/settings.ts); the group's name carries that release (see NodeGroup).
+            releaseVersion: config[workload].nodeReleaseVersion,
             liveLookupClusterName: args.liveLookupClusterName,
             dependsOn: args.dependsOn,
         }, opts);

@@ -124,6 +124,24 @@ export async function liveDesiredSize(clusterName: string, groupName: string, op
     return known.length === 0 ? undefined : Math.max(...known);
 }
 
+/**
+ * The resource name of the EKS node group: `name` for a group on the newest AMI, `name-ami-v<date>` for a
+ * group pinned to an AMI release (releaseVersion `1.35.2-20260403` -> `name-ami-v20260403`).
+ *
+ * releaseVersion is Optional+Computed in the AWS provider and sent only when it changes: dropping the pin
+ * (bertServer tf-serving -> triton) would be no diff at all, leaving the group on the old AMI. With the pin
+ * in the name, adding, dropping or moving it to another AMI release is another resource (so another
+ * auto-name, `<resource name>-<7 hex>`): Pulumi creates the new group first and deletes the old one after,
+ * and an unpinned group never inherits a stale pin. A Kubernetes version change of the same release date
+ * stays an in-place update.
+ */
+export function nodeGroupResourceName(name: string, releaseVersion: string | undefined): string {
+    if (releaseVersion === undefined) return name;
+    const date = /^\d+\.\d+\.\d+-(\d{8})$/.exec(releaseVersion)?.[1];
+    if (date === undefined) throw new Error(`node group ${name}: releaseVersion '${releaseVersion}' is not an EKS AMI release version such as 1.35.2-20260403`);
+    return `${name}-ami-v${date}`;
+}
+
 export class NodeGroup extends pulumi.ComponentResource {
     readonly nodeGroup: aws.eks.NodeGroup;
     readonly launchTemplate: aws.ec2.LaunchTemplate;
@@ -152,7 +170,8 @@ export class NodeGroup extends pulumi.ComponentResource {
             ],
         }, { parent: this });
 
-        this.nodeGroup = new aws.eks.NodeGroup(name, {
+        const groupName = nodeGroupResourceName(name, args.releaseVersion);
+        this.nodeGroup = new aws.eks.NodeGroup(groupName, {
             clusterName: args.clusterName,
             version: args.kubernetesVersion,
             ...(args.releaseVersion !== undefined ? { releaseVersion: args.releaseVersion } : {}),
@@ -166,7 +185,7 @@ export class NodeGroup extends pulumi.ComponentResource {
                 maxSize: args.sizing.maxSize,
                 desiredSize: args.liveLookupClusterName === undefined
                     ? args.sizing.desiredSize
-                    : pulumi.output(liveDesiredSize(args.liveLookupClusterName, name, { parent: this })).apply((live) => desiredSizeToSend(args.sizing, live)),
+                    : pulumi.output(liveDesiredSize(args.liveLookupClusterName, groupName, { parent: this })).apply((live) => desiredSizeToSend(args.sizing, live)),
             },
             updateConfig: { maxUnavailable: 1 },
             labels: args.labels,

@@ -25,8 +25,11 @@ type Inputs = Record<string, unknown>;
 function ofType(run: MockRunResult, type: string): RecordedResource[] {
     return run.resources.filter((r) => r.type === type);
 }
+/** A node group pinned to an AMI release carries it in its name (nodeGroupResourceName): `<name>-ami-v<date>`. */
+const PINNED_SUFFIX = /-ami-v\d{8}$/;
 function one(run: MockRunResult, type: string, name?: string): RecordedResource {
-    const found = ofType(run, type).filter((r) => name === undefined || r.name === name);
+    const matches = (r: RecordedResource): boolean => r.name === name || (type === "aws:eks/nodeGroup:NodeGroup" && r.name.replace(PINNED_SUFFIX, "") === name);
+    const found = ofType(run, type).filter((r) => name === undefined || matches(r));
     assert.strictEqual(found.length, 1, `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.map((r) => r.name).join(", ")}`);
     return found[0] as RecordedResource;
 }
@@ -232,13 +235,14 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
 
     // Node groups: general + one per enabled workload, each with its own launch template.
     const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup");
-    assert.deepStrictEqual(groups.map((g) => g.name).sort(), [`${baseName}-general`, ...(bertOn ? [`${baseName}-bert`] : []), ...(videoOn ? [`${baseName}-video`] : [])].sort());
+    assert.deepStrictEqual(groups.map((g) => g.name.replace(PINNED_SUFFIX, "")).sort(), [`${baseName}-general`, ...(bertOn ? [`${baseName}-bert`] : []), ...(videoOn ? [`${baseName}-video`] : [])].sort());
     for (const group of groups) {
-        const lt = one(run, "aws:ec2/launchTemplate:LaunchTemplate", group.name).inputs;
-        assert.deepStrictEqual(group.inputs.launchTemplate, { id: `${group.name}-id`, version: "1" });
+        const ltName = group.name.replace(PINNED_SUFFIX, "");
+        const lt = one(run, "aws:ec2/launchTemplate:LaunchTemplate", ltName).inputs;
+        assert.deepStrictEqual(group.inputs.launchTemplate, { id: `${ltName}-id`, version: "1" });
         const meta = lt.metadataOptions as Inputs;
         assert.strictEqual(meta.httpTokens, "required", `${group.name} IMDSv2`);
-        assert.strictEqual(meta.httpPutResponseHopLimit, group.name.endsWith("-video") ? 2 : 1, `${group.name} hop limit`);
+        assert.strictEqual(meta.httpPutResponseHopLimit, ltName.endsWith("-video") ? 2 : 1, `${group.name} hop limit`);
         assert.strictEqual(lt.imageId, undefined, "the amiType picks the AMI");
         assert.strictEqual(lt.vpcSecurityGroupIds, undefined, "nodes keep the cluster security group");
         const ebs = (lt.blockDeviceMappings as { ebs: Inputs }[])[0]?.ebs as Inputs;
@@ -267,8 +271,9 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         const listed = JSON.parse(cfg(`${workload}InstanceTypes`) ?? "[]") as string[];
         assert.deepStrictEqual(group.instanceTypes, listed.length > 0 ? listed : capacity === "SPOT" ? PROFILES[profile].spotInstanceTypes : [PROFILES[profile].defaultInstanceType]);
         if (capacity === "SPOT") assert.ok((group.instanceTypes as string[]).length >= 2, `${workload}: a Spot group spans two or more pools`);
-        // Only legacy TF Serving pins the AMI release (its driver must match the final TF build).
-        const legacy = workload === "bert" && bertShape(cfg, run).server === "tf-serving";
+        // Every group running a TF Serving Neuron(x) image pins the AMI release (its driver must match the
+        // final TF build): legacy BERT, and video on inf1/inf2.
+        const legacy = workload === "bert" ? bertShape(cfg, run).server === "tf-serving" : PROFILES[profile].devicePlugin === "neuron";
         assert.strictEqual(group.releaseVersion, legacy ? LEGACY_TF_SERVING.releaseVersions[cfg("kubernetesVersion") ?? "1.35"] : undefined, `${workload} releaseVersion`);
         assert.strictEqual(group.capacityType, cfg(`${workload}CapacityType`) ?? "ON_DEMAND");
         const sizing = group.scalingConfig as Inputs;
@@ -393,12 +398,13 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     }
     const releases = ofType(run, "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort();
     const profilesOn = [...(videoOn ? [cfg("videoAccelerator") ?? "nvidia"] : []), ...(bertOn ? [cfg("bertAccelerator") ?? "inf2"] : [])] as AcceleratorProfileName[];
-    // The compile Job runs exactly when the stack builds the model, on the general nodes.
+    // The compile Job runs exactly when the stack builds the model: on the BERT nodes on inf2, else on the general nodes.
     const jobs = ofType(run, "kubernetes:batch/v1:Job");
     assert.strictEqual(jobs.length, bertBuilds ? 1 : 0, "one compile Job when the stack builds the BERT model");
     for (const job of jobs) {
         const spec = ((job.inputs.spec as Inputs).template as Inputs).spec as Inputs;
-        assert.deepStrictEqual(spec.nodeSelector, { "eks-inference/node-role": "general" });
+        const bertAccelerator = (cfg("bertAccelerator") ?? "inf2") as AcceleratorProfileName;
+        assert.deepStrictEqual(spec.nodeSelector, bertAccelerator === "inf2" ? nodeSelector("bert", "inf2") : { "eks-inference/node-role": "general" });
         assert.strictEqual(spec.serviceAccountName, BERT_MODEL_BUILDER_IDENTITY.serviceAccount);
         const image = (spec.containers as Inputs[])[0]?.image;
         assert.strictEqual(image, (run.outputs.imageRefs as Record<string, string>)[bertShape(cfg, run).images[0] as string], "the Job runs the Triton image");
@@ -603,9 +609,44 @@ describe("platform under Pulumi mocks", function () {
         const cfg = configs.get("bert:tf-serving-inf2") as (key: string) => string | undefined;
         checkPlatform(run, cfg);
         checkBertRoles(run, cfg);
-        const group = one(run, "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert").inputs;
-        assert.strictEqual(group.releaseVersion, "1.35.2-20260403");
-        assert.strictEqual(group.amiType, "AL2023_x86_64_NEURON");
+        const legacy = one(run, "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert");
+        assert.strictEqual(legacy.inputs.releaseVersion, "1.35.2-20260403");
+        assert.strictEqual(legacy.inputs.amiType, "AL2023_x86_64_NEURON");
+        // Switching bertServer replaces the group: the pin is part of its name, so tf-serving <-> triton is
+        // another resource with another EKS name, and the triton group carries no releaseVersion at all
+        // (the provider would never clear a dropped, Optional+Computed releaseVersion in place).
+        assert.strictEqual(legacy.name, "eks-inference-dev-bert-ami-v20260403");
+        const triton = one(await (runs.get("profile:inf2") as Promise<MockRunResult>), "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert");
+        assert.strictEqual(triton.name, "eks-inference-dev-bert");
+        assert.ok(!("releaseVersion" in triton.inputs), "an unpinned group sends no releaseVersion");
+        assert.match(awsName(legacy), /^eks-inference-dev-bert-ami-v20260403-[0-9a-f]{7}$/);
+        assert.match(awsName(triton), /^eks-inference-dev-bert-[0-9a-f]{7}$/);
+        assert.notStrictEqual(awsName(legacy), awsName(triton));
+    });
+
+    it("the compile Job runs on the BERT nodes on inf2 (disk sized for its image and scratch, no Neuron device), on general nodes on cpu", async () => {
+        type PodSpec = { nodeSelector?: Inputs; tolerations?: Inputs[]; containers: { resources?: { requests?: Inputs; limits?: Inputs } }[] };
+        const jobSpec = (run: MockRunResult): PodSpec => ((one(run, "kubernetes:batch/v1:Job").inputs.spec as Inputs).template as { spec: PodSpec }).spec;
+        const inf2 = jobSpec(await (runs.get("profile:inf2") as Promise<MockRunResult>));
+        assert.deepStrictEqual(inf2.nodeSelector, nodeSelector("bert", "inf2"));
+        assert.deepStrictEqual(inf2.tolerations, tolerations("bert", "inf2"));
+        for (const c of inf2.containers) assert.ok(!JSON.stringify(c.resources ?? {}).includes("aws.amazon.com/neuron"), "no Neuron device");
+        const cpu = jobSpec(await (runs.get("profile:cpu") as Promise<MockRunResult>));
+        assert.deepStrictEqual(cpu.nodeSelector, { "eks-inference/node-role": "general" });
+        assert.deepStrictEqual(cpu.tolerations, []);
+    });
+
+    it("video on inf1/inf2 runs TF Serving Neuron: its group gets the pinned AMI release too; nvidia and cpu stay unpinned", async () => {
+        for (const profile of ACCELERATOR_PROFILES) {
+            const video = one(await (runs.get(`profile:${profile}`) as Promise<MockRunResult>), "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-video");
+            if (profile === "inf1" || profile === "inf2") {
+                assert.strictEqual(video.inputs.releaseVersion, "1.35.2-20260403", profile);
+                assert.strictEqual(video.name, "eks-inference-dev-video-ami-v20260403", profile);
+            } else {
+                assert.ok(!("releaseVersion" in video.inputs), profile);
+                assert.strictEqual(video.name, "eks-inference-dev-video", profile);
+            }
+        }
     });
 
     it("cpu run: admin access entry exists; no run creates a Kubernetes Secret or an AWS key", async () => {

@@ -124,7 +124,7 @@ describe("BERT on Triton (Pulumi mocks)", function () {
             assert.notEqual(buildJobName(INF2_PREFIX), buildJobName(CPU_PREFIX), "another key is another Job");
         });
 
-        it("compiles on the general nodes with the builder's Pod Identity service account and no accelerator", () => {
+        it("compiles where it is told (index.ts picks the nodes) with the builder's Pod Identity service account and no accelerator", () => {
             for (const [component, target] of [["inf2", "neuronx"], ["cpu", "cpu"]] as const) {
                 const job = one(component, "kubernetes:batch/v1:Job");
                 const spec = podSpec(job);
@@ -151,7 +151,8 @@ describe("BERT on Triton (Pulumi mocks)", function () {
                 assert.ok(!(compile.env ?? []).some((e) => /^AWS_(ACCESS|SECRET|SESSION)/.test(e.name)), "no static keys");
                 assert.equal(compile.securityContext?.readOnlyRootFilesystem, true);
                 assert.deepEqual(compile.volumeMounts, [{ name: "work", mountPath: "/work" }, { name: "tmp", mountPath: "/tmp" }]);
-                assert.deepEqual(spec.volumes?.map((v) => [v.name, v.emptyDir?.sizeLimit]), [["work", "20Gi"], ["tmp", "10Gi"]]);
+                // Scratch sized with the node the Job runs on: neuronx-cc on the BERT nodes, a CPU trace on general ones.
+                assert.deepEqual(spec.volumes?.map((v) => [v.name, v.emptyDir?.sizeLimit]), target === "neuronx" ? [["work", "20Gi"], ["tmp", "10Gi"]] : [["work", "6Gi"], ["tmp", "2Gi"]]);
                 const sa = of(component, "kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as Obj).find((m) => m.name === "bert-model-builder");
                 assert.equal(sa?.namespace, "bert");
             }

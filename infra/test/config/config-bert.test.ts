@@ -68,6 +68,34 @@ describe("config: BERT", () => {
         assert.ok(parseConfig({ values: { bertServer: "tf-serving", kubernetesVersion: "1.36" }, secretKeys: [], region: "us-west-2", stack: "t" }));
     });
 
+    it("pins the video group on inf1/inf2 (TF Serving Neuron) like legacy BERT: same release, Kubernetes limit and warning", () => {
+        const video = { bertEnabled: "false", videoModelUri: "s3://models/ssd-neuron/" };
+        for (const accelerator of ["inf2", "inf1"]) {
+            const config = parseConfig(raw({ ...video, videoAccelerator: accelerator, kubernetesVersion: "1.35" }));
+            assert.strictEqual(config.video.nodeReleaseVersion, "1.35.2-20260403", accelerator);
+            const warning = config.warnings.find((w) => w.startsWith(`video: videoAccelerator '${accelerator}' (TF Serving Neuron model server) is a legacy mode`));
+            assert.ok(warning, config.warnings.join("\n"));
+            assert.match(warning, /pinned to EKS AMI release v20260403 \(1\.35\.2-20260403, driver 2\.26\.10\.0\)/);
+            assert.match(warning, /Move video to videoAccelerator nvidia or cpu before then/);
+            assertProblem(
+                { ...video, videoAccelerator: accelerator, kubernetesVersion: "1.36" },
+                new RegExp(`eks-inference:videoAccelerator is '${accelerator}', whose model server is the final TensorFlow Neuron build .*no build for Kubernetes 1\\.36.*Valid with videoAccelerator ${accelerator}: 1\\.32, 1\\.33, 1\\.34, 1\\.35; or use videoAccelerator nvidia or cpu`),
+            );
+        }
+        for (const accelerator of ["nvidia", "cpu"]) {
+            const config = parseConfig(raw({ bertEnabled: "false", videoAccelerator: accelerator, kubernetesVersion: "1.36" }));
+            assert.strictEqual(config.video.nodeReleaseVersion, undefined, accelerator);
+            assert.ok(!config.warnings.some((w) => w.startsWith("video: ")), accelerator);
+        }
+    });
+
+    it("needs room on the BERT nodes for the compile Job when they run it (triton on inf2, stack-built model)", () => {
+        assertProblem({ acceleratedVolumeGiB: "40" }, /eks-inference:acceleratedVolumeGiB is 40, but the BERT nodes run the model compile Job .* need at least 60 \(default 100\)/);
+        assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "60" })));
+        assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "40", bertModelUri: "s3://models/bert/" })), "no compile Job with the user's own model");
+        assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "40", bertAccelerator: "cpu" })), "the CPU compile runs on the general nodes");
+    });
+
     it("rejects a malformed model id, sequence length and batch sizes", () => {
         assertProblem({ bertModelId: "not a model" }, /eks-inference:bertModelId is 'not a model'; expected a Hugging Face model id such as google-bert\/bert-base-cased-finetuned-mrpc/);
         assertProblem({ bertModelId: "a/b/c" }, /bertModelId is 'a\/b\/c'/);
