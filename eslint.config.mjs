@@ -15,14 +15,43 @@ export default tseslint.config(
         // test doubles (testing/) or the operator tools (ops/): those are in no image.
         files: ["worker/src/**/*.ts", "worker/model-fetch/**/*.ts", "worker/model-client/**/*.ts", "scaler/src/**/*.ts"],
         rules: {
-            "no-restricted-imports": ["error", { patterns: [{ group: ["**/testing", "**/testing/**", "**/ops", "**/ops/**"], message: "shipped code must not import testing/ or ops/" }] }],
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            group: ["**/testing", "**/testing/**", "**/ops", "**/ops/**"],
+                            message: "shipped code must not import testing/ or ops/",
+                        },
+                    ],
+                },
+            ],
         },
     },
     {
         // The model-server client library stands alone: the worker and ops/ import it, never the reverse.
         files: ["worker/model-client/**/*.ts"],
         rules: {
-            "no-restricted-imports": ["error", { patterns: [{ group: ["**/testing", "**/testing/**", "**/ops", "**/ops/**", "**/src", "**/src/**", "**/model-fetch", "**/model-fetch/**"], message: "worker/model-client imports nothing from the worker, model-fetch, testing/ or ops/" }] }],
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            group: [
+                                "**/testing",
+                                "**/testing/**",
+                                "**/ops",
+                                "**/ops/**",
+                                "**/src",
+                                "**/src/**",
+                                "**/model-fetch",
+                                "**/model-fetch/**",
+                            ],
+                            message: "worker/model-client imports nothing from the worker, model-fetch, testing/ or ops/",
+                        },
+                    ],
+                },
+            ],
         },
     },
 );

@@ -25,47 +25,64 @@ const awsProvider = new aws.Provider("aws", {
 });
 const withAws: pulumi.ComponentResourceOptions = { providers: { aws: awsProvider } };
 
-const network = new Network(baseName, {
-    vpcCidr: config.network.vpcCidr,
-    azCount: config.network.azCount,
-    natGateways: config.network.natGateways,
-    interfaceEndpoints: config.network.interfaceEndpoints,
-    region: config.region,
-    clusterName: baseName,
-    nodeGroups: [
-        { group: "general", configKey: "generalInstanceType", instanceTypes: [config.general.instanceType] },
-        ...(["video", "bert"] as const)
-            .filter((w) => config[w].enabled)
-            .map((w) => ({ group: w, configKey: `${w}InstanceTypes`, instanceTypes: config[w].nodes.instanceTypes })),
-    ],
-}, withAws);
+const network = new Network(
+    baseName,
+    {
+        vpcCidr: config.network.vpcCidr,
+        azCount: config.network.azCount,
+        natGateways: config.network.natGateways,
+        interfaceEndpoints: config.network.interfaceEndpoints,
+        region: config.region,
+        clusterName: baseName,
+        nodeGroups: [
+            { group: "general", configKey: "generalInstanceType", instanceTypes: [config.general.instanceType] },
+            ...(["video", "bert"] as const)
+                .filter((w) => config[w].enabled)
+                .map((w) => ({ group: w, configKey: `${w}InstanceTypes`, instanceTypes: config[w].nodes.instanceTypes })),
+        ],
+    },
+    withAws,
+);
 
-const cluster = new Cluster(baseName, {
-    clusterName: baseName,
-    kubernetesVersion: config.kubernetesVersion,
-    supportType: config.supportType,
-    vpcId: network.vpcId,
-    privateSubnetIds: network.privateSubnetIds,
-    publicSubnetIds: network.publicSubnetIds,
-    adminPrincipalArns: config.cluster.adminPrincipalArns,
-    stackTags,
-    logTypes: config.cluster.logTypes,
-    publicAccessCidrs: config.cluster.publicAccessCidrs,
-    logRetentionDays: config.cluster.logRetentionDays,
-}, withAws);
+const cluster = new Cluster(
+    baseName,
+    {
+        clusterName: baseName,
+        kubernetesVersion: config.kubernetesVersion,
+        supportType: config.supportType,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.privateSubnetIds,
+        publicSubnetIds: network.publicSubnetIds,
+        adminPrincipalArns: config.cluster.adminPrincipalArns,
+        stackTags,
+        logTypes: config.cluster.logTypes,
+        publicAccessCidrs: config.cluster.publicAccessCidrs,
+        logRetentionDays: config.cluster.logRetentionDays,
+    },
+    withAws,
+);
 network.allowHttpsFrom(`${baseName}-endpoints-from-nodes`, cluster.clusterSecurityGroupId);
 
 // The CNI and the Pod Identity agent come before any node: nodes need the CNI to become Ready, and the
 // CNI gets its credentials through the agent (its role is not on the nodes).
 const addons = new Addons(baseName, { clusterName: cluster.name, clusterComponentName: baseName }, withAws);
 
-const { nodeRole, general: generalNodes, video: videoNodes, bert: bertNodes } = nodePools(baseName, {
-    config,
-    clusterName: cluster.name,
-    network,
-    liveLookupClusterName: baseName,
-    dependsOn: [addons.vpcCni, addons.podIdentityAgent],
-}, withAws);
+const {
+    nodeRole,
+    general: generalNodes,
+    video: videoNodes,
+    bert: bertNodes,
+} = nodePools(
+    baseName,
+    {
+        config,
+        clusterName: cluster.name,
+        network,
+        liveLookupClusterName: baseName,
+        dependsOn: [addons.vpcCni, addons.podIdentityAgent],
+    },
+    withAws,
+);
 addons.addCoreDns([generalNodes]);
 
 const neededImages: ImageName[] = [];
@@ -74,12 +91,16 @@ if (config.bert.enabled) {
     if (config.bert.server === "triton") neededImages.push(BERT_TRITON_IMAGE[bertTarget(config.bert)]);
     else neededImages.push("worker", SERVING_IMAGE[config.bert.nodes.profile.name]);
 }
-const images = new Images(baseName, {
-    repositoryPrefix: `${config.project}/${config.stack}`,
-    images: [...new Set(neededImages)],
-    tagPrefix: config.images.tag,
-    keepImages: config.images.keepImages,
-}, withAws);
+const images = new Images(
+    baseName,
+    {
+        repositoryPrefix: `${config.project}/${config.stack}`,
+        images: [...new Set(neededImages)],
+        tagPrefix: config.images.tag,
+        keepImages: config.images.keepImages,
+    },
+    withAws,
+);
 
 // ---- Kubernetes: device plugins, then the two workloads ----------------------------------------
 const k8sProvider = new k8s.Provider("k8s", { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true });
@@ -91,25 +112,39 @@ devicePluginsFor(baseName, config, { ...onK8s, dependsOn: clusterReady });
 
 // Each workload is one component: a feature switch is one `if`.
 let video: VideoPipeline | undefined;
-if (videoNodes !== undefined) video = new VideoPipeline(baseName, {
-    ...workloadBase,
-    config,
-    bertEnabled: config.bert.enabled,
-    asgName: videoNodes.asgName,
-    workerImage: imageRef("worker"),
-    modelServerImage: imageRef(SERVING_IMAGE[config.video.nodes.profile.name]),
-    ...scheduling("video"),
-}, onK8s);
+if (videoNodes !== undefined)
+    video = new VideoPipeline(
+        baseName,
+        {
+            ...workloadBase,
+            config,
+            bertEnabled: config.bert.enabled,
+            asgName: videoNodes.asgName,
+            workerImage: imageRef("worker"),
+            modelServerImage: imageRef(SERVING_IMAGE[config.video.nodes.profile.name]),
+            ...scheduling("video"),
+        },
+        onK8s,
+    );
 
 let bert: BertService | undefined;
-if (bertNodes !== undefined) bert = new BertService(baseName, {
-    ...workloadBase,
-    config,
-    serverImage: imageRef(config.bert.server === "triton" ? BERT_TRITON_IMAGE[bertTarget(config.bert)] : SERVING_IMAGE[config.bert.nodes.profile.name]),
-    modelFetchImage: config.bert.server === "triton" ? undefined : imageRef("worker"),
-    ...scheduling("bert"),
-    buildScheduling: compileJobScheduling(),
-}, onK8s);
+if (bertNodes !== undefined)
+    bert = new BertService(
+        baseName,
+        {
+            ...workloadBase,
+            config,
+            serverImage: imageRef(
+                config.bert.server === "triton"
+                    ? BERT_TRITON_IMAGE[bertTarget(config.bert)]
+                    : SERVING_IMAGE[config.bert.nodes.profile.name],
+            ),
+            modelFetchImage: config.bert.server === "triton" ? undefined : imageRef("worker"),
+            ...scheduling("bert"),
+            buildScheduling: compileJobScheduling(),
+        },
+        onK8s,
+    );
 
 /**
  * Where the compile Job runs. On inf2: on the BERT nodes (it requests no Neuron device). Its image is the

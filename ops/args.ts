@@ -67,7 +67,10 @@ export function numberFlag(raw: string | undefined, flag: string, rule: NumberRu
     const n = Number(raw);
     const belowMin = rule.exclusive === true ? n <= rule.min : n < rule.min;
     if (raw.trim() === "" || !Number.isFinite(n) || belowMin || (rule.integer === true && !Number.isInteger(n))) {
-        throw new UsageError(`${flag} must be ${rule.integer ? "an integer" : "a number"} ${rule.exclusive ? ">" : ">="} ${rule.min}, got "${raw}"`, usage);
+        throw new UsageError(
+            `${flag} must be ${rule.integer ? "an integer" : "a number"} ${rule.exclusive ? ">" : ">="} ${rule.min}, got "${raw}"`,
+            usage,
+        );
     }
     return n;
 }
@@ -75,9 +78,16 @@ export function numberFlag(raw: string | undefined, flag: string, rule: NumberRu
 /** A flag value that must be one of `choices`, or `fallback` when absent. */
 export function choiceFlag<C extends string>(raw: string | undefined, flag: string, choices: readonly C[], usage: string, fallback: C): C;
 export function choiceFlag<C extends string>(raw: string | undefined, flag: string, choices: readonly C[], usage: string): C | undefined;
-export function choiceFlag<C extends string>(raw: string | undefined, flag: string, choices: readonly C[], usage: string, fallback?: C): C | undefined {
+export function choiceFlag<C extends string>(
+    raw: string | undefined,
+    flag: string,
+    choices: readonly C[],
+    usage: string,
+    fallback?: C,
+): C | undefined {
     if (raw === undefined) return fallback;
-    if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`${flag} must be one of ${choices.join(", ")}, got "${raw}"`, usage);
+    if (!(choices as readonly string[]).includes(raw))
+        throw new UsageError(`${flag} must be one of ${choices.join(", ")}, got "${raw}"`, usage);
     return raw as C;
 }
 

@@ -21,9 +21,20 @@ export async function makeTestVideo(opts: TestVideoOptions): Promise<string> {
     await run(
         "ffmpeg",
         [
-            "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=${fps}:duration=${opts.seconds}`,
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            `testsrc2=size=${size}:rate=${fps}:duration=${opts.seconds}`,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
             opts.path,
         ],
         { maxBuffer: 16 * 1024 * 1024 },
@@ -34,8 +45,16 @@ export async function makeTestVideo(opts: TestVideoOptions): Promise<string> {
 /** ffprobe's count of decoded video frames (the reference the worker's frame count must match). */
 export async function countFrames(path: string): Promise<number> {
     const { stdout } = await run("ffprobe", [
-        "-v", "error", "-select_streams", "v:0", "-count_frames",
-        "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path,
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-count_frames",
+        "-show_entries",
+        "stream=nb_read_frames",
+        "-of",
+        "csv=p=0",
+        path,
     ]);
     const n = Number.parseInt(stdout.trim(), 10);
     if (!Number.isFinite(n)) throw new Error(`ffprobe gave no frame count for ${path}: ${stdout}`);

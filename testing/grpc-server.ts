@@ -1,7 +1,14 @@
 // A minimal unary gRPC server on node:http2 (h2c), for the emulators (TF Serving, KServe v2). Each request body is
 // collected as received (one concat), each reply is written as a gather list with its status in trailers;
 // errors go out as trailers-only responses. Honours grpc-timeout by answering DEADLINE_EXCEEDED.
-import { constants as h2, createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import {
+    constants as h2,
+    createServer,
+    type Http2Server,
+    type Http2Session,
+    type IncomingHttpHeaders,
+    type ServerHttp2Stream,
+} from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import {
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -43,7 +50,10 @@ function respondWithStatus(stream: ServerHttp2Stream, code: GrpcCode, message: s
         stream.close(h2.NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) }, { endStream: true });
+    stream.respond(
+        { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) },
+        { endStream: true },
+    );
 }
 
 function respondWithMessage(stream: ServerHttp2Stream, segments: Buffer[]): void {
@@ -55,7 +65,12 @@ function respondWithMessage(stream: ServerHttp2Stream, segments: Buffer[]): void
     stream.end(parts[parts.length - 1]);
 }
 
-function handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, handlers: ReadonlyMap<string, UnaryHandler>, maxMessageBytes: number): void {
+function handleStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    handlers: ReadonlyMap<string, UnaryHandler>,
+    maxMessageBytes: number,
+): void {
     stream.on("error", () => {
         // A client that cancels or disconnects: nothing to answer.
     });
@@ -76,7 +91,10 @@ function handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, h
         return;
     }
     const timeoutMs = parseGrpcTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : undefined);
-    const deadline = timeoutMs === undefined ? undefined : setTimeout(() => respondWithStatus(stream, GrpcCode.DEADLINE_EXCEEDED, "Deadline Exceeded"), timeoutMs);
+    const deadline =
+        timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => respondWithStatus(stream, GrpcCode.DEADLINE_EXCEEDED, "Deadline Exceeded"), timeoutMs);
     stream.once("close", () => clearTimeout(deadline));
 
     const collector = new MessageCollector(maxMessageBytes, "request message");
@@ -93,7 +111,8 @@ function handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, h
         let request: Buffer;
         try {
             const messages = collector.messages();
-            if (messages.length !== 1) throw new GrpcFramingError(`a unary call needs exactly one request message, got ${messages.length}`, GrpcCode.INTERNAL);
+            if (messages.length !== 1)
+                throw new GrpcFramingError(`a unary call needs exactly one request message, got ${messages.length}`, GrpcCode.INTERNAL);
             request = messages[0];
         } catch (err) {
             const e = err as GrpcFramingError;
@@ -114,7 +133,12 @@ function handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, h
     });
 }
 
-export function startGrpcServer(host: string, port: number, handlers: ReadonlyMap<string, UnaryHandler>, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): Promise<GrpcServer> {
+export function startGrpcServer(
+    host: string,
+    port: number,
+    handlers: ReadonlyMap<string, UnaryHandler>,
+    maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
+): Promise<GrpcServer> {
     const sessions = new Set<Http2Session>();
     const server: Http2Server = createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
     server.on("connection", (socket: Socket) => socket.setNoDelay(true));

@@ -70,11 +70,7 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
     });
     const spawnError = new Promise<never>((_, reject) => {
         child.once("error", (err: NodeJS.ErrnoException) => {
-            reject(
-                err.code === "ENOENT"
-                    ? new Error("moto_server not found on PATH: install it with pip install 'moto[server]'")
-                    : err,
-            );
+            reject(err.code === "ENOENT" ? new Error("moto_server not found on PATH: install it with pip install 'moto[server]'") : err);
         });
     });
     try {

@@ -36,7 +36,11 @@ function spawnReady<T>(name: string, args: string[]): Promise<{ ready: T; child:
 
 /** The TF Serving emulator (gRPC and REST) in a child process. */
 export async function spawnTfServingEmulator(latencyMs: number): Promise<{ grpcUrl: string; restUrl: string; child: ChildProcess }> {
-    const { ready, child } = await spawnReady<{ grpcUrl: string; restUrl: string }>("TF Serving emulator", [path.join(__dirname, "tfserving", "emulator-main.ts"), "--latency-ms", String(latencyMs)]);
+    const { ready, child } = await spawnReady<{ grpcUrl: string; restUrl: string }>("TF Serving emulator", [
+        path.join(__dirname, "tfserving", "emulator-main.ts"),
+        "--latency-ms",
+        String(latencyMs),
+    ]);
     return { ...ready, child };
 }
 
@@ -52,7 +56,19 @@ export interface V2EmulatorProcessOptions {
 
 /** The KServe v2 emulator in a child process, its model compiled for the run's sequence length and batch. */
 export async function spawnV2Emulator(options: V2EmulatorProcessOptions): Promise<EmulatorProcess> {
-    const args = ["--latency-ms", String(options.serverLatencyMs), "--seq-len", String(options.seqLen), "--max-batch-size", String(Math.max(8, options.batch)), "--model", options.model];
-    const { ready, child } = await spawnReady<{ url: string }>("KServe v2 emulator", [path.join(__dirname, "kserve", "emulator-main.ts"), ...args]);
+    const args = [
+        "--latency-ms",
+        String(options.serverLatencyMs),
+        "--seq-len",
+        String(options.seqLen),
+        "--max-batch-size",
+        String(Math.max(8, options.batch)),
+        "--model",
+        options.model,
+    ];
+    const { ready, child } = await spawnReady<{ url: string }>("KServe v2 emulator", [
+        path.join(__dirname, "kserve", "emulator-main.ts"),
+        ...args,
+    ]);
     return { url: ready.url, child };
 }

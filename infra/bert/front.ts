@@ -43,11 +43,20 @@ export interface BertFront {
 }
 
 export function bertFront(name: string, args: BertFrontArgs): BertFront {
-    const ports = args.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP", appProtocol: appProtocol(p.name) }));
+    const ports = args.ports.map((p) => ({
+        name: p.name,
+        port: p.port,
+        targetPort: p.name,
+        protocol: "TCP",
+        appProtocol: appProtocol(p.name),
+    }));
     // With one replica, minAvailable 1 keeps the only server up during voluntary evictions: a node
     // drain then waits until the budget is lifted or replicas are raised (say so at preview).
     if (args.replicas === 1) {
-        pulumi.log.warn("BERT runs 1 replica: its PodDisruptionBudget (minAvailable 1) blocks draining that node until replicas > 1.", args.warnOn);
+        pulumi.log.warn(
+            "BERT runs 1 replica: its PodDisruptionBudget (minAvailable 1) blocks draining that node until replicas > 1.",
+            args.warnOn,
+        );
     }
     new k8s.policy.v1.PodDisruptionBudget(
         `${name}-pdb`,
@@ -71,7 +80,12 @@ export function bertFront(name: string, args: BertFrontArgs): BertFront {
     const headless = new k8s.core.v1.Service(
         `${name}-headless`,
         {
-            metadata: { name: BERT_HEADLESS_SERVICE_NAME, namespace: args.namespace, labels: args.labels.all, annotations: { ...SKIP_AWAIT } },
+            metadata: {
+                name: BERT_HEADLESS_SERVICE_NAME,
+                namespace: args.namespace,
+                labels: args.labels.all,
+                annotations: { ...SKIP_AWAIT },
+            },
             spec: { clusterIP: "None", selector: args.labels.selector, ports, publishNotReadyAddresses: false },
         },
         args.opts,

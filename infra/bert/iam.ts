@@ -34,4 +34,3 @@ export function bertModelBuilderPolicy(partition: string, model: S3Location): Po
         ],
     };
 }
-

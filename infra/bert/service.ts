@@ -29,7 +29,12 @@ function modelLocation(bert: BertConfig, modelsBucket: ModelsBucket): { bucket: 
     }
     return {
         bucket: modelsBucket.bucket.bucket,
-        prefix: compiledModelPrefix({ modelId: bert.modelId, sequenceLength: bert.sequenceLength, batchSizes: bert.batchSizes, target: bertTarget(bert) }),
+        prefix: compiledModelPrefix({
+            modelId: bert.modelId,
+            sequenceLength: bert.sequenceLength,
+            batchSizes: bert.batchSizes,
+            target: bertTarget(bert),
+        }),
     };
 }
 
@@ -87,57 +92,90 @@ export class BertService extends pulumi.ComponentResource {
         const buildsModel = bert.server === "triton" && bert.modelS3 === undefined;
 
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        const serving = podIdentityRole(`${name}-bert-serving`, {
-            clusterName: args.clusterName,
-            identity: BERT_SERVING_IDENTITY,
-            policy: pulumi.all([partition, model.bucket]).apply(([part, bucket]) => JSON.stringify(bertServingPolicy(part, { bucket, prefix: model.prefix }))),
-            dependsOn: args.podIdentityDependsOn,
-        }, formerRole);
+        const serving = podIdentityRole(
+            `${name}-bert-serving`,
+            {
+                clusterName: args.clusterName,
+                identity: BERT_SERVING_IDENTITY,
+                policy: pulumi
+                    .all([partition, model.bucket])
+                    .apply(([part, bucket]) => JSON.stringify(bertServingPolicy(part, { bucket, prefix: model.prefix }))),
+                dependsOn: args.podIdentityDependsOn,
+            },
+            formerRole,
+        );
         this.servingRole = serving.role;
         const ready = [...(args.clusterReady ?? []), ...serving.ready];
         if (buildsModel) {
-            const builder = podIdentityRole(`${name}-bert-model-builder`, {
-                clusterName: args.clusterName,
-                identity: BERT_MODEL_BUILDER_IDENTITY,
-                policy: pulumi.all([partition, model.bucket]).apply(([part, bucket]) => JSON.stringify(bertModelBuilderPolicy(part, { bucket, prefix: model.prefix }))),
-                dependsOn: args.podIdentityDependsOn,
-            }, formerRole);
+            const builder = podIdentityRole(
+                `${name}-bert-model-builder`,
+                {
+                    clusterName: args.clusterName,
+                    identity: BERT_MODEL_BUILDER_IDENTITY,
+                    policy: pulumi
+                        .all([partition, model.bucket])
+                        .apply(([part, bucket]) => JSON.stringify(bertModelBuilderPolicy(part, { bucket, prefix: model.prefix }))),
+                    dependsOn: args.podIdentityDependsOn,
+                },
+                formerRole,
+            );
             this.modelBuilderRole = builder.role;
             ready.push(...builder.ready);
         }
 
         const onCluster = { ...child, dependsOn: ready };
         if (bert.server === "triton") {
-            const triton = new BertTritonService(`${name}-bert`, {
-                image: args.serverImage,
-                replicas: bert.replicas,
-                scheduling: args.scheduling,
-                accelerator: args.accelerator,
-                instances: args.accelerator === undefined ? 1 : args.accelerator.count * NEURON_CORES_PER_INF2_DEVICE,
-                model: { name: bert.modelName, sequenceLength: bert.sequenceLength, batchSizes: bert.batchSizes, target: bertTarget(bert), ...model },
-                build: buildsModel ? { modelId: bert.modelId, scheduling: args.buildScheduling } : undefined,
-                region: args.config.region,
-            }, onCluster);
+            const triton = new BertTritonService(
+                `${name}-bert`,
+                {
+                    image: args.serverImage,
+                    replicas: bert.replicas,
+                    scheduling: args.scheduling,
+                    accelerator: args.accelerator,
+                    instances: args.accelerator === undefined ? 1 : args.accelerator.count * NEURON_CORES_PER_INF2_DEVICE,
+                    model: {
+                        name: bert.modelName,
+                        sequenceLength: bert.sequenceLength,
+                        batchSizes: bert.batchSizes,
+                        target: bertTarget(bert),
+                        ...model,
+                    },
+                    build: buildsModel ? { modelId: bert.modelId, scheduling: args.buildScheduling } : undefined,
+                    region: args.config.region,
+                },
+                onCluster,
+            );
             this.buildJobName = triton.buildJobName;
             this.server = triton;
         } else {
             if (args.modelFetchImage === undefined) {
-                throw new pulumi.InputPropertyError({ propertyPath: "modelFetchImage", reason: "bertServer 'tf-serving' needs the worker image for its model-fetch init container" });
+                throw new pulumi.InputPropertyError({
+                    propertyPath: "modelFetchImage",
+                    reason: "bertServer 'tf-serving' needs the worker image for its model-fetch init container",
+                });
             }
-            this.server = new BertInferenceService(`${name}-bert`, {
-                modelServerImage: args.serverImage,
-                modelFetchImage: args.modelFetchImage,
-                replicas: bert.replicas,
-                scheduling: args.scheduling,
-                accelerator: args.accelerator,
-                model: { name: bert.modelName, uri: bert.modelUri as string },
-                region: args.config.region,
-            }, onCluster);
+            this.server = new BertInferenceService(
+                `${name}-bert`,
+                {
+                    modelServerImage: args.serverImage,
+                    modelFetchImage: args.modelFetchImage,
+                    replicas: bert.replicas,
+                    scheduling: args.scheduling,
+                    accelerator: args.accelerator,
+                    model: { name: bert.modelName, uri: bert.modelUri as string },
+                    region: args.config.region,
+                },
+                onCluster,
+            );
         }
         this.dnsName = this.server.dnsName;
         this.headlessDnsName = this.server.headlessDnsName;
         this.grpcUrl = this.server.grpcUrl;
 
-        this.registerOutputs({ modelsBucketName: this.modelsBucket.bucket.bucket, servingRoleArn: this.servingRole.arn, grpcUrl: this.grpcUrl });
+        this.registerOutputs({
+            modelsBucketName: this.modelsBucket.bucket.bucket,
+            servingRoleArn: this.servingRole.arn,
+            grpcUrl: this.grpcUrl,
+        });
     }
 }

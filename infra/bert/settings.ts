@@ -59,7 +59,10 @@ export const LEGACY_TF_SERVING = {
 
 /** When EKS ends standard support for the newest version the pinned AMI exists for (the end of the legacy mode). */
 export function legacyTfServingEnd(): string {
-    return EKS_VERSIONS.find((v) => v.version === LEGACY_TF_SERVING.lastKubernetes)?.endOfStandardSupport ?? "(date not in infra/config/kubernetes-versions.ts)";
+    return (
+        EKS_VERSIONS.find((v) => v.version === LEGACY_TF_SERVING.lastKubernetes)?.endOfStandardSupport ??
+        "(date not in infra/config/kubernetes-versions.ts)"
+    );
 }
 
 export const DEFAULT_BERT_MODEL_ID = "google-bert/bert-base-cased-finetuned-mrpc";
@@ -109,7 +112,11 @@ export function tracedModelFile(batchSize: number): string {
  * Why a TF Serving Neuron(x) image is legacy, and until when it can run (shown as a warning when selected):
  * for bertServer tf-serving, and for the video model server on inf1/inf2 (the same final TF build).
  */
-export function legacyTfServingNotice(kubernetesVersion: string, subject = "bertServer 'tf-serving'", remedy = "Move to bertServer 'triton'"): string {
+export function legacyTfServingNotice(
+    kubernetesVersion: string,
+    subject = "bertServer 'tf-serving'",
+    remedy = "Move to bertServer 'triton'",
+): string {
     return (
         `${subject} is a legacy mode: Neuron ${LEGACY_TF_SERVING.neuronRelease} was the last release with TensorFlow ` +
         `(tensorflow-model-server-neuronx ${LEGACY_TF_SERVING.modelServer}, runtime-lib ${LEGACY_TF_SERVING.runtimeLib}), ` +

@@ -16,7 +16,9 @@ import {
     type BatchingSpec,
     type ModelSpec,
     type ResourceSpec,
-    type Scheduling, workloadNamespace } from "../kube/common";
+    type Scheduling,
+    workloadNamespace,
+} from "../kube/common";
 import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
 import { modelFetchInitContainer } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
@@ -74,18 +76,28 @@ export class BertInferenceService extends pulumi.ComponentResource {
         requireDnsLabel("namespace", namespaceName);
         requireDnsLabel("model.name", args.model.name);
         requireScheduling(`${name} (BertInferenceService)`, args.scheduling);
-        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new pulumi.InputPropertyError({ propertyPath: "replicas", reason: `replicas must be a positive integer, got ${args.replicas}` });
+        if (!Number.isInteger(args.replicas) || args.replicas < 1)
+            throw new pulumi.InputPropertyError({
+                propertyPath: "replicas",
+                reason: `replicas must be a positive integer, got ${args.replicas}`,
+            });
         const labels = appLabels("bert-serving", "model-server");
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
 
-        const { namespace: ns, serviceAccount: sa, inNamespace } =
-            workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
+        const {
+            namespace: ns,
+            serviceAccount: sa,
+            inNamespace,
+        } = workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
 
         let batchingConfigName: pulumi.Output<string> | undefined;
         if (args.batching !== undefined) {
             const batching = new k8s.core.v1.ConfigMap(
                 `${name}-batching`,
-                { metadata: { namespace: namespaceName, labels: labels.all }, data: { [BATCHING_FILE]: batchingParametersText(args.batching) } },
+                {
+                    metadata: { namespace: namespaceName, labels: labels.all },
+                    data: { [BATCHING_FILE]: batchingParametersText(args.batching) },
+                },
                 inNamespace,
             );
             batchingConfigName = batching.metadata.name;
@@ -120,7 +132,12 @@ export class BertInferenceService extends pulumi.ComponentResource {
                             terminationGracePeriodSeconds: 30,
                             // Spread replicas over nodes so one node's loss keeps the service up.
                             topologySpreadConstraints: [
-                                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels.selector } },
+                                {
+                                    maxSkew: 1,
+                                    topologyKey: "kubernetes.io/hostname",
+                                    whenUnsatisfiable: "ScheduleAnyway",
+                                    labelSelector: { matchLabels: labels.selector },
+                                },
                             ],
                             initContainers: [
                                 modelFetchInitContainer({
@@ -154,7 +171,10 @@ export class BertInferenceService extends pulumi.ComponentResource {
         const front = bertFront(name, {
             namespace: namespaceName,
             labels,
-            ports: [{ name: "grpc", port: TF_SERVING_GRPC_PORT }, { name: "http", port: TF_SERVING_REST_PORT }],
+            ports: [
+                { name: "grpc", port: TF_SERVING_GRPC_PORT },
+                { name: "http", port: TF_SERVING_REST_PORT },
+            ],
             replicas: args.replicas,
             deployment,
             opts: inNamespace,

@@ -43,7 +43,12 @@ export const DEFAULT_TRITON_RESOURCES: Readonly<Record<"neuronx" | "cpu", Resour
     // c7i.large: 2 vCPU, 4 GiB.
     cpu: { cpuRequest: "1", memoryRequest: "2Gi", memoryLimit: "3Gi" },
 };
-export const DEFAULT_WAIT_FOR_MODEL_RESOURCES: ResourceSpec = { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" };
+export const DEFAULT_WAIT_FOR_MODEL_RESOURCES: ResourceSpec = {
+    cpuRequest: "250m",
+    memoryRequest: "256Mi",
+    cpuLimit: "1",
+    memoryLimit: "512Mi",
+};
 /** neuronx-cc on BERT-base at a few batch sizes: a few GiB of memory, one core is enough. */
 export const DEFAULT_COMPILE_RESOURCES: ResourceSpec = { cpuRequest: "1", memoryRequest: "4Gi", memoryLimit: "7Gi" };
 /**
@@ -127,17 +132,30 @@ export class BertTritonService extends pulumi.ComponentResource {
         requireDnsLabel("model.name", args.model.name);
         requireScheduling(`${name} (BertTritonService)`, args.scheduling);
         if (args.build !== undefined) requireScheduling(`${name} (BertTritonService compile Job)`, args.build.scheduling);
-        if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new pulumi.InputPropertyError({ propertyPath: "replicas", reason: `replicas must be a positive integer, got ${args.replicas}` });
+        if (!Number.isInteger(args.replicas) || args.replicas < 1)
+            throw new pulumi.InputPropertyError({
+                propertyPath: "replicas",
+                reason: `replicas must be a positive integer, got ${args.replicas}`,
+            });
         if (!args.model.prefix.endsWith("/") || args.model.prefix.startsWith("/")) {
-            throw new pulumi.InputPropertyError({ propertyPath: "model.prefix", reason: `model.prefix must be a key prefix ending in '/' without a leading '/', got '${args.model.prefix}'` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "model.prefix",
+                reason: `model.prefix must be a key prefix ending in '/' without a leading '/', got '${args.model.prefix}'`,
+            });
         }
         if ((args.model.target === "neuronx") !== (args.accelerator?.resourceName === "aws.amazon.com/neuron")) {
-            throw new pulumi.InputPropertyError({ propertyPath: "model.target", reason: `model target '${args.model.target}' needs ${args.model.target === "neuronx" ? "a Neuron device (aws.amazon.com/neuron)" : "no accelerator"}` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "model.target",
+                reason: `model target '${args.model.target}' needs ${args.model.target === "neuronx" ? "a Neuron device (aws.amazon.com/neuron)" : "no accelerator"}`,
+            });
         }
         const labels = appLabels("bert-serving", "model-server");
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
-        const { namespace: ns, serviceAccount: sa, inNamespace } =
-            workloadNamespace(name, namespaceName, BERT_SERVING_IDENTITY.serviceAccount, labels.all, childOpts);
+        const {
+            namespace: ns,
+            serviceAccount: sa,
+            inNamespace,
+        } = workloadNamespace(name, namespaceName, BERT_SERVING_IDENTITY.serviceAccount, labels.all, childOpts);
         const modelLocation = pulumi.interpolate`s3://${args.model.bucket}/${args.model.prefix}`;
         const modelEnv = [
             { name: "MODEL_BUCKET", value: args.model.bucket },
@@ -158,7 +176,11 @@ export class BertTritonService extends pulumi.ComponentResource {
             const builderSa = new k8s.core.v1.ServiceAccount(
                 `${name}-builder-service-account`,
                 {
-                    metadata: { name: BERT_MODEL_BUILDER_IDENTITY.serviceAccount, namespace: BERT_MODEL_BUILDER_IDENTITY.namespace, labels: builderLabels.all },
+                    metadata: {
+                        name: BERT_MODEL_BUILDER_IDENTITY.serviceAccount,
+                        namespace: BERT_MODEL_BUILDER_IDENTITY.namespace,
+                        labels: builderLabels.all,
+                    },
                     automountServiceAccountToken: false,
                 },
                 inNamespace,
@@ -181,27 +203,35 @@ export class BertTritonService extends pulumi.ComponentResource {
                                 nodeSelector: args.build.scheduling.nodeSelector,
                                 tolerations: args.build.scheduling.tolerations,
                                 securityContext: podSecurityContext(),
-                                containers: [{
-                                    name: "compile",
-                                    image: args.image,
-                                    command: ["python3", `${BERT_PYTHON_DIR}/compile.py`],
-                                    workingDir: "/work",
-                                    env: [
-                                        ...modelEnv,
-                                        { name: "MODEL_ID", value: args.build.modelId },
-                                        // Hugging Face cache and neuronx-cc work files on the scratch volume,
-                                        // temporaries (the compiler's too) on /tmp: the root filesystem is read-only.
-                                        { name: "HF_HOME", value: "/work/hf" },
-                                        { name: "TMPDIR", value: "/tmp" },
-                                        { name: "HOME", value: "/work" },
-                                    ],
-                                    resources: resources(args.resources?.compile ?? DEFAULT_COMPILE_RESOURCES),
-                                    securityContext: containerSecurityContext(),
-                                    volumeMounts: [{ name: VOLUMES.work, mountPath: "/work" }, { name: VOLUMES.tmp, mountPath: "/tmp" }],
-                                }],
+                                containers: [
+                                    {
+                                        name: "compile",
+                                        image: args.image,
+                                        command: ["python3", `${BERT_PYTHON_DIR}/compile.py`],
+                                        workingDir: "/work",
+                                        env: [
+                                            ...modelEnv,
+                                            { name: "MODEL_ID", value: args.build.modelId },
+                                            // Hugging Face cache and neuronx-cc work files on the scratch volume,
+                                            // temporaries (the compiler's too) on /tmp: the root filesystem is read-only.
+                                            { name: "HF_HOME", value: "/work/hf" },
+                                            { name: "TMPDIR", value: "/tmp" },
+                                            { name: "HOME", value: "/work" },
+                                        ],
+                                        resources: resources(args.resources?.compile ?? DEFAULT_COMPILE_RESOURCES),
+                                        securityContext: containerSecurityContext(),
+                                        volumeMounts: [
+                                            { name: VOLUMES.work, mountPath: "/work" },
+                                            { name: VOLUMES.tmp, mountPath: "/tmp" },
+                                        ],
+                                    },
+                                ],
                                 // neuronx-cc's work files need room (the Job runs on the BERT nodes, see
                                 // index.ts); a CPU TorchScript trace of BERT-base needs a few GiB (general nodes).
-                                volumes: Object.entries(COMPILE_SCRATCH[args.model.target]).map(([volume, sizeLimit]) => ({ name: volume, emptyDir: { sizeLimit } })),
+                                volumes: Object.entries(COMPILE_SCRATCH[args.model.target]).map(([volume, sizeLimit]) => ({
+                                    name: volume,
+                                    emptyDir: { sizeLimit },
+                                })),
                             },
                         },
                     },
@@ -251,31 +281,38 @@ export class BertTritonService extends pulumi.ComponentResource {
                             securityContext: podSecurityContext(),
                             terminationGracePeriodSeconds: 30,
                             topologySpreadConstraints: [
-                                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels.selector } },
+                                {
+                                    maxSkew: 1,
+                                    topologyKey: "kubernetes.io/hostname",
+                                    whenUnsatisfiable: "ScheduleAnyway",
+                                    labelSelector: { matchLabels: labels.selector },
+                                },
                             ],
-                            initContainers: [{
-                                name: "wait-for-model",
-                                image: args.image,
-                                command: ["python3", `${BERT_PYTHON_DIR}/fetch_model.py`],
-                                env: [
-                                    ...modelEnv,
-                                    { name: "MODEL_NAME", value: args.model.name },
-                                    { name: "MODEL_REPOSITORY", value: MODEL_REPOSITORY_MOUNT },
-                                    { name: "MODEL_CONFIG", value: `${TRITON_CONFIG_MOUNT}/${TRITON_CONFIG_FILE}` },
-                                    { name: "MANIFEST", value: MODEL_MANIFEST },
-                                    { name: "WAITING_FOR", value: waitingFor },
-                                    { name: "POLL_SECONDS", value: "30" },
-                                    { name: "TMPDIR", value: "/tmp" },
-                                    { name: "HOME", value: "/tmp" },
-                                ],
-                                resources: resources(args.resources?.waitForModel ?? DEFAULT_WAIT_FOR_MODEL_RESOURCES),
-                                securityContext: containerSecurityContext(),
-                                volumeMounts: [
-                                    { name: VOLUMES.repository, mountPath: MODEL_REPOSITORY_MOUNT },
-                                    { name: VOLUMES.config, mountPath: TRITON_CONFIG_MOUNT, readOnly: true },
-                                    { name: VOLUMES.tmp, mountPath: "/tmp" },
-                                ],
-                            }],
+                            initContainers: [
+                                {
+                                    name: "wait-for-model",
+                                    image: args.image,
+                                    command: ["python3", `${BERT_PYTHON_DIR}/fetch_model.py`],
+                                    env: [
+                                        ...modelEnv,
+                                        { name: "MODEL_NAME", value: args.model.name },
+                                        { name: "MODEL_REPOSITORY", value: MODEL_REPOSITORY_MOUNT },
+                                        { name: "MODEL_CONFIG", value: `${TRITON_CONFIG_MOUNT}/${TRITON_CONFIG_FILE}` },
+                                        { name: "MANIFEST", value: MODEL_MANIFEST },
+                                        { name: "WAITING_FOR", value: waitingFor },
+                                        { name: "POLL_SECONDS", value: "30" },
+                                        { name: "TMPDIR", value: "/tmp" },
+                                        { name: "HOME", value: "/tmp" },
+                                    ],
+                                    resources: resources(args.resources?.waitForModel ?? DEFAULT_WAIT_FOR_MODEL_RESOURCES),
+                                    securityContext: containerSecurityContext(),
+                                    volumeMounts: [
+                                        { name: VOLUMES.repository, mountPath: MODEL_REPOSITORY_MOUNT },
+                                        { name: VOLUMES.config, mountPath: TRITON_CONFIG_MOUNT, readOnly: true },
+                                        { name: VOLUMES.tmp, mountPath: "/tmp" },
+                                    ],
+                                },
+                            ],
                             containers: [
                                 tritonContainer({
                                     image: args.image,
@@ -286,7 +323,7 @@ export class BertTritonService extends pulumi.ComponentResource {
                                     resources: args.resources?.server ?? DEFAULT_TRITON_RESOURCES[args.model.target],
                                     accelerator: args.accelerator,
                                     modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 600,
-                                    cpuThreads: args.model.target === "cpu" ? args.cpuThreads ?? 2 : undefined,
+                                    cpuThreads: args.model.target === "cpu" ? (args.cpuThreads ?? 2) : undefined,
                                 }),
                             ],
                             volumes: [
@@ -322,6 +359,12 @@ export class BertTritonService extends pulumi.ComponentResource {
         this.headlessDnsName = pulumi.interpolate`${BERT_HEADLESS_SERVICE_NAME}.${front.headless.metadata.namespace}.svc.cluster.local`;
         this.grpcUrl = pulumi.interpolate`grpc://${this.dnsName}:${TRITON_GRPC_PORT}`;
         this.modelLocation = modelLocation;
-        this.registerOutputs({ namespace: this.namespace, dnsName: this.dnsName, headlessDnsName: this.headlessDnsName, grpcUrl: this.grpcUrl, modelLocation });
+        this.registerOutputs({
+            namespace: this.namespace,
+            dnsName: this.dnsName,
+            headlessDnsName: this.headlessDnsName,
+            grpcUrl: this.grpcUrl,
+            modelLocation,
+        });
     }
 }

@@ -37,8 +37,10 @@ function requireSpec(spec: TritonModelSpec): void {
     if (sizes.length === 0 || !sizes.every((s, i) => Number.isInteger(s) && s > 0 && (i === 0 || s > (sizes[i - 1] as number)))) {
         throw new Error(`Triton model ${spec.name}: batchSizes must be increasing positive integers, got [${sizes.join(", ")}]`);
     }
-    if (!Number.isInteger(spec.sequenceLength) || spec.sequenceLength < 1) throw new Error(`Triton model ${spec.name}: sequenceLength must be a positive integer, got ${spec.sequenceLength}`);
-    if (!Number.isInteger(spec.instances) || spec.instances < 1) throw new Error(`Triton model ${spec.name}: instances must be a positive integer, got ${spec.instances}`);
+    if (!Number.isInteger(spec.sequenceLength) || spec.sequenceLength < 1)
+        throw new Error(`Triton model ${spec.name}: sequenceLength must be a positive integer, got ${spec.sequenceLength}`);
+    if (!Number.isInteger(spec.instances) || spec.instances < 1)
+        throw new Error(`Triton model ${spec.name}: instances must be a positive integer, got ${spec.instances}`);
 }
 
 /**

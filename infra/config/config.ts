@@ -41,48 +41,151 @@ export interface ConfigKeySpec {
  */
 export const CONFIG_KEYS = {
     // Workload switches and accelerators
-    videoEnabled: { type: "boolean", default: true, description: "Deploy the video object-detection pipeline (bucket, queue, workers, accelerated node group)." },
-    bertEnabled: { type: "boolean", default: false, description: "Deploy the BERT service and its node group; the stack compiles the model itself unless bertModelUri is set." },
-    videoAccelerator: { type: "string", default: "nvidia", description: "Accelerator profile of the video node group: inf2, inf1, nvidia or cpu (ei is retired)." },
-    bertAccelerator: { type: "string", default: "inf2", description: "Accelerator of the BERT node group: inf2 or cpu; inf1 only with bertServer tf-serving (legacy)." },
-    videoInstanceTypes: { type: "array", default: [], description: "Instance types of the video node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types, so one empty Spot pool does not stall the group)." },
-    bertInstanceTypes: { type: "array", default: [], description: "Instance types of the BERT node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types)." },
+    videoEnabled: {
+        type: "boolean",
+        default: true,
+        description: "Deploy the video object-detection pipeline (bucket, queue, workers, accelerated node group).",
+    },
+    bertEnabled: {
+        type: "boolean",
+        default: false,
+        description: "Deploy the BERT service and its node group; the stack compiles the model itself unless bertModelUri is set.",
+    },
+    videoAccelerator: {
+        type: "string",
+        default: "nvidia",
+        description: "Accelerator profile of the video node group: inf2, inf1, nvidia or cpu (ei is retired).",
+    },
+    bertAccelerator: {
+        type: "string",
+        default: "inf2",
+        description: "Accelerator of the BERT node group: inf2 or cpu; inf1 only with bertServer tf-serving (legacy).",
+    },
+    videoInstanceTypes: {
+        type: "array",
+        default: [],
+        description:
+            "Instance types of the video node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types, so one empty Spot pool does not stall the group).",
+    },
+    bertInstanceTypes: {
+        type: "array",
+        default: [],
+        description:
+            "Instance types of the BERT node group, all of the accelerator profile; empty means the profile default (ON_DEMAND: one type; SPOT: two or more types).",
+    },
     // Cluster
-    kubernetesVersion: { type: "string", default: DEFAULT_KUBERNETES_VERSION, description: "EKS Kubernetes version (major.minor). Versions past their end of support are refused with the date; the program warns 90 days ahead (see infra/config/kubernetes-versions.ts)." },
-    upgradeSupportType: { type: "string", default: "STANDARD", description: "EKS version support policy: STANDARD (EKS upgrades the cluster when standard support ends) or EXTENDED (stay on the version, billed at 6x the cluster price after standard support ends)." },
-    clusterAdminPrincipalArns: { type: "array", default: [], description: "IAM principal ARNs given cluster-admin through EKS access entries (AmazonEKSClusterAdminPolicy). Listing the deploying principal is fine: EKS already makes the cluster's creator an admin, so no second entry is declared for it (nor for a listed principal that has an entry this stack did not make)." },
-    clusterLogTypes: { type: "array", default: ["api", "audit", "authenticator"], description: "EKS control-plane log types sent to CloudWatch Logs (api, audit, authenticator, controllerManager, scheduler)." },
-    publicAccessCidrs: { type: "array", default: ["0.0.0.0/0"], description: "CIDRs allowed to reach the public Kubernetes API endpoint (the private endpoint is always on). Narrowing it cuts deploy.yml off from the cluster on GitHub-hosted runners, whose addresses are not fixed: run the deploy job and the PR preview on a runner whose address is listed, chosen with the repository variable DEPLOY_RUNNER (for example a self-hosted runner in the VPC)." },
-    logRetentionDays: { type: "integer", default: 30, description: "Retention of the control-plane and platform CloudWatch log groups, in days." },
+    kubernetesVersion: {
+        type: "string",
+        default: DEFAULT_KUBERNETES_VERSION,
+        description:
+            "EKS Kubernetes version (major.minor). Versions past their end of support are refused with the date; the program warns 90 days ahead (see infra/config/kubernetes-versions.ts).",
+    },
+    upgradeSupportType: {
+        type: "string",
+        default: "STANDARD",
+        description:
+            "EKS version support policy: STANDARD (EKS upgrades the cluster when standard support ends) or EXTENDED (stay on the version, billed at 6x the cluster price after standard support ends).",
+    },
+    clusterAdminPrincipalArns: {
+        type: "array",
+        default: [],
+        description:
+            "IAM principal ARNs given cluster-admin through EKS access entries (AmazonEKSClusterAdminPolicy). Listing the deploying principal is fine: EKS already makes the cluster's creator an admin, so no second entry is declared for it (nor for a listed principal that has an entry this stack did not make).",
+    },
+    clusterLogTypes: {
+        type: "array",
+        default: ["api", "audit", "authenticator"],
+        description: "EKS control-plane log types sent to CloudWatch Logs (api, audit, authenticator, controllerManager, scheduler).",
+    },
+    publicAccessCidrs: {
+        type: "array",
+        default: ["0.0.0.0/0"],
+        description:
+            "CIDRs allowed to reach the public Kubernetes API endpoint (the private endpoint is always on). Narrowing it cuts deploy.yml off from the cluster on GitHub-hosted runners, whose addresses are not fixed: run the deploy job and the PR preview on a runner whose address is listed, chosen with the repository variable DEPLOY_RUNNER (for example a self-hosted runner in the VPC).",
+    },
+    logRetentionDays: {
+        type: "integer",
+        default: 30,
+        description: "Retention of the control-plane and platform CloudWatch log groups, in days.",
+    },
     // Network
     vpcCidr: { type: "string", default: "10.0.0.0/16", description: "IPv4 CIDR of the VPC (a /16 to /20)." },
     azCount: { type: "integer", default: 2, description: "Availability zones to spread subnets over (2 to 4)." },
-    natGateways: { type: "string", default: "single", description: "NAT gateways: 'single' (cheapest) or 'onePerAz' (survives an AZ outage)." },
-    interfaceEndpoints: { type: "boolean", default: true, description: "Create the VPC interface endpoints (SQS, ECR, STS, CloudWatch, EC2, Auto Scaling, EKS Auth) so node traffic to AWS APIs stays in the VPC. false drops their hourly cost (9 endpoints x AZs) and sends that traffic through the NAT gateway; the free S3 gateway endpoint stays." },
+    natGateways: {
+        type: "string",
+        default: "single",
+        description: "NAT gateways: 'single' (cheapest) or 'onePerAz' (survives an AZ outage).",
+    },
+    interfaceEndpoints: {
+        type: "boolean",
+        default: true,
+        description:
+            "Create the VPC interface endpoints (SQS, ECR, STS, CloudWatch, EC2, Auto Scaling, EKS Auth) so node traffic to AWS APIs stays in the VPC. false drops their hourly cost (9 endpoints x AZs) and sends that traffic through the NAT gateway; the free S3 gateway endpoint stays.",
+    },
     // Node groups
-    generalInstanceType: { type: "string", default: "m7i.large", description: "Instance type of the general node group (system pods, CoreDNS, controllers)." },
+    generalInstanceType: {
+        type: "string",
+        default: "m7i.large",
+        description: "Instance type of the general node group (system pods, CoreDNS, controllers).",
+    },
     generalMinSize: { type: "integer", default: 1, description: "General node group minimum size." },
-    generalDesiredSize: { type: "integer", default: 2, description: "General node group desired size when the group is created; afterwards every deploy keeps the live desired capacity (clamped into min..max)." },
+    generalDesiredSize: {
+        type: "integer",
+        default: 2,
+        description:
+            "General node group desired size when the group is created; afterwards every deploy keeps the live desired capacity (clamped into min..max).",
+    },
     generalMaxSize: { type: "integer", default: 3, description: "General node group maximum size." },
     videoMinSize: { type: "integer", default: 1, description: "Video node group minimum size." },
-    videoDesiredSize: { type: "integer", default: 1, description: "Video node group desired size when the group is created; afterwards the queue-backlog scaling owns it and every deploy keeps the live desired capacity (clamped into min..max)." },
+    videoDesiredSize: {
+        type: "integer",
+        default: 1,
+        description:
+            "Video node group desired size when the group is created; afterwards the queue-backlog scaling owns it and every deploy keeps the live desired capacity (clamped into min..max).",
+    },
     videoMaxSize: { type: "integer", default: 4, description: "Video node group maximum size." },
     videoCapacityType: { type: "string", default: "ON_DEMAND", description: "Video node group capacity type: ON_DEMAND or SPOT." },
     bertMinSize: { type: "integer", default: 1, description: "BERT node group minimum size." },
-    bertDesiredSize: { type: "integer", default: 1, description: "BERT node group desired size when the group is created; afterwards every deploy keeps the live desired capacity (clamped into min..max)." },
+    bertDesiredSize: {
+        type: "integer",
+        default: 1,
+        description:
+            "BERT node group desired size when the group is created; afterwards every deploy keeps the live desired capacity (clamped into min..max).",
+    },
     bertMaxSize: { type: "integer", default: 2, description: "BERT node group maximum size." },
     bertCapacityType: { type: "string", default: "ON_DEMAND", description: "BERT node group capacity type: ON_DEMAND or SPOT." },
     generalVolumeGiB: { type: "integer", default: 40, description: "Root volume of general nodes, GiB (encrypted gp3)." },
-    acceleratedVolumeGiB: { type: "integer", default: 100, description: "Root volume of accelerated nodes, GiB (encrypted gp3; model-server images are large)." },
+    acceleratedVolumeGiB: {
+        type: "integer",
+        default: 100,
+        description: "Root volume of accelerated nodes, GiB (encrypted gp3; model-server images are large).",
+    },
     // Video job plumbing
-    inputPrefix: { type: "string", default: "input/", description: "Bucket key prefix where videos are uploaded; uploads here become jobs." },
+    inputPrefix: {
+        type: "string",
+        default: "input/",
+        description: "Bucket key prefix where videos are uploaded; uploads here become jobs.",
+    },
     resultsPrefix: { type: "string", default: "results/", description: "Bucket key prefix where detection results are written." },
     resultsExpiryDays: { type: "integer", default: 30, description: "Days after which results expire (0 = keep forever)." },
-    queueVisibilityTimeoutSeconds: { type: "integer", default: 300, description: "Job queue visibility timeout; the worker extends it while a video is in progress." },
+    queueVisibilityTimeoutSeconds: {
+        type: "integer",
+        default: 300,
+        description: "Job queue visibility timeout; the worker extends it while a video is in progress.",
+    },
     maxReceiveCount: { type: "integer", default: 3, description: "Receives before a job moves to the dead-letter queue." },
     // Video model and worker
-    videoModelUri: { type: "string", default: "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz", description: "Where the model-fetch init container gets the detection model: an http(s):// tarball or an s3:// prefix. The default is not Neuron-compiled: inf1/inf2 need the URI of a Neuron-compiled SavedModel." },
-    videoModelName: { type: "string", default: "object-detection", description: "TF Serving model name of the detection model (a DNS label: it also names Kubernetes objects)." },
+    videoModelUri: {
+        type: "string",
+        default: "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
+        description:
+            "Where the model-fetch init container gets the detection model: an http(s):// tarball or an s3:// prefix. The default is not Neuron-compiled: inf1/inf2 need the URI of a Neuron-compiled SavedModel.",
+    },
+    videoModelName: {
+        type: "string",
+        default: "object-detection",
+        description: "TF Serving model name of the detection model (a DNS label: it also names Kubernetes objects).",
+    },
     videoBatchSize: { type: "integer", default: 8, description: "Frames per inference request." },
     videoFrameWidth: { type: "integer", default: 300, description: "Frame width sent to the model, pixels." },
     videoFrameHeight: { type: "integer", default: 300, description: "Frame height sent to the model, pixels." },
@@ -90,24 +193,72 @@ export const CONFIG_KEYS = {
     videoScoreThreshold: { type: "string", default: "0.5", description: "Minimum detection score kept in results (decimal, 0 to 1)." },
     videoMaxBytes: { type: "integer", default: 2147483648, description: "Largest video accepted, bytes; bigger ones are dead-lettered." },
     videoMaxSeconds: { type: "integer", default: 3600, description: "Longest video accepted, seconds; longer ones are dead-lettered." },
-    nvidiaTimeSlicingReplicas: { type: "integer", default: 1, description: "NVIDIA GPU time-slicing replicas per GPU (1 = off; nvidia profile only)." },
+    nvidiaTimeSlicingReplicas: {
+        type: "integer",
+        default: 1,
+        description: "NVIDIA GPU time-slicing replicas per GPU (1 = off; nvidia profile only).",
+    },
     // Scaling and alarms
-    acceptableLatencySeconds: { type: "integer", default: 600, description: "Acceptable time from upload to start of processing, seconds." },
+    acceptableLatencySeconds: {
+        type: "integer",
+        default: 600,
+        description: "Acceptable time from upload to start of processing, seconds.",
+    },
     secondsPerVideo: { type: "integer", default: 60, description: "Typical processing time of one video on one node, seconds." },
-    metricNamespace: { type: "string", default: "EksInference/VideoQueue", description: "CloudWatch namespace of the backlog and worker metrics." },
+    metricNamespace: {
+        type: "string",
+        default: "EksInference/VideoQueue",
+        description: "CloudWatch namespace of the backlog and worker metrics.",
+    },
     scalerSchedule: { type: "string", default: "rate(1 minute)", description: "EventBridge schedule of the backlog-metric Lambda." },
-    oldestMessageAlarmSeconds: { type: "integer", default: 1800, description: "Alarm when the oldest queued job is older than this, seconds." },
+    oldestMessageAlarmSeconds: {
+        type: "integer",
+        default: 1800,
+        description: "Alarm when the oldest queued job is older than this, seconds.",
+    },
     alarmEmail: { type: "string", default: "", description: "E-mail subscribed to alarm notifications (empty = no subscription)." },
     // ---- BERT (issue 13; parsed by readBert() at the end of this file) ----
-    bertServer: { type: "string", default: "triton", description: "BERT model server: triton (KServe v2, torch-neuronx or CPU PyTorch) or tf-serving (legacy: TF Serving Neuron on a pinned node AMI, inf2/inf1)." },
-    bertModelId: { type: "string", default: "google-bert/bert-base-cased-finetuned-mrpc", description: "Hugging Face id of the sequence-classification model the stack compiles (triton)." },
-    bertSequenceLength: { type: "integer", default: 128, description: "Tokens per sequence the model is compiled for (fixed shape; 8 to 512)." },
-    bertBatchSizes: { type: "string", default: "1,4,8", description: "Batch sizes the model is compiled for, increasing, comma-separated (1 to 4 sizes, each 1 to 64); the largest is Triton's max_batch_size." },
-    bertModelUri: { type: "string", default: "", description: "Your own compiled model instead of the one the stack builds: s3://bucket/prefix/ (triton: manifest.json and model-b<N>.pt files; tf-serving, required: the Neuron SavedModel)." },
-    bertModelName: { type: "string", default: "bert", description: "Model name the server serves (a DNS label: it also names Kubernetes objects)." },
+    bertServer: {
+        type: "string",
+        default: "triton",
+        description:
+            "BERT model server: triton (KServe v2, torch-neuronx or CPU PyTorch) or tf-serving (legacy: TF Serving Neuron on a pinned node AMI, inf2/inf1).",
+    },
+    bertModelId: {
+        type: "string",
+        default: "google-bert/bert-base-cased-finetuned-mrpc",
+        description: "Hugging Face id of the sequence-classification model the stack compiles (triton).",
+    },
+    bertSequenceLength: {
+        type: "integer",
+        default: 128,
+        description: "Tokens per sequence the model is compiled for (fixed shape; 8 to 512).",
+    },
+    bertBatchSizes: {
+        type: "string",
+        default: "1,4,8",
+        description:
+            "Batch sizes the model is compiled for, increasing, comma-separated (1 to 4 sizes, each 1 to 64); the largest is Triton's max_batch_size.",
+    },
+    bertModelUri: {
+        type: "string",
+        default: "",
+        description:
+            "Your own compiled model instead of the one the stack builds: s3://bucket/prefix/ (triton: manifest.json and model-b<N>.pt files; tf-serving, required: the Neuron SavedModel).",
+    },
+    bertModelName: {
+        type: "string",
+        default: "bert",
+        description: "Model name the server serves (a DNS label: it also names Kubernetes objects).",
+    },
     bertReplicas: { type: "integer", default: 1, description: "Replicas of the BERT serving Deployment." },
     // Images
-    imageTag: { type: "string", default: "", description: "Optional label put in front of each image tag (`<label>-<hash>`); the hash of the image's build context always follows, since ECR tags are immutable." },
+    imageTag: {
+        type: "string",
+        default: "",
+        description:
+            "Optional label put in front of each image tag (`<label>-<hash>`); the hash of the image's build context always follows, since ECR tags are immutable.",
+    },
     ecrKeepImages: { type: "integer", default: 10, description: "Images kept per ECR repository by the lifecycle policy." },
 } satisfies Record<string, ConfigKeySpec>;
 
@@ -129,7 +280,8 @@ export interface RawConfig {
 export const RETIRED_KEYS: Readonly<Record<string, string>> = {
     videoInstanceType: `was replaced by ${PROJECT}:videoInstanceTypes, a list: for example videoInstanceTypes: ["g6.xlarge"]`,
     bertInstanceType: `was replaced by ${PROJECT}:bertInstanceTypes, a list: for example bertInstanceTypes: ["inf2.xlarge"]`,
-    allowUnlistedAcceleratorRegion: "is no longer needed: the program asks EC2 which zones of the region offer the node groups' instance types; remove it",
+    allowUnlistedAcceleratorRegion:
+        "is no longer needed: the program asks EC2 which zones of the region offer the node groups' instance types; remove it",
     // BERT (issue 13): the pods use their EKS Pod Identity role; static keys cannot be configured any more.
     bertAwsAccessKeyId:
         "was removed: static AWS keys are no longer accepted. The BERT pods use their EKS Pod Identity role; " +
@@ -175,7 +327,13 @@ export interface PlatformConfig {
     cluster: { adminPrincipalArns: string[]; logTypes: string[]; publicAccessCidrs: string[]; logRetentionDays: number };
     general: { instanceType: string; sizing: Sizing; volumeGiB: number };
     acceleratedVolumeGiB: number;
-    jobs: { inputPrefix: string; resultsPrefix: string; resultsExpiryDays: number; visibilityTimeoutSeconds: number; maxReceiveCount: number };
+    jobs: {
+        inputPrefix: string;
+        resultsPrefix: string;
+        resultsExpiryDays: number;
+        visibilityTimeoutSeconds: number;
+        maxReceiveCount: number;
+    };
     video: {
         enabled: boolean;
         nodes: AcceleratedGroupConfig;
@@ -215,7 +373,9 @@ export interface PlatformConfig {
 
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
-        super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`,
+        );
         this.name = "ConfigError";
     }
 }
@@ -346,13 +506,18 @@ function readAccelerated(r: Reader, workload: Workload, enabled: boolean, warnin
         if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) {
             r.fail(typesKey, `contains '${type}'; expected EC2 instance types such as ${profile.defaultInstanceType}`);
         } else if (!profile.instanceFamilies.includes(instanceFamily(type))) {
-            r.fail(typesKey, `contains '${type}', which the '${profileName}' profile cannot run (families: ${profile.instanceFamilies.join(", ")})`);
+            r.fail(
+                typesKey,
+                `contains '${type}', which the '${profileName}' profile cannot run (families: ${profile.instanceFamilies.join(", ")})`,
+            );
         }
     }
     if (new Set(given).size !== given.length) r.fail(typesKey, `lists an instance type twice (${given.join(", ")})`);
     if (enabled && capacityType === "SPOT" && instanceTypes.length < 2) {
-        warnings.push(`${workload}: a Spot group with one instance type (${instanceTypes.join(", ")}) is a shallow pool: when it has no capacity no node arrives. ` +
-            `List two or more types of the '${profileName}' profile in ${PROJECT}:${typesKey} (default: ${profile.spotInstanceTypes.join(", ")}).`);
+        warnings.push(
+            `${workload}: a Spot group with one instance type (${instanceTypes.join(", ")}) is a shallow pool: when it has no capacity no node arrives. ` +
+                `List two or more types of the '${profileName}' profile in ${PROJECT}:${typesKey} (default: ${profile.spotInstanceTypes.join(", ")}).`,
+        );
     }
     if (enabled && profile.warning !== undefined) warnings.push(`${workload}: ${profile.warning}`);
     const sizing = readSizing(r, workload);
@@ -396,14 +561,16 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
 
     const vpcCidr = r.string("vpcCidr");
     const bits = cidrPrefix(vpcCidr);
-    if (bits === undefined || bits < 16 || bits > 20) r.fail("vpcCidr", `is '${vpcCidr}'; expected an IPv4 CIDR from /16 to /20 such as 10.0.0.0/16`);
+    if (bits === undefined || bits < 16 || bits > 20)
+        r.fail("vpcCidr", `is '${vpcCidr}'; expected an IPv4 CIDR from /16 to /20 such as 10.0.0.0/16`);
     const azCount = r.integer("azCount", 2, 4);
     const natGateways = r.oneOf<"single" | "onePerAz">("natGateways", ["single", "onePerAz"]);
     const interfaceEndpoints = r.boolean("interfaceEndpoints");
 
     const adminPrincipalArns = r.stringArray("clusterAdminPrincipalArns");
     for (const arn of adminPrincipalArns) {
-        if (!IAM_PRINCIPAL_ARN.test(arn)) r.fail("clusterAdminPrincipalArns", `contains '${arn}'; expected IAM role or user ARNs (arn:aws:iam::<account>:role/<name>)`);
+        if (!IAM_PRINCIPAL_ARN.test(arn))
+            r.fail("clusterAdminPrincipalArns", `contains '${arn}'; expected IAM role or user ARNs (arn:aws:iam::<account>:role/<name>)`);
     }
     const logTypes = r.stringArray("clusterLogTypes");
     for (const t of logTypes) {
@@ -417,7 +584,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const logRetentionDays = r.integer("logRetentionDays", 1, 3653);
 
     const generalInstanceType = r.string("generalInstanceType");
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(generalInstanceType)) r.fail("generalInstanceType", `is '${generalInstanceType}'; expected an EC2 instance type such as m7i.large`);
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(generalInstanceType))
+        r.fail("generalInstanceType", `is '${generalInstanceType}'; expected an EC2 instance type such as m7i.large`);
     const generalSizing = readSizing(r, "general");
     const generalVolumeGiB = r.integer("generalVolumeGiB", 20, 1000);
     const acceleratedVolumeGiB = r.integer("acceleratedVolumeGiB", 30, 2000);
@@ -425,9 +593,17 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const inputPrefix = r.string("inputPrefix");
     const resultsPrefix = r.string("resultsPrefix");
     if (!PREFIX.test(inputPrefix)) r.fail("inputPrefix", `is '${inputPrefix}'; expected a key prefix ending in '/', such as input/`);
-    if (!PREFIX.test(resultsPrefix)) r.fail("resultsPrefix", `is '${resultsPrefix}'; expected a key prefix ending in '/', such as results/`);
-    if (PREFIX.test(inputPrefix) && PREFIX.test(resultsPrefix) && (inputPrefix.startsWith(resultsPrefix) || resultsPrefix.startsWith(inputPrefix))) {
-        r.fail("resultsPrefix", `('${resultsPrefix}') overlaps ${PROJECT}:inputPrefix ('${inputPrefix}'); results written under the input prefix would become new jobs`);
+    if (!PREFIX.test(resultsPrefix))
+        r.fail("resultsPrefix", `is '${resultsPrefix}'; expected a key prefix ending in '/', such as results/`);
+    if (
+        PREFIX.test(inputPrefix) &&
+        PREFIX.test(resultsPrefix) &&
+        (inputPrefix.startsWith(resultsPrefix) || resultsPrefix.startsWith(inputPrefix))
+    ) {
+        r.fail(
+            "resultsPrefix",
+            `('${resultsPrefix}') overlaps ${PROJECT}:inputPrefix ('${inputPrefix}'); results written under the input prefix would become new jobs`,
+        );
     }
     const resultsExpiryDays = r.integer("resultsExpiryDays", 0, 3650);
     const visibilityTimeoutSeconds = r.integer("queueVisibilityTimeoutSeconds", 30, 43200);
@@ -443,16 +619,26 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         r.fail("videoModelUri", `is '${videoModelUri}'; expected an http(s):// URL of a model tarball or an s3:// prefix`);
     }
     if (videoEnabled && videoNodes.profile.devicePlugin === "neuron" && videoModelUri === CONFIG_KEYS.videoModelUri.default) {
-        r.fail("videoModelUri", `is the default (the TF1 model zoo SSD MobileNet v2 tarball), which is not Neuron-compiled: on the ` +
-            `'${videoNodes.profile.name}' profile (${PROJECT}:videoAccelerator) TF Serving would not run it on Inferentia. ` +
-            `A Neuron-compiled SavedModel URI is required: set ${PROJECT}:videoModelUri to the s3://<bucket>/<prefix> of a model compiled for ` +
-            `${videoNodes.profile.name}, or use videoAccelerator nvidia or cpu for the default model`);
+        r.fail(
+            "videoModelUri",
+            `is the default (the TF1 model zoo SSD MobileNet v2 tarball), which is not Neuron-compiled: on the ` +
+                `'${videoNodes.profile.name}' profile (${PROJECT}:videoAccelerator) TF Serving would not run it on Inferentia. ` +
+                `A Neuron-compiled SavedModel URI is required: set ${PROJECT}:videoModelUri to the s3://<bucket>/<prefix> of a model compiled for ` +
+                `${videoNodes.profile.name}, or use videoAccelerator nvidia or cpu for the default model`,
+        );
     }
     const videoModelName = r.string("videoModelName");
-    if (!DNS_LABEL.test(videoModelName)) r.fail("videoModelName", `is '${videoModelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as object-detection`);
+    if (!DNS_LABEL.test(videoModelName))
+        r.fail(
+            "videoModelName",
+            `is '${videoModelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as object-detection`,
+        );
     const nvidiaTimeSlicingReplicas = r.integer("nvidiaTimeSlicingReplicas", 1, 48);
     if (nvidiaTimeSlicingReplicas > 1 && videoNodes.profile.name !== "nvidia") {
-        r.fail("nvidiaTimeSlicingReplicas", `is ${nvidiaTimeSlicingReplicas}, but ${PROJECT}:videoAccelerator is '${videoNodes.profile.name}'; time-slicing applies to the nvidia profile only (use 1)`);
+        r.fail(
+            "nvidiaTimeSlicingReplicas",
+            `is ${nvidiaTimeSlicingReplicas}, but ${PROJECT}:videoAccelerator is '${videoNodes.profile.name}'; time-slicing applies to the nvidia profile only (use 1)`,
+        );
     }
 
     // The video model server on inf1/inf2 is TF Serving Neuron(x): the final TensorFlow Neuron build
@@ -462,12 +648,17 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     if (videoNodes.profile.devicePlugin === "neuron") {
         videoNodeReleaseVersion = LEGACY_TF_SERVING.releaseVersions[kubernetesVersion];
         if (videoEnabled && videoNodeReleaseVersion === undefined) {
-            r.fail("videoAccelerator", `is '${videoNodes.profile.name}', whose model server is the final TensorFlow Neuron build (TF Serving Neuron, ` +
-                `runtime-lib ${LEGACY_TF_SERVING.runtimeLib}); its node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}), ` +
-                `which has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with videoAccelerator ${videoNodes.profile.name}: ` +
-                `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or use videoAccelerator nvidia or cpu`);
+            r.fail(
+                "videoAccelerator",
+                `is '${videoNodes.profile.name}', whose model server is the final TensorFlow Neuron build (TF Serving Neuron, ` +
+                    `runtime-lib ${LEGACY_TF_SERVING.runtimeLib}); its node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}), ` +
+                    `which has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with videoAccelerator ${videoNodes.profile.name}: ` +
+                    `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or use videoAccelerator nvidia or cpu`,
+            );
         } else if (videoEnabled) {
-            warnings.push(`video: ${legacyTfServingNotice(kubernetesVersion, `videoAccelerator '${videoNodes.profile.name}' (TF Serving Neuron model server)`, "Move video to videoAccelerator nvidia or cpu")}`);
+            warnings.push(
+                `video: ${legacyTfServingNotice(kubernetesVersion, `videoAccelerator '${videoNodes.profile.name}' (TF Serving Neuron model server)`, "Move video to videoAccelerator nvidia or cpu")}`,
+            );
         }
     }
 
@@ -475,7 +666,10 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const secondsPerVideo = r.integer("secondsPerVideo", 1, 86400);
     const metricNamespace = r.string("metricNamespace");
     if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(metricNamespace) || metricNamespace.startsWith("AWS/")) {
-        r.fail("metricNamespace", `is '${metricNamespace}'; expected a custom CloudWatch namespace (not AWS/...) such as EksInference/VideoQueue`);
+        r.fail(
+            "metricNamespace",
+            `is '${metricNamespace}'; expected a custom CloudWatch namespace (not AWS/...) such as EksInference/VideoQueue`,
+        );
     }
     const scheduleExpression = r.string("scalerSchedule");
     if (!/^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/.test(scheduleExpression)) {
@@ -488,14 +682,27 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     const bert = readBert(r, bertEnabled, bertNodes, kubernetesVersion, warnings);
     // The compile Job runs on the BERT nodes on inf2 (index.ts compileJobScheduling): their disk holds the
     // Triton + torch-neuronx + neuronx-cc image (~20 GB unpacked) and the Job's 30 GiB of scratch.
-    if (bert.enabled && bert.server === "triton" && bert.accelerator === "inf2" && bert.modelUri === undefined && acceleratedVolumeGiB < MIN_VOLUME_GIB_WITH_COMPILE) {
-        r.fail("acceleratedVolumeGiB", `is ${acceleratedVolumeGiB}, but the BERT nodes run the model compile Job (bertServer triton on inf2 without bertModelUri): ` +
-            `the Triton + neuronx-cc image (~20 GB unpacked) and the Job's 30 GiB of scratch need at least ${MIN_VOLUME_GIB_WITH_COMPILE} (default 100)`);
+    if (
+        bert.enabled &&
+        bert.server === "triton" &&
+        bert.accelerator === "inf2" &&
+        bert.modelUri === undefined &&
+        acceleratedVolumeGiB < MIN_VOLUME_GIB_WITH_COMPILE
+    ) {
+        r.fail(
+            "acceleratedVolumeGiB",
+            `is ${acceleratedVolumeGiB}, but the BERT nodes run the model compile Job (bertServer triton on inf2 without bertModelUri): ` +
+                `the Triton + neuronx-cc image (~20 GB unpacked) and the Job's 30 GiB of scratch need at least ${MIN_VOLUME_GIB_WITH_COMPILE} (default 100)`,
+        );
     }
 
     const imageTag = r.string("imageTag");
     // The tag is `<label>-<16 hex digits>`, and a Docker tag holds at most 128 characters.
-    if (imageTag !== "" && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,110}$/.test(imageTag)) r.fail("imageTag", `is '${imageTag}'; expected a Docker tag label (letters, digits, '_', '.', '-', at most 111, so that '-<hash>' fits in a tag)`);
+    if (imageTag !== "" && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,110}$/.test(imageTag))
+        r.fail(
+            "imageTag",
+            `is '${imageTag}'; expected a Docker tag label (letters, digits, '_', '.', '-', at most 111, so that '-<hash>' fits in a tag)`,
+        );
     const keepImages = r.integer("ecrKeepImages", 1, 1000);
 
     const video = {
@@ -551,9 +758,7 @@ function secretProjectKeys(): string[] {
     if (!text) return [];
     const parsed: unknown = JSON.parse(text);
     if (!Array.isArray(parsed)) return [];
-    return parsed
-        .filter((k): k is string => typeof k === "string" && k.startsWith(`${PROJECT}:`))
-        .map((k) => k.slice(PROJECT.length + 1));
+    return parsed.filter((k): k is string => typeof k === "string" && k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1));
 }
 
 /** Reads this stack's configuration from Pulumi and validates it (throws ConfigError). */
@@ -606,18 +811,30 @@ function readBert(r: Reader, enabled: boolean, nodes: AcceleratedGroupConfig, ku
     if ((allowed as readonly string[]).includes(profile)) {
         accelerator = profile as BertAccelerator;
     } else if (profile === "inf1") {
-        r.fail("bertAccelerator", `is 'inf1', which only bertServer 'tf-serving' (legacy) offers: Inf1 is at end of life in the Neuron SDK and ` +
-            `the Triton image carries torch-neuronx for Inf2 only. Valid with bertServer '${server}': ${allowed.join(", ")}`);
+        r.fail(
+            "bertAccelerator",
+            `is 'inf1', which only bertServer 'tf-serving' (legacy) offers: Inf1 is at end of life in the Neuron SDK and ` +
+                `the Triton image carries torch-neuronx for Inf2 only. Valid with bertServer '${server}': ${allowed.join(", ")}`,
+        );
     } else if (profile === "cpu") {
-        r.fail("bertAccelerator", `is 'cpu' while ${PROJECT}:bertServer is 'tf-serving'; CPU serving runs Triton: set bertServer to triton ` +
-            `(valid with tf-serving: ${allowed.join(", ")})`);
+        r.fail(
+            "bertAccelerator",
+            `is 'cpu' while ${PROJECT}:bertServer is 'tf-serving'; CPU serving runs Triton: set bertServer to triton ` +
+                `(valid with tf-serving: ${allowed.join(", ")})`,
+        );
     } else {
-        r.fail("bertAccelerator", `is '${profile}'; valid values: inf2, cpu, or inf1 with bertServer tf-serving (BERT has no NVIDIA image)`);
+        r.fail(
+            "bertAccelerator",
+            `is '${profile}'; valid values: inf2, cpu, or inf1 with bertServer tf-serving (BERT has no NVIDIA image)`,
+        );
     }
 
     const modelId = r.string("bertModelId");
     if (!isHuggingFaceModelId(modelId)) {
-        r.fail("bertModelId", `is '${modelId}'; expected a Hugging Face model id such as ${DEFAULT_BERT_MODEL_ID} (owner/name, letters, digits, '-', '_', '.')`);
+        r.fail(
+            "bertModelId",
+            `is '${modelId}'; expected a Hugging Face model id such as ${DEFAULT_BERT_MODEL_ID} (owner/name, letters, digits, '-', '_', '.')`,
+        );
     }
     const sequenceLength = r.integer("bertSequenceLength", 8, 512);
     const batchText = r.string("bertBatchSizes");
@@ -631,26 +848,50 @@ function readBert(r: Reader, enabled: boolean, nodes: AcceleratedGroupConfig, ku
     let modelS3: S3Location | undefined;
     if (modelUri !== "") {
         modelS3 = parseS3Uri(modelUri);
-        if (modelS3 === undefined) r.fail("bertModelUri", `is '${modelUri}'; expected s3://<bucket>/<prefix>/ of a compiled model, or empty to let the stack build it`);
+        if (modelS3 === undefined)
+            r.fail(
+                "bertModelUri",
+                `is '${modelUri}'; expected s3://<bucket>/<prefix>/ of a compiled model, or empty to let the stack build it`,
+            );
     } else if (enabled && server === "tf-serving") {
-        r.fail("bertModelUri", `is required with ${PROJECT}:bertServer 'tf-serving': TensorFlow left the Neuron SDK after ${LEGACY_TF_SERVING.neuronRelease}, ` +
-            `so the stack cannot compile a SavedModel. Set it to the s3://<bucket>/<prefix>/ of your Neuron-compiled SavedModel, or use bertServer triton ` +
-            `(the stack then compiles ${DEFAULT_BERT_MODEL_ID} itself)`);
+        r.fail(
+            "bertModelUri",
+            `is required with ${PROJECT}:bertServer 'tf-serving': TensorFlow left the Neuron SDK after ${LEGACY_TF_SERVING.neuronRelease}, ` +
+                `so the stack cannot compile a SavedModel. Set it to the s3://<bucket>/<prefix>/ of your Neuron-compiled SavedModel, or use bertServer triton ` +
+                `(the stack then compiles ${DEFAULT_BERT_MODEL_ID} itself)`,
+        );
     }
     const modelName = r.string("bertModelName");
-    if (!DNS_LABEL.test(modelName)) r.fail("bertModelName", `is '${modelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as bert`);
+    if (!DNS_LABEL.test(modelName))
+        r.fail("bertModelName", `is '${modelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as bert`);
     const replicas = r.integer("bertReplicas", 1, 100);
 
     let nodeReleaseVersion: string | undefined;
     if (server === "tf-serving") {
         nodeReleaseVersion = LEGACY_TF_SERVING.releaseVersions[kubernetesVersion];
         if (enabled && nodeReleaseVersion === undefined) {
-            r.fail("bertServer", `is 'tf-serving', whose node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}); ` +
-                `that release has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with tf-serving: ` +
-                `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or set bertServer to triton`);
+            r.fail(
+                "bertServer",
+                `is 'tf-serving', whose node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}); ` +
+                    `that release has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with tf-serving: ` +
+                    `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or set bertServer to triton`,
+            );
         } else if (enabled) {
             warnings.push(`bert: ${legacyTfServingNotice(kubernetesVersion)}`);
         }
     }
-    return { enabled, nodes, server, accelerator, modelId, sequenceLength, batchSizes, modelUri: modelUri === "" ? undefined : modelUri, modelS3, modelName, replicas, nodeReleaseVersion };
+    return {
+        enabled,
+        nodes,
+        server,
+        accelerator,
+        modelId,
+        sequenceLength,
+        batchSizes,
+        modelUri: modelUri === "" ? undefined : modelUri,
+        modelS3,
+        modelName,
+        replicas,
+        nodeReleaseVersion,
+    };
 }

@@ -66,33 +66,47 @@ export interface VersionVerdict {
 export function checkKubernetesVersion(version: string, supportType: SupportType, today: Date): VersionVerdict {
     const entry = EKS_VERSIONS.find((v) => v.version === version);
     const known = EKS_VERSIONS.map((v) => v.version).join(", ");
-    if (entry === undefined) return { problem: `is '${version}', which is not in the EKS version table (known: ${known}); use ${DEFAULT_KUBERNETES_VERSION} or newer` };
+    if (entry === undefined)
+        return {
+            problem: `is '${version}', which is not in the EKS version table (known: ${known}); use ${DEFAULT_KUBERNETES_VERSION} or newer`,
+        };
     const { endOfStandardSupport: standardEnd, endOfExtendedSupport: extendedEnd } = entry;
     if (extendedEnd !== undefined && daysUntil(extendedEnd, today) <= 0) {
-        return { problem: `is ${version}, whose EKS support ended on ${extendedEnd} (extended support included): EKS refuses it; use ${DEFAULT_KUBERNETES_VERSION} or newer` };
+        return {
+            problem: `is ${version}, whose EKS support ended on ${extendedEnd} (extended support included): EKS refuses it; use ${DEFAULT_KUBERNETES_VERSION} or newer`,
+        };
     }
     if (standardEnd === undefined) return {};
     const standardLeft = daysUntil(standardEnd, today);
     if (supportType === "STANDARD") {
         if (standardLeft <= 0) {
             return {
-                problem: `is ${version}, whose standard support ended on ${standardEnd}: with upgradeSupportType STANDARD, EKS upgrades such a cluster ` +
+                problem:
+                    `is ${version}, whose standard support ended on ${standardEnd}: with upgradeSupportType STANDARD, EKS upgrades such a cluster ` +
                     `by itself; use ${DEFAULT_KUBERNETES_VERSION} or newer (or set upgradeSupportType EXTENDED, billed at 6x the cluster price, until ${extendedEnd ?? "its end"})`,
             };
         }
         if (standardLeft <= WARN_DAYS) {
-            return { warning: `Kubernetes ${version}: standard support ends on ${standardEnd} (in ${standardLeft} days); EKS then upgrades the cluster by itself. Plan the upgrade.` };
+            return {
+                warning: `Kubernetes ${version}: standard support ends on ${standardEnd} (in ${standardLeft} days); EKS then upgrades the cluster by itself. Plan the upgrade.`,
+            };
         }
         return {};
     }
     if (extendedEnd !== undefined && daysUntil(extendedEnd, today) <= WARN_DAYS) {
-        return { warning: `Kubernetes ${version}: extended support ends on ${extendedEnd} (in ${daysUntil(extendedEnd, today)} days); EKS then upgrades the cluster by itself.` };
+        return {
+            warning: `Kubernetes ${version}: extended support ends on ${extendedEnd} (in ${daysUntil(extendedEnd, today)} days); EKS then upgrades the cluster by itself.`,
+        };
     }
     if (standardLeft <= 0) {
-        return { warning: `Kubernetes ${version} is in extended support since ${standardEnd} (billed at 6x the standard cluster price) until ${extendedEnd ?? "a date not in the table"}.` };
+        return {
+            warning: `Kubernetes ${version} is in extended support since ${standardEnd} (billed at 6x the standard cluster price) until ${extendedEnd ?? "a date not in the table"}.`,
+        };
     }
     if (standardLeft <= WARN_DAYS) {
-        return { warning: `Kubernetes ${version}: standard support ends on ${standardEnd} (in ${standardLeft} days); extended support is billed at 6x from then on.` };
+        return {
+            warning: `Kubernetes ${version}: standard support ends on ${standardEnd} (in ${standardLeft} days); extended support is billed at 6x from then on.`,
+        };
     }
     return {};
 }

@@ -91,7 +91,10 @@ export function resources(spec: ResourceSpec, accelerator?: AcceleratorRequest):
     if (spec.cpuLimit !== undefined) limits.cpu = spec.cpuLimit;
     if (accelerator !== undefined) {
         if (!Number.isInteger(accelerator.count) || accelerator.count < 1) {
-            throw new pulumi.InputPropertyError({ propertyPath: "accelerator.count", reason: `accelerator count for ${accelerator.resourceName} must be a positive integer, got ${accelerator.count}` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "accelerator.count",
+                reason: `accelerator count for ${accelerator.resourceName} must be a positive integer, got ${accelerator.count}`,
+            });
         }
         // Extended resources cannot be overcommitted: request and limit must be equal.
         requests[accelerator.resourceName] = String(accelerator.count);
@@ -103,14 +106,20 @@ export function resources(spec: ResourceSpec, accelerator?: AcceleratorRequest):
 /** Fail early (at `pulumi preview`) on names Kubernetes would reject at apply time. */
 export function requireDnsLabel(what: string, value: string): void {
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) {
-        throw new pulumi.InputPropertyError({ propertyPath: what, reason: `${what} must be a DNS label (lower-case letters, digits and '-', at most 63 characters), got ${JSON.stringify(value)}` });
+        throw new pulumi.InputPropertyError({
+            propertyPath: what,
+            reason: `${what} must be a DNS label (lower-case letters, digits and '-', at most 63 characters), got ${JSON.stringify(value)}`,
+        });
     }
 }
 
 /** A workload must be pinned to its node group: an empty nodeSelector would let it land anywhere. */
 export function requireScheduling(what: string, scheduling: Scheduling): void {
     if (Object.keys(scheduling.nodeSelector).length === 0) {
-        throw new pulumi.InputPropertyError({ propertyPath: "scheduling.nodeSelector", reason: `${what}: scheduling.nodeSelector is empty; give the node group's labels (infra/platform/accelerators.ts nodeSelector())` });
+        throw new pulumi.InputPropertyError({
+            propertyPath: "scheduling.nodeSelector",
+            reason: `${what}: scheduling.nodeSelector is empty; give the node group's labels (infra/platform/accelerators.ts nodeSelector())`,
+        });
     }
 }
 

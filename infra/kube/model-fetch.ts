@@ -8,7 +8,12 @@ import { MODELS_MOUNT } from "./tf-serving";
 export const MODEL_FETCH_ENTRYPOINT = ["node", "/app/model-fetch/index.js"];
 export const WORKER_ENTRYPOINT = ["node", "/app/worker/index.js"];
 
-export const DEFAULT_MODEL_FETCH_RESOURCES: ResourceSpec = { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" };
+export const DEFAULT_MODEL_FETCH_RESOURCES: ResourceSpec = {
+    cpuRequest: "250m",
+    memoryRequest: "256Mi",
+    cpuLimit: "1",
+    memoryLimit: "512Mi",
+};
 
 export interface ModelFetchContainerArgs {
     /** The image carrying dist/model-fetch (images/worker). */
@@ -27,7 +32,11 @@ export interface ModelFetchContainerArgs {
 
 export function modelFetchInitContainer(args: ModelFetchContainerArgs): k8s.types.input.core.v1.Container {
     const version = args.model.version ?? 1;
-    if (!Number.isInteger(version) || version < 1) throw new pulumi.InputPropertyError({ propertyPath: "model.version", reason: `model.version must be a positive integer, got ${version}` });
+    if (!Number.isInteger(version) || version < 1)
+        throw new pulumi.InputPropertyError({
+            propertyPath: "model.version",
+            reason: `model.version must be a positive integer, got ${version}`,
+        });
     const container: k8s.types.input.core.v1.Container = {
         name: "model-fetch",
         image: args.image,

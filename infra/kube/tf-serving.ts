@@ -25,7 +25,10 @@ export function batchingParametersText(spec: BatchingSpec): string {
         maxEnqueuedBatches: spec.maxEnqueuedBatches,
     })) {
         if (!Number.isInteger(value) || value < (field === "batchTimeoutMicros" ? 0 : 1)) {
-            throw new pulumi.InputPropertyError({ propertyPath: `batching.${field}`, reason: `batching.${field} must be a ${field === "batchTimeoutMicros" ? "non-negative" : "positive"} integer, got ${value}` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: `batching.${field}`,
+                reason: `batching.${field} must be a ${field === "batchTimeoutMicros" ? "non-negative" : "positive"} integer, got ${value}`,
+            });
         }
     }
     const lines = [
@@ -38,7 +41,10 @@ export function batchingParametersText(spec: BatchingSpec): string {
         const sizes = spec.allowedBatchSizes;
         const sorted = sizes.every((s, i) => Number.isInteger(s) && s > 0 && (i === 0 || s > sizes[i - 1]));
         if (!sorted || sizes[sizes.length - 1] !== spec.maxBatchSize) {
-            throw new pulumi.InputPropertyError({ propertyPath: "batching.allowedBatchSizes", reason: `batching.allowedBatchSizes must increase and end with maxBatchSize (${spec.maxBatchSize}), got [${sizes.join(", ")}]` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "batching.allowedBatchSizes",
+                reason: `batching.allowedBatchSizes must increase and end with maxBatchSize (${spec.maxBatchSize}), got [${sizes.join(", ")}]`,
+            });
         }
         lines.push(...sizes.map((s) => `allowed_batch_sizes: ${s}`));
     }

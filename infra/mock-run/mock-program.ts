@@ -4,7 +4,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import type { RecordedResource } from "./mock-run";
-import { MOCK_ACCOUNT, MOCK_CALLER_ARN, MockWorld, NAME_PROPERTY, isAutoNamed, mockOfferedInZone, mockZones, physicalName } from "./mock-world";
+import {
+    MOCK_ACCOUNT,
+    MOCK_CALLER_ARN,
+    MockWorld,
+    NAME_PROPERTY,
+    isAutoNamed,
+    mockOfferedInZone,
+    mockZones,
+    physicalName,
+} from "./mock-world";
 
 const ACCOUNT = MOCK_ACCOUNT;
 const stack = process.env.MOCK_RUN_STACK ?? "test";
@@ -46,7 +55,9 @@ function computedState(type: string, resourceName: string, inputs: State): State
             return {
                 nodeGroupName: name,
                 arn: `arn:aws:eks:${region}:${ACCOUNT}:nodegroup/${String(inputs.clusterName)}/${name}/0123abcd-4567-89ab-cdef-0123456789ab`,
-                resources: [{ autoscalingGroups: [{ name: `eks-${name}-0123abcd-4567-89ab-cdef-0123456789ab` }], remoteAccessSecurityGroupId: "" }],
+                resources: [
+                    { autoscalingGroups: [{ name: `eks-${name}-0123abcd-4567-89ab-cdef-0123456789ab` }], remoteAccessSecurityGroupId: "" },
+                ],
                 status: "ACTIVE",
             };
         case "aws:ecr/repository:Repository":
@@ -64,7 +75,11 @@ function computedState(type: string, resourceName: string, inputs: State): State
             return { digest, ref: tags[0] === undefined ? "" : `${tags[0]}@${digest}` };
         }
         case "aws:lambda/function:Function":
-            return { arn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${name}`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/${name}`, name };
+            return {
+                arn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${name}`,
+                invokeArn: `arn:aws:apigateway:${region}:lambda:path/${name}`,
+                name,
+            };
         case "aws:cloudwatch/logGroup:LogGroup":
             return { arn: `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}`, name };
         case "aws:sns/topic:Topic":
@@ -74,10 +89,23 @@ function computedState(type: string, resourceName: string, inputs: State): State
             const kubeconfig = {
                 apiVersion: "v1",
                 kind: "Config",
-                clusters: [{ name: clusterName, cluster: { server: `https://${clusterName}.eks.example`, "certificate-authority-data": "Q0E=" } }],
+                clusters: [
+                    { name: clusterName, cluster: { server: `https://${clusterName}.eks.example`, "certificate-authority-data": "Q0E=" } },
+                ],
                 contexts: [{ name: "aws", context: { cluster: clusterName, user: "aws" } }],
                 "current-context": "aws",
-                users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName] } } }],
+                users: [
+                    {
+                        name: "aws",
+                        user: {
+                            exec: {
+                                apiVersion: "client.authentication.k8s.io/v1beta1",
+                                command: "aws",
+                                args: ["eks", "get-token", "--cluster-name", clusterName],
+                            },
+                        },
+                    },
+                ],
             };
             const eksCluster = {
                 name: clusterName,
@@ -93,7 +121,13 @@ function computedState(type: string, resourceName: string, inputs: State): State
                 kubeconfigJson: JSON.stringify(kubeconfig),
                 eksCluster,
                 clusterSecurityGroupId: "sg-cluster0123",
-                core: { cluster: eksCluster, endpoint: eksCluster.endpoint, vpcId: inputs.vpcId, subnetIds: inputs.privateSubnetIds, kubeconfig },
+                core: {
+                    cluster: eksCluster,
+                    endpoint: eksCluster.endpoint,
+                    vpcId: inputs.vpcId,
+                    subnetIds: inputs.privateSubnetIds,
+                    kubeconfig,
+                },
             };
         }
         default:
@@ -175,35 +209,62 @@ const mocks: pulumi.runtime.Mocks = {
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 const excludeIds = (args.inputs.excludeZoneIds ?? []) as string[];
                 const excludeNames = (args.inputs.excludeNames ?? []) as string[];
-                const zones = (world.zones?.[region] ?? mockZones(region)).filter((z) => !excludeIds.includes(z.zoneId) && !excludeNames.includes(z.name));
-                return { names: zones.map((z) => z.name), zoneIds: zones.map((z) => z.zoneId), groupNames: zones.map(() => region), id: region };
+                const zones = (world.zones?.[region] ?? mockZones(region)).filter(
+                    (z) => !excludeIds.includes(z.zoneId) && !excludeNames.includes(z.name),
+                );
+                return {
+                    names: zones.map((z) => z.name),
+                    zoneIds: zones.map((z) => z.zoneId),
+                    groupNames: zones.map(() => region),
+                    id: region,
+                };
             }
             case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
                 return instanceTypeOfferings(args.inputs as State);
             case "aws:eks/getClusters:getClusters":
-                return { names: [...new Set([...Object.keys(world.clusters ?? {}), ...Object.keys(world.accessEntries ?? {})])], id: region };
+                return {
+                    names: [...new Set([...Object.keys(world.clusters ?? {}), ...Object.keys(world.accessEntries ?? {})])],
+                    id: region,
+                };
             case "aws:eks/getAccessEntry:getAccessEntry": {
                 const id = `${String(args.inputs.clusterName)}:${String(args.inputs.principalArn)}`;
                 if (world.accessEntryDenied?.includes(String(args.inputs.principalArn))) {
-                    throw providerError(`reading EKS Access Entry (${id}): operation error EKS: DescribeAccessEntry, https response error StatusCode: 403, ` +
-                        `api error AccessDeniedException: User: ${world.callerArn ?? MOCK_CALLER_ARN} is not authorized to perform: eks:DescribeAccessEntry`);
+                    throw providerError(
+                        `reading EKS Access Entry (${id}): operation error EKS: DescribeAccessEntry, https response error StatusCode: 403, ` +
+                            `api error AccessDeniedException: User: ${world.callerArn ?? MOCK_CALLER_ARN} is not authorized to perform: eks:DescribeAccessEntry`,
+                    );
                 }
-                const entry = world.accessEntries?.[String(args.inputs.clusterName)]?.find((e) => e.principalArn === args.inputs.principalArn);
+                const entry = world.accessEntries?.[String(args.inputs.clusterName)]?.find(
+                    (e) => e.principalArn === args.inputs.principalArn,
+                );
                 // The provider turns ResourceNotFoundException into a NotFoundError: "couldn't find resource".
                 if (entry === undefined) throw providerError(`reading EKS Access Entry (${id}): couldn't find resource`);
                 // access_entry_datasource.go sets `tags` from DescribeAccessEntry; `tags_all` is never filled.
-                return { clusterName: args.inputs.clusterName, principalArn: entry.principalArn, tags: entry.tags, tagsAll: {}, type: "STANDARD", id };
+                return {
+                    clusterName: args.inputs.clusterName,
+                    principalArn: entry.principalArn,
+                    tags: entry.tags,
+                    tagsAll: {},
+                    type: "STANDARD",
+                    id,
+                };
             }
             case "aws:eks/getNodeGroups:getNodeGroups": {
                 const name = String(args.inputs.clusterName);
                 const exists = world.clusters?.[name] !== undefined || world.accessEntries?.[name] !== undefined;
-                const groups = exists ? world.clusters?.[name] ?? [] : undefined;
-                if (groups === undefined) throw providerError(`ResourceNotFoundException: No cluster found for name: ${String(args.inputs.clusterName)}`);
-                return { clusterName: args.inputs.clusterName, names: groups.map((g) => g.nodeGroupName), id: String(args.inputs.clusterName) };
+                const groups = exists ? (world.clusters?.[name] ?? []) : undefined;
+                if (groups === undefined)
+                    throw providerError(`ResourceNotFoundException: No cluster found for name: ${String(args.inputs.clusterName)}`);
+                return {
+                    clusterName: args.inputs.clusterName,
+                    names: groups.map((g) => g.nodeGroupName),
+                    id: String(args.inputs.clusterName),
+                };
             }
             case "aws:eks/getNodeGroup:getNodeGroup": {
                 const group = world.clusters?.[String(args.inputs.clusterName)]?.find((g) => g.nodeGroupName === args.inputs.nodeGroupName);
-                if (group === undefined) throw providerError(`ResourceNotFoundException: No node group found for name: ${String(args.inputs.nodeGroupName)}`);
+                if (group === undefined)
+                    throw providerError(`ResourceNotFoundException: No node group found for name: ${String(args.inputs.nodeGroupName)}`);
                 return {
                     clusterName: args.inputs.clusterName,
                     nodeGroupName: group.nodeGroupName,
@@ -213,12 +274,26 @@ const mocks: pulumi.runtime.Mocks = {
                 };
             }
             case "aws:autoscaling/getGroup:getGroup": {
-                const group = Object.values(world.clusters ?? {}).flat().find((g) => `eks-${g.nodeGroupName}-live` === args.inputs.name);
+                const group = Object.values(world.clusters ?? {})
+                    .flat()
+                    .find((g) => `eks-${g.nodeGroupName}-live` === args.inputs.name);
                 if (group === undefined) throw providerError(`couldn't find resource: Auto Scaling Group ${String(args.inputs.name)}`);
-                return { name: args.inputs.name, desiredCapacity: group.asgDesiredCapacity ?? group.desiredSize, minSize: group.minSize, maxSize: group.maxSize, id: args.inputs.name };
+                return {
+                    name: args.inputs.name,
+                    desiredCapacity: group.asgDesiredCapacity ?? group.desiredSize,
+                    minSize: group.minSize,
+                    maxSize: group.maxSize,
+                    id: args.inputs.name,
+                };
             }
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-                return { userName: "AWS", password: "mock-ecr-password", authorizationToken: "QVdTOm1vY2s=", proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${region}.amazonaws.com`, id: region };
+                return {
+                    userName: "AWS",
+                    password: "mock-ecr-password",
+                    authorizationToken: "QVdTOm1vY2s=",
+                    proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${region}.amazonaws.com`,
+                    id: region,
+                };
             default:
                 unmockedCalls.push(args.token);
                 return {};
@@ -228,11 +303,14 @@ const mocks: pulumi.runtime.Mocks = {
 
 /** DescribeInstanceTypeOfferings with the instance-type and location filters the program uses. */
 function instanceTypeOfferings(inputs: State): State {
-    if (inputs.locationType !== "availability-zone-id") throw new Error("the mock answers instance type offerings by availability-zone-id only");
+    if (inputs.locationType !== "availability-zone-id")
+        throw new Error("the mock answers instance type offerings by availability-zone-id only");
     const filters = (inputs.filters ?? []) as { name: string; values: string[] }[];
     const types = filters.find((f) => f.name === "instance-type")?.values;
     const locations = filters.find((f) => f.name === "location")?.values;
-    const zoneIds = (world.zones?.[region] ?? mockZones(region)).map((z) => z.zoneId).filter((id) => locations === undefined || locations.includes(id));
+    const zoneIds = (world.zones?.[region] ?? mockZones(region))
+        .map((z) => z.zoneId)
+        .filter((id) => locations === undefined || locations.includes(id));
     const out = { instanceTypes: [] as string[], locations: [] as string[], locationTypes: [] as string[] };
     for (const zoneId of zoneIds) {
         const offered = world.offerings?.[zoneId];
@@ -248,14 +326,17 @@ function instanceTypeOfferings(inputs: State): State {
 }
 
 interface PatchableMonitor {
-    registerResource(req: {
-        getType(): string;
-        getName(): string;
-        getParent(): string;
-        getIgnorechangesList(): string[];
-        getDependenciesList(): string[];
-        getAliasesList(): { getUrn(): string }[];
-    }, callback: unknown): unknown;
+    registerResource(
+        req: {
+            getType(): string;
+            getName(): string;
+            getParent(): string;
+            getIgnorechangesList(): string[];
+            getDependenciesList(): string[];
+            getAliasesList(): { getUrn(): string }[];
+        },
+        callback: unknown,
+    ): unknown;
 }
 
 let written = false;
@@ -296,7 +377,10 @@ async function main(): Promise<void> {
         if (req.getParent()) parents.set(key, req.getParent());
         if (req.getIgnorechangesList().length > 0) ignoredChanges.set(key, req.getIgnorechangesList());
         if (req.getDependenciesList().length > 0) dependencies.set(key, req.getDependenciesList());
-        const aliasUrns = req.getAliasesList().map((a) => a.getUrn()).filter((u) => u !== "");
+        const aliasUrns = req
+            .getAliasesList()
+            .map((a) => a.getUrn())
+            .filter((u) => u !== "");
         if (aliasUrns.length > 0) aliases.set(key, aliasUrns);
         return register(req, callback);
     };
@@ -327,7 +411,7 @@ async function main(): Promise<void> {
 main().then(
     () => process.exit(0),
     (error: unknown) => {
-        write({ error: error instanceof Error ? error.stack ?? error.message : String(error) });
+        write({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
         process.exit(1);
     },
 );

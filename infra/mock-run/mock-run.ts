@@ -77,7 +77,9 @@ export function stackConfig(stack: string, options: MockRunOptions = {}): { conf
     const stackDoc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     for (const [key, value] of Object.entries(stackDoc.config ?? {})) {
         if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
-            throw new Error(`${path.basename(stackFile)}: ${key} is an encrypted secret, which cannot be decrypted without the Pulumi CLI; pass it as an override with secretKeys`);
+            throw new Error(
+                `${path.basename(stackFile)}: ${key} is an encrypted secret, which cannot be decrypted without the Pulumi CLI; pass it as an override with secretKeys`,
+            );
         }
         config[fullKey(project.name, key)] = configText(value);
     }
@@ -102,38 +104,44 @@ async function withSlot<T>(work: () => Promise<T>): Promise<T> {
 /** Runs the program for `stack`; rejects with the program's own message when it fails. */
 export function runStackUnderMocks(stack: string, options: MockRunOptions = {}): Promise<MockRunResult> {
     const { config, secretKeys } = stackConfig(stack, options);
-    return withSlot(() => new Promise<MockRunResult>((resolve, reject) => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mock-run-"));
-        const resultFile = path.join(dir, "result.json");
-        const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), CHILD], {
-            cwd: REPO_ROOT,
-            env: {
-                ...process.env,
-                PULUMI_CONFIG: JSON.stringify(config),
-                PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
-                MOCK_RUN_STACK: stack,
-                MOCK_RUN_RESULT: resultFile,
-                MOCK_RUN_PREVIEW: options.preview === true ? "true" : "false",
-                MOCK_RUN_WORLD: JSON.stringify(options.world ?? {}),
-            },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stderr = "";
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.stdout.on("data", () => undefined);
-        child.on("error", reject);
-        child.on("close", (code) => {
-            try {
-                if (!fs.existsSync(resultFile)) {
-                    reject(new Error(`mock run of ${stack} exited ${code} without a result:\n${stderr}`));
-                    return;
-                }
-                const parsed = JSON.parse(fs.readFileSync(resultFile, "utf8")) as { error?: string } & Omit<MockRunResult, "config">;
-                if (parsed.error !== undefined) reject(new Error(parsed.error));
-                else resolve({ ...parsed, config });
-            } finally {
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
-        });
-    }));
+    return withSlot(
+        () =>
+            new Promise<MockRunResult>((resolve, reject) => {
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mock-run-"));
+                const resultFile = path.join(dir, "result.json");
+                const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), CHILD], {
+                    cwd: REPO_ROOT,
+                    env: {
+                        ...process.env,
+                        PULUMI_CONFIG: JSON.stringify(config),
+                        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
+                        MOCK_RUN_STACK: stack,
+                        MOCK_RUN_RESULT: resultFile,
+                        MOCK_RUN_PREVIEW: options.preview === true ? "true" : "false",
+                        MOCK_RUN_WORLD: JSON.stringify(options.world ?? {}),
+                    },
+                    stdio: ["ignore", "pipe", "pipe"],
+                });
+                let stderr = "";
+                child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+                child.stdout.on("data", () => undefined);
+                child.on("error", reject);
+                child.on("close", (code) => {
+                    try {
+                        if (!fs.existsSync(resultFile)) {
+                            reject(new Error(`mock run of ${stack} exited ${code} without a result:\n${stderr}`));
+                            return;
+                        }
+                        const parsed = JSON.parse(fs.readFileSync(resultFile, "utf8")) as { error?: string } & Omit<
+                            MockRunResult,
+                            "config"
+                        >;
+                        if (parsed.error !== undefined) reject(new Error(parsed.error));
+                        else resolve({ ...parsed, config });
+                    } finally {
+                        fs.rmSync(dir, { recursive: true, force: true });
+                    }
+                });
+            }),
+    );
 }

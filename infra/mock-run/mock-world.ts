@@ -102,7 +102,10 @@ export const MOCK_ZONES: Readonly<Record<string, readonly MockZone[]>> = {
 export function mockZones(region: string): readonly MockZone[] {
     const known = MOCK_ZONES[region];
     if (known !== undefined) return known;
-    const prefix = region.split("-").map((p, i) => (i === region.split("-").length - 1 ? p : p.slice(0, i === 0 ? 2 : 1))).join("");
+    const prefix = region
+        .split("-")
+        .map((p, i) => (i === region.split("-").length - 1 ? p : p.slice(0, i === 0 ? 2 : 1)))
+        .join("");
     return ["a", "b", "c", "d"].map((s, i) => ({ name: `${region}${s}`, zoneId: `${prefix}-az${[3, 1, 4, 2][i]}` }));
 }
 

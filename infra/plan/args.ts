@@ -4,7 +4,8 @@
 import { numberFlag, parseFlags, requiredFlag, UsageError } from "../../ops/args";
 
 export const PLAN_USAGE = "usage: npm run plan -- --stack NAME";
-export const COST_USAGE = "usage: npm run cost -- --stack NAME [--fps F] [--source-fps S] [--prices infra/plan/pricing/prices-YYYY-MM-DD.json]";
+export const COST_USAGE =
+    "usage: npm run cost -- --stack NAME [--fps F] [--source-fps S] [--prices infra/plan/pricing/prices-YYYY-MM-DD.json]";
 export const STACKS_USAGE = "usage: tsx infra/plan/stacks.ts --list | --region-of STACK";
 
 export interface PlanArgs {
@@ -26,7 +27,8 @@ export type StacksCommand = { list: true } | { regionOf: string };
 /** A stack name as Pulumi.<stack>.yaml spells it; rejects paths and empty names, naming the flag. */
 function stackName(raw: string | undefined, flag: string, usage: string): string {
     const stack = requiredFlag(raw, flag, usage);
-    if (!/^[A-Za-z0-9_.-]+$/.test(stack) || /^\.+$/.test(stack)) throw new UsageError(`${flag} must be a stack name (letters, digits, _ . -), got "${stack}"`, usage);
+    if (!/^[A-Za-z0-9_.-]+$/.test(stack) || /^\.+$/.test(stack))
+        throw new UsageError(`${flag} must be a stack name (letters, digits, _ . -), got "${stack}"`, usage);
     return stack;
 }
 
@@ -36,7 +38,12 @@ export function planArgs(argv: readonly string[]): PlanArgs {
 }
 
 export function costArgs(argv: readonly string[]): CostArgs {
-    const spec = { stack: { type: "string" }, fps: { type: "string" }, "source-fps": { type: "string" }, prices: { type: "string" } } as const;
+    const spec = {
+        stack: { type: "string" },
+        fps: { type: "string" },
+        "source-fps": { type: "string" },
+        prices: { type: "string" },
+    } as const;
     const values = parseFlags(argv, spec, COST_USAGE);
     const out: CostArgs = { stack: stackName(values.stack, "--stack", COST_USAGE) };
     const fps = numberFlag(values.fps, "--fps", { min: 0, exclusive: true }, COST_USAGE);
@@ -49,7 +56,8 @@ export function costArgs(argv: readonly string[]): CostArgs {
 
 export function stacksArgs(argv: readonly string[]): StacksCommand {
     const values = parseFlags(argv, { list: { type: "boolean" }, "region-of": { type: "string" } }, STACKS_USAGE);
-    if (values.list === true && values["region-of"] !== undefined) throw new UsageError("--list and --region-of go alone, not together", STACKS_USAGE);
+    if (values.list === true && values["region-of"] !== undefined)
+        throw new UsageError("--list and --region-of go alone, not together", STACKS_USAGE);
     if (values.list === true) return { list: true };
     if (values["region-of"] === undefined) throw new UsageError("give --list or --region-of STACK", STACKS_USAGE);
     return { regionOf: stackName(values["region-of"], "--region-of", STACKS_USAGE) };

@@ -11,10 +11,16 @@ export function formatStackCost(stack: string, cost: StackCost): string {
         `  ${"item".padEnd(itemWidth)}  ${"min $/h".padStart(9)}  ${"max $/h".padStart(9)}  detail`,
     ];
     for (const l of cost.lines) {
-        lines.push(`  ${l.item.padEnd(itemWidth)}  ${usd(l.minUsdPerHour, 4).padStart(9)}  ${usd(l.maxUsdPerHour, 4).padStart(9)}  ${l.detail}${l.approximate ? " *" : ""}`);
+        lines.push(
+            `  ${l.item.padEnd(itemWidth)}  ${usd(l.minUsdPerHour, 4).padStart(9)}  ${usd(l.maxUsdPerHour, 4).padStart(9)}  ${l.detail}${l.approximate ? " *" : ""}`,
+        );
     }
-    lines.push(`  ${"total".padEnd(itemWidth)}  ${usd(cost.minUsdPerHour, 4).padStart(9)}  ${usd(cost.maxUsdPerHour, 4).padStart(9)}  per hour`);
-    lines.push(`  ${"".padEnd(itemWidth)}  ${usd(cost.minUsdPerHour * 730, 0).padStart(9)}  ${usd(cost.maxUsdPerHour * 730, 0).padStart(9)}  per 730-hour month`);
+    lines.push(
+        `  ${"total".padEnd(itemWidth)}  ${usd(cost.minUsdPerHour, 4).padStart(9)}  ${usd(cost.maxUsdPerHour, 4).padStart(9)}  per hour`,
+    );
+    lines.push(
+        `  ${"".padEnd(itemWidth)}  ${usd(cost.minUsdPerHour * 730, 0).padStart(9)}  ${usd(cost.maxUsdPerHour * 730, 0).padStart(9)}  per 730-hour month`,
+    );
     lines.push("", ...cost.notes.map((n) => `note: ${n}`));
     return lines.join("\n");
 }
@@ -43,7 +49,9 @@ export function formatComparison(rows: ComparisonRow[], region: string, fps?: nu
         }
         const share = `${(r.shareOfP3 * 100).toFixed(1)}%`;
         const video = r.usdPerVideoHour === undefined ? "" : `  ${usd(r.usdPerVideoHour, 4)}`;
-        lines.push(`  ${r.name.padEnd(width)}  ${usd(r.usdPerHour, 3).padStart(7)}  ${share.padStart(13)}${video}${r.approximate ? " *" : ""}${r.historical ? " (2019, historical)" : ""}`);
+        lines.push(
+            `  ${r.name.padEnd(width)}  ${usd(r.usdPerHour, 3).padStart(7)}  ${share.padStart(13)}${video}${r.approximate ? " *" : ""}${r.historical ? " (2019, historical)" : ""}`,
+        );
     }
     lines.push(
         "  2019: Elastic Inference no longer exists (retired April 2024). Today's throughput differs per accelerator:",

@@ -26,13 +26,15 @@ export interface StackCost {
 
 function regionPrices(table: PriceTable, region: string): RegionPrices {
     const r = table.regions[region];
-    if (r === undefined) throw new Error(`the price table of ${table.date} has no prices for ${region} (it has: ${Object.keys(table.regions).join(", ")})`);
+    if (r === undefined)
+        throw new Error(`the price table of ${table.date} has no prices for ${region} (it has: ${Object.keys(table.regions).join(", ")})`);
     return r;
 }
 
 export function instancePrice(table: PriceTable, region: string, instanceType: string): Price {
     const p = regionPrices(table, region).instances[instanceType];
-    if (p === undefined) throw new Error(`the price table of ${table.date} has no ${region} price for ${instanceType}: add it to infra/plan/pricing`);
+    if (p === undefined)
+        throw new Error(`the price table of ${table.date} has no ${region} price for ${instanceType}: add it to infra/plan/pricing`);
     return p;
 }
 
@@ -80,14 +82,23 @@ export function stackCost(shape: StackShape, table: PriceTable, region: string):
     const notes = [...shape.notes];
 
     const eks = service(prices, "eksControlPlane");
-    if (shape.clusters > 0) lines.push(fixed("EKS control plane", `${shape.clusters} x $${eks.usd}/h (standard support)`, eks.usd * shape.clusters, eks));
+    if (shape.clusters > 0)
+        lines.push(fixed("EKS control plane", `${shape.clusters} x $${eks.usd}/h (standard support)`, eks.usd * shape.clusters, eks));
     for (const g of shape.nodeGroups) lines.push(...nodeGroupLines(g, table, region, prices));
     const nat = service(prices, "natGateway");
-    if (shape.natGateways > 0) lines.push(fixed("NAT gateways", `${shape.natGateways} x $${nat.usd}/h (+ $/GB processed)`, nat.usd * shape.natGateways, nat));
+    if (shape.natGateways > 0)
+        lines.push(fixed("NAT gateways", `${shape.natGateways} x $${nat.usd}/h (+ $/GB processed)`, nat.usd * shape.natGateways, nat));
     const vpce = service(prices, "interfaceEndpoint");
     const azHours = shape.interfaceEndpoints.reduce((sum, e) => sum + e.azs, 0);
     if (azHours > 0) {
-        lines.push(fixed("interface endpoints", `${shape.interfaceEndpoints.length} endpoints, ${azHours} AZ-hours/h x $${vpce.usd} (+ $/GB)`, vpce.usd * azHours, vpce));
+        lines.push(
+            fixed(
+                "interface endpoints",
+                `${shape.interfaceEndpoints.length} endpoints, ${azHours} AZ-hours/h x $${vpce.usd} (+ $/GB)`,
+                vpce.usd * azHours,
+                vpce,
+            ),
+        );
     }
     if (shape.lambdas.length > 0) {
         const req = service(prices, "lambdaRequests");
@@ -102,21 +113,27 @@ export function stackCost(shape: StackShape, table: PriceTable, region: string):
             maxUsdPerHour: round(usd),
             approximate: true,
         });
-        if (shape.lambdas.some((f) => f.architecture !== "x86_64")) notes.push("an arm64 Lambda is priced at the x86 GB-second rate (an upper bound)");
+        if (shape.lambdas.some((f) => f.architecture !== "x86_64"))
+            notes.push("an arm64 Lambda is priced at the x86 GB-second rate (an upper bound)");
     }
     const metric = service(prices, "cloudwatchCustomMetric");
     const alarm = service(prices, "cloudwatchAlarm");
     const dash = service(prices, "cloudwatchDashboard");
     const cw = perMonth(metric, shape.customMetrics) + perMonth(alarm, shape.alarms) + perMonth(dash, shape.dashboards);
     if (cw > 0) {
-        lines.push(fixed(
-            "CloudWatch",
-            `${shape.customMetrics} custom metrics x $${metric.usd}, ${shape.alarms} alarms x $${alarm.usd}, ${shape.dashboards} dashboards x $${dash.usd} per month`,
-            cw,
-            { ...metric, approximate: metric.approximate === true || alarm.approximate === true || dash.approximate === true },
-        ));
+        lines.push(
+            fixed(
+                "CloudWatch",
+                `${shape.customMetrics} custom metrics x $${metric.usd}, ${shape.alarms} alarms x $${alarm.usd}, ${shape.dashboards} dashboards x $${dash.usd} per month`,
+                cw,
+                { ...metric, approximate: metric.approximate === true || alarm.approximate === true || dash.approximate === true },
+            ),
+        );
     }
-    if (shape.logGroups > 0) notes.push(`${shape.logGroups} log groups: billed per GB ingested ($${service(prices, "cloudwatchLogsIngestion").usd}/GB), not per hour`);
+    if (shape.logGroups > 0)
+        notes.push(
+            `${shape.logGroups} log groups: billed per GB ingested ($${service(prices, "cloudwatchLogsIngestion").usd}/GB), not per hour`,
+        );
     notes.push("not included: data transfer, NAT/endpoint per-GB processing, S3 storage and requests, SQS requests, ECR storage");
 
     return {
@@ -151,9 +168,16 @@ export interface VideoCost {
     stackAtMaxUsdPerVideoHour: number;
 }
 
-export function videoCost(shape: StackShape, cost: StackCost, table: PriceTable, fps: number, sourceFps: number = DEFAULT_SOURCE_FPS): VideoCost {
+export function videoCost(
+    shape: StackShape,
+    cost: StackCost,
+    table: PriceTable,
+    fps: number,
+    sourceFps: number = DEFAULT_SOURCE_FPS,
+): VideoCost {
     const group = shape.nodeGroups.find((g) => g.workload === "video") ?? shape.nodeGroups.find((g) => /video/i.test(g.name));
-    if (group === undefined) throw new Error("this stack declares no video node group (label eks-inference/workload=video): no cost per hour of video");
+    if (group === undefined)
+        throw new Error("this stack declares no video node group (label eks-inference/workload=video): no cost per hour of video");
     const node = instancePrice(table, cost.region, group.instanceType).usd;
     return {
         nodeGroup: group.name,
@@ -177,7 +201,12 @@ export interface ComparisonRow {
 }
 
 /** The 2019 design's comparison, then today's options in `region`, each against its era's p3.2xlarge. */
-export function acceleratorComparison(table: PriceTable, region: string, fps?: number, sourceFps: number = DEFAULT_SOURCE_FPS): ComparisonRow[] {
+export function acceleratorComparison(
+    table: PriceTable,
+    region: string,
+    fps?: number,
+    sourceFps: number = DEFAULT_SOURCE_FPS,
+): ComparisonRow[] {
     const hist = table.historical2019.options.map((o) => ({
         name: o.name,
         usdPerHour: round(o.parts.reduce((s, p) => s + p.usd, 0)),

@@ -11,7 +11,8 @@ import { listStacks } from "./stacks";
 
 async function main(): Promise<void> {
     const args = costArgs(process.argv.slice(2));
-    if (!listStacks().includes(args.stack)) throw new Error(`unknown stack "${args.stack}" (checked-in stacks: ${listStacks().join(", ")})`);
+    if (!listStacks().includes(args.stack))
+        throw new Error(`unknown stack "${args.stack}" (checked-in stacks: ${listStacks().join(", ")})`);
     const table = loadPriceTable(args.prices);
     const run = await runStackUnderMocks(args.stack);
     const region = run.config["aws:region"];

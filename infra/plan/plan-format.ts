@@ -86,22 +86,64 @@ function containers(podSpecPath: string): Picker {
 
 /** What a reviewer looks at, per resource type. Types not listed show only their name. */
 export const PLAN_PROPERTIES: Readonly<Record<string, Picker>> = {
-    "eks:index:Cluster": paths("version", "supportType=upgradePolicy.supportType", "authenticationMode", "endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs", "enabledClusterLogTypes", "skipDefaultNodeGroup"),
-    "aws:eks/nodeGroup:NodeGroup": paths("instanceTypes", "amiType", "capacityType", "min=scalingConfig.minSize", "desired=scalingConfig.desiredSize", "max=scalingConfig.maxSize", "labels", "taints"),
+    "eks:index:Cluster": paths(
+        "version",
+        "supportType=upgradePolicy.supportType",
+        "authenticationMode",
+        "endpointPublicAccess",
+        "endpointPrivateAccess",
+        "publicAccessCidrs",
+        "enabledClusterLogTypes",
+        "skipDefaultNodeGroup",
+    ),
+    "aws:eks/nodeGroup:NodeGroup": paths(
+        "instanceTypes",
+        "amiType",
+        "capacityType",
+        "min=scalingConfig.minSize",
+        "desired=scalingConfig.desiredSize",
+        "max=scalingConfig.maxSize",
+        "labels",
+        "taints",
+    ),
     "aws:eks/addon:Addon": combine(paths("addonName", "addonVersion"), count("podIdentityAssociations", "podIdentityAssociations")),
-    "aws:ec2/launchTemplate:LaunchTemplate": paths("httpTokens=metadataOptions.httpTokens", "hopLimit=metadataOptions.httpPutResponseHopLimit", "volumes=blockDeviceMappings"),
+    "aws:ec2/launchTemplate:LaunchTemplate": paths(
+        "httpTokens=metadataOptions.httpTokens",
+        "hopLimit=metadataOptions.httpPutResponseHopLimit",
+        "volumes=blockDeviceMappings",
+    ),
     "aws:ec2/vpc:Vpc": paths("cidrBlock"),
     "aws:ec2/subnet:Subnet": paths("cidrBlock", "availabilityZoneId", "mapPublicIpOnLaunch"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": combine(paths("serviceName", "vpcEndpointType", "privateDnsEnabled"), count("subnetIds", "azs")),
     "aws:lambda/function:Function": paths("runtime", "handler", "memorySize", "timeout", "architectures", "reservedConcurrentExecutions"),
     "aws:cloudwatch/eventRule:EventRule": paths("scheduleExpression"),
     "aws:scheduler/schedule:Schedule": paths("scheduleExpression"),
-    "aws:sqs/queue:Queue": paths("visibilityTimeoutSeconds", "messageRetentionSeconds", "receiveWaitTimeSeconds", "sqsManagedSseEnabled", "kmsMasterKeyId", "redrivePolicy"),
+    "aws:sqs/queue:Queue": paths(
+        "visibilityTimeoutSeconds",
+        "messageRetentionSeconds",
+        "receiveWaitTimeSeconds",
+        "sqsManagedSseEnabled",
+        "kmsMasterKeyId",
+        "redrivePolicy",
+    ),
     "aws:s3/bucket:Bucket": paths("forceDestroy"),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": paths("sse=rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "bucketKey=rules.0.bucketKeyEnabled"),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": paths("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": paths(
+        "sse=rules.0.applyServerSideEncryptionByDefault.sseAlgorithm",
+        "bucketKey=rules.0.bucketKeyEnabled",
+    ),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": paths(
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ),
     "aws:s3/bucketNotification:BucketNotification": paths("queues"),
-    "aws:ecr/repository:Repository": paths("imageTagMutability", "scanOnPush=imageScanningConfiguration.scanOnPush", "encryption=encryptionConfigurations.0.encryptionType", "forceDelete"),
+    "aws:ecr/repository:Repository": paths(
+        "imageTagMutability",
+        "scanOnPush=imageScanningConfiguration.scanOnPush",
+        "encryption=encryptionConfigurations.0.encryptionType",
+        "forceDelete",
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": paths("namespace", "metricName", "comparisonOperator", "threshold", "evaluationPeriods"),
     "aws:cloudwatch/logGroup:LogGroup": paths("retentionInDays"),
     "aws:autoscaling/policy:Policy": paths("policyType", "target=targetTrackingConfiguration.targetValue", "scalingAdjustment"),
@@ -119,7 +161,10 @@ export const PLAN_PROPERTIES: Readonly<Record<string, Picker>> = {
     },
     "docker-build:index:Image": paths("tag=tags.0", "platforms", "dockerfile=dockerfile.location", "push", "buildOnPreview"),
     "kubernetes:apps/v1:DaemonSet": combine(paths("nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec")),
-    "kubernetes:apps/v1:Deployment": combine(paths("replicas=spec.replicas", "nodeSelector=spec.template.spec.nodeSelector"), containers("spec.template.spec")),
+    "kubernetes:apps/v1:Deployment": combine(
+        paths("replicas=spec.replicas", "nodeSelector=spec.template.spec.nodeSelector"),
+        containers("spec.template.spec"),
+    ),
     "kubernetes:helm.sh/v3:Release": paths("chart", "version", "repo=repositoryOpts.repo"),
     "kubernetes:policy/v1:PodDisruptionBudget": paths("minAvailable=spec.minAvailable", "maxUnavailable=spec.maxUnavailable"),
 };
@@ -163,14 +208,19 @@ export function formatPlan(run: PlanInput, secretConfigKeys: readonly string[] =
     }
     const types = [...byType.keys()].sort();
     const region = run.config["aws:region"] ?? "(no aws:region)";
-    const lines: string[] = [`Plan for stack ${run.stack} (${region}), from the program under mocks: ${run.resources.length} resources`, ""];
+    const lines: string[] = [
+        `Plan for stack ${run.stack} (${region}), from the program under mocks: ${run.resources.length} resources`,
+        "",
+    ];
     for (const type of types) {
         const list = byType.get(type) ?? [];
         lines.push(`${type} (${list.length})`);
         const pick = PLAN_PROPERTIES[type];
         for (const r of [...list].sort((a, b) => a.name.localeCompare(b.name))) {
             const props = pick === undefined ? {} : pick(r.inputs);
-            const shown = Object.entries(props).map(([k, v]) => `${k}=${show(v)}`).join(" ");
+            const shown = Object.entries(props)
+                .map(([k, v]) => `${k}=${show(v)}`)
+                .join(" ");
             lines.push(`  ${r.name}${awsName(r)}${shown ? `  ${shown}` : ""}`);
         }
     }

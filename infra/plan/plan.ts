@@ -7,7 +7,8 @@ import { listStacks, secretConfigKeys } from "./stacks";
 
 async function main(): Promise<void> {
     const args = planArgs(process.argv.slice(2));
-    if (!listStacks().includes(args.stack)) throw new Error(`unknown stack "${args.stack}" (checked-in stacks: ${listStacks().join(", ")})`);
+    if (!listStacks().includes(args.stack))
+        throw new Error(`unknown stack "${args.stack}" (checked-in stacks: ${listStacks().join(", ")})`);
     const run = await runStackUnderMocks(args.stack);
     console.log(formatPlan(run, secretConfigKeys()));
     if (run.unmockedCalls.length > 0) console.log(`\nwarning: calls the mocks did not answer: ${run.unmockedCalls.join(", ")}`);

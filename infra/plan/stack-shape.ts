@@ -150,7 +150,9 @@ export function deriveStackShape(resources: readonly DeclaredResource[]): StackS
             maxSize: num(scaling.maxSize, `node group ${ng.name} scalingConfig.maxSize`),
             capacityType: typeof ng.inputs.capacityType === "string" ? ng.inputs.capacityType : "ON_DEMAND",
             workload,
-            volumeGiB: launchTemplateVolume(launchTemplates.get(ng.name)) ?? (ng.inputs.diskSize === undefined ? undefined : num(ng.inputs.diskSize, `node group ${ng.name} diskSize`)),
+            volumeGiB:
+                launchTemplateVolume(launchTemplates.get(ng.name)) ??
+                (ng.inputs.diskSize === undefined ? undefined : num(ng.inputs.diskSize, `node group ${ng.name} diskSize`)),
         };
     });
 
@@ -162,14 +164,16 @@ export function deriveStackShape(resources: readonly DeclaredResource[]): StackS
         .filter((e) => e.inputs.vpcEndpointType === "Interface")
         .map((e) => {
             const subnets = e.inputs.subnetIds;
-            if (!Array.isArray(subnets) || subnets.length === 0) throw new Error(`interface endpoint ${e.name}: subnetIds must list its subnets (one per AZ)`);
+            if (!Array.isArray(subnets) || subnets.length === 0)
+                throw new Error(`interface endpoint ${e.name}: subnetIds must list its subnets (one per AZ)`);
             return { name: e.name, azs: subnets.length };
         });
 
     const lambdas = of(TYPES.lambda).map((f) => ({
         name: f.name,
         memoryMb: f.inputs.memorySize === undefined ? 128 : num(f.inputs.memorySize, `lambda ${f.name} memorySize`),
-        architecture: Array.isArray(f.inputs.architectures) && typeof f.inputs.architectures[0] === "string" ? f.inputs.architectures[0] : "x86_64",
+        architecture:
+            Array.isArray(f.inputs.architectures) && typeof f.inputs.architectures[0] === "string" ? f.inputs.architectures[0] : "x86_64",
     }));
 
     const expressions = [...of(TYPES.eventRule), ...of(TYPES.schedule)]
@@ -188,7 +192,8 @@ export function deriveStackShape(resources: readonly DeclaredResource[]): StackS
         if (typeof d.inputs.dashboardBody === "string") for (const k of customMetricsInDashboard(d.inputs.dashboardBody)) metricKeys.add(k);
     }
 
-    if (dashboards.length === 0) notes.push("no dashboard declared, so custom metrics were not counted (the scaler publishes 4 and the worker 4 per queue)");
+    if (dashboards.length === 0)
+        notes.push("no dashboard declared, so custom metrics were not counted (the scaler publishes 4 and the worker 4 per queue)");
 
     return {
         clusters: clusters.length,

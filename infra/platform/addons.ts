@@ -48,50 +48,74 @@ export class Addons extends pulumi.ComponentResource {
     private readonly clusterName: pulumi.Input<string>;
     private coreDns?: aws.eks.Addon;
 
-    constructor(private readonly addonsName: string, args: AddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(
+        private readonly addonsName: string,
+        args: AddonsArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
         super("eks-inference:platform:Addons", addonsName, {}, opts);
         this.clusterName = args.clusterName;
         const name = addonsName;
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        this.podIdentityAgent = new aws.eks.Addon(`${name}-eks-pod-identity-agent`, {
-            clusterName: args.clusterName,
-            addonName: "eks-pod-identity-agent",
-            resolveConflictsOnCreate: "OVERWRITE",
-            resolveConflictsOnUpdate: "PRESERVE",
-        }, { parent: this });
+        this.podIdentityAgent = new aws.eks.Addon(
+            `${name}-eks-pod-identity-agent`,
+            {
+                clusterName: args.clusterName,
+                addonName: "eks-pod-identity-agent",
+                resolveConflictsOnCreate: "OVERWRITE",
+                resolveConflictsOnUpdate: "PRESERVE",
+            },
+            { parent: this },
+        );
 
-        this.vpcCniRole = new aws.iam.Role(`${name}-vpc-cni`, {
-            description: "VPC CNI (kube-system/aws-node) through EKS Pod Identity: node network interfaces and IPs",
-            assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST),
-        }, { parent: this });
-        const cniPolicy = new aws.iam.RolePolicyAttachment(`${name}-vpc-cni`, {
-            role: this.vpcCniRole.name,
-            policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${VPC_CNI_POLICY}`,
-        }, { parent: this });
-        this.vpcCni = new aws.eks.Addon(`${name}-vpc-cni`, {
-            clusterName: args.clusterName,
-            addonName: "vpc-cni",
-            // OVERWRITE adopts the aws-node DaemonSet EKS installs with the cluster.
-            resolveConflictsOnCreate: "OVERWRITE",
-            resolveConflictsOnUpdate: "OVERWRITE",
-            // Removing the add-on from the stack must not remove pod networking from running nodes.
-            preserve: true,
-            podIdentityAssociations: [{ serviceAccount: VPC_CNI_SERVICE_ACCOUNT, roleArn: this.vpcCniRole.arn }],
-        }, {
-            parent: this,
-            dependsOn: [this.podIdentityAgent, cniPolicy],
-            aliases: [componentVpcCniAddonUrn(pulumi.getStack(), pulumi.getProject(), args.clusterComponentName)],
-        });
+        this.vpcCniRole = new aws.iam.Role(
+            `${name}-vpc-cni`,
+            {
+                description: "VPC CNI (kube-system/aws-node) through EKS Pod Identity: node network interfaces and IPs",
+                assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST),
+            },
+            { parent: this },
+        );
+        const cniPolicy = new aws.iam.RolePolicyAttachment(
+            `${name}-vpc-cni`,
+            {
+                role: this.vpcCniRole.name,
+                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${VPC_CNI_POLICY}`,
+            },
+            { parent: this },
+        );
+        this.vpcCni = new aws.eks.Addon(
+            `${name}-vpc-cni`,
+            {
+                clusterName: args.clusterName,
+                addonName: "vpc-cni",
+                // OVERWRITE adopts the aws-node DaemonSet EKS installs with the cluster.
+                resolveConflictsOnCreate: "OVERWRITE",
+                resolveConflictsOnUpdate: "OVERWRITE",
+                // Removing the add-on from the stack must not remove pod networking from running nodes.
+                preserve: true,
+                podIdentityAssociations: [{ serviceAccount: VPC_CNI_SERVICE_ACCOUNT, roleArn: this.vpcCniRole.arn }],
+            },
+            {
+                parent: this,
+                dependsOn: [this.podIdentityAgent, cniPolicy],
+                aliases: [componentVpcCniAddonUrn(pulumi.getStack(), pulumi.getProject(), args.clusterComponentName)],
+            },
+        );
     }
 
     /** CoreDNS, once `nodeGroups` can schedule it. */
     addCoreDns(nodeGroups: pulumi.Resource[]): aws.eks.Addon {
-        this.coreDns = new aws.eks.Addon(`${this.addonsName}-coredns`, {
-            clusterName: this.clusterName,
-            addonName: "coredns",
-            resolveConflictsOnCreate: "OVERWRITE",
-            resolveConflictsOnUpdate: "PRESERVE",
-        }, { parent: this, dependsOn: nodeGroups });
+        this.coreDns = new aws.eks.Addon(
+            `${this.addonsName}-coredns`,
+            {
+                clusterName: this.clusterName,
+                addonName: "coredns",
+                resolveConflictsOnCreate: "OVERWRITE",
+                resolveConflictsOnUpdate: "PRESERVE",
+            },
+            { parent: this, dependsOn: nodeGroups },
+        );
         this.registerOutputs({ vpcCniRoleArn: this.vpcCniRole.arn });
         return this.coreDns;
     }

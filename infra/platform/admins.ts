@@ -58,12 +58,16 @@ export function planAdminEntries(
     const plan: AdminPlan = { declare: [], skipped: [] };
     adminArns.forEach((principalArn, index) => {
         if (!clusterExists && samePrincipal(principalArn, callerArn)) {
-            plan.skipped.push(`${principalArn}: the deploying principal (${callerArn}) gets the cluster creator's admin access entry from EKS`);
+            plan.skipped.push(
+                `${principalArn}: the deploying principal (${callerArn}) gets the cluster creator's admin access entry from EKS`,
+            );
             return;
         }
         const entry = existing.get(principalArn);
         if (clusterExists && entry !== undefined && !entry.managedByThisStack) {
-            plan.skipped.push(`${principalArn}: already has an access entry not made by this stack (the cluster creator's, or one made by hand)`);
+            plan.skipped.push(
+                `${principalArn}: already has an access entry not made by this stack (the cluster creator's, or one made by hand)`,
+            );
             return;
         }
         plan.declare.push({ index, principalArn });

@@ -49,59 +49,79 @@ export class Cluster extends pulumi.ComponentResource {
         const child = { parent: this };
         const partition = aws.getPartitionOutput({}, child).partition;
 
-        const secretsKey = new aws.kms.Key(`${name}-secrets`, {
-            description: `Envelope encryption of Kubernetes secrets in ${args.clusterName}`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-        }, child);
+        const secretsKey = new aws.kms.Key(
+            `${name}-secrets`,
+            {
+                description: `Envelope encryption of Kubernetes secrets in ${args.clusterName}`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+            },
+            child,
+        );
         new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-secrets`, targetKeyId: secretsKey.keyId }, child);
 
         // EKS writes to this exact name; creating it first bounds its retention (EKS would keep logs forever).
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
-            name: `/aws/eks/${args.clusterName}/cluster`,
-            retentionInDays: args.logRetentionDays,
-        }, child);
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-control-plane`,
+            {
+                name: `/aws/eks/${args.clusterName}/cluster`,
+                retentionInDays: args.logRetentionDays,
+            },
+            child,
+        );
 
         // Who deploys, and whether the cluster (and admin entries not made by this stack) exist: read
         // before the component is declared, because its access entries must leave out the cluster creator.
         const adminPlan = this.adminPlan(args, child);
-        this.eks = adminPlan.then((plan) => new eks.Cluster(name, {
-            name: args.clusterName,
-            version: args.kubernetesVersion,
-            upgradePolicy: { supportType: args.supportType },
-            vpcId: args.vpcId,
-            privateSubnetIds: args.privateSubnetIds,
-            publicSubnetIds: args.publicSubnetIds,
-            nodeAssociatePublicIpAddress: false,
-            authenticationMode: eks.AuthenticationMode.Api,
-            accessEntries: Object.fromEntries(plan.declare.map(({ index, principalArn }): [string, eks.types.input.AccessEntryArgs] => [`admin-${index}`, {
-                principalArn,
-                accessPolicies: {
-                    admin: {
-                        policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`,
-                        accessScope: { type: "cluster" },
+        this.eks = adminPlan.then(
+            (plan) =>
+                new eks.Cluster(
+                    name,
+                    {
+                        name: args.clusterName,
+                        version: args.kubernetesVersion,
+                        upgradePolicy: { supportType: args.supportType },
+                        vpcId: args.vpcId,
+                        privateSubnetIds: args.privateSubnetIds,
+                        publicSubnetIds: args.publicSubnetIds,
+                        nodeAssociatePublicIpAddress: false,
+                        authenticationMode: eks.AuthenticationMode.Api,
+                        accessEntries: Object.fromEntries(
+                            plan.declare.map(({ index, principalArn }): [string, eks.types.input.AccessEntryArgs] => [
+                                `admin-${index}`,
+                                {
+                                    principalArn,
+                                    accessPolicies: {
+                                        admin: {
+                                            policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`,
+                                            accessScope: { type: "cluster" },
+                                        },
+                                    },
+                                },
+                            ]),
+                        ),
+                        // Node groups are declared separately (aws.eks.NodeGroup, any AMI type); they use the
+                        // EKS cluster security group, so the component's extra security groups are not needed.
+                        skipDefaultNodeGroup: true,
+                        skipDefaultSecurityGroups: true,
+                        createInstanceRole: false,
+                        // Workload identity is Pod Identity, which needs no IAM OIDC provider.
+                        createOidcProvider: false,
+                        encryptionConfigKeyArn: secretsKey.arn,
+                        enabledClusterLogTypes: args.logTypes,
+                        endpointPrivateAccess: true,
+                        endpointPublicAccess: true,
+                        publicAccessCidrs: args.publicAccessCidrs,
+                        // kube-proxy stays as the component installs it (an EKS managed add-on). vpc-cni is declared in
+                        // addons.ts instead, because it takes a Pod Identity association there; CoreDNS too, once the
+                        // general node group exists (without a default node group the component would install a
+                        // self-managed CoreDNS).
+                        useDefaultVpcCni: true,
+                        corednsAddonOptions: { enabled: false },
                     },
-                },
-            }])),
-            // Node groups are declared separately (aws.eks.NodeGroup, any AMI type); they use the
-            // EKS cluster security group, so the component's extra security groups are not needed.
-            skipDefaultNodeGroup: true,
-            skipDefaultSecurityGroups: true,
-            createInstanceRole: false,
-            // Workload identity is Pod Identity, which needs no IAM OIDC provider.
-            createOidcProvider: false,
-            encryptionConfigKeyArn: secretsKey.arn,
-            enabledClusterLogTypes: args.logTypes,
-            endpointPrivateAccess: true,
-            endpointPublicAccess: true,
-            publicAccessCidrs: args.publicAccessCidrs,
-            // kube-proxy stays as the component installs it (an EKS managed add-on). vpc-cni is declared in
-            // addons.ts instead, because it takes a Pod Identity association there; CoreDNS too, once the
-            // general node group exists (without a default node group the component would install a
-            // self-managed CoreDNS).
-            useDefaultVpcCni: true,
-            corednsAddonOptions: { enabled: false },
-        }, { parent: this, dependsOn: [logGroup] }));
+                    { parent: this, dependsOn: [logGroup] },
+                ),
+        );
 
         // Outputs through the promise keep their dependencies on the component (pulumi.output lifts them).
         this.name = pulumi.output(this.eks.then((c) => c.eksCluster.name));
@@ -116,22 +136,26 @@ export class Cluster extends pulumi.ComponentResource {
         const exists = clusters.names.includes(args.clusterName);
         const existing = new Map<string, ExistingEntry>();
         if (exists) {
-            await Promise.all(args.adminPrincipalArns.map(async (principalArn) => {
-                let entry: aws.eks.GetAccessEntryResult;
-                try {
-                    entry = await aws.eks.getAccessEntry({ clusterName: args.clusterName, principalArn }, child);
-                } catch (err) {
-                    // No entry for this principal: this stack creates it. Anything else (AccessDenied, throttling,
-                    // a network error) must stop the deploy: taking it for "no entry" would drop a live entry.
-                    if (isAccessEntryNotFound(err)) return;
-                    throw new Error(`clusterAdminPrincipalArns: cannot read the access entry of ${principalArn} in cluster ${args.clusterName} ` +
-                        `(eks:DescribeAccessEntry): ${errorMessage(err)}`);
-                }
-                // The data source fills `tags` (every tag AWS holds, default tags included); it never sets
-                // `tagsAll` (terraform-provider-aws access_entry_datasource.go: setTagsOut(output.Tags)).
-                const tags = entry.tags ?? {};
-                existing.set(principalArn, { managedByThisStack: Object.entries(args.stackTags).every(([k, v]) => tags[k] === v) });
-            }));
+            await Promise.all(
+                args.adminPrincipalArns.map(async (principalArn) => {
+                    let entry: aws.eks.GetAccessEntryResult;
+                    try {
+                        entry = await aws.eks.getAccessEntry({ clusterName: args.clusterName, principalArn }, child);
+                    } catch (err) {
+                        // No entry for this principal: this stack creates it. Anything else (AccessDenied, throttling,
+                        // a network error) must stop the deploy: taking it for "no entry" would drop a live entry.
+                        if (isAccessEntryNotFound(err)) return;
+                        throw new Error(
+                            `clusterAdminPrincipalArns: cannot read the access entry of ${principalArn} in cluster ${args.clusterName} ` +
+                                `(eks:DescribeAccessEntry): ${errorMessage(err)}`,
+                        );
+                    }
+                    // The data source fills `tags` (every tag AWS holds, default tags included); it never sets
+                    // `tagsAll` (terraform-provider-aws access_entry_datasource.go: setTagsOut(output.Tags)).
+                    const tags = entry.tags ?? {};
+                    existing.set(principalArn, { managedByThisStack: Object.entries(args.stackTags).every(([k, v]) => tags[k] === v) });
+                }),
+            );
         }
         const plan = planAdminEntries(args.adminPrincipalArns, caller.arn, exists, existing);
         for (const reason of plan.skipped) pulumi.log.info(`clusterAdminPrincipalArns: not declaring ${reason}`, this);

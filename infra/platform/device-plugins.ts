@@ -27,7 +27,10 @@ const CRITICAL_ADDON_TOLERATION: Toleration = { key: "CriticalAddonsOnly", opera
  */
 export function devicePluginScheduling(resourceName: "aws.amazon.com/neuron" | "nvidia.com/gpu", acceleratorLabel?: string): Scheduling {
     return {
-        nodeSelector: acceleratorLabel === undefined ? { [LABEL_NODE_ROLE]: "inference" } : { [LABEL_NODE_ROLE]: "inference", [LABEL_ACCELERATOR]: acceleratorLabel },
+        nodeSelector:
+            acceleratorLabel === undefined
+                ? { [LABEL_NODE_ROLE]: "inference" }
+                : { [LABEL_NODE_ROLE]: "inference", [LABEL_ACCELERATOR]: acceleratorLabel },
         tolerations: [
             { key: LABEL_WORKLOAD, operator: "Exists", effect: "NoSchedule" },
             { key: resourceName, operator: "Exists", effect: "NoSchedule" },
@@ -118,7 +121,11 @@ export class NvidiaDevicePlugin extends pulumi.ComponentResource {
     constructor(name: string, args: NvidiaDevicePluginArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:workloads:NvidiaDevicePlugin", name, {}, opts);
         const replicas = args.timeSlicingReplicas ?? 1;
-        if (!Number.isInteger(replicas) || replicas < 1) throw new pulumi.InputPropertyError({ propertyPath: "timeSlicingReplicas", reason: `timeSlicingReplicas must be a positive integer, got ${replicas}` });
+        if (!Number.isInteger(replicas) || replicas < 1)
+            throw new pulumi.InputPropertyError({
+                propertyPath: "timeSlicingReplicas",
+                reason: `timeSlicingReplicas must be a positive integer, got ${replicas}`,
+            });
         const scheduling = args.scheduling ?? devicePluginScheduling("nvidia.com/gpu", "nvidia");
         const values: Record<string, unknown> = {
             nodeSelector: scheduling.nodeSelector,
@@ -127,7 +134,15 @@ export class NvidiaDevicePlugin extends pulumi.ComponentResource {
             affinity: {
                 nodeAffinity: {
                     requiredDuringSchedulingIgnoredDuringExecution: {
-                        nodeSelectorTerms: [{ matchExpressions: Object.entries(scheduling.nodeSelector).map(([key, value]) => ({ key, operator: "In", values: [value] })) }],
+                        nodeSelectorTerms: [
+                            {
+                                matchExpressions: Object.entries(scheduling.nodeSelector).map(([key, value]) => ({
+                                    key,
+                                    operator: "In",
+                                    values: [value],
+                                })),
+                            },
+                        ],
                     },
                 },
             },
@@ -168,9 +183,15 @@ export function devicePluginsFor(name: string, config: DevicePluginsConfig, opts
     const plugins: pulumi.Resource[] = [];
     if (profiles.some((p) => p.devicePlugin === "neuron")) plugins.push(new NeuronDevicePlugin(`${name}-neuron`, {}, opts));
     if (profiles.some((p) => p.devicePlugin === "nvidia")) {
-        plugins.push(new NvidiaDevicePlugin(`${name}-nvidia`, {
-            timeSlicingReplicas: config.video.nodes.profile.name === "nvidia" ? config.video.nvidiaTimeSlicingReplicas : 1,
-        }, opts));
+        plugins.push(
+            new NvidiaDevicePlugin(
+                `${name}-nvidia`,
+                {
+                    timeSlicingReplicas: config.video.nodes.profile.name === "nvidia" ? config.video.nvidiaTimeSlicingReplicas : 1,
+                },
+                opts,
+            ),
+        );
     }
     return plugins;
 }

@@ -71,15 +71,28 @@ export function imagePaths(image: string): { dockerfile: string; ignoreFile: str
  * semantics.
  */
 export function parseAllowlist(text: string, file: string, root: string = REPO_ROOT): string[] {
-    const lines = text.split("\n").map((l, i) => ({ n: i + 1, text: l.trim() })).filter((l) => l.text !== "" && !l.text.startsWith("#"));
+    const lines = text
+        .split("\n")
+        .map((l, i) => ({ n: i + 1, text: l.trim() }))
+        .filter((l) => l.text !== "" && !l.text.startsWith("#"));
     if (lines[0]?.text !== "*") {
-        throw new Error(`${file}: the first pattern must be '*' (exclude everything, then list what the image reads as '!<path>'), found ${lines[0] ? `'${lines[0].text}' on line ${lines[0].n}` : "no patterns"}`);
+        throw new Error(
+            `${file}: the first pattern must be '*' (exclude everything, then list what the image reads as '!<path>'), found ${lines[0] ? `'${lines[0].text}' on line ${lines[0].n}` : "no patterns"}`,
+        );
     }
     const allowed: string[] = [];
     for (const line of lines.slice(1)) {
         const entry = line.text.slice(1).replace(/\/+$/, "");
-        if (!line.text.startsWith("!") || entry === "" || /[*?[\]\\]/.test(entry) || entry.startsWith("/") || entry.split("/").some((s) => s === ".." || s === ".")) {
-            throw new Error(`${file} line ${line.n}: '${line.text}' is not allowed; expected '!<path>' with a plain repository-relative path (no wildcards, '.', '..' or leading '/')`);
+        if (
+            !line.text.startsWith("!") ||
+            entry === "" ||
+            /[*?[\]\\]/.test(entry) ||
+            entry.startsWith("/") ||
+            entry.split("/").some((s) => s === ".." || s === ".")
+        ) {
+            throw new Error(
+                `${file} line ${line.n}: '${line.text}' is not allowed; expected '!<path>' with a plain repository-relative path (no wildcards, '.', '..' or leading '/')`,
+            );
         }
         if (!fs.existsSync(path.join(root, entry))) throw new Error(`${file} line ${line.n}: '${entry}' does not exist in the repository`);
         allowed.push(entry);
@@ -160,7 +173,9 @@ export function buildSettings(image: string, root: string = REPO_ROOT, buildArgs
 export function canonicalJson(value: unknown): string {
     if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
     if (value !== null && typeof value === "object") {
-        const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const entries = Object.entries(value as Record<string, unknown>)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
         return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
     }
     return JSON.stringify(value);
@@ -237,27 +252,40 @@ export class Images extends pulumi.ComponentResource {
             const settings = buildSettings(image, REPO_ROOT, spec.buildArgs ?? {});
             const hash = contentTag(image, REPO_ROOT, settings);
             const tag = args.tagPrefix ? `${args.tagPrefix}-${hash}` : hash;
-            const repo = new aws.ecr.Repository(`${name}-${image}`, {
-                name: `${args.repositoryPrefix}/${image}`,
-                // Content tags never move; only the build cache's own tag is rewritten on each build.
-                imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
-                imageTagMutabilityExclusionFilters: [{ filter: CACHE_TAG, filterType: "WILDCARD" }],
-                imageScanningConfiguration: { scanOnPush: true },
-                encryptionConfigurations: [{ encryptionType: "AES256" }],
-                forceDelete: false,
-            }, { parent: this });
-            new aws.ecr.LifecyclePolicy(`${name}-${image}`, { repository: repo.name, policy: lifecyclePolicy(args.keepImages) }, { parent: this });
+            const repo = new aws.ecr.Repository(
+                `${name}-${image}`,
+                {
+                    name: `${args.repositoryPrefix}/${image}`,
+                    // Content tags never move; only the build cache's own tag is rewritten on each build.
+                    imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
+                    imageTagMutabilityExclusionFilters: [{ filter: CACHE_TAG, filterType: "WILDCARD" }],
+                    imageScanningConfiguration: { scanOnPush: true },
+                    encryptionConfigurations: [{ encryptionType: "AES256" }],
+                    forceDelete: false,
+                },
+                { parent: this },
+            );
+            new aws.ecr.LifecyclePolicy(
+                `${name}-${image}`,
+                { repository: repo.name, policy: lifecyclePolicy(args.keepImages) },
+                { parent: this },
+            );
             const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
-            const inRepository = (ref: string): pulumi.Output<string> => repo.repositoryUrl.apply((url) => ref.split(REPOSITORY_PLACEHOLDER).join(url));
+            const inRepository = (ref: string): pulumi.Output<string> =>
+                repo.repositoryUrl.apply((url) => ref.split(REPOSITORY_PLACEHOLDER).join(url));
             // Declared from the settings the tag hashes; only the tags and the registry credentials are added
             // (the provider ignores password changes; the username and address follow the repository).
-            const built = new dockerBuild.Image(`${name}-${image}`, {
-                ...settings,
-                tags: [pulumi.interpolate`${repo.repositoryUrl}:${tag}`],
-                cacheFrom: settings.cacheFrom.map((c) => ({ registry: { ...c.registry, ref: inRepository(c.registry.ref) } })),
-                cacheTo: settings.cacheTo.map((c) => ({ registry: { ...c.registry, ref: inRepository(c.registry.ref) } })),
-                registries: [{ address: repo.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
-            }, { parent: this });
+            const built = new dockerBuild.Image(
+                `${name}-${image}`,
+                {
+                    ...settings,
+                    tags: [pulumi.interpolate`${repo.repositoryUrl}:${tag}`],
+                    cacheFrom: settings.cacheFrom.map((c) => ({ registry: { ...c.registry, ref: inRepository(c.registry.ref) } })),
+                    cacheTo: settings.cacheTo.map((c) => ({ registry: { ...c.registry, ref: inRepository(c.registry.ref) } })),
+                    registries: [{ address: repo.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
+                },
+                { parent: this },
+            );
             this.repositories[image] = repo;
             this.tags[image] = tag;
             this.refs[image] = pulumi.interpolate`${repo.repositoryUrl}@${built.digest}`;

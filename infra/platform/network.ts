@@ -57,34 +57,48 @@ export class Network extends pulumi.ComponentResource {
         // Zone IDs, not names: names map to different physical zones per account. The zones EKS refuses
         // are excluded here and again in chooseZones.
         const zones = aws.getAvailabilityZonesOutput(
-            { state: "available", excludeZoneIds: [...EKS_UNSUPPORTED_ZONE_IDS], filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
+            {
+                state: "available",
+                excludeZoneIds: [...EKS_UNSUPPORTED_ZONE_IDS],
+                filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+            },
             child,
         );
         // Asked at preview too: which zones offer the node groups' instance types (g6/inf2 capacity is not everywhere).
         const allTypes = [...new Set(args.nodeGroups.flatMap((g) => g.instanceTypes))].sort();
-        this.offerings = aws.ec2.getInstanceTypeOfferingsOutput(
-            { locationType: "availability-zone-id", filters: [{ name: "instance-type", values: allTypes }] },
-            child,
-        ).apply((o) => ({ instanceTypes: o.instanceTypes, locations: o.locations }));
+        this.offerings = aws.ec2
+            .getInstanceTypeOfferingsOutput(
+                { locationType: "availability-zone-id", filters: [{ name: "instance-type", values: allTypes }] },
+                child,
+            )
+            .apply((o) => ({ instanceTypes: o.instanceTypes, locations: o.locations }));
         this.zoneIds = pulumi.all([zones.zoneIds, this.offerings]).apply(([ids, offerings]) => {
             const choice = chooseZones(region, ids, offerings, args.nodeGroups, args.azCount);
             for (const w of choice.warnings) pulumi.log.warn(w, this);
             return choice.zoneIds;
         });
 
-        const vpc = new aws.ec2.Vpc(name, {
-            cidrBlock: args.vpcCidr,
-            enableDnsHostnames: true, // private DNS of interface endpoints needs both
-            enableDnsSupport: true,
-            tags: { Name: name },
-        }, child);
+        const vpc = new aws.ec2.Vpc(
+            name,
+            {
+                cidrBlock: args.vpcCidr,
+                enableDnsHostnames: true, // private DNS of interface endpoints needs both
+                enableDnsSupport: true,
+                tags: { Name: name },
+            },
+            child,
+        );
         const igw = new aws.ec2.InternetGateway(name, { vpcId: vpc.id, tags: { Name: name } }, child);
 
-        const publicRt = new aws.ec2.RouteTable(`${name}-public`, {
-            vpcId: vpc.id,
-            routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-            tags: { Name: `${name}-public` },
-        }, child);
+        const publicRt = new aws.ec2.RouteTable(
+            `${name}-public`,
+            {
+                vpcId: vpc.id,
+                routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+                tags: { Name: `${name}-public` },
+            },
+            child,
+        );
 
         // Public subnets take the first 2^4 blocks' low half, private ones start at block 8: a /16 gives /20s.
         const publicSubnets: aws.ec2.Subnet[] = [];
@@ -96,38 +110,62 @@ export class Network extends pulumi.ComponentResource {
             // A subnet's zone never changes once created: a later change in the preferred zones (EC2 adding
             // capacity somewhere) must not replace subnets a running cluster uses.
             const keepZone: pulumi.CustomResourceOptions = { parent: this, ignoreChanges: ["availabilityZoneId", "availabilityZone"] };
-            const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {
-                vpcId: vpc.id,
-                availabilityZoneId: zoneId,
-                cidrBlock: cidrSubnet(args.vpcCidr, 4, i),
-                mapPublicIpOnLaunch: false,
-                tags: { Name: `${name}-public-${i}`, "kubernetes.io/role/elb": "1", [`kubernetes.io/cluster/${args.clusterName}`]: "shared" },
-            }, keepZone);
+            const pub = new aws.ec2.Subnet(
+                `${name}-public-${i}`,
+                {
+                    vpcId: vpc.id,
+                    availabilityZoneId: zoneId,
+                    cidrBlock: cidrSubnet(args.vpcCidr, 4, i),
+                    mapPublicIpOnLaunch: false,
+                    tags: {
+                        Name: `${name}-public-${i}`,
+                        "kubernetes.io/role/elb": "1",
+                        [`kubernetes.io/cluster/${args.clusterName}`]: "shared",
+                    },
+                },
+                keepZone,
+            );
             new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, child);
             publicSubnets.push(pub);
 
             if (i === 0 || args.natGateways === "onePerAz") {
                 const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, child);
-                const nat = new aws.ec2.NatGateway(`${name}-${i}`, {
-                    allocationId: eip.id,
-                    subnetId: pub.id,
-                    tags: { Name: `${name}-${i}` },
-                }, { parent: this, dependsOn: [igw] });
+                const nat = new aws.ec2.NatGateway(
+                    `${name}-${i}`,
+                    {
+                        allocationId: eip.id,
+                        subnetId: pub.id,
+                        tags: { Name: `${name}-${i}` },
+                    },
+                    { parent: this, dependsOn: [igw] },
+                );
                 natIds.push(nat.id);
             }
             const natId = natIds[args.natGateways === "onePerAz" ? i : 0] as pulumi.Output<string>;
 
-            const priv = new aws.ec2.Subnet(`${name}-private-${i}`, {
-                vpcId: vpc.id,
-                availabilityZoneId: zoneId,
-                cidrBlock: cidrSubnet(args.vpcCidr, 4, 8 + i),
-                tags: { Name: `${name}-private-${i}`, "kubernetes.io/role/internal-elb": "1", [`kubernetes.io/cluster/${args.clusterName}`]: "shared" },
-            }, keepZone);
-            const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, {
-                vpcId: vpc.id,
-                routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }],
-                tags: { Name: `${name}-private-${i}` },
-            }, child);
+            const priv = new aws.ec2.Subnet(
+                `${name}-private-${i}`,
+                {
+                    vpcId: vpc.id,
+                    availabilityZoneId: zoneId,
+                    cidrBlock: cidrSubnet(args.vpcCidr, 4, 8 + i),
+                    tags: {
+                        Name: `${name}-private-${i}`,
+                        "kubernetes.io/role/internal-elb": "1",
+                        [`kubernetes.io/cluster/${args.clusterName}`]: "shared",
+                    },
+                },
+                keepZone,
+            );
+            const rt = new aws.ec2.RouteTable(
+                `${name}-private-${i}`,
+                {
+                    vpcId: vpc.id,
+                    routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }],
+                    tags: { Name: `${name}-private-${i}` },
+                },
+                child,
+            );
             new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, child);
             privateSubnets.push(priv);
             this.privateSubnets.push(priv);
@@ -135,32 +173,44 @@ export class Network extends pulumi.ComponentResource {
         }
 
         // S3 through a gateway endpoint: free, and image layers from ECR are served from S3.
-        new aws.ec2.VpcEndpoint(`${name}-s3`, {
-            vpcId: vpc.id,
-            serviceName: `com.amazonaws.${region}.s3`,
-            vpcEndpointType: "Gateway",
-            routeTableIds: privateRts.map((rt) => rt.id),
-            tags: { Name: `${name}-s3` },
-        }, child);
+        new aws.ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: vpc.id,
+                serviceName: `com.amazonaws.${region}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds: privateRts.map((rt) => rt.id),
+                tags: { Name: `${name}-s3` },
+            },
+            child,
+        );
 
         if (args.interfaceEndpoints ?? true) {
             // No rules here: 443 is admitted from the nodes' security group once the cluster exists
             // (allowHttpsFrom). No egress: endpoints only answer.
-            const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, {
-                vpcId: vpc.id,
-                description: "VPC interface endpoints: HTTPS from EKS nodes only",
-                tags: { Name: `${name}-endpoints` },
-            }, child);
-            for (const service of INTERFACE_ENDPOINT_SERVICES) {
-                new aws.ec2.VpcEndpoint(`${name}-${service.replace(".", "-")}`, {
+            const endpointSg = new aws.ec2.SecurityGroup(
+                `${name}-endpoints`,
+                {
                     vpcId: vpc.id,
-                    serviceName: `com.amazonaws.${region}.${service}`,
-                    vpcEndpointType: "Interface",
-                    privateDnsEnabled: true,
-                    subnetIds: privateSubnets.map((s) => s.id),
-                    securityGroupIds: [endpointSg.id],
-                    tags: { Name: `${name}-${service}` },
-                }, child);
+                    description: "VPC interface endpoints: HTTPS from EKS nodes only",
+                    tags: { Name: `${name}-endpoints` },
+                },
+                child,
+            );
+            for (const service of INTERFACE_ENDPOINT_SERVICES) {
+                new aws.ec2.VpcEndpoint(
+                    `${name}-${service.replace(".", "-")}`,
+                    {
+                        vpcId: vpc.id,
+                        serviceName: `com.amazonaws.${region}.${service}`,
+                        vpcEndpointType: "Interface",
+                        privateDnsEnabled: true,
+                        subnetIds: privateSubnets.map((s) => s.id),
+                        securityGroupIds: [endpointSg.id],
+                        tags: { Name: `${name}-${service}` },
+                    },
+                    child,
+                );
             }
             this.endpointSecurityGroupId = endpointSg.id;
         }
@@ -177,10 +227,15 @@ export class Network extends pulumi.ComponentResource {
      */
     privateSubnetIdsFor(group: string, instanceTypes: readonly string[]): pulumi.Output<string[]> {
         return pulumi
-            .all([pulumi.all(this.privateSubnets.map((s) => s.id)), pulumi.all(this.privateSubnets.map((s) => s.availabilityZoneId)), this.offerings])
+            .all([
+                pulumi.all(this.privateSubnets.map((s) => s.id)),
+                pulumi.all(this.privateSubnets.map((s) => s.availabilityZoneId)),
+                this.offerings,
+            ])
             .apply(([ids, zoneIds, offerings]) => {
                 const usable = subnetsForTypes(zoneIds, offerings, instanceTypes).map((i) => ids[i] as string);
-                if (usable.length === 0) throw new Error(`${group}: EC2 offers none of ${instanceTypes.join(", ")} in the VPC's zones (${zoneIds.join(", ")})`);
+                if (usable.length === 0)
+                    throw new Error(`${group}: EC2 offers none of ${instanceTypes.join(", ")} in the VPC's zones (${zoneIds.join(", ")})`);
                 return usable;
             });
     }
@@ -188,13 +243,17 @@ export class Network extends pulumi.ComponentResource {
     /** Admits HTTPS to the interface endpoints from one security group (the nodes'); nothing when there are none. */
     allowHttpsFrom(name: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule | undefined {
         if (this.endpointSecurityGroupId === undefined) return undefined;
-        return new aws.vpc.SecurityGroupIngressRule(name, {
-            securityGroupId: this.endpointSecurityGroupId,
-            referencedSecurityGroupId: sourceSecurityGroupId,
-            ipProtocol: "tcp",
-            fromPort: 443,
-            toPort: 443,
-            description: "HTTPS from EKS nodes",
-        }, { parent: this });
+        return new aws.vpc.SecurityGroupIngressRule(
+            name,
+            {
+                securityGroupId: this.endpointSecurityGroupId,
+                referencedSecurityGroupId: sourceSecurityGroupId,
+                ipProtocol: "tcp",
+                fromPort: 443,
+                toPort: 443,
+                description: "HTTPS from EKS nodes",
+            },
+            { parent: this },
+        );
     }
 }

@@ -30,45 +30,53 @@ export interface NodePools {
 export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.ComponentResourceOptions): NodePools {
     const { config } = args;
     const nodeRole = new NodeRole(`${name}-node`, opts);
-    const general = new NodeGroup(`${name}-general`, {
-        clusterName: args.clusterName,
-        kubernetesVersion: config.kubernetesVersion,
-        nodeRole,
-        subnetIds: args.network.privateSubnetIdsFor("general", [config.general.instanceType]),
-        instanceTypes: [config.general.instanceType],
-        amiType: "AL2023_x86_64_STANDARD",
-        capacityType: "ON_DEMAND",
-        sizing: config.general.sizing,
-        labels: { ...GENERAL_NODE_LABELS },
-        taints: [],
-        volumeGiB: config.general.volumeGiB,
-        imdsHopLimit: 1,
-        liveLookupClusterName: args.liveLookupClusterName,
-        dependsOn: args.dependsOn,
-    }, opts);
-
-    const accelerated = (workload: "video" | "bert"): NodeGroup => {
-        const group = config[workload].nodes;
-        return new NodeGroup(`${name}-${workload}`, {
+    const general = new NodeGroup(
+        `${name}-general`,
+        {
             clusterName: args.clusterName,
             kubernetesVersion: config.kubernetesVersion,
             nodeRole,
-            subnetIds: args.network.privateSubnetIdsFor(workload, group.instanceTypes),
-            instanceTypes: group.instanceTypes,
-            amiType: group.profile.amiType,
-            capacityType: group.capacityType,
-            sizing: group.sizing,
-            labels: nodeLabels(workload, group.profile.name),
-            taints: nodeTaints(workload, group.profile.name),
-            volumeGiB: config.acceleratedVolumeGiB,
-            // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
-            imdsHopLimit: workload === "video" ? 2 : 1,
-            // TF Serving Neuron(x) (legacy BERT, video on inf1/inf2) needs the driver of an older AMI release
-            // (infra/bert/settings.ts); the group's name carries that release (see NodeGroup).
-            releaseVersion: config[workload].nodeReleaseVersion,
+            subnetIds: args.network.privateSubnetIdsFor("general", [config.general.instanceType]),
+            instanceTypes: [config.general.instanceType],
+            amiType: "AL2023_x86_64_STANDARD",
+            capacityType: "ON_DEMAND",
+            sizing: config.general.sizing,
+            labels: { ...GENERAL_NODE_LABELS },
+            taints: [],
+            volumeGiB: config.general.volumeGiB,
+            imdsHopLimit: 1,
             liveLookupClusterName: args.liveLookupClusterName,
             dependsOn: args.dependsOn,
-        }, opts);
+        },
+        opts,
+    );
+
+    const accelerated = (workload: "video" | "bert"): NodeGroup => {
+        const group = config[workload].nodes;
+        return new NodeGroup(
+            `${name}-${workload}`,
+            {
+                clusterName: args.clusterName,
+                kubernetesVersion: config.kubernetesVersion,
+                nodeRole,
+                subnetIds: args.network.privateSubnetIdsFor(workload, group.instanceTypes),
+                instanceTypes: group.instanceTypes,
+                amiType: group.profile.amiType,
+                capacityType: group.capacityType,
+                sizing: group.sizing,
+                labels: nodeLabels(workload, group.profile.name),
+                taints: nodeTaints(workload, group.profile.name),
+                volumeGiB: config.acceleratedVolumeGiB,
+                // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
+                imdsHopLimit: workload === "video" ? 2 : 1,
+                // TF Serving Neuron(x) (legacy BERT, video on inf1/inf2) needs the driver of an older AMI release
+                // (infra/bert/settings.ts); the group's name carries that release (see NodeGroup).
+                releaseVersion: config[workload].nodeReleaseVersion,
+                liveLookupClusterName: args.liveLookupClusterName,
+                dependsOn: args.dependsOn,
+            },
+            opts,
+        );
     };
     return {
         nodeRole,

@@ -21,18 +21,26 @@ export class NodeRole extends pulumi.ComponentResource {
     constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:platform:NodeRole", name, {}, opts);
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        this.role = new aws.iam.Role(name, {
-            description: "EKS managed node groups (kubelet, image pulls); the VPC CNI and workloads use Pod Identity roles",
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-        }, { parent: this });
+        this.role = new aws.iam.Role(
+            name,
+            {
+                description: "EKS managed node groups (kubelet, image pulls); the VPC CNI and workloads use Pod Identity roles",
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+            },
+            { parent: this },
+        );
         for (const policy of NODE_MANAGED_POLICIES) {
-            new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {
-                role: this.role.name,
-                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`,
-            }, { parent: this });
+            new aws.iam.RolePolicyAttachment(
+                `${name}-${policy}`,
+                {
+                    role: this.role.name,
+                    policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`,
+                },
+                { parent: this },
+            );
         }
         this.registerOutputs({ roleArn: this.role.arn });
     }
@@ -109,17 +117,21 @@ export async function liveDesiredSize(clusterName: string, groupName: string, op
     if (!clusters.names.includes(clusterName)) return undefined;
     const groups = await aws.eks.getNodeGroups({ clusterName }, opts);
     const ours = new RegExp(`^${escapeRegExp(groupName)}(-[0-9a-f]{7})?$`);
-    const sizes = await Promise.all(groups.names.filter((n) => ours.test(n)).map(async (nodeGroupName) => {
-        const group = await aws.eks.getNodeGroup({ clusterName, nodeGroupName }, opts);
-        const eksDesired = group.scalingConfigs[0]?.desiredSize;
-        const asgName = group.resources[0]?.autoscalingGroups[0]?.name;
-        if (asgName === undefined) return eksDesired;
-        try {
-            return (await aws.autoscaling.getGroup({ name: asgName }, opts)).desiredCapacity;
-        } catch {
-            return eksDesired; // the group is being replaced or deleted: EKS's figure is the best there is
-        }
-    }));
+    const sizes = await Promise.all(
+        groups.names
+            .filter((n) => ours.test(n))
+            .map(async (nodeGroupName) => {
+                const group = await aws.eks.getNodeGroup({ clusterName, nodeGroupName }, opts);
+                const eksDesired = group.scalingConfigs[0]?.desiredSize;
+                const asgName = group.resources[0]?.autoscalingGroups[0]?.name;
+                if (asgName === undefined) return eksDesired;
+                try {
+                    return (await aws.autoscaling.getGroup({ name: asgName }, opts)).desiredCapacity;
+                } catch {
+                    return eksDesired; // the group is being replaced or deleted: EKS's figure is the best there is
+                }
+            }),
+    );
     const known = sizes.filter((n): n is number => n !== undefined);
     return known.length === 0 ? undefined : Math.max(...known);
 }
@@ -138,7 +150,8 @@ export async function liveDesiredSize(clusterName: string, groupName: string, op
 export function nodeGroupResourceName(name: string, releaseVersion: string | undefined): string {
     if (releaseVersion === undefined) return name;
     const date = /^\d+\.\d+\.\d+-(\d{8})$/.exec(releaseVersion)?.[1];
-    if (date === undefined) throw new Error(`node group ${name}: releaseVersion '${releaseVersion}' is not an EKS AMI release version such as 1.35.2-20260403`);
+    if (date === undefined)
+        throw new Error(`node group ${name}: releaseVersion '${releaseVersion}' is not an EKS AMI release version such as 1.35.2-20260403`);
     return `${name}-ami-v${date}`;
 }
 
@@ -152,46 +165,59 @@ export class NodeGroup extends pulumi.ComponentResource {
         super("eks-inference:platform:NodeGroup", name, {}, opts);
         // No imageId (the node group's amiType picks the EKS AMI and its bootstrap) and no security
         // groups (so nodes get the EKS cluster security group).
-        this.launchTemplate = new aws.ec2.LaunchTemplate(name, {
-            description: `EKS node group ${name}`,
-            updateDefaultVersion: true,
-            metadataOptions: {
-                httpEndpoint: "enabled",
-                httpTokens: "required",
-                httpPutResponseHopLimit: args.imdsHopLimit,
+        this.launchTemplate = new aws.ec2.LaunchTemplate(
+            name,
+            {
+                description: `EKS node group ${name}`,
+                updateDefaultVersion: true,
+                metadataOptions: {
+                    httpEndpoint: "enabled",
+                    httpTokens: "required",
+                    httpPutResponseHopLimit: args.imdsHopLimit,
+                },
+                blockDeviceMappings: [
+                    {
+                        deviceName: "/dev/xvda",
+                        ebs: { volumeSize: args.volumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                    },
+                ],
+                tagSpecifications: [
+                    { resourceType: "instance", tags: { Name: name, ...args.labels } },
+                    { resourceType: "volume", tags: { Name: name } },
+                ],
             },
-            blockDeviceMappings: [{
-                deviceName: "/dev/xvda",
-                ebs: { volumeSize: args.volumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
-            }],
-            tagSpecifications: [
-                { resourceType: "instance", tags: { Name: name, ...args.labels } },
-                { resourceType: "volume", tags: { Name: name } },
-            ],
-        }, { parent: this });
+            { parent: this },
+        );
 
         const groupName = nodeGroupResourceName(name, args.releaseVersion);
-        this.nodeGroup = new aws.eks.NodeGroup(groupName, {
-            clusterName: args.clusterName,
-            version: args.kubernetesVersion,
-            ...(args.releaseVersion !== undefined ? { releaseVersion: args.releaseVersion } : {}),
-            nodeRoleArn: args.nodeRole.role.arn,
-            subnetIds: args.subnetIds,
-            amiType: args.amiType,
-            instanceTypes: args.instanceTypes,
-            capacityType: args.capacityType,
-            scalingConfig: {
-                minSize: args.sizing.minSize,
-                maxSize: args.sizing.maxSize,
-                desiredSize: args.liveLookupClusterName === undefined
-                    ? args.sizing.desiredSize
-                    : pulumi.output(liveDesiredSize(args.liveLookupClusterName, groupName, { parent: this })).apply((live) => desiredSizeToSend(args.sizing, live)),
+        this.nodeGroup = new aws.eks.NodeGroup(
+            groupName,
+            {
+                clusterName: args.clusterName,
+                version: args.kubernetesVersion,
+                ...(args.releaseVersion !== undefined ? { releaseVersion: args.releaseVersion } : {}),
+                nodeRoleArn: args.nodeRole.role.arn,
+                subnetIds: args.subnetIds,
+                amiType: args.amiType,
+                instanceTypes: args.instanceTypes,
+                capacityType: args.capacityType,
+                scalingConfig: {
+                    minSize: args.sizing.minSize,
+                    maxSize: args.sizing.maxSize,
+                    desiredSize:
+                        args.liveLookupClusterName === undefined
+                            ? args.sizing.desiredSize
+                            : pulumi
+                                  .output(liveDesiredSize(args.liveLookupClusterName, groupName, { parent: this }))
+                                  .apply((live) => desiredSizeToSend(args.sizing, live)),
+                },
+                updateConfig: { maxUnavailable: 1 },
+                labels: args.labels,
+                taints: eksTaints(args.taints),
+                launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
             },
-            updateConfig: { maxUnavailable: 1 },
-            labels: args.labels,
-            taints: eksTaints(args.taints),
-            launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
-        }, { parent: this, dependsOn: [args.nodeRole, ...(args.dependsOn ?? [])] });
+            { parent: this, dependsOn: [args.nodeRole, ...(args.dependsOn ?? [])] },
+        );
 
         this.asgName = this.nodeGroup.resources.apply((resources) => {
             const asg = resources[0]?.autoscalingGroups?.[0]?.name;

@@ -21,11 +21,13 @@ export interface PolicyDocument {
 /** Trust policy of every workload role: the EKS Pod Identity agent assumes it (and tags the session). */
 export const POD_IDENTITY_TRUST: object = {
     Version: "2012-10-17",
-    Statement: [{
-        Effect: "Allow",
-        Principal: { Service: "pods.eks.amazonaws.com" },
-        Action: ["sts:AssumeRole", "sts:TagSession"],
-    }],
+    Statement: [
+        {
+            Effect: "Allow",
+            Principal: { Service: "pods.eks.amazonaws.com" },
+            Action: ["sts:AssumeRole", "sts:TagSession"],
+        },
+    ],
 };
 
 /** Read a model under an S3 prefix: GetObject under it, ListBucket conditioned on it. */
@@ -71,19 +73,31 @@ export interface PodIdentityRole {
  * The role, its policy and its association, all named `name`, as children of `opts.parent`.
  * `opts.aliases` carries where they lived before (see the callers).
  */
-export function podIdentityRole(name: string, args: PodIdentityRoleArgs, opts: { parent: pulumi.Resource; aliases?: pulumi.Input<pulumi.Alias>[] }): PodIdentityRole {
+export function podIdentityRole(
+    name: string,
+    args: PodIdentityRoleArgs,
+    opts: { parent: pulumi.Resource; aliases?: pulumi.Input<pulumi.Alias>[] },
+): PodIdentityRole {
     const { identity } = args;
-    const role = new aws.iam.Role(name, {
-        description: `Pod Identity role of ${identity.namespace}/${identity.serviceAccount}`,
-        assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST),
-    }, opts);
+    const role = new aws.iam.Role(
+        name,
+        {
+            description: `Pod Identity role of ${identity.namespace}/${identity.serviceAccount}`,
+            assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST),
+        },
+        opts,
+    );
     const policy = new aws.iam.RolePolicy(name, { role: role.name, policy: args.policy }, opts);
-    const association = new aws.eks.PodIdentityAssociation(name, {
-        clusterName: args.clusterName,
-        namespace: identity.namespace,
-        serviceAccount: identity.serviceAccount,
-        roleArn: role.arn,
-    }, { ...opts, dependsOn: args.dependsOn });
+    const association = new aws.eks.PodIdentityAssociation(
+        name,
+        {
+            clusterName: args.clusterName,
+            namespace: identity.namespace,
+            serviceAccount: identity.serviceAccount,
+            roleArn: role.arn,
+        },
+        { ...opts, dependsOn: args.dependsOn },
+    );
     return { role, ready: [role, policy, association] };
 }
 

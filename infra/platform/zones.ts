@@ -41,13 +41,21 @@ export function offeredByZone(offerings: Offerings): Map<string, Set<string>> {
  * ID, so every account in a region picks the same physical zones. Throws when the region has too few
  * zones, or when a group's types are offered in none of the chosen zones.
  */
-export function chooseZones(region: string, zoneIds: readonly string[], offerings: Offerings, groups: readonly GroupInstanceTypes[], count: number): ZoneChoice {
+export function chooseZones(
+    region: string,
+    zoneIds: readonly string[],
+    offerings: Offerings,
+    groups: readonly GroupInstanceTypes[],
+    count: number,
+): ZoneChoice {
     const offered = offeredByZone(offerings);
     const has = (zoneId: string, type: string): boolean => offered.get(zoneId)?.has(type) ?? false;
     const candidates = zoneIds.filter((z) => !EKS_UNSUPPORTED_ZONE_IDS.includes(z));
     if (candidates.length < count) {
-        throw new Error(`eks-inference:azCount is ${count}, but ${region} has only ${candidates.length} zones EKS can use ` +
-            `(${candidates.join(", ") || "none"}; EKS refuses ${EKS_UNSUPPORTED_ZONE_IDS.join(", ")}): lower azCount`);
+        throw new Error(
+            `eks-inference:azCount is ${count}, but ${region} has only ${candidates.length} zones EKS can use ` +
+                `(${candidates.join(", ") || "none"}; EKS refuses ${EKS_UNSUPPORTED_ZONE_IDS.join(", ")}): lower azCount`,
+        );
     }
     const rank = (zoneId: string): number => {
         if (groups.every((g) => g.instanceTypes.every((t) => has(zoneId, t)))) return 0;
@@ -60,16 +68,23 @@ export function chooseZones(region: string, zoneIds: readonly string[], offering
         const zonesWithAny = chosen.filter((z) => g.instanceTypes.some((t) => has(z, t)));
         if (zonesWithAny.length === 0) {
             const anywhere = g.instanceTypes.filter((t) => candidates.some((z) => has(z, t)));
-            throw new Error(`eks-inference:${g.configKey}: EC2 offers none of ${g.instanceTypes.join(", ")} in the zones chosen in ${region} ` +
-                `(${chosen.join(", ")})${anywhere.length === 0 ? ` nor anywhere else in ${region}` : ""}: the ${g.group} node group would never get a node. ` +
-                `Choose instance types offered in ${region}, or another region.`);
+            throw new Error(
+                `eks-inference:${g.configKey}: EC2 offers none of ${g.instanceTypes.join(", ")} in the zones chosen in ${region} ` +
+                    `(${chosen.join(", ")})${anywhere.length === 0 ? ` nor anywhere else in ${region}` : ""}: the ${g.group} node group would never get a node. ` +
+                    `Choose instance types offered in ${region}, or another region.`,
+            );
         }
         if (zonesWithAny.length < chosen.length) {
-            warnings.push(`${g.group} nodes can launch only in ${zonesWithAny.join(", ")} of the chosen zones (${chosen.join(", ")}): ` +
-                `EC2 offers none of ${g.instanceTypes.join(", ")} in the others`);
+            warnings.push(
+                `${g.group} nodes can launch only in ${zonesWithAny.join(", ")} of the chosen zones (${chosen.join(", ")}): ` +
+                    `EC2 offers none of ${g.instanceTypes.join(", ")} in the others`,
+            );
         }
         for (const t of g.instanceTypes) {
-            if (!chosen.some((z) => has(z, t))) warnings.push(`${g.group}: ${t} is offered in none of the chosen zones (${chosen.join(", ")}); the group uses its other types`);
+            if (!chosen.some((z) => has(z, t)))
+                warnings.push(
+                    `${g.group}: ${t} is offered in none of the chosen zones (${chosen.join(", ")}); the group uses its other types`,
+                );
         }
     }
     return { zoneIds: chosen, warnings };

@@ -15,7 +15,11 @@ function sourceFiles(dir: string): string[] {
     });
 }
 
-interface Problem { file: string; field: string; problem: string }
+interface Problem {
+    file: string;
+    field: string;
+    problem: string;
+}
 
 function argsProblems(file: string): { checked: number; problems: Problem[] } {
     const text = fs.readFileSync(file, "utf8");
@@ -30,9 +34,15 @@ function argsProblems(file: string): { checked: number; problems: Problem[] } {
             if (!ts.isPropertySignature(member)) continue;
             checked++;
             const field = `${node.name.text}.${member.name.getText(source)}`;
-            const docs = ts.getJSDocCommentsAndTags(member).map((d) => d.getText(source)).join(" ");
+            const docs = ts
+                .getJSDocCommentsAndTags(member)
+                .map((d) => d.getText(source))
+                .join(" ");
             if (docs === "") problems.push({ file: rel, field, problem: "no doc comment" });
-            else if (member.questionToken !== undefined && !/default|undefined|none|omit|left out|without|unless|only when|when given|optional/i.test(docs)) {
+            else if (
+                member.questionToken !== undefined &&
+                !/default|undefined|none|omit|left out|without|unless|only when|when given|optional/i.test(docs)
+            ) {
                 problems.push({ file: rel, field, problem: "optional, but the doc does not say what leaving it out means" });
             }
         }

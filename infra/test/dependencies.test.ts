@@ -9,10 +9,18 @@ import { buildSync } from "esbuild";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
-    main: string; scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string>;
+    main: string;
+    scripts: Record<string, string>;
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
 };
 /** The Pulumi program, and the entry point of every `bundle:*` script (what the images and the Lambda ship). */
-const SHIPPED = [pkg.main, ...Object.entries(pkg.scripts).filter(([name]) => name.startsWith("bundle:")).map(([, script]) => /^esbuild (\S+)/.exec(script)?.[1] ?? script)];
+const SHIPPED = [
+    pkg.main,
+    ...Object.entries(pkg.scripts)
+        .filter(([name]) => name.startsWith("bundle:"))
+        .map(([, script]) => /^esbuild (\S+)/.exec(script)?.[1] ?? script),
+];
 
 /** The npm package a bare import or a node_modules path belongs to ("@scope/name" or "name"). */
 function packageOf(spec: string): string {
@@ -23,12 +31,19 @@ function packageOf(spec: string): string {
 /** Packages an entry point imports, directly or through its own files (packages themselves not followed). */
 function packagesImportedBy(entry: string): Set<string> {
     const result = buildSync({
-        entryPoints: [path.join(ROOT, entry)], bundle: true, write: false, metafile: true, platform: "node",
-        packages: "external", logLevel: "silent", outfile: path.join(ROOT, "dist", "deps-check.js"),
+        entryPoints: [path.join(ROOT, entry)],
+        bundle: true,
+        write: false,
+        metafile: true,
+        platform: "node",
+        packages: "external",
+        logLevel: "silent",
+        outfile: path.join(ROOT, "dist", "deps-check.js"),
     });
     const found = new Set<string>();
     for (const input of Object.values(result.metafile.inputs)) {
-        for (const imp of input.imports) if (imp.external && !imp.path.startsWith("node:") && !imp.path.startsWith(".")) found.add(packageOf(imp.path));
+        for (const imp of input.imports)
+            if (imp.external && !imp.path.startsWith("node:") && !imp.path.startsWith(".")) found.add(packageOf(imp.path));
     }
     return found;
 }
@@ -48,6 +63,7 @@ describe("shipped code needs only dependencies", () => {
         });
     }
     it("test- and tool-only packages are devDependencies", () => {
-        for (const p of ["yaml", "@aws-sdk/client-ec2"]) assert.ok(pkg.devDependencies[p] !== undefined && pkg.dependencies[p] === undefined, p);
+        for (const p of ["yaml", "@aws-sdk/client-ec2"])
+            assert.ok(pkg.devDependencies[p] !== undefined && pkg.dependencies[p] === undefined, p);
     });
 });

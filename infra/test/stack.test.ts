@@ -28,9 +28,14 @@ function ofType(run: MockRunResult, type: string): RecordedResource[] {
 /** A node group pinned to an AMI release carries it in its name (nodeGroupResourceName): `<name>-ami-v<date>`. */
 const PINNED_SUFFIX = /-ami-v\d{8}$/;
 function one(run: MockRunResult, type: string, name?: string): RecordedResource {
-    const matches = (r: RecordedResource): boolean => r.name === name || (type === "aws:eks/nodeGroup:NodeGroup" && r.name.replace(PINNED_SUFFIX, "") === name);
+    const matches = (r: RecordedResource): boolean =>
+        r.name === name || (type === "aws:eks/nodeGroup:NodeGroup" && r.name.replace(PINNED_SUFFIX, "") === name);
     const found = ofType(run, type).filter((r) => name === undefined || matches(r));
-    assert.strictEqual(found.length, 1, `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.map((r) => r.name).join(", ")}`);
+    assert.strictEqual(
+        found.length,
+        1,
+        `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.map((r) => r.name).join(", ")}`,
+    );
     return found[0] as RecordedResource;
 }
 /** The name AWS will show for a recorded resource (explicit name, else the provider's auto-name). */
@@ -46,7 +51,14 @@ function json(value: unknown): Inputs {
     assert.strictEqual(typeof value, "string", "expected a JSON document");
     return JSON.parse(value as string) as Inputs;
 }
-interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> }
+interface Statement {
+    Sid?: string;
+    Effect: string;
+    Action: string | string[];
+    Resource: string | string[];
+    Principal?: unknown;
+    Condition?: Record<string, Record<string, unknown>>;
+}
 function statements(doc: Inputs): Statement[] {
     return doc.Statement as Statement[];
 }
@@ -64,7 +76,10 @@ function stackFiles(): { stack: string; config: Record<string, unknown> }[] {
     return fs
         .readdirSync(ROOT)
         .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
-        .map((f) => ({ stack: f.slice(7, -5), config: (YAML.parse(fs.readFileSync(path.join(ROOT, f), "utf8")) as { config: Record<string, unknown> }).config }));
+        .map((f) => ({
+            stack: f.slice(7, -5),
+            config: (YAML.parse(fs.readFileSync(path.join(ROOT, f), "utf8")) as { config: Record<string, unknown> }).config,
+        }));
 }
 
 /**
@@ -92,10 +107,10 @@ const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, stri
     ...(profile === "nvidia" ? { kubernetesVersion: "1.36", interfaceEndpoints: "false" } : {}),
     ...(profile === "cpu"
         ? {
-            // One run samples, so the pass-through of a non-default rate is covered too.
-            videoSampleFps: "2.5",
-            clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/platform-admins"]',
-        }
+              // One run samples, so the pass-through of a non-default rate is covered too.
+              videoSampleFps: "2.5",
+              clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/platform-admins"]',
+          }
         : {}),
 });
 
@@ -105,21 +120,22 @@ function bertShape(cfg: (key: string) => string | undefined, run: MockRunResult)
     const modelsBucket = run.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === `${baseName}-models`);
     const server = cfg("bertServer") ?? "triton";
     const accelerator = (cfg("bertAccelerator") ?? "inf2") as AcceleratorProfileName;
-    const target = accelerator === "cpu" ? "cpu" as const : "neuronx" as const;
+    const target = accelerator === "cpu" ? ("cpu" as const) : ("neuronx" as const);
     const own = cfg("bertModelUri");
     const builds = server === "triton" && own === undefined;
     const [, , ownBucket, ...rest] = (own ?? "").split("/");
-    const location = own !== undefined
-        ? { bucket: ownBucket as string, prefix: rest.join("/") }
-        : {
-            bucket: modelsBucket === undefined ? "(no models bucket)" : awsName(modelsBucket),
-            prefix: compiledModelPrefix({
-                modelId: cfg("bertModelId") ?? DEFAULT_BERT_MODEL_ID,
-                sequenceLength: Number(cfg("bertSequenceLength") ?? 128),
-                batchSizes: (cfg("bertBatchSizes") ?? "1,4,8").split(",").map(Number),
-                target,
-            }),
-        };
+    const location =
+        own !== undefined
+            ? { bucket: ownBucket as string, prefix: rest.join("/") }
+            : {
+                  bucket: modelsBucket === undefined ? "(no models bucket)" : awsName(modelsBucket),
+                  prefix: compiledModelPrefix({
+                      modelId: cfg("bertModelId") ?? DEFAULT_BERT_MODEL_ID,
+                      sequenceLength: Number(cfg("bertSequenceLength") ?? 128),
+                      batchSizes: (cfg("bertBatchSizes") ?? "1,4,8").split(",").map(Number),
+                      target,
+                  }),
+              };
     const images = server === "triton" ? [BERT_TRITON_IMAGE[target]] : ["worker", SERVING_IMAGE[accelerator]];
     return { server, accelerator, target, builds, location, images };
 }
@@ -166,9 +182,17 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.ok(s3 && s3.inputs.vpcEndpointType === "Gateway", "S3 gateway endpoint");
     assert.strictEqual((s3.inputs.routeTableIds as string[]).length, azCount);
     if ((cfg("interfaceEndpoints") ?? "true") === "false") {
-        assert.deepStrictEqual(endpoints.filter((e) => e.inputs.vpcEndpointType !== "Gateway"), [], "interfaceEndpoints false: no interface endpoints");
+        assert.deepStrictEqual(
+            endpoints.filter((e) => e.inputs.vpcEndpointType !== "Gateway"),
+            [],
+            "interfaceEndpoints false: no interface endpoints",
+        );
         assert.deepStrictEqual(ofType(run, "aws:ec2/securityGroup:SecurityGroup"), [], "no endpoint security group without endpoints");
-        assert.deepStrictEqual(ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), [], "no ingress rule without endpoints");
+        assert.deepStrictEqual(
+            ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+            [],
+            "no ingress rule without endpoints",
+        );
     } else {
         const endpointSg = one(run, "aws:ec2/securityGroup:SecurityGroup");
         assert.ok(!endpointSg.inputs.ingress || (endpointSg.inputs.ingress as unknown[]).length === 0, "endpoint SG has no inline ingress");
@@ -180,10 +204,20 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
             assert.deepStrictEqual(e.inputs.subnetIds, privateIds);
             assert.deepStrictEqual(e.inputs.securityGroupIds, [`${endpointSg.name}-id`]);
         }
-        assert.strictEqual(endpoints.length, INTERFACE_ENDPOINT_SERVICES.length + 1, "the S3 gateway and the interface endpoints, nothing else");
+        assert.strictEqual(
+            endpoints.length,
+            INTERFACE_ENDPOINT_SERVICES.length + 1,
+            "the S3 gateway and the interface endpoints, nothing else",
+        );
         const ingress = one(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
         assert.deepStrictEqual(
-            { sg: ingress.inputs.securityGroupId, from: ingress.inputs.referencedSecurityGroupId, proto: ingress.inputs.ipProtocol, ports: [ingress.inputs.fromPort, ingress.inputs.toPort], cidr: ingress.inputs.cidrIpv4 },
+            {
+                sg: ingress.inputs.securityGroupId,
+                from: ingress.inputs.referencedSecurityGroupId,
+                proto: ingress.inputs.ipProtocol,
+                ports: [ingress.inputs.fromPort, ingress.inputs.toPort],
+                cidr: ingress.inputs.cidrIpv4,
+            },
             { sg: `${endpointSg.name}-id`, from: CLUSTER_SG, proto: "tcp", ports: [443, 443], cidr: undefined },
         );
     }
@@ -204,38 +238,74 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.strictEqual((cluster.corednsAddonOptions as Inputs).enabled, false);
     assert.deepStrictEqual(cluster.privateSubnetIds, privateIds);
     assert.strictEqual(cluster.version, cfg("kubernetesVersion") ?? "1.35");
-    assert.deepStrictEqual(cluster.upgradePolicy, { supportType: cfg("upgradeSupportType") ?? "STANDARD" }, "no paid extended support by default");
+    assert.deepStrictEqual(
+        cluster.upgradePolicy,
+        { supportType: cfg("upgradeSupportType") ?? "STANDARD" },
+        "no paid extended support by default",
+    );
     const admins = JSON.parse(cfg("clusterAdminPrincipalArns") ?? "[]") as string[];
-    const entries = Object.values((cluster.accessEntries ?? {}) as Record<string, { principalArn: string; accessPolicies: Record<string, { policyArn: string; accessScope: unknown }> }>);
-    assert.deepStrictEqual(entries.map((e) => e.principalArn), admins);
+    const entries = Object.values(
+        (cluster.accessEntries ?? {}) as Record<
+            string,
+            { principalArn: string; accessPolicies: Record<string, { policyArn: string; accessScope: unknown }> }
+        >,
+    );
+    assert.deepStrictEqual(
+        entries.map((e) => e.principalArn),
+        admins,
+    );
     for (const e of entries) {
-        assert.deepStrictEqual(Object.values(e.accessPolicies), [{ policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } }]);
+        assert.deepStrictEqual(Object.values(e.accessPolicies), [
+            { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } },
+        ]);
     }
     const logGroup = ofType(run, "aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/aws/eks/${baseName}/cluster`);
     assert.ok(logGroup, "control-plane log group");
     assert.strictEqual(logGroup.inputs.retentionInDays, Number(cfg("logRetentionDays") ?? 30));
-    const addons = ofType(run, "aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort();
+    const addons = ofType(run, "aws:eks/addon:Addon")
+        .map((a) => a.inputs.addonName)
+        .sort();
     assert.deepStrictEqual(addons, ["coredns", "eks-pod-identity-agent", "vpc-cni"]);
 
     // The VPC CNI has its own Pod Identity role; the node role does not carry the CNI's ENI permissions.
     assert.strictEqual(cluster.useDefaultVpcCni, true, "the component does not declare a vpc-cni add-on of its own");
     const vpcCni = one(run, "aws:eks/addon:Addon", `${baseName}-vpc-cni`);
     const cniRole = one(run, "aws:iam/role:Role", `${baseName}-vpc-cni`);
-    assert.deepStrictEqual(vpcCni.inputs.podIdentityAssociations, [{ serviceAccount: "aws-node", roleArn: `arn:aws:iam::${ACCOUNT}:role/${awsName(cniRole)}` }]);
-    assert.deepStrictEqual(statements(json(cniRole.inputs.assumeRolePolicy)), [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }]);
-    assert.deepStrictEqual(one(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", `${baseName}-vpc-cni`).inputs.policyArn, "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy");
-    assert.deepStrictEqual(vpcCni.aliases, [`urn:pulumi:${run.stack}::eks-inference::eks-inference:platform:Cluster$eks:index:Cluster$eks:index:VpcCniAddon$aws:eks/addon:Addon::${baseName}-vpc-cni`],
-        "takes over the add-on @pulumi/eks declared before (a second CreateAddon would fail)");
+    assert.deepStrictEqual(vpcCni.inputs.podIdentityAssociations, [
+        { serviceAccount: "aws-node", roleArn: `arn:aws:iam::${ACCOUNT}:role/${awsName(cniRole)}` },
+    ]);
+    assert.deepStrictEqual(statements(json(cniRole.inputs.assumeRolePolicy)), [
+        { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+    ]);
+    assert.deepStrictEqual(
+        one(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", `${baseName}-vpc-cni`).inputs.policyArn,
+        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    );
+    assert.deepStrictEqual(
+        vpcCni.aliases,
+        [
+            `urn:pulumi:${run.stack}::eks-inference::eks-inference:platform:Cluster$eks:index:Cluster$eks:index:VpcCniAddon$aws:eks/addon:Addon::${baseName}-vpc-cni`,
+        ],
+        "takes over the add-on @pulumi/eks declared before (a second CreateAddon would fail)",
+    );
     const agentUrn = `urn:pulumi:${run.stack}::eks-inference::eks-inference:platform:Addons$aws:eks/addon:Addon::${baseName}-eks-pod-identity-agent`;
     assert.ok(vpcCni.dependsOn?.includes(agentUrn), "the CNI's credentials come through the Pod Identity agent");
 
     // Node role: exactly the node policies, no AmazonEKS_CNI_Policy (pods reaching IMDS could use it).
-    const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.startsWith(`${baseName}-node-`));
-    assert.deepStrictEqual(attachments.map((a) => String(a.inputs.policyArn).replace("arn:aws:iam::aws:policy/", "")).sort(), ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy"]);
+    const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) =>
+        a.name.startsWith(`${baseName}-node-`),
+    );
+    assert.deepStrictEqual(attachments.map((a) => String(a.inputs.policyArn).replace("arn:aws:iam::aws:policy/", "")).sort(), [
+        "AmazonEC2ContainerRegistryPullOnly",
+        "AmazonEKSWorkerNodePolicy",
+    ]);
 
     // Node groups: general + one per enabled workload, each with its own launch template.
     const groups = ofType(run, "aws:eks/nodeGroup:NodeGroup");
-    assert.deepStrictEqual(groups.map((g) => g.name.replace(PINNED_SUFFIX, "")).sort(), [`${baseName}-general`, ...(bertOn ? [`${baseName}-bert`] : []), ...(videoOn ? [`${baseName}-video`] : [])].sort());
+    assert.deepStrictEqual(
+        groups.map((g) => g.name.replace(PINNED_SUFFIX, "")).sort(),
+        [`${baseName}-general`, ...(bertOn ? [`${baseName}-bert`] : []), ...(videoOn ? [`${baseName}-video`] : [])].sort(),
+    );
     for (const group of groups) {
         const ltName = group.name.replace(PINNED_SUFFIX, "");
         const lt = one(run, "aws:ec2/launchTemplate:LaunchTemplate", ltName).inputs;
@@ -254,7 +324,10 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         // and on a fresh account (these runs) that is the configured initial size.
         assert.strictEqual(group.ignoreChanges, undefined, `${group.name}: no ignoreChanges`);
         const vpcCniUrn = `urn:pulumi:${run.stack}::eks-inference::eks-inference:platform:Addons$aws:eks/addon:Addon::${baseName}-vpc-cni`;
-        assert.ok(group.dependsOn?.includes(vpcCniUrn) && group.dependsOn.includes(agentUrn), `${group.name} waits for the CNI and the Pod Identity agent`);
+        assert.ok(
+            group.dependsOn?.includes(vpcCniUrn) && group.dependsOn.includes(agentUrn),
+            `${group.name} waits for the CNI and the Pod Identity agent`,
+        );
     }
     const general = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-general`).inputs;
     assert.strictEqual(general.amiType, "AL2023_x86_64_STANDARD");
@@ -269,12 +342,24 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         assert.strictEqual(group.amiType, PROFILES[profile].amiType);
         const capacity = cfg(`${workload}CapacityType`) ?? "ON_DEMAND";
         const listed = JSON.parse(cfg(`${workload}InstanceTypes`) ?? "[]") as string[];
-        assert.deepStrictEqual(group.instanceTypes, listed.length > 0 ? listed : capacity === "SPOT" ? PROFILES[profile].spotInstanceTypes : [PROFILES[profile].defaultInstanceType]);
-        if (capacity === "SPOT") assert.ok((group.instanceTypes as string[]).length >= 2, `${workload}: a Spot group spans two or more pools`);
+        assert.deepStrictEqual(
+            group.instanceTypes,
+            listed.length > 0
+                ? listed
+                : capacity === "SPOT"
+                  ? PROFILES[profile].spotInstanceTypes
+                  : [PROFILES[profile].defaultInstanceType],
+        );
+        if (capacity === "SPOT")
+            assert.ok((group.instanceTypes as string[]).length >= 2, `${workload}: a Spot group spans two or more pools`);
         // Every group running a TF Serving Neuron(x) image pins the AMI release (its driver must match the
         // final TF build): legacy BERT, and video on inf1/inf2.
         const legacy = workload === "bert" ? bertShape(cfg, run).server === "tf-serving" : PROFILES[profile].devicePlugin === "neuron";
-        assert.strictEqual(group.releaseVersion, legacy ? LEGACY_TF_SERVING.releaseVersions[cfg("kubernetesVersion") ?? "1.35"] : undefined, `${workload} releaseVersion`);
+        assert.strictEqual(
+            group.releaseVersion,
+            legacy ? LEGACY_TF_SERVING.releaseVersions[cfg("kubernetesVersion") ?? "1.35"] : undefined,
+            `${workload} releaseVersion`,
+        );
         assert.strictEqual(group.capacityType, cfg(`${workload}CapacityType`) ?? "ON_DEMAND");
         const sizing = group.scalingConfig as Inputs;
         for (const k of ["minSize", "desiredSize", "maxSize"]) {
@@ -285,24 +370,42 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         const labels = group.labels as Record<string, string>;
         for (const [k, v] of Object.entries(nodeSelector(workload, profile))) assert.strictEqual(labels[k], v, `${workload} label ${k}`);
         const taints = group.taints as { key: string; value: string; effect: string }[];
-        assert.ok(taints.some((t) => t.key === "eks-inference/workload" && t.value === workload && t.effect === "NO_SCHEDULE"), "workload taint");
+        assert.ok(
+            taints.some((t) => t.key === "eks-inference/workload" && t.value === workload && t.effect === "NO_SCHEDULE"),
+            "workload taint",
+        );
         for (const taint of taints) assert.ok(tolerated(taint, tolerations(workload, profile)), `${workload} pods tolerate ${taint.key}`);
         const resource = PROFILES[profile].resourceName;
-        assert.strictEqual(taints.some((t) => t.key === resource), resource !== undefined);
+        assert.strictEqual(
+            taints.some((t) => t.key === resource),
+            resource !== undefined,
+        );
         // The other workload's pods are kept off this group.
         const other: Workload = workload === "video" ? "bert" : "video";
-        assert.ok(taints.some((t) => !tolerated(t, tolerations(other, profile))), `${other} pods stay off the ${workload} group`);
+        assert.ok(
+            taints.some((t) => !tolerated(t, tolerations(other, profile))),
+            `${other} pods stay off the ${workload} group`,
+        );
     }
 
     // Pod Identity: trust, associations, least privilege.
     const roles = ofType(run, "aws:iam/role:Role").filter((r) => /-(video-worker|bert-serving|bert-model-builder)$/.test(r.name));
     for (const role of roles) {
-        assert.deepStrictEqual(statements(json(role.inputs.assumeRolePolicy)), [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }]);
+        assert.deepStrictEqual(statements(json(role.inputs.assumeRolePolicy)), [
+            { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+        ]);
     }
     const associations = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
     const bertBuilds = bertOn && bertShape(cfg, run).builds;
-    const expectedIdentities = [...(videoOn ? [VIDEO_WORKER_IDENTITY] : []), ...(bertOn ? [BERT_SERVING_IDENTITY] : []), ...(bertBuilds ? [BERT_MODEL_BUILDER_IDENTITY] : [])];
-    assert.deepStrictEqual(associations.map((a) => ({ namespace: a.inputs.namespace, serviceAccount: a.inputs.serviceAccount })), expectedIdentities);
+    const expectedIdentities = [
+        ...(videoOn ? [VIDEO_WORKER_IDENTITY] : []),
+        ...(bertOn ? [BERT_SERVING_IDENTITY] : []),
+        ...(bertBuilds ? [BERT_MODEL_BUILDER_IDENTITY] : []),
+    ];
+    assert.deepStrictEqual(
+        associations.map((a) => ({ namespace: a.inputs.namespace, serviceAccount: a.inputs.serviceAccount })),
+        expectedIdentities,
+    );
     for (const a of associations) {
         assert.strictEqual(a.inputs.clusterName, baseName);
         const role = one(run, "aws:iam/role:Role", a.name);
@@ -324,8 +427,12 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         assert.deepStrictEqual(repo.inputs.imageScanningConfiguration, { scanOnPush: true });
         assert.ok((repo.inputs.encryptionConfigurations as unknown[]).length === 1);
         const lifecycle = one(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", repo.name);
-        const rules = (json(lifecycle.inputs.policy).rules as { selection: Inputs }[]);
-        assert.ok(rules.some((r) => r.selection.countType === "imageCountMoreThan" && r.selection.countNumber === Number(cfg("ecrKeepImages") ?? 10)));
+        const rules = json(lifecycle.inputs.policy).rules as { selection: Inputs }[];
+        assert.ok(
+            rules.some(
+                (r) => r.selection.countType === "imageCountMoreThan" && r.selection.countNumber === Number(cfg("ecrKeepImages") ?? 10),
+            ),
+        );
     }
     assert.strictEqual(ofType(run, "docker:index/image:Image").length, 0, "docker.Image (v4) is gone");
     const builds = ofType(run, "docker-build:index:Image");
@@ -343,7 +450,9 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         assert.strictEqual(image.inputs.buildOnPreview, false, "previews build nothing");
         const cacheRef = `${repoUrl}:${CACHE_TAG}`;
         assert.deepStrictEqual(image.inputs.cacheFrom, [{ registry: { ref: cacheRef } }]);
-        assert.deepStrictEqual(image.inputs.cacheTo, [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true, ignoreError: true } }]);
+        assert.deepStrictEqual(image.inputs.cacheTo, [
+            { registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true, ignoreError: true } },
+        ]);
         // The ECR token makes the registry list a secret: the recorded input is wrapped.
         const wrapped = image.inputs.registries as Inputs;
         assert.strictEqual(wrapped[SECRET_SIG], SECRET_VALUE, "registry credentials are a secret");
@@ -352,7 +461,10 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         assert.strictEqual(registries[0]?.address, repoUrl);
         assert.strictEqual(registries[0]?.username, "AWS", "ECR's token user");
         // Pods pull by digest, the one the push produced.
-        assert.match(String((run.outputs.imageRefs as Record<string, string>)[imageDir]), new RegExp(`^${repoUrl.replace(/\./g, "\\.")}@sha256:[0-9a-f]{64}$`));
+        assert.match(
+            String((run.outputs.imageRefs as Record<string, string>)[imageDir]),
+            new RegExp(`^${repoUrl.replace(/\./g, "\\.")}@sha256:[0-9a-f]{64}$`),
+        );
     }
     assert.deepStrictEqual(Object.keys(run.outputs.imageRefs as Inputs).sort(), [...needed].sort());
 
@@ -361,9 +473,12 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     for (const object of k8sObjects) validateKubernetesObject(object.type, object.inputs);
     const podSpecOf = (type: string): Inputs | undefined => {
         const found = ofType(run, type)[0];
-        return found ? ((((found.inputs.spec as Inputs).template as Inputs).spec) as Inputs) : undefined;
+        return found ? (((found.inputs.spec as Inputs).template as Inputs).spec as Inputs) : undefined;
     };
-    const workloadKinds: [Workload, boolean, string][] = [["video", videoOn, "kubernetes:apps/v1:DaemonSet"], ["bert", bertOn, "kubernetes:apps/v1:Deployment"]];
+    const workloadKinds: [Workload, boolean, string][] = [
+        ["video", videoOn, "kubernetes:apps/v1:DaemonSet"],
+        ["bert", bertOn, "kubernetes:apps/v1:Deployment"],
+    ];
     for (const [workload, on, kind] of workloadKinds) {
         const spec = podSpecOf(kind);
         if (!on) {
@@ -373,9 +488,11 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         assert.ok(spec, `${workload} ${kind}`);
         const group = one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-${workload}`).inputs;
         const labels = group.labels as Record<string, string>;
-        for (const [k, v] of Object.entries(spec.nodeSelector as Record<string, string>)) assert.strictEqual(labels[k], v, `${workload} pods select node label ${k}=${v}`);
+        for (const [k, v] of Object.entries(spec.nodeSelector as Record<string, string>))
+            assert.strictEqual(labels[k], v, `${workload} pods select node label ${k}=${v}`);
         const podTolerations = spec.tolerations as ReturnType<typeof tolerations>;
-        for (const taint of group.taints as { key: string; value: string; effect: string }[]) assert.ok(tolerated(taint, podTolerations), `${workload} pods tolerate ${taint.key}`);
+        for (const taint of group.taints as { key: string; value: string; effect: string }[])
+            assert.ok(tolerated(taint, podTolerations), `${workload} pods tolerate ${taint.key}`);
         const identity = workload === "video" ? VIDEO_WORKER_IDENTITY : BERT_SERVING_IDENTITY;
         assert.strictEqual(spec.serviceAccountName, identity.serviceAccount);
         if (workload === "bert") {
@@ -385,29 +502,44 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
             assert.strictEqual(requests["aws.amazon.com/neuron"], accelerator === "cpu" ? undefined : "1", "BERT Neuron request");
             assert.strictEqual(server.name, bertShape(cfg, run).server === "triton" ? "triton" : "tf-serving");
         }
-        const sa = ofType(run, "kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as Inputs).find((m) => m.name === identity.serviceAccount);
+        const sa = ofType(run, "kubernetes:core/v1:ServiceAccount")
+            .map((r) => r.inputs.metadata as Inputs)
+            .find((m) => m.name === identity.serviceAccount);
         assert.strictEqual(sa?.namespace, identity.namespace, `${identity.serviceAccount} lives in ${identity.namespace}`);
         const images = [...((spec.initContainers ?? []) as Inputs[]), ...(spec.containers as Inputs[])].map((c) => c.image);
         const refs = run.outputs.imageRefs as Record<string, string>;
-        for (const image of images) assert.ok(Object.values(refs).includes(image as string), `${workload} runs a built image (${String(image)})`);
+        for (const image of images)
+            assert.ok(Object.values(refs).includes(image as string), `${workload} runs a built image (${String(image)})`);
         if (workload === "video") {
             // videoSampleFps "0" (the default) means every frame: the worker then needs SAMPLE_FPS unset.
             const sampleFps = Number(cfg("videoSampleFps") ?? "0");
             assert.deepStrictEqual(workerEnv(spec).SAMPLE_FPS, sampleFps === 0 ? undefined : String(sampleFps), "worker SAMPLE_FPS");
         }
     }
-    const releases = ofType(run, "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort();
-    const profilesOn = [...(videoOn ? [cfg("videoAccelerator") ?? "nvidia"] : []), ...(bertOn ? [cfg("bertAccelerator") ?? "inf2"] : [])] as AcceleratorProfileName[];
+    const releases = ofType(run, "kubernetes:helm.sh/v3:Release")
+        .map((r) => r.inputs.name)
+        .sort();
+    const profilesOn = [
+        ...(videoOn ? [cfg("videoAccelerator") ?? "nvidia"] : []),
+        ...(bertOn ? [cfg("bertAccelerator") ?? "inf2"] : []),
+    ] as AcceleratorProfileName[];
     // The compile Job runs exactly when the stack builds the model: on the BERT nodes on inf2, else on the general nodes.
     const jobs = ofType(run, "kubernetes:batch/v1:Job");
     assert.strictEqual(jobs.length, bertBuilds ? 1 : 0, "one compile Job when the stack builds the BERT model");
     for (const job of jobs) {
         const spec = ((job.inputs.spec as Inputs).template as Inputs).spec as Inputs;
         const bertAccelerator = (cfg("bertAccelerator") ?? "inf2") as AcceleratorProfileName;
-        assert.deepStrictEqual(spec.nodeSelector, bertAccelerator === "inf2" ? nodeSelector("bert", "inf2") : { "eks-inference/node-role": "general" });
+        assert.deepStrictEqual(
+            spec.nodeSelector,
+            bertAccelerator === "inf2" ? nodeSelector("bert", "inf2") : { "eks-inference/node-role": "general" },
+        );
         assert.strictEqual(spec.serviceAccountName, BERT_MODEL_BUILDER_IDENTITY.serviceAccount);
         const image = (spec.containers as Inputs[])[0]?.image;
-        assert.strictEqual(image, (run.outputs.imageRefs as Record<string, string>)[bertShape(cfg, run).images[0] as string], "the Job runs the Triton image");
+        assert.strictEqual(
+            image,
+            (run.outputs.imageRefs as Record<string, string>)[bertShape(cfg, run).images[0] as string],
+            "the Job runs the Triton image",
+        );
     }
     assert.strictEqual(run.outputs.bertModelBuildJob === undefined, !bertBuilds);
     const modelsBucket = ofType(run, "aws:s3/bucket:Bucket").filter((b) => b.name === `${baseName}-models`);
@@ -433,15 +565,40 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     const bucketName = awsName(bucket);
     const bucketArn = `arn:aws:s3:::${bucketName}`;
     const bucketId = `${bucket.name}-id`;
-    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `${baseName}-video`).inputs, { bucket: bucketId, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", `${baseName}-video`).inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
-    assert.deepStrictEqual(one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `${baseName}-video`).inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `${baseName}-video`).inputs, {
+        bucket: bucketId,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+    });
+    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", `${baseName}-video`).inputs.rule, {
+        objectOwnership: "BucketOwnerEnforced",
+    });
+    assert.deepStrictEqual(
+        one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `${baseName}-video`).inputs
+            .rules,
+        [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    );
     const tls = statements(json(one(run, "aws:s3/bucketPolicy:BucketPolicy", `${baseName}-video`).inputs.policy));
-    assert.deepStrictEqual(tls, [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }]);
-    const lifecycle = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", `${baseName}-video`).inputs.rules as Inputs[];
+    assert.deepStrictEqual(tls, [
+        {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [bucketArn, `${bucketArn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+    ]);
+    const lifecycle = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", `${baseName}-video`).inputs
+        .rules as Inputs[];
     assert.ok(lifecycle.some((r) => (r.abortIncompleteMultipartUpload as Inputs | undefined)?.daysAfterInitiation === 1));
     const expiry = Number(cfg("resultsExpiryDays") ?? 30);
-    assert.deepStrictEqual(lifecycle.find((r) => r.id === "expire-results"), { id: "expire-results", status: "Enabled", filter: { prefix: resultsPrefix }, expiration: { days: expiry } });
+    assert.deepStrictEqual(
+        lifecycle.find((r) => r.id === "expire-results"),
+        { id: "expire-results", status: "Enabled", filter: { prefix: resultsPrefix }, expiration: { days: expiry } },
+    );
 
     const queueRecord = one(run, "aws:sqs/queue:Queue", `${baseName}-video-jobs`);
     const dlqRecord = one(run, "aws:sqs/queue:Queue", `${baseName}-video-dlq`);
@@ -453,19 +610,24 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     assert.strictEqual(queue.receiveWaitTimeSeconds, 20);
     assert.strictEqual(queue.sqsManagedSseEnabled, true);
     assert.strictEqual(dlq.sqsManagedSseEnabled, true);
-    assert.deepStrictEqual(json(queue.redrivePolicy), { deadLetterTargetArn: dlqArn, maxReceiveCount: Number(cfg("maxReceiveCount") ?? 3) });
+    assert.deepStrictEqual(json(queue.redrivePolicy), {
+        deadLetterTargetArn: dlqArn,
+        maxReceiveCount: Number(cfg("maxReceiveCount") ?? 3),
+    });
     assert.strictEqual(dlq.messageRetentionSeconds, 1209600);
 
     const queuePolicy = statements(json(one(run, "aws:sqs/queuePolicy:QueuePolicy").inputs.policy));
     const allows = queuePolicy.filter((s) => s.Effect === "Allow");
-    assert.deepStrictEqual(allows, [{
-        Sid: "AllowJobBucketNotifications",
-        Effect: "Allow",
-        Principal: { Service: "s3.amazonaws.com" },
-        Action: "sqs:SendMessage",
-        Resource: queueArn,
-        Condition: { ArnEquals: { "aws:SourceArn": bucketArn }, StringEquals: { "aws:SourceAccount": ACCOUNT } },
-    }]);
+    assert.deepStrictEqual(allows, [
+        {
+            Sid: "AllowJobBucketNotifications",
+            Effect: "Allow",
+            Principal: { Service: "s3.amazonaws.com" },
+            Action: "sqs:SendMessage",
+            Resource: queueArn,
+            Condition: { ArnEquals: { "aws:SourceArn": bucketArn }, StringEquals: { "aws:SourceAccount": ACCOUNT } },
+        },
+    ]);
     const notification = one(run, "aws:s3/bucketNotification:BucketNotification").inputs;
     assert.strictEqual(notification.bucket, bucketId);
     assert.deepStrictEqual(notification.queues, [{ queueArn, events: ["s3:ObjectCreated:*"], filterPrefix: inputPrefix }]);
@@ -475,13 +637,29 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     const asgName = asgNameOf(run, `${baseName}-video`);
     const namespace = cfg("metricNamespace") ?? "EksInference/VideoQueue";
     const expected: Statement[] = [
-        { Sid: "ConsumeJobs", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: queueArn },
+        {
+            Sid: "ConsumeJobs",
+            Effect: "Allow",
+            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+            Resource: queueArn,
+        },
         { Sid: "DeadLetterJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
         { Sid: "ReadInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${inputPrefix}*` },
         { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/${resultsPrefix}*` },
-        { Sid: "ProtectOwnNodeFromScaleIn", Effect: "Allow", Action: ["autoscaling:SetInstanceProtection"], Resource: `arn:aws:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${asgName}` },
+        {
+            Sid: "ProtectOwnNodeFromScaleIn",
+            Effect: "Allow",
+            Action: ["autoscaling:SetInstanceProtection"],
+            Resource: `arn:aws:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${asgName}`,
+        },
         { Sid: "FindOwnAutoScalingGroup", Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingInstances"], Resource: "*" },
-        { Sid: "PublishWorkerMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": namespace } } },
+        {
+            Sid: "PublishWorkerMetrics",
+            Effect: "Allow",
+            Action: ["cloudwatch:PutMetricData"],
+            Resource: "*",
+            Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
+        },
     ];
     const modelUri = cfg("videoModelUri");
     if (modelUri?.startsWith("s3://")) {
@@ -489,13 +667,23 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
         const prefix = rest.join("/");
         expected.push(
             { Sid: "VideoReadModel", Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${modelBucket}/${prefix}*` },
-            { Sid: "VideoListModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${modelBucket}`, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+            {
+                Sid: "VideoListModel",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: `arn:aws:s3:::${modelBucket}`,
+                Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+            },
         );
     }
     assert.deepStrictEqual(policy, expected);
     // "*" only where AWS offers nothing narrower.
     for (const s of policy) {
-        if (list(s.Resource).includes("*")) assert.ok(["autoscaling:DescribeAutoScalingInstances", "cloudwatch:PutMetricData"].includes(list(s.Action)[0] as string), s.Sid);
+        if (list(s.Resource).includes("*"))
+            assert.ok(
+                ["autoscaling:DescribeAutoScalingInstances", "cloudwatch:PutMetricData"].includes(list(s.Action)[0] as string),
+                s.Sid,
+            );
         for (const a of list(s.Action)) assert.ok(!a.includes("*"), `${s.Sid} has a wildcard action ${a}`);
     }
 
@@ -515,14 +703,31 @@ function checkBertRoles(run: MockRunResult, cfg: (key: string) => string | undef
     const policy = statements(json(one(run, "aws:iam/rolePolicy:RolePolicy", `${baseName}-bert-serving`).inputs.policy));
     assert.deepStrictEqual(policy, [
         { Sid: "BertReadModel", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${prefix}*` },
-        { Sid: "BertListModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+        {
+            Sid: "BertListModel",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: bucketArn,
+            Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+        },
     ]);
     const builder = ofType(run, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.name === `${baseName}-bert-model-builder`);
     assert.strictEqual(builder.length, builds ? 1 : 0, "a builder role exactly when the stack compiles the model");
     if (builds) {
         assert.deepStrictEqual(statements(json(builder[0]?.inputs.policy)), [
-            { Sid: "WriteCompiledModel", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: `${bucketArn}/${prefix}*` },
-            { Sid: "ListCompiledModel", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } } },
+            {
+                Sid: "WriteCompiledModel",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                Resource: `${bucketArn}/${prefix}*`,
+            },
+            {
+                Sid: "ListCompiledModel",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+            },
         ]);
     }
     assert.strictEqual(run.outputs.bertModelLocation, `s3://${location.bucket}/${prefix}`);
@@ -533,11 +738,29 @@ function checkModelsBucket(run: MockRunResult): void {
     const name = `eks-inference-${run.stack}-models`;
     const bucketArn = `arn:aws:s3:::${awsName(one(run, "aws:s3/bucket:Bucket", name))}`;
     assert.strictEqual(one(run, "aws:s3/bucket:Bucket", name).inputs.forceDestroy, true);
-    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name).inputs, { bucket: `${name}-id`, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    assert.deepStrictEqual(one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name).inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
-    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name).inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
+    assert.deepStrictEqual(one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name).inputs, {
+        bucket: `${name}-id`,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+    });
+    assert.deepStrictEqual(
+        one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name).inputs.rules,
+        [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    );
+    assert.deepStrictEqual(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name).inputs.rule, {
+        objectOwnership: "BucketOwnerEnforced",
+    });
     assert.deepStrictEqual(statements(json(one(run, "aws:s3/bucketPolicy:BucketPolicy", name).inputs.policy)), [
-        { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [bucketArn, `${bucketArn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
     ]);
 }
 
@@ -563,7 +786,12 @@ describe("platform under Pulumi mocks", function () {
             configs.set(`profile:${profile}`, (key) => overrides[key] ?? configs.get("stack:dev")?.(key));
         }
         // Legacy TF Serving on inf2 too (the profile runs cover it on inf1).
-        const legacyInf2 = { bertEnabled: "true", bertServer: "tf-serving", bertAccelerator: "inf2", bertModelUri: "s3://models-bucket/bert/neuronx/" };
+        const legacyInf2 = {
+            bertEnabled: "true",
+            bertServer: "tf-serving",
+            bertAccelerator: "inf2",
+            bertModelUri: "s3://models-bucket/bert/neuronx/",
+        };
         runs.set("bert:tf-serving-inf2", runStackUnderMocks("dev", { config: legacyInf2 }));
         configs.set("bert:tf-serving-inf2", (key) => (legacyInf2 as Record<string, string>)[key] ?? configs.get("stack:dev")?.(key));
         // Keep rejections observed until the tests await them.
@@ -616,7 +844,11 @@ describe("platform under Pulumi mocks", function () {
         // another resource with another EKS name, and the triton group carries no releaseVersion at all
         // (the provider would never clear a dropped, Optional+Computed releaseVersion in place).
         assert.strictEqual(legacy.name, "eks-inference-dev-bert-ami-v20260403");
-        const triton = one(await (runs.get("profile:inf2") as Promise<MockRunResult>), "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert");
+        const triton = one(
+            await (runs.get("profile:inf2") as Promise<MockRunResult>),
+            "aws:eks/nodeGroup:NodeGroup",
+            "eks-inference-dev-bert",
+        );
         assert.strictEqual(triton.name, "eks-inference-dev-bert");
         assert.ok(!("releaseVersion" in triton.inputs), "an unpinned group sends no releaseVersion");
         assert.match(awsName(legacy), /^eks-inference-dev-bert-ami-v20260403-[0-9a-f]{7}$/);
@@ -625,12 +857,18 @@ describe("platform under Pulumi mocks", function () {
     });
 
     it("the compile Job runs on the BERT nodes on inf2 (disk sized for its image and scratch, no Neuron device), on general nodes on cpu", async () => {
-        type PodSpec = { nodeSelector?: Inputs; tolerations?: Inputs[]; containers: { resources?: { requests?: Inputs; limits?: Inputs } }[] };
-        const jobSpec = (run: MockRunResult): PodSpec => ((one(run, "kubernetes:batch/v1:Job").inputs.spec as Inputs).template as { spec: PodSpec }).spec;
+        type PodSpec = {
+            nodeSelector?: Inputs;
+            tolerations?: Inputs[];
+            containers: { resources?: { requests?: Inputs; limits?: Inputs } }[];
+        };
+        const jobSpec = (run: MockRunResult): PodSpec =>
+            ((one(run, "kubernetes:batch/v1:Job").inputs.spec as Inputs).template as { spec: PodSpec }).spec;
         const inf2 = jobSpec(await (runs.get("profile:inf2") as Promise<MockRunResult>));
         assert.deepStrictEqual(inf2.nodeSelector, nodeSelector("bert", "inf2"));
         assert.deepStrictEqual(inf2.tolerations, tolerations("bert", "inf2"));
-        for (const c of inf2.containers) assert.ok(!JSON.stringify(c.resources ?? {}).includes("aws.amazon.com/neuron"), "no Neuron device");
+        for (const c of inf2.containers)
+            assert.ok(!JSON.stringify(c.resources ?? {}).includes("aws.amazon.com/neuron"), "no Neuron device");
         const cpu = jobSpec(await (runs.get("profile:cpu") as Promise<MockRunResult>));
         assert.deepStrictEqual(cpu.nodeSelector, { "eks-inference/node-role": "general" });
         assert.deepStrictEqual(cpu.tolerations, []);
@@ -638,7 +876,11 @@ describe("platform under Pulumi mocks", function () {
 
     it("video on inf1/inf2 runs TF Serving Neuron: its group gets the pinned AMI release too; nvidia and cpu stay unpinned", async () => {
         for (const profile of ACCELERATOR_PROFILES) {
-            const video = one(await (runs.get(`profile:${profile}`) as Promise<MockRunResult>), "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-video");
+            const video = one(
+                await (runs.get(`profile:${profile}`) as Promise<MockRunResult>),
+                "aws:eks/nodeGroup:NodeGroup",
+                "eks-inference-dev-video",
+            );
             if (profile === "inf1" || profile === "inf2") {
                 assert.strictEqual(video.inputs.releaseVersion, "1.35.2-20260403", profile);
                 assert.strictEqual(video.name, "eks-inference-dev-video-ami-v20260403", profile);
@@ -706,7 +948,9 @@ describe("platform under Pulumi mocks", function () {
             assert.strictEqual(fn.autoNamed, false);
             assert.strictEqual(run.outputs.scalerFunctionName, `eks-inference-${stack}-scaler`);
             // The log group Lambda writes to is named after the function's real name.
-            assert.ok(ofType(run, "aws:cloudwatch/logGroup:LogGroup").some((g) => g.inputs.name === `/aws/lambda/eks-inference-${stack}-scaler`));
+            assert.ok(
+                ofType(run, "aws:cloudwatch/logGroup:LogGroup").some((g) => g.inputs.name === `/aws/lambda/eks-inference-${stack}-scaler`),
+            );
             // Auto-named resources carry the provider's random suffix, and outputs show that name.
             const queue = one(run, "aws:sqs/queue:Queue", `eks-inference-${stack}-video-jobs`);
             assert.match(awsName(queue), new RegExp(`^eks-inference-${stack}-video-jobs-[0-9a-f]{7}$`));
@@ -715,6 +959,9 @@ describe("platform under Pulumi mocks", function () {
     });
 
     it("a config error fails the program with its own message", async () => {
-        await assert.rejects(runStackUnderMocks("dev", { config: { videoAccelerator: "ei" } }), /eks-inference:videoAccelerator is 'ei'.*retired/);
+        await assert.rejects(
+            runStackUnderMocks("dev", { config: { videoAccelerator: "ei" } }),
+            /eks-inference:videoAccelerator is 'ei'.*retired/,
+        );
     });
 });

@@ -55,7 +55,10 @@ function runStackListing(doc: Workflow, cwd: string = REPO_ROOT): string[] {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gh-output-")), "out");
     fs.writeFileSync(out, "");
     execFileSync("bash", ["-e", "-c", step.run], { cwd, env: { ...process.env, GITHUB_OUTPUT: out } });
-    const line = fs.readFileSync(out, "utf8").split("\n").find((l) => l.startsWith("stacks="));
+    const line = fs
+        .readFileSync(out, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("stacks="));
     assert.ok(line, "the listing writes stacks=... to GITHUB_OUTPUT");
     return JSON.parse(line.slice("stacks=".length)) as string[];
 }
@@ -94,10 +97,16 @@ describe("GitHub workflows", () => {
         it(`${file} passes GitHub's workflow parser with no errors`, async () => {
             const { text } = read(file);
             const result = wp.parseWorkflow({ name: file, content: text }, new wp.NoOperationTraceWriter());
-            assert.deepEqual(result.context.errors.getErrors().map((e) => e.message), []);
+            assert.deepEqual(
+                result.context.errors.getErrors().map((e) => e.message),
+                [],
+            );
             assert.ok(result.value, "parser produced a template");
             const template = await wp.convertWorkflowTemplate(result.context, result.value);
-            assert.deepEqual((template.errors ?? []).map((e) => e.Message), []);
+            assert.deepEqual(
+                (template.errors ?? []).map((e) => e.Message),
+                [],
+            );
         });
 
         it(`${file} references no static AWS keys and pins every action to a major version or a commit`, () => {
@@ -110,7 +119,6 @@ describe("GitHub workflows", () => {
                 }
             }
         });
-
     }
 
     for (const file of DEPLOYING) {
@@ -166,7 +174,10 @@ describe("GitHub workflows", () => {
         assert.equal(job.permissions?.["pull-requests"], "write");
         assert.equal(stepUsing(job, "actions/checkout"), undefined);
         assert.doesNotMatch(text, /npm |npx |tsx /, "runs nothing from the repository");
-        assert.ok((job.steps ?? []).some((s) => /\^\[0-9\]\+\$/.test(s.run ?? "")), "validates the PR number from the artifact");
+        assert.ok(
+            (job.steps ?? []).some((s) => /\^\[0-9\]\+\$/.test(s.run ?? "")),
+            "validates the PR number from the artifact",
+        );
         const pr = read("pull-request.yml").doc.jobs["plan-for-fork"];
         assert.ok(stepUsing(pr, "actions/upload-artifact"), "the fork job uploads its plan");
     });
@@ -189,7 +200,10 @@ describe("GitHub workflows", () => {
 
     it("the jobs that reach the cluster (up, preview) run on a chosen runner label, GitHub-hosted by default", () => {
         // A narrowed publicAccessCidrs cuts GitHub-hosted runners off the API endpoint (README, Configuration).
-        for (const [file, job] of [["deploy.yml", "up"], ["pull-request.yml", "preview"]] as const) {
+        for (const [file, job] of [
+            ["deploy.yml", "up"],
+            ["pull-request.yml", "preview"],
+        ] as const) {
             assert.equal(read(file).doc.jobs[job]?.["runs-on"], "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}", `${file} ${job}`);
         }
     });
@@ -198,7 +212,11 @@ describe("GitHub workflows", () => {
         for (const file of fs.readdirSync(WORKFLOW_DIR)) {
             for (const [name, job] of Object.entries(read(file).doc.jobs)) {
                 const setup = stepUsing(job, "actions/setup-node");
-                if (setup) assert.ok([22, 24].includes(Number(setup.with?.["node-version"])), `${file} ${name}: node-version ${String(setup.with?.["node-version"])}`);
+                if (setup)
+                    assert.ok(
+                        [22, 24].includes(Number(setup.with?.["node-version"])),
+                        `${file} ${name}: node-version ${String(setup.with?.["node-version"])}`,
+                    );
             }
         }
     });

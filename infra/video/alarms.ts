@@ -91,10 +91,16 @@ export class VideoQueueAlarms extends pulumi.ComponentResource {
         super("eks-inference:alarms:VideoQueueAlarms", name, {}, opts);
         const threshold = args.oldestMessageAgeThresholdSeconds;
         if (!Number.isInteger(threshold) || threshold < 60) {
-            throw new pulumi.InputPropertyError({ propertyPath: "oldestMessageAgeThresholdSeconds", reason: `VideoQueueAlarms: oldestMessageAgeThresholdSeconds must be an integer >= 60, got ${threshold}` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "oldestMessageAgeThresholdSeconds",
+                reason: `VideoQueueAlarms: oldestMessageAgeThresholdSeconds must be an integer >= 60, got ${threshold}`,
+            });
         }
         if (args.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.alarmEmail)) {
-            throw new pulumi.InputPropertyError({ propertyPath: "alarmEmail", reason: `VideoQueueAlarms: alarmEmail is not an email address: ${args.alarmEmail}` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "alarmEmail",
+                reason: `VideoQueueAlarms: alarmEmail is not an email address: ${args.alarmEmail}`,
+            });
         }
         const tags = args.tags ?? {};
         const parent = { parent: this };

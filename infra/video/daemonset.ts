@@ -14,7 +14,9 @@ import {
     type BatchingSpec,
     type ModelSpec,
     type ResourceSpec,
-    type Scheduling, workloadNamespace } from "../kube/common";
+    type Scheduling,
+    workloadNamespace,
+} from "../kube/common";
 import { modelFetchInitContainer, WORKER_ENTRYPOINT } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
 
@@ -106,12 +108,18 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
         this.podLabels = labels.all;
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
 
-        const { namespace: ns, serviceAccount: sa, inNamespace } =
-            workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
+        const {
+            namespace: ns,
+            serviceAccount: sa,
+            inNamespace,
+        } = workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
         // Auto-named, so a batching change yields a new ConfigMap name and rolls the pods.
         const batching = new k8s.core.v1.ConfigMap(
             `${name}-batching`,
-            { metadata: { namespace: namespaceName, labels: labels.all }, data: { [BATCHING_FILE]: batchingParametersText(args.batching) } },
+            {
+                metadata: { namespace: namespaceName, labels: labels.all },
+                data: { [BATCHING_FILE]: batchingParametersText(args.batching) },
+            },
             inNamespace,
         );
 
@@ -189,16 +197,35 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
 
 function validateWorkerSettings(args: VideoInferenceArgs): void {
     const w = args.worker;
-    const positiveInts = { batchSize: w.batchSize, frameWidth: w.frameWidth, frameHeight: w.frameHeight, visibilityTimeoutSeconds: w.visibilityTimeoutSeconds };
+    const positiveInts = {
+        batchSize: w.batchSize,
+        frameWidth: w.frameWidth,
+        frameHeight: w.frameHeight,
+        visibilityTimeoutSeconds: w.visibilityTimeoutSeconds,
+    };
     for (const [field, value] of Object.entries(positiveInts)) {
-        if (!Number.isInteger(value) || value < 1) throw new pulumi.InputPropertyError({ propertyPath: `worker.${field}`, reason: `worker.${field} must be a positive integer, got ${value}` });
+        if (!Number.isInteger(value) || value < 1)
+            throw new pulumi.InputPropertyError({
+                propertyPath: `worker.${field}`,
+                reason: `worker.${field} must be a positive integer, got ${value}`,
+            });
     }
     if (w.sampleFps !== undefined && !(Number.isFinite(w.sampleFps) && w.sampleFps >= 0)) {
-        throw new pulumi.InputPropertyError({ propertyPath: "worker.sampleFps", reason: `worker.sampleFps must be 0 (every frame) or a positive number of frames per second, got ${w.sampleFps}` });
+        throw new pulumi.InputPropertyError({
+            propertyPath: "worker.sampleFps",
+            reason: `worker.sampleFps must be 0 (every frame) or a positive number of frames per second, got ${w.sampleFps}`,
+        });
     }
-    if (!(w.scoreThreshold >= 0 && w.scoreThreshold <= 1)) throw new pulumi.InputPropertyError({ propertyPath: "worker.scoreThreshold", reason: `worker.scoreThreshold must be between 0 and 1, got ${w.scoreThreshold}` });
+    if (!(w.scoreThreshold >= 0 && w.scoreThreshold <= 1))
+        throw new pulumi.InputPropertyError({
+            propertyPath: "worker.scoreThreshold",
+            reason: `worker.scoreThreshold must be between 0 and 1, got ${w.scoreThreshold}`,
+        });
     if (w.batchSize > args.batching.maxBatchSize) {
-        throw new pulumi.InputPropertyError({ propertyPath: "worker.batchSize", reason: `worker.batchSize (${w.batchSize}) exceeds batching.maxBatchSize (${args.batching.maxBatchSize}): TF Serving would reject every batch` });
+        throw new pulumi.InputPropertyError({
+            propertyPath: "worker.batchSize",
+            reason: `worker.batchSize (${w.batchSize}) exceeds batching.maxBatchSize (${args.batching.maxBatchSize}): TF Serving would reject every batch`,
+        });
     }
 }
 
@@ -243,7 +270,13 @@ function workerContainer(args: VideoInferenceArgs, spec: ResourceSpec): k8s.type
         resources: resources(spec),
         securityContext: containerSecurityContext(),
         volumeMounts: [{ name: VOLUMES.scratch, mountPath: WORKER_SCRATCH_MOUNT }],
-        livenessProbe: { httpGet: { path: "/healthz", port: "metrics" }, initialDelaySeconds: 10, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 4 },
+        livenessProbe: {
+            httpGet: { path: "/healthz", port: "metrics" },
+            initialDelaySeconds: 10,
+            periodSeconds: 15,
+            timeoutSeconds: 5,
+            failureThreshold: 4,
+        },
         readinessProbe: { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
     };
 }

@@ -59,7 +59,8 @@ const ROW_HEIGHT = 6;
 const PERIOD_SECONDS = 60;
 
 function requireNonEmpty(value: string, what: string): string {
-    if (value.trim() === "") throw new pulumi.InputPropertyError({ propertyPath: what, reason: `OperationsDashboard: ${what} must not be empty` });
+    if (value.trim() === "")
+        throw new pulumi.InputPropertyError({ propertyPath: what, reason: `OperationsDashboard: ${what} must not be empty` });
     return value;
 }
 
@@ -124,19 +125,26 @@ export function buildDashboardBody(spec: DashboardSpec): DashboardBody {
     ];
     // Both from the scaler's beat (the group as DescribeAutoScalingGroups reports it), so the graph needs
     // no ASG group metrics collection.
-    widgets.push(metricWidget("Accelerated video nodes", region, [
-        [backlogNs, "DesiredCapacity", "QueueName", queue, { stat: "Maximum", label: "desired (scaler)" }],
-        [backlogNs, "InServiceInstances", "QueueName", queue, { stat: "Maximum", label: "in service (scaler)" }],
-    ]));
+    widgets.push(
+        metricWidget("Accelerated video nodes", region, [
+            [backlogNs, "DesiredCapacity", "QueueName", queue, { stat: "Maximum", label: "desired (scaler)" }],
+            [backlogNs, "InServiceInstances", "QueueName", queue, { stat: "Maximum", label: "in service (scaler)" }],
+        ]),
+    );
     widgets.push(
         metricWidget("Worker throughput", region, [
             [workerNs, "FramesPerSecond", "QueueName", queue, { stat: "Average", label: "frames/s (per video, average)" }],
             [workerNs, "FramesProcessed", "QueueName", queue, { stat: "Sum", yAxis: "right", label: "frames processed" }],
         ]),
-        metricWidget("Job outcomes", region, [
-            [workerNs, "JobsSucceeded", "QueueName", queue, { stat: "Sum", label: "succeeded" }],
-            [workerNs, "JobsFailed", "QueueName", queue, { stat: "Sum", label: "failed" }],
-        ], { stacked: true }),
+        metricWidget(
+            "Job outcomes",
+            region,
+            [
+                [workerNs, "JobsSucceeded", "QueueName", queue, { stat: "Sum", label: "succeeded" }],
+                [workerNs, "JobsFailed", "QueueName", queue, { stat: "Sum", label: "failed" }],
+            ],
+            { stacked: true },
+        ),
         metricWidget("Dead-letter queue depth", region, [
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq, { stat: "Maximum", label: "messages in DLQ" }],
         ]),
@@ -157,13 +165,7 @@ export class OperationsDashboard extends pulumi.ComponentResource {
     constructor(name: string, args: OperationsDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:ops:OperationsDashboard", name, {}, opts);
         const body = pulumi
-            .all([
-                args.region,
-                args.queueName,
-                args.deadLetterQueueName,
-                args.backlogMetricNamespace,
-                args.workerMetricNamespace,
-            ])
+            .all([args.region, args.queueName, args.deadLetterQueueName, args.backlogMetricNamespace, args.workerMetricNamespace])
             .apply(([region, queueName, deadLetterQueueName, backlogNs, workerNs]) =>
                 JSON.stringify(
                     buildDashboardBody({

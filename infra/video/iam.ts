@@ -49,4 +49,3 @@ export function videoWorkerPolicy(p: VideoWorkerPolicyInputs): PolicyDocument {
     if (p.modelS3 !== undefined) statements.push(...modelReadStatements("Video", p.partition, p.modelS3));
     return { Version: "2012-10-17", Statement: statements };
 }
-

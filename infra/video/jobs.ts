@@ -43,23 +43,33 @@ export class VideoJobs extends pulumi.ComponentResource {
         const bucket = new aws.s3.Bucket(name, { forceDestroy: false }, child);
         this.bucket = bucket;
         new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(name, {
-            bucket: bucket.id,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, child);
-        new aws.s3.BucketServerSideEncryptionConfiguration(name, {
-            bucket: bucket.id,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-        }, child);
-        const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [{
-            id: "abort-incomplete-uploads",
-            status: "Enabled",
-            filter: {},
-            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-        }];
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
+            name,
+            {
+                bucket: bucket.id,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
+            child,
+        );
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            {
+                bucket: bucket.id,
+                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+            },
+            child,
+        );
+        const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [
+            {
+                id: "abort-incomplete-uploads",
+                status: "Enabled",
+                filter: {},
+                abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+            },
+        ];
         if (args.resultsExpiryDays > 0) {
             rules.push({
                 id: "expire-results",
@@ -69,69 +79,91 @@ export class VideoJobs extends pulumi.ComponentResource {
             });
         }
         new aws.s3.BucketLifecycleConfiguration(name, { bucket: bucket.id, rules }, child);
-        new aws.s3.BucketPolicy(name, {
-            bucket: bucket.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "DenyInsecureTransport",
-                    Effect: "Deny",
-                    Principal: "*",
-                    Action: "s3:*",
-                    Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                    Condition: { Bool: { "aws:SecureTransport": "false" } },
-                }],
-            }),
-        }, { parent: this, dependsOn: [publicAccess] });
-
-        this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
-            messageRetentionSeconds: DLQ_RETENTION_SECONDS,
-            sqsManagedSseEnabled: true,
-        }, child);
-        this.queue = new aws.sqs.Queue(`${name}-jobs`, {
-            visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
-            receiveWaitTimeSeconds: 20,
-            messageRetentionSeconds: JOB_RETENTION_SECONDS,
-            sqsManagedSseEnabled: true,
-            redrivePolicy: pulumi.jsonStringify({
-                deadLetterTargetArn: this.deadLetterQueue.arn,
-                maxReceiveCount: args.maxReceiveCount,
-            }),
-        }, child);
-
-        const queuePolicy = new aws.sqs.QueuePolicy(`${name}-jobs`, {
-            queueUrl: this.queue.url,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "AllowJobBucketNotifications",
-                        Effect: "Allow",
-                        Principal: { Service: "s3.amazonaws.com" },
-                        Action: "sqs:SendMessage",
-                        Resource: this.queue.arn,
-                        Condition: {
-                            ArnEquals: { "aws:SourceArn": bucket.arn },
-                            StringEquals: { "aws:SourceAccount": accountId },
+        new aws.s3.BucketPolicy(
+            name,
+            {
+                bucket: bucket.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "DenyInsecureTransport",
+                            Effect: "Deny",
+                            Principal: "*",
+                            Action: "s3:*",
+                            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                            Condition: { Bool: { "aws:SecureTransport": "false" } },
                         },
-                    },
-                    {
-                        Sid: "DenyInsecureTransport",
-                        Effect: "Deny",
-                        Principal: "*",
-                        Action: "sqs:*",
-                        Resource: this.queue.arn,
-                        Condition: { Bool: { "aws:SecureTransport": "false" } },
-                    },
-                ],
-            }),
-        }, child);
+                    ],
+                }),
+            },
+            { parent: this, dependsOn: [publicAccess] },
+        );
+
+        this.deadLetterQueue = new aws.sqs.Queue(
+            `${name}-dlq`,
+            {
+                messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+                sqsManagedSseEnabled: true,
+            },
+            child,
+        );
+        this.queue = new aws.sqs.Queue(
+            `${name}-jobs`,
+            {
+                visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
+                receiveWaitTimeSeconds: 20,
+                messageRetentionSeconds: JOB_RETENTION_SECONDS,
+                sqsManagedSseEnabled: true,
+                redrivePolicy: pulumi.jsonStringify({
+                    deadLetterTargetArn: this.deadLetterQueue.arn,
+                    maxReceiveCount: args.maxReceiveCount,
+                }),
+            },
+            child,
+        );
+
+        const queuePolicy = new aws.sqs.QueuePolicy(
+            `${name}-jobs`,
+            {
+                queueUrl: this.queue.url,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "AllowJobBucketNotifications",
+                            Effect: "Allow",
+                            Principal: { Service: "s3.amazonaws.com" },
+                            Action: "sqs:SendMessage",
+                            Resource: this.queue.arn,
+                            Condition: {
+                                ArnEquals: { "aws:SourceArn": bucket.arn },
+                                StringEquals: { "aws:SourceAccount": accountId },
+                            },
+                        },
+                        {
+                            Sid: "DenyInsecureTransport",
+                            Effect: "Deny",
+                            Principal: "*",
+                            Action: "sqs:*",
+                            Resource: this.queue.arn,
+                            Condition: { Bool: { "aws:SecureTransport": "false" } },
+                        },
+                    ],
+                }),
+            },
+            child,
+        );
 
         // S3 validates the destination when the notification is created: the queue policy must exist first.
-        new aws.s3.BucketNotification(name, {
-            bucket: bucket.id,
-            queues: [{ queueArn: this.queue.arn, events: ["s3:ObjectCreated:*"], filterPrefix: args.inputPrefix }],
-        }, { parent: this, dependsOn: [queuePolicy] });
+        new aws.s3.BucketNotification(
+            name,
+            {
+                bucket: bucket.id,
+                queues: [{ queueArn: this.queue.arn, events: ["s3:ObjectCreated:*"], filterPrefix: args.inputPrefix }],
+            },
+            { parent: this, dependsOn: [queuePolicy] },
+        );
 
         this.registerOutputs({ bucket: bucket.bucket, queueUrl: this.queue.url, deadLetterQueueUrl: this.deadLetterQueue.url });
     }

@@ -60,89 +60,117 @@ export class VideoPipeline extends pulumi.ComponentResource {
         // Before this component these were top-level resources.
         const child = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
 
-        this.jobs = new VideoJobs(`${name}-video`, {
-            inputPrefix: jobsConfig.inputPrefix,
-            resultsPrefix: jobsConfig.resultsPrefix,
-            resultsExpiryDays: jobsConfig.resultsExpiryDays,
-            visibilityTimeoutSeconds: jobsConfig.visibilityTimeoutSeconds,
-            maxReceiveCount: jobsConfig.maxReceiveCount,
-        }, child);
+        this.jobs = new VideoJobs(
+            `${name}-video`,
+            {
+                inputPrefix: jobsConfig.inputPrefix,
+                resultsPrefix: jobsConfig.resultsPrefix,
+                resultsExpiryDays: jobsConfig.resultsExpiryDays,
+                visibilityTimeoutSeconds: jobsConfig.visibilityTimeoutSeconds,
+                maxReceiveCount: jobsConfig.maxReceiveCount,
+            },
+            child,
+        );
         const jobs = this.jobs;
 
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const policy = pulumi
             .all([partition, accountId, jobs.queue.arn, jobs.deadLetterQueue.arn, jobs.bucket.arn, args.asgName])
-            .apply(([part, account, queueArn, dlqArn, bucketArn, asgName]) => JSON.stringify(videoWorkerPolicy({
-                partition: part,
-                region: config.region,
-                accountId: account,
-                queueArn,
-                deadLetterQueueArn: dlqArn,
-                bucketArn,
-                inputPrefix: jobsConfig.inputPrefix,
-                resultsPrefix: jobsConfig.resultsPrefix,
-                asgName,
-                metricNamespace: scaling.metricNamespace,
-                modelS3: video.modelS3,
-            })));
-        const role = podIdentityRole(`${name}-video-worker`, {
-            clusterName: args.clusterName,
-            identity: VIDEO_WORKER_IDENTITY,
-            policy,
-            dependsOn: args.podIdentityDependsOn,
-        }, { parent: this, aliases: [formerWorkloadRolesParent(name)] });
+            .apply(([part, account, queueArn, dlqArn, bucketArn, asgName]) =>
+                JSON.stringify(
+                    videoWorkerPolicy({
+                        partition: part,
+                        region: config.region,
+                        accountId: account,
+                        queueArn,
+                        deadLetterQueueArn: dlqArn,
+                        bucketArn,
+                        inputPrefix: jobsConfig.inputPrefix,
+                        resultsPrefix: jobsConfig.resultsPrefix,
+                        asgName,
+                        metricNamespace: scaling.metricNamespace,
+                        modelS3: video.modelS3,
+                    }),
+                ),
+            );
+        const role = podIdentityRole(
+            `${name}-video-worker`,
+            {
+                clusterName: args.clusterName,
+                identity: VIDEO_WORKER_IDENTITY,
+                policy,
+                dependsOn: args.podIdentityDependsOn,
+            },
+            { parent: this, aliases: [formerWorkloadRolesParent(name)] },
+        );
         this.workerRole = role.role;
 
-        this.alarms = new VideoQueueAlarms(`${name}-video`, {
-            queueName: jobs.queue.name,
-            deadLetterQueueName: jobs.deadLetterQueue.name,
-            oldestMessageAgeThresholdSeconds: scaling.oldestMessageAlarmSeconds,
-            alarmEmail: scaling.alarmEmail,
-        }, child);
-        this.scaling = new VideoQueueScaling(name, {
-            queueUrl: jobs.queue.url,
-            queueArn: jobs.queue.arn,
-            queueName: jobs.queue.name,
-            asgName: args.asgName,
-            metricNamespace: scaling.metricNamespace,
-            targetBacklogPerInstance: scaling.targetBacklogPerInstance,
-            scheduleExpression: scaling.scheduleExpression,
-            logRetentionDays: config.cluster.logRetentionDays,
-            alarmTopicArn: this.alarms.topicArn,
-        }, child);
-        this.dashboard = new OperationsDashboard(name, {
-            region: config.region,
-            queueName: jobs.queue.name,
-            deadLetterQueueName: jobs.deadLetterQueue.name,
-            backlogMetricNamespace: scaling.metricNamespace,
-            workerMetricNamespace: scaling.metricNamespace,
-            bertEnabled: args.bertEnabled ?? false,
-        }, child);
-
-        this.daemonSet = new VideoInferenceDaemonSet(`${name}-video`, {
-            workerImage: args.workerImage,
-            modelServerImage: args.modelServerImage,
-            scheduling: args.scheduling,
-            accelerator: args.accelerator,
-            model: { name: video.modelName, uri: video.modelUri },
-            batching: { maxBatchSize: video.batchSize, ...BATCHING },
-            worker: {
-                jobQueueUrl: jobs.queue.url,
-                deadLetterQueueUrl: jobs.deadLetterQueue.url,
-                resultsBucket: jobs.bucket.bucket,
-                resultsPrefix: jobsConfig.resultsPrefix,
-                batchSize: video.batchSize,
-                frameWidth: video.frameWidth,
-                frameHeight: video.frameHeight,
-                sampleFps: video.sampleFps,
-                scoreThreshold: video.scoreThreshold,
-                visibilityTimeoutSeconds: jobsConfig.visibilityTimeoutSeconds,
-                metricsNamespace: scaling.metricNamespace,
-                region: config.region,
-                extraEnv: { MAX_VIDEO_BYTES: String(video.maxVideoBytes), MAX_VIDEO_SECONDS: String(video.maxVideoSeconds) },
+        this.alarms = new VideoQueueAlarms(
+            `${name}-video`,
+            {
+                queueName: jobs.queue.name,
+                deadLetterQueueName: jobs.deadLetterQueue.name,
+                oldestMessageAgeThresholdSeconds: scaling.oldestMessageAlarmSeconds,
+                alarmEmail: scaling.alarmEmail,
             },
-        }, { ...child, dependsOn: [...(args.clusterReady ?? []), ...role.ready] });
+            child,
+        );
+        this.scaling = new VideoQueueScaling(
+            name,
+            {
+                queueUrl: jobs.queue.url,
+                queueArn: jobs.queue.arn,
+                queueName: jobs.queue.name,
+                asgName: args.asgName,
+                metricNamespace: scaling.metricNamespace,
+                targetBacklogPerInstance: scaling.targetBacklogPerInstance,
+                scheduleExpression: scaling.scheduleExpression,
+                logRetentionDays: config.cluster.logRetentionDays,
+                alarmTopicArn: this.alarms.topicArn,
+            },
+            child,
+        );
+        this.dashboard = new OperationsDashboard(
+            name,
+            {
+                region: config.region,
+                queueName: jobs.queue.name,
+                deadLetterQueueName: jobs.deadLetterQueue.name,
+                backlogMetricNamespace: scaling.metricNamespace,
+                workerMetricNamespace: scaling.metricNamespace,
+                bertEnabled: args.bertEnabled ?? false,
+            },
+            child,
+        );
+
+        this.daemonSet = new VideoInferenceDaemonSet(
+            `${name}-video`,
+            {
+                workerImage: args.workerImage,
+                modelServerImage: args.modelServerImage,
+                scheduling: args.scheduling,
+                accelerator: args.accelerator,
+                model: { name: video.modelName, uri: video.modelUri },
+                batching: { maxBatchSize: video.batchSize, ...BATCHING },
+                worker: {
+                    jobQueueUrl: jobs.queue.url,
+                    deadLetterQueueUrl: jobs.deadLetterQueue.url,
+                    resultsBucket: jobs.bucket.bucket,
+                    resultsPrefix: jobsConfig.resultsPrefix,
+                    batchSize: video.batchSize,
+                    frameWidth: video.frameWidth,
+                    frameHeight: video.frameHeight,
+                    sampleFps: video.sampleFps,
+                    scoreThreshold: video.scoreThreshold,
+                    visibilityTimeoutSeconds: jobsConfig.visibilityTimeoutSeconds,
+                    metricsNamespace: scaling.metricNamespace,
+                    region: config.region,
+                    extraEnv: { MAX_VIDEO_BYTES: String(video.maxVideoBytes), MAX_VIDEO_SECONDS: String(video.maxVideoSeconds) },
+                },
+            },
+            { ...child, dependsOn: [...(args.clusterReady ?? []), ...role.ready] },
+        );
 
         this.registerOutputs({
             bucketName: jobs.bucket.bucket,

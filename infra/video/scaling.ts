@@ -78,12 +78,17 @@ export interface ScalingAlarmNames {
 const FUNCTION_NAME_MAX = 64;
 
 function requirePositive(value: number, what: string, min = Number.MIN_VALUE): number {
-    if (!Number.isFinite(value) || value < min) throw new pulumi.InputPropertyError({ propertyPath: what, reason: `VideoQueueScaling: ${what} must be >= ${min}, got ${value}` });
+    if (!Number.isFinite(value) || value < min)
+        throw new pulumi.InputPropertyError({ propertyPath: what, reason: `VideoQueueScaling: ${what} must be >= ${min}, got ${value}` });
     return value;
 }
 
 function requireInteger(value: number, what: string, min: number): number {
-    if (!Number.isInteger(value) || value < min) throw new pulumi.InputPropertyError({ propertyPath: what, reason: `VideoQueueScaling: ${what} must be an integer >= ${min}, got ${value}` });
+    if (!Number.isInteger(value) || value < min)
+        throw new pulumi.InputPropertyError({
+            propertyPath: what,
+            reason: `VideoQueueScaling: ${what} must be an integer >= ${min}, got ${value}`,
+        });
     return value;
 }
 
@@ -92,9 +97,15 @@ function requireInteger(value: number, what: string, min: number): number {
  * alarms use queueName. A mismatch would leave every alarm without data, so it fails the deployment.
  */
 export function checkQueueUrlMatchesName(queueUrl: string, queueName: string): string {
-    const last = queueUrl.split("/").filter((s) => s !== "").pop();
+    const last = queueUrl
+        .split("/")
+        .filter((s) => s !== "")
+        .pop();
     if (last === undefined || decodeURIComponent(last) !== queueName) {
-        throw new pulumi.InputPropertyError({ propertyPath: "queueUrl", reason: `VideoQueueScaling: queueUrl ${queueUrl} does not end in the queue name ${queueName}` });
+        throw new pulumi.InputPropertyError({
+            propertyPath: "queueUrl",
+            reason: `VideoQueueScaling: queueUrl ${queueUrl} does not end in the queue name ${queueName}`,
+        });
     }
     return queueUrl;
 }
@@ -146,13 +157,19 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
         const warmup = requireInteger(args.instanceWarmupSeconds ?? 300, "instanceWarmupSeconds", 0);
         requireInteger(args.logRetentionDays, "logRetentionDays", 1);
         if (args.metricNamespace.trim() === "" || args.metricNamespace.startsWith("AWS/")) {
-            throw new pulumi.InputPropertyError({ propertyPath: "metricNamespace", reason: `VideoQueueScaling: metricNamespace must be a custom namespace, got '${args.metricNamespace}'` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "metricNamespace",
+                reason: `VideoQueueScaling: metricNamespace must be a custom namespace, got '${args.metricNamespace}'`,
+            });
         }
         // Lambda function names are unique per account and region: `name` must already tell stacks apart
         // (the program passes <project>-<stack>, so dev's function is eks-inference-dev-scaler).
         const functionName = `${name}-scaler`;
         if (functionName.length > FUNCTION_NAME_MAX) {
-            throw new pulumi.InputPropertyError({ propertyPath: "name", reason: `VideoQueueScaling: function name ${functionName} is longer than ${FUNCTION_NAME_MAX} characters` });
+            throw new pulumi.InputPropertyError({
+                propertyPath: "name",
+                reason: `VideoQueueScaling: function name ${functionName} is longer than ${FUNCTION_NAME_MAX} characters`,
+            });
         }
         const tags = args.tags ?? {};
         const parent = { parent: this };
@@ -184,7 +201,9 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
                 role: role.id,
                 policy: pulumi
                     .all([args.queueArn, logGroup.arn])
-                    .apply(([queueArn, logGroupArn]) => scalerPolicyDocument({ queueArn, metricNamespace: args.metricNamespace, logGroupArn })),
+                    .apply(([queueArn, logGroupArn]) =>
+                        scalerPolicyDocument({ queueArn, metricNamespace: args.metricNamespace, logGroupArn }),
+                    ),
             },
             parent,
         );
@@ -193,7 +212,8 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
             `${name}-scaler`,
             {
                 name: functionName,
-                description: "Publishes QueueBacklog, BacklogPerInstance, InServiceInstances and DesiredCapacity for the video job queue every minute",
+                description:
+                    "Publishes QueueBacklog, BacklogPerInstance, InServiceInstances and DesiredCapacity for the video job queue every minute",
                 runtime: SCALER_RUNTIME,
                 architectures: ["arm64"],
                 memorySize: 128,
@@ -205,7 +225,9 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
                 role: role.arn,
                 environment: {
                     variables: {
-                        QUEUE_URL: pulumi.all([args.queueUrl, args.queueName]).apply(([url, queueName]) => checkQueueUrlMatchesName(url, queueName)),
+                        QUEUE_URL: pulumi
+                            .all([args.queueUrl, args.queueName])
+                            .apply(([url, queueName]) => checkQueueUrlMatchesName(url, queueName)),
                         ASG_NAME: args.asgName,
                         METRIC_NAMESPACE: args.metricNamespace,
                     },

@@ -11,7 +11,14 @@ import { round3, summarize } from "../stats";
 import { spawnTfServingEmulator, spawnV2Emulator, type EmulatorProcess } from "../../testing/spawn";
 import { choiceFlag, numberFlag, parseFlags, UsageError } from "../args";
 
-export { buildBertRequest, buildV2BertRequest, checkBertResponse, checkV2BertResponse, checkV2Metadata, openBertEndpoint } from "./endpoints";
+export {
+    buildBertRequest,
+    buildV2BertRequest,
+    checkBertResponse,
+    checkV2BertResponse,
+    checkV2Metadata,
+    openBertEndpoint,
+} from "./endpoints";
 
 export interface BertBenchOptions {
     protocol: Protocol;
@@ -76,7 +83,8 @@ const DEFAULT_PORTS: Record<Protocol, number> = { v2: 8001, tfserving: 8500 };
 
 export function parseBertArgs(argv: readonly string[]): BertBenchOptions {
     const flags = parseFlags(argv, FLAGS, BERT_USAGE);
-    const int = (flag: keyof typeof FLAGS, min: number, fallback: number): number => numberFlag(flags[flag] as string | undefined, `--${flag}`, { min, integer: true }, BERT_USAGE, fallback);
+    const int = (flag: keyof typeof FLAGS, min: number, fallback: number): number =>
+        numberFlag(flags[flag] as string | undefined, `--${flag}`, { min, integer: true }, BERT_USAGE, fallback);
     const options: BertBenchOptions = {
         protocol: choiceFlag(flags.protocol, "--protocol", PROTOCOLS, BERT_USAGE, "v2"),
         target: flags.target,
@@ -92,11 +100,13 @@ export function parseBertArgs(argv: readonly string[]): BertBenchOptions {
         serverLatencyMs: int("server-latency-ms", 0, 5),
         json: flags.json === true,
     };
-    if (flags.signature !== undefined && options.protocol === "v2") throw usageError("--signature applies to --protocol tfserving only (KServe v2 models have no signatures)");
+    if (flags.signature !== undefined && options.protocol === "v2")
+        throw usageError("--signature applies to --protocol tfserving only (KServe v2 models have no signatures)");
     if (options.target !== undefined) {
         if (!options.model) throw usageError("--model is required with --target");
         const url = targetUrl(options.target, options.protocol);
-        if (!url.startsWith("grpc:") && options.connections > 1) throw usageError(`--connections applies to gRPC targets; "${options.target}" is not one`);
+        if (!url.startsWith("grpc:") && options.connections > 1)
+            throw usageError(`--connections applies to gRPC targets; "${options.target}" is not one`);
     } else if (!options.model) options.model = "bert";
     if (options.target === undefined) delete options.target;
     return options;
@@ -108,7 +118,10 @@ export function targetUrl(target: string, protocol: Protocol = "v2"): string {
     if (/^[a-z]+:\/\//i.test(target)) url = target;
     else if (/^[^\s/]+:\d{1,5}$/.test(target)) url = `grpc://${target}`;
     else throw usageError(`--target must be HOST:PORT (e.g. bert.default.svc:${DEFAULT_PORTS[protocol]}), got "${target}"`);
-    if (protocol === "v2" && !url.startsWith("grpc://")) throw usageError(`--protocol v2 speaks gRPC only; give HOST:PORT or grpc://HOST:PORT (Triton's gRPC port is 8001), got "${target}"`);
+    if (protocol === "v2" && !url.startsWith("grpc://"))
+        throw usageError(
+            `--protocol v2 speaks gRPC only; give HOST:PORT or grpc://HOST:PORT (Triton's gRPC port is 8001), got "${target}"`,
+        );
     return url;
 }
 
@@ -209,7 +222,9 @@ export async function measureBareH2Floor(grpcUrl: string, call: { method: string
             stream.on("trailers", (t) => (status = String(t["grpc-status"])));
             stream.on("data", () => undefined);
             stream.on("error", reject);
-            stream.on("close", () => (status === "0" ? resolve() : reject(new Error(`bare HTTP/2 call ended with grpc-status ${status ?? "(none)"}`))));
+            stream.on("close", () =>
+                status === "0" ? resolve() : reject(new Error(`bare HTTP/2 call ended with grpc-status ${status ?? "(none)"}`)),
+            );
             stream.end(frame);
         });
     try {
@@ -226,7 +241,12 @@ export async function measureBareH2Floor(grpcUrl: string, call: { method: string
 }
 
 /** Interleaved blocks of our client and the bare floor at concurrency 1, so machine noise hits both alike. */
-export async function compareWithFloor(endpoint: BertEndpoint, timeoutMs: number, blocks = 6, perBlock = 50): Promise<{ oursP50: number; bareP50: number }> {
+export async function compareWithFloor(
+    endpoint: BertEndpoint,
+    timeoutMs: number,
+    blocks = 6,
+    perBlock = 50,
+): Promise<{ oursP50: number; bareP50: number }> {
     const bareCall = endpoint.bareCall;
     if (!bareCall) throw new Error(`no bare gRPC floor for ${endpoint.url} (not gRPC)`);
     const ours: number[] = [];
@@ -298,16 +318,24 @@ export async function runBertBench(options: BertBenchOptions, print: (line: stri
             for (const [c, target, connections] of sweep) {
                 const result = await load(target, c);
                 const r = result.report;
-                print(`${String(c).padEnd(13)}${String(connections).padEnd(13)}${String(r.throughput).padEnd(11)}${String(r.p50Ms).padEnd(9)}${String(r.p99Ms).padEnd(9)}${r.errors}`);
+                print(
+                    `${String(c).padEnd(13)}${String(connections).padEnd(13)}${String(r.throughput).padEnd(11)}${String(r.p50Ms).padEnd(9)}${String(r.p99Ms).padEnd(9)}${r.errors}`,
+                );
                 if (c === 1) {
-                    print(`  client overhead at concurrency 1: p50 ${r.p50Ms} - ${options.serverLatencyMs} = ${round3(r.p50Ms - options.serverLatencyMs)} ms`);
-                    print(`  client event-loop busy time: ${result.clientBusyMsPerRequest} ms per request (includes run-queue waits when the machine is loaded)`);
+                    print(
+                        `  client overhead at concurrency 1: p50 ${r.p50Ms} - ${options.serverLatencyMs} = ${round3(r.p50Ms - options.serverLatencyMs)} ms`,
+                    );
+                    print(
+                        `  client event-loop busy time: ${result.clientBusyMsPerRequest} ms per request (includes run-queue waits when the machine is loaded)`,
+                    );
                 }
             }
             if (endpoint.bareCall) {
                 const { oursP50, bareP50 } = await compareWithFloor(endpoint, options.timeoutMs);
                 print(`\nserver p50 as a bare HTTP/2 client sees it (prebuilt frame, no decode): ${bareP50} ms`);
-                print(`  our client p50 in the same interleaved run: ${oursP50} ms -> client adds ${round3(oursP50 - bareP50)} ms over the server's p50`);
+                print(
+                    `  our client p50 in the same interleaved run: ${oursP50} ms -> client adds ${round3(oursP50 - bareP50)} ms over the server's p50`,
+                );
             }
         }
         return 0;

@@ -1,13 +1,39 @@
 // What bench:bert needs from a BERT server, per protocol (v2: KServe v2 / Triton; tfserving: TF Serving
 // Predict, legacy): the request (built once, reused for every call; see ../src/bert/inputs.ts), the check
 // of each reply, the checks before a run, and the bare gRPC call the overhead floor replays.
-import { buildBertRequest, buildV2BertRequest, checkBertResponse, checkV2BertResponse, checkV2Metadata, type BertShape } from "../../worker/model-client/bert/inputs";
-import { createInferenceClient, encodeInferRequest, MODEL_INFER_METHOD, type InferenceClient, type InferRequest } from "../../worker/model-client/kserve";
+import {
+    buildBertRequest,
+    buildV2BertRequest,
+    checkBertResponse,
+    checkV2BertResponse,
+    checkV2Metadata,
+    type BertShape,
+} from "../../worker/model-client/bert/inputs";
+import {
+    createInferenceClient,
+    encodeInferRequest,
+    MODEL_INFER_METHOD,
+    type InferenceClient,
+    type InferRequest,
+} from "../../worker/model-client/kserve";
 import { ModelServerError } from "../../worker/model-client/model-server-error";
-import { createModelClient, encodePredictRequest, ModelState, type ModelClient, type PredictRequest } from "../../worker/model-client/tfserving";
+import {
+    createModelClient,
+    encodePredictRequest,
+    ModelState,
+    type ModelClient,
+    type PredictRequest,
+} from "../../worker/model-client/tfserving";
 import { PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
 
-export { buildBertRequest, buildV2BertRequest, checkBertResponse, checkV2BertResponse, checkV2Metadata, type BertShape } from "../../worker/model-client/bert/inputs";
+export {
+    buildBertRequest,
+    buildV2BertRequest,
+    checkBertResponse,
+    checkV2BertResponse,
+    checkV2Metadata,
+    type BertShape,
+} from "../../worker/model-client/bert/inputs";
 
 export const PROTOCOLS = ["v2", "tfserving"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -78,7 +104,12 @@ class V2Endpoint implements BertEndpoint {
             if (err instanceof ModelServerError && err.code === "MODEL_NOT_READY") throw new ModelServerError(err.message, err.code, false);
             throw err;
         });
-        if (!ready) throw new ModelServerError(`model "${model.name}" on ${this.url} is not ready yet (ModelReady says false)`, "MODEL_NOT_READY", false);
+        if (!ready)
+            throw new ModelServerError(
+                `model "${model.name}" on ${this.url} is not ready yet (ModelReady says false)`,
+                "MODEL_NOT_READY",
+                false,
+            );
         const shapeProblem = checkV2Metadata(metadata, this.options);
         if (shapeProblem) throw new ModelServerError(`${shapeProblem} (server ${this.url})`, "INVALID_ARGUMENT", false);
         const problem = await withRetries(() => this.infer(timeoutMs));
@@ -120,9 +151,15 @@ class TfServingEndpoint implements BertEndpoint {
                 // TF Serving answers NOT_FOUND both for an unknown model and while it loads one; its model status tells which.
                 const statuses = await this.client.getModelStatus({ name: model }, { timeoutMs }).catch(() => undefined);
                 const loading = statuses?.find((s) => s.state !== ModelState.AVAILABLE);
-                if (loading) throw new ModelServerError(`model "${model}" on ${this.url} is not ready yet (version ${loading.version} ${ModelState[loading.state] ?? loading.state})`, "MODEL_NOT_READY", false);
+                if (loading)
+                    throw new ModelServerError(
+                        `model "${model}" on ${this.url} is not ready yet (version ${loading.version} ${ModelState[loading.state] ?? loading.state})`,
+                        "MODEL_NOT_READY",
+                        false,
+                    );
             }
-            if (err instanceof ModelServerError && !err.message.includes(`"${model}"`)) throw new ModelServerError(`model "${model}" on ${this.url}: ${err.message}`, err.code, err.transient);
+            if (err instanceof ModelServerError && !err.message.includes(`"${model}"`))
+                throw new ModelServerError(`model "${model}" on ${this.url}: ${err.message}`, err.code, err.transient);
             throw err;
         }
         if (problem) throw new ModelServerError(`model "${model}" on ${this.url}: ${problem}`, "BAD_RESPONSE", false);

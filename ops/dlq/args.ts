@@ -11,8 +11,7 @@ export interface ReplayOptions {
     filterKey?: RegExp;
 }
 
-export const USAGE =
-    "usage: npm run dlq:replay -- --dlq DLQ_URL --queue QUEUE_URL [--max N] [--dry-run] [--filter-key REGEX]";
+export const USAGE = "usage: npm run dlq:replay -- --dlq DLQ_URL --queue QUEUE_URL [--max N] [--dry-run] [--filter-key REGEX]";
 
 const DEFAULT_MAX = 1000;
 
@@ -47,10 +46,15 @@ export function parseReplayArgs(argv: readonly string[]): ReplayOptions {
             throw new UsageError(`--filter-key is not a valid regular expression: ${(err as Error).message}`, USAGE);
         }
     }
-    for (const [flag, url] of [["--dlq", dlqUrl], ["--queue", queueUrl]] as const) {
-        if (!isQueueUrl(url)) throw new UsageError(`${flag} must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), got "${url}"`, USAGE);
+    for (const [flag, url] of [
+        ["--dlq", dlqUrl],
+        ["--queue", queueUrl],
+    ] as const) {
+        if (!isQueueUrl(url))
+            throw new UsageError(`${flag} must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), got "${url}"`, USAGE);
     }
     if (dlqUrl === queueUrl) throw new UsageError("--dlq and --queue are the same queue", USAGE);
-    if (queueUrl.endsWith(".fifo")) throw new UsageError("FIFO job queues are not supported (S3 notifications feed a standard queue)", USAGE);
+    if (queueUrl.endsWith(".fifo"))
+        throw new UsageError("FIFO job queues are not supported (S3 notifications feed a standard queue)", USAGE);
     return { dlqUrl, queueUrl, max, dryRun: flags["dry-run"] === true, filterKey };
 }

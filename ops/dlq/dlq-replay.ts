@@ -15,7 +15,9 @@ async function main(): Promise<number> {
     const options = parseReplayArgs(process.argv.slice(2));
     const sqs = new SQSClient(process.env.AWS_REGION ? {} : { region: regionOf(options.dlqUrl) });
     const queues = sqsReplayQueues(sqs, options.dlqUrl, options.queueUrl);
-    console.log(`${options.dryRun ? "listing" : "replaying"} up to ${options.max} message(s) from ${options.dlqUrl}${options.dryRun ? "" : ` to ${options.queueUrl}`}`);
+    console.log(
+        `${options.dryRun ? "listing" : "replaying"} up to ${options.max} message(s) from ${options.dlqUrl}${options.dryRun ? "" : ` to ${options.queueUrl}`}`,
+    );
     const report = await replayDeadLetters(queues, options, (e) => console.log(formatEvent(e)));
     console.log(formatSummary(report, options.dryRun));
     return report.sendFailed + report.deleteFailed > 0 ? 1 : 0;

@@ -76,7 +76,13 @@ export function sqsReplayQueues(sqs: SQSClient, dlqUrl: string, queueUrl: string
         },
         async sendToJobQueue(body, attributes) {
             const hasAttributes = Object.keys(attributes).length > 0;
-            await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: hasAttributes ? attributes : undefined }));
+            await sqs.send(
+                new SendMessageCommand({
+                    QueueUrl: queueUrl,
+                    MessageBody: body,
+                    MessageAttributes: hasAttributes ? attributes : undefined,
+                }),
+            );
         },
         async deleteFromDeadLetterQueue(receiptHandle) {
             await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: receiptHandle }));

@@ -106,14 +106,17 @@ export function formatEvent(event: ReplayEvent): string {
     const { message, job } = event;
     const what = job.key !== undefined ? `s3://${job.bucket}/${job.key}` : `${job.kind} body ${JSON.stringify(message.body.slice(0, 120))}`;
     const attrs = Object.entries(message.attributes);
-    const errorAttrs = attrs.length === 0 ? "no error attributes (redrive-delivered)" : attrs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
+    const errorAttrs =
+        attrs.length === 0 ? "no error attributes (redrive-delivered)" : attrs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
     const received = message.receiveCount === undefined ? "" : ` received ${message.receiveCount}x`;
     const tail = event.error === undefined ? "" : ` ERROR: ${event.error}`;
     return `${event.outcome.padEnd(13)} ${message.messageId} ${what}${received} | ${errorAttrs}${tail}`;
 }
 
 export function formatSummary(report: ReplayReport, dryRun: boolean): string {
-    const parts = dryRun ? [`listed ${report.listed}`] : [`replayed ${report.replayed}`, `send failed ${report.sendFailed}`, `deleted-failed (now duplicated) ${report.deleteFailed}`];
+    const parts = dryRun
+        ? [`listed ${report.listed}`]
+        : [`replayed ${report.replayed}`, `send failed ${report.sendFailed}`, `deleted-failed (now duplicated) ${report.deleteFailed}`];
     parts.push(`skipped by filter ${report.skipped}`);
     return parts.join(", ");
 }

@@ -13,7 +13,10 @@ const SPEC = { name: { type: "string" }, count: { type: "string" }, verbose: { t
 function tsFiles(dir: string): string[] {
     const abs = path.join(ROOT, dir);
     if (!fs.existsSync(abs)) return [];
-    return fs.readdirSync(abs, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).map((f) => path.posix.join(dir, f.split(path.sep).join("/")));
+    return fs
+        .readdirSync(abs, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => path.posix.join(dir, f.split(path.sep).join("/")));
 }
 
 function throwsUsage(fn: () => unknown, message: string): void {
@@ -22,7 +25,10 @@ function throwsUsage(fn: () => unknown, message: string): void {
 
 describe("ops/args: one parser for every CLI", () => {
     it("takes --flag value and --flag=value alike; the last occurrence wins", () => {
-        assert.deepEqual({ ...parseFlags(["--name", "a", "--count=3", "--verbose"], SPEC, USAGE) }, { name: "a", count: "3", verbose: true });
+        assert.deepEqual(
+            { ...parseFlags(["--name", "a", "--count=3", "--verbose"], SPEC, USAGE) },
+            { name: "a", count: "3", verbose: true },
+        );
         assert.deepEqual({ ...parseFlags(["--name=a=b", "--name", "c"], SPEC, USAGE) }, { name: "c" });
         assert.deepEqual({ ...parseFlags(["--name=-x"], SPEC, USAGE) }, { name: "-x" }, "a value starting with a dash goes after '='");
     });
@@ -52,18 +58,33 @@ describe("ops/args: one parser for every CLI", () => {
     });
 
     it("every command-line program outside the shipped code parses with it (no hand-written argv loops)", () => {
-        const clis = ["ops", "testing", "worker/bench", "scaler/sim", "scaler/bench", "infra/plan"].flatMap(tsFiles).filter((f) => !f.includes("/test/"));
+        const clis = ["ops", "testing", "worker/bench", "scaler/sim", "scaler/bench", "infra/plan"]
+            .flatMap(tsFiles)
+            .filter((f) => !f.includes("/test/"));
         const readers = clis.filter((f) => /process\.argv/.test(fs.readFileSync(path.join(ROOT, f), "utf8")));
         assert.ok(readers.length >= 8, `expected the CLIs, found ${readers.join(", ")}`);
-        for (const cli of ["infra/plan/plan.ts", "infra/plan/cost.ts", "infra/plan/stacks.ts"]) assert.ok(readers.includes(cli), `${cli} is scanned`);
+        for (const cli of ["infra/plan/plan.ts", "infra/plan/cost.ts", "infra/plan/stacks.ts"])
+            assert.ok(readers.includes(cli), `${cli} is scanned`);
         for (const f of clis) {
             const text = fs.readFileSync(path.join(ROOT, f), "utf8");
-            assert.doesNotMatch(text, /argv\[\s*(i|\+\+i|i\s*\+\s*1)\s*\]|argv\.(indexOf|includes)\(/, `${f} parses argv by hand; use ops/args.ts`);
-            if (f !== "ops/args.ts") assert.doesNotMatch(text, /\bparseArgs\b[^;]*from "(node:)?util"|util\.parseArgs\(/, `${f} calls node:util parseArgs itself; use ops/args.ts`);
+            assert.doesNotMatch(
+                text,
+                /argv\[\s*(i|\+\+i|i\s*\+\s*1)\s*\]|argv\.(indexOf|includes)\(/,
+                `${f} parses argv by hand; use ops/args.ts`,
+            );
+            if (f !== "ops/args.ts")
+                assert.doesNotMatch(
+                    text,
+                    /\bparseArgs\b[^;]*from "(node:)?util"|util\.parseArgs\(/,
+                    `${f} calls node:util parseArgs itself; use ops/args.ts`,
+                );
         }
         for (const f of readers) {
             const text = fs.readFileSync(path.join(ROOT, f), "utf8");
-            const parses = /parseFlags\(/.test(text) || /\w*Args\(process\.argv/.test(text) || /import \{[^}]*\bparse\w*Args\b[^}]*\} from "\.\/args"/.test(text);
+            const parses =
+                /parseFlags\(/.test(text) ||
+                /\w*Args\(process\.argv/.test(text) ||
+                /import \{[^}]*\bparse\w*Args\b[^}]*\} from "\.\/args"/.test(text);
             assert.ok(parses, `${f} reads process.argv without ops/args.ts`);
         }
     });

@@ -23,10 +23,13 @@ const load = { requests: 3, concurrency: 1, warmup: 1, timeoutMs: 5000 };
 
 async function benchFails(argv: string[], message: RegExp): Promise<string[]> {
     const printed: string[] = [];
-    await assert.rejects(runBertBench(parseBertArgs(argv), (l) => printed.push(l)), (err: Error) => {
-        assert.match(err.message, message);
-        return true;
-    });
+    await assert.rejects(
+        runBertBench(parseBertArgs(argv), (l) => printed.push(l)),
+        (err: Error) => {
+            assert.match(err.message, message);
+            return true;
+        },
+    );
     assert.deepEqual(printed, [], "no report for a run that could not start");
     return printed;
 }
@@ -46,16 +49,57 @@ describe("bench:bert argument parsing", () => {
 
     it("reads every flag", () => {
         const o = parseBertArgs([
-            "--protocol", "tfserving", "--target", "bert.default.svc:8500", "--model", "m", "--signature", "s", "--requests", "7", "--concurrency", "3",
-            "--connections", "2", "--seq-len", "64", "--batch", "2", "--warmup", "0", "--timeout-ms", "900", "--server-latency-ms", "0", "--json",
+            "--protocol",
+            "tfserving",
+            "--target",
+            "bert.default.svc:8500",
+            "--model",
+            "m",
+            "--signature",
+            "s",
+            "--requests",
+            "7",
+            "--concurrency",
+            "3",
+            "--connections",
+            "2",
+            "--seq-len",
+            "64",
+            "--batch",
+            "2",
+            "--warmup",
+            "0",
+            "--timeout-ms",
+            "900",
+            "--server-latency-ms",
+            "0",
+            "--json",
         ]);
         assert.deepEqual(
             { ...o },
-            { protocol: "tfserving", target: "bert.default.svc:8500", model: "m", signature: "s", requests: 7, concurrency: 3, connections: 2, seqLen: 64, batch: 2, warmup: 0, timeoutMs: 900, serverLatencyMs: 0, json: true },
+            {
+                protocol: "tfserving",
+                target: "bert.default.svc:8500",
+                model: "m",
+                signature: "s",
+                requests: 7,
+                concurrency: 3,
+                connections: 2,
+                seqLen: 64,
+                batch: 2,
+                warmup: 0,
+                timeoutMs: 900,
+                serverLatencyMs: 0,
+                json: true,
+            },
         );
         assert.equal(parseBertArgs(["--protocol", "v2", "--target", "grpc://triton:8001", "--model", "bert"]).protocol, "v2");
         const eq = parseBertArgs(["--protocol=tfserving", "--target=bert.default.svc:8500", "--model=m", "--requests=9", "--seq-len=32"]);
-        assert.deepEqual([eq.protocol, eq.target, eq.model, eq.requests, eq.seqLen], ["tfserving", "bert.default.svc:8500", "m", 9, 32], "--flag=value works");
+        assert.deepEqual(
+            [eq.protocol, eq.target, eq.model, eq.requests, eq.seqLen],
+            ["tfserving", "bert.default.svc:8500", "m", 9, 32],
+            "--flag=value works",
+        );
     });
 
     it("rejects bad flags with a usage error naming the problem", () => {
@@ -72,11 +116,18 @@ describe("bench:bert argument parsing", () => {
             [["--target", "no-port", "--model", "m"], /--target must be HOST:PORT \(e\.g\. bert\.default\.svc:8001\)/],
             [["--protocol", "tfserving", "--target", "no-port", "--model", "m"], /e\.g\. bert\.default\.svc:8500/],
             [["--target", "http://triton:8000", "--model", "m"], /--protocol v2 speaks gRPC only/],
-            [["--protocol", "tfserving", "--target", "http://tfs:8501", "--model", "m", "--connections", "2"], /--connections applies to gRPC targets/],
+            [
+                ["--protocol", "tfserving", "--target", "http://tfs:8501", "--model", "m", "--connections", "2"],
+                /--connections applies to gRPC targets/,
+            ],
             [["stray"], /unexpected argument "stray"/],
         ];
         for (const [argv, message] of bad) {
-            assert.throws(() => parseBertArgs(argv), (err: Error) => err instanceof UsageError && message.test(err.message) && /usage: npm run bench:bert/.test(err.message), argv.join(" "));
+            assert.throws(
+                () => parseBertArgs(argv),
+                (err: Error) => err instanceof UsageError && message.test(err.message) && /usage: npm run bench:bert/.test(err.message),
+                argv.join(" "),
+            );
         }
     });
 });
@@ -107,7 +158,10 @@ describe("bench:bert over KServe v2 against the v2 emulator", () => {
         assert.equal(emulator.requests.length, 4);
         for (const r of emulator.requests) {
             assert.deepEqual(r.model, { name: "bert" });
-            assert.deepEqual(r.inputs, ["input_ids", "attention_mask", "token_type_ids"].map((name) => ({ name, datatype: "INT64", shape: [2, 16] })));
+            assert.deepEqual(
+                r.inputs,
+                ["input_ids", "attention_mask", "token_type_ids"].map((name) => ({ name, datatype: "INT64", shape: [2, 16] })),
+            );
             assert.deepEqual(r.outputs, ["logits"]);
             assert.equal(r.outcome, "OK");
         }
@@ -140,7 +194,26 @@ describe("bench:bert over KServe v2 against the v2 emulator", () => {
 
     it("prints exactly the JSON report fields with --json, over several connections", async () => {
         const printed: string[] = [];
-        const code = await runBertBench(parseBertArgs(["--target", target, "--model", "bert", "--requests", "6", "--concurrency", "3", "--connections", "3", "--warmup", "1", "--seq-len", "16", "--json"]), (l) => printed.push(l));
+        const code = await runBertBench(
+            parseBertArgs([
+                "--target",
+                target,
+                "--model",
+                "bert",
+                "--requests",
+                "6",
+                "--concurrency",
+                "3",
+                "--connections",
+                "3",
+                "--warmup",
+                "1",
+                "--seq-len",
+                "16",
+                "--json",
+            ]),
+            (l) => printed.push(l),
+        );
         assert.equal(code, 0);
         assert.equal(printed.length, 1);
         const report = JSON.parse(printed[0]) as Record<string, number>;
@@ -152,17 +225,29 @@ describe("bench:bert over KServe v2 against the v2 emulator", () => {
     it("measures the bare HTTP/2 floor with the same ModelInfer request", async () => {
         const { oursP50, bareP50 } = await compareWithFloor(endpoint, 5000, 1, 5);
         assert.ok(oursP50 > 0 && bareP50 > 0, `${oursP50} ${bareP50}`);
-        assert.equal(emulator.requests.filter((r) => r.outcome === "OK").length, 5 + 5 + 5, "ours, warm-up floor and floor calls all reached ModelInfer and succeeded");
+        assert.equal(
+            emulator.requests.filter((r) => r.outcome === "OK").length,
+            5 + 5 + 5,
+            "ours, warm-up floor and floor calls all reached ModelInfer and succeeded",
+        );
     });
 
     it("stops with one clear message when the model name is wrong, sending no load", async () => {
-        await benchFails(["--target", target, "--model", "bret", "--seq-len", "16"], new RegExp(`^model server ${emulator.url.replace(/\./g, "\\.")} has no model named "bret": Request for unknown model: 'bret' is not found$`));
+        await benchFails(
+            ["--target", target, "--model", "bret", "--seq-len", "16"],
+            new RegExp(
+                `^model server ${emulator.url.replace(/\./g, "\\.")} has no model named "bret": Request for unknown model: 'bret' is not found$`,
+            ),
+        );
         assert.equal(emulator.requests.length, 0);
     });
 
     it("stops with one clear message when the model is not ready yet", async () => {
         emulator.setModelReady(false);
-        await benchFails(["--target", target, "--model", "bert", "--seq-len", "16"], /^model "bert" on grpc:\/\/127\.0\.0\.1:\d+ is not ready yet: Request for unknown model: 'bert' has no available versions$/);
+        await benchFails(
+            ["--target", target, "--model", "bert", "--seq-len", "16"],
+            /^model "bert" on grpc:\/\/127\.0\.0\.1:\d+ is not ready yet: Request for unknown model: 'bert' has no available versions$/,
+        );
         assert.equal(emulator.requests.length, 0);
     });
 
@@ -171,34 +256,95 @@ describe("bench:bert over KServe v2 against the v2 emulator", () => {
             ["--target", target, "--model", "bert", "--seq-len", "8"],
             /^model "bert" cannot take --batch 1 --seq-len 8: input "input_ids" is INT64 \[-1,16\], this run sends INT64 \[1,8\]; .*token_type_ids.* \(server grpc:\/\/127\.0\.0\.1:\d+\)$/,
         );
-        await benchFails(["--target", target, "--model", "bert", "--seq-len", "16", "--batch", "5"], /rejected the request for model "bert": inference request batch-size must be <= 4 for 'bert'/);
+        await benchFails(
+            ["--target", target, "--model", "bert", "--seq-len", "16", "--batch", "5"],
+            /rejected the request for model "bert": inference request batch-size must be <= 4 for 'bert'/,
+        );
     });
 
     it("says so when the target speaks another protocol (a TF Serving port given to --protocol v2)", async () => {
         const tfs = await startTfServingEmulator();
         try {
-            await benchFails(["--target", tfs.grpcUrl.replace("grpc://", ""), "--model", "bert"], /^model server grpc:\/\/127\.0\.0\.1:\d+ does not speak KServe v2 gRPC \(inference\.GRPCInferenceService\) for model "bert": unknown method \/inference\.GRPCInferenceService\/ModelReady$/);
+            await benchFails(
+                ["--target", tfs.grpcUrl.replace("grpc://", ""), "--model", "bert"],
+                /^model server grpc:\/\/127\.0\.0\.1:\d+ does not speak KServe v2 gRPC \(inference\.GRPCInferenceService\) for model "bert": unknown method \/inference\.GRPCInferenceService\/ModelReady$/,
+            );
         } finally {
             await tfs.stop();
         }
     });
 
     it("stops with one clear message when the server is down", async () => {
-        await benchFails(["--target", "127.0.0.1:1", "--model", "bert"], /^model server grpc:\/\/127\.0\.0\.1:1 is unavailable \(model "bert"\): connection failed: .*ECONNREFUSED/);
+        await benchFails(
+            ["--target", "127.0.0.1:1", "--model", "bert"],
+            /^model server grpc:\/\/127\.0\.0\.1:1 is unavailable \(model "bert"\): connection failed: .*ECONNREFUSED/,
+        );
     });
 });
 
 describe("bench:bert reply check (KServe v2)", () => {
     const fp32 = (v: number[]) => Buffer.from(new Float32Array(v).buffer);
     it("accepts finite FP32 logits [batch, labels] and names anything else", () => {
-        assert.equal(checkV2BertResponse({ modelName: "bert", modelVersion: "1", id: "", outputs: [{ name: "logits", datatype: "FP32", shape: [1, 3], data: fp32([0.1, 0.2, 0.7]) }] }, 1), null);
         assert.equal(
-            checkV2BertResponse({ modelName: "bert", modelVersion: "1", id: "", outputs: [{ name: "logits", datatype: "FP64", shape: [1, 2], data: Buffer.alloc(16) }] }, 1),
+            checkV2BertResponse(
+                {
+                    modelName: "bert",
+                    modelVersion: "1",
+                    id: "",
+                    outputs: [{ name: "logits", datatype: "FP32", shape: [1, 3], data: fp32([0.1, 0.2, 0.7]) }],
+                },
+                1,
+            ),
+            null,
+        );
+        assert.equal(
+            checkV2BertResponse(
+                {
+                    modelName: "bert",
+                    modelVersion: "1",
+                    id: "",
+                    outputs: [{ name: "logits", datatype: "FP64", shape: [1, 2], data: Buffer.alloc(16) }],
+                },
+                1,
+            ),
             "reply has no FP32 logits of shape [1, labels] (got: logits FP64 [1,2])",
         );
-        assert.equal(checkV2BertResponse({ modelName: "bert", modelVersion: "1", id: "", outputs: [{ name: "scores", datatype: "FP32", shape: [1, 2], data: fp32([0, 1]) }] }, 1), "reply has no FP32 logits of shape [1, labels] (got: scores FP32 [1,2])");
-        assert.equal(checkV2BertResponse({ modelName: "bert", modelVersion: "1", id: "", outputs: [{ name: "logits", datatype: "FP32", shape: [1, 0], data: Buffer.alloc(0) }] }, 1), "reply has no FP32 logits of shape [1, labels] (got: logits FP32 [1,0])");
-        assert.equal(checkV2BertResponse({ modelName: "bert", modelVersion: "1", id: "", outputs: [{ name: "logits", datatype: "FP32", shape: [1, 2], data: fp32([Infinity, 0]) }] }, 1), "logits [1,2] has 1 non-finite value(s) of 2");
+        assert.equal(
+            checkV2BertResponse(
+                {
+                    modelName: "bert",
+                    modelVersion: "1",
+                    id: "",
+                    outputs: [{ name: "scores", datatype: "FP32", shape: [1, 2], data: fp32([0, 1]) }],
+                },
+                1,
+            ),
+            "reply has no FP32 logits of shape [1, labels] (got: scores FP32 [1,2])",
+        );
+        assert.equal(
+            checkV2BertResponse(
+                {
+                    modelName: "bert",
+                    modelVersion: "1",
+                    id: "",
+                    outputs: [{ name: "logits", datatype: "FP32", shape: [1, 0], data: Buffer.alloc(0) }],
+                },
+                1,
+            ),
+            "reply has no FP32 logits of shape [1, labels] (got: logits FP32 [1,0])",
+        );
+        assert.equal(
+            checkV2BertResponse(
+                {
+                    modelName: "bert",
+                    modelVersion: "1",
+                    id: "",
+                    outputs: [{ name: "logits", datatype: "FP32", shape: [1, 2], data: fp32([Infinity, 0]) }],
+                },
+                1,
+            ),
+            "logits [1,2] has 1 non-finite value(s) of 2",
+        );
     });
 });
 
@@ -230,7 +376,10 @@ describe("bench:bert over TF Serving against the TF Serving emulator", () => {
         for (const r of emulator.requests) {
             assert.equal(r.transport, "grpc");
             assert.deepEqual(r.model, { name: "bert", signatureName: "serving_default" });
-            assert.deepEqual(r.inputs, ["input_ids", "input_mask", "segment_ids"].map((name) => ({ name, dtype: DataType.DT_INT32, shape: [2, 16] })));
+            assert.deepEqual(
+                r.inputs,
+                ["input_ids", "input_mask", "segment_ids"].map((name) => ({ name, dtype: DataType.DT_INT32, shape: [2, 16] })),
+            );
             assert.equal(r.outcome, "OK");
         }
     });
@@ -253,15 +402,41 @@ describe("bench:bert over TF Serving against the TF Serving emulator", () => {
     it("refuses a response without a finite float output of the batch size, naming what came back", () => {
         const logits = tensorFromFloat32(new Float32Array([0.5, 0.25, 1, 0]), [2, 2]);
         assert.equal(checkBertResponse({ outputs: { logits } }, 2), null);
-        assert.equal(checkBertResponse({ outputs: { logits } }, 5), "response has no float output with batch dimension 5 (got: logits DT_FLOAT [2,2])");
-        assert.equal(checkBertResponse({ outputs: { logits: tensorFromFloat32(new Float32Array([0.5, NaN]), [1, 2]) } }, 1), "logits [1,2] has 1 non-finite value(s) of 2");
-        assert.equal(checkBertResponse({ outputs: { logits: { dtype: DataType.DT_INT32, shape: [1, 2], content: Buffer.alloc(8) } } }, 1), "response has no float output with batch dimension 1 (got: logits DT_INT32 [1,2])");
+        assert.equal(
+            checkBertResponse({ outputs: { logits } }, 5),
+            "response has no float output with batch dimension 5 (got: logits DT_FLOAT [2,2])",
+        );
+        assert.equal(
+            checkBertResponse({ outputs: { logits: tensorFromFloat32(new Float32Array([0.5, NaN]), [1, 2]) } }, 1),
+            "logits [1,2] has 1 non-finite value(s) of 2",
+        );
+        assert.equal(
+            checkBertResponse({ outputs: { logits: { dtype: DataType.DT_INT32, shape: [1, 2], content: Buffer.alloc(8) } } }, 1),
+            "response has no float output with batch dimension 1 (got: logits DT_INT32 [1,2])",
+        );
         assert.equal(checkBertResponse({ outputs: {} }, 1), "response has no float output with batch dimension 1 (got: no outputs)");
     });
 
     it("prints exactly the JSON report fields with --json", async () => {
         const printed: string[] = [];
-        const code = await runBertBench(parseBertArgs(["--protocol", "tfserving", "--target", target, "--model", "bert", "--requests", "4", "--warmup", "1", "--seq-len", "8", "--json"]), (l) => printed.push(l));
+        const code = await runBertBench(
+            parseBertArgs([
+                "--protocol",
+                "tfserving",
+                "--target",
+                target,
+                "--model",
+                "bert",
+                "--requests",
+                "4",
+                "--warmup",
+                "1",
+                "--seq-len",
+                "8",
+                "--json",
+            ]),
+            (l) => printed.push(l),
+        );
         assert.equal(code, 0);
         const report = JSON.parse(printed[0]) as Record<string, number>;
         assert.deepEqual(Object.keys(report).sort(), ["count", "errors", "maxMs", "meanMs", "p50Ms", "p90Ms", "p99Ms", "throughput"]);
@@ -269,14 +444,20 @@ describe("bench:bert over TF Serving against the TF Serving emulator", () => {
     });
 
     it("stops with one clear message when the model name is wrong", async () => {
-        await benchFails(["--protocol", "tfserving", "--target", target, "--model", "bret", "--requests", "5"], /has no model named "bret"/);
+        await benchFails(
+            ["--protocol", "tfserving", "--target", target, "--model", "bret", "--requests", "5"],
+            /has no model named "bret"/,
+        );
         assert.equal(emulator.requests.length, 1, "one probe, no load sent");
     });
 
     it("stops with one clear message when the model is still loading", async () => {
         const loading = await startTfServingEmulator({ loadingForMs: 60_000 });
         try {
-            await benchFails(["--protocol", "tfserving", "--target", loading.grpcUrl.replace("grpc://", ""), "--model", "bert"], /^model "bert" on grpc:\/\/127\.0\.0\.1:\d+ is not ready yet \(version 1 LOADING\)$/);
+            await benchFails(
+                ["--protocol", "tfserving", "--target", loading.grpcUrl.replace("grpc://", ""), "--model", "bert"],
+                /^model "bert" on grpc:\/\/127\.0\.0\.1:\d+ is not ready yet \(version 1 LOADING\)$/,
+            );
         } finally {
             await loading.stop();
         }
@@ -289,14 +470,21 @@ describe("bench:bert over TF Serving against the TF Serving emulator", () => {
                 ["--protocol", "tfserving", "--target", fixed.grpcUrl.replace("grpc://", ""), "--model", "bert", "--seq-len", "64"],
                 /^model server grpc:\/\/127\.0\.0\.1:\d+ rejected the request for model "bert": input "input_ids" has shape \[1,64\] but model "bert" was compiled for sequence length 128 \(\[B,128\]\)$/,
             );
-            assert.deepEqual(fixed.requests.map((r) => r.outcome), ["INVALID_ARGUMENT"], "one probe, not retried, no load");
+            assert.deepEqual(
+                fixed.requests.map((r) => r.outcome),
+                ["INVALID_ARGUMENT"],
+                "one probe, not retried, no load",
+            );
         } finally {
             await fixed.stop();
         }
     });
 
     it("stops with one clear message naming the model when the server is down", async () => {
-        await benchFails(["--protocol", "tfserving", "--target", "127.0.0.1:1", "--model", "bert"], /^model "bert" on grpc:\/\/127\.0\.0\.1:1: model server grpc:\/\/127\.0\.0\.1:1 is unavailable: connection failed/);
+        await benchFails(
+            ["--protocol", "tfserving", "--target", "127.0.0.1:1", "--model", "bert"],
+            /^model "bert" on grpc:\/\/127\.0\.0\.1:1: model server grpc:\/\/127\.0\.0\.1:1 is unavailable: connection failed/,
+        );
     });
 });
 
@@ -304,7 +492,11 @@ describe("bench:bert command", () => {
     it("exits non-zero with the reason on stderr when the run cannot start", async function () {
         this.timeout(30_000);
         const tsxCli = require.resolve("tsx/cli");
-        const child = spawn(process.execPath, [tsxCli, path.join(__dirname, "..", "bert-latency", "bert.ts"), "--target", "127.0.0.1:1", "--model", "bert"], { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(
+            process.execPath,
+            [tsxCli, path.join(__dirname, "..", "bert-latency", "bert.ts"), "--target", "127.0.0.1:1", "--model", "bert"],
+            { stdio: ["ignore", "pipe", "pipe"] },
+        );
         let stderr = "";
         let stdout = "";
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -317,7 +509,11 @@ describe("bench:bert command", () => {
 
     it("exits 64 on a usage error", async function () {
         this.timeout(30_000);
-        const child = spawn(process.execPath, [require.resolve("tsx/cli"), path.join(__dirname, "..", "bert-latency", "bert.ts"), "--protocol", "v3"], { stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn(
+            process.execPath,
+            [require.resolve("tsx/cli"), path.join(__dirname, "..", "bert-latency", "bert.ts"), "--protocol", "v3"],
+            { stdio: ["ignore", "ignore", "pipe"] },
+        );
         let stderr = "";
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
         assert.equal(await new Promise((resolve) => child.once("exit", resolve)), 64);

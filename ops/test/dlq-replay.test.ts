@@ -1,11 +1,5 @@
 import * as assert from "node:assert/strict";
-import {
-    CreateQueueCommand,
-    GetQueueAttributesCommand,
-    ReceiveMessageCommand,
-    SendMessageCommand,
-    SQSClient,
-} from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startMoto, type MotoServer } from "../../testing/moto";
 import { parseReplayArgs } from "../dlq/args";
 import { describeJob } from "../dlq/describe-job";
@@ -28,7 +22,11 @@ describe("dlq:replay arguments", () => {
         assert.equal(o.dryRun, true);
         assert.ok(o.filterKey?.test("cam1/a.mp4"));
         const eq = parseReplayArgs([`--dlq=${dlq}`, `--queue=${queue}`, "--max=7", "--filter-key=^cam2/"]);
-        assert.deepEqual([eq.dlqUrl, eq.queueUrl, eq.max, eq.dryRun, eq.filterKey?.test("cam2/b.mp4")], [dlq, queue, 7, false, true], "--flag=value works");
+        assert.deepEqual(
+            [eq.dlqUrl, eq.queueUrl, eq.max, eq.dryRun, eq.filterKey?.test("cam2/b.mp4")],
+            [dlq, queue, 7, false, true],
+            "--flag=value works",
+        );
     });
 
     it("names what is wrong", () => {
@@ -46,7 +44,11 @@ describe("dlq:replay arguments", () => {
 describe("describeJob", () => {
     it("decodes S3 notification keys and recognises plain jobs and test events", () => {
         assert.deepEqual(describeJob(s3Event("b", "my+video%281%29.mp4")), { kind: "s3-event", bucket: "b", key: "my video(1).mp4" });
-        assert.deepEqual(describeJob(JSON.stringify({ bucket: "b", object: "sample.mov" })), { kind: "job", bucket: "b", key: "sample.mov" });
+        assert.deepEqual(describeJob(JSON.stringify({ bucket: "b", object: "sample.mov" })), {
+            kind: "job",
+            bucket: "b",
+            key: "sample.mov",
+        });
         assert.equal(describeJob(JSON.stringify({ Event: "s3:TestEvent" })).kind, "s3-test-event");
         assert.equal(describeJob("not json").kind, "unrecognised");
     });
@@ -106,7 +108,10 @@ describe("dlq:replay against SQS (moto)", function () {
 
     async function count(url: string): Promise<number> {
         const out = await sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+            new GetQueueAttributesCommand({
+                QueueUrl: url,
+                AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            }),
         );
         return Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
     }
@@ -114,7 +119,14 @@ describe("dlq:replay against SQS (moto)", function () {
     async function drain(url: string): Promise<{ body: string; attributes: string[] }[]> {
         const got: { body: string; attributes: string[] }[] = [];
         for (;;) {
-            const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"], VisibilityTimeout: 60 }));
+            const out = await sqs.send(
+                new ReceiveMessageCommand({
+                    QueueUrl: url,
+                    MaxNumberOfMessages: 10,
+                    MessageAttributeNames: ["All"],
+                    VisibilityTimeout: 60,
+                }),
+            );
             if (!out.Messages?.length) return got;
             for (const m of out.Messages) got.push({ body: m.Body!, attributes: Object.keys(m.MessageAttributes ?? {}) });
         }
@@ -133,7 +145,10 @@ describe("dlq:replay against SQS (moto)", function () {
             const wasWorkerDeadLettered = (describeJob(m.body).key ?? "").startsWith("cam0/");
             assert.deepEqual(m.attributes, wasWorkerDeadLettered ? ["TraceId"] : [], `attributes of ${m.body}`);
         }
-        assert.ok(report.events.some((e) => /ErrorCode="DecodeFailed"/.test(formatEvent(e))), "listing shows the error attributes");
+        assert.ok(
+            report.events.some((e) => /ErrorCode="DecodeFailed"/.test(formatEvent(e))),
+            "listing shows the error attributes",
+        );
     });
 
     it("--dry-run lists without moving anything, and leaves the messages visible", async () => {
@@ -182,7 +197,10 @@ describe("dlq:replay against SQS (moto)", function () {
         assert.equal(report.replayed, 4);
         assert.equal(report.sendFailed, 1);
         const left = await drain(dlq);
-        assert.deepEqual(left.map((m) => m.body), [poisoned]);
+        assert.deepEqual(
+            left.map((m) => m.body),
+            [poisoned],
+        );
         const moved = (await drain(queue)).map((m) => m.body);
         assert.deepEqual([...moved, poisoned].sort(), [...bodies].sort());
     });

@@ -27,7 +27,13 @@ async function main(): Promise<void> {
         if (!QueueUrl) throw new Error("moto returned no queue URL");
         for (let i = 0; i < 5; i++) await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: `{"n":${i}}` }));
         const asg = new AutoScalingClient({});
-        await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: "bench-lc", ImageId: "ami-12c6146b", InstanceType: "t3.micro" }));
+        await asg.send(
+            new CreateLaunchConfigurationCommand({
+                LaunchConfigurationName: "bench-lc",
+                ImageId: "ami-12c6146b",
+                InstanceType: "t3.micro",
+            }),
+        );
         await asg.send(
             new CreateAutoScalingGroupCommand({
                 AutoScalingGroupName: "bench-video",

@@ -38,7 +38,13 @@ if (require.main === module) {
         const opts = parseSimArgs(process.argv.slice(2));
         const { summaries, jobs } = runComparison(opts);
         if (opts.json) {
-            console.log(JSON.stringify({ seed: opts.seed, target: opts.target, params: DEFAULT_PARAMS, processing: DEFAULT_PROCESSING, summaries }, null, 2));
+            console.log(
+                JSON.stringify(
+                    { seed: opts.seed, target: opts.target, params: DEFAULT_PARAMS, processing: DEFAULT_PROCESSING, summaries },
+                    null,
+                    2,
+                ),
+            );
         } else {
             console.log(
                 `Seed ${opts.seed}: ${jobs} videos over ${DEFAULT_PARAMS.horizonSeconds / 3600} h, ${DEFAULT_PROCESSING.meanSeconds} s mean processing, ` +

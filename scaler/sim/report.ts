@@ -65,7 +65,10 @@ export function markdownTable(summaries: readonly Summary[]): string {
         ["instance-hours", (s) => s.instanceHours.toFixed(2)],
         ["jobs interrupted by scale-in", (s) => String(s.jobsInterruptedByScaleIn)],
         ["work thrown away by interruptions", (s) => `${s.wastedWorkMinutes.toFixed(1)} min`],
-        ["job latency p50 / p95 / max", (s) => `${minutes(s.p50LatencySeconds)} / ${minutes(s.p95LatencySeconds)} / ${minutes(s.maxLatencySeconds)}`],
+        [
+            "job latency p50 / p95 / max",
+            (s) => `${minutes(s.p50LatencySeconds)} / ${minutes(s.p95LatencySeconds)} / ${minutes(s.maxLatencySeconds)}`,
+        ],
         ["scale-out / scale-in activities", (s) => `${s.scaleOutActivities} / ${s.scaleInActivities}`],
     ];
     const header = `| | ${summaries.map((s) => s.design).join(" | ")} |`;

@@ -49,7 +49,11 @@ describe("scaler backlog arithmetic", () => {
 });
 
 describe("scaler environment", () => {
-    const ok = { QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/video-jobs", ASG_NAME: "eks-video", METRIC_NAMESPACE: "eks-inference/scaling" };
+    const ok = {
+        QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/video-jobs",
+        ASG_NAME: "eks-video",
+        METRIC_NAMESPACE: "eks-inference/scaling",
+    };
 
     it("reads the three variables and derives the queue name from the URL", () => {
         assert.deepEqual(readScalerEnv(ok), {

@@ -39,7 +39,11 @@ describe("scaler bundle against moto", function () {
     let sqs: SQSClient;
     let autoscaling: AutoScalingClient;
     let cloudwatch: CloudWatchClient;
-    const savedLambdaEnv = { QUEUE_URL: process.env.QUEUE_URL, ASG_NAME: process.env.ASG_NAME, METRIC_NAMESPACE: process.env.METRIC_NAMESPACE };
+    const savedLambdaEnv = {
+        QUEUE_URL: process.env.QUEUE_URL,
+        ASG_NAME: process.env.ASG_NAME,
+        METRIC_NAMESPACE: process.env.METRIC_NAMESPACE,
+    };
 
     before(async () => {
         ensureScalerBundle();
@@ -135,7 +139,12 @@ describe("scaler bundle against moto", function () {
         assert.equal(logs.length, 1);
         assert.equal(logs[0].level, "info");
         assert.equal(logs[0].backlog, 12);
-        assert.deepEqual(await published("jobs-busy"), { QueueBacklog: 12, BacklogPerInstance: 3, InServiceInstances: 4, DesiredCapacity: 4 });
+        assert.deepEqual(await published("jobs-busy"), {
+            QueueBacklog: 12,
+            BacklogPerInstance: 3,
+            InServiceInstances: 4,
+            DesiredCapacity: 4,
+        });
     });
 
     it("publishes the backlog itself as backlog per instance when the group has zero instances", async () => {
@@ -143,7 +152,12 @@ describe("scaler bundle against moto", function () {
         await groupWith("video-cold", 0);
         const handler = coldStart(lambdaEnv(queueUrl, "video-cold"));
         await capturingLogs(() => handler({}));
-        assert.deepEqual(await published("jobs-cold"), { QueueBacklog: 3, BacklogPerInstance: 3, InServiceInstances: 0, DesiredCapacity: 0 });
+        assert.deepEqual(await published("jobs-cold"), {
+            QueueBacklog: 3,
+            BacklogPerInstance: 3,
+            InServiceInstances: 0,
+            DesiredCapacity: 0,
+        });
     });
 
     it("publishes InServiceInstances from the group's lifecycle states (a Standby instance is not in service)", async () => {
@@ -160,7 +174,12 @@ describe("scaler bundle against moto", function () {
         assert.deepEqual(states, ["InService", "InService", "Standby"], "three instances, one of them in Standby");
         const handler = coldStart(lambdaEnv(queueUrl, "video-standby"));
         await capturingLogs(() => handler({}));
-        assert.deepEqual(await published("jobs-standby"), { QueueBacklog: 6, BacklogPerInstance: 3, InServiceInstances: 2, DesiredCapacity: 2 });
+        assert.deepEqual(await published("jobs-standby"), {
+            QueueBacklog: 6,
+            BacklogPerInstance: 3,
+            InServiceInstances: 2,
+            DesiredCapacity: 2,
+        });
     });
 
     it("publishes zeros for an idle queue (a real zero, not a missing value)", async () => {
@@ -168,15 +187,18 @@ describe("scaler bundle against moto", function () {
         await groupWith("video-idle", 2);
         const handler = coldStart(lambdaEnv(queueUrl, "video-idle"));
         await capturingLogs(() => handler({}));
-        assert.deepEqual(await published("jobs-idle"), { QueueBacklog: 0, BacklogPerInstance: 0, InServiceInstances: 2, DesiredCapacity: 2 });
+        assert.deepEqual(await published("jobs-idle"), {
+            QueueBacklog: 0,
+            BacklogPerInstance: 0,
+            InServiceInstances: 2,
+            DesiredCapacity: 2,
+        });
     });
 
     it("fails clearly and publishes nothing when the group does not exist", async () => {
         const queueUrl = await queueWith("jobs-nogroup", 3, 0);
         const handler = coldStart(lambdaEnv(queueUrl, "no-such-group"));
-        const logs = await capturingLogs(() =>
-            assert.rejects(handler({}), /Auto Scaling group no-such-group not found/),
-        );
+        const logs = await capturingLogs(() => assert.rejects(handler({}), /Auto Scaling group no-such-group not found/));
         assert.equal(logs[0]?.level, "error");
         assert.match(String(logs[0]?.detail), /no-such-group/);
         assert.deepEqual(await published("jobs-nogroup"), {

@@ -31,7 +31,10 @@ describe("scaling simulation", () => {
 
     it("never interrupts a job with this design, and never terminates a protected instance", () => {
         assert.ok(ours.terminations.length > 0, "the design must actually scale in on this trace");
-        assert.deepEqual(ours.terminations.filter((t) => t.busy || t.protectedFromScaleIn), []);
+        assert.deepEqual(
+            ours.terminations.filter((t) => t.busy || t.protectedFromScaleIn),
+            [],
+        );
     });
 
     it("interrupts jobs with the original rule on the same trace, and those jobs come back through the queue", () => {
@@ -50,12 +53,18 @@ describe("scaling simulation", () => {
         for (const seed of [7, 2026]) {
             const r = simulate(backlogPerInstanceRule({ target: 4 }), generateTrace(seededRng(seed)), DEFAULT_PARAMS);
             assert.equal(r.terminations.filter((t) => t.busy).length, 0, `seed ${seed}`);
-            assert.ok(r.completionsPerJob.every((c) => c === 1), `seed ${seed}`);
+            assert.ok(
+                r.completionsPerJob.every((c) => c === 1),
+                `seed ${seed}`,
+            );
         }
     });
 
     it("scales this design to zero when idle and back from zero when work arrives", () => {
-        assert.ok(ours.timeline.some((o) => o.desired === 0 && o.t > 3600), "reaches zero after the load");
+        assert.ok(
+            ours.timeline.some((o) => o.desired === 0 && o.t > 3600),
+            "reaches zero after the load",
+        );
         const woke = ours.activities.filter((a) => a.from === 0 && a.to === 1);
         assert.ok(woke.length > 0, "wakes from zero");
         const last = ours.timeline[ours.timeline.length - 1];
@@ -71,7 +80,13 @@ describe("scaling simulation", () => {
         assert.match(table, /jobs interrupted by scale-in \| [1-9]\d* \| 0 \|/);
         assert.match(table, /instance-hours/);
         assert.equal(a.summaries[0].jobsInterruptedByScaleIn, original.terminations.filter((t) => t.busy).length);
-        assert.equal(summarize(ours, trace.map((j) => j.arrival)).jobsInterruptedByScaleIn, 0);
+        assert.equal(
+            summarize(
+                ours,
+                trace.map((j) => j.arrival),
+            ).jobsInterruptedByScaleIn,
+            0,
+        );
     });
 });
 

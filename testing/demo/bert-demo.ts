@@ -17,7 +17,8 @@ export async function bertRoundTrip(options: BertDemoOptions): Promise<string[]>
     try {
         const model = { name: options.model };
         if (!(await client.serverLive())) throw new ModelServerError(`model server ${client.url} says it is not live`, "NOT_LIVE", true);
-        if (!(await client.modelReady(model))) throw new ModelServerError(`model "${options.model}" on ${client.url} is not ready`, "MODEL_NOT_READY", true);
+        if (!(await client.modelReady(model)))
+            throw new ModelServerError(`model "${options.model}" on ${client.url} is not ready`, "MODEL_NOT_READY", true);
         const metadata = await client.modelMetadata(model);
         // A model compiled for a fixed sequence length declares it; use it.
         const declared = metadata.inputs.find((i) => i.name === "input_ids")?.shape[1];
@@ -31,7 +32,10 @@ export async function bertRoundTrip(options: BertDemoOptions): Promise<string[]>
         const labels = logits.shape[1];
         const values = new Float32Array(logits.data.length / 4);
         new Uint8Array(values.buffer).set(logits.data);
-        const rows = Array.from({ length: options.batch }, (_, b) => `[${Array.from(values.subarray(b * labels, (b + 1) * labels), (v) => v.toFixed(3)).join(", ")}]`);
+        const rows = Array.from(
+            { length: options.batch },
+            (_, b) => `[${Array.from(values.subarray(b * labels, (b + 1) * labels), (v) => v.toFixed(3)).join(", ")}]`,
+        );
         return [
             `BERT over KServe v2 at ${client.url}: model "${metadata.name}" (versions ${metadata.versions.join(", ") || "-"}, ${metadata.platform || "platform not given"}) is ready`,
             `  inputs ${metadata.inputs.map((i) => `${i.name} ${i.datatype} [${i.shape.join(",")}]`).join(", ")}`,

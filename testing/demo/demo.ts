@@ -6,7 +6,13 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, GetObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+    CreateBucketCommand,
+    GetObjectCommand,
+    PutBucketNotificationConfigurationCommand,
+    PutObjectCommand,
+    S3Client,
+} from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { makeTestVideo } from "../ffmpeg";
 import { startMoto, useMotoInThisProcess, type MotoServer } from "../moto";
@@ -44,7 +50,10 @@ async function createPipelineResources(s3: S3Client, sqs: SQSClient): Promise<{ 
     const queue = await sqs.send(
         new CreateQueueCommand({
             QueueName: "video-jobs",
-            Attributes: { VisibilityTimeout: "300", RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await arnOf(dlq.QueueUrl as string), maxReceiveCount: 5 }) },
+            Attributes: {
+                VisibilityTimeout: "300",
+                RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await arnOf(dlq.QueueUrl as string), maxReceiveCount: 5 }),
+            },
         }),
     );
     await s3.send(
@@ -52,7 +61,11 @@ async function createPipelineResources(s3: S3Client, sqs: SQSClient): Promise<{ 
             Bucket: BUCKET,
             NotificationConfiguration: {
                 QueueConfigurations: [
-                    { QueueArn: await arnOf(queue.QueueUrl as string), Events: ["s3:ObjectCreated:*"], Filter: { Key: { FilterRules: [{ Name: "prefix", Value: "input/" }] } } },
+                    {
+                        QueueArn: await arnOf(queue.QueueUrl as string),
+                        Events: ["s3:ObjectCreated:*"],
+                        Filter: { Key: { FilterRules: [{ Name: "prefix", Value: "input/" }] } },
+                    },
                 ],
             },
         }),
@@ -161,7 +174,8 @@ async function bertStep(): Promise<void> {
     try {
         const lines = await bertRoundTrip({ url: given || emulator!.url, model: process.env.BERT_MODEL || "bert", batch: 2 });
         for (const line of lines) say(line);
-        if (emulator !== undefined) say("(the v2 emulator's logits are deterministic stand-ins computed from the token ids, not a real model)");
+        if (emulator !== undefined)
+            say("(the v2 emulator's logits are deterministic stand-ins computed from the token ids, not a real model)");
     } finally {
         await emulator?.stop();
     }

@@ -4,7 +4,8 @@
 import { choiceFlag, numberFlag, parseFlags } from "../../ops/args";
 import { startV2Emulator, type V2EmulatorOptions } from "./emulator";
 
-const USAGE = "usage: tsx testing/kserve/emulator-main.ts [--host H] [--port N] [--model NAME] [--seq-len S] [--max-batch-size B] [--latency-ms L] [--loading-ms T] [--output-encoding raw|contents]";
+const USAGE =
+    "usage: tsx testing/kserve/emulator-main.ts [--host H] [--port N] [--model NAME] [--seq-len S] [--max-batch-size B] [--latency-ms L] [--loading-ms T] [--output-encoding raw|contents]";
 
 const FLAGS = {
     host: { type: "string" },

@@ -49,21 +49,33 @@ export function bertV2Model(options: BertV2ModelOptions): BertV2Model {
         outputs,
         run(given, wanted) {
             for (const t of given) {
-                if (!BERT_INPUT_NAMES.includes(t.name as (typeof BERT_INPUT_NAMES)[number])) throw new InvalidInferInput(`unexpected inference input '${t.name}' for model '${name}'`);
+                if (!BERT_INPUT_NAMES.includes(t.name as (typeof BERT_INPUT_NAMES)[number]))
+                    throw new InvalidInferInput(`unexpected inference input '${t.name}' for model '${name}'`);
             }
             if (given.length !== BERT_INPUT_NAMES.length) {
-                throw new InvalidInferInput(`expected ${BERT_INPUT_NAMES.length} inputs but got ${given.length} inputs for model '${name}' (needs ${BERT_INPUT_NAMES.join(", ")})`);
+                throw new InvalidInferInput(
+                    `expected ${BERT_INPUT_NAMES.length} inputs but got ${given.length} inputs for model '${name}' (needs ${BERT_INPUT_NAMES.join(", ")})`,
+                );
             }
             let batch = -1;
             for (const t of given) {
-                if (t.datatype !== "INT64") throw new InvalidInferInput(`inference input '${t.name}' data-type is '${t.datatype}', but model '${name}' expects 'INT64'`);
+                if (t.datatype !== "INT64")
+                    throw new InvalidInferInput(
+                        `inference input '${t.name}' data-type is '${t.datatype}', but model '${name}' expects 'INT64'`,
+                    );
                 if (t.shape.length !== 2 || t.shape[1] !== seqLen) {
-                    throw new InvalidInferInput(`unexpected shape for input '${t.name}' for model '${name}'. Expected ${shapeText([-1, seqLen])}, got ${shapeText(t.shape)}`);
+                    throw new InvalidInferInput(
+                        `unexpected shape for input '${t.name}' for model '${name}'. Expected ${shapeText([-1, seqLen])}, got ${shapeText(t.shape)}`,
+                    );
                 }
-                if (batch !== -1 && t.shape[0] !== batch) throw new InvalidInferInput(`input '${t.name}' batch size ${t.shape[0]} does not match the other inputs' ${batch} for model '${name}'`);
+                if (batch !== -1 && t.shape[0] !== batch)
+                    throw new InvalidInferInput(
+                        `input '${t.name}' batch size ${t.shape[0]} does not match the other inputs' ${batch} for model '${name}'`,
+                    );
                 batch = t.shape[0];
             }
-            if (batch < 1 || batch > maxBatchSize) throw new InvalidInferInput(`inference request batch-size must be <= ${maxBatchSize} for '${name}'`);
+            if (batch < 1 || batch > maxBatchSize)
+                throw new InvalidInferInput(`inference request batch-size must be <= ${maxBatchSize} for '${name}'`);
             for (const o of wanted ?? []) {
                 if (o !== BERT_OUTPUT_NAME) throw new InvalidInferInput(`unexpected inference output '${o}' for model '${name}'`);
             }
@@ -75,7 +87,14 @@ export function bertV2Model(options: BertV2ModelOptions): BertV2Model {
                 batch,
                 seqLen,
             );
-            return [{ name: BERT_OUTPUT_NAME, datatype: "FP32", shape: [batch, BERT_LABELS], data: Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength) }];
+            return [
+                {
+                    name: BERT_OUTPUT_NAME,
+                    datatype: "FP32",
+                    shape: [batch, BERT_LABELS],
+                    data: Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength),
+                },
+            ];
         },
     };
 }

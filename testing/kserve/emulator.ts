@@ -15,7 +15,13 @@ import {
     type TensorEncoding,
 } from "../../worker/model-client/kserve/codec";
 import { bertV2Model, InvalidInferInput, type BertV2Model } from "./emulator-model";
-import { MODEL_INFER_METHOD, MODEL_METADATA_METHOD, MODEL_READY_METHOD, SERVER_LIVE_METHOD, SERVER_READY_METHOD } from "../../worker/model-client/kserve/methods";
+import {
+    MODEL_INFER_METHOD,
+    MODEL_METADATA_METHOD,
+    MODEL_READY_METHOD,
+    SERVER_LIVE_METHOD,
+    SERVER_READY_METHOD,
+} from "../../worker/model-client/kserve/methods";
 import type { InferRequest, InferResponse, ModelMetadata, ModelRef } from "../../worker/model-client/kserve/types";
 
 export interface V2EmulatorOptions {
@@ -110,11 +116,20 @@ class InferenceServer {
     constructor(private readonly options: V2EmulatorOptions) {
         const seqLen = options.seqLen ?? 128;
         const maxBatchSize = options.maxBatchSize ?? 8;
-        for (const [key, value] of [["seqLen", seqLen], ["maxBatchSize", maxBatchSize]] as const) {
+        for (const [key, value] of [
+            ["seqLen", seqLen],
+            ["maxBatchSize", maxBatchSize],
+        ] as const) {
             if (!Number.isInteger(value) || value < 1) throw new Error(`${key} must be a whole number >= 1, got ${value}`);
         }
         this.model = bertV2Model({ name: options.modelName ?? "bert", seqLen, maxBatchSize });
-        this.metadata = { name: this.model.name, versions: [EMULATED_V2_VERSION], platform: "python", inputs: this.model.inputs, outputs: this.model.outputs };
+        this.metadata = {
+            name: this.model.name,
+            versions: [EMULATED_V2_VERSION],
+            platform: "python",
+            inputs: this.model.inputs,
+            outputs: this.model.outputs,
+        };
         this.latency = options.latencyMs ?? 0;
         this.maxRecorded = options.maxRecordedRequests ?? 10_000;
     }
@@ -146,7 +161,8 @@ class InferenceServer {
     /** Model lookup with Triton's wording (both cases are NOT_FOUND there). */
     lookup(ref: ModelRef): BertV2Model {
         if (ref.name !== this.model.name) throw new Status(GrpcCode.NOT_FOUND, `Request for unknown model: '${ref.name}' is not found`);
-        if (ref.version && ref.version !== EMULATED_V2_VERSION) throw new Status(GrpcCode.NOT_FOUND, `Request for unknown model: '${ref.name}' version ${ref.version} is not found`);
+        if (ref.version && ref.version !== EMULATED_V2_VERSION)
+            throw new Status(GrpcCode.NOT_FOUND, `Request for unknown model: '${ref.name}' version ${ref.version} is not found`);
         if (!this.ready()) throw new Status(GrpcCode.NOT_FOUND, `Request for unknown model: '${ref.name}' has no available versions`);
         return this.model;
     }

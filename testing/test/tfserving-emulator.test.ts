@@ -12,22 +12,34 @@ describe("TF Serving emulator REST surface", () => {
     after(() => emulator.stop());
 
     it("answers errors the way TF Serving does: JSON {error} with 404 or 400", async () => {
-        const missing = await fetch(`${emulator.restUrl}/v1/models/nope:predict`, { method: "POST", body: JSON.stringify({ inputs: { x: [1] } }) });
+        const missing = await fetch(`${emulator.restUrl}/v1/models/nope:predict`, {
+            method: "POST",
+            body: JSON.stringify({ inputs: { x: [1] } }),
+        });
         assert.equal(missing.status, 404);
         assert.deepEqual(await missing.json(), { error: "Servable not found for request: Latest(nope)" });
-        const bad = await fetch(`${emulator.restUrl}/v1/models/bert:predict`, { method: "POST", body: JSON.stringify({ inputs: { input_ids: [[1]], extra: [[1]] } }) });
+        const bad = await fetch(`${emulator.restUrl}/v1/models/bert:predict`, {
+            method: "POST",
+            body: JSON.stringify({ inputs: { input_ids: [[1]], extra: [[1]] } }),
+        });
         assert.equal(bad.status, 400);
         assert.match(((await bad.json()) as { error: string }).error, /input tensor alias not found in signature: extra/);
         const notJson = await fetch(`${emulator.restUrl}/v1/models/bert:predict`, { method: "POST", body: "{" });
         assert.equal(notJson.status, 400);
         const status = await fetch(`${emulator.restUrl}/v1/models/bert`);
-        assert.deepEqual(await status.json(), { model_version_status: [{ version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } }] });
+        assert.deepEqual(await status.json(), {
+            model_version_status: [{ version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } }],
+        });
     });
 
     it("returns a lone output unnamed, which the REST client names after the requested output", async () => {
         const client = createModelClient(emulator.restUrl);
         const ids = tensorFromInt32(new Int32Array([1, 2]), [1, 2]);
-        const response = await client.predict({ model: { name: "bert" }, inputs: { input_ids: ids, input_mask: ids, segment_ids: ids }, outputFilter: ["logits"] });
+        const response = await client.predict({
+            model: { name: "bert" },
+            inputs: { input_ids: ids, input_mask: ids, segment_ids: ids },
+            outputFilter: ["logits"],
+        });
         assert.deepEqual(Object.keys(response.outputs), ["logits"]);
         assert.deepEqual(response.outputs.logits.shape, [1, 2]);
     });
@@ -36,7 +48,11 @@ describe("TF Serving emulator REST surface", () => {
         const client = createModelClient(emulator.grpcUrl);
         const ids = tensorFromInt32(new Int32Array([1, 2]), [1, 2]);
         await assert.rejects(
-            client.predict({ model: { name: "bert" }, inputs: { input_ids: ids, input_mask: ids, segment_ids: ids }, outputFilter: ["probabilities"] }),
+            client.predict({
+                model: { name: "bert" },
+                inputs: { input_ids: ids, input_mask: ids, segment_ids: ids },
+                outputFilter: ["probabilities"],
+            }),
             /output tensor alias not found in signature: probabilities/,
         );
         client.close();
@@ -48,7 +64,10 @@ describe("TF Serving emulator REST surface", () => {
         try {
             const controller = new AbortController();
             setTimeout(() => controller.abort(new Error("shutting down")), 200);
-            await assert.rejects(waitForModelAvailable(client, { name: "bert" }, { timeoutMs: 30_000, intervalMs: 50, signal: controller.signal }), /shutting down/);
+            await assert.rejects(
+                waitForModelAvailable(client, { name: "bert" }, { timeoutMs: 30_000, intervalMs: 50, signal: controller.signal }),
+                /shutting down/,
+            );
             const [status] = await client.getModelStatus({ name: "bert" });
             assert.equal(status.state, ModelState.LOADING);
         } finally {
@@ -60,12 +79,15 @@ describe("TF Serving emulator REST surface", () => {
 
 describe("emulator-main CLI", () => {
     it("parses its flags and rejects unknown ones", () => {
-        assert.deepEqual(parseEmulatorArgs(["--grpc-port", "8500", "--rest-port", "8501", "--latency-ms", "3", "--output-encoding", "typed_fields"]), {
-            grpcPort: 8500,
-            restPort: 8501,
-            latencyMs: 3,
-            outputEncoding: "typed_fields",
-        });
+        assert.deepEqual(
+            parseEmulatorArgs(["--grpc-port", "8500", "--rest-port", "8501", "--latency-ms", "3", "--output-encoding", "typed_fields"]),
+            {
+                grpcPort: 8500,
+                restPort: 8501,
+                latencyMs: 3,
+                outputEncoding: "typed_fields",
+            },
+        );
         assert.throws(() => parseEmulatorArgs(["--latency-ms", "soon"]), /--latency-ms must be a number >= 0, got "soon"/);
         assert.throws(() => parseEmulatorArgs(["--port", "1"]), /unknown option "--port"/);
         assert.throws(() => parseEmulatorArgs(["--grpc-port", "1.5"]), /--grpc-port must be an integer >= 0, got "1.5"/);
@@ -95,7 +117,10 @@ describe("emulator request log", () => {
                 const ids = tensorFromInt32(new Int32Array(batch * 4), [batch, 4]);
                 await client.predict({ model: { name: "bert" }, inputs: { input_ids: ids, input_mask: ids, segment_ids: ids } });
             }
-            assert.deepEqual(emulator.requests.map((r) => r.batchSize), [3, 4, 5]);
+            assert.deepEqual(
+                emulator.requests.map((r) => r.batchSize),
+                [3, 4, 5],
+            );
         } finally {
             client.close();
             await emulator.stop();
@@ -103,6 +128,9 @@ describe("emulator request log", () => {
     });
 
     it("rejects a negative log size", async () => {
-        await assert.rejects(startTfServingEmulator({ maxRecordedRequests: -1 }), /maxRecordedRequests must be a whole number >= 0, got -1/);
+        await assert.rejects(
+            startTfServingEmulator({ maxRecordedRequests: -1 }),
+            /maxRecordedRequests must be a whole number >= 0, got -1/,
+        );
     });
 });

@@ -4,7 +4,8 @@
 import { choiceFlag, numberFlag, parseFlags } from "../../ops/args";
 import { startTfServingEmulator, type TfServingEmulatorOptions } from "./emulator";
 
-const USAGE = "usage: tsx testing/tfserving/emulator-main.ts [--host H] [--grpc-port N] [--rest-port M] [--latency-ms L] [--loading-ms T] [--output-encoding tensor_content|typed_fields]";
+const USAGE =
+    "usage: tsx testing/tfserving/emulator-main.ts [--host H] [--grpc-port N] [--rest-port M] [--latency-ms L] [--loading-ms T] [--output-encoding tensor_content|typed_fields]";
 
 const FLAGS = {
     host: { type: "string" },

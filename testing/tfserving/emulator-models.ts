@@ -78,18 +78,27 @@ function expectInputs(model: EmulatedModel, inputs: Record<string, Tensor>): voi
     const names = Object.keys(inputs);
     for (const name of names) {
         if (!expected.includes(name)) {
-            throw new InvalidInputError(`input tensor alias not found in signature: ${name}. Inputs expected to be in the set {${expected.join(",")}}.`);
+            throw new InvalidInputError(
+                `input tensor alias not found in signature: ${name}. Inputs expected to be in the set {${expected.join(",")}}.`,
+            );
         }
     }
     for (const spec of model.inputs) {
         const tensor = inputs[spec.name];
-        if (tensor === undefined) throw new InvalidInputError(`input "${spec.name}" is missing; signature ${SERVING_DEFAULT} of "${model.name}" needs {${expected.join(",")}}`);
+        if (tensor === undefined)
+            throw new InvalidInputError(
+                `input "${spec.name}" is missing; signature ${SERVING_DEFAULT} of "${model.name}" needs {${expected.join(",")}}`,
+            );
         if (tensor.dtype !== spec.dtype) {
-            throw new InvalidInputError(`input "${spec.name}" must be ${dtypeName(spec.dtype)} ${spec.shape} but ${dtypeName(tensor.dtype)} was provided`);
+            throw new InvalidInputError(
+                `input "${spec.name}" must be ${dtypeName(spec.dtype)} ${spec.shape} but ${dtypeName(tensor.dtype)} was provided`,
+            );
         }
         const bytes = elementCount(tensor.shape) * (bytesPerElement(tensor.dtype) ?? 0);
         if ((tensor.content?.length ?? -1) !== bytes) {
-            throw new InvalidInputError(`input "${spec.name}" of shape [${tensor.shape.join(",")}] needs ${bytes} bytes of ${dtypeName(tensor.dtype)} data but carries ${tensor.content?.length ?? 0}`);
+            throw new InvalidInputError(
+                `input "${spec.name}" of shape [${tensor.shape.join(",")}] needs ${bytes} bytes of ${dtypeName(tensor.dtype)} data but carries ${tensor.content?.length ?? 0}`,
+            );
         }
     }
 }
@@ -169,14 +178,24 @@ export function bertModel(name: string, seqLen?: number): EmulatedModel {
             for (const other of ["input_mask", "segment_ids"]) {
                 const s = inputs[other].shape;
                 if (s.length !== 2 || s[0] !== shape[0] || s[1] !== shape[1]) {
-                    throw new InvalidInputError(`input "${other}" has shape [${s.join(",")}] but input_ids has [${shape.join(",")}]; all BERT inputs must share [B,S]`);
+                    throw new InvalidInputError(
+                        `input "${other}" has shape [${s.join(",")}] but input_ids has [${shape.join(",")}]; all BERT inputs must share [B,S]`,
+                    );
                 }
             }
             if (seqLen !== undefined && shape[1] !== seqLen) {
-                throw new InvalidInputError(`input "input_ids" has shape [${shape.join(",")}] but model "${name}" was compiled for sequence length ${seqLen} ([B,${seqLen}])`);
+                throw new InvalidInputError(
+                    `input "input_ids" has shape [${shape.join(",")}] but model "${name}" was compiled for sequence length ${seqLen} ([B,${seqLen}])`,
+                );
             }
             const [batch, length] = shape;
-            const logits = bertLogits(int32View(inputs.input_ids), int32View(inputs.input_mask), int32View(inputs.segment_ids), batch, length);
+            const logits = bertLogits(
+                int32View(inputs.input_ids),
+                int32View(inputs.input_mask),
+                int32View(inputs.segment_ids),
+                batch,
+                length,
+            );
             return { logits: tensorFromFloat32(logits, [batch, 2]) };
         },
     };

@@ -3,14 +3,27 @@
 // classifier with deterministic outputs. Used by `npm start`, the benchmarks and the tests.
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { decodeGetModelStatusRequest, decodePredictRequest, encodeGetModelStatusResponse, encodePredictResponseSegments } from "../../worker/model-client/tfserving/codec";
+import {
+    decodeGetModelStatusRequest,
+    decodePredictRequest,
+    encodeGetModelStatusResponse,
+    encodePredictResponseSegments,
+} from "../../worker/model-client/tfserving/codec";
 import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type EmulatedModel } from "./emulator-models";
 import { GrpcCode } from "../../worker/model-client/grpc/protocol";
 import { GrpcStatusError, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc-server";
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "../../worker/model-client/tfserving/json-tensors";
 import { readFloat32, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
-import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "../../worker/model-client/tfserving/types";
+import {
+    DataType,
+    ModelState,
+    type ModelSpec,
+    type ModelVersionStatus,
+    type PredictRequest,
+    type PredictResponse,
+    type Tensor,
+} from "../../worker/model-client/tfserving/types";
 
 export interface TfServingEmulatorOptions {
     host?: string;
@@ -37,7 +50,20 @@ export type InjectableCode = "UNAVAILABLE" | "INTERNAL" | "INVALID_ARGUMENT" | "
  * Ways a misbehaving detection model can answer "OK" with bad outputs (frame 0, detection 0 is the one
  * changed; it is made a counted, high-scoring detection so no threshold hides it).
  */
-export const OUTPUT_FAULTS = ["nan", "infinity", "negative_infinity", "score_above_one", "box_outside", "box_inverted", "unknown_class", "fractional_class", "count_above_k", "wrong_dtype", "wrong_shape", "missing_output"] as const;
+export const OUTPUT_FAULTS = [
+    "nan",
+    "infinity",
+    "negative_infinity",
+    "score_above_one",
+    "box_outside",
+    "box_inverted",
+    "unknown_class",
+    "fractional_class",
+    "count_above_k",
+    "wrong_dtype",
+    "wrong_shape",
+    "missing_output",
+] as const;
 export type OutputFault = (typeof OUTPUT_FAULTS)[number];
 
 export interface RecordedInput {
@@ -183,7 +209,14 @@ class ModelServer {
             }
             const latency = typeof this.latency === "function" ? this.latency(request) : this.latency;
             if (latency > 0) await preciseDelay(latency);
-            return { model: { name: request.model.name, version: EMULATED_VERSION, signatureName: request.model.signatureName || SERVING_DEFAULT }, outputs };
+            return {
+                model: {
+                    name: request.model.name,
+                    version: EMULATED_VERSION,
+                    signatureName: request.model.signatureName || SERVING_DEFAULT,
+                },
+                outputs,
+            };
         } catch (err) {
             record.outcome = err instanceof EmulatorStatus ? err.code : "INTERNAL";
             throw err;
@@ -198,7 +231,10 @@ class ModelServer {
             throw new EmulatorStatus("NOT_FOUND", `Servable not found for request: ${servable}`);
         }
         if (spec.signatureName && spec.signatureName !== SERVING_DEFAULT) {
-            throw new EmulatorStatus("INVALID_ARGUMENT", `Serving signature name: "${spec.signatureName}" not found in signature def (model "${spec.name}" has only "${SERVING_DEFAULT}")`);
+            throw new EmulatorStatus(
+                "INVALID_ARGUMENT",
+                `Serving signature name: "${spec.signatureName}" not found in signature def (model "${spec.name}" has only "${SERVING_DEFAULT}")`,
+            );
         }
         return model;
     }
@@ -207,7 +243,10 @@ class ModelServer {
         const model = this.modelFor(request.model);
         for (const name of request.outputFilter ?? []) {
             if (!model.outputNames.includes(name)) {
-                throw new EmulatorStatus("INVALID_ARGUMENT", `output tensor alias not found in signature: ${name}. Outputs expected to be in the set {${model.outputNames.join(",")}}.`);
+                throw new EmulatorStatus(
+                    "INVALID_ARGUMENT",
+                    `output tensor alias not found in signature: ${name}. Outputs expected to be in the set {${model.outputNames.join(",")}}.`,
+                );
             }
         }
         let outputs: Record<string, Tensor>;
@@ -270,7 +309,12 @@ export function corruptDetections(outputs: Record<string, Tensor>, fault: Output
         detection_scores: tensorFromFloat32(scores, [n, k]),
         detection_classes: tensorFromFloat32(classes, [n, k]),
     };
-    if (fault === "wrong_dtype") result.detection_classes = { dtype: DataType.DT_STRING, shape: [n, k], strings: Array.from(classes, (c) => Buffer.from(String(c))) };
+    if (fault === "wrong_dtype")
+        result.detection_classes = {
+            dtype: DataType.DT_STRING,
+            shape: [n, k],
+            strings: Array.from(classes, (c) => Buffer.from(String(c))),
+        };
     if (fault === "wrong_shape") result.detection_boxes = tensorFromFloat32(new Float32Array(n * k * 3), [n, k, 3]);
     if (fault === "missing_output") delete result.detection_scores;
     return result;
@@ -359,7 +403,8 @@ function restRequest(server: ModelServer, spec: ModelSpec, text: string): Predic
     } catch (err) {
         throw new EmulatorStatus("INVALID_ARGUMENT", `JSON Parse error: ${(err as Error).message}`);
     }
-    if (body.instances !== undefined) throw new EmulatorStatus("INVALID_ARGUMENT", `this emulator supports only the columnar "inputs" format, not "instances"`);
+    if (body.instances !== undefined)
+        throw new EmulatorStatus("INVALID_ARGUMENT", `this emulator supports only the columnar "inputs" format, not "instances"`);
     if (typeof body.inputs !== "object" || body.inputs === null || Array.isArray(body.inputs)) {
         throw new EmulatorStatus("INVALID_ARGUMENT", `request body needs an "inputs" object mapping input names to nested arrays`);
     }

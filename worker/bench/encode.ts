@@ -3,7 +3,13 @@
 // trip through the emulator (in a child process) on both transports, with CPU per call on each side:
 //   npx tsx worker/bench/encode.ts [--frames 8] [--size 300] [--iterations 20] [--roundtrip] [--json]
 import { readdirSync, readFileSync } from "node:fs";
-import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../model-client/tfserving";
+import {
+    createModelClient,
+    encodePredictRequest,
+    encodeRestPredictBody,
+    tensorFromUint8,
+    type PredictRequest,
+} from "../model-client/tfserving";
 import { encodePredictRequestSegments } from "../model-client/tfserving/codec";
 import { frameMessage } from "../model-client/grpc/protocol";
 import { spawnTfServingEmulator } from "../../testing/spawn";
@@ -20,7 +26,10 @@ export interface EncodeCost {
 export function videoBatchRequest(frames: number, size: number): PredictRequest {
     const content = Buffer.allocUnsafe(frames * size * size * 3);
     for (let i = 0; i < content.length; i++) content[i] = (i * 2654435761) >>> 24;
-    return { model: { name: "object_detection", signatureName: "serving_default" }, inputs: { inputs: tensorFromUint8(content, [frames, size, size, 3]) } };
+    return {
+        model: { name: "object_detection", signatureName: "serving_default" },
+        inputs: { inputs: tensorFromUint8(content, [frames, size, size, 3]) },
+    };
 }
 
 export function measureEncode(request: PredictRequest, iterations: number): EncodeCost[] {
@@ -88,7 +97,11 @@ export async function measureRoundTrip(request: PredictRequest, iterations: numb
                 }
                 const clientCpu = process.cpuUsage(clientBefore);
                 const serverCpu = processTreeCpuMs(child.pid!) - serverBefore;
-                return { p50Ms: round3(summarize(samples).p50Ms), clientCpuMs: round3((clientCpu.user + clientCpu.system) / 1000 / iterations), serverCpuMs: round3(serverCpu / iterations) };
+                return {
+                    p50Ms: round3(summarize(samples).p50Ms),
+                    clientCpuMs: round3((clientCpu.user + clientCpu.system) / 1000 / iterations),
+                    serverCpuMs: round3(serverCpu / iterations),
+                };
             } finally {
                 client.close();
             }
@@ -111,7 +124,8 @@ const FLAGS = {
 
 async function main(): Promise<void> {
     const flags = parseFlags(process.argv.slice(2), FLAGS, USAGE);
-    const positive = (flag: "frames" | "size" | "iterations", fallback: number): number => numberFlag(flags[flag], `--${flag}`, { min: 1, integer: true }, USAGE, fallback);
+    const positive = (flag: "frames" | "size" | "iterations", fallback: number): number =>
+        numberFlag(flags[flag], `--${flag}`, { min: 1, integer: true }, USAGE, fallback);
     const frames = positive("frames", 8);
     const size = positive("size", 300);
     const request = videoBatchRequest(frames, size);
@@ -123,7 +137,8 @@ async function main(): Promise<void> {
         return;
     }
     console.log(`encode one ${frames}x${size}x${size}x3 uint8 batch (${frames * size * size * 3} bytes of pixels):`);
-    for (const r of results) console.log(`  ${r.transport.padEnd(5)} ${String(r.bytes).padStart(10)} bytes  p50 ${r.p50Ms} ms  mean ${r.meanMs} ms`);
+    for (const r of results)
+        console.log(`  ${r.transport.padEnd(5)} ${String(r.bytes).padStart(10)} bytes  p50 ${r.p50Ms} ms  mean ${r.meanMs} ms`);
     if (roundTrip) {
         console.log("full Predict round trip through the emulator in a child process (no injected latency):");
         for (const [name, r] of Object.entries(roundTrip)) {

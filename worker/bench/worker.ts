@@ -20,7 +20,13 @@ import { makeTestVideo } from "../../testing/ffmpeg";
 import { BatchBufferPool, decodeBatches, probeVideo, type FrameBatch } from "../src/decode";
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
 import { ResultFileWriter } from "../src/results";
-import { createModelClient, encodePredictRequest, encodeRestPredictBody, tensorFromUint8, type PredictRequest } from "../model-client/tfserving";
+import {
+    createModelClient,
+    encodePredictRequest,
+    encodeRestPredictBody,
+    tensorFromUint8,
+    type PredictRequest,
+} from "../model-client/tfserving";
 import { numberFlag, parseFlags, UsageError } from "../../ops/args";
 import { summarize } from "../../ops/stats";
 
@@ -46,7 +52,10 @@ function procCpu(pid: number | "self"): ProcCpu | undefined {
         return undefined;
     }
     // Fields after "(comm) ": state is field 3, so field n is at index n - 3.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const f = stat
+        .slice(stat.lastIndexOf(")") + 2)
+        .split(" ")
+        .map(Number);
     const ms = (ticks: number): number => (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
     return { ownMs: ms(f[14 - 3] + f[15 - 3]), reapedChildrenMs: ms(f[16 - 3] + f[17 - 3]) };
 }
@@ -106,7 +115,13 @@ const FLAGS = {
 function parseBenchArgs(argv: readonly string[]): Options {
     const flags = parseFlags(argv, FLAGS, USAGE);
     const positive = (flag: keyof typeof FLAGS, fallback: number, integer = false): number =>
-        numberFlag(flags[flag] as string | undefined, `--${flag}`, integer ? { min: 1, integer } : { min: 0, exclusive: true }, USAGE, fallback);
+        numberFlag(
+            flags[flag] as string | undefined,
+            `--${flag}`,
+            integer ? { min: 1, integer } : { min: 0, exclusive: true },
+            USAGE,
+            fallback,
+        );
     let frameWidth = 300;
     let frameHeight = 300;
     if (flags.frame !== undefined) {
@@ -141,10 +156,23 @@ interface EmulatorProcess {
 /** The emulator in its own process, so it does not share the worker's event loop. */
 async function startEmulatorProcess(latencyMs: number): Promise<EmulatorProcess> {
     // Only the options that make it cheapest: gRPC with tensor_content outputs (the default), no loading delay.
-    const child: ChildProcess = spawn(TS_NODE[0], [...TS_NODE.slice(1), join(REPO, "testing/tfserving/emulator-main.ts"), "--grpc-port", "0", "--rest-port", "0", "--latency-ms", String(latencyMs)], {
-        cwd: REPO,
-        stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child: ChildProcess = spawn(
+        TS_NODE[0],
+        [
+            ...TS_NODE.slice(1),
+            join(REPO, "testing/tfserving/emulator-main.ts"),
+            "--grpc-port",
+            "0",
+            "--rest-port",
+            "0",
+            "--latency-ms",
+            String(latencyMs),
+        ],
+        {
+            cwd: REPO,
+            stdio: ["ignore", "pipe", "inherit"],
+        },
+    );
     const line = await new Promise<string>((ok, fail) => {
         const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
         rl.once("line", (l) => {
@@ -218,7 +246,16 @@ async function pipelineRun(video: string, modelUrl: string, o: Options, dir: str
     const signal = new AbortController().signal;
     const client = createModelClient(modelUrl);
     const info = await probeVideo(video, signal);
-    const settings: InferenceSettings = { client, spec: { name: "object_detection" }, inputName: "inputs", width: o.frameWidth, height: o.frameHeight, scoreThreshold: 0.5, timeoutMs: 30_000, maxRetries: 3 };
+    const settings: InferenceSettings = {
+        client,
+        spec: { name: "object_detection" },
+        inputName: "inputs",
+        width: o.frameWidth,
+        height: o.frameHeight,
+        scoreThreshold: 0.5,
+        timeoutMs: 30_000,
+        maxRetries: 3,
+    };
     const writer = await ResultFileWriter.create(join(dir, "result.json"), {
         source: { bucket: "bench", key: "video", etag: "-" },
         model: { name: "object_detection", signature: "serving_default" },
@@ -251,7 +288,11 @@ async function pipelineRun(video: string, modelUrl: string, o: Options, dir: str
         frames: n,
         seconds,
         fps,
-        cpu: { workerMs: (cpu.user + cpu.system) / 1000 / n, ffmpegMs: childrenMs === undefined ? undefined : childrenMs / n, modelServerMs: otherMs === undefined ? undefined : otherMs / n },
+        cpu: {
+            workerMs: (cpu.user + cpu.system) / 1000 / n,
+            ffmpegMs: childrenMs === undefined ? undefined : childrenMs / n,
+            modelServerMs: otherMs === undefined ? undefined : otherMs / n,
+        },
         modelKeptBusy: fps / ((o.inFlight * o.batch * 1000) / batchLatency.meanMs),
         batchLatency,
     };
@@ -263,7 +304,16 @@ async function modelOnly(modelUrl: string, o: Options, batches: number, modelSer
     const data = Buffer.alloc(o.batch * o.frameWidth * o.frameHeight * 3);
     for (let i = 0; i < data.length; i += 97) data[i] = i & 0xff;
     const batch: FrameBatch = { data, count: o.batch, firstIndex: 0 };
-    const settings: InferenceSettings = { client, spec: { name: "object_detection" }, inputName: "inputs", width: o.frameWidth, height: o.frameHeight, scoreThreshold: 0.5, timeoutMs: 30_000, maxRetries: 0 };
+    const settings: InferenceSettings = {
+        client,
+        spec: { name: "object_detection" },
+        inputName: "inputs",
+        width: o.frameWidth,
+        height: o.frameHeight,
+        scoreThreshold: 0.5,
+        timeoutMs: 30_000,
+        maxRetries: 0,
+    };
     const signal = new AbortController().signal;
     await inferBatch(batch, settings, signal); // warm-up: connection set-up
     const latencies: number[] = [];
@@ -297,7 +347,10 @@ async function modelOnly(modelUrl: string, o: Options, batches: number, modelSer
 function encodingCost(o: Options): { grpcMs: number; grpcBytes: number; restMs: number; restBytes: number } {
     const data = Buffer.alloc(o.batch * o.frameWidth * o.frameHeight * 3);
     for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
-    const request: PredictRequest = { model: { name: "object_detection", signatureName: "serving_default" }, inputs: { inputs: tensorFromUint8(data, [o.batch, o.frameHeight, o.frameWidth, 3]) } };
+    const request: PredictRequest = {
+        model: { name: "object_detection", signatureName: "serving_default" },
+        inputs: { inputs: tensorFromUint8(data, [o.batch, o.frameHeight, o.frameWidth, 3]) },
+    };
     const time = (f: () => Buffer, reps: number): { ms: number; bytes: number } => {
         let bytes = f().length;
         const t0 = performance.now();
@@ -321,7 +374,18 @@ async function rssChild(video: string, modelUrl: string, o: Options): Promise<vo
 }
 
 async function measureRss(video: string, modelUrl: string, o: Options): Promise<{ frames: number; maxRssMb: number }> {
-    const args = [__filename, "--rss-child", video, modelUrl, "--batch", String(o.batch), "--in-flight", String(o.inFlight), "--frame", `${o.frameWidth}x${o.frameHeight}`];
+    const args = [
+        __filename,
+        "--rss-child",
+        video,
+        modelUrl,
+        "--batch",
+        String(o.batch),
+        "--in-flight",
+        String(o.inFlight),
+        "--frame",
+        `${o.frameWidth}x${o.frameHeight}`,
+    ];
     const child = spawn(TS_NODE[0], [...TS_NODE.slice(1), ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -338,7 +402,9 @@ function cpuText(c: CpuPerFrame | undefined): string {
 }
 
 function row(name: string, r: PipelineRun, note = ""): string {
-    const lat = Number.isNaN(r.batchLatency.p50Ms) ? "" : `  batch p50 ${r.batchLatency.p50Ms.toFixed(1)} ms p99 ${r.batchLatency.p99Ms.toFixed(1)} ms`;
+    const lat = Number.isNaN(r.batchLatency.p50Ms)
+        ? ""
+        : `  batch p50 ${r.batchLatency.p50Ms.toFixed(1)} ms p99 ${r.batchLatency.p99Ms.toFixed(1)} ms`;
     const busy = r.modelKeptBusy === undefined ? "" : `, model ${(r.modelKeptBusy * 100).toFixed(0)}% busy`;
     return `${name.padEnd(34)} ${String(r.frames).padStart(5)} frames ${r.fps.toFixed(1).padStart(7)} fps${lat}${busy}${cpuText(r.cpu)} ${note}`;
 }
@@ -366,7 +432,13 @@ async function main(): Promise<void> {
     const emulators: EmulatorProcess[] = [];
     try {
         log(`generating a ${o.seconds} s ${o.fps} fps ${o.width}x${o.height} video ...`);
-        const video = await makeTestVideo({ path: join(dir, "bench.mp4"), seconds: o.seconds, fps: o.fps, width: o.width, height: o.height });
+        const video = await makeTestVideo({
+            path: join(dir, "bench.mp4"),
+            seconds: o.seconds,
+            fps: o.fps,
+            width: o.width,
+            height: o.height,
+        });
 
         log("calibrating: decode alone once (also warms the page cache) ...");
         const calibration = await decodeOnly(video, o);
@@ -393,7 +465,9 @@ async function main(): Promise<void> {
         const matchedModel = await modelOnly(matched.grpcUrl, o, Math.max(20, Math.ceil(calibration.frames / o.batch)), matched.pid);
 
         // Interleaved, so load from anything else on the machine falls on all three cases alike.
-        log(`(a) decode alone, (c) pipeline, instant model, (d) pipeline, model ~ decoder (${matchedLatency} ms per batch, ${o.inFlight} in flight): ${o.runs} rounds ...`);
+        log(
+            `(a) decode alone, (c) pipeline, instant model, (d) pipeline, model ~ decoder (${matchedLatency} ms per batch, ${o.inFlight} in flight): ${o.runs} rounds ...`,
+        );
         const decodeRuns: PipelineRun[] = [];
         const instantRuns: PipelineRun[] = [];
         const matchedRuns: PipelineRun[] = [];
@@ -411,8 +485,20 @@ async function main(): Promise<void> {
         const encoding = encodingCost(o);
 
         log(`(f) peak RSS for ${o.rssSeconds} s and ${o.rssSeconds * 4} s videos (640x360) ...`);
-        const shortVideo = await makeTestVideo({ path: join(dir, "rss-short.mp4"), seconds: o.rssSeconds, fps: o.fps, width: 640, height: 360 });
-        const longVideo = await makeTestVideo({ path: join(dir, "rss-long.mp4"), seconds: o.rssSeconds * 4, fps: o.fps, width: 640, height: 360 });
+        const shortVideo = await makeTestVideo({
+            path: join(dir, "rss-short.mp4"),
+            seconds: o.rssSeconds,
+            fps: o.fps,
+            width: 640,
+            height: 360,
+        });
+        const longVideo = await makeTestVideo({
+            path: join(dir, "rss-long.mp4"),
+            seconds: o.rssSeconds * 4,
+            fps: o.fps,
+            width: 640,
+            height: 360,
+        });
         const rssShort = await measureRss(shortVideo, instant.grpcUrl, o);
         const rssLong = await measureRss(longVideo, instant.grpcUrl, o);
         await instant.stop();
@@ -428,11 +514,23 @@ async function main(): Promise<void> {
         const results = {
             machine: { cpus: cores, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg() },
             video: { seconds: o.seconds, fps: o.fps, width: o.width, height: o.height, frames: decode.frames },
-            settings: { frame: `${o.frameWidth}x${o.frameHeight}`, batch: o.batch, inFlight: o.inFlight, runs: o.runs, calibrationDecodeFps: calibration.fps },
+            settings: {
+                frame: `${o.frameWidth}x${o.frameHeight}`,
+                batch: o.batch,
+                inFlight: o.inFlight,
+                runs: o.runs,
+                calibrationDecodeFps: calibration.fps,
+            },
             a_decodeOnly: { ...decode, cpuBoundCeilingFps: ceiling(decode) },
             b_modelOnly: { latencyMs: o.latencyMs, ...model },
             b_instantModelOnly: instantModel,
-            c_pipelineInstantModel: { ...pipelineInstant, cpuBoundCeilingFps: ceiling(pipelineInstant), ratioToDecode: pipelineInstant.fps / decode.fps, target: 0.9, pass: pipelineInstant.fps >= 0.9 * decode.fps },
+            c_pipelineInstantModel: {
+                ...pipelineInstant,
+                cpuBoundCeilingFps: ceiling(pipelineInstant),
+                ratioToDecode: pipelineInstant.fps / decode.fps,
+                target: 0.9,
+                pass: pipelineInstant.fps >= 0.9 * decode.fps,
+            },
             d_pipelineMatchedModel: {
                 latencyMs: matchedLatency,
                 modelOnlyFps: matchedModel.fps,
@@ -454,16 +552,36 @@ async function main(): Promise<void> {
         const runsText = (r: { runsFps: number[] }): string => `[runs: ${r.runsFps.join(", ")} fps]`;
         const ceilingText = (v: number | undefined): string => (v === undefined ? "" : `; CPU-bound ceiling ${v.toFixed(0)} fps`);
         p("");
-        p(`machine: ${cores} CPUs, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at start, ${loadavg()[0].toFixed(2)} at end (ratios are only meaningful on an otherwise idle machine)`);
-        p(`video ${o.width}x${o.height} ${o.seconds} s @ ${o.fps} fps -> ${o.frameWidth}x${o.frameHeight} RGB, batch ${o.batch}, ${o.inFlight} in flight; medians of ${o.runs} runs`);
+        p(
+            `machine: ${cores} CPUs, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at start, ${loadavg()[0].toFixed(2)} at end (ratios are only meaningful on an otherwise idle machine)`,
+        );
+        p(
+            `video ${o.width}x${o.height} ${o.seconds} s @ ${o.fps} fps -> ${o.frameWidth}x${o.frameHeight} RGB, batch ${o.batch}, ${o.inFlight} in flight; medians of ${o.runs} runs`,
+        );
         p(row("(a) decode alone", decode, `${runsText(decode)}${ceilingText(results.a_decodeOnly.cpuBoundCeilingFps)}`));
         p(row(`(b) model alone, ${o.latencyMs} ms/batch`, model));
         p(row("    model alone, instant", instantModel));
-        p(row("(c) pipeline, instant model", pipelineInstant, `${runsText(pipelineInstant)} -> ${results.c_pipelineInstantModel.ratioToDecode.toFixed(2)}x (a) [target >= 0.9: ${results.c_pipelineInstantModel.pass ? "PASS" : "FAIL"}]${ceilingText(results.c_pipelineInstantModel.cpuBoundCeilingFps)}`));
+        p(
+            row(
+                "(c) pipeline, instant model",
+                pipelineInstant,
+                `${runsText(pipelineInstant)} -> ${results.c_pipelineInstantModel.ratioToDecode.toFixed(2)}x (a) [target >= 0.9: ${results.c_pipelineInstantModel.pass ? "PASS" : "FAIL"}]${ceilingText(results.c_pipelineInstantModel.cpuBoundCeilingFps)}`,
+            ),
+        );
         p(row(`    model alone, ${matchedLatency} ms/batch`, matchedModel));
-        p(row("(d) pipeline, model ~ decoder", pipelineMatched, `${runsText(pipelineMatched)} -> ${results.d_pipelineMatchedModel.ratioToSlower.toFixed(2)}x slower [target >= 0.9: ${results.d_pipelineMatchedModel.pass ? "PASS" : "FAIL"}]${ceilingText(results.d_pipelineMatchedModel.cpuBoundCeilingFps)}`));
-        p(`(e) encode one batch: gRPC ${encoding.grpcMs.toFixed(2)} ms (${(encoding.grpcBytes / 1e6).toFixed(2)} MB), REST JSON ${encoding.restMs.toFixed(1)} ms (${(encoding.restBytes / 1e6).toFixed(2)} MB): ${results.e_encoding.restOverGrpc.toFixed(0)}x`);
-        p(`(f) peak RSS: ${rssShort.frames} frames ${rssShort.maxRssMb.toFixed(0)} MB, ${rssLong.frames} frames ${rssLong.maxRssMb.toFixed(0)} MB (growth ${results.f_peakRss.growthMb.toFixed(0)} MB)`);
+        p(
+            row(
+                "(d) pipeline, model ~ decoder",
+                pipelineMatched,
+                `${runsText(pipelineMatched)} -> ${results.d_pipelineMatchedModel.ratioToSlower.toFixed(2)}x slower [target >= 0.9: ${results.d_pipelineMatchedModel.pass ? "PASS" : "FAIL"}]${ceilingText(results.d_pipelineMatchedModel.cpuBoundCeilingFps)}`,
+            ),
+        );
+        p(
+            `(e) encode one batch: gRPC ${encoding.grpcMs.toFixed(2)} ms (${(encoding.grpcBytes / 1e6).toFixed(2)} MB), REST JSON ${encoding.restMs.toFixed(1)} ms (${(encoding.restBytes / 1e6).toFixed(2)} MB): ${results.e_encoding.restOverGrpc.toFixed(0)}x`,
+        );
+        p(
+            `(f) peak RSS: ${rssShort.frames} frames ${rssShort.maxRssMb.toFixed(0)} MB, ${rssLong.frames} frames ${rssLong.maxRssMb.toFixed(0)} MB (growth ${results.f_peakRss.growthMb.toFixed(0)} MB)`,
+        );
     } finally {
         for (const e of emulators) await e.stop();
         await rm(dir, { recursive: true, force: true });

@@ -16,7 +16,8 @@ export function readSettings(env: NodeJS.ProcessEnv): ModelFetchSettings {
     if (uri === undefined || uri.trim() === "") throw new ModelFetchError("MODEL_URI is not set", "CONFIG");
     const modelDir = env.MODEL_DIR;
     if (modelDir === undefined || modelDir.trim() === "") throw new ModelFetchError("MODEL_DIR is not set", "CONFIG");
-    if (!path.isAbsolute(modelDir)) throw new ModelFetchError(`MODEL_DIR must be an absolute path, got ${JSON.stringify(modelDir)}`, "CONFIG");
+    if (!path.isAbsolute(modelDir))
+        throw new ModelFetchError(`MODEL_DIR must be an absolute path, got ${JSON.stringify(modelDir)}`, "CONFIG");
     if (path.resolve(modelDir) === path.parse(path.resolve(modelDir)).root) {
         throw new ModelFetchError("MODEL_DIR must not be the file-system root", "CONFIG");
     }

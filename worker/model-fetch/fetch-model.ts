@@ -40,7 +40,12 @@ export async function fetchModel(settings: ModelFetchSettings, deps: ModelFetchD
     await removeLeftovers(parent, base);
 
     const existing = await readMarker(modelDir);
-    if (existing !== undefined && existing.uri === source.uri && existing.defaultVersion === version && (await versionsPresent(modelDir, existing.versions))) {
+    if (
+        existing !== undefined &&
+        existing.uri === source.uri &&
+        existing.defaultVersion === version &&
+        (await versionsPresent(modelDir, existing.versions))
+    ) {
         return { reused: true, versions: existing.versions, modelDir };
     }
 
@@ -104,8 +109,13 @@ async function removeLeftovers(parent: string, base: string): Promise<void> {
 async function readMarker(modelDir: string): Promise<Marker | undefined> {
     try {
         const parsed = JSON.parse(await readFile(path.join(modelDir, MARKER_FILE), "utf8")) as Partial<Marker>;
-        if (typeof parsed.uri !== "string" || typeof parsed.defaultVersion !== "number" || !Array.isArray(parsed.versions)) return undefined;
-        return { uri: parsed.uri, defaultVersion: parsed.defaultVersion, versions: parsed.versions.filter((v): v is number => typeof v === "number") };
+        if (typeof parsed.uri !== "string" || typeof parsed.defaultVersion !== "number" || !Array.isArray(parsed.versions))
+            return undefined;
+        return {
+            uri: parsed.uri,
+            defaultVersion: parsed.defaultVersion,
+            versions: parsed.versions.filter((v): v is number => typeof v === "number"),
+        };
     } catch {
         return undefined;
     }
@@ -115,7 +125,14 @@ async function versionsPresent(modelDir: string, versions: number[]): Promise<bo
     if (versions.length === 0) return false;
     for (const v of versions) {
         const dir = path.join(modelDir, String(v));
-        const found = await Promise.all(["saved_model.pb", "saved_model.pbtxt"].map((f) => stat(path.join(dir, f)).then(() => true, () => false)));
+        const found = await Promise.all(
+            ["saved_model.pb", "saved_model.pbtxt"].map((f) =>
+                stat(path.join(dir, f)).then(
+                    () => true,
+                    () => false,
+                ),
+            ),
+        );
         if (!found.includes(true)) return false;
     }
     return true;

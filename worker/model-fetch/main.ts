@@ -23,6 +23,10 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
     const kind = err instanceof ModelFetchError ? err.kind : "UNEXPECTED";
-    log("error", err instanceof Error ? err.message : String(err), err instanceof ModelFetchError || !(err instanceof Error) ? { kind } : { kind, error: err });
+    log(
+        "error",
+        err instanceof Error ? err.message : String(err),
+        err instanceof ModelFetchError || !(err instanceof Error) ? { kind } : { kind, error: err },
+    );
     process.exitCode = 1;
 });

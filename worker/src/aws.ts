@@ -29,7 +29,10 @@ export interface AwsClients {
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
-function handler(idleMs: number, requestMs: number | undefined): { connectionTimeout: number; socketTimeout: number; requestTimeout?: number; throwOnRequestTimeout: boolean } {
+function handler(
+    idleMs: number,
+    requestMs: number | undefined,
+): { connectionTimeout: number; socketTimeout: number; requestTimeout?: number; throwOnRequestTimeout: boolean } {
     return {
         connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, idleMs),
         socketTimeout: idleMs,
@@ -43,10 +46,17 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     // A long poll is silent for up to WaitTimeSeconds before SQS answers.
     const sqsMs = idleMs + options.pollWaitSeconds * 1000;
     return {
-        sqs: new SQSClient({ requestHandler: handler(sqsMs, sqsMs), ...(options.endpoints?.sqs === undefined ? {} : { endpoint: options.endpoints.sqs }) }),
+        sqs: new SQSClient({
+            requestHandler: handler(sqsMs, sqsMs),
+            ...(options.endpoints?.sqs === undefined ? {} : { endpoint: options.endpoints.sqs }),
+        }),
         // No whole-request deadline for S3: a large result upload may take longer than any fixed figure;
         // the idle deadline catches a stall in either direction.
-        s3: new S3Client({ forcePathStyle: options.s3ForcePathStyle, requestHandler: handler(idleMs, undefined), ...(options.endpoints?.s3 === undefined ? {} : { endpoint: options.endpoints.s3 }) }),
+        s3: new S3Client({
+            forcePathStyle: options.s3ForcePathStyle,
+            requestHandler: handler(idleMs, undefined),
+            ...(options.endpoints?.s3 === undefined ? {} : { endpoint: options.endpoints.s3 }),
+        }),
         autoScaling: new AutoScalingClient({ requestHandler: handler(idleMs, idleMs) }),
         cloudwatch: new CloudWatchClient({ requestHandler: handler(idleMs, idleMs) }),
     };

@@ -13,7 +13,17 @@ export function jobMetricData(queueName: string, m: JobMetrics, timestamp: Date)
         { MetricName: "JobsSucceeded", Value: m.succeeded ? 1 : 0, Unit: StandardUnit.Count, Dimensions: dims, Timestamp: timestamp },
         { MetricName: "JobsFailed", Value: m.succeeded ? 0 : 1, Unit: StandardUnit.Count, Dimensions: dims, Timestamp: timestamp },
         { MetricName: "FramesProcessed", Value: m.frames, Unit: StandardUnit.Count, Dimensions: dims, Timestamp: timestamp },
-        ...(m.succeeded ? [{ MetricName: "FramesPerSecond", Value: m.framesPerSecond, Unit: StandardUnit.Count_Second, Dimensions: dims, Timestamp: timestamp }] : []),
+        ...(m.succeeded
+            ? [
+                  {
+                      MetricName: "FramesPerSecond",
+                      Value: m.framesPerSecond,
+                      Unit: StandardUnit.Count_Second,
+                      Dimensions: dims,
+                      Timestamp: timestamp,
+                  },
+              ]
+            : []),
     ];
 }
 

@@ -81,7 +81,9 @@ function decimal(env: Env, name: string, fallback: number | undefined, min: numb
     if (v === undefined) return fallback;
     const n = Number(v);
     if (!Number.isFinite(n) || n > max || (minExclusive ? n <= min : n < min)) {
-        throw new ConfigError(`${name}="${v}" is not valid: expected a number ${minExclusive ? "above" : "from"} ${min} ${minExclusive ? "and at most" : "to"} ${max}`);
+        throw new ConfigError(
+            `${name}="${v}" is not valid: expected a number ${minExclusive ? "above" : "from"} ${min} ${minExclusive ? "and at most" : "to"} ${max}`,
+        );
     }
     return n;
 }
@@ -108,7 +110,9 @@ function queueUrl(name: string, value: string): string {
     try {
         parsed = new URL(value);
     } catch {
-        throw new ConfigError(`${name}="${value}" is not valid: expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/video-jobs`);
+        throw new ConfigError(
+            `${name}="${value}" is not valid: expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/video-jobs`,
+        );
     }
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
         throw new ConfigError(`${name}="${value}" is not valid: an SQS queue URL starts with https://`);
@@ -125,7 +129,9 @@ function modelServerUrl(env: Env): string {
         throw new ConfigError(`MODEL_SERVER_URL="${value}" is not valid: expected grpc://host:8500 or http://host:8501`);
     }
     if (!["grpc:", "http:", "https:"].includes(parsed.protocol) || !parsed.hostname) {
-        throw new ConfigError(`MODEL_SERVER_URL="${value}" is not valid: expected grpc://host:8500 (gRPC Predict) or http://host:8501 (REST :predict)`);
+        throw new ConfigError(
+            `MODEL_SERVER_URL="${value}" is not valid: expected grpc://host:8500 (gRPC Predict) or http://host:8501 (REST :predict)`,
+        );
     }
     return value;
 }
@@ -141,7 +147,9 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     const heartbeatDefault = Math.max(1, Math.floor(visibilityTimeoutSeconds / 3));
     const heartbeatIntervalSeconds = int(env, "HEARTBEAT_INTERVAL_SECONDS", heartbeatDefault, 1, 43_200);
     if (heartbeatIntervalSeconds >= visibilityTimeoutSeconds) {
-        throw new ConfigError(`HEARTBEAT_INTERVAL_SECONDS=${heartbeatIntervalSeconds} is not valid: it must be shorter than VISIBILITY_TIMEOUT_SECONDS=${visibilityTimeoutSeconds} (about a third of it)`);
+        throw new ConfigError(
+            `HEARTBEAT_INTERVAL_SECONDS=${heartbeatIntervalSeconds} is not valid: it must be shorter than VISIBILITY_TIMEOUT_SECONDS=${visibilityTimeoutSeconds} (about a third of it)`,
+        );
     }
     const prefix = raw(env, "RESULTS_PREFIX") ?? "results/";
     if (prefix.startsWith("/")) throw new ConfigError(`RESULTS_PREFIX="${prefix}" is not valid: S3 key prefixes do not start with "/"`);

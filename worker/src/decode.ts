@@ -56,7 +56,24 @@ function run(command: string, args: string[], signal: AbortSignal): Promise<{ co
 /** ffprobe's demuxers for single pictures: `image2` and the `*_pipe` image parsers. */
 const IMAGE_FORMAT = /^(?:image2|[a-z0-9]+_pipe)$/;
 
-const IMAGE_NAMES: Record<string, string> = { png: "PNG", mjpeg: "JPEG", jpegls: "JPEG-LS", jpeg2000: "JPEG 2000", webp: "WebP", bmp: "BMP", tiff: "TIFF", gif: "GIF", qoi: "QOI", pam: "PAM", ppm: "PPM", pgm: "PGM", sgi: "SGI", dpx: "DPX", exr: "OpenEXR", svg: "SVG" };
+const IMAGE_NAMES: Record<string, string> = {
+    png: "PNG",
+    mjpeg: "JPEG",
+    jpegls: "JPEG-LS",
+    jpeg2000: "JPEG 2000",
+    webp: "WebP",
+    bmp: "BMP",
+    tiff: "TIFF",
+    gif: "GIF",
+    qoi: "QOI",
+    pam: "PAM",
+    ppm: "PPM",
+    pgm: "PGM",
+    sgi: "SGI",
+    dpx: "DPX",
+    exr: "OpenEXR",
+    svg: "SVG",
+};
 
 /** "PNG image", "JPEG image", ... for the message that rejects a still picture. */
 export function imageKind(codec: string): string {
@@ -72,11 +89,26 @@ function withoutPath(text: string, path: string): string {
 export async function probeVideo(path: string, signal: AbortSignal): Promise<VideoInfo> {
     const { code, stdout, stderr } = await run(
         "ffprobe",
-        ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration,format_name", "-of", "json", path],
+        [
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration,format_name",
+            "-of",
+            "json",
+            path,
+        ],
         signal,
     );
     if (signal.aborted) throw new ShutdownError();
-    if (code !== 0) throw new JobError(`not a readable video: ffprobe says ${withoutPath(tail(stderr), path) || `exit code ${code}`}`, true, "NOT_A_VIDEO");
+    if (code !== 0)
+        throw new JobError(
+            `not a readable video: ffprobe says ${withoutPath(tail(stderr), path) || `exit code ${code}`}`,
+            true,
+            "NOT_A_VIDEO",
+        );
     let parsed: { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
     try {
         parsed = JSON.parse(stdout) as typeof parsed;
@@ -84,7 +116,8 @@ export async function probeVideo(path: string, signal: AbortSignal): Promise<Vid
         throw new JobError(`ffprobe output is not JSON: ${tail(stdout)}`, true, "NOT_A_VIDEO");
     }
     const stream = parsed.streams?.[0];
-    if (stream === undefined) throw new JobError(`not a video: no video stream in ${String(parsed.format?.format_name ?? "the file")}`, true, "NOT_A_VIDEO");
+    if (stream === undefined)
+        throw new JobError(`not a video: no video stream in ${String(parsed.format?.format_name ?? "the file")}`, true, "NOT_A_VIDEO");
     const duration = Number(parsed.format?.duration ?? stream.duration);
     const avg = ratio(stream.avg_frame_rate);
     const frameRate = Number.isFinite(avg) && avg > 0 ? avg : ratio(stream.r_frame_rate);
@@ -120,7 +153,8 @@ export class BatchBufferPool {
     }
     /** Give back a buffer nobody reads any more (partial batches and foreign buffers are dropped). */
     give(buffer: Buffer): void {
-        if (buffer.length === this.bytes && buffer.byteOffset === 0 && this.free.length < this.maxFree && !this.free.includes(buffer)) this.free.push(buffer);
+        if (buffer.length === this.bytes && buffer.byteOffset === 0 && this.free.length < this.maxFree && !this.free.includes(buffer))
+            this.free.push(buffer);
     }
 }
 
@@ -187,15 +221,31 @@ export function ffmpegArgs(opts: Pick<DecodeOptions, "path" | "width" | "height"
     ];
     return [
         // level+info: showinfo logs at info; the [level] prefix tells its lines from errors
-        "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "level+info",
         // software decode; hardware decoders are not in the worker image
-        "-hwaccel", "none",
-        "-i", opts.path,
-        "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", filters.join(","),
+        "-hwaccel",
+        "none",
+        "-i",
+        opts.path,
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        filters.join(","),
         // passthrough: exactly one output frame per frame out of the filters, with its own timestamp
-        "-fps_mode", "passthrough",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "pipe:1",
     ];
 }
 
@@ -210,7 +260,9 @@ export function expectedFrames(info: VideoInfo | undefined, sampleFps: number | 
         return all === undefined ? slots : Math.min(slots, all);
     }
     if (info.frameCount !== undefined) return info.frameCount;
-    return Number.isFinite(info.durationSeconds) && Number.isFinite(info.frameRate) ? Math.round(info.durationSeconds * info.frameRate) : undefined;
+    return Number.isFinite(info.durationSeconds) && Number.isFinite(info.frameRate)
+        ? Math.round(info.durationSeconds * info.frameRate)
+        : undefined;
 }
 
 /**
@@ -218,7 +270,10 @@ export function expectedFrames(info: VideoInfo | undefined, sampleFps: number | 
  * `peer` is handed to ffmpeg as its stdout. The socket lives in a fresh 0700 directory, so no other
  * user can connect first, and is unlinked as soon as the pair exists.
  */
-async function frameSocketPair(onread: { buffer: () => Uint8Array; callback: (bytes: number) => boolean }): Promise<{ reader: Socket; peer: Socket }> {
+async function frameSocketPair(onread: {
+    buffer: () => Uint8Array;
+    callback: (bytes: number) => boolean;
+}): Promise<{ reader: Socket; peer: Socket }> {
     const dir = await mkdtemp(join(tmpdir(), "frames-"));
     const path = join(dir, "ffmpeg-stdout.sock");
     const server = createServer({ pauseOnConnect: true });
@@ -298,7 +353,10 @@ export class FfmpegLog {
         const level = /^(?:\[[^\]]*\] )?\[(error|fatal|panic)\] (.*)$/.exec(line);
         if (level !== null) {
             const where = /^\[([a-z0-9_]+) @ 0x[0-9a-f]+\]/.exec(line)?.[1];
-            this.errorText = `${this.errorText}${where === undefined ? "" : `${where}: `}${level[2].split(this.path).join("the input")}\n`.slice(-STDERR_KEEP);
+            this.errorText =
+                `${this.errorText}${where === undefined ? "" : `${where}: `}${level[2].split(this.path).join("the input")}\n`.slice(
+                    -STDERR_KEEP,
+                );
         }
     }
 }
@@ -412,7 +470,11 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
     exited.catch(() => undefined);
     opts.signal.addEventListener("abort", kill, { once: true });
     const tooLong = (): JobError =>
-        new JobError(`video runs past MAX_VIDEO_SECONDS=${opts.maxSeconds}: a frame is presented at ${((tooLongAt ?? 0) / 1000).toFixed(1)} s (the container did not say how long it is)`, true, "TOO_LONG");
+        new JobError(
+            `video runs past MAX_VIDEO_SECONDS=${opts.maxSeconds}: a frame is presented at ${((tooLongAt ?? 0) / 1000).toFixed(1)} s (the container did not say how long it is)`,
+            true,
+            "TOO_LONG",
+        );
     // A batch goes out once ffmpeg's log has given every one of its frames a timestamp (showinfo logs a
     // frame before writing it, so the line is normally in the file already) or ffmpeg has exited. Until
     // then the log is read again every STAMP_POLL_MS; should a line never come (a log format this parser
@@ -470,17 +532,30 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
         const errors = log.errors;
         if (readError !== undefined) throw new JobError(`reading ffmpeg's output failed: ${readError.message}`, false, "DECODE_FAILED");
         if (code !== 0) throw new JobError(`ffmpeg failed to decode the video (exit code ${code}): ${tail(errors)}`, true, "DECODE_FAILED");
-        if (filled % frameBytes !== 0) throw new JobError(`ffmpeg ended mid-frame (${filled % frameBytes} of ${frameBytes} bytes): ${tail(errors)}`, true, "DECODE_FAILED");
+        if (filled % frameBytes !== 0)
+            throw new JobError(
+                `ffmpeg ended mid-frame (${filled % frameBytes} of ${frameBytes} bytes): ${tail(errors)}`,
+                true,
+                "DECODE_FAILED",
+            );
         const rest = filled / frameBytes;
         const total = index + rest;
         if (total === 0) throw new JobError(`the video has no decodable frames${errors ? `: ${tail(errors)}` : ""}`, true, "NO_FRAMES");
         const expected = expectedFrames(opts.info, opts.sampleFps);
         if (errors !== "") {
             if (expected !== undefined && !STREAM_FORMATS.has(opts.info?.formatName ?? "") && total < expected * 0.98 - 1) {
-                throw new JobError(`truncated or corrupt video: decoded ${total} of ${expected} frames; ffmpeg says ${tail(errors)}`, true, "TRUNCATED_VIDEO");
+                throw new JobError(
+                    `truncated or corrupt video: decoded ${total} of ${expected} frames; ffmpeg says ${tail(errors)}`,
+                    true,
+                    "TRUNCATED_VIDEO",
+                );
             }
             if (endsMidPacket(opts.info, opts.inputBytes)) {
-                throw new JobError(`truncated video: the MPEG-TS file ends mid-packet (${opts.inputBytes} bytes is not a whole number of 188-byte packets) and decoding ended in errors after ${total} frames; ffmpeg says ${tail(errors)}`, true, "TRUNCATED_VIDEO");
+                throw new JobError(
+                    `truncated video: the MPEG-TS file ends mid-packet (${opts.inputBytes} bytes is not a whole number of 188-byte packets) and decoding ended in errors after ${total} frames; ffmpeg says ${tail(errors)}`,
+                    true,
+                    "TRUNCATED_VIDEO",
+                );
             }
             // The container cannot say how long it should be: keep the frames, and say so in the result.
             if (opts.report) opts.report.decodeErrors = tail(errors);

@@ -27,7 +27,10 @@ function bad(model: string, message: string): ModelServerError {
 function output(outputs: Record<string, Tensor>, name: string, model: string): Tensor {
     const t = outputs[name];
     if (t === undefined) {
-        throw bad(model, `the response lacks output "${name}" (has ${Object.keys(outputs).join(", ") || "none"}); is MODEL_NAME a TF Object Detection API export?`);
+        throw bad(
+            model,
+            `the response lacks output "${name}" (has ${Object.keys(outputs).join(", ") || "none"}); is MODEL_NAME a TF Object Detection API export?`,
+        );
     }
     if (t.dtype !== DataType.DT_FLOAT) throw bad(model, `output "${name}" is ${dtypeName(t.dtype)}, expected DT_FLOAT`);
     return t;
@@ -40,7 +43,11 @@ function badShape(model: string, name: string, t: Tensor, expected: string): Mod
 function finite(model: string, name: string, values: Float32Array, perFrame: number): void {
     for (let i = 0; i < values.length; i++) {
         const v = values[i];
-        if (!(v - v === 0)) throw bad(model, `output "${name}" holds ${v} at frame ${Math.floor(i / perFrame)} (element ${i % perFrame}); every value must be a finite number`);
+        if (!(v - v === 0))
+            throw bad(
+                model,
+                `output "${name}" holds ${v} at frame ${Math.floor(i / perFrame)} (element ${i % perFrame}); every value must be a finite number`,
+            );
     }
 }
 
@@ -50,15 +57,23 @@ function finite(model: string, name: string, values: Float32Array, perFrame: num
  * [0, 1], box inside [0, 1] with min <= max, class id a whole number in the label map); anything else is
  * a BAD_OUTPUT error naming the output and `model`, never a result.
  */
-export function parseDetections(outputs: Record<string, Tensor>, frames: number, scoreThreshold: number, model = "(unnamed)"): Detection[][] {
+export function parseDetections(
+    outputs: Record<string, Tensor>,
+    frames: number,
+    scoreThreshold: number,
+    model = "(unnamed)",
+): Detection[][] {
     const numT = output(outputs, "num_detections", model);
     const boxesT = output(outputs, "detection_boxes", model);
     const scoresT = output(outputs, "detection_scores", model);
     const classesT = output(outputs, "detection_classes", model);
     const k = boxesT.shape[1];
-    if (boxesT.shape.length !== 3 || boxesT.shape[0] !== frames || boxesT.shape[2] !== 4) throw badShape(model, "detection_boxes", boxesT, `[${frames},K,4]`);
-    if (scoresT.shape.length !== 2 || scoresT.shape[0] !== frames || scoresT.shape[1] !== k) throw badShape(model, "detection_scores", scoresT, `[${frames},${k}]`);
-    if (classesT.shape.length !== 2 || classesT.shape[0] !== frames || classesT.shape[1] !== k) throw badShape(model, "detection_classes", classesT, `[${frames},${k}]`);
+    if (boxesT.shape.length !== 3 || boxesT.shape[0] !== frames || boxesT.shape[2] !== 4)
+        throw badShape(model, "detection_boxes", boxesT, `[${frames},K,4]`);
+    if (scoresT.shape.length !== 2 || scoresT.shape[0] !== frames || scoresT.shape[1] !== k)
+        throw badShape(model, "detection_scores", scoresT, `[${frames},${k}]`);
+    if (classesT.shape.length !== 2 || classesT.shape[0] !== frames || classesT.shape[1] !== k)
+        throw badShape(model, "detection_classes", classesT, `[${frames},${k}]`);
     if (numT.shape.length !== 1 || numT.shape[0] !== frames) throw badShape(model, "num_detections", numT, `[${frames}]`);
     const num = readFloat32(numT);
     const boxes = readFloat32(boxesT);
@@ -71,7 +86,8 @@ export function parseDetections(outputs: Record<string, Tensor>, frames: number,
     const result: Detection[][] = [];
     for (let f = 0; f < frames; f++) {
         const n = num[f];
-        if (!Number.isInteger(n) || n < 0 || n > k) throw bad(model, `output "num_detections" is ${n} for frame ${f}; expected a whole number from 0 to ${k}`);
+        if (!Number.isInteger(n) || n < 0 || n > k)
+            throw bad(model, `output "num_detections" is ${n} for frame ${f}; expected a whole number from 0 to ${k}`);
         const frame: Detection[] = [];
         for (let i = 0; i < n; i++) {
             const j = f * k + i;
@@ -81,14 +97,20 @@ export function parseDetections(outputs: Record<string, Tensor>, frames: number,
             const classId = classes[j];
             // The whole 1-90 id space is the model's; ids in its gaps may rank low, but a kept detection must name a label.
             if (!Number.isInteger(classId) || classId < 1 || classId > COCO_MAX_ID || (score >= scoreThreshold && !isCocoClass(classId))) {
-                throw bad(model, `output "detection_classes" is ${classId} at ${where} (score ${score}), which is not a class id in the label map`);
+                throw bad(
+                    model,
+                    `output "detection_classes" is ${classId} at ${where} (score ${score}), which is not a class id in the label map`,
+                );
             }
             const y0 = boxes[j * 4];
             const x0 = boxes[j * 4 + 1];
             const y1 = boxes[j * 4 + 2];
             const x1 = boxes[j * 4 + 3];
             if (y0 < -BOX_TOLERANCE || x0 < -BOX_TOLERANCE || y1 > 1 + BOX_TOLERANCE || x1 > 1 + BOX_TOLERANCE || y0 > y1 || x0 > x1) {
-                throw bad(model, `output "detection_boxes" is [${y0}, ${x0}, ${y1}, ${x1}] at ${where}; expected [ymin, xmin, ymax, xmax] within [0, 1] with min <= max`);
+                throw bad(
+                    model,
+                    `output "detection_boxes" is [${y0}, ${x0}, ${y1}, ${x1}] at ${where}; expected [ymin, xmin, ymax, xmax] within [0, 1] with min <= max`,
+                );
             }
             if (!(score >= scoreThreshold)) continue;
             frame.push({

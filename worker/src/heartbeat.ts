@@ -23,7 +23,11 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
     const beat = async (): Promise<void> => {
         try {
             await options.sqs.send(
-                new ChangeMessageVisibilityCommand({ QueueUrl: options.queueUrl, ReceiptHandle: options.receiptHandle, VisibilityTimeout: options.visibilityTimeoutSeconds }),
+                new ChangeMessageVisibilityCommand({
+                    QueueUrl: options.queueUrl,
+                    ReceiptHandle: options.receiptHandle,
+                    VisibilityTimeout: options.visibilityTimeoutSeconds,
+                }),
             );
             options.onBeat?.();
             options.log.debug("message visibility extended", { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds });

@@ -41,7 +41,8 @@ function parseS3Records(records: unknown[]): ParsedMessage {
     const jobs: Job[] = [];
     const skipped: string[] = [];
     for (const [i, record] of records.entries()) {
-        if (!isObject(record) || !isObject(record.s3)) return { kind: "invalid", reason: `record ${i} is not an S3 event record (no "s3" object)` };
+        if (!isObject(record) || !isObject(record.s3))
+            return { kind: "invalid", reason: `record ${i} is not an S3 event record (no "s3" object)` };
         const eventName = typeof record.eventName === "string" ? record.eventName : "";
         const bucket = isObject(record.s3.bucket) ? record.s3.bucket.name : undefined;
         const object = isObject(record.s3.object) ? record.s3.object : undefined;
@@ -82,7 +83,8 @@ function parseValue(value: unknown, body: string, depth: number): ParsedMessage 
     }
     if ("bucket" in value) {
         const key = value.key ?? value.object;
-        if (!nonEmptyString(value.bucket)) return { kind: "invalid", reason: `job's "bucket" must be a non-empty string: ${describe(body)}` };
+        if (!nonEmptyString(value.bucket))
+            return { kind: "invalid", reason: `job's "bucket" must be a non-empty string: ${describe(body)}` };
         if (!nonEmptyString(key)) return { kind: "invalid", reason: `job needs a non-empty string "key" (or "object"): ${describe(body)}` };
         return { kind: "jobs", jobs: [{ bucket: value.bucket, key }] };
     }

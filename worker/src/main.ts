@@ -25,12 +25,17 @@ export interface StartedWorker {
 }
 
 /** Build the worker from the environment and run it (also used in-process by tests and the demo). */
-export async function startWorker(options: { env?: NodeJS.ProcessEnv; once?: boolean; log?: Logger; onProgress?: WorkerDeps["onProgress"] } = {}): Promise<StartedWorker> {
+export async function startWorker(
+    options: { env?: NodeJS.ProcessEnv; once?: boolean; log?: Logger; onProgress?: WorkerDeps["onProgress"] } = {},
+): Promise<StartedWorker> {
     const env = options.env ?? process.env;
     const config = loadConfig(env);
     const log = options.log ?? createLogger({ level: config.logLevel }, { component: "video-worker" });
     const metrics = new WorkerMetrics();
-    const clients = createAwsClients({ timeoutSeconds: config.awsTimeoutSeconds, pollWaitSeconds: config.pollWaitSeconds, s3ForcePathStyle: s3ForcePathStyle(env),
+    const clients = createAwsClients({
+        timeoutSeconds: config.awsTimeoutSeconds,
+        pollWaitSeconds: config.pollWaitSeconds,
+        s3ForcePathStyle: s3ForcePathStyle(env),
         endpoints: { s3: env.AWS_ENDPOINT_URL_S3, sqs: env.AWS_ENDPOINT_URL_SQS },
     });
     const { sqs, s3, autoScaling } = clients;
@@ -76,10 +81,18 @@ async function main(): Promise<void> {
     if (unknown.length > 0) throw new ConfigError(`unknown argument(s) ${unknown.join(" ")}; usage: worker [--once]`);
     const started = await startWorker({ once });
     const onSignal = (signal: string): void => {
-        process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: `received ${signal}`, component: "video-worker" }) + "\n");
+        process.stdout.write(
+            JSON.stringify({ time: new Date().toISOString(), level: "info", msg: `received ${signal}`, component: "video-worker" }) + "\n",
+        );
         started.worker.stop();
         setTimeout(() => {
-            process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: `shutdown did not finish in ${SHUTDOWN_DEADLINE_MS} ms; exiting` }) + "\n");
+            process.stderr.write(
+                JSON.stringify({
+                    time: new Date().toISOString(),
+                    level: "error",
+                    msg: `shutdown did not finish in ${SHUTDOWN_DEADLINE_MS} ms; exiting`,
+                }) + "\n",
+            );
             process.exit(1);
         }, SHUTDOWN_DEADLINE_MS).unref();
     };
@@ -93,7 +106,10 @@ if (require.main === module) {
         () => process.exit(0),
         (err: unknown) => {
             const log = createLogger({}, { component: "video-worker" });
-            log.error(err instanceof ConfigError ? "configuration error" : "worker failed", err instanceof ConfigError ? { error: errorMessage(err) } : { error: err });
+            log.error(
+                err instanceof ConfigError ? "configuration error" : "worker failed",
+                err instanceof ConfigError ? { error: errorMessage(err) } : { error: err },
+            );
             process.exit(err instanceof ConfigError ? 2 : 1);
         },
     );

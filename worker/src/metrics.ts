@@ -76,16 +76,45 @@ export class Histogram implements Metric {
 export class WorkerMetrics {
     readonly frames = new Counter("video_worker_frames_processed_total", "Frames sent to the model and recorded in results.");
     readonly batches = new Counter("video_worker_batches_total", "Predict batches completed.");
-    readonly jobs = new Counter("video_worker_jobs_total", "Jobs by outcome (succeeded, dead_lettered, retry_later, returned_on_shutdown, given_back, ignored).");
-    readonly modelPauses = new Counter("video_worker_model_pauses_total", "Times the model server lost the model mid-job (NOT_FOUND) and the worker paused for it.");
+    readonly jobs = new Counter(
+        "video_worker_jobs_total",
+        "Jobs by outcome (succeeded, dead_lettered, retry_later, returned_on_shutdown, given_back, ignored).",
+    );
+    readonly modelPauses = new Counter(
+        "video_worker_model_pauses_total",
+        "Times the model server lost the model mid-job (NOT_FOUND) and the worker paused for it.",
+    );
     readonly modelRetries = new Counter("video_worker_model_retries_total", "Predict calls retried after a transient failure.");
     readonly heartbeats = new Counter("video_worker_visibility_extensions_total", "ChangeMessageVisibility heartbeats sent.");
     readonly fps = new Gauge("video_worker_frames_per_second", "Frames per second of the most recent job (decode + inference).");
     readonly busy = new Gauge("video_worker_busy", "1 while a job is being processed.");
-    readonly batchLatency = new Histogram("video_worker_batch_latency_seconds", "Predict latency per batch, retries included.", [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
-    readonly jobSeconds = new Histogram("video_worker_job_duration_seconds", "Wall time per job.", [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]);
+    readonly batchLatency = new Histogram(
+        "video_worker_batch_latency_seconds",
+        "Predict latency per batch, retries included.",
+        [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    );
+    readonly jobSeconds = new Histogram(
+        "video_worker_job_duration_seconds",
+        "Wall time per job.",
+        [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    );
 
     render(): string {
-        return [this.frames, this.batches, this.jobs, this.modelPauses, this.modelRetries, this.heartbeats, this.fps, this.busy, this.batchLatency, this.jobSeconds].map((m) => m.render()).join("\n") + "\n";
+        return (
+            [
+                this.frames,
+                this.batches,
+                this.jobs,
+                this.modelPauses,
+                this.modelRetries,
+                this.heartbeats,
+                this.fps,
+                this.busy,
+                this.batchLatency,
+                this.jobSeconds,
+            ]
+                .map((m) => m.render())
+                .join("\n") + "\n"
+        );
     }
 }

@@ -78,7 +78,11 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
             if (signal.aborted) throw new ShutdownError();
             if (!(err instanceof ModelServerError)) throw err;
             if (err.code === "NOT_FOUND" && settings.waitForModel !== undefined) {
-                if (pauses >= MAX_MODEL_PAUSES) throw new GiveBackError(`the model server lost the model ${pauses} times during one batch: ${err.message}`, "MODEL_FLAPPING");
+                if (pauses >= MAX_MODEL_PAUSES)
+                    throw new GiveBackError(
+                        `the model server lost the model ${pauses} times during one batch: ${err.message}`,
+                        "MODEL_FLAPPING",
+                    );
                 pauses++;
                 await settings.waitForModel(err);
                 attempt--; // the model was away, not failing: this try does not count
@@ -87,9 +91,18 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
             // Invalid outputs are asked for once more (a one-off glitch passes); the same again is the model's, permanently.
             const retryBadOutput = err.code === "BAD_OUTPUT" && badOutputs++ < BAD_OUTPUT_RETRIES && attempt < settings.maxRetries;
             if (err.code === "BAD_OUTPUT" && !retryBadOutput) {
-                throw new JobError(`model output for frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1} is invalid${badOutputs > 1 ? ` ${badOutputs} times in a row` : ""}: ${err.message}`, true, "MODEL_BAD_OUTPUT");
+                throw new JobError(
+                    `model output for frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1} is invalid${badOutputs > 1 ? ` ${badOutputs} times in a row` : ""}: ${err.message}`,
+                    true,
+                    "MODEL_BAD_OUTPUT",
+                );
             }
-            if (!err.transient && !retryBadOutput) throw new JobError(`model rejected frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1}: ${err.message}`, true, `MODEL_${err.code}`);
+            if (!err.transient && !retryBadOutput)
+                throw new JobError(
+                    `model rejected frames ${batch.firstIndex}-${batch.firstIndex + batch.count - 1}: ${err.message}`,
+                    true,
+                    `MODEL_${err.code}`,
+                );
             if (attempt >= settings.maxRetries) {
                 throw new JobError(`model server still failing after ${attempt + 1} attempts: ${err.message}`, false, `MODEL_${err.code}`);
             }
@@ -137,7 +150,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
         return { batch: head.batch, detections };
     };
     const sink = async ({ batch, detections }: Done): Promise<void> => {
-        for (let i = 0; i < batch.count; i++) await options.sink({ index: batch.firstIndex + i, timestampMs: batch.timestampsMs?.[i] ?? null, detections: detections[i] });
+        for (let i = 0; i < batch.count; i++)
+            await options.sink({ index: batch.firstIndex + i, timestampMs: batch.timestampsMs?.[i] ?? null, detections: detections[i] });
         options.release?.(batch);
         frames += batch.count;
         batches++;

@@ -67,7 +67,8 @@ export async function cleanWorkDir(workDir: string, log: Logger): Promise<number
         if (!name.startsWith(JOB_DIR_PREFIX) || !(await abandoned(workDir, name))) continue;
         await rm(join(workDir, name), { recursive: true, force: true }).then(
             () => removed++,
-            (err: unknown) => log.warn("could not remove a job directory left by an earlier run", { dir: join(workDir, name), error: errorMessage(err) }),
+            (err: unknown) =>
+                log.warn("could not remove a job directory left by an earlier run", { dir: join(workDir, name), error: errorMessage(err) }),
         );
     }
     if (removed > 0) log.info("removed job directories left by an earlier run", { workDir, removed });
@@ -81,17 +82,25 @@ async function checkWorkDir(workDir: string): Promise<void> {
         const probe = await mkdtemp(join(workDir, `${jobDirPrefix()}check-`));
         await rm(probe, { recursive: true, force: true });
     } catch (err) {
-        throw new ConfigError(`WORK_DIR="${workDir}" is not usable (${errorMessage(err)}): it must be an existing directory the worker can write to, with room for one video`);
+        throw new ConfigError(
+            `WORK_DIR="${workDir}" is not usable (${errorMessage(err)}): it must be an existing directory the worker can write to, with room for one video`,
+        );
     }
 }
 
-async function queueAttributes(sqs: SQSClient, variable: string, url: string, names: ("QueueArn" | "RedrivePolicy")[]): Promise<Record<string, string> | "denied"> {
+async function queueAttributes(
+    sqs: SQSClient,
+    variable: string,
+    url: string,
+    names: ("QueueArn" | "RedrivePolicy")[],
+): Promise<Record<string, string> | "denied"> {
     try {
         const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }));
         return out.Attributes ?? {};
     } catch (err) {
         const name = awsName(err);
-        if (MISSING_QUEUE.test(name) || MISSING_QUEUE.test(errorMessage(err))) throw new ConfigError(`${variable}="${url}" is not an existing SQS queue (${name}); check the queue's URL, account and region`);
+        if (MISSING_QUEUE.test(name) || MISSING_QUEUE.test(errorMessage(err)))
+            throw new ConfigError(`${variable}="${url}" is not an existing SQS queue (${name}); check the queue's URL, account and region`);
         if (DENIED.test(name) || status(err) === 403) return "denied";
         throw err;
     }
@@ -99,7 +108,10 @@ async function queueAttributes(sqs: SQSClient, variable: string, url: string, na
 
 async function checkQueues(sqs: SQSClient, config: WorkerConfig): Promise<void> {
     const queue = await queueAttributes(sqs, "JOB_QUEUE_URL", config.queueUrl, ["QueueArn", "RedrivePolicy"]);
-    if (queue === "denied") throw new ConfigError(`JOB_QUEUE_URL="${config.queueUrl}": the worker may not read this queue (sqs:GetQueueAttributes denied); is it the queue the worker's role is for?`);
+    if (queue === "denied")
+        throw new ConfigError(
+            `JOB_QUEUE_URL="${config.queueUrl}": the worker may not read this queue (sqs:GetQueueAttributes denied); is it the queue the worker's role is for?`,
+        );
     const dlqUrl = config.deadLetterQueueUrl;
     if (dlqUrl === undefined) return;
     const dlq = await queueAttributes(sqs, "DEAD_LETTER_QUEUE_URL", dlqUrl, ["QueueArn"]);
@@ -113,7 +125,9 @@ async function checkQueues(sqs: SQSClient, config: WorkerConfig): Promise<void> 
     }
     const targetName = target?.split(":").pop();
     if (targetName !== undefined && targetName !== queueNameOf(dlqUrl)) {
-        throw new ConfigError(`DEAD_LETTER_QUEUE_URL="${dlqUrl}" is not the job queue's dead-letter queue: JOB_QUEUE_URL's redrive policy names ${target}`);
+        throw new ConfigError(
+            `DEAD_LETTER_QUEUE_URL="${dlqUrl}" is not the job queue's dead-letter queue: JOB_QUEUE_URL's redrive policy names ${target}`,
+        );
     }
 }
 
@@ -123,11 +137,17 @@ async function checkResultsBucket(s3: S3Client, config: WorkerConfig, log: Logge
     } catch (err) {
         const code = status(err);
         const name = awsName(err);
-        if (code === 404 || /NoSuchBucket|NotFound/.test(name)) throw new ConfigError(`RESULTS_BUCKET="${config.resultsBucket}" does not exist`);
-        if (code === 301 || /Redirect/.test(name)) throw new ConfigError(`RESULTS_BUCKET="${config.resultsBucket}" is in another region than the worker's (AWS_REGION=${process.env.AWS_REGION ?? "unset"})`);
+        if (code === 404 || /NoSuchBucket|NotFound/.test(name))
+            throw new ConfigError(`RESULTS_BUCKET="${config.resultsBucket}" does not exist`);
+        if (code === 301 || /Redirect/.test(name))
+            throw new ConfigError(
+                `RESULTS_BUCKET="${config.resultsBucket}" is in another region than the worker's (AWS_REGION=${process.env.AWS_REGION ?? "unset"})`,
+            );
         if (code === 403) {
             // HeadBucket needs s3:ListBucket, which the worker does not need otherwise: the bucket exists.
-            log.debug("results bucket exists; HeadBucket is not allowed, so write access is first tested by the first result", { bucket: config.resultsBucket });
+            log.debug("results bucket exists; HeadBucket is not allowed, so write access is first tested by the first result", {
+                bucket: config.resultsBucket,
+            });
             return;
         }
         throw err;
@@ -140,5 +160,10 @@ export async function checkResources(deps: { config: WorkerConfig; s3: S3Client;
     await checkWorkDir(config.workDir);
     await checkQueues(sqs, config);
     await checkResultsBucket(s3, config, log);
-    log.info("configured resources checked", { queue: config.queueUrl, deadLetterQueue: config.deadLetterQueueUrl, resultsBucket: config.resultsBucket, workDir: config.workDir });
+    log.info("configured resources checked", {
+        queue: config.queueUrl,
+        deadLetterQueue: config.deadLetterQueueUrl,
+        resultsBucket: config.resultsBucket,
+        workDir: config.workDir,
+    });
 }

@@ -7,7 +7,10 @@ import { errorMessage, type Logger } from "./log";
 const DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254";
 
 /** The instance id from the instance metadata service, IMDSv2 (session token) only. */
-export async function instanceIdFromImds(endpoint = process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? DEFAULT_IMDS_ENDPOINT, timeoutMs = 2_000): Promise<string> {
+export async function instanceIdFromImds(
+    endpoint = process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? DEFAULT_IMDS_ENDPOINT,
+    timeoutMs = 2_000,
+): Promise<string> {
     const base = endpoint.replace(/\/+$/, "");
     const tokenRes = await fetch(`${base}/latest/api/token`, {
         method: "PUT",
@@ -88,13 +91,28 @@ export class ScaleInProtection {
     async set(on: boolean): Promise<boolean> {
         if (this.autoScaling === undefined || this.instanceId === undefined || this.groupName === undefined) return true;
         try {
-            await this.autoScaling.send(new SetInstanceProtectionCommand({ AutoScalingGroupName: this.groupName, InstanceIds: [this.instanceId], ProtectedFromScaleIn: on }));
+            await this.autoScaling.send(
+                new SetInstanceProtectionCommand({
+                    AutoScalingGroupName: this.groupName,
+                    InstanceIds: [this.instanceId],
+                    ProtectedFromScaleIn: on,
+                }),
+            );
             this.state = on;
             this.log.debug(on ? "scale-in protection on" : "scale-in protection off", { instanceId: this.instanceId });
             return true;
         } catch (err) {
-            const fields = { instanceId: this.instanceId, autoScalingGroup: this.groupName, attempts: (err as { $metadata?: { attempts?: number } }).$metadata?.attempts, error: errorMessage(err) };
-            if (on) this.log.warn("could not turn on scale-in protection; working unprotected (the message returns to the queue if the node goes)", fields);
+            const fields = {
+                instanceId: this.instanceId,
+                autoScalingGroup: this.groupName,
+                attempts: (err as { $metadata?: { attempts?: number } }).$metadata?.attempts,
+                error: errorMessage(err),
+            };
+            if (on)
+                this.log.warn(
+                    "could not turn on scale-in protection; working unprotected (the message returns to the queue if the node goes)",
+                    fields,
+                );
             else this.log.error("could not clear scale-in protection; it will be retried after the next job and at shutdown", fields);
             return false;
         }

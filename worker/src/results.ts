@@ -148,7 +148,16 @@ export class ResultFileWriter {
 /** Results up to this size are uploaded from memory, so the SDK can replay the body when it retries. */
 const BUFFERED_UPLOAD_BYTES = 16 * 1024 * 1024;
 
-export async function uploadResult(s3: S3Client, bucket: string, key: string, path: string, bytes: number, signal?: AbortSignal): Promise<void> {
+export async function uploadResult(
+    s3: S3Client,
+    bucket: string,
+    key: string,
+    path: string,
+    bytes: number,
+    signal?: AbortSignal,
+): Promise<void> {
     const body = bytes <= BUFFERED_UPLOAD_BYTES ? await readFile(path) : createReadStream(path);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: bytes, ContentType: "application/json" }), { abortSignal: signal });
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: bytes, ContentType: "application/json" }), {
+        abortSignal: signal,
+    });
 }

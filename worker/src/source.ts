@@ -19,7 +19,14 @@ const NOT_FOUND = new Set(["NoSuchKey", "NoSuchBucket", "NotFound"]);
 /** Whole-download attempts when the body stream fails or stalls mid-transfer (the SDK retries only up to the headers). */
 export const DOWNLOAD_ATTEMPTS = 3;
 
-export async function downloadVideo(s3: S3Client, job: Job, path: string, maxBytes: number, signal: AbortSignal, log?: Logger): Promise<DownloadedVideo> {
+export async function downloadVideo(
+    s3: S3Client,
+    job: Job,
+    path: string,
+    maxBytes: number,
+    signal: AbortSignal,
+    log?: Logger,
+): Promise<DownloadedVideo> {
     let etag: string | undefined;
     for (let attempt = 1; ; attempt++) {
         try {
@@ -27,18 +34,33 @@ export async function downloadVideo(s3: S3Client, job: Job, path: string, maxByt
         } catch (err) {
             if (err instanceof JobError || err instanceof ShutdownError || signal.aborted) throw signal.aborted ? new ShutdownError() : err;
             if (attempt >= DOWNLOAD_ATTEMPTS) {
-                throw new JobError(`downloading the input failed ${attempt} times (the transfer stalled or broke, AWS_TIMEOUT_SECONDS applies to any pause): ${errorMessage(err)}`, false, "S3_TRANSFER_FAILED");
+                throw new JobError(
+                    `downloading the input failed ${attempt} times (the transfer stalled or broke, AWS_TIMEOUT_SECONDS applies to any pause): ${errorMessage(err)}`,
+                    false,
+                    "S3_TRANSFER_FAILED",
+                );
             }
             log?.warn("input download failed mid-transfer; starting it again", { attempt, error: errorMessage(err) });
         }
     }
 }
 
-async function downloadOnce(s3: S3Client, job: Job, path: string, maxBytes: number, signal: AbortSignal, ifMatch: string | undefined, onEtag: (etag: string) => void): Promise<DownloadedVideo> {
+async function downloadOnce(
+    s3: S3Client,
+    job: Job,
+    path: string,
+    maxBytes: number,
+    signal: AbortSignal,
+    ifMatch: string | undefined,
+    onEtag: (etag: string) => void,
+): Promise<DownloadedVideo> {
     let out;
     try {
         // Same object on a retry: IfMatch pins the ETag of the first attempt.
-        out = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.key, ...(ifMatch === undefined ? {} : { IfMatch: `"${ifMatch}"` }) }), { abortSignal: signal });
+        out = await s3.send(
+            new GetObjectCommand({ Bucket: job.bucket, Key: job.key, ...(ifMatch === undefined ? {} : { IfMatch: `"${ifMatch}"` }) }),
+            { abortSignal: signal },
+        );
     } catch (err) {
         if (signal.aborted) throw new ShutdownError();
         if (err instanceof S3ServiceException) {
@@ -46,9 +68,14 @@ async function downloadOnce(s3: S3Client, job: Job, path: string, maxBytes: numb
                 throw new JobError(`input object does not exist (${err.name})`, true, "OBJECT_NOT_FOUND");
             }
             if (err.$metadata.httpStatusCode === 403) {
-                throw new JobError(`access denied reading the input object (${err.name}); without s3:ListBucket a missing object also reads as 403`, true, "ACCESS_DENIED");
+                throw new JobError(
+                    `access denied reading the input object (${err.name}); without s3:ListBucket a missing object also reads as 403`,
+                    true,
+                    "ACCESS_DENIED",
+                );
             }
-            if (err.$metadata.httpStatusCode === 412) throw new JobError("the input object changed while it was being downloaded; the job is retried", false, "OBJECT_CHANGED");
+            if (err.$metadata.httpStatusCode === 412)
+                throw new JobError("the input object changed while it was being downloaded; the job is retried", false, "OBJECT_CHANGED");
         }
         throw new JobError(`S3 GetObject failed after the SDK's retries: ${errorMessage(err)}`, false, "S3_UNAVAILABLE");
     }

@@ -105,7 +105,11 @@ export class VideoWorker {
     private async waitForModel(): Promise<void> {
         const { log, config } = this.deps;
         this.ready = false;
-        log.info("waiting for the model to be AVAILABLE", { modelServer: config.modelServerUrl, model: config.modelName, timeoutSeconds: config.modelWaitTimeoutSeconds });
+        log.info("waiting for the model to be AVAILABLE", {
+            modelServer: config.modelServerUrl,
+            model: config.modelName,
+            timeoutSeconds: config.modelWaitTimeoutSeconds,
+        });
         try {
             const status = await waitForModelAvailable(this.deps.model, this.spec, {
                 timeoutMs: config.modelWaitTimeoutSeconds * 1000,
@@ -137,9 +141,16 @@ export class VideoWorker {
         if (this.modelPause === undefined) {
             const { config } = this.deps;
             this.ready = false;
-            log.warn("the model server lost the model (NOT_FOUND while it reloads); pausing until it is AVAILABLE again", { model: config.modelName, error: cause.message });
+            log.warn("the model server lost the model (NOT_FOUND while it reloads); pausing until it is AVAILABLE again", {
+                model: config.modelName,
+                error: cause.message,
+            });
             this.deps.metrics.modelPauses.inc();
-            this.modelPause = waitForModelAvailable(this.deps.model, this.spec, { timeoutMs: config.modelWaitTimeoutSeconds * 1000, intervalMs: 250, signal: this.shutdown.signal })
+            this.modelPause = waitForModelAvailable(this.deps.model, this.spec, {
+                timeoutMs: config.modelWaitTimeoutSeconds * 1000,
+                intervalMs: 250,
+                signal: this.shutdown.signal,
+            })
                 .then(
                     () => {
                         this.ready = true;
@@ -147,7 +158,10 @@ export class VideoWorker {
                     },
                     (err: unknown) => {
                         if (this.stopping) throw new ShutdownError();
-                        throw new GiveBackError(`model "${config.modelName}" was not AVAILABLE again within MODEL_WAIT_TIMEOUT_SECONDS=${config.modelWaitTimeoutSeconds}: ${errorMessage(err)}`, "MODEL_NOT_AVAILABLE");
+                        throw new GiveBackError(
+                            `model "${config.modelName}" was not AVAILABLE again within MODEL_WAIT_TIMEOUT_SECONDS=${config.modelWaitTimeoutSeconds}: ${errorMessage(err)}`,
+                            "MODEL_NOT_AVAILABLE",
+                        );
                     },
                 )
                 .finally(() => (this.modelPause = undefined));
@@ -202,7 +216,10 @@ export class VideoWorker {
                     outcome = await this.handleMessage(message);
                 } catch (err) {
                     // e.g. SQS refused DeleteMessage/SendMessage: nothing is lost, the message reappears.
-                    log.error("could not finish handling the message; it reappears after its visibility timeout", { messageId: message.MessageId, error: err });
+                    log.error("could not finish handling the message; it reappears after its visibility timeout", {
+                        messageId: message.MessageId,
+                        error: err,
+                    });
                     outcome = "retry_later";
                 }
                 if (options.once && outcome !== "ignored") return;
@@ -269,22 +286,38 @@ export class VideoWorker {
                 outcome = "returned_on_shutdown";
             } else if (givenBack !== undefined) {
                 await this.changeVisibility(receiptHandle, 0, messageLog);
-                messageLog.warn("job could not go on for a reason that is not the video's; message given back to the queue", { code: givenBack.code, reason: givenBack.message });
+                messageLog.warn("job could not go on for a reason that is not the video's; message given back to the queue", {
+                    code: givenBack.code,
+                    reason: givenBack.message,
+                });
                 outcome = "given_back";
             } else if (failures.length === 0) {
                 await this.deleteMessage(message);
                 outcome = "succeeded";
             } else if (failures.some((f) => !f.error.permanent)) {
                 const receives = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
-                const delay = Math.min(Math.max(900, config.retryBackoffSeconds), config.retryBackoffSeconds * 2 ** Math.max(0, receives - 1));
+                const delay = Math.min(
+                    Math.max(900, config.retryBackoffSeconds),
+                    config.retryBackoffSeconds * 2 ** Math.max(0, receives - 1),
+                );
                 await this.changeVisibility(receiptHandle, delay, messageLog);
-                messageLog.warn("transient failure; the message will be retried (the queue's redrive policy dead-letters it after maxReceiveCount)", {
-                    retryInSeconds: delay,
-                    receiveCount: receives,
-                });
+                messageLog.warn(
+                    "transient failure; the message will be retried (the queue's redrive policy dead-letters it after maxReceiveCount)",
+                    {
+                        retryInSeconds: delay,
+                        receiveCount: receives,
+                    },
+                );
                 outcome = "retry_later";
             } else {
-                const error = failures.length === 1 ? failures[0].error : new JobError(failures.map((f) => `${jobName(f.job)}: ${f.error.message}`).join("; "), true, failures[0].error.code);
+                const error =
+                    failures.length === 1
+                        ? failures[0].error
+                        : new JobError(
+                              failures.map((f) => `${jobName(f.job)}: ${f.error.message}`).join("; "),
+                              true,
+                              failures[0].error.code,
+                          );
                 outcome = await this.deadLetter(message, error, failures.map((f) => jobName(f.job)).join(", "), messageLog);
             }
             metrics.jobs.inc({ outcome });
@@ -310,13 +343,30 @@ export class VideoWorker {
             if (video.bytes === 0) throw new JobError("not a video: the input is an empty object (0 bytes)", true, "EMPTY_OBJECT");
             const info = await probeVideo(video.path, signal);
             if (info.durationSeconds > config.maxVideoSeconds) {
-                throw new JobError(`video is ${info.durationSeconds.toFixed(1)} s long, over MAX_VIDEO_SECONDS=${config.maxVideoSeconds}`, true, "TOO_LONG");
+                throw new JobError(
+                    `video is ${info.durationSeconds.toFixed(1)} s long, over MAX_VIDEO_SECONDS=${config.maxVideoSeconds}`,
+                    true,
+                    "TOO_LONG",
+                );
             }
             const expected = expectedFrames(info, config.sampleFps);
-            log.info("video probed", { bytes: video.bytes, etag: video.etag, format: info.formatName, codec: info.codec, width: info.width, height: info.height, durationSeconds: info.durationSeconds, frameRate: info.frameRate });
+            log.info("video probed", {
+                bytes: video.bytes,
+                etag: video.etag,
+                format: info.formatName,
+                codec: info.codec,
+                width: info.width,
+                height: info.height,
+                durationSeconds: info.durationSeconds,
+                frameRate: info.frameRate,
+            });
             writer = await ResultFileWriter.create(join(dir, "result.json"), {
                 source: { bucket: job.bucket, key: job.key, etag: video.etag },
-                model: { name: config.modelName, signature: config.modelSignature, ...(this.modelVersion === undefined ? {} : { version: this.modelVersion }) },
+                model: {
+                    name: config.modelName,
+                    signature: config.modelSignature,
+                    ...(this.modelVersion === undefined ? {} : { version: this.modelVersion }),
+                },
                 frameSize: { width: config.frameWidth, height: config.frameHeight },
                 sampleFps: config.sampleFps ?? null,
                 scoreThreshold: config.scoreThreshold,
@@ -369,28 +419,55 @@ export class VideoWorker {
                     this.deps.onProgress?.({ job, frames, expectedFrames: expected, elapsedMs: now - started });
                     if (now - lastProgress >= 10_000) {
                         lastProgress = now;
-                        log.info("job progress", { frames, expectedFrames: expected, fps: Math.round((frames / (now - started)) * 1000 * 10) / 10 });
+                        log.info("job progress", {
+                            frames,
+                            expectedFrames: expected,
+                            fps: Math.round((frames / (now - started)) * 1000 * 10) / 10,
+                        });
                     }
                 },
             });
-            if (report.decodeErrors !== undefined) log.warn("ffmpeg reported decode errors; the result says decoding may have ended early", { errors: report.decodeErrors });
-            const bytes = await writer.finish(report.decodeErrors === undefined ? {} : { decodeEndedEarly: true, decodeErrors: report.decodeErrors });
+            if (report.decodeErrors !== undefined)
+                log.warn("ffmpeg reported decode errors; the result says decoding may have ended early", { errors: report.decodeErrors });
+            const bytes = await writer.finish(
+                report.decodeErrors === undefined ? {} : { decodeEndedEarly: true, decodeErrors: report.decodeErrors },
+            );
             const key = resultKey(config.resultsPrefix, job.key);
             try {
                 await uploadResult(s3, config.resultsBucket, key, writer.path, bytes, signal);
             } catch (err) {
                 if (signal.aborted) throw new ShutdownError();
-                throw new JobError(`writing the result to s3://${config.resultsBucket}/${key} failed after the SDK's retries: ${errorMessage(err)}`, false, "S3_UNAVAILABLE");
+                throw new JobError(
+                    `writing the result to s3://${config.resultsBucket}/${key} failed after the SDK's retries: ${errorMessage(err)}`,
+                    false,
+                    "S3_UNAVAILABLE",
+                );
             }
             const seconds = (performance.now() - started) / 1000;
             const framesPerSecond = Math.round((summary.frames / seconds) * 10) / 10;
             metrics.fps.set(framesPerSecond);
-            const result: JobSummary = { job, resultUri: `s3://${config.resultsBucket}/${key}`, frames: summary.frames, batches: summary.batches, seconds, framesPerSecond };
-            log.info("job succeeded", { result: result.resultUri, frames: summary.frames, batches: summary.batches, seconds: Math.round(seconds * 100) / 100, fps: framesPerSecond, resultBytes: bytes });
+            const result: JobSummary = {
+                job,
+                resultUri: `s3://${config.resultsBucket}/${key}`,
+                frames: summary.frames,
+                batches: summary.batches,
+                seconds,
+                framesPerSecond,
+            };
+            log.info("job succeeded", {
+                result: result.resultUri,
+                frames: summary.frames,
+                batches: summary.batches,
+                seconds: Math.round(seconds * 100) / 100,
+                fps: framesPerSecond,
+                resultBytes: bytes,
+            });
             return result;
         } finally {
             await writer?.close();
-            await rm(dir, { recursive: true, force: true }).catch((err: unknown) => log.warn("could not remove the job's temp directory", { dir, error: errorMessage(err) }));
+            await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
+                log.warn("could not remove the job's temp directory", { dir, error: errorMessage(err) }),
+            );
         }
     }
 
@@ -400,7 +477,10 @@ export class VideoWorker {
         try {
             await publishJobMetrics(cloudwatch, config.metricsNamespace, queueNameOf(config.queueUrl), m);
         } catch (err) {
-            log.warn("PutMetricData failed; the job's outcome is unaffected", { namespace: config.metricsNamespace, error: errorMessage(err) });
+            log.warn("PutMetricData failed; the job's outcome is unaffected", {
+                namespace: config.metricsNamespace,
+                error: errorMessage(err),
+            });
         }
     }
 
@@ -410,9 +490,18 @@ export class VideoWorker {
 
     private async changeVisibility(receiptHandle: string, seconds: number, log: Logger): Promise<void> {
         try {
-            await this.deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.deps.config.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+            await this.deps.sqs.send(
+                new ChangeMessageVisibilityCommand({
+                    QueueUrl: this.deps.config.queueUrl,
+                    ReceiptHandle: receiptHandle,
+                    VisibilityTimeout: seconds,
+                }),
+            );
         } catch (err) {
-            log.warn("ChangeMessageVisibility failed; the message reappears when its visibility timeout ends", { seconds, error: errorMessage(err) });
+            log.warn("ChangeMessageVisibility failed; the message reappears when its visibility timeout ends", {
+                seconds,
+                error: errorMessage(err),
+            });
         }
     }
 
@@ -420,7 +509,9 @@ export class VideoWorker {
     private async deadLetter(message: Message, error: JobError, jobs: string, log: Logger): Promise<MessageOutcome> {
         const { config, sqs } = this.deps;
         if (config.deadLetterQueueUrl === undefined) {
-            log.error("permanent failure and no DEAD_LETTER_QUEUE_URL: leaving the message for the queue's redrive policy", { reason: error.message });
+            log.error("permanent failure and no DEAD_LETTER_QUEUE_URL: leaving the message for the queue's redrive policy", {
+                reason: error.message,
+            });
             await this.changeVisibility(message.ReceiptHandle as string, config.retryBackoffSeconds, log);
             return "retry_later";
         }
@@ -435,9 +526,17 @@ export class VideoWorker {
             if (!(name in attributes)) attributes[name] = value;
         }
         try {
-            await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: message.Body ?? "", MessageAttributes: attributes }));
+            await sqs.send(
+                new SendMessageCommand({
+                    QueueUrl: config.deadLetterQueueUrl,
+                    MessageBody: message.Body ?? "",
+                    MessageAttributes: attributes,
+                }),
+            );
         } catch (err) {
-            throw new Error(`could not send the message to DEAD_LETTER_QUEUE_URL="${config.deadLetterQueueUrl}": ${errorMessage(err)}`, { cause: err });
+            throw new Error(`could not send the message to DEAD_LETTER_QUEUE_URL="${config.deadLetterQueueUrl}": ${errorMessage(err)}`, {
+                cause: err,
+            });
         }
         await this.deleteMessage(message);
         log.error("message dead-lettered", { jobs, code: error.code, reason: error.message, deadLetterQueue: config.deadLetterQueueUrl });

@@ -21,7 +21,16 @@ describe("worker config.loadConfig", () => {
         assert.equal(queueNameOf(c.queueUrl), "video-jobs");
     });
     it("reads every variable", () => {
-        const c = loadConfig({ ...base, DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/dlq", MODEL_SERVER_URL: "http://tf:8501", SAMPLE_FPS: "2.5", SCALE_IN_PROTECTION: "off", BATCH_SIZE: "16", SCORE_THRESHOLD: "0.3", VISIBILITY_TIMEOUT_SECONDS: "60" });
+        const c = loadConfig({
+            ...base,
+            DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/dlq",
+            MODEL_SERVER_URL: "http://tf:8501",
+            SAMPLE_FPS: "2.5",
+            SCALE_IN_PROTECTION: "off",
+            BATCH_SIZE: "16",
+            SCORE_THRESHOLD: "0.3",
+            VISIBILITY_TIMEOUT_SECONDS: "60",
+        });
         assert.equal(c.deadLetterQueueUrl, "https://sqs.us-east-1.amazonaws.com/1/dlq");
         assert.equal(c.modelServerUrl, "http://tf:8501");
         assert.equal(c.sampleFps, 2.5);
@@ -41,8 +50,16 @@ describe("worker config.loadConfig", () => {
             [{ ...base, SAMPLE_FPS: "0" }, /SAMPLE_FPS="0" is not valid/],
             [{ ...base, SCORE_THRESHOLD: "1.5" }, /SCORE_THRESHOLD="1.5"/],
             [{ ...base, JOB_QUEUE_URL: "video-jobs" }, /JOB_QUEUE_URL="video-jobs" is not valid: expected an SQS queue URL/],
-            [{ ...base, VISIBILITY_TIMEOUT_SECONDS: "30", HEARTBEAT_INTERVAL_SECONDS: "30" }, /must be shorter than VISIBILITY_TIMEOUT_SECONDS=30/],
+            [
+                { ...base, VISIBILITY_TIMEOUT_SECONDS: "30", HEARTBEAT_INTERVAL_SECONDS: "30" },
+                /must be shorter than VISIBILITY_TIMEOUT_SECONDS=30/,
+            ],
         ];
-        for (const [env, message] of cases) assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message), JSON.stringify(env));
+        for (const [env, message] of cases)
+            assert.throws(
+                () => loadConfig(env),
+                (e: unknown) => e instanceof ConfigError && message.test(e.message),
+                JSON.stringify(env),
+            );
     });
 });

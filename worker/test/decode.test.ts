@@ -23,7 +23,11 @@ describe("worker decode arguments", () => {
         assert.equal(expectedFrames(info, undefined), 50);
         assert.equal(expectedFrames({ ...info, frameCount: undefined }, undefined), 50);
         assert.equal(expectedFrames(info, 2), 4);
-        assert.equal(expectedFrames({ ...info, durationSeconds: 0.4, frameCount: 10 }, 1), 1, "a clip shorter than one sampling period gives its first frame");
+        assert.equal(
+            expectedFrames({ ...info, durationSeconds: 0.4, frameCount: 10 }, 1),
+            1,
+            "a clip shorter than one sampling period gives its first frame",
+        );
         assert.equal(expectedFrames({ ...info, durationSeconds: 1, frameCount: 10 }, 30), 10, "never more than every frame");
         assert.equal(expectedFrames({ ...info, durationSeconds: NaN }, 2), undefined);
     });
@@ -65,7 +69,10 @@ describe("worker decodeBatches", () => {
     it("yields exactly ffmpeg's bytes, batch by batch, to a slow consumer, with a partial last batch", async () => {
         const path = await makeTestVideo({ path: join(dir, "v.mp4"), seconds: 1, fps: 25, width: 160, height: 120 });
         const [width, height, batchSize] = [64, 48, 7];
-        const expected = execFileSync("ffmpeg", ffmpegArgs({ path, width, height }), { maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "ignore"] });
+        const expected = execFileSync("ffmpeg", ffmpegArgs({ path, width, height }), {
+            maxBuffer: 64 * 1024 * 1024,
+            stdio: ["ignore", "pipe", "ignore"],
+        });
         const frameBytes = width * height * 3;
         assert.equal(expected.length, 25 * frameBytes);
         const pool = new BatchBufferPool(batchSize * frameBytes, 2);
@@ -78,7 +85,12 @@ describe("worker decodeBatches", () => {
             got.push(Buffer.from(batch.data));
             pool.give(batch.data);
         }
-        assert.deepEqual(shapes, [[0, 7], [7, 7], [14, 7], [21, 4]]);
+        assert.deepEqual(shapes, [
+            [0, 7],
+            [7, 7],
+            [14, 7],
+            [21, 4],
+        ]);
         assert.ok(Buffer.concat(got).equals(expected), "decoded bytes differ from ffmpeg's own output");
     });
     it("fails with a DECODE_FAILED JobError when ffmpeg cannot read the file", async () => {
@@ -86,9 +98,13 @@ describe("worker decodeBatches", () => {
         writeFileSync(path, "hello");
         const run = async (): Promise<number> => {
             let n = 0;
-            for await (const b of decodeBatches({ path, width: 8, height: 8, batchSize: 2, signal: new AbortController().signal })) n += b.count;
+            for await (const b of decodeBatches({ path, width: 8, height: 8, batchSize: 2, signal: new AbortController().signal }))
+                n += b.count;
             return n;
         };
-        await assert.rejects(run(), (err: unknown) => err instanceof JobError && err.code === "DECODE_FAILED" && /ffmpeg failed/.test(err.message));
+        await assert.rejects(
+            run(),
+            (err: unknown) => err instanceof JobError && err.code === "DECODE_FAILED" && /ffmpeg failed/.test(err.message),
+        );
     });
 });

@@ -20,7 +20,20 @@ import { ScaleInProtection } from "../src/protection";
 import { startStallProxy, type StallProxy } from "./support/stall-proxy";
 import { startWorker, type StartedWorker } from "../src/main";
 import { OUTPUT_FAULTS, startTfServingEmulator, type OutputFault, type TfServingEmulator } from "../../testing/tfserving/emulator";
-import { BUCKET, captureLogs, createWorld, destroyWorld, drain, isProtected, queueCounts, RESULTS_PREFIX, sendJob, workerEnv, type LogCapture, type World } from "./support/world";
+import {
+    BUCKET,
+    captureLogs,
+    createWorld,
+    destroyWorld,
+    drain,
+    isProtected,
+    queueCounts,
+    RESULTS_PREFIX,
+    sendJob,
+    workerEnv,
+    type LogCapture,
+    type World,
+} from "./support/world";
 
 /** The run's totals (printed after the last case). */
 export const tally = { badInputs: 0, faults: 0, lost: 0, healthyDeadLettered: 0, stuck: 0, garbageSucceeded: 0 };
@@ -32,7 +45,6 @@ const run_ = promisify(execFile);
 
 /** A run that does not finish within this long counts as stuck (and is stopped). */
 const STUCK_AFTER_MS = 45_000;
-
 
 describe("video worker under faults (issue 11)", function () {
     this.timeout(90_000);
@@ -66,7 +78,16 @@ describe("video worker under faults (issue 11)", function () {
         if (dir) await rm(dir, { recursive: true, force: true });
         const line = `fault tally: bad inputs tried ${tally.badInputs}, faults injected ${tally.faults}, messages lost ${tally.lost}, healthy jobs dead-lettered ${tally.healthyDeadLettered}, jobs stuck ${tally.stuck}, bad inputs that "succeeded" ${tally.garbageSucceeded}`;
         process.stdout.write(`      ${line}\n`);
-        assert.deepEqual({ lost: tally.lost, healthyDeadLettered: tally.healthyDeadLettered, stuck: tally.stuck, garbageSucceeded: tally.garbageSucceeded }, { lost: 0, healthyDeadLettered: 0, stuck: 0, garbageSucceeded: 0 }, line);
+        assert.deepEqual(
+            {
+                lost: tally.lost,
+                healthyDeadLettered: tally.healthyDeadLettered,
+                stuck: tally.stuck,
+                garbageSucceeded: tally.garbageSucceeded,
+            },
+            { lost: 0, healthyDeadLettered: 0, stuck: 0, garbageSucceeded: 0 },
+            line,
+        );
     });
 
     beforeEach(async () => {
@@ -108,7 +129,11 @@ describe("video worker under faults (issue 11)", function () {
      * Start the worker (--once unless `stopWhen` is given; `stopWhen` is also polled while a --once run
      * works, to inject faults at the right moment). A run that never ends is counted as stuck and stopped.
      */
-    async function run(env: NodeJS.ProcessEnv, stopWhen?: (w: StartedWorker, c: LogCapture) => Promise<boolean> | boolean, once = stopWhen === undefined): Promise<{ started: StartedWorker; capture: LogCapture; error?: unknown }> {
+    async function run(
+        env: NodeJS.ProcessEnv,
+        stopWhen?: (w: StartedWorker, c: LogCapture) => Promise<boolean> | boolean,
+        once = stopWhen === undefined,
+    ): Promise<{ started: StartedWorker; capture: LogCapture; error?: unknown }> {
         const capture = captureLogs();
         const started = await startWorker({ env, once, log: capture.log });
         let error: unknown;
@@ -142,7 +167,12 @@ describe("video worker under faults (issue 11)", function () {
      */
     async function account(expected: { queued?: number } = {}): Promise<Map<string, { code?: string; message?: string }>> {
         const dead = await drain(world.sqs, world.dlqUrl);
-        const deadByBody = new Map(dead.map((m) => [m.Body ?? "", { code: m.MessageAttributes?.ErrorCode?.StringValue, message: m.MessageAttributes?.ErrorMessage?.StringValue }]));
+        const deadByBody = new Map(
+            dead.map((m) => [
+                m.Body ?? "",
+                { code: m.MessageAttributes?.ErrorCode?.StringValue, message: m.MessageAttributes?.ErrorMessage?.StringValue },
+            ]),
+        );
         const queue = await queueCounts(world.sqs, world.queueUrl);
         const queued = queue.visible + queue.inFlight;
         let done = 0;
@@ -159,7 +189,12 @@ describe("video worker under faults (issue 11)", function () {
                 if (kind === "healthy") tally.healthyDeadLettered++;
                 done++;
             } else if (result !== undefined) {
-                if (kind === "bad" || kind === "doomed" || (kind === "flagged" && !(JSON.parse(result) as { decodeEndedEarly?: boolean }).decodeEndedEarly)) tally.garbageSucceeded++;
+                if (
+                    kind === "bad" ||
+                    kind === "doomed" ||
+                    (kind === "flagged" && !(JSON.parse(result) as { decodeEndedEarly?: boolean }).decodeEndedEarly)
+                )
+                    tally.garbageSucceeded++;
                 done++;
             }
         }
@@ -167,7 +202,9 @@ describe("video worker under faults (issue 11)", function () {
         if (lost > 0) tally.lost += lost;
         assert.equal(lost, 0, "every message is accounted for");
         if (expected.queued !== undefined) assert.equal(queued, expected.queued, "messages still queued");
-        for (const [body, kind] of sent) if (kind === "healthy") assert.ok(!deadByBody.has(body), `healthy job ${body} was dead-lettered (${deadByBody.get(body)?.code})`);
+        for (const [body, kind] of sent)
+            if (kind === "healthy")
+                assert.ok(!deadByBody.has(body), `healthy job ${body} was dead-lettered (${deadByBody.get(body)?.code})`);
         assert.equal(await isProtected(world), false, "scale-in protection is cleared");
         return deadByBody;
     }
@@ -202,7 +239,10 @@ describe("video worker under faults (issue 11)", function () {
             const { capture } = await run(env({ AWS_ENDPOINT_URL_S3: proxy.url, RETRY_BACKOFF_SECONDS: "1" }));
             assert.equal(proxy.stalled, 3, "the SDK's three attempts, each cut off by AWS_TIMEOUT_SECONDS");
             if (process.env.FAULTS_DEBUG) for (const l of capture.lines) process.stdout.write(JSON.stringify(l).slice(0, 400) + "\n");
-            assert.ok(capture.lines.some((l) => l.msg === "job failed" && l.code === "S3_UNAVAILABLE" && l.permanent === false), "a transient failure");
+            assert.ok(
+                capture.lines.some((l) => l.msg === "job failed" && l.code === "S3_UNAVAILABLE" && l.permanent === false),
+                "a transient failure",
+            );
             assert.ok(capture.lines.some((l) => String(l.msg).startsWith("transient failure; the message will be retried")));
             await account({ queued: 1 });
         });
@@ -258,13 +298,22 @@ describe("video worker under faults (issue 11)", function () {
                         return;
                     }
                     const [status, code] = answer === "denied" ? [403, "AccessDenied"] : [400, "Throttling"];
-                    res.writeHead(status).end(`<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>no</Message></Error><RequestId>r</RequestId></ErrorResponse>`);
+                    res.writeHead(status).end(
+                        `<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>no</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
+                    );
                 });
             });
             await new Promise<void>((r) => fake.listen(0, "127.0.0.1", () => r()));
-            const autoScaling = new AutoScalingClient({ endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, maxAttempts: 3 });
+            const autoScaling = new AutoScalingClient({
+                endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+                maxAttempts: 3,
+            });
             try {
-                const protection = await ScaleInProtection.discover({ autoScaling, log: captureLogs().log, instanceId: "i-0123456789abcdef0" });
+                const protection = await ScaleInProtection.discover({
+                    autoScaling,
+                    log: captureLogs().log,
+                    instanceId: "i-0123456789abcdef0",
+                });
                 tally.faults += 2;
                 calls.length = 0;
                 assert.equal(await protection.set(true), false);
@@ -272,7 +321,11 @@ describe("video worker under faults (issue 11)", function () {
                 answer = "throttled";
                 calls.length = 0;
                 assert.equal(await protection.set(false), false);
-                assert.deepEqual(calls, ["SetInstanceProtection", "SetInstanceProtection", "SetInstanceProtection"], "throttling: the SDK's three attempts, no more");
+                assert.deepEqual(
+                    calls,
+                    ["SetInstanceProtection", "SetInstanceProtection", "SetInstanceProtection"],
+                    "throttling: the SDK's three attempts, no more",
+                );
             } finally {
                 autoScaling.destroy();
                 await new Promise<void>((r) => fake.close(() => r()));
@@ -337,17 +390,23 @@ describe("video worker under faults (issue 11)", function () {
             const before = emulator.requests.length;
             let reloaded = false;
             let sawNotReady = false;
-            const { started, capture } = await run(workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_WAIT_TIMEOUT_SECONDS: "20" }), async (w) => {
-                if (!reloaded && emulator.requests.length > before) {
-                    reloaded = true;
-                    tally.faults++;
-                    emulator.reload(1200);
-                }
-                if (reloaded && !sawNotReady) sawNotReady = (await fetch(`http://127.0.0.1:${w.metricsPort}/readyz`)).status === 503;
-                return w.worker.completed.length === 3;
-            });
+            const { started, capture } = await run(
+                workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_WAIT_TIMEOUT_SECONDS: "20" }),
+                async (w) => {
+                    if (!reloaded && emulator.requests.length > before) {
+                        reloaded = true;
+                        tally.faults++;
+                        emulator.reload(1200);
+                    }
+                    if (reloaded && !sawNotReady) sawNotReady = (await fetch(`http://127.0.0.1:${w.metricsPort}/readyz`)).status === 503;
+                    return w.worker.completed.length === 3;
+                },
+            );
             assert.ok(sawNotReady, "/readyz said 503 while the model was away");
-            assert.ok(emulator.requests.slice(before).some((r) => r.outcome === "NOT_FOUND"), "the model server did answer NOT_FOUND");
+            assert.ok(
+                emulator.requests.slice(before).some((r) => r.outcome === "NOT_FOUND"),
+                "the model server did answer NOT_FOUND",
+            );
             assert.ok(capture.lines.some((l) => String(l.msg).startsWith("the model server lost the model")));
             assert.equal(started.worker.completed.length, 3);
             assert.equal(JSON.parse((await resultOf("clips/long.mp4")) as string).frameCount, 20);
@@ -358,10 +417,21 @@ describe("video worker under faults (issue 11)", function () {
             await putVideo("clips/short.mp4", await readFile(shortVideo));
             await job("clips/short.mp4", true);
             tally.faults++;
-            const { error } = await run(workerEnv(world, emulator.grpcUrl, { MODEL_NAME: "no_such_model", MODEL_WAIT_TIMEOUT_SECONDS: "2" }));
+            const { error } = await run(
+                workerEnv(world, emulator.grpcUrl, { MODEL_NAME: "no_such_model", MODEL_WAIT_TIMEOUT_SECONDS: "2" }),
+            );
             assert.ok(error instanceof ConfigError, String(error));
-            assert.match(error.message, /MODEL_NAME="no_such_model" did not become AVAILABLE on MODEL_SERVER_URL="grpc:\/\/.*" within MODEL_WAIT_TIMEOUT_SECONDS=2/);
-            const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, MessageSystemAttributeNames: ["ApproximateReceiveCount"], VisibilityTimeout: 0 }));
+            assert.match(
+                error.message,
+                /MODEL_NAME="no_such_model" did not become AVAILABLE on MODEL_SERVER_URL="grpc:\/\/.*" within MODEL_WAIT_TIMEOUT_SECONDS=2/,
+            );
+            const out = await world.sqs.send(
+                new ReceiveMessageCommand({
+                    QueueUrl: world.queueUrl,
+                    MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+                    VisibilityTimeout: 0,
+                }),
+            );
             assert.equal(out.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "1", "the worker never received the job");
             await account({ queued: 1 });
         });
@@ -372,14 +442,19 @@ describe("video worker under faults (issue 11)", function () {
             emulator.setLatency(150);
             const before = emulator.requests.length;
             tally.faults++;
-            const { error, capture } = await run(workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_WAIT_TIMEOUT_SECONDS: "2" }), () => {
-                if (emulator.requests.length > before) emulator.reload(60_000);
-                return false;
-            });
+            const { error, capture } = await run(
+                workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_WAIT_TIMEOUT_SECONDS: "2" }),
+                () => {
+                    if (emulator.requests.length > before) emulator.reload(60_000);
+                    return false;
+                },
+            );
             emulator.reload(0);
             assert.ok(error instanceof ConfigError, String(error));
             assert.ok(capture.lines.some((l) => String(l.msg).startsWith("job could not go on") && l.code === "MODEL_NOT_AVAILABLE"));
-            const back = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
+            const back = await world.sqs.send(
+                new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 0 }),
+            );
             assert.equal(back.Messages?.length, 1, "the job is visible again at once");
             await account({ queued: 1 });
         });
@@ -387,12 +462,20 @@ describe("video worker under faults (issue 11)", function () {
 
     describe("defects 5-8: timestamps, sampling, limits and bad inputs", () => {
         const ffmpeg = async (args: string[]): Promise<Buffer> =>
-            (await run_("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 })).stdout;
+            (
+                await run_("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], {
+                    encoding: "buffer",
+                    maxBuffer: 64 * 1024 * 1024,
+                })
+            ).stdout;
         const testsrc = (seconds: number, fps: number) => ["-f", "lavfi", "-i", `testsrc2=size=160x120:rate=${fps}:duration=${seconds}`];
         const x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
 
         async function framesOf(key: string): Promise<{ index: number; timestampMs: number | null }[]> {
-            const doc = JSON.parse((await resultOf(key)) as string) as { frames: { index: number; timestampMs: number | null }[]; frameCount: number };
+            const doc = JSON.parse((await resultOf(key)) as string) as {
+                frames: { index: number; timestampMs: number | null }[];
+                frameCount: number;
+            };
             assert.equal(doc.frames.length, doc.frameCount);
             return doc.frames;
         }
@@ -400,14 +483,27 @@ describe("video worker under faults (issue 11)", function () {
         it("defect 5: a variable-frame-rate video gets each frame's own presentation time", async () => {
             const path = join(dir, "vfr.mp4");
             await ffmpeg([...testsrc(2, 10), "-vf", "setpts='if(lt(N,10),N*0.1,1+(N-10)*0.3)/TB'", "-fps_mode", "vfr", ...x264, path]);
-            const probed = await run_("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", path]);
+            const probed = await run_("ffprobe", [
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "frame=pts_time",
+                "-of",
+                "csv=p=0",
+                path,
+            ]);
             const truth = (String(probed.stdout).match(/\d+\.\d+/g) ?? []).map((t) => Math.round(Number(t) * 1000));
             assert.equal(truth.length, 20);
             assert.ok(truth[19] > 3000, "the test video is variable-rate (20 frames over more than 3 s)");
             await putVideo("clips/vfr.mp4", await readFile(path));
             await job("clips/vfr.mp4", true);
             await run(workerEnv(world, emulator.grpcUrl));
-            assert.deepEqual((await framesOf("clips/vfr.mp4")).map((f) => f.timestampMs), truth);
+            assert.deepEqual(
+                (await framesOf("clips/vfr.mp4")).map((f) => f.timestampMs),
+                truth,
+            );
             // Sampling is by time too: one frame per second of presentation time, not per 10 frames.
             await job("clips/vfr.mp4", true);
             await run(workerEnv(world, emulator.grpcUrl, { SAMPLE_FPS: "1" }));
@@ -422,13 +518,23 @@ describe("video worker under faults (issue 11)", function () {
             await putVideo("clips/clip.mp4", await readFile(clip));
             await job("clips/clip.mp4", true);
             await run(workerEnv(world, emulator.grpcUrl, { SAMPLE_FPS: "1" }));
-            assert.deepEqual((await framesOf("clips/clip.mp4")).map((f) => f.timestampMs), [0]);
+            assert.deepEqual(
+                (await framesOf("clips/clip.mp4")).map((f) => f.timestampMs),
+                [0],
+            );
             await putVideo("clips/short.mp4", await readFile(shortVideo));
             await job("clips/short.mp4", true);
             const before = emulator.requests.length;
             await run(workerEnv(world, emulator.grpcUrl, { SAMPLE_FPS: "30" }));
-            assert.deepEqual((await framesOf("clips/short.mp4")).map((f) => f.timestampMs), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
-            assert.equal(emulator.requests.slice(before).reduce((n, r) => n + r.batchSize, 0), 10, "each frame went to the model once");
+            assert.deepEqual(
+                (await framesOf("clips/short.mp4")).map((f) => f.timestampMs),
+                [0, 100, 200, 300, 400, 500, 600, 700, 800, 900],
+            );
+            assert.equal(
+                emulator.requests.slice(before).reduce((n, r) => n + r.batchSize, 0),
+                10,
+                "each frame went to the model once",
+            );
             await account({ queued: 0 });
         });
 
@@ -444,15 +550,55 @@ describe("video worker under faults (issue 11)", function () {
             const inputs: { key: string; body: Buffer | string; code: string; message: RegExp; flagged?: true }[] = [
                 { key: "bad/empty.mp4", body: "", code: "EMPTY_OBJECT", message: /empty object/ },
                 { key: "bad/folder/", body: "", code: "NOT_A_VIDEO", message: /folder marker/ },
-                { key: "bad/picture.mp4", body: await media("p.png", [...testsrc(1, 1), "-frames:v", "1"]), code: "NOT_A_VIDEO", message: /^not a video \(PNG image\)$/ },
-                { key: "bad/photo.jpg", body: await media("p.jpg", [...testsrc(1, 1), "-frames:v", "1"]), code: "NOT_A_VIDEO", message: /^not a video \(JPEG image\)$/ },
-                { key: "bad/still.gif", body: await media("p.gif", [...testsrc(1, 1), "-frames:v", "1"]), code: "NOT_A_VIDEO", message: /^not a video \(GIF image\)$/ },
-                { key: "bad/notes.mp4", body: "this is not a video\n".repeat(50), code: "NOT_A_VIDEO", message: /^not a readable video: ffprobe says the input: Invalid data/ },
-                { key: "bad/noise.mov", body: Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)), code: "NOT_A_VIDEO", message: /^not a readable video/ },
-                { key: "bad/raw.h264", body: await media("raw.h264", [...testsrc(3, 25), ...x264, "-f", "h264"]), code: "TOO_LONG", message: /MAX_VIDEO_SECONDS=2: a frame is presented at 2\.\d s/ },
-                { key: "bad/streamed.mkv", body: await ffmpeg([...testsrc(3, 10), ...x264, "-f", "matroska", "-"]), code: "TOO_LONG", message: /MAX_VIDEO_SECONDS=2: a frame is presented at 2\.\d s/ },
+                {
+                    key: "bad/picture.mp4",
+                    body: await media("p.png", [...testsrc(1, 1), "-frames:v", "1"]),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a video \(PNG image\)$/,
+                },
+                {
+                    key: "bad/photo.jpg",
+                    body: await media("p.jpg", [...testsrc(1, 1), "-frames:v", "1"]),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a video \(JPEG image\)$/,
+                },
+                {
+                    key: "bad/still.gif",
+                    body: await media("p.gif", [...testsrc(1, 1), "-frames:v", "1"]),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a video \(GIF image\)$/,
+                },
+                {
+                    key: "bad/notes.mp4",
+                    body: "this is not a video\n".repeat(50),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a readable video: ffprobe says the input: Invalid data/,
+                },
+                {
+                    key: "bad/noise.mov",
+                    body: Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a readable video/,
+                },
+                {
+                    key: "bad/raw.h264",
+                    body: await media("raw.h264", [...testsrc(3, 25), ...x264, "-f", "h264"]),
+                    code: "TOO_LONG",
+                    message: /MAX_VIDEO_SECONDS=2: a frame is presented at 2\.\d s/,
+                },
+                {
+                    key: "bad/streamed.mkv",
+                    body: await ffmpeg([...testsrc(3, 10), ...x264, "-f", "matroska", "-"]),
+                    code: "TOO_LONG",
+                    message: /MAX_VIDEO_SECONDS=2: a frame is presented at 2\.\d s/,
+                },
                 { key: "bad/cut.ts", body: ts.subarray(0, half + 101), code: "TRUNCATED_VIDEO", message: /MPEG-TS file ends mid-packet/ },
-                { key: "bad/cut-faststart.mp4", body: faststart.subarray(0, Math.floor(faststart.length / 3)), code: "TRUNCATED_VIDEO", message: /decoded \d+ of 20 frames/ },
+                {
+                    key: "bad/cut-faststart.mp4",
+                    body: faststart.subarray(0, Math.floor(faststart.length / 3)),
+                    code: "TRUNCATED_VIDEO",
+                    message: /decoded \d+ of 20 frames/,
+                },
                 { key: "bad/cut-on-packet.ts", body: ts.subarray(0, half), code: "", message: /./, flagged: true },
             ];
             for (const input of inputs) await putVideo(input.key, input.body);
@@ -467,7 +613,10 @@ describe("video worker under faults (issue 11)", function () {
             await putVideo("clips/short.mp4", await readFile(shortVideo));
             await job("clips/short.mp4", true);
             const deadExpected = inputs.filter((i) => !i.flagged).length + invalid.length + 1;
-            const { started } = await run(workerEnv(world, emulator.grpcUrl, { MAX_VIDEO_SECONDS: "2" }), async (w) => w.worker.completed.length === 2 && (await queueCounts(world.sqs, world.dlqUrl)).visible === deadExpected);
+            const { started } = await run(
+                workerEnv(world, emulator.grpcUrl, { MAX_VIDEO_SECONDS: "2" }),
+                async (w) => w.worker.completed.length === 2 && (await queueCounts(world.sqs, world.dlqUrl)).visible === deadExpected,
+            );
             assert.equal(started.worker.completed.length, 2);
             const dead = await account({ queued: 0 });
             for (const input of inputs.filter((i) => !i.flagged)) {
@@ -479,7 +628,11 @@ describe("video worker under faults (issue 11)", function () {
             }
             for (const m of invalid) assert.match(dead.get(m.body)?.message ?? "", m.message);
             assert.equal(dead.get(missing)?.code, "OBJECT_NOT_FOUND");
-            const flagged = JSON.parse((await resultOf("bad/cut-on-packet.ts")) as string) as { decodeEndedEarly?: boolean; decodeErrors?: string; frameCount: number };
+            const flagged = JSON.parse((await resultOf("bad/cut-on-packet.ts")) as string) as {
+                decodeEndedEarly?: boolean;
+                decodeErrors?: string;
+                frameCount: number;
+            };
             assert.equal(flagged.decodeEndedEarly, true, "the result says decoding ended early");
             assert.match(flagged.decodeErrors ?? "", /h264: /);
             assert.doesNotMatch(flagged.decodeErrors ?? "", /0x[0-9a-f]+/, "no addresses: results stay deterministic");
@@ -512,11 +665,31 @@ describe("video worker under faults (issue 11)", function () {
 
     describe("defect 10: configuration mistakes stop the worker at start, naming the variable and value", () => {
         const cases: { name: string; env: (w: World) => Record<string, string>; message: RegExp }[] = [
-            { name: "a missing results bucket", env: () => ({ RESULTS_BUCKET: "no-such-results" }), message: /^RESULTS_BUCKET="no-such-results" does not exist/ },
-            { name: "a missing work directory", env: () => ({ WORK_DIR: "/nonexistent/scratch" }), message: /^WORK_DIR="\/nonexistent\/scratch" is not usable/ },
-            { name: "a work directory that is a file", env: () => ({ WORK_DIR: "/etc/hostname" }), message: /^WORK_DIR="\/etc\/hostname" is not usable/ },
-            { name: "a wrong dead-letter queue URL", env: (w) => ({ DEAD_LETTER_QUEUE_URL: w.dlqUrl.replace("video-jobs-dlq", "video-jobs-dlq-typo") }), message: /^DEAD_LETTER_QUEUE_URL="http.*video-jobs-dlq-typo" is not an existing SQS queue/ },
-            { name: "a wrong job queue URL", env: (w) => ({ JOB_QUEUE_URL: w.queueUrl.replace("video-jobs", "video-jobz") }), message: /^JOB_QUEUE_URL="http.*video-jobz" is not an existing SQS queue/ },
+            {
+                name: "a missing results bucket",
+                env: () => ({ RESULTS_BUCKET: "no-such-results" }),
+                message: /^RESULTS_BUCKET="no-such-results" does not exist/,
+            },
+            {
+                name: "a missing work directory",
+                env: () => ({ WORK_DIR: "/nonexistent/scratch" }),
+                message: /^WORK_DIR="\/nonexistent\/scratch" is not usable/,
+            },
+            {
+                name: "a work directory that is a file",
+                env: () => ({ WORK_DIR: "/etc/hostname" }),
+                message: /^WORK_DIR="\/etc\/hostname" is not usable/,
+            },
+            {
+                name: "a wrong dead-letter queue URL",
+                env: (w) => ({ DEAD_LETTER_QUEUE_URL: w.dlqUrl.replace("video-jobs-dlq", "video-jobs-dlq-typo") }),
+                message: /^DEAD_LETTER_QUEUE_URL="http.*video-jobs-dlq-typo" is not an existing SQS queue/,
+            },
+            {
+                name: "a wrong job queue URL",
+                env: (w) => ({ JOB_QUEUE_URL: w.queueUrl.replace("video-jobs", "video-jobz") }),
+                message: /^JOB_QUEUE_URL="http.*video-jobz" is not an existing SQS queue/,
+            },
         ];
         for (const c of cases) {
             it(`${c.name}: no receive, no download, exit as a configuration error`, async () => {
@@ -528,7 +701,13 @@ describe("video worker under faults (issue 11)", function () {
                 assert.ok(error instanceof ConfigError, String(error));
                 assert.match(error.message, c.message);
                 assert.equal(emulator.requests.length, before, "no inference");
-                const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, MessageSystemAttributeNames: ["ApproximateReceiveCount"], VisibilityTimeout: 0 }));
+                const out = await world.sqs.send(
+                    new ReceiveMessageCommand({
+                        QueueUrl: world.queueUrl,
+                        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+                        VisibilityTimeout: 0,
+                    }),
+                );
                 assert.equal(out.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "1", "the worker never received the job");
                 await account({ queued: 1 });
             });

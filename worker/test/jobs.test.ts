@@ -2,7 +2,11 @@
 import { strict as assert } from "node:assert";
 import { decodeS3EventKey, parseMessage } from "../src/jobs";
 
-const s3Record = (key: string, eventName = "ObjectCreated:Put") => ({ eventSource: "aws:s3", eventName, s3: { bucket: { name: "videos" }, object: { key, size: 42 } } });
+const s3Record = (key: string, eventName = "ObjectCreated:Put") => ({
+    eventSource: "aws:s3",
+    eventName,
+    s3: { bucket: { name: "videos" }, object: { key, size: 42 } },
+});
 
 describe("worker jobs.parseMessage", () => {
     it("turns an S3 notification with several records into jobs with decoded keys", () => {
@@ -21,7 +25,10 @@ describe("worker jobs.parseMessage", () => {
     });
     it("accepts explicit jobs with key or the original design's object", () => {
         assert.deepEqual(parseMessage('{"bucket":"b","key":"k.mp4"}'), { kind: "jobs", jobs: [{ bucket: "b", key: "k.mp4" }] });
-        assert.deepEqual(parseMessage('{"bucket":"b","object":"sample.mov"}'), { kind: "jobs", jobs: [{ bucket: "b", key: "sample.mov" }] });
+        assert.deepEqual(parseMessage('{"bucket":"b","object":"sample.mov"}'), {
+            kind: "jobs",
+            jobs: [{ bucket: "b", key: "sample.mov" }],
+        });
     });
     it("unwraps an SNS envelope", () => {
         const body = JSON.stringify({ Type: "Notification", Message: JSON.stringify({ Records: [s3Record("a+b.mp4")] }) });

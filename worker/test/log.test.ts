@@ -8,7 +8,12 @@ describe("worker logger", () => {
         const log = createLogger({ write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }, { component: "test" });
         const root = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
         log.error("upload failed", { error: new Error("could not send the message", { cause: root }), bucket: "b" });
-        const error = lines[0].error as { name: string; message: string; stack: string; cause: { message: string; code: string; stack: string } };
+        const error = lines[0].error as {
+            name: string;
+            message: string;
+            stack: string;
+            cause: { message: string; code: string; stack: string };
+        };
         assert.equal(error.message, "could not send the message");
         assert.match(error.stack, /log\.test\.ts/);
         assert.equal(error.cause.message, "connect ECONNREFUSED 127.0.0.1:9");

@@ -88,7 +88,11 @@ describe("REST client and TF Serving's non-finite tokens (issue 11 defect 4)", (
     after(() => new Promise<void>((r) => server.close(() => r())));
 
     it("parses bare NaN, Infinity and -Infinity outside strings and leaves strings alone", () => {
-        const parsed = parseServerJson('{"a":[NaN,Infinity,-Infinity,1.5],"s":"NaN and Infinity \\" NaN","t":[-Infinity]}') as { a: number[]; s: string; t: number[] };
+        const parsed = parseServerJson('{"a":[NaN,Infinity,-Infinity,1.5],"s":"NaN and Infinity \\" NaN","t":[-Infinity]}') as {
+            a: number[];
+            s: string;
+            t: number[];
+        };
         assert.ok(Number.isNaN(parsed.a[0]));
         assert.deepEqual(parsed.a.slice(1), [Infinity, -Infinity, 1.5]);
         assert.equal(parsed.s, 'NaN and Infinity " NaN');
@@ -97,10 +101,14 @@ describe("REST client and TF Serving's non-finite tokens (issue 11 defect 4)", (
     });
 
     it("reads a predict body as TF Serving writes it, then validation names the bad output", async () => {
-        body = '{"outputs":{"num_detections":[1.0],"detection_boxes":[[[0.1,0.1,0.5,0.5]]],"detection_scores":[[NaN]],"detection_classes":[[-Infinity]]}}';
+        body =
+            '{"outputs":{"num_detections":[1.0],"detection_boxes":[[[0.1,0.1,0.5,0.5]]],"detection_scores":[[NaN]],"detection_classes":[[-Infinity]]}}';
         const client = createModelClient(url);
         try {
-            const response = await client.predict({ model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(Buffer.alloc(3), [1, 1, 1, 3]) } });
+            const response = await client.predict({
+                model: { name: "object_detection" },
+                inputs: { inputs: tensorFromUint8(Buffer.alloc(3), [1, 1, 1, 3]) },
+            });
             assert.ok(Number.isNaN(readFloat32(response.outputs.detection_scores)[0]));
             assert.equal(readFloat32(response.outputs.detection_classes)[0], -Infinity);
             assert.throws(() => parseDetections(response.outputs, 1, 0.5, '"object_detection"'), /"detection_scores" holds NaN at frame 0/);
@@ -119,7 +127,10 @@ describe("REST client and TF Serving's non-finite tokens (issue 11 defect 4)", (
                     const pixels = tensorFromUint8(Buffer.alloc(2 * H * W * 3, 9), [2, H, W, 3]);
                     const response = await client.predict({ model: { name: "object_detection" }, inputs: { inputs: pixels } });
                     assert.equal(readFloat32(response.outputs.detection_boxes)[2], Infinity, transport);
-                    assert.throws(() => parseDetections(response.outputs, 2, 0.5, '"object_detection"'), /"detection_boxes" holds Infinity/);
+                    assert.throws(
+                        () => parseDetections(response.outputs, 2, 0.5, '"object_detection"'),
+                        /"detection_boxes" holds Infinity/,
+                    );
                     const clean = await client.predict({ model: { name: "object_detection" }, inputs: { inputs: pixels } });
                     assert.equal(parseDetections(clean.outputs, 2, 0.5).length, 2, "only the next call was corrupted");
                 } finally {
@@ -135,7 +146,9 @@ describe("REST client and TF Serving's non-finite tokens (issue 11 defect 4)", (
         body = "<html>bad gateway</html>";
         const client = createModelClient(url);
         try {
-            const err = await rejection(client.predict({ model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(Buffer.alloc(3), [1, 1, 1, 3]) } }));
+            const err = await rejection(
+                client.predict({ model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(Buffer.alloc(3), [1, 1, 1, 3]) } }),
+            );
             assert.equal(err.code, "DECODE_ERROR");
         } finally {
             client.close();

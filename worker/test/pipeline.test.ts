@@ -21,7 +21,10 @@ describe("worker pipeline (fake model)", () => {
             },
         });
         assert.deepEqual(summary, { frames: 23, batches: 6 });
-        assert.deepEqual(seen, Array.from({ length: 23 }, (_, i) => i));
+        assert.deepEqual(
+            seen,
+            Array.from({ length: 23 }, (_, i) => i),
+        );
         assert.deepEqual(classes, LABELLED_IDS.slice(0, 23));
         assert.equal(model.maxInFlight, 2);
     });
@@ -30,18 +33,34 @@ describe("worker pipeline (fake model)", () => {
         const signal = new AbortController().signal;
         model.failures.push(new ModelServerError("down", "UNAVAILABLE", true), new ModelServerError("down", "UNAVAILABLE", true));
         const retries: number[] = [];
-        const detections = await inferBatch({ data: Buffer.alloc(FRAME), count: 1, firstIndex: 0 }, settings(model, { onRetry: (a) => retries.push(a) }), signal);
+        const detections = await inferBatch(
+            { data: Buffer.alloc(FRAME), count: 1, firstIndex: 0 },
+            settings(model, { onRetry: (a) => retries.push(a) }),
+            signal,
+        );
         assert.equal(detections.length, 1);
         assert.deepEqual(retries, [1, 2]);
         model.failures.push(new ModelServerError("bad input", "INVALID_ARGUMENT", false));
-        await assert.rejects(inferBatch({ data: Buffer.alloc(FRAME), count: 1, firstIndex: 0 }, settings(model), signal), (e: unknown) => e instanceof JobError && e.permanent && e.code === "MODEL_INVALID_ARGUMENT");
+        await assert.rejects(
+            inferBatch({ data: Buffer.alloc(FRAME), count: 1, firstIndex: 0 }, settings(model), signal),
+            (e: unknown) => e instanceof JobError && e.permanent && e.code === "MODEL_INVALID_ARGUMENT",
+        );
         model.failures.push(...Array.from({ length: 5 }, () => new ModelServerError("down", "UNAVAILABLE", true)));
-        await assert.rejects(inferBatch({ data: Buffer.alloc(FRAME), count: 1, firstIndex: 0 }, settings(model, { maxRetries: 2 }), signal), (e: unknown) => e instanceof JobError && !e.permanent);
+        await assert.rejects(
+            inferBatch({ data: Buffer.alloc(FRAME), count: 1, firstIndex: 0 }, settings(model, { maxRetries: 2 }), signal),
+            (e: unknown) => e instanceof JobError && !e.permanent,
+        );
     });
     it("stops waiting for the model when aborted", async () => {
         const model = new FakeModel(60_000);
         const controller = new AbortController();
-        const run = runPipeline({ batches: fakeBatches(8, 4), infer: (b) => inferBatch(b, settings(model), controller.signal), maxInFlight: 1, signal: controller.signal, sink: () => undefined });
+        const run = runPipeline({
+            batches: fakeBatches(8, 4),
+            infer: (b) => inferBatch(b, settings(model), controller.signal),
+            maxInFlight: 1,
+            signal: controller.signal,
+            sink: () => undefined,
+        });
         setTimeout(() => controller.abort(), 20);
         await assert.rejects(run, /shutting down/);
     });

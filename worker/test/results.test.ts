@@ -32,7 +32,11 @@ describe("worker results", () => {
             { index: 7, timestampMs: 233, detections: [person, odd, person] },
         ];
         for (const frame of frames) {
-            const expected = JSON.stringify({ index: frame.index, timestampMs: frame.timestampMs, detections: frame.detections.map((d) => ({ label: d.label, classId: d.classId, score: d.score, box: d.box })) });
+            const expected = JSON.stringify({
+                index: frame.index,
+                timestampMs: frame.timestampMs,
+                detections: frame.detections.map((d) => ({ label: d.label, classId: d.classId, score: d.score, box: d.box })),
+            });
             assert.equal(frameJson(frame), expected);
         }
     });
@@ -44,7 +48,15 @@ describe("worker results", () => {
     });
     it("builds CloudWatch data for one job", () => {
         const data = jobMetricData("video-jobs", { succeeded: true, frames: 100, framesPerSecond: 50 }, new Date(0));
-        assert.deepEqual(data.map((d) => [d.MetricName, d.Value]), [["JobsSucceeded", 1], ["JobsFailed", 0], ["FramesProcessed", 100], ["FramesPerSecond", 50]]);
+        assert.deepEqual(
+            data.map((d) => [d.MetricName, d.Value]),
+            [
+                ["JobsSucceeded", 1],
+                ["JobsFailed", 0],
+                ["FramesProcessed", 100],
+                ["FramesPerSecond", 50],
+            ],
+        );
         assert.deepEqual(data[0].Dimensions, [{ Name: "QueueName", Value: "video-jobs" }]);
     });
 });

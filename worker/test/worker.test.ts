@@ -128,14 +128,20 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         // The detections are exactly the emulator's for those frames, thresholded.
         const raw = await rawFrames(shortVideo);
         const frameBytes = WIDTH * HEIGHT * 3;
-        doc.frames.forEach((frame: { index: number; timestampMs: number; detections: { classId: number; score: number; label: string }[] }, i: number) => {
-            assert.equal(frame.index, i);
-            assert.equal(frame.timestampMs, i * 100);
-            const truth = detectFrame(raw.subarray(i * frameBytes, (i + 1) * frameBytes));
-            const kept = truth.classes.filter((_, j) => truth.scores[j] >= 0.5);
-            assert.deepEqual(frame.detections.map((d) => d.classId), kept, `frame ${i}`);
-            for (const d of frame.detections) assert.ok(d.score >= 0.5 && typeof d.label === "string");
-        });
+        doc.frames.forEach(
+            (frame: { index: number; timestampMs: number; detections: { classId: number; score: number; label: string }[] }, i: number) => {
+                assert.equal(frame.index, i);
+                assert.equal(frame.timestampMs, i * 100);
+                const truth = detectFrame(raw.subarray(i * frameBytes, (i + 1) * frameBytes));
+                const kept = truth.classes.filter((_, j) => truth.scores[j] >= 0.5);
+                assert.deepEqual(
+                    frame.detections.map((d) => d.classId),
+                    kept,
+                    `frame ${i}`,
+                );
+                for (const d of frame.detections) assert.ok(d.score >= 0.5 && typeof d.label === "string");
+            },
+        );
         assert.ok(requests().every((r) => r.transport === "grpc" && r.batchSize <= 4));
         assert.equal(await isProtected(world), false);
         await account({ queued: 0, deadLettered: 0 });
@@ -148,7 +154,12 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         const cw = new CloudWatchClient({});
         const listed = await cw.send(new ListMetricsCommand({ Namespace: "VideoWorkerTest" }));
         cw.destroy();
-        assert.deepEqual([...new Set(listed.Metrics?.map((m) => m.MetricName))].sort(), ["FramesPerSecond", "FramesProcessed", "JobsFailed", "JobsSucceeded"]);
+        assert.deepEqual([...new Set(listed.Metrics?.map((m) => m.MetricName))].sort(), [
+            "FramesPerSecond",
+            "FramesProcessed",
+            "JobsFailed",
+            "JobsSucceeded",
+        ]);
         assert.ok(listed.Metrics?.every((m) => m.Dimensions?.[0]?.Name === "QueueName" && m.Dimensions[0].Value === "video-jobs"));
         const first = await readResult(world, "clips/a.mp4");
         await sendJob(world, { bucket: BUCKET, key: "clips/a.mp4" });
@@ -165,10 +176,15 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         // moov atom up front (+faststart) then cut: ffprobe accepts it, decoding runs out of data.
         const faststart = join(dir, "faststart.mp4");
         await new Promise<void>((done, fail) =>
-            spawn("ffmpeg", ["-v", "error", "-y", "-i", longVideo, "-c", "copy", "-movflags", "+faststart", faststart]).once("close", (c) => (c === 0 ? done() : fail(new Error("ffmpeg")))),
+            spawn("ffmpeg", ["-v", "error", "-y", "-i", longVideo, "-c", "copy", "-movflags", "+faststart", faststart]).once(
+                "close",
+                (c) => (c === 0 ? done() : fail(new Error("ffmpeg"))),
+            ),
         );
         const whole = await readFile(faststart);
-        await world.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "clips/truncated.mp4", Body: whole.subarray(0, Math.floor(whole.length / 3)) }));
+        await world.s3.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: "clips/truncated.mp4", Body: whole.subarray(0, Math.floor(whole.length / 3)) }),
+        );
         await world.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "clips/good.mp4", Body: await readFile(shortVideo) }));
         const bad = [
             { body: { bucket: BUCKET, key: "clips/missing.mp4" }, code: "OBJECT_NOT_FOUND" },
@@ -181,7 +197,10 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
 
         const capture = captureLogs();
         const started = await startWorker({ env: workerEnv(world, emulator.grpcUrl), log: capture.log });
-        await until("every job handled", async () => started.worker.completed.length === 1 && (await queueCounts(world.sqs, world.dlqUrl)).visible === bad.length);
+        await until(
+            "every job handled",
+            async () => started.worker.completed.length === 1 && (await queueCounts(world.sqs, world.dlqUrl)).visible === bad.length,
+        );
         started.worker.stop();
         await started.done;
 
@@ -196,7 +215,9 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         }
         const failedLines = capture.lines.filter((l) => l.msg === "job failed");
         assert.ok(failedLines.some((l) => l.job === `s3://${BUCKET}/clips/missing.mp4` && /does not exist/.test(String(l.reason))));
-        assert.ok(capture.lines.some((l) => l.msg === "message is not a valid job" && /neither an S3 event notification/.test(String(l.reason))));
+        assert.ok(
+            capture.lines.some((l) => l.msg === "message is not a valid job" && /neither an S3 event notification/.test(String(l.reason))),
+        );
         assert.equal(JSON.parse(await readResult(world, "clips/good.mp4")).frameCount, 10);
         assert.equal(await isProtected(world), false);
         await account({ queued: 0, deadLettered: bad.length });
@@ -209,7 +230,9 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         assert.equal(requests().length, 0);
         await uploadFile(world, "input/long-one.mp4", longVideo);
         const tooLong = await runWorkerOnce(workerEnv(world, emulator.grpcUrl, { MAX_VIDEO_SECONDS: "1.5" }));
-        assert.ok(tooLong.capture.lines.some((l) => l.code === "TOO_LONG" && /2\.0 s long, over MAX_VIDEO_SECONDS=1.5/.test(String(l.reason))));
+        assert.ok(
+            tooLong.capture.lines.some((l) => l.code === "TOO_LONG" && /2\.0 s long, over MAX_VIDEO_SECONDS=1.5/.test(String(l.reason))),
+        );
         assert.equal(requests().length, 0);
         await account({ queued: 0, deadLettered: 2 });
     });
@@ -248,7 +271,11 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await sendJob(world, { bucket: BUCKET, key: "input/flaky.mp4" });
         emulator.failNext(100, "UNAVAILABLE");
         const exhausted = await runWorkerOnce(workerEnv(world, emulator.grpcUrl, { MODEL_MAX_RETRIES: "1", RETRY_BACKOFF_SECONDS: "30" }));
-        assert.ok(exhausted.capture.lines.some((l) => String(l.msg).startsWith("transient failure; the message will be retried") && l.retryInSeconds === 30));
+        assert.ok(
+            exhausted.capture.lines.some(
+                (l) => String(l.msg).startsWith("transient failure; the message will be retried") && l.retryInSeconds === 30,
+            ),
+        );
         assert.equal(await isProtected(world), false);
         // The given-back job is still queued (invisible for its backoff), never deleted or dead-lettered by the worker.
         await account({ queued: 1, deadLettered: 1 });
@@ -268,17 +295,30 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         assert.equal(outcomes, 6, "each of the two jobs was tried maxReceiveCount times");
         const dead = await drain(world.sqs, world.dlqUrl);
         assert.equal(dead.length, 2);
-        assert.ok(dead.every((m) => m.MessageAttributes?.ErrorCode === undefined), "moved by SQS redrive, not by the worker");
+        assert.ok(
+            dead.every((m) => m.MessageAttributes?.ErrorCode === undefined),
+            "moved by SQS redrive, not by the worker",
+        );
         await account({ queued: 0, deadLettered: 2 });
     });
 
     it("keeps a long job invisible with heartbeats, holds scale-in protection only while working, and serves /metrics", async () => {
-        await world.autoScaling.send(new SetInstanceProtectionCommand({ AutoScalingGroupName: world.groupName, InstanceIds: [world.instanceId], ProtectedFromScaleIn: true }));
+        await world.autoScaling.send(
+            new SetInstanceProtectionCommand({
+                AutoScalingGroupName: world.groupName,
+                InstanceIds: [world.instanceId],
+                ProtectedFromScaleIn: true,
+            }),
+        );
         await uploadFile(world, "input/long.mp4", longVideo);
         emulator.setLatency(700); // 5 batches, one at a time: ~3.5 s, against a 2 s visibility timeout
         const capture = captureLogs();
         const started = await startWorker({
-            env: workerEnv(world, emulator.grpcUrl, { VISIBILITY_TIMEOUT_SECONDS: "2", HEARTBEAT_INTERVAL_SECONDS: "1", MAX_IN_FLIGHT_BATCHES: "1" }),
+            env: workerEnv(world, emulator.grpcUrl, {
+                VISIBILITY_TIMEOUT_SECONDS: "2",
+                HEARTBEAT_INTERVAL_SECONDS: "1",
+                MAX_IN_FLIGHT_BATCHES: "1",
+            }),
             once: true,
             log: capture.log,
         });
@@ -292,14 +332,21 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         let done = false;
         const finished = started.done.then(() => (done = true));
         while (!done) {
-            const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+            const out = await world.sqs.send(
+                new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+            );
             stolen += out.Messages?.length ?? 0;
             if (!done) await new Promise((r) => setTimeout(r, 250));
         }
         await finished;
         assert.equal(stolen, 0, "another consumer received the job while it was being processed");
         assert.ok(capture.lines.filter((l) => l.msg === "message visibility extended").length >= 2);
-        assert.ok(capture.lines.some((l) => l.msg === "scale-in protection off") && capture.lines.findIndex((l) => l.msg === "scale-in protection off") < capture.lines.findIndex((l) => l.msg === "job started"), "start-up cleared the stale protection");
+        assert.ok(
+            capture.lines.some((l) => l.msg === "scale-in protection off") &&
+                capture.lines.findIndex((l) => l.msg === "scale-in protection off") <
+                    capture.lines.findIndex((l) => l.msg === "job started"),
+            "start-up cleared the stale protection",
+        );
         assert.equal(await isProtected(world), false, "protection cleared after the job");
         assert.equal(JSON.parse(await readResult(world, "input/long.mp4")).frameCount, 20);
         await account({ queued: 0, deadLettered: 0 });
@@ -309,7 +356,10 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await uploadFile(world, "input/interrupted.mp4", longVideo);
         emulator.setLatency(1500);
         const env = workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", LOG_LEVEL: "info" });
-        const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "worker/src/main.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "worker/src/main.ts")], {
+            env,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let output = "";
         child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
         child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
@@ -319,7 +369,9 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         child.kill("SIGTERM");
         assert.equal(await exited, 0, output);
         assert.match(output, /job interrupted by shutdown; message given back to the queue/);
-        const back = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+        const back = await world.sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+        );
         assert.equal(back.Messages?.length, 1, "the job is visible again at once (the worker's visibility timeout is 300 s)");
         assert.equal(await isProtected(world), false);
         await account({ queued: 1, deadLettered: 0 });
@@ -331,7 +383,10 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         const doc = JSON.parse(await readResult(world, "input/sampled.mp4"));
         assert.equal(doc.sampleFps, 2);
         assert.equal(doc.frameCount, 4); // 2 s at 2 fps
-        assert.deepEqual(doc.frames.map((f: { timestampMs: number }) => f.timestampMs), [0, 500, 1000, 1500]);
+        assert.deepEqual(
+            doc.frames.map((f: { timestampMs: number }) => f.timestampMs),
+            [0, 500, 1000, 1500],
+        );
         await account({ queued: 0, deadLettered: 0 });
     });
 
@@ -360,7 +415,11 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         it("finds the instance with a session token and its Auto Scaling group", async () => {
             assert.equal((await fetch(`${endpoint}/latest/meta-data/instance-id`)).status, 401, "the fake rejects IMDSv1");
             assert.equal(await instanceIdFromImds(endpoint), world.instanceId);
-            const protection = await ScaleInProtection.discover({ autoScaling: world.autoScaling, log: createLogger({ write: () => undefined }), imdsEndpoint: endpoint });
+            const protection = await ScaleInProtection.discover({
+                autoScaling: world.autoScaling,
+                log: createLogger({ write: () => undefined }),
+                imdsEndpoint: endpoint,
+            });
             assert.equal(protection.groupName, world.groupName);
             assert.equal(await protection.set(true), true);
             assert.equal(await isProtected(world), true);
@@ -372,7 +431,11 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
 
         it("carries on without protection when the instance is in no Auto Scaling group", async () => {
             const lines: string[] = [];
-            const protection = await ScaleInProtection.discover({ autoScaling: world.autoScaling, log: createLogger({ write: (l) => lines.push(l) }), instanceId: "i-0123456789abcdef0" });
+            const protection = await ScaleInProtection.discover({
+                autoScaling: world.autoScaling,
+                log: createLogger({ write: (l) => lines.push(l) }),
+                instanceId: "i-0123456789abcdef0",
+            });
             assert.equal(protection.enabled, false);
             assert.ok(lines.some((l) => l.includes("not in an Auto Scaling group")));
             await account({ queued: 1, deadLettered: 0 }); // only the s3:TestEvent

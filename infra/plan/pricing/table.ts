@@ -56,10 +56,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function checkPrice(v: unknown, where: string, sources: Record<string, unknown>): Price {
     if (!isRecord(v)) throw new Error(`price table: ${where} must be an object`);
-    if (typeof v.usd !== "number" || !Number.isFinite(v.usd) || v.usd < 0) throw new Error(`price table: ${where}.usd must be a non-negative number`);
+    if (typeof v.usd !== "number" || !Number.isFinite(v.usd) || v.usd < 0)
+        throw new Error(`price table: ${where}.usd must be a non-negative number`);
     if (typeof v.unit !== "string" || v.unit === "") throw new Error(`price table: ${where}.unit is missing`);
-    if (typeof v.source !== "string" || !(v.source in sources)) throw new Error(`price table: ${where}.source "${String(v.source)}" is not in sources`);
-    if (v.approximate !== undefined && typeof v.approximate !== "boolean") throw new Error(`price table: ${where}.approximate must be a boolean`);
+    if (typeof v.source !== "string" || !(v.source in sources))
+        throw new Error(`price table: ${where}.source "${String(v.source)}" is not in sources`);
+    if (v.approximate !== undefined && typeof v.approximate !== "boolean")
+        throw new Error(`price table: ${where}.approximate must be a boolean`);
     return v as unknown as Price;
 }
 
@@ -76,25 +79,33 @@ export function validatePriceTable(doc: unknown): PriceTable {
         }
     }
     const sources = doc.sources;
-    if (!isRecord(doc.regions) || Object.keys(doc.regions).length === 0) throw new Error("price table: regions must list at least one region");
+    if (!isRecord(doc.regions) || Object.keys(doc.regions).length === 0)
+        throw new Error("price table: regions must list at least one region");
     for (const [region, r] of Object.entries(doc.regions)) {
-        if (!isRecord(r) || !isRecord(r.instances) || !isRecord(r.services)) throw new Error(`price table: region ${region} needs instances and services`);
+        if (!isRecord(r) || !isRecord(r.instances) || !isRecord(r.services))
+            throw new Error(`price table: region ${region} needs instances and services`);
         for (const [type, p] of Object.entries(r.instances)) checkPrice(p, `regions.${region}.instances.${type}`, sources);
         for (const key of SERVICE_KEYS) checkPrice(r.services[key], `regions.${region}.services.${key}`, sources);
     }
     const hist = doc.historical2019;
-    if (!isRecord(hist) || !Array.isArray(hist.options) || hist.options.length === 0) throw new Error("price table: historical2019.options is missing");
+    if (!isRecord(hist) || !Array.isArray(hist.options) || hist.options.length === 0)
+        throw new Error("price table: historical2019.options is missing");
     hist.options.forEach((o: unknown, i: number) => {
-        if (!isRecord(o) || typeof o.name !== "string" || !Array.isArray(o.parts)) throw new Error(`price table: historical2019.options[${i}] needs a name and parts`);
+        if (!isRecord(o) || typeof o.name !== "string" || !Array.isArray(o.parts))
+            throw new Error(`price table: historical2019.options[${i}] needs a name and parts`);
         o.parts.forEach((p: unknown, j: number) => checkPrice(p, `historical2019.options[${i}].parts[${j}]`, sources));
     });
-    if (!Array.isArray(doc.todaysOptions) || !doc.todaysOptions.every((t) => typeof t === "string")) throw new Error("price table: todaysOptions must be a list of instance types");
+    if (!Array.isArray(doc.todaysOptions) || !doc.todaysOptions.every((t) => typeof t === "string"))
+        throw new Error("price table: todaysOptions must be a list of instance types");
     return doc as unknown as PriceTable;
 }
 
 /** The newest prices-YYYY-MM-DD.json in `dir`. */
 export function latestPriceTablePath(dir: string = __dirname): string {
-    const files = fs.readdirSync(dir).filter((f) => TABLE_FILE.test(f)).sort();
+    const files = fs
+        .readdirSync(dir)
+        .filter((f) => TABLE_FILE.test(f))
+        .sort();
     const newest = files[files.length - 1];
     if (newest === undefined) throw new Error(`no prices-YYYY-MM-DD.json in ${dir}`);
     return path.join(dir, newest);
@@ -109,6 +120,7 @@ export function loadPriceTable(file: string = latestPriceTablePath()): PriceTabl
     }
     const table = validatePriceTable(doc);
     const fromName = TABLE_FILE.exec(path.basename(file))?.[1];
-    if (fromName !== undefined && fromName !== table.date) throw new Error(`price table ${file}: file name date ${fromName} differs from its date ${table.date}`);
+    if (fromName !== undefined && fromName !== table.date)
+        throw new Error(`price table ${file}: file name date ${fromName} differs from its date ${table.date}`);
     return table;
 }

@@ -14,7 +14,10 @@ const DIR = path.resolve(__dirname, "../../../images/bert-python");
 const BUCKET = "eks-inference-test-models";
 const PREFIX = "bert/google-bert/bert-base-cased-finetuned-mrpc/seq128-batch1-4/neuronx-2.32.0/";
 
-interface Run { code: number | null; output: string }
+interface Run {
+    code: number | null;
+    output: string;
+}
 
 function sha256(bytes: Buffer): string {
     return createHash("sha256").update(bytes).digest("hex");
@@ -29,7 +32,12 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
 
     before(async () => {
         moto = await startMoto();
-        s3 = new S3Client({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+        s3 = new S3Client({
+            endpoint: moto.endpoint,
+            region: moto.env.AWS_REGION,
+            forcePathStyle: true,
+            credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        });
         work = mkdtempSync(path.join(tmpdir(), "bert-python-"));
     });
     after(async () => {
@@ -76,7 +84,8 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
     }
 
     async function publish(bucket: string, manifest: Record<string, unknown>, files: Record<string, Buffer>): Promise<void> {
-        for (const [name, bytes] of Object.entries(files)) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${PREFIX}${name}`, Body: bytes }));
+        for (const [name, bytes] of Object.entries(files))
+            await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${PREFIX}${name}`, Body: bytes }));
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${PREFIX}manifest.json`, Body: JSON.stringify(manifest) }));
     }
 
@@ -99,22 +108,38 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
         writeFileSync(config, 'name: "bert"\nbackend: "python"\n');
         const files = { "model-b1.pt": Buffer.from("traced batch 1"), "model-b4.pt": Buffer.from("traced batch 4 ".repeat(1000)) };
         let published: Promise<void> | undefined;
-        const result = await run("fetch_model.py", env(bucket, {
-            MODEL_NAME: "bert",
-            MODEL_REPOSITORY: repository,
-            MODEL_CONFIG: config,
-            WAITING_FOR: "the compile Job bert/bert-model-build-0123abcd",
-            POLL_SECONDS: "0.2",
-        }), (output) => {
-            // Publish only after it has said twice that it is waiting.
-            if (published === undefined && (output.match(/waiting for the model/g) ?? []).length >= 2) published = publish(bucket, manifestFor(files), files);
-        });
+        const result = await run(
+            "fetch_model.py",
+            env(bucket, {
+                MODEL_NAME: "bert",
+                MODEL_REPOSITORY: repository,
+                MODEL_CONFIG: config,
+                WAITING_FOR: "the compile Job bert/bert-model-build-0123abcd",
+                POLL_SECONDS: "0.2",
+            }),
+            (output) => {
+                // Publish only after it has said twice that it is waiting.
+                if (published === undefined && (output.match(/waiting for the model/g) ?? []).length >= 2)
+                    published = publish(bucket, manifestFor(files), files);
+            },
+        );
         await published;
         assert.equal(result.code, 0, result.output);
-        assert.match(result.output, new RegExp(`waiting for the model s3://${bucket}/${PREFIX.replace(/\./g, "\\.")}manifest\\.json \\(from the compile Job bert/bert-model-build-0123abcd\\); waited \\d+ s, next check in 0\\.2 s`));
-        assert.match(result.output, /model bert ready in .*repo-ok\/bert \(google-bert\/bert-base-cased-finetuned-mrpc, batch sizes \[1, 4\], sequence length 128, neuronx\)/);
+        assert.match(
+            result.output,
+            new RegExp(
+                `waiting for the model s3://${bucket}/${PREFIX.replace(/\./g, "\\.")}manifest\\.json \\(from the compile Job bert/bert-model-build-0123abcd\\); waited \\d+ s, next check in 0\\.2 s`,
+            ),
+        );
+        assert.match(
+            result.output,
+            /model bert ready in .*repo-ok\/bert \(google-bert\/bert-base-cased-finetuned-mrpc, batch sizes \[1, 4\], sequence length 128, neuronx\)/,
+        );
         assert.equal(readFileSync(path.join(repository, "bert", "config.pbtxt"), "utf8"), 'name: "bert"\nbackend: "python"\n');
-        assert.equal(readFileSync(path.join(repository, "bert", "1", "model.py"), "utf8"), readFileSync(path.join(DIR, "model.py"), "utf8"));
+        assert.equal(
+            readFileSync(path.join(repository, "bert", "1", "model.py"), "utf8"),
+            readFileSync(path.join(DIR, "model.py"), "utf8"),
+        );
         assert.deepEqual(readFileSync(path.join(repository, "bert", "1", "model-b4.pt")), files["model-b4.pt"]);
     });
 
@@ -122,9 +147,21 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
         const bucket = await freshBucket();
         const files = { "model-b1.pt": Buffer.from("a"), "model-b2.pt": Buffer.from("b") };
         await publish(bucket, manifestFor(files, { batchSizes: [1, 2], sequenceLength: 64 }), files);
-        const result = await run("fetch_model.py", env(bucket, { MODEL_REPOSITORY: path.join(work, "repo-shape"), MODEL_CONFIG: path.join(work, "config.pbtxt"), POLL_SECONDS: "0.2" }));
+        const result = await run(
+            "fetch_model.py",
+            env(bucket, {
+                MODEL_REPOSITORY: path.join(work, "repo-shape"),
+                MODEL_CONFIG: path.join(work, "config.pbtxt"),
+                POLL_SECONDS: "0.2",
+            }),
+        );
         assert.equal(result.code, 1, result.output);
-        assert.match(result.output, new RegExp(`ERROR: the model at s3://${bucket}/.* does not match this server: sequenceLength is 64, the server needs 128; batchSizes is \\[1, 2\\], the server needs \\[1, 4\\]; files lacks model-b4\\.pt with its sha256`));
+        assert.match(
+            result.output,
+            new RegExp(
+                `ERROR: the model at s3://${bucket}/.* does not match this server: sequenceLength is 64, the server needs 128; batchSizes is \\[1, 2\\], the server needs \\[1, 4\\]; files lacks model-b4\\.pt with its sha256`,
+            ),
+        );
     });
 
     it("fetch_model.py refuses a file whose checksum differs from the manifest", async () => {
@@ -132,7 +169,14 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
         const files = { "model-b1.pt": Buffer.from("one"), "model-b4.pt": Buffer.from("four") };
         const manifest = manifestFor(files);
         await publish(bucket, manifest, { ...files, "model-b4.pt": Buffer.from("tampered") });
-        const result = await run("fetch_model.py", env(bucket, { MODEL_REPOSITORY: path.join(work, "repo-sha"), MODEL_CONFIG: path.join(work, "config.pbtxt"), POLL_SECONDS: "0.2" }));
+        const result = await run(
+            "fetch_model.py",
+            env(bucket, {
+                MODEL_REPOSITORY: path.join(work, "repo-sha"),
+                MODEL_CONFIG: path.join(work, "config.pbtxt"),
+                POLL_SECONDS: "0.2",
+            }),
+        );
         assert.equal(result.code, 1, result.output);
         assert.match(result.output, /model-b4\.pt has sha256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
     });
@@ -165,7 +209,10 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
             "print(model.plan_chunks(11, [1, 4, 8]), model.plan_chunks(1, [1, 4, 8]), model.plan_chunks(3, [2]), model.plan_chunks(16, [1, 4, 8]))",
             "print(model.instance_index('bert_0_1'), model.instance_index('bert_0_0'), model.instance_index('bert'))",
         ].join("\n");
-        const result = spawnSync("python3", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: "1" } });
+        const result = spawnSync("python3", ["-c", script], {
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: "1" },
+        });
         assert.equal(result.status, 0, result.stderr);
         assert.equal(result.stdout, "[(8, 8), (3, 4)] [(1, 1)] [(2, 2), (1, 2)] [(8, 8), (8, 8)]\n1 0 0\n");
     });

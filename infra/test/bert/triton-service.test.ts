@@ -10,7 +10,11 @@ import { tritonModelConfig } from "../../bert/triton";
 import { isKubernetesObjectType, validateKubernetesObject } from "../support/k8s-schema";
 
 type Obj = Record<string, unknown>;
-interface Recorded { type: string; name: string; inputs: Obj }
+interface Recorded {
+    type: string;
+    name: string;
+    inputs: Obj;
+}
 type Container = {
     name: string;
     image?: string;
@@ -78,7 +82,10 @@ describe("BERT on Triton (Pulumi mocks)", function () {
                     recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Obj });
                     const inputs = args.inputs as Obj;
                     const metadata = (inputs.metadata ?? {}) as Obj;
-                    return { id: `${args.name}-id`, state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } } };
+                    return {
+                        id: `${args.name}-id`,
+                        state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } },
+                    };
                 },
                 call: (args) => args.inputs,
             },
@@ -91,16 +98,45 @@ describe("BERT on Triton (Pulumi mocks)", function () {
         const base = (target: "neuronx" | "cpu", prefix: string): BertTritonArgs => ({
             image: IMAGE,
             replicas: target === "neuronx" ? 2 : 1,
-            scheduling: { nodeSelector: nodeSelector("bert", target === "neuronx" ? "inf2" : "cpu"), tolerations: tolerations("bert", target === "neuronx" ? "inf2" : "cpu") },
+            scheduling: {
+                nodeSelector: nodeSelector("bert", target === "neuronx" ? "inf2" : "cpu"),
+                tolerations: tolerations("bert", target === "neuronx" ? "inf2" : "cpu"),
+            },
             accelerator: target === "neuronx" ? { resourceName: "aws.amazon.com/neuron", count: 1 } : undefined,
             instances: target === "neuronx" ? 2 : 1,
-            model: { name: "bert", sequenceLength: 128, batchSizes: [1, 4, 8], target, bucket: pulumi.output("eks-inference-test-models-0123abcd"), prefix },
+            model: {
+                name: "bert",
+                sequenceLength: 128,
+                batchSizes: [1, 4, 8],
+                target,
+                bucket: pulumi.output("eks-inference-test-models-0123abcd"),
+                prefix,
+            },
             region: "us-west-2",
         });
-        const inf2 = new BertTritonService("inf2", { ...base("neuronx", INF2_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } }, onK8s);
-        const cpu = new BertTritonService("cpu", { ...base("cpu", CPU_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } }, onK8s);
-        const own = new BertTritonService("own", { ...base("neuronx", "teams/bert/v7/"), model: { ...base("neuronx", "teams/bert/v7/").model, bucket: "my-models" } }, onK8s);
-        for (const [key, out] of Object.entries({ dns: inf2.dnsName, headless: inf2.headlessDnsName, grpc: inf2.grpcUrl, location: inf2.modelLocation, ownLocation: own.modelLocation, cpuDns: cpu.dnsName })) {
+        const inf2 = new BertTritonService(
+            "inf2",
+            { ...base("neuronx", INF2_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } },
+            onK8s,
+        );
+        const cpu = new BertTritonService(
+            "cpu",
+            { ...base("cpu", CPU_PREFIX), build: { modelId: MODEL.modelId, scheduling: GENERAL } },
+            onK8s,
+        );
+        const own = new BertTritonService(
+            "own",
+            { ...base("neuronx", "teams/bert/v7/"), model: { ...base("neuronx", "teams/bert/v7/").model, bucket: "my-models" } },
+            onK8s,
+        );
+        for (const [key, out] of Object.entries({
+            dns: inf2.dnsName,
+            headless: inf2.headlessDnsName,
+            grpc: inf2.grpcUrl,
+            location: inf2.modelLocation,
+            ownLocation: own.modelLocation,
+            cpuDns: cpu.dnsName,
+        })) {
             outputs[key] = await new Promise<string>((resolve) => out.apply(resolve));
         }
         // Resources nothing awaits (PDBs, headless Services) register a little later.
@@ -125,7 +161,10 @@ describe("BERT on Triton (Pulumi mocks)", function () {
         });
 
         it("compiles where it is told (index.ts picks the nodes) with the builder's Pod Identity service account and no accelerator", () => {
-            for (const [component, target] of [["inf2", "neuronx"], ["cpu", "cpu"]] as const) {
+            for (const [component, target] of [
+                ["inf2", "neuronx"],
+                ["cpu", "cpu"],
+            ] as const) {
                 const job = one(component, "kubernetes:batch/v1:Job");
                 const spec = podSpec(job);
                 assert.deepEqual(spec.nodeSelector, GENERAL_NODE_LABELS);
@@ -150,10 +189,26 @@ describe("BERT on Triton (Pulumi mocks)", function () {
                 });
                 assert.ok(!(compile.env ?? []).some((e) => /^AWS_(ACCESS|SECRET|SESSION)/.test(e.name)), "no static keys");
                 assert.equal(compile.securityContext?.readOnlyRootFilesystem, true);
-                assert.deepEqual(compile.volumeMounts, [{ name: "work", mountPath: "/work" }, { name: "tmp", mountPath: "/tmp" }]);
+                assert.deepEqual(compile.volumeMounts, [
+                    { name: "work", mountPath: "/work" },
+                    { name: "tmp", mountPath: "/tmp" },
+                ]);
                 // Scratch sized with the node the Job runs on: neuronx-cc on the BERT nodes, a CPU trace on general ones.
-                assert.deepEqual(spec.volumes?.map((v) => [v.name, v.emptyDir?.sizeLimit]), target === "neuronx" ? [["work", "20Gi"], ["tmp", "10Gi"]] : [["work", "6Gi"], ["tmp", "2Gi"]]);
-                const sa = of(component, "kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as Obj).find((m) => m.name === "bert-model-builder");
+                assert.deepEqual(
+                    spec.volumes?.map((v) => [v.name, v.emptyDir?.sizeLimit]),
+                    target === "neuronx"
+                        ? [
+                              ["work", "20Gi"],
+                              ["tmp", "10Gi"],
+                          ]
+                        : [
+                              ["work", "6Gi"],
+                              ["tmp", "2Gi"],
+                          ],
+                );
+                const sa = of(component, "kubernetes:core/v1:ServiceAccount")
+                    .map((r) => r.inputs.metadata as Obj)
+                    .find((m) => m.name === "bert-model-builder");
                 assert.equal(sa?.namespace, "bert");
             }
         });
@@ -179,26 +234,46 @@ describe("BERT on Triton (Pulumi mocks)", function () {
             const cpu = podSpec(one("cpu", "kubernetes:apps/v1:Deployment"));
             assert.deepEqual(cpu.nodeSelector, nodeSelector("bert", "cpu"));
             for (const c of [...(cpu.initContainers ?? []), ...cpu.containers]) assert.deepEqual(extendedResources(c), [], c.name);
-            const config = (component: string): string => (one(component, "kubernetes:core/v1:ConfigMap").inputs.data as Record<string, string>)["config.pbtxt"] as string;
+            const config = (component: string): string =>
+                (one(component, "kubernetes:core/v1:ConfigMap").inputs.data as Record<string, string>)["config.pbtxt"] as string;
             assert.match(config("inf2"), /instance_group \{ count: 2 kind: KIND_MODEL \}/);
             assert.match(config("cpu"), /instance_group \{ count: 1 kind: KIND_CPU \}/);
         });
 
         it("serves KServe v2 on named ports, ready on ModelReady, live on the server's health", () => {
             const server = containerOf(podSpec(one("inf2", "kubernetes:apps/v1:Deployment")), "triton");
-            assert.deepEqual(server.ports?.map((p) => [p.name, p.containerPort]), [["grpc", 8001], ["http", 8000], ["metrics", 8002]]);
+            assert.deepEqual(
+                server.ports?.map((p) => [p.name, p.containerPort]),
+                [
+                    ["grpc", 8001],
+                    ["http", 8000],
+                    ["metrics", 8002],
+                ],
+            );
             assert.deepEqual(server.command, ["tritonserver"]);
-            for (const flag of ["--model-repository=/models", "--http-port=8000", "--grpc-port=8001", "--metrics-port=8002", "--strict-readiness=true"]) {
+            for (const flag of [
+                "--model-repository=/models",
+                "--http-port=8000",
+                "--grpc-port=8001",
+                "--metrics-port=8002",
+                "--strict-readiness=true",
+            ]) {
                 assert.ok(server.args?.includes(flag), flag);
             }
             assert.deepEqual(server.readinessProbe?.httpGet, { path: "/v2/models/bert/ready", port: "http" });
             assert.deepEqual(server.startupProbe?.httpGet, { path: "/v2/models/bert/ready", port: "http" });
             assert.equal((server.startupProbe?.failureThreshold ?? 0) * (server.startupProbe?.periodSeconds ?? 0), 600);
             assert.deepEqual(server.livenessProbe?.httpGet, { path: "/v2/health/live", port: "http" });
-            assert.deepEqual(server.volumeMounts?.find((m) => m.mountPath === "/models"), { name: "model-repository", mountPath: "/models", readOnly: true });
+            assert.deepEqual(
+                server.volumeMounts?.find((m) => m.mountPath === "/models"),
+                { name: "model-repository", mountPath: "/models", readOnly: true },
+            );
             // Read-only root filesystem: home on /tmp; the CPU server uses both vCPUs of its node.
             assert.deepEqual(envOf(server), { HOME: "/tmp" });
-            assert.deepEqual(envOf(containerOf(podSpec(one("cpu", "kubernetes:apps/v1:Deployment")), "triton")), { HOME: "/tmp", BERT_CPU_THREADS: "2" });
+            assert.deepEqual(envOf(containerOf(podSpec(one("cpu", "kubernetes:apps/v1:Deployment")), "triton")), {
+                HOME: "/tmp",
+                BERT_CPU_THREADS: "2",
+            });
         });
 
         it("waits for the model in an init container that says what it waits for, without holding up `pulumi up`", () => {
@@ -209,8 +284,14 @@ describe("BERT on Triton (Pulumi mocks)", function () {
             const env = envOf(wait);
             assert.equal(env.MODEL_PREFIX, INF2_PREFIX);
             assert.equal(env.MANIFEST, "manifest.json");
-            assert.equal(env.WAITING_FOR, `the compile Job bert/${buildJobName(INF2_PREFIX)} (kubectl -n bert logs job/${buildJobName(INF2_PREFIX)})`);
-            assert.equal(envOf(containerOf(podSpec(one("own", "kubernetes:apps/v1:Deployment")), "wait-for-model")).WAITING_FOR, "your compiled model (eks-inference:bertModelUri)");
+            assert.equal(
+                env.WAITING_FOR,
+                `the compile Job bert/${buildJobName(INF2_PREFIX)} (kubectl -n bert logs job/${buildJobName(INF2_PREFIX)})`,
+            );
+            assert.equal(
+                envOf(containerOf(podSpec(one("own", "kubernetes:apps/v1:Deployment")), "wait-for-model")).WAITING_FOR,
+                "your compiled model (eks-inference:bertModelUri)",
+            );
             assert.equal(outputs.location, `s3://eks-inference-test-models-0123abcd/${INF2_PREFIX}`);
             assert.equal(outputs.ownLocation, "s3://my-models/teams/bert/v7/");
         });
@@ -236,7 +317,11 @@ describe("BERT on Triton (Pulumi mocks)", function () {
         assert.equal((headless.inputs.spec as Obj).clusterIP, "None");
         for (const s of services) {
             // Not awaited: endpoints have no ready pod until the compile Job has built the model.
-            assert.deepEqual((s.inputs.metadata as Obj).annotations, { "pulumi.com/skipAwait": "true" }, String((s.inputs.metadata as Obj).name));
+            assert.deepEqual(
+                (s.inputs.metadata as Obj).annotations,
+                { "pulumi.com/skipAwait": "true" },
+                String((s.inputs.metadata as Obj).name),
+            );
             assert.deepEqual((s.inputs.spec as Obj).ports, [
                 { name: "grpc", port: 8001, targetPort: "grpc", protocol: "TCP", appProtocol: "kubernetes.io/h2c" },
                 { name: "http", port: 8000, targetPort: "http", protocol: "TCP", appProtocol: "http" },
@@ -252,34 +337,79 @@ describe("BERT on Triton (Pulumi mocks)", function () {
     });
 
     it("writes a Triton config with fixed-shape INT64 inputs, dynamic batching on the compiled sizes, and rejects bad specs", () => {
-        const text = tritonModelConfig({ name: "bert", sequenceLength: 128, batchSizes: [1, 4, 8], target: "neuronx", instances: 2, maxQueueDelayMicroseconds: 2000 });
-        assert.equal(text, [
-            'name: "bert"',
-            'backend: "python"',
-            "max_batch_size: 8",
-            'input { name: "input_ids" data_type: TYPE_INT64 dims: [ 128 ] }',
-            'input { name: "attention_mask" data_type: TYPE_INT64 dims: [ 128 ] }',
-            'input { name: "token_type_ids" data_type: TYPE_INT64 dims: [ 128 ] }',
-            'output { name: "logits" data_type: TYPE_FP32 dims: [ -1 ] }',
-            "instance_group { count: 2 kind: KIND_MODEL }",
-            "dynamic_batching { preferred_batch_size: [ 4, 8 ] max_queue_delay_microseconds: 2000 }",
-            'parameters { key: "target" value: { string_value: "neuronx" } }',
-            'parameters { key: "batch_sizes" value: { string_value: "1,4,8" } }',
-            'parameters { key: "sequence_length" value: { string_value: "128" } }',
-            "",
-        ].join("\n"));
-        assert.match(tritonModelConfig({ name: "b", sequenceLength: 64, batchSizes: [1], target: "cpu", instances: 1, maxQueueDelayMicroseconds: 0 }), /dynamic_batching \{ max_queue_delay_microseconds: 0 \}/);
-        assert.throws(() => tritonModelConfig({ name: "b", sequenceLength: 64, batchSizes: [4, 2], target: "cpu", instances: 1, maxQueueDelayMicroseconds: 0 }), /batchSizes must be increasing positive integers, got \[4, 2\]/);
+        const text = tritonModelConfig({
+            name: "bert",
+            sequenceLength: 128,
+            batchSizes: [1, 4, 8],
+            target: "neuronx",
+            instances: 2,
+            maxQueueDelayMicroseconds: 2000,
+        });
+        assert.equal(
+            text,
+            [
+                'name: "bert"',
+                'backend: "python"',
+                "max_batch_size: 8",
+                'input { name: "input_ids" data_type: TYPE_INT64 dims: [ 128 ] }',
+                'input { name: "attention_mask" data_type: TYPE_INT64 dims: [ 128 ] }',
+                'input { name: "token_type_ids" data_type: TYPE_INT64 dims: [ 128 ] }',
+                'output { name: "logits" data_type: TYPE_FP32 dims: [ -1 ] }',
+                "instance_group { count: 2 kind: KIND_MODEL }",
+                "dynamic_batching { preferred_batch_size: [ 4, 8 ] max_queue_delay_microseconds: 2000 }",
+                'parameters { key: "target" value: { string_value: "neuronx" } }',
+                'parameters { key: "batch_sizes" value: { string_value: "1,4,8" } }',
+                'parameters { key: "sequence_length" value: { string_value: "128" } }',
+                "",
+            ].join("\n"),
+        );
+        assert.match(
+            tritonModelConfig({
+                name: "b",
+                sequenceLength: 64,
+                batchSizes: [1],
+                target: "cpu",
+                instances: 1,
+                maxQueueDelayMicroseconds: 0,
+            }),
+            /dynamic_batching \{ max_queue_delay_microseconds: 0 \}/,
+        );
+        assert.throws(
+            () =>
+                tritonModelConfig({
+                    name: "b",
+                    sequenceLength: 64,
+                    batchSizes: [4, 2],
+                    target: "cpu",
+                    instances: 1,
+                    maxQueueDelayMicroseconds: 0,
+                }),
+            /batchSizes must be increasing positive integers, got \[4, 2\]/,
+        );
     });
 
     it("refuses a Neuron target without a Neuron device and a bad key prefix", () => {
         const provider = new k8s.Provider("k8s-bad", { kubeconfig: "{}" });
         const args: BertTritonArgs = {
-            image: IMAGE, replicas: 1, instances: 1, region: "us-west-2",
+            image: IMAGE,
+            replicas: 1,
+            instances: 1,
+            region: "us-west-2",
             scheduling: { nodeSelector: nodeSelector("bert", "cpu"), tolerations: [] },
             model: { name: "bert", sequenceLength: 128, batchSizes: [1], target: "neuronx", bucket: "b", prefix: "p/" },
         };
-        assert.throws(() => new BertTritonService("bad-target", args, { providers: { kubernetes: provider } }), /model target 'neuronx' needs a Neuron device/);
-        assert.throws(() => new BertTritonService("bad-prefix", { ...args, model: { ...args.model, target: "cpu", prefix: "p" } }, { providers: { kubernetes: provider } }), /model.prefix must be a key prefix ending in '\/'/);
+        assert.throws(
+            () => new BertTritonService("bad-target", args, { providers: { kubernetes: provider } }),
+            /model target 'neuronx' needs a Neuron device/,
+        );
+        assert.throws(
+            () =>
+                new BertTritonService(
+                    "bad-prefix",
+                    { ...args, model: { ...args.model, target: "cpu", prefix: "p" } },
+                    { providers: { kubernetes: provider } },
+                ),
+            /model.prefix must be a key prefix ending in '\/'/,
+        );
     });
 });

@@ -17,33 +17,70 @@ function problems(values: Record<string, string>): string[] {
 }
 function assertProblem(values: Record<string, string>, pattern: RegExp): void {
     const found = problems(values);
-    assert.ok(found.some((p) => pattern.test(p)), `no problem matches ${pattern}:\n${found.join("\n")}`);
+    assert.ok(
+        found.some((p) => pattern.test(p)),
+        `no problem matches ${pattern}:\n${found.join("\n")}`,
+    );
 }
 
 describe("config: BERT", () => {
     it("defaults to Triton on inf2 with the stack-built BERT-base MRPC classifier at sequence length 128", () => {
         const bert = parseConfig(raw({})).bert;
         assert.deepStrictEqual(
-            { server: bert.server, accelerator: bert.accelerator, modelId: bert.modelId, sequenceLength: bert.sequenceLength, batchSizes: bert.batchSizes, modelUri: bert.modelUri, nodeReleaseVersion: bert.nodeReleaseVersion },
-            { server: "triton", accelerator: "inf2", modelId: "google-bert/bert-base-cased-finetuned-mrpc", sequenceLength: 128, batchSizes: [1, 4, 8], modelUri: undefined, nodeReleaseVersion: undefined },
+            {
+                server: bert.server,
+                accelerator: bert.accelerator,
+                modelId: bert.modelId,
+                sequenceLength: bert.sequenceLength,
+                batchSizes: bert.batchSizes,
+                modelUri: bert.modelUri,
+                nodeReleaseVersion: bert.nodeReleaseVersion,
+            },
+            {
+                server: "triton",
+                accelerator: "inf2",
+                modelId: "google-bert/bert-base-cased-finetuned-mrpc",
+                sequenceLength: 128,
+                batchSizes: [1, 4, 8],
+                modelUri: undefined,
+                nodeReleaseVersion: undefined,
+            },
         );
-        assert.deepStrictEqual(parseConfig(raw({})).warnings.filter((w) => w.startsWith("bert")), [], "the default raises no BERT warning");
+        assert.deepStrictEqual(
+            parseConfig(raw({})).warnings.filter((w) => w.startsWith("bert")),
+            [],
+            "the default raises no BERT warning",
+        );
     });
 
     it("accepts triton on cpu and takes the user's own compiled model", () => {
-        const bert = parseConfig(raw({ bertAccelerator: "cpu", bertModelUri: "s3://my-models/bert/cpu/", bertBatchSizes: "2, 16", bertSequenceLength: "256" })).bert;
-        assert.deepStrictEqual([bert.accelerator, bert.batchSizes, bert.sequenceLength, bert.modelS3], ["cpu", [2, 16], 256, { bucket: "my-models", prefix: "bert/cpu/" }]);
+        const bert = parseConfig(
+            raw({ bertAccelerator: "cpu", bertModelUri: "s3://my-models/bert/cpu/", bertBatchSizes: "2, 16", bertSequenceLength: "256" }),
+        ).bert;
+        assert.deepStrictEqual(
+            [bert.accelerator, bert.batchSizes, bert.sequenceLength, bert.modelS3],
+            ["cpu", [2, 16], 256, { bucket: "my-models", prefix: "bert/cpu/" }],
+        );
     });
 
     it("offers inf1 only with legacy tf-serving, saying why", () => {
-        assertProblem({ bertAccelerator: "inf1" }, /eks-inference:bertAccelerator is 'inf1', which only bertServer 'tf-serving' \(legacy\) offers: Inf1 is at end of life.*Valid with bertServer 'triton': inf2, cpu/);
+        assertProblem(
+            { bertAccelerator: "inf1" },
+            /eks-inference:bertAccelerator is 'inf1', which only bertServer 'tf-serving' \(legacy\) offers: Inf1 is at end of life.*Valid with bertServer 'triton': inf2, cpu/,
+        );
         const bert = parseConfig(raw({ bertServer: "tf-serving", bertAccelerator: "inf1", bertModelUri: "s3://models/bert/" })).bert;
         assert.strictEqual(bert.accelerator, "inf1");
     });
 
     it("rejects accelerators BERT has no image for, naming the valid ones", () => {
-        assertProblem({ bertAccelerator: "nvidia" }, /eks-inference:bertAccelerator is 'nvidia'; valid values: inf2, cpu, or inf1 with bertServer tf-serving/);
-        assertProblem({ bertServer: "tf-serving", bertAccelerator: "cpu", bertModelUri: "s3://models/b/" }, /bertAccelerator is 'cpu' while eks-inference:bertServer is 'tf-serving'; CPU serving runs Triton.*valid with tf-serving: inf2, inf1/);
+        assertProblem(
+            { bertAccelerator: "nvidia" },
+            /eks-inference:bertAccelerator is 'nvidia'; valid values: inf2, cpu, or inf1 with bertServer tf-serving/,
+        );
+        assertProblem(
+            { bertServer: "tf-serving", bertAccelerator: "cpu", bertModelUri: "s3://models/b/" },
+            /bertAccelerator is 'cpu' while eks-inference:bertServer is 'tf-serving'; CPU serving runs Triton.*valid with tf-serving: inf2, inf1/,
+        );
         assertProblem({ bertServer: "torchserve" }, /eks-inference:bertServer is 'torchserve'; valid values: triton, tf-serving/);
     });
 
@@ -56,7 +93,17 @@ describe("config: BERT", () => {
         assert.match(warning, /driver 2\.29 and later refuse runtime-lib before 2\.33/);
         assert.match(warning, /pinned to EKS AMI release v20260403 \(1\.35\.2-20260403, driver 2\.26\.10\.0\)/);
         assert.match(warning, /at the latest until 2027-03-27, when Kubernetes 1\.35 leaves standard support/);
-        assert.strictEqual(parseConfig(raw({ bertServer: "tf-serving", bertModelUri: "s3://models/bert/", kubernetesVersion: "1.33", upgradeSupportType: "EXTENDED" })).bert.nodeReleaseVersion, "1.33.8-20260403");
+        assert.strictEqual(
+            parseConfig(
+                raw({
+                    bertServer: "tf-serving",
+                    bertModelUri: "s3://models/bert/",
+                    kubernetesVersion: "1.33",
+                    upgradeSupportType: "EXTENDED",
+                }),
+            ).bert.nodeReleaseVersion,
+            "1.33.8-20260403",
+        );
     });
 
     it("refuses legacy tf-serving on a Kubernetes version the pinned AMI release was never built for", () => {
@@ -65,7 +112,14 @@ describe("config: BERT", () => {
             /eks-inference:bertServer is 'tf-serving', whose node AMI is pinned to release v20260403 \(Neuron driver 2\.26\.10\.0\); that release has no build for Kubernetes 1\.36.*Valid with tf-serving: 1\.32, 1\.33, 1\.34, 1\.35/,
         );
         // Disabled: nothing to refuse.
-        assert.ok(parseConfig({ values: { bertServer: "tf-serving", kubernetesVersion: "1.36" }, secretKeys: [], region: "us-west-2", stack: "t" }));
+        assert.ok(
+            parseConfig({
+                values: { bertServer: "tf-serving", kubernetesVersion: "1.36" },
+                secretKeys: [],
+                region: "us-west-2",
+                stack: "t",
+            }),
+        );
     });
 
     it("pins the video group on inf1/inf2 (TF Serving Neuron) like legacy BERT: same release, Kubernetes limit and warning", () => {
@@ -73,13 +127,17 @@ describe("config: BERT", () => {
         for (const accelerator of ["inf2", "inf1"]) {
             const config = parseConfig(raw({ ...video, videoAccelerator: accelerator, kubernetesVersion: "1.35" }));
             assert.strictEqual(config.video.nodeReleaseVersion, "1.35.2-20260403", accelerator);
-            const warning = config.warnings.find((w) => w.startsWith(`video: videoAccelerator '${accelerator}' (TF Serving Neuron model server) is a legacy mode`));
+            const warning = config.warnings.find((w) =>
+                w.startsWith(`video: videoAccelerator '${accelerator}' (TF Serving Neuron model server) is a legacy mode`),
+            );
             assert.ok(warning, config.warnings.join("\n"));
             assert.match(warning, /pinned to EKS AMI release v20260403 \(1\.35\.2-20260403, driver 2\.26\.10\.0\)/);
             assert.match(warning, /Move video to videoAccelerator nvidia or cpu before then/);
             assertProblem(
                 { ...video, videoAccelerator: accelerator, kubernetesVersion: "1.36" },
-                new RegExp(`eks-inference:videoAccelerator is '${accelerator}', whose model server is the final TensorFlow Neuron build .*no build for Kubernetes 1\\.36.*Valid with videoAccelerator ${accelerator}: 1\\.32, 1\\.33, 1\\.34, 1\\.35; or use videoAccelerator nvidia or cpu`),
+                new RegExp(
+                    `eks-inference:videoAccelerator is '${accelerator}', whose model server is the final TensorFlow Neuron build .*no build for Kubernetes 1\\.36.*Valid with videoAccelerator ${accelerator}: 1\\.32, 1\\.33, 1\\.34, 1\\.35; or use videoAccelerator nvidia or cpu`,
+                ),
             );
         }
         for (const accelerator of ["nvidia", "cpu"]) {
@@ -90,23 +148,36 @@ describe("config: BERT", () => {
     });
 
     it("needs room on the BERT nodes for the compile Job when they run it (triton on inf2, stack-built model)", () => {
-        assertProblem({ acceleratedVolumeGiB: "40" }, /eks-inference:acceleratedVolumeGiB is 40, but the BERT nodes run the model compile Job .* need at least 60 \(default 100\)/);
+        assertProblem(
+            { acceleratedVolumeGiB: "40" },
+            /eks-inference:acceleratedVolumeGiB is 40, but the BERT nodes run the model compile Job .* need at least 60 \(default 100\)/,
+        );
         assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "60" })));
-        assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "40", bertModelUri: "s3://models/bert/" })), "no compile Job with the user's own model");
+        assert.ok(
+            parseConfig(raw({ acceleratedVolumeGiB: "40", bertModelUri: "s3://models/bert/" })),
+            "no compile Job with the user's own model",
+        );
         assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "40", bertAccelerator: "cpu" })), "the CPU compile runs on the general nodes");
     });
 
     it("rejects a malformed model id, sequence length and batch sizes", () => {
-        assertProblem({ bertModelId: "not a model" }, /eks-inference:bertModelId is 'not a model'; expected a Hugging Face model id such as google-bert\/bert-base-cased-finetuned-mrpc/);
+        assertProblem(
+            { bertModelId: "not a model" },
+            /eks-inference:bertModelId is 'not a model'; expected a Hugging Face model id such as google-bert\/bert-base-cased-finetuned-mrpc/,
+        );
         assertProblem({ bertModelId: "a/b/c" }, /bertModelId is 'a\/b\/c'/);
         assertProblem({ bertSequenceLength: "1024" }, /eks-inference:bertSequenceLength is 1024; expected a whole number from 8 to 512/);
         for (const sizes of ["8,4", "0,1", "1,2,3,4,5", "1,,2", "x", "1,128"]) {
-            assertProblem({ bertBatchSizes: sizes }, new RegExp(`eks-inference:bertBatchSizes is '${sizes}'; expected 1 to 4 increasing batch sizes from 1 to 64`));
+            assertProblem(
+                { bertBatchSizes: sizes },
+                new RegExp(`eks-inference:bertBatchSizes is '${sizes}'; expected 1 to 4 increasing batch sizes from 1 to 64`),
+            );
         }
     });
 
     it("parses ids and batch sizes strictly", () => {
-        for (const id of ["bert-base-uncased", "google-bert/bert-base-cased-finetuned-mrpc", "Intel/bert-base-uncased-mrpc"]) assert.ok(isHuggingFaceModelId(id), id);
+        for (const id of ["bert-base-uncased", "google-bert/bert-base-cased-finetuned-mrpc", "Intel/bert-base-uncased-mrpc"])
+            assert.ok(isHuggingFaceModelId(id), id);
         for (const id of ["", "/x", "x/", "a/../b", "a b", "-x/y"]) assert.ok(!isHuggingFaceModelId(id), id);
         assert.deepStrictEqual(parseBatchSizes("1,4,8"), [1, 4, 8]);
         assert.strictEqual(parseBatchSizes("4,4"), undefined);
@@ -114,9 +185,18 @@ describe("config: BERT", () => {
 
     it("names the model's key after the model, the shapes and the toolchain", () => {
         const spec = { modelId: "google-bert/bert-base-cased-finetuned-mrpc", sequenceLength: 128, batchSizes: [1, 4, 8] };
-        assert.strictEqual(compiledModelPrefix({ ...spec, target: "neuronx" }), `bert/google-bert/bert-base-cased-finetuned-mrpc/seq128-batch1-4-8/neuronx-${NEURON_RELEASE}/`);
-        assert.strictEqual(compiledModelPrefix({ ...spec, target: "cpu" }), "bert/google-bert/bert-base-cased-finetuned-mrpc/seq128-batch1-4-8/torch-2.9.0-cpu/");
-        assert.notStrictEqual(compiledModelPrefix({ ...spec, sequenceLength: 64, target: "neuronx" }), compiledModelPrefix({ ...spec, target: "neuronx" }));
+        assert.strictEqual(
+            compiledModelPrefix({ ...spec, target: "neuronx" }),
+            `bert/google-bert/bert-base-cased-finetuned-mrpc/seq128-batch1-4-8/neuronx-${NEURON_RELEASE}/`,
+        );
+        assert.strictEqual(
+            compiledModelPrefix({ ...spec, target: "cpu" }),
+            "bert/google-bert/bert-base-cased-finetuned-mrpc/seq128-batch1-4-8/torch-2.9.0-cpu/",
+        );
+        assert.notStrictEqual(
+            compiledModelPrefix({ ...spec, sequenceLength: 64, target: "neuronx" }),
+            compiledModelPrefix({ ...spec, target: "neuronx" }),
+        );
         assert.ok(Object.keys(LEGACY_TF_SERVING.releaseVersions).every((v) => LEGACY_TF_SERVING.releaseVersions[v]?.startsWith(`${v}.`)));
     });
 });

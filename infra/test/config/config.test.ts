@@ -32,7 +32,10 @@ function assertProblem(values: Record<string, string>, ...patterns: RegExp[]): v
 function assertProblemOn(extra: Partial<RawConfig>, values: Record<string, string>, ...patterns: RegExp[]): void {
     const found = problems(values, extra);
     for (const pattern of patterns) {
-        assert.ok(found.some((p) => pattern.test(p)), `no problem matches ${pattern}; got:\n${found.join("\n")}`);
+        assert.ok(
+            found.some((p) => pattern.test(p)),
+            `no problem matches ${pattern}; got:\n${found.join("\n")}`,
+        );
     }
 }
 
@@ -73,7 +76,10 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
         assert.strictEqual(config.video.enabled, true);
         assert.strictEqual(config.bert.enabled, false);
         assert.strictEqual(config.video.nodes.instanceType, "g6f.large");
-        assert.strictEqual(config.video.modelUri, "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz");
+        assert.strictEqual(
+            config.video.modelUri,
+            "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
+        );
         assert.strictEqual(config.scaling.targetBacklogPerInstance, 10);
         assert.deepStrictEqual(config.general.sizing, { minSize: 1, desiredSize: 2, maxSize: 3 });
     });
@@ -91,7 +97,11 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
         assert.deepStrictEqual([...rows.keys()].sort(), Object.keys(CONFIG_KEYS).sort(), "README rows vs CONFIG_KEYS");
         for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
             const secret = "secret" in spec && spec.secret === true;
-            const expected = [secret ? `${spec.type}, secret` : spec.type, secret ? "(none)" : `\`${JSON.stringify(spec.default)}\``, spec.description];
+            const expected = [
+                secret ? `${spec.type}, secret` : spec.type,
+                secret ? "(none)" : `\`${JSON.stringify(spec.default)}\``,
+                spec.description,
+            ];
             assert.deepStrictEqual(rows.get(key), expected, `README row for ${key}`);
         }
     });
@@ -115,15 +125,17 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
 
 describe("config: parsing", () => {
     it("applies overrides and derives the backlog target", () => {
-        const config = parseConfig(raw({
-            videoAccelerator: "inf2",
-            videoInstanceTypes: '["inf2.8xlarge"]',
-            videoModelUri: "s3://models-bucket/ssd-neuronx/",
-            acceptableLatencySeconds: "300",
-            secondsPerVideo: "120",
-            clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/admins"]',
-            videoScoreThreshold: "0.3",
-        }));
+        const config = parseConfig(
+            raw({
+                videoAccelerator: "inf2",
+                videoInstanceTypes: '["inf2.8xlarge"]',
+                videoModelUri: "s3://models-bucket/ssd-neuronx/",
+                acceptableLatencySeconds: "300",
+                secondsPerVideo: "120",
+                clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/admins"]',
+                videoScoreThreshold: "0.3",
+            }),
+        );
         assert.strictEqual(config.video.nodes.profile.name, "inf2");
         assert.strictEqual(config.video.nodes.instanceType, "inf2.8xlarge");
         assert.strictEqual(config.scaling.targetBacklogPerInstance, 2);
@@ -137,7 +149,9 @@ describe("config: parsing", () => {
     });
 
     it("parses s3:// model URIs for the IAM grants", () => {
-        const config = parseConfig(raw({ videoModelUri: "s3://models-bucket/ssd/v2/", bertEnabled: "true", bertModelUri: "s3://models-bucket/bert" }));
+        const config = parseConfig(
+            raw({ videoModelUri: "s3://models-bucket/ssd/v2/", bertEnabled: "true", bertModelUri: "s3://models-bucket/bert" }),
+        );
         assert.deepStrictEqual(config.video.modelS3, { bucket: "models-bucket", prefix: "ssd/v2/" });
         assert.deepStrictEqual(config.bert.modelS3, { bucket: "models-bucket", prefix: "bert" });
     });
@@ -159,31 +173,57 @@ describe("config: Kubernetes version and support policy", () => {
     });
 
     it("refuses versions whose support has ended, naming the date", () => {
-        assertProblem({ kubernetesVersion: "1.31" }, /kubernetesVersion is 1.31, whose EKS support ended on 2026-11-26.*EKS refuses it; use 1.35 or newer/);
-        assertProblem({ kubernetesVersion: "1.30", upgradeSupportType: "EXTENDED" }, /kubernetesVersion is 1.30, whose EKS support ended on 2026-07-23/);
+        assertProblem(
+            { kubernetesVersion: "1.31" },
+            /kubernetesVersion is 1.31, whose EKS support ended on 2026-11-26.*EKS refuses it; use 1.35 or newer/,
+        );
+        assertProblem(
+            { kubernetesVersion: "1.30", upgradeSupportType: "EXTENDED" },
+            /kubernetesVersion is 1.30, whose EKS support ended on 2026-07-23/,
+        );
         assertProblem({ kubernetesVersion: "1.29" }, /ended on 2026-03-23/);
-        assertProblem({ kubernetesVersion: "1.40" }, /kubernetesVersion is '1.40', which is not in the EKS version table \(known: 1.36, 1.35/);
+        assertProblem(
+            { kubernetesVersion: "1.40" },
+            /kubernetesVersion is '1.40', which is not in the EKS version table \(known: 1.36, 1.35/,
+        );
         assertProblem({ kubernetesVersion: "latest" }, /kubernetesVersion is 'latest'/);
     });
 
     it("refuses a version past standard support on STANDARD (EKS would upgrade it), warns on EXTENDED", () => {
-        assertProblem({ kubernetesVersion: "1.34" }, /kubernetesVersion is 1.34, whose standard support ended on 2026-12-02: with upgradeSupportType STANDARD, EKS upgrades/);
+        assertProblem(
+            { kubernetesVersion: "1.34" },
+            /kubernetesVersion is 1.34, whose standard support ended on 2026-12-02: with upgradeSupportType STANDARD, EKS upgrades/,
+        );
         const extended = parseConfig(raw({ kubernetesVersion: "1.33", upgradeSupportType: "EXTENDED" }));
-        assert.ok(extended.warnings.some((w) => /1.33 is in extended support since 2026-07-29 \(billed at 6x/.test(w)), extended.warnings.join("\n"));
+        assert.ok(
+            extended.warnings.some((w) => /1.33 is in extended support since 2026-07-29 \(billed at 6x/.test(w)),
+            extended.warnings.join("\n"),
+        );
     });
 
     it("warns within 90 days of the end that applies, not before", () => {
         const warned = parseConfig(raw({}, { today: new Date("2027-01-01T00:00:00Z") }));
-        assert.ok(warned.warnings.some((w) => /Kubernetes 1.35: standard support ends on 2027-03-27 \(in 85 days\)/.test(w)), warned.warnings.join("\n"));
+        assert.ok(
+            warned.warnings.some((w) => /Kubernetes 1.35: standard support ends on 2027-03-27 \(in 85 days\)/.test(w)),
+            warned.warnings.join("\n"),
+        );
         assert.deepStrictEqual(parseConfig(raw({}, { today: new Date("2026-12-26T00:00:00Z") })).warnings, [], "91 days ahead: no warning");
-        const lastYear = parseConfig(raw({ kubernetesVersion: "1.32", upgradeSupportType: "EXTENDED" }, { today: new Date("2027-02-01T00:00:00Z") }));
-        assert.ok(lastYear.warnings.some((w) => /extended support ends on 2027-03-23 \(in 50 days\)/.test(w)), lastYear.warnings.join("\n"));
+        const lastYear = parseConfig(
+            raw({ kubernetesVersion: "1.32", upgradeSupportType: "EXTENDED" }, { today: new Date("2027-02-01T00:00:00Z") }),
+        );
+        assert.ok(
+            lastYear.warnings.some((w) => /extended support ends on 2027-03-23 \(in 50 days\)/.test(w)),
+            lastYear.warnings.join("\n"),
+        );
         assertProblemOn({ today: new Date("2027-03-27T00:00:00Z") }, {}, /1.35, whose standard support ended on 2027-03-27/);
     });
 
     it("the table is dated and ordered newest first, every default version has dates", () => {
         const versions = EKS_VERSIONS.map((v) => Number(v.version.split(".")[1]));
-        assert.deepStrictEqual(versions, [...versions].sort((a, b) => b - a));
+        assert.deepStrictEqual(
+            versions,
+            [...versions].sort((a, b) => b - a),
+        );
         for (const v of EKS_VERSIONS) {
             if (v.endOfStandardSupport === undefined) continue;
             assert.ok(v.endOfExtendedSupport !== undefined && v.endOfExtendedSupport > v.endOfStandardSupport, v.version);
@@ -194,8 +234,14 @@ describe("config: Kubernetes version and support policy", () => {
 
 describe("config: every error names the key, the value and what is valid", () => {
     it("rejects ei as retired and names its replacements", () => {
-        assertProblem({ videoAccelerator: "ei" }, /eks-inference:videoAccelerator is 'ei'.*retired.*April 2024.*'nvidia'.*g6f.*time-slicing/);
-        assertProblem({ bertEnabled: "true", bertModelUri: "s3://models/b/", bertAccelerator: "ei" }, /eks-inference:bertAccelerator is 'ei'.*retired/);
+        assertProblem(
+            { videoAccelerator: "ei" },
+            /eks-inference:videoAccelerator is 'ei'.*retired.*April 2024.*'nvidia'.*g6f.*time-slicing/,
+        );
+        assertProblem(
+            { bertEnabled: "true", bertModelUri: "s3://models/b/", bertAccelerator: "ei" },
+            /eks-inference:bertAccelerator is 'ei'.*retired/,
+        );
     });
 
     it("rejects unknown profiles listing the valid ones", () => {
@@ -203,15 +249,27 @@ describe("config: every error names the key, the value and what is valid", () =>
     });
 
     it("rejects an instance type the profile cannot run", () => {
-        assertProblem({ videoAccelerator: "inf2", videoInstanceTypes: '["inf2.xlarge","g5.xlarge"]' }, /videoInstanceTypes contains 'g5.xlarge', which the 'inf2' profile cannot run/);
-        assertProblem({ videoInstanceTypes: '["not an instance"]' }, /videoInstanceTypes contains 'not an instance'; expected EC2 instance types/);
+        assertProblem(
+            { videoAccelerator: "inf2", videoInstanceTypes: '["inf2.xlarge","g5.xlarge"]' },
+            /videoInstanceTypes contains 'g5.xlarge', which the 'inf2' profile cannot run/,
+        );
+        assertProblem(
+            { videoInstanceTypes: '["not an instance"]' },
+            /videoInstanceTypes contains 'not an instance'; expected EC2 instance types/,
+        );
         assertProblem({ videoInstanceTypes: '["g6.xlarge","g6.xlarge"]' }, /videoInstanceTypes lists an instance type twice/);
         assertProblem({ videoInstanceTypes: "g6.xlarge" }, /videoInstanceTypes is 'g6.xlarge'; expected a list of strings/);
     });
 
     it("names the replacement of a retired key", () => {
-        assertProblem({ videoInstanceType: "g6.xlarge" }, /eks-inference:videoInstanceType was replaced by eks-inference:videoInstanceTypes, a list/);
-        assertProblem({ allowUnlistedAcceleratorRegion: "true" }, /allowUnlistedAcceleratorRegion is no longer needed: the program asks EC2/);
+        assertProblem(
+            { videoInstanceType: "g6.xlarge" },
+            /eks-inference:videoInstanceType was replaced by eks-inference:videoInstanceTypes, a list/,
+        );
+        assertProblem(
+            { allowUnlistedAcceleratorRegion: "true" },
+            /allowUnlistedAcceleratorRegion is no longer needed: the program asks EC2/,
+        );
     });
 
     it("leaves regions to EC2: a region or family missing from the hand-kept table is no config error", () => {
@@ -229,19 +287,36 @@ describe("config: every error names the key, the value and what is valid", () =>
         const onDemand = parseConfig(raw());
         assert.deepStrictEqual(onDemand.video.nodes.instanceTypes, ["g6f.large"]);
         const single = parseConfig(raw({ videoCapacityType: "SPOT", videoInstanceTypes: '["g6f.large"]' }));
-        assert.ok(single.warnings.some((w) => /video: a Spot group with one instance type \(g6f.large\) is a shallow pool.*videoInstanceTypes/.test(w)), single.warnings.join("\n"));
+        assert.ok(
+            single.warnings.some((w) =>
+                /video: a Spot group with one instance type \(g6f.large\) is a shallow pool.*videoInstanceTypes/.test(w),
+            ),
+            single.warnings.join("\n"),
+        );
     });
 
     it("lets the video group scale to zero (min 0, desired 0) but keeps max at least 1", () => {
         const config = parseConfig(raw({ videoMinSize: "0", videoDesiredSize: "0", videoMaxSize: "2" }));
         assert.deepStrictEqual(config.video.nodes.sizing, { minSize: 0, desiredSize: 0, maxSize: 2 });
-        assertProblem({ videoMinSize: "0", videoDesiredSize: "0", videoMaxSize: "0" }, /videoMaxSize is 0; expected a whole number from 1 to 100/);
+        assertProblem(
+            { videoMinSize: "0", videoDesiredSize: "0", videoMaxSize: "0" },
+            /videoMaxSize is 0; expected a whole number from 1 to 100/,
+        );
     });
 
     it("rejects inconsistent node group sizes naming the key", () => {
-        assertProblem({ videoMinSize: "3", videoDesiredSize: "2", videoMaxSize: "4" }, /videoDesiredSize is 2, below eks-inference:videoMinSize \(3\)/);
-        assertProblem({ generalDesiredSize: "5", generalMaxSize: "4" }, /generalDesiredSize is 5, above eks-inference:generalMaxSize \(4\)/);
-        assertProblem({ bertMinSize: "3", bertDesiredSize: "3", bertMaxSize: "2" }, /bertMinSize is 3, above eks-inference:bertMaxSize \(2\)/);
+        assertProblem(
+            { videoMinSize: "3", videoDesiredSize: "2", videoMaxSize: "4" },
+            /videoDesiredSize is 2, below eks-inference:videoMinSize \(3\)/,
+        );
+        assertProblem(
+            { generalDesiredSize: "5", generalMaxSize: "4" },
+            /generalDesiredSize is 5, above eks-inference:generalMaxSize \(4\)/,
+        );
+        assertProblem(
+            { bertMinSize: "3", bertDesiredSize: "3", bertMaxSize: "2" },
+            /bertMinSize is 3, above eks-inference:bertMaxSize \(2\)/,
+        );
         assertProblem({ generalMinSize: "0", generalDesiredSize: "0" }, /generalMinSize is 0; expected a whole number from 1 to 100/);
     });
 
@@ -269,27 +344,44 @@ describe("config: every error names the key, the value and what is valid", () =>
 
     it("requires aws:region", () => {
         const found = problems({}, { region: undefined });
-        assert.ok(found.some((p) => /aws:region is ''; set it in Pulumi.test.yaml/.test(p)), found.join("\n"));
+        assert.ok(
+            found.some((p) => /aws:region is ''; set it in Pulumi.test.yaml/.test(p)),
+            found.join("\n"),
+        );
     });
 
     it("requires bertModelUri for legacy tf-serving only, and an s3:// URI when given", () => {
-        assertProblem({ bertEnabled: "true", bertServer: "tf-serving" }, /bertModelUri is required with eks-inference:bertServer 'tf-serving': TensorFlow left the Neuron SDK after 2.28.1/);
+        assertProblem(
+            { bertEnabled: "true", bertServer: "tf-serving" },
+            /bertModelUri is required with eks-inference:bertServer 'tf-serving': TensorFlow left the Neuron SDK after 2.28.1/,
+        );
         assert.strictEqual(parseConfig(raw({ bertEnabled: "true" })).bert.modelUri, undefined, "triton builds its own model");
-        assertProblem({ bertEnabled: "true", bertModelUri: "https://example.com/bert.tar.gz" }, /bertModelUri is 'https:\/\/example.com\/bert.tar.gz'; expected s3:\/\//);
+        assertProblem(
+            { bertEnabled: "true", bertModelUri: "https://example.com/bert.tar.gz" },
+            /bertModelUri is 'https:\/\/example.com\/bert.tar.gz'; expected s3:\/\//,
+        );
     });
 
     it("rejects bad prefixes, including results under the input prefix", () => {
         assertProblem({ inputPrefix: "input" }, /inputPrefix is 'input'; expected a key prefix ending in '\/'/);
-        assertProblem({ inputPrefix: "jobs/", resultsPrefix: "jobs/results/" }, /resultsPrefix \('jobs\/results\/'\) overlaps eks-inference:inputPrefix/);
+        assertProblem(
+            { inputPrefix: "jobs/", resultsPrefix: "jobs/results/" },
+            /resultsPrefix \('jobs\/results\/'\) overlaps eks-inference:inputPrefix/,
+        );
     });
 
     it("requires a Neuron-compiled video model on inf1/inf2 instead of the default TF1 tarball", () => {
         for (const profile of ["inf2", "inf1"]) {
             assertProblem(
                 { videoAccelerator: profile },
-                new RegExp(`eks-inference:videoModelUri is the default .*not Neuron-compiled.*'${profile}' profile.*A Neuron-compiled SavedModel URI is required: set eks-inference:videoModelUri`),
+                new RegExp(
+                    `eks-inference:videoModelUri is the default .*not Neuron-compiled.*'${profile}' profile.*A Neuron-compiled SavedModel URI is required: set eks-inference:videoModelUri`,
+                ),
             );
-            assert.strictEqual(parseConfig(raw({ videoAccelerator: profile, videoModelUri: "s3://models-bucket/ssd-neuron/" })).video.nodes.profile.name, profile);
+            assert.strictEqual(
+                parseConfig(raw({ videoAccelerator: profile, videoModelUri: "s3://models-bucket/ssd-neuron/" })).video.nodes.profile.name,
+                profile,
+            );
         }
         // The default model is fine where TF Serving runs it as it is, and irrelevant when video is off.
         for (const profile of ["nvidia", "cpu"]) assert.ok(parseConfig(raw({ videoAccelerator: profile })));
@@ -297,7 +389,10 @@ describe("config: every error names the key, the value and what is valid", () =>
     });
 
     it("rejects time-slicing on a non-NVIDIA profile", () => {
-        assertProblem({ videoAccelerator: "inf2", nvidiaTimeSlicingReplicas: "4" }, /nvidiaTimeSlicingReplicas is 4, but eks-inference:videoAccelerator is 'inf2'/);
+        assertProblem(
+            { videoAccelerator: "inf2", nvidiaTimeSlicingReplicas: "4" },
+            /nvidiaTimeSlicingReplicas is 4, but eks-inference:videoAccelerator is 'inf2'/,
+        );
     });
 
     it("rejects a bad model URI, metric namespace, schedule, e-mail and image tag", () => {
@@ -309,7 +404,10 @@ describe("config: every error names the key, the value and what is valid", () =>
         // The label is followed by '-' and 16 hex digits, and a tag holds at most 128 characters.
         assertProblem({ imageTag: "r".repeat(112) }, /imageTag is 'r{112}'; expected a Docker tag label .* at most 111/);
         assertProblem({ videoModelName: "object_detection" }, /videoModelName is 'object_detection'; expected a DNS label/);
-        assertProblem({ bertEnabled: "true", bertModelUri: "s3://models/b/", bertModelName: "BERT" }, /bertModelName is 'BERT'; expected a DNS label/);
+        assertProblem(
+            { bertEnabled: "true", bertModelUri: "s3://models/b/", bertModelName: "BERT" },
+            /bertModelName is 'BERT'; expected a DNS label/,
+        );
     });
 
     it("rejects the removed static-key settings, saying Pod Identity replaced them", () => {
@@ -322,8 +420,10 @@ describe("config: every error names the key, the value and what is valid", () =>
 
     it("rejects a non-number for every integer key and a non-boolean for every boolean key, naming the key", () => {
         for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
-            if (spec.type === "integer") assertProblem({ [key]: "abc" }, new RegExp(`eks-inference:${key} is 'abc'; expected a whole number from -?\\d+ to \\d+`));
-            if (spec.type === "boolean") assertProblem({ [key]: "maybe" }, new RegExp(`eks-inference:${key} is 'maybe'; expected true or false`));
+            if (spec.type === "integer")
+                assertProblem({ [key]: "abc" }, new RegExp(`eks-inference:${key} is 'abc'; expected a whole number from -?\\d+ to \\d+`));
+            if (spec.type === "boolean")
+                assertProblem({ [key]: "maybe" }, new RegExp(`eks-inference:${key} is 'maybe'; expected true or false`));
         }
     });
 
@@ -338,6 +438,9 @@ describe("config: every error names the key, the value and what is valid", () =>
     it("reports every problem at once", () => {
         const found = problems({ videoAccelerator: "ei", azCount: "9", natGateways: "x", bertEnabled: "true", bertServer: "tf-serving" });
         assert.strictEqual(found.length, 4, found.join("\n"));
-        assert.throws(() => parseConfig(raw({ videoAccelerator: "ei", azCount: "9" })), /^ConfigError: Invalid stack configuration \(2 problems\):\n {2}- /);
+        assert.throws(
+            () => parseConfig(raw({ videoAccelerator: "ei", azCount: "9" })),
+            /^ConfigError: Invalid stack configuration \(2 problems\):\n {2}- /,
+        );
     });
 });

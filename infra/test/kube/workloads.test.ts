@@ -6,7 +6,12 @@ import * as assert from "node:assert/strict";
 import { nodeSelector, tolerations } from "../../platform/accelerators";
 import { parseConfig } from "../../config/config";
 import { BertInferenceService } from "../../bert/tf-serving-service";
-import { NeuronDevicePlugin, NEURON_HELM_CHART_VERSION, NvidiaDevicePlugin, NVIDIA_HELM_CHART_VERSION } from "../../platform/device-plugins";
+import {
+    NeuronDevicePlugin,
+    NEURON_HELM_CHART_VERSION,
+    NvidiaDevicePlugin,
+    NVIDIA_HELM_CHART_VERSION,
+} from "../../platform/device-plugins";
 import { VideoInferenceDaemonSet, type VideoInferenceArgs } from "../../video/daemonset";
 import { isKubernetesObjectType, validateKubernetesObject } from "../support/k8s-schema";
 
@@ -117,7 +122,10 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
                     recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Obj, provider: args.provider });
                     const inputs = args.inputs as Obj;
                     const metadata = (inputs.metadata ?? {}) as Obj;
-                    return { id: `${args.name}-id`, state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } } };
+                    return {
+                        id: `${args.name}-id`,
+                        state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } },
+                    };
                 },
                 call: (args) => args.inputs,
             },
@@ -133,8 +141,16 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         // The stack default (videoSampleFps "0" = every frame), read through the real config parser.
         const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
         const cpuArgs = videoArgs("cpu");
-        const videoDefaultFps = new VideoInferenceDaemonSet("video-default-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: defaults.video.sampleFps } }, onK8s);
-        const videoUnsetFps = new VideoInferenceDaemonSet("video-unset-fps", { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: undefined } }, onK8s);
+        const videoDefaultFps = new VideoInferenceDaemonSet(
+            "video-default-fps",
+            { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: defaults.video.sampleFps } },
+            onK8s,
+        );
+        const videoUnsetFps = new VideoInferenceDaemonSet(
+            "video-unset-fps",
+            { ...cpuArgs, worker: { ...cpuArgs.worker, sampleFps: undefined } },
+            onK8s,
+        );
         const bertArgs = {
             modelServerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-neuronx:1",
             modelFetchImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker:1",
@@ -159,7 +175,13 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             resolved(bertSingle.serviceName),
         ]);
         // Resources whose outputs nothing awaits (PDBs, releases) register shortly after; wait for them.
-        for (let i = 0; i < 100 && recorded.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget" || r.type === "kubernetes:helm.sh/v3:Release").length < 5; i++) {
+        for (
+            let i = 0;
+            i < 100 &&
+            recorded.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget" || r.type === "kubernetes:helm.sh/v3:Release")
+                .length < 5;
+            i++
+        ) {
             await new Promise((r) => setTimeout(r, 10));
         }
     });
@@ -209,24 +231,42 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const cpuSpec = podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet"));
             for (const c of [...(cpuSpec.initContainers ?? []), ...cpuSpec.containers]) {
                 const keys = [...Object.keys(c.resources?.requests ?? {}), ...Object.keys(c.resources?.limits ?? {})];
-                assert.deepEqual(keys.filter((k) => k.includes("/")), [], `${c.name} requests no extended resource`);
-                assert.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, `${c.name} has requests and a memory limit`);
+                assert.deepEqual(
+                    keys.filter((k) => k.includes("/")),
+                    [],
+                    `${c.name} requests no extended resource`,
+                );
+                assert.ok(
+                    c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory,
+                    `${c.name} has requests and a memory limit`,
+                );
             }
         });
 
         it("fetches the model into an emptyDir that TF Serving reads, before TF Serving starts", () => {
             const spec = podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet"));
-            assert.deepEqual((spec.initContainers ?? []).map((c) => c.name), ["model-fetch", "tf-serving"]);
+            assert.deepEqual(
+                (spec.initContainers ?? []).map((c) => c.name),
+                ["model-fetch", "tf-serving"],
+            );
             const fetch = container(spec, "model-fetch");
             assert.equal(fetch.image, "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker@sha256:aaaa");
             assert.deepEqual(fetch.command, ["node", "/app/model-fetch/index.js"]);
-            assert.deepEqual(envOf(fetch), { MODEL_URI: "s3://models/ssd_mobilenet_v2/", MODEL_DIR: "/models/ssd", MODEL_VERSION: "1", AWS_REGION: "us-west-2" });
+            assert.deepEqual(envOf(fetch), {
+                MODEL_URI: "s3://models/ssd_mobilenet_v2/",
+                MODEL_DIR: "/models/ssd",
+                MODEL_VERSION: "1",
+                AWS_REGION: "us-west-2",
+            });
             assert.equal(fetch.envFrom, undefined);
             const modelsVolume = spec.volumes?.find((v) => v.name === "models");
             assert.ok(modelsVolume?.emptyDir, "models is an emptyDir");
             assert.deepEqual(fetch.volumeMounts, [{ name: "models", mountPath: "/models" }]);
             const server = container(spec, "tf-serving");
-            assert.deepEqual(server.volumeMounts?.find((m) => m.name === "models"), { name: "models", mountPath: "/models", readOnly: true });
+            assert.deepEqual(
+                server.volumeMounts?.find((m) => m.name === "models"),
+                { name: "models", mountPath: "/models", readOnly: true },
+            );
             assert.ok(server.args?.includes("--model_base_path=/models/ssd"));
             // TF Serving is a native sidecar: it outlives the worker at shutdown.
             assert.equal(server.restartPolicy, "Always");
@@ -235,8 +275,20 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         it("runs TF Serving on 8500 gRPC / 8501 REST with batching from the ConfigMap and probes on the model being AVAILABLE", () => {
             const spec = podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet"));
             const server = container(spec, "tf-serving");
-            assert.deepEqual(server.ports?.map((p) => [p.name, p.containerPort]), [["grpc", 8500], ["http", 8501]]);
-            for (const flag of ["--port=8500", "--rest_api_port=8501", "--model_name=ssd", "--enable_batching=true", "--batching_parameters_file=/etc/tf-serving/batching.config"]) {
+            assert.deepEqual(
+                server.ports?.map((p) => [p.name, p.containerPort]),
+                [
+                    ["grpc", 8500],
+                    ["http", 8501],
+                ],
+            );
+            for (const flag of [
+                "--port=8500",
+                "--rest_api_port=8501",
+                "--model_name=ssd",
+                "--enable_batching=true",
+                "--batching_parameters_file=/etc/tf-serving/batching.config",
+            ]) {
                 assert.ok(server.args?.includes(flag), `missing ${flag}`);
             }
             const configMap = one("video-inf2", "kubernetes:core/v1:ConfigMap");
@@ -247,10 +299,16 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.match(text, /max_enqueued_batches \{ value: 16 \}/);
             const batchingVolume = spec.volumes?.find((v) => v.name === "batching-config");
             assert.equal(batchingVolume?.configMap?.name, "video-inf2-batching-generated");
-            assert.deepEqual(server.volumeMounts?.find((m) => m.name === "batching-config"), { name: "batching-config", mountPath: "/etc/tf-serving", readOnly: true });
+            assert.deepEqual(
+                server.volumeMounts?.find((m) => m.name === "batching-config"),
+                { name: "batching-config", mountPath: "/etc/tf-serving", readOnly: true },
+            );
             assert.deepEqual(server.readinessProbe?.httpGet, { path: "/v1/models/ssd/metadata", port: "http" });
             assert.deepEqual(server.startupProbe?.httpGet, { path: "/v1/models/ssd/metadata", port: "http" });
-            assert.ok(Number(server.startupProbe?.failureThreshold) * Number(server.startupProbe?.periodSeconds) >= 600, "startup budget covers a model load");
+            assert.ok(
+                Number(server.startupProbe?.failureThreshold) * Number(server.startupProbe?.periodSeconds) >= 600,
+                "startup budget covers a model load",
+            );
             assert.deepEqual(server.livenessProbe?.tcpSocket, { port: "grpc" });
         });
 
@@ -296,11 +354,18 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
                     AWS_REGION: "us-west-2",
                 },
             );
-            assert.deepEqual(worker.ports?.map((p) => [p.name, p.containerPort]), [["metrics", 9102]]);
+            assert.deepEqual(
+                worker.ports?.map((p) => [p.name, p.containerPort]),
+                [["metrics", 9102]],
+            );
             assert.deepEqual(worker.livenessProbe?.httpGet, { path: "/healthz", port: "metrics" });
             assert.deepEqual(worker.readinessProbe?.httpGet, { path: "/readyz", port: "metrics" });
             const annotations = (((ds.inputs.spec as Obj).template as Obj).metadata as Obj).annotations as Record<string, string>;
-            assert.deepEqual(annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "9102", "prometheus.io/path": "/metrics" });
+            assert.deepEqual(annotations, {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": "9102",
+                "prometheus.io/path": "/metrics",
+            });
             const scratch = podSpec(ds).volumes?.find((v) => v.name === "scratch");
             assert.ok(scratch?.emptyDir?.sizeLimit, "scratch emptyDir is sized");
             assert.deepEqual(worker.volumeMounts, [{ name: "scratch", mountPath: "/scratch" }]);
@@ -323,7 +388,13 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         it("runs every container as the fixed non-root user with a restricted security context", () => {
             for (const component of ["video-inf2", "video-cpu"]) {
                 const spec = podSpec(one(component, "kubernetes:apps/v1:DaemonSet"));
-                assert.deepEqual(spec.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+                assert.deepEqual(spec.securityContext, {
+                    runAsNonRoot: true,
+                    runAsUser: 10001,
+                    runAsGroup: 10001,
+                    fsGroup: 10001,
+                    seccompProfile: { type: "RuntimeDefault" },
+                });
                 for (const c of [...(spec.initContainers ?? []), ...spec.containers]) assertRestricted(c);
             }
         });
@@ -331,16 +402,43 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         it("refuses settings TF Serving or the worker would reject at run time", () => {
             const bad = { providers: { kubernetes: new k8s.Provider("k8s-bad", { kubeconfig: "{}" }) } };
             const base = videoArgs("cpu");
-            assert.throws(() => new VideoInferenceDaemonSet("bad-batch", { ...base, worker: { ...base.worker, batchSize: 16 } }, bad), /batchSize \(16\) exceeds batching\.maxBatchSize \(8\)/);
-            assert.throws(() => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }, bad), /model\.name must be a DNS label/);
-            assert.throws(() => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: -1 } }, bad), /sampleFps must be 0 \(every frame\) or a positive number.*got -1/);
-            assert.throws(() => new VideoInferenceDaemonSet("nan-fps", { ...base, worker: { ...base.worker, sampleFps: Number.NaN } }, bad), /sampleFps must be 0 \(every frame\).*got NaN/);
+            assert.throws(
+                () => new VideoInferenceDaemonSet("bad-batch", { ...base, worker: { ...base.worker, batchSize: 16 } }, bad),
+                /batchSize \(16\) exceeds batching\.maxBatchSize \(8\)/,
+            );
+            assert.throws(
+                () => new VideoInferenceDaemonSet("bad-name", { ...base, model: { ...base.model, name: "SSD_v2" } }, bad),
+                /model\.name must be a DNS label/,
+            );
+            assert.throws(
+                () => new VideoInferenceDaemonSet("bad-fps", { ...base, worker: { ...base.worker, sampleFps: -1 } }, bad),
+                /sampleFps must be 0 \(every frame\) or a positive number.*got -1/,
+            );
+            assert.throws(
+                () => new VideoInferenceDaemonSet("nan-fps", { ...base, worker: { ...base.worker, sampleFps: Number.NaN } }, bad),
+                /sampleFps must be 0 \(every frame\).*got NaN/,
+            );
             // Argument errors are pulumi.InputPropertyError naming the property path (as in pulumi-eks).
-            const propertyPath = (path: string) => (e: unknown): boolean => pulumi.InputPropertyError.isInstance(e) && e.propertyPath === path;
-            assert.throws(() => new VideoInferenceDaemonSet("bad-batch-path", { ...base, worker: { ...base.worker, batchSize: 16 } }, bad), propertyPath("worker.batchSize"));
-            assert.throws(() => new VideoInferenceDaemonSet("bad-frame-path", { ...base, worker: { ...base.worker, frameWidth: 0 } }, bad), propertyPath("worker.frameWidth"));
-            assert.throws(() => new VideoInferenceDaemonSet("bad-nodes-path", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad), propertyPath("scheduling.nodeSelector"));
-            assert.throws(() => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad), /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/);
+            const propertyPath =
+                (path: string) =>
+                (e: unknown): boolean =>
+                    pulumi.InputPropertyError.isInstance(e) && e.propertyPath === path;
+            assert.throws(
+                () => new VideoInferenceDaemonSet("bad-batch-path", { ...base, worker: { ...base.worker, batchSize: 16 } }, bad),
+                propertyPath("worker.batchSize"),
+            );
+            assert.throws(
+                () => new VideoInferenceDaemonSet("bad-frame-path", { ...base, worker: { ...base.worker, frameWidth: 0 } }, bad),
+                propertyPath("worker.frameWidth"),
+            );
+            assert.throws(
+                () => new VideoInferenceDaemonSet("bad-nodes-path", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad),
+                propertyPath("scheduling.nodeSelector"),
+            );
+            assert.throws(
+                () => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad),
+                /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/,
+            );
         });
     });
 
@@ -355,11 +453,20 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.equal(spec.serviceAccountName, "bert-serving");
             const server = container(spec, "tf-serving");
             assert.deepEqual(server.resources?.limits?.["aws.amazon.com/neuron"], "1");
-            assert.deepEqual(server.ports?.map((p) => [p.name, p.containerPort]), [["grpc", 8500], ["http", 8501]]);
+            assert.deepEqual(
+                server.ports?.map((p) => [p.name, p.containerPort]),
+                [
+                    ["grpc", 8500],
+                    ["http", 8501],
+                ],
+            );
             assert.deepEqual(server.readinessProbe?.httpGet, { path: "/v1/models/bert/metadata", port: "http" });
             assert.ok(!server.args?.some((a) => a.startsWith("--enable_batching")), "batching off unless asked for");
             // No neuron-rtd sidecar and no privileges: the Neuron runtime is a library since Neuron 2.x.
-            assert.deepEqual(spec.containers.map((c) => c.name), ["tf-serving"]);
+            assert.deepEqual(
+                spec.containers.map((c) => c.name),
+                ["tf-serving"],
+            );
             for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
                 assertRestricted(c);
                 assert.ok(!Object.keys(c.resources?.requests ?? {}).some((k) => k.startsWith("hugepages")), "no hugepages");
@@ -403,7 +510,10 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
                 const spec = podSpec(one(component, "kubernetes:apps/v1:Deployment"));
                 for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
                     assert.equal(c.envFrom, undefined, `${c.name} envFrom`);
-                    assert.ok(!(c.env ?? []).some((e) => e.name.startsWith("AWS_ACCESS") || e.name.startsWith("AWS_SECRET")), `${c.name} env`);
+                    assert.ok(
+                        !(c.env ?? []).some((e) => e.name.startsWith("AWS_ACCESS") || e.name.startsWith("AWS_SECRET")),
+                        `${c.name} env`,
+                    );
                 }
             }
             const fetch = container(podSpec(one("bert-pod-identity", "kubernetes:apps/v1:Deployment")), "model-fetch");
@@ -438,8 +548,16 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.deepEqual(plain.repositoryOpts, { repo: "https://nvidia.github.io/k8s-device-plugin" });
             const values = plain.values as Obj;
             assert.deepEqual(values.nodeSelector, { "eks-inference/node-role": "inference", "eks-inference/accelerator": "nvidia" });
-            const terms = (((values.affinity as Obj).nodeAffinity as Obj).requiredDuringSchedulingIgnoredDuringExecution as Obj).nodeSelectorTerms;
-            assert.deepEqual(terms, [{ matchExpressions: [{ key: "eks-inference/node-role", operator: "In", values: ["inference"] }, { key: "eks-inference/accelerator", operator: "In", values: ["nvidia"] }] }]);
+            const terms = (((values.affinity as Obj).nodeAffinity as Obj).requiredDuringSchedulingIgnoredDuringExecution as Obj)
+                .nodeSelectorTerms;
+            assert.deepEqual(terms, [
+                {
+                    matchExpressions: [
+                        { key: "eks-inference/node-role", operator: "In", values: ["inference"] },
+                        { key: "eks-inference/accelerator", operator: "In", values: ["nvidia"] },
+                    ],
+                },
+            ]);
             const tolerated = (values.tolerations as { key: string }[]).map((t) => t.key);
             for (const taint of tolerations("video", "nvidia")) assert.ok(tolerated.includes(taint.key), `tolerates ${taint.key}`);
             assert.equal(values.config, undefined);

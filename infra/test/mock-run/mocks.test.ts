@@ -15,7 +15,10 @@ describe("test mocks behave like the providers", function () {
     this.timeout(120_000);
 
     it("explicit names win over the resource name; other named types get <name>-<7 hex>", () => {
-        assert.strictEqual(physicalName("aws:lambda/function:Function", "x-scaler", { name: "eks-inference-dev-scaler" }), "eks-inference-dev-scaler");
+        assert.strictEqual(
+            physicalName("aws:lambda/function:Function", "x-scaler", { name: "eks-inference-dev-scaler" }),
+            "eks-inference-dev-scaler",
+        );
         assert.strictEqual(physicalName("aws:eks/nodeGroup:NodeGroup", "g", { nodeGroupName: "given" }), "given");
         assert.match(physicalName("aws:eks/nodeGroup:NodeGroup", "g", {}) ?? "", /^g-[0-9a-f]{7}$/);
         assert.match(physicalName("aws:s3/bucket:Bucket", "Jobs", {}) ?? "", /^jobs-[0-9a-f]{7}$/);
@@ -32,7 +35,10 @@ describe("test mocks behave like the providers", function () {
             assert.notDeepStrictEqual(ids, [...ids].sort(), "zone IDs are not in name order");
         }
         const other = mockZones("eu-west-1");
-        assert.deepStrictEqual(other.map((z) => z.zoneId), ["euw1-az3", "euw1-az1", "euw1-az4", "euw1-az2"]);
+        assert.deepStrictEqual(
+            other.map((z) => z.zoneId),
+            ["euw1-az3", "euw1-az1", "euw1-az4", "euw1-az2"],
+        );
     });
 
     it("at preview, outputs that exist only after apply are unknown; inputs and names are known", async () => {

@@ -27,7 +27,8 @@ describe("plan and cost on the checked-in stacks", function () {
                 const text = formatPlan(run, secretConfigKeys());
                 const counts = new Map<string, number>();
                 for (const r of run.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
-                for (const [type, n] of counts) assert.match(text, new RegExp(`\\n  ${type.replace(/[/.$]/g, "\\$&")}\\s+${n}\\n`), `count of ${type}`);
+                for (const [type, n] of counts)
+                    assert.match(text, new RegExp(`\\n  ${type.replace(/[/.$]/g, "\\$&")}\\s+${n}\\n`), `count of ${type}`);
                 for (const r of run.resources) assert.ok(text.includes(`  ${r.name}`), `resource ${r.name} is listed`);
                 for (const name of run.secretOutputs) assert.match(text, new RegExp(`${name} = \\[secret\\]`));
             });
@@ -35,7 +36,11 @@ describe("plan and cost on the checked-in stacks", function () {
             it("plan prints the names AWS will show and the zones by zone ID", () => {
                 const text = formatPlan(runs.get(stack)!, secretConfigKeys());
                 assert.doesNotMatch(text, new RegExp(`${stack}-${stack}`), "no name carries the stack twice");
-                assert.match(text, new RegExp(`\\n  eks-inference-${stack}-video-jobs -> eks-inference-${stack}-video-jobs-\\?{7}  `), "auto-named queue");
+                assert.match(
+                    text,
+                    new RegExp(`\\n  eks-inference-${stack}-video-jobs -> eks-inference-${stack}-video-jobs-\\?{7}  `),
+                    "auto-named queue",
+                );
                 assert.match(text, new RegExp(`\\n  eks-inference-${stack}-scaler  runtime=`), "the Lambda's explicit name");
                 assert.match(text, /availabilityZoneId=[a-z]+\d-az\d/);
                 assert.match(text, /supportType=STANDARD/);
@@ -54,7 +59,11 @@ describe("plan and cost on the checked-in stacks", function () {
                     "aws:autoscaling/getGroup:getGroup": "autoscaling:DescribeAutoScalingGroups",
                 };
                 const run = runs.get(stack)!;
-                for (const token of ["aws:index/getCallerIdentity:getCallerIdentity", "aws:eks/getClusters:getClusters", "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"]) {
+                for (const token of [
+                    "aws:index/getCallerIdentity:getCallerIdentity",
+                    "aws:eks/getClusters:getClusters",
+                    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings",
+                ]) {
                     assert.ok(run.calls.includes(token), `the program reads ${token}`);
                 }
                 for (const token of run.calls) {

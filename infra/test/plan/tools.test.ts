@@ -14,9 +14,26 @@ import { buildDashboardBody } from "../../video/dashboard";
 const FIXTURE: DeclaredResource[] = [
     { type: "eks:index:Cluster", name: "demo", inputs: { version: "1.35", skipDefaultNodeGroup: true } },
     { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "demo-general", inputs: { blockDeviceMappings: [{ ebs: { volumeSize: 40 } }] } },
-    { type: "aws:eks/nodeGroup:NodeGroup", name: "demo-general", inputs: { instanceTypes: ["m7i.large"], scalingConfig: { minSize: 1, desiredSize: 1, maxSize: 3 }, labels: { "eks-inference/node-role": "general" } } },
+    {
+        type: "aws:eks/nodeGroup:NodeGroup",
+        name: "demo-general",
+        inputs: {
+            instanceTypes: ["m7i.large"],
+            scalingConfig: { minSize: 1, desiredSize: 1, maxSize: 3 },
+            labels: { "eks-inference/node-role": "general" },
+        },
+    },
     { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "demo-video", inputs: { blockDeviceMappings: [{ ebs: { volumeSize: 100 } }] } },
-    { type: "aws:eks/nodeGroup:NodeGroup", name: "demo-video", inputs: { instanceTypes: ["g6f.large"], scalingConfig: { minSize: 1, desiredSize: 1, maxSize: 4 }, capacityType: "ON_DEMAND", labels: { "eks-inference/workload": "video" } } },
+    {
+        type: "aws:eks/nodeGroup:NodeGroup",
+        name: "demo-video",
+        inputs: {
+            instanceTypes: ["g6f.large"],
+            scalingConfig: { minSize: 1, desiredSize: 1, maxSize: 4 },
+            capacityType: "ON_DEMAND",
+            labels: { "eks-inference/workload": "video" },
+        },
+    },
     { type: "aws:ec2/natGateway:NatGateway", name: "demo-0", inputs: {} },
     { type: "aws:ec2/vpcEndpoint:VpcEndpoint", name: "demo-s3", inputs: { vpcEndpointType: "Gateway" } },
     { type: "aws:ec2/vpcEndpoint:VpcEndpoint", name: "demo-sqs", inputs: { vpcEndpointType: "Interface", subnetIds: ["a", "b"] } },
@@ -31,7 +48,14 @@ const FIXTURE: DeclaredResource[] = [
         name: "demo",
         inputs: {
             dashboardBody: JSON.stringify(
-                buildDashboardBody({ region: "us-west-2", queueName: "q", deadLetterQueueName: "dlq", backlogMetricNamespace: "ns/b", workerMetricNamespace: "ns/w", bertEnabled: false }),
+                buildDashboardBody({
+                    region: "us-west-2",
+                    queueName: "q",
+                    deadLetterQueueName: "dlq",
+                    backlogMetricNamespace: "ns/b",
+                    workerMetricNamespace: "ns/w",
+                    bertEnabled: false,
+                }),
             ),
         },
     },
@@ -45,7 +69,21 @@ describe("price table", () => {
     it("the checked-in table is valid, dated, sourced, and prices every type the accelerator profiles use", () => {
         const t = table();
         assert.match(path.basename(latestPriceTablePath()), new RegExp(`prices-${t.date}\\.json`));
-        const needed = ["inf2.xlarge", "inf1.xlarge", "inf1.2xlarge", "g6f.large", "g4dn.xlarge", "g5.xlarge", "g6.xlarge", "c7i.large", "m7i.large", "m6i.large", "m5.large", "c5.large", "p3.2xlarge"];
+        const needed = [
+            "inf2.xlarge",
+            "inf1.xlarge",
+            "inf1.2xlarge",
+            "g6f.large",
+            "g4dn.xlarge",
+            "g5.xlarge",
+            "g6.xlarge",
+            "c7i.large",
+            "m7i.large",
+            "m6i.large",
+            "m5.large",
+            "c5.large",
+            "p3.2xlarge",
+        ];
         for (const [region, prices] of Object.entries(t.regions)) {
             for (const type of needed) assert.ok(prices.instances[type], `${region} has no price for ${type}`);
         }
@@ -54,7 +92,10 @@ describe("price table", () => {
     it("keeps the 2019 figures as historical: c5.large + eia1.medium = $0.215/h, p3.2xlarge = $3.06/h", () => {
         const rows = acceleratorComparison(table(), "us-east-1");
         const hist = rows.filter((r) => r.historical);
-        assert.deepEqual(hist.map((r) => r.usdPerHour), [0.215, 3.06]);
+        assert.deepEqual(
+            hist.map((r) => r.usdPerHour),
+            [0.215, 3.06],
+        );
         assert.ok(Math.abs(hist[0].shareOfP3 - 0.215 / 3.06) < 1e-9);
     });
     it("rejects an entry without a known source, naming it", () => {
@@ -75,12 +116,18 @@ describe("stack shape from the declared resources", () => {
         const shape = deriveStackShape(FIXTURE);
         assert.equal(shape.clusters, 1);
         assert.equal(shape.defaultNodeGroup, false);
-        assert.deepEqual(shape.nodeGroups.map((g) => [g.name, g.instanceType, g.minSize, g.maxSize, g.workload, g.volumeGiB]), [
-            ["demo-general", "m7i.large", 1, 3, undefined, 40],
-            ["demo-video", "g6f.large", 1, 4, "video", 100],
-        ]);
+        assert.deepEqual(
+            shape.nodeGroups.map((g) => [g.name, g.instanceType, g.minSize, g.maxSize, g.workload, g.volumeGiB]),
+            [
+                ["demo-general", "m7i.large", 1, 3, undefined, 40],
+                ["demo-video", "g6f.large", 1, 4, "video", 100],
+            ],
+        );
         assert.equal(shape.natGateways, 1);
-        assert.deepEqual(shape.interfaceEndpoints, [{ name: "demo-sqs", azs: 2 }, { name: "demo-sts", azs: 2 }]);
+        assert.deepEqual(shape.interfaceEndpoints, [
+            { name: "demo-sqs", azs: 2 },
+            { name: "demo-sts", azs: 2 },
+        ]);
         assert.equal(shape.scheduledInvocationsPerHour, 60);
         assert.equal(shape.alarms, 2);
         assert.equal(shape.dashboards, 1);
@@ -95,7 +142,19 @@ describe("stack shape from the declared resources", () => {
         assert.equal(invocationsPerHour("cron(0 12 * * ? *)"), undefined);
     });
     it("counts each custom metric once and ignores AWS/ namespaces", () => {
-        const body = JSON.stringify({ widgets: [{ properties: { metrics: [["ns", "A", "Q", "q"], ["ns", "A", "Q", "q", { stat: "Sum" }], ["AWS/SQS", "X", "QueueName", "q"]] } }] });
+        const body = JSON.stringify({
+            widgets: [
+                {
+                    properties: {
+                        metrics: [
+                            ["ns", "A", "Q", "q"],
+                            ["ns", "A", "Q", "q", { stat: "Sum" }],
+                            ["AWS/SQS", "X", "QueueName", "q"],
+                        ],
+                    },
+                },
+            ],
+        });
         assert.deepEqual(customMetricsInDashboard(body), ["ns|A|Q|q"]);
     });
     it("fails clearly on a node group without instance types", () => {
@@ -159,10 +218,24 @@ describe("plan formatting", () => {
         stack: "demo",
         resources: [
             ...FIXTURE,
-            { type: "aws:lambda/function:Function", name: "demo-fn", inputs: { name: "demo-scaler" }, physicalName: "demo-scaler", autoNamed: false },
+            {
+                type: "aws:lambda/function:Function",
+                name: "demo-fn",
+                inputs: { name: "demo-scaler" },
+                physicalName: "demo-scaler",
+                autoNamed: false,
+            },
             { type: "aws:sqs/queue:Queue", name: "demo-dlq", inputs: {}, physicalName: "demo-dlq-0a1b2c3", autoNamed: true },
-            { type: "aws:sqs/queue:Queue", name: "demo-jobs", inputs: { visibilityTimeoutSeconds: 300, sqsManagedSseEnabled: true, redrivePolicy: '{"maxReceiveCount":3}' } },
-            { type: "kubernetes:core/v1:Secret", name: "bert-aws", inputs: { stringData: { AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG" } } },
+            {
+                type: "aws:sqs/queue:Queue",
+                name: "demo-jobs",
+                inputs: { visibilityTimeoutSeconds: 300, sqsManagedSseEnabled: true, redrivePolicy: '{"maxReceiveCount":3}' },
+            },
+            {
+                type: "kubernetes:core/v1:Secret",
+                name: "bert-aws",
+                inputs: { stringData: { AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG" } },
+            },
             {
                 type: "kubernetes:apps/v1:DaemonSet",
                 name: "video",
@@ -171,14 +244,31 @@ describe("plan formatting", () => {
                         template: {
                             spec: {
                                 nodeSelector: { "eks-inference/workload": "video" },
-                                initContainers: [{ name: "tf-serving", image: "repo/tfs@sha256:1", restartPolicy: "Always", resources: { limits: { "nvidia.com/gpu": 1 } } }],
-                                containers: [{ name: "worker", image: "repo/worker@sha256:2", env: [{ name: "TOKEN", value: "hidden-env" }] }],
+                                initContainers: [
+                                    {
+                                        name: "tf-serving",
+                                        image: "repo/tfs@sha256:1",
+                                        restartPolicy: "Always",
+                                        resources: { limits: { "nvidia.com/gpu": 1 } },
+                                    },
+                                ],
+                                containers: [
+                                    { name: "worker", image: "repo/worker@sha256:2", env: [{ name: "TOKEN", value: "hidden-env" }] },
+                                ],
                             },
                         },
                     },
                 },
             },
-            { type: "aws:iam/rolePolicy:RolePolicy", name: "worker", inputs: { policy: JSON.stringify({ Statement: [{ Action: ["sqs:ReceiveMessage", "s3:GetObject"] }, { Action: "sqs:DeleteMessage" }] }) } },
+            {
+                type: "aws:iam/rolePolicy:RolePolicy",
+                name: "worker",
+                inputs: {
+                    policy: JSON.stringify({
+                        Statement: [{ Action: ["sqs:ReceiveMessage", "s3:GetObject"] }, { Action: "sqs:DeleteMessage" }],
+                    }),
+                },
+            },
         ],
         outputs: { queueUrl: "https://sqs/q", kubeconfig: "apiVersion: v1 token-abc" },
         secretOutputs: ["kubeconfig"],
@@ -191,7 +281,10 @@ describe("plan formatting", () => {
         assert.match(text, /demo-scaler {2}runtime=nodejs22\.x memorySize=256/);
         assert.match(text, /demo-jobs {2}visibilityTimeoutSeconds=300 sqsManagedSseEnabled=true redrivePolicy=\{"maxReceiveCount":3\}/);
         assert.match(text, /demo-sqs {2}vpcEndpointType=Interface azs=2/);
-        assert.match(text, /video {2}nodeSelector=\{"eks-inference\/workload":"video"\} tf-serving\.image=repo\/tfs@sha256:1 tf-serving\.limits=\{"nvidia\.com\/gpu":1\} worker\.image=repo\/worker@sha256:2/);
+        assert.match(
+            text,
+            /video {2}nodeSelector=\{"eks-inference\/workload":"video"\} tf-serving\.image=repo\/tfs@sha256:1 tf-serving\.limits=\{"nvidia\.com\/gpu":1\} worker\.image=repo\/worker@sha256:2/,
+        );
         assert.doesNotMatch(text, /hidden-env/, "environment variables are not shown");
         assert.match(text, /worker {2}actions=\["s3:GetObject","sqs:DeleteMessage","sqs:ReceiveMessage"\]/);
     });

@@ -43,12 +43,18 @@ describe("accelerator profiles", () => {
             for (const workload of ["video", "bert"] as const) {
                 const taints = nodeTaints(workload, profile);
                 const tols = tolerations(workload, profile);
-                assert.deepStrictEqual(tols.map((t) => [t.key, t.value, t.effect]), taints.map((t) => [t.key, t.value, t.effect]));
+                assert.deepStrictEqual(
+                    tols.map((t) => [t.key, t.value, t.effect]),
+                    taints.map((t) => [t.key, t.value, t.effect]),
+                );
                 const labels = nodeLabels(workload, profile);
                 for (const [k, v] of Object.entries(nodeSelector(workload, profile))) assert.strictEqual(labels[k], v);
                 const other = workload === "video" ? "bert" : "video";
                 const otherTols = tolerations(other, profile);
-                assert.ok(!otherTols.some((t) => t.key === "eks-inference/workload" && t.value === workload), `${other} pods do not tolerate ${workload} nodes`);
+                assert.ok(
+                    !otherTols.some((t) => t.key === "eks-inference/workload" && t.value === workload),
+                    `${other} pods do not tolerate ${workload} nodes`,
+                );
             }
         }
     });
@@ -59,7 +65,8 @@ describe("accelerator profiles", () => {
             assert.ok(profile.spotInstanceTypes.length >= 2, `${name} Spot default has two or more types`);
             assert.strictEqual(profile.spotInstanceTypes[0], profile.defaultInstanceType, name);
             assert.strictEqual(new Set(profile.spotInstanceTypes).size, profile.spotInstanceTypes.length, `${name}: no duplicates`);
-            for (const type of profile.spotInstanceTypes) assert.ok(profile.instanceFamilies.includes(instanceFamily(type)), `${name}: ${type}`);
+            for (const type of profile.spotInstanceTypes)
+                assert.ok(profile.instanceFamilies.includes(instanceFamily(type)), `${name}: ${type}`);
         }
     });
 });

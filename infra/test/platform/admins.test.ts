@@ -18,13 +18,20 @@ describe("cluster admins (pure)", () => {
     it("reads the principal of role, user and assumed-role ARNs, paths included", () => {
         assert.deepStrictEqual(principalOf(MOCK_CALLER_ARN), { account: MOCK_ACCOUNT, kind: "role", name: "Deployer" });
         assert.deepStrictEqual(principalOf(DEPLOYER_WITH_PATH), { account: MOCK_ACCOUNT, kind: "role", name: "Deployer" });
-        assert.deepStrictEqual(principalOf("arn:aws:iam::111122223333:user/people/alice"), { account: "111122223333", kind: "user", name: "alice" });
+        assert.deepStrictEqual(principalOf("arn:aws:iam::111122223333:user/people/alice"), {
+            account: "111122223333",
+            kind: "user",
+            name: "alice",
+        });
         assert.deepStrictEqual(
             principalOf("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com"),
             { account: "111122223333", kind: "role", name: "AWSReservedSSO_Admin_0123456789abcdef" },
         );
         assert.strictEqual(principalOf("arn:aws:iam::111122223333:root"), undefined);
-        assert.ok(samePrincipal(DEPLOYER_WITH_PATH, MOCK_CALLER_ARN), "an assumed-role session is its issuer role, whatever the role's path");
+        assert.ok(
+            samePrincipal(DEPLOYER_WITH_PATH, MOCK_CALLER_ARN),
+            "an assumed-role session is its issuer role, whatever the role's path",
+        );
         assert.ok(!samePrincipal(`arn:aws:iam::${MOCK_ACCOUNT}:user/Deployer`, MOCK_CALLER_ARN), "a user is not a role of the same name");
         assert.ok(!samePrincipal(`arn:aws:iam::111122223333:role/Deployer`, MOCK_CALLER_ARN), "another account's role");
     });
@@ -32,16 +39,29 @@ describe("cluster admins (pure)", () => {
     it("on a new cluster skips the deploying principal, keeping the other entries' names", () => {
         const plan = planAdminEntries([OTHER, DEPLOYER_WITH_PATH], MOCK_CALLER_ARN, false, new Map());
         assert.deepStrictEqual(plan.declare, [{ index: 0, principalArn: OTHER }]);
-        assert.match(plan.skipped[0] as string, /Deployer: the deploying principal .* gets the cluster creator's admin access entry from EKS/);
+        assert.match(
+            plan.skipped[0] as string,
+            /Deployer: the deploying principal .* gets the cluster creator's admin access entry from EKS/,
+        );
     });
 
     it("on an existing cluster skips entries it did not make and keeps its own, whoever deploys", () => {
         const ci = `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/CiDeployer/run-42`;
-        const existing = new Map([[DEPLOYER_WITH_PATH, { managedByThisStack: false }], [OTHER, { managedByThisStack: true }]]);
+        const existing = new Map([
+            [DEPLOYER_WITH_PATH, { managedByThisStack: false }],
+            [OTHER, { managedByThisStack: true }],
+        ]);
         const plan = planAdminEntries([OTHER, DEPLOYER_WITH_PATH, `arn:aws:iam::${MOCK_ACCOUNT}:role/new-admin`], ci, true, existing);
-        assert.deepStrictEqual(plan.declare.map((d) => d.index), [0, 2]);
+        assert.deepStrictEqual(
+            plan.declare.map((d) => d.index),
+            [0, 2],
+        );
         // This stack's own entry for the caller stays declared (dropping it would delete the caller's access mid-update).
-        assert.deepStrictEqual(planAdminEntries([DEPLOYER_WITH_PATH], MOCK_CALLER_ARN, true, new Map([[DEPLOYER_WITH_PATH, { managedByThisStack: true }]])).declare.length, 1);
+        assert.deepStrictEqual(
+            planAdminEntries([DEPLOYER_WITH_PATH], MOCK_CALLER_ARN, true, new Map([[DEPLOYER_WITH_PATH, { managedByThisStack: true }]]))
+                .declare.length,
+            1,
+        );
     });
 });
 
@@ -59,7 +79,12 @@ describe("cluster admins in the program (mocked EKS)", function () {
             config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) },
             world: {
                 callerArn: `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/CiDeployer/run-42`,
-                accessEntries: { "eks-inference-dev": [{ principalArn: DEPLOYER_WITH_PATH, tags: {} }, { principalArn: OTHER, tags: stackTags }] },
+                accessEntries: {
+                    "eks-inference-dev": [
+                        { principalArn: DEPLOYER_WITH_PATH, tags: {} },
+                        { principalArn: OTHER, tags: stackTags },
+                    ],
+                },
             },
         });
         assert.deepStrictEqual(entryArns(run), { "admin-1": OTHER });
@@ -70,7 +95,14 @@ describe("cluster admins in the program (mocked EKS)", function () {
         const third = "arn:aws:iam::111122223333:role/oncall";
         const run = await runStackUnderMocks("dev", {
             config: { clusterAdminPrincipalArns: JSON.stringify([OTHER, third]) },
-            world: { accessEntries: { "eks-inference-dev": [{ principalArn: OTHER, tags: stackTags }, { principalArn: third, tags: { ...stackTags, team: "ops" } }] } },
+            world: {
+                accessEntries: {
+                    "eks-inference-dev": [
+                        { principalArn: OTHER, tags: stackTags },
+                        { principalArn: third, tags: { ...stackTags, team: "ops" } },
+                    ],
+                },
+            },
         });
         assert.deepStrictEqual(entryArns(run), { "admin-0": OTHER, "admin-1": third });
         // A principal with no entry yet on the existing cluster ("couldn't find resource") is declared too.

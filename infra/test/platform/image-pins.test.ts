@@ -56,7 +56,9 @@ function aptInstalls(lines: string[], defaults: Map<string, string>): string[] {
         for (const m of line.matchAll(/apt-get install ([^&]+)/g)) {
             for (const word of m[1].trim().split(/\s+/)) {
                 if (word.startsWith("-")) continue;
-                packages.push(word.replace(/"/g, "").replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => defaults.get(name) ?? `<unset ${name}>`));
+                packages.push(
+                    word.replace(/"/g, "").replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => defaults.get(name) ?? `<unset ${name}>`),
+                );
             }
         }
     }
@@ -76,7 +78,11 @@ describe("container images (Dockerfiles)", () => {
                     const ref = (from.split(/\s+/)[1] as string).replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => defaults.get(name) ?? "");
                     if (/^[a-z]+$/.test(ref)) continue; // a previous stage, e.g. FROM bundle
                     if (TAG_ONLY_BASES.has(ref)) continue;
-                    assert.match(ref, /^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$/, `${from} resolves to ${ref}, which is not <image>:<tag>@sha256:<digest>`);
+                    assert.match(
+                        ref,
+                        /^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$/,
+                        `${from} resolves to ${ref}, which is not <image>:<tag>@sha256:<digest>`,
+                    );
                 }
             });
 
@@ -91,7 +97,11 @@ describe("container images (Dockerfiles)", () => {
                 }
                 // Download helpers are purged in the same layer and never ship.
                 for (const helper of ["curl", "gnupg"]) {
-                    if (aptInstalls(lines, defaults).includes(helper)) assert.ok(lines.some((l) => new RegExp(`apt-get purge[^&]*\\b${helper}\\b`).test(l)), `${helper} is purged`);
+                    if (aptInstalls(lines, defaults).includes(helper))
+                        assert.ok(
+                            lines.some((l) => new RegExp(`apt-get purge[^&]*\\b${helper}\\b`).test(l)),
+                            `${helper} is purged`,
+                        );
                 }
             });
 
@@ -113,45 +123,81 @@ describe("container images (Dockerfiles)", () => {
     });
 
     describe("BERT images keep the versions infra/bert/settings.ts names (the model key carries the Neuron release)", () => {
-        const argsOf = (image: string): Map<string, string> => argDefaults(instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8")));
+        const argsOf = (image: string): Map<string, string> =>
+            argDefaults(instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8")));
 
         it("triton-neuronx: one Neuron release (2.32) and the pinned Triton", () => {
             const args = argsOf("triton-neuronx");
             assert.deepEqual(
-                ["NEURON_RUNTIME_LIB_VERSION", "NEURON_COLLECTIVES_VERSION", "TORCH_NEURONX_VERSION", "NEURONX_CC_VERSION", "TORCH_VERSION", "TRITON_IMAGE"].map((k) => args.get(k)),
-                [NEURON_VERSIONS.runtimeLib, NEURON_VERSIONS.collectives, NEURON_VERSIONS.torchNeuronx, NEURON_VERSIONS.neuronxCc, TORCH_VERSION, `nvcr.io/nvidia/tritonserver:${TRITON_VERSIONS.container}-py3`],
+                [
+                    "NEURON_RUNTIME_LIB_VERSION",
+                    "NEURON_COLLECTIVES_VERSION",
+                    "TORCH_NEURONX_VERSION",
+                    "NEURONX_CC_VERSION",
+                    "TORCH_VERSION",
+                    "TRITON_IMAGE",
+                ].map((k) => args.get(k)),
+                [
+                    NEURON_VERSIONS.runtimeLib,
+                    NEURON_VERSIONS.collectives,
+                    NEURON_VERSIONS.torchNeuronx,
+                    NEURON_VERSIONS.neuronxCc,
+                    TORCH_VERSION,
+                    `nvcr.io/nvidia/tritonserver:${TRITON_VERSIONS.container}-py3`,
+                ],
             );
             // Noble: Triton 26.07 is Ubuntu 24.04.
-            assert.match(readFileSync(path.join(root, "images", "triton-neuronx", "Dockerfile"), "utf8"), /apt\.repos\.neuron\.amazonaws\.com noble main/);
+            assert.match(
+                readFileSync(path.join(root, "images", "triton-neuronx", "Dockerfile"), "utf8"),
+                /apt\.repos\.neuron\.amazonaws\.com noble main/,
+            );
         });
 
         it("triton-cpu: the same PyTorch and Triton, no Neuron package", () => {
             const args = argsOf("triton-cpu");
-            assert.deepEqual([args.get("TORCH_VERSION"), args.get("TRITON_IMAGE")], [TORCH_VERSION, `nvcr.io/nvidia/tritonserver:${TRITON_VERSIONS.container}-py3`]);
-            assert.doesNotMatch(instructions(readFileSync(path.join(root, "images", "triton-cpu", "Dockerfile"), "utf8")).join("\n"), /neuron/i);
+            assert.deepEqual(
+                [args.get("TORCH_VERSION"), args.get("TRITON_IMAGE")],
+                [TORCH_VERSION, `nvcr.io/nvidia/tritonserver:${TRITON_VERSIONS.container}-py3`],
+            );
+            assert.doesNotMatch(
+                instructions(readFileSync(path.join(root, "images", "triton-cpu", "Dockerfile"), "utf8")).join("\n"),
+                /neuron/i,
+            );
         });
 
         it("both Triton images prepend to the base image's PATH and LD_LIBRARY_PATH instead of replacing them", () => {
             for (const image of ["triton-neuronx", "triton-cpu"]) {
-                const envs = instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8")).filter((l) => /^ENV\s/.test(l));
+                const envs = instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8")).filter((l) =>
+                    /^ENV\s/.test(l),
+                );
                 for (const name of ["PATH", "LD_LIBRARY_PATH"]) {
-                    const values = envs.flatMap((l) => [...l.matchAll(new RegExp(`(?:^ENV|\\s)${name}=(\\S+)`, "g"))].map((m) => m[1] as string));
+                    const values = envs.flatMap((l) =>
+                        [...l.matchAll(new RegExp(`(?:^ENV|\\s)${name}=(\\S+)`, "g"))].map((m) => m[1] as string),
+                    );
                     assert.ok(values.length > 0, `${image}: sets ${name}`);
-                    for (const value of values) assert.ok(value.includes(`\${${name}`), `${image}: ${name}=${value} drops the base image's ${name}`);
+                    for (const value of values)
+                        assert.ok(value.includes(`\${${name}`), `${image}: ${name}=${value} drops the base image's ${name}`);
                 }
             }
         });
 
         it("both Triton images carry the Python model code the pod specs run", () => {
             for (const image of ["triton-neuronx", "triton-cpu"]) {
-                assert.match(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8"), /^COPY images\/bert-python\/ \/opt\/bert\/$/m);
+                assert.match(
+                    readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8"),
+                    /^COPY images\/bert-python\/ \/opt\/bert\/$/m,
+                );
             }
-            for (const file of ["model.py", "compile.py", "fetch_model.py", "common.py"]) assert.ok(readFileSync(path.join(root, "images", "bert-python", file), "utf8").length > 0);
+            for (const file of ["model.py", "compile.py", "fetch_model.py", "common.py"])
+                assert.ok(readFileSync(path.join(root, "images", "bert-python", file), "utf8").length > 0);
         });
 
         it("tf-serving-neuronx (legacy) is the final TF build with the runtime it pairs with", () => {
             const args = argsOf("tf-serving-neuronx");
-            assert.deepEqual([args.get("TF_MODEL_SERVER_NEURONX_VERSION"), args.get("NEURON_RUNTIME_LIB_VERSION")], [LEGACY_TF_SERVING.modelServer, LEGACY_TF_SERVING.runtimeLib]);
+            assert.deepEqual(
+                [args.get("TF_MODEL_SERVER_NEURONX_VERSION"), args.get("NEURON_RUNTIME_LIB_VERSION")],
+                [LEGACY_TF_SERVING.modelServer, LEGACY_TF_SERVING.runtimeLib],
+            );
         });
     });
 });
@@ -168,7 +214,11 @@ describe("one supported Node.js LTS in production", () => {
         const bundles = Object.entries(scripts).filter(([name]) => name.startsWith("bundle:"));
         assert.ok(bundles.length >= 3);
         for (const [name, script] of bundles) assert.match(script, new RegExp(`--target=node${major}(\\s|$)`), name);
-        assert.match(readFileSync(path.join(root, "scaler", "test", "bundle.ts"), "utf8"), new RegExp(`target: "node${major}"`), "the test build of the scaler bundle");
+        assert.match(
+            readFileSync(path.join(root, "scaler", "test", "bundle.ts"), "utf8"),
+            new RegExp(`target: "node${major}"`),
+            "the test build of the scaler bundle",
+        );
     });
 
     it("the scaler Lambda runs the same LTS", () => {

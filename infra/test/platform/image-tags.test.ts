@@ -36,14 +36,21 @@ describe("image tags and ECR lifecycle", () => {
     });
 
     it("fails clearly when a needed Dockerfile is missing", () => {
-        assert.throws(() => contentTag("tf-serving-neuronx", root), /image 'tf-serving-neuronx' needs images\/tf-serving-neuronx\/Dockerfile, which does not exist/);
+        assert.throws(
+            () => contentTag("tf-serving-neuronx", root),
+            /image 'tf-serving-neuronx' needs images\/tf-serving-neuronx\/Dockerfile, which does not exist/,
+        );
     });
 
     it("keeps the newest N images and drops untagged ones", () => {
-        const rules = (JSON.parse(lifecyclePolicy(7)) as { rules: { selection: Record<string, unknown>; action: { type: string } }[] }).rules;
-        assert.deepStrictEqual(rules.map((r) => [r.selection.tagStatus, r.selection.countType, r.selection.countNumber, r.action.type]), [
-            ["untagged", "sinceImagePushed", 1, "expire"],
-            ["any", "imageCountMoreThan", 7, "expire"],
-        ]);
+        const rules = (JSON.parse(lifecyclePolicy(7)) as { rules: { selection: Record<string, unknown>; action: { type: string } }[] })
+            .rules;
+        assert.deepStrictEqual(
+            rules.map((r) => [r.selection.tagStatus, r.selection.countType, r.selection.countNumber, r.action.type]),
+            [
+                ["untagged", "sinceImagePushed", 1, "expire"],
+                ["any", "imageCountMoreThan", 7, "expire"],
+            ],
+        );
     });
 });

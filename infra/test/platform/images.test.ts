@@ -7,7 +7,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
-import { IMAGES, ImageName, ImageSpec, REPOSITORY_PLACEHOLDER, buildSettings, canonicalJson, contentTag, contextFiles, imagePaths, parseAllowlist } from "../../platform/images";
+import {
+    IMAGES,
+    ImageName,
+    ImageSpec,
+    REPOSITORY_PLACEHOLDER,
+    buildSettings,
+    canonicalJson,
+    contentTag,
+    contextFiles,
+    imagePaths,
+    parseAllowlist,
+} from "../../platform/images";
 import { runStackUnderMocks } from "../../mock-run/mock-run";
 import { buildContextFiles } from "../support/dockerignore";
 
@@ -18,59 +29,112 @@ const NAMES = Object.keys(IMAGES) as ImageName[];
 function providerContext(root: string, image: string): { files: string[]; digest: string } {
     const files = buildContextFiles(root, path.join(root, imagePaths(image).dockerfile));
     const hash = createHash("sha256");
-    for (const f of files) hash.update(f).update("\0").update(fs.readFileSync(path.join(root, f))).update("\0");
+    for (const f of files)
+        hash.update(f)
+            .update("\0")
+            .update(fs.readFileSync(path.join(root, f)))
+            .update("\0");
     return { files, digest: hash.digest("hex") };
 }
 
 /** A scratch repository: the real images/, the worker's inputs, and files no image reads. */
 function scratchRepo(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "images-ctx-"));
-    for (const entry of ["images", "worker", "testing", "ops", "package.json", "package-lock.json", "tsconfig.json", "README.md", "infra/platform/images.ts", "Pulumi.yaml"]) {
+    for (const entry of [
+        "images",
+        "worker",
+        "testing",
+        "ops",
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "README.md",
+        "infra/platform/images.ts",
+        "Pulumi.yaml",
+    ]) {
         fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
     }
     return dir;
 }
 
 function snapshot(root: string): Record<string, { tag: string; context: string }> {
-    return Object.fromEntries(NAMES.map((image) => [image, { tag: contentTag(image, root), context: providerContext(root, image).digest }]));
+    return Object.fromEntries(
+        NAMES.map((image) => [image, { tag: contentTag(image, root), context: providerContext(root, image).digest }]),
+    );
 }
 
 describe("images: tag vs build context", () => {
     it("every folder under images/ with a Dockerfile is one IMAGES entry, with its own Dockerfile.dockerignore", () => {
-        const folders = fs.readdirSync(path.join(ROOT, "images")).filter((d) => fs.existsSync(path.join(ROOT, "images", d, "Dockerfile"))).sort();
+        const folders = fs
+            .readdirSync(path.join(ROOT, "images"))
+            .filter((d) => fs.existsSync(path.join(ROOT, "images", d, "Dockerfile")))
+            .sort();
         assert.deepEqual(folders, [...NAMES].sort());
-        for (const image of NAMES) assert.ok(fs.existsSync(path.join(ROOT, imagePaths(image).ignoreFile)), `${image} has a Dockerfile.dockerignore`);
+        for (const image of NAMES)
+            assert.ok(fs.existsSync(path.join(ROOT, imagePaths(image).ignoreFile)), `${image} has a Dockerfile.dockerignore`);
     });
 
     for (const image of NAMES) {
         it(`${image}: the build context BuildKit gets is exactly the file set the tag hashes`, () => {
             const context = providerContext(ROOT, image).files;
             assert.deepEqual(contextFiles(image), context);
-            assert.ok(!context.includes("README.md") && !context.some((f) => f.startsWith("infra/")), "README.md and infra/ stay out of the context");
+            assert.ok(
+                !context.includes("README.md") && !context.some((f) => f.startsWith("infra/")),
+                "README.md and infra/ stay out of the context",
+            );
         });
     }
 
     it("the worker's context holds what its Dockerfile copies (and no tests, node_modules or dist)", () => {
         const files = contextFiles("worker");
-        for (const needed of ["package.json", "package-lock.json", "tsconfig.json", "worker/src/main.ts", "worker/model-fetch/main.ts", "worker/model-client/tfserving/index.ts"]) {
+        for (const needed of [
+            "package.json",
+            "package-lock.json",
+            "tsconfig.json",
+            "worker/src/main.ts",
+            "worker/model-fetch/main.ts",
+            "worker/model-client/tfserving/index.ts",
+        ]) {
             assert.ok(files.includes(needed), needed);
         }
         assert.ok(!files.some((f) => /^(node_modules|dist|worker\/test|worker\/bench|testing|ops|\.git)(\/|$)/.test(f)), files.join(" "));
         const roots = new Set(files.map((f) => (f.startsWith("worker/") ? f.split("/").slice(0, 2).join("/") : f.split("/")[0])));
-        assert.deepEqual([...roots].sort(), ["images", "package-lock.json", "package.json", "tsconfig.json", "worker/model-client", "worker/model-fetch", "worker/src"]);
+        assert.deepEqual([...roots].sort(), [
+            "images",
+            "package-lock.json",
+            "package.json",
+            "tsconfig.json",
+            "worker/model-client",
+            "worker/model-fetch",
+            "worker/src",
+        ]);
     });
 
     it("the worker image's bundles read only files inside its build context", () => {
-        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
+            .scripts;
         const context = new Set(contextFiles("worker"));
         for (const script of ["bundle:worker", "bundle:model-fetch"]) {
             const entry = /esbuild (\S+\.ts) /.exec(scripts[script] ?? "")?.[1];
             assert.ok(entry, `${script} names its entry point`);
-            const result = buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: "node", format: "cjs", write: false, metafile: true, logLevel: "silent", absWorkingDir: ROOT });
+            const result = buildSync({
+                entryPoints: [path.join(ROOT, entry)],
+                bundle: true,
+                platform: "node",
+                format: "cjs",
+                write: false,
+                metafile: true,
+                logLevel: "silent",
+                absWorkingDir: ROOT,
+            });
             const sources = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith("node_modules/"));
             assert.ok(sources.length > 0);
             const outside = sources.filter((f) => !context.has(f));
-            assert.deepEqual(outside, [], `${script} imports files the image build cannot see; add them to images/worker/Dockerfile.dockerignore`);
+            assert.deepEqual(
+                outside,
+                [],
+                `${script} imports files the image build cannot see; add them to images/worker/Dockerfile.dockerignore`,
+            );
         }
     });
 
@@ -89,11 +153,19 @@ describe("images: tag vs build context", () => {
             fs.appendFileSync(path.join(repo, "ops", "dlq", "replay.ts"), "\n// an ops tool edit\n");
             fs.appendFileSync(path.join(repo, "ops", "bert-latency", "bert.ts"), "\n// a latency client edit\n");
             fs.writeFileSync(path.join(repo, "infra", "new-module.ts"), "export {};\n");
-            assert.deepEqual(snapshot(repo), before, "unrelated edits (README, infra, tests, benchmarks, testing/, ops/) change no tag and no build context");
+            assert.deepEqual(
+                snapshot(repo),
+                before,
+                "unrelated edits (README, infra, tests, benchmarks, testing/, ops/) change no tag and no build context",
+            );
 
             fs.appendFileSync(path.join(repo, "worker", "model-client", "kserve", "client.ts"), "\n// a model-client change\n");
             const afterClient = snapshot(repo);
-            assert.notEqual(afterClient.worker?.tag, before.worker?.tag, "a model-client edit changes the worker tag (the worker bundles it)");
+            assert.notEqual(
+                afterClient.worker?.tag,
+                before.worker?.tag,
+                "a model-client edit changes the worker tag (the worker bundles it)",
+            );
             fs.appendFileSync(path.join(repo, "worker", "model-fetch", "main.ts"), "\n// a model-fetch change\n");
             assert.notEqual(snapshot(repo).worker?.tag, afterClient.worker?.tag, "a model-fetch edit changes the worker tag");
 
@@ -101,7 +173,8 @@ describe("images: tag vs build context", () => {
             const afterWorker = snapshot(repo);
             assert.notEqual(afterWorker.worker?.tag, before.worker?.tag, "a worker source edit changes the worker tag");
             assert.notEqual(afterWorker.worker?.context, before.worker?.context);
-            for (const image of NAMES.filter((n) => n !== "worker")) assert.deepEqual(afterWorker[image], before[image], `${image} is unaffected`);
+            for (const image of NAMES.filter((n) => n !== "worker"))
+                assert.deepEqual(afterWorker[image], before[image], `${image} is unaffected`);
 
             fs.writeFileSync(path.join(repo, "worker", "src", "added.ts"), "export const x = 1;\n");
             const afterAdd = snapshot(repo);
@@ -134,8 +207,12 @@ describe("images: tag vs build context", () => {
             const variants: Record<string, Partial<typeof base>> = {
                 "build args": { buildArgs: { X: "1" } },
                 platforms: { platforms: ["linux/amd64", "linux/arm64"] as unknown as typeof base.platforms },
-                "cache-to mode": { cacheTo: [{ registry: { ...(base.cacheTo[0] as (typeof base.cacheTo)[number]).registry, mode: "min" } }] },
-                "cache-to media types": { cacheTo: [{ registry: { ...(base.cacheTo[0] as (typeof base.cacheTo)[number]).registry, ociMediaTypes: false } }] },
+                "cache-to mode": {
+                    cacheTo: [{ registry: { ...(base.cacheTo[0] as (typeof base.cacheTo)[number]).registry, mode: "min" } }],
+                },
+                "cache-to media types": {
+                    cacheTo: [{ registry: { ...(base.cacheTo[0] as (typeof base.cacheTo)[number]).registry, ociMediaTypes: false } }],
+                },
                 "cache-from": { cacheFrom: [] },
                 target: { target: "runtime" },
                 "build on preview": { buildOnPreview: true },
@@ -149,7 +226,11 @@ describe("images: tag vs build context", () => {
                 assert.ok(!tags.has(tag), `${what} is part of the tag`);
                 tags.add(tag);
             }
-            assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }), canonicalJson({ a: [{ c: 3, d: 2 }], b: 1 }), "key order does not matter");
+            assert.equal(
+                canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }),
+                canonicalJson({ a: [{ c: 3, d: 2 }], b: 1 }),
+                "key order does not matter",
+            );
         } finally {
             fs.rmSync(repo, { recursive: true, force: true });
         }
@@ -158,7 +239,10 @@ describe("images: tag vs build context", () => {
     it("allowlists accept only '*' then plain '!<path>' lines, and name the file and line otherwise", () => {
         const f = "images/x/Dockerfile.dockerignore";
         assert.deepEqual(parseAllowlist("# c\n*\n!worker/src/\n!package.json\n", f, ROOT), ["worker/src", "package.json"]);
-        assert.throws(() => parseAllowlist("!worker/src\n", f, ROOT), /images\/x\/Dockerfile\.dockerignore: the first pattern must be '\*'/);
+        assert.throws(
+            () => parseAllowlist("!worker/src\n", f, ROOT),
+            /images\/x\/Dockerfile\.dockerignore: the first pattern must be '\*'/,
+        );
         assert.throws(() => parseAllowlist("*\n!worker/**/*.ts\n", f, ROOT), /line 2: '!worker\/\*\*\/\*\.ts' is not allowed/);
         assert.throws(() => parseAllowlist("*\nnode_modules\n", f, ROOT), /line 2: 'node_modules' is not allowed/);
         assert.throws(() => parseAllowlist("*\n!../secrets\n", f, ROOT), /line 2/);
@@ -183,7 +267,11 @@ describe("images: tag vs build context", () => {
             const repo = (tag as string).replace(/:[^:/]+$/, "");
             const { tags: _tags, registries: _registries, ...rest } = b.inputs;
             const given = JSON.parse(JSON.stringify(rest).split(repo).join(REPOSITORY_PLACEHOLDER)) as unknown;
-            assert.equal(canonicalJson(given), canonicalJson(buildSettings(image, ROOT, (IMAGES[image as ImageName] as ImageSpec).buildArgs ?? {})), image);
+            assert.equal(
+                canonicalJson(given),
+                canonicalJson(buildSettings(image, ROOT, (IMAGES[image as ImageName] as ImageSpec).buildArgs ?? {})),
+                image,
+            );
         }
     });
 
@@ -208,7 +296,12 @@ describe("images: tag vs build context", () => {
             assert.match(String(upRefs[image]), new RegExp(`^${repo.replace(/[.]/g, "\\.")}@sha256:[0-9a-f]{64}$`));
         }
         const daemonSet = up.resources.find((r) => r.type === "kubernetes:apps/v1:DaemonSet");
-        const pod = ((daemonSet?.inputs.spec as Record<string, unknown>).template as { spec: { containers: { image: string }[]; initContainers?: { image: string }[] } }).spec;
-        for (const c of [...(pod.initContainers ?? []), ...pod.containers]) assert.match(c.image, /@sha256:[0-9a-f]{64}$/, "pods pull by digest");
+        const pod = (
+            (daemonSet?.inputs.spec as Record<string, unknown>).template as {
+                spec: { containers: { image: string }[]; initContainers?: { image: string }[] };
+            }
+        ).spec;
+        for (const c of [...(pod.initContainers ?? []), ...pod.containers])
+            assert.match(c.image, /@sha256:[0-9a-f]{64}$/, "pods pull by digest");
     });
 });

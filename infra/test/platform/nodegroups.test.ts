@@ -22,7 +22,11 @@ describe("node group desired size", function () {
         const sizing = { minSize: 1, desiredSize: 1, maxSize: 4 };
         assert.strictEqual(desiredSizeToSend(sizing, undefined), 1, "first create");
         assert.strictEqual(desiredSizeToSend(sizing, 3), 3, "the autoscaler's 3 stays");
-        assert.strictEqual(desiredSizeToSend({ ...sizing, minSize: 2 }, 0), 2, "raising min above the live size never fails: desired follows min");
+        assert.strictEqual(
+            desiredSizeToSend({ ...sizing, minSize: 2 }, 0),
+            2,
+            "raising min above the live size never fails: desired follows min",
+        );
         assert.strictEqual(desiredSizeToSend({ ...sizing, maxSize: 2 }, 3), 2, "lowering max below the live size: desired follows max");
         assert.strictEqual(desiredSizeToSend({ minSize: 0, desiredSize: 0, maxSize: 2 }, 0), 0, "scaled to zero stays at zero");
     });

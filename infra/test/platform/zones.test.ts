@@ -13,29 +13,53 @@ function offerings(byZone: Record<string, string[]>): { instanceTypes: string[];
 }
 
 function privateSubnets(run: MockRunResult): RecordedResource[] {
-    return run.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.name.includes("-private-")).sort((a, b) => a.name.localeCompare(b.name));
+    return run.resources
+        .filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.name.includes("-private-"))
+        .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 describe("zone choice (pure)", () => {
     it("never picks a zone EKS refuses, and prefers zones offering every type of every group", () => {
         const ids = ["use1-az3", "use1-az6", "use1-az1", "use1-az2", "use1-az5", "use1-az4"];
         const all = ["g6f.large", "g6.xlarge", "m7i.large"];
-        const offered = offerings({ "use1-az3": all, "use1-az6": all, "use1-az1": ["m7i.large"], "use1-az2": ["m7i.large", "g6.xlarge"], "use1-az5": all, "use1-az4": all });
+        const offered = offerings({
+            "use1-az3": all,
+            "use1-az6": all,
+            "use1-az1": ["m7i.large"],
+            "use1-az2": ["m7i.large", "g6.xlarge"],
+            "use1-az5": all,
+            "use1-az4": all,
+        });
         const choice = chooseZones("us-east-1", ids, offered, [GENERAL, VIDEO], 3);
         assert.deepStrictEqual(choice.zoneIds, ["use1-az4", "use1-az5", "use1-az6"]);
         assert.deepStrictEqual(choice.warnings, []);
         // With four zones, the one offering some video type comes before the one offering none.
-        assert.deepStrictEqual(chooseZones("us-east-1", ids, offered, [GENERAL, VIDEO], 4).zoneIds, ["use1-az4", "use1-az5", "use1-az6", "use1-az2"]);
+        assert.deepStrictEqual(chooseZones("us-east-1", ids, offered, [GENERAL, VIDEO], 4).zoneIds, [
+            "use1-az4",
+            "use1-az5",
+            "use1-az6",
+            "use1-az2",
+        ]);
     });
 
     it("warns when a group can launch in only some chosen zones, and fails naming the key when it can launch in none", () => {
         const offered = offerings({ "usw2-az1": ["m7i.large"], "usw2-az2": ["m7i.large", "g6f.large"] });
         const choice = chooseZones("us-west-2", ["usw2-az1", "usw2-az2"], offered, [GENERAL, VIDEO], 2);
         assert.deepStrictEqual(choice.zoneIds, ["usw2-az2", "usw2-az1"]);
-        assert.ok(choice.warnings.some((w) => /video nodes can launch only in usw2-az2/.test(w)), choice.warnings.join("\n"));
+        assert.ok(
+            choice.warnings.some((w) => /video nodes can launch only in usw2-az2/.test(w)),
+            choice.warnings.join("\n"),
+        );
         assert.ok(choice.warnings.some((w) => /video: g6.xlarge is offered in none of the chosen zones/.test(w)));
         assert.throws(
-            () => chooseZones("us-west-1", ["usw1-az1", "usw1-az3"], offerings({ "usw1-az1": ["m7i.large"], "usw1-az3": ["m7i.large"] }), [GENERAL, VIDEO], 2),
+            () =>
+                chooseZones(
+                    "us-west-1",
+                    ["usw1-az1", "usw1-az3"],
+                    offerings({ "usw1-az1": ["m7i.large"], "usw1-az3": ["m7i.large"] }),
+                    [GENERAL, VIDEO],
+                    2,
+                ),
             /eks-inference:videoInstanceTypes: EC2 offers none of g6f.large, g6.xlarge in the zones chosen in us-west-1 \(usw1-az1, usw1-az3\) nor anywhere else in us-west-1/,
         );
     });
@@ -69,18 +93,37 @@ describe("zone choice in the program (mocked EC2)", function () {
     it("a node group gets only the subnets where its instance types are offered", async () => {
         const standard = ["m7i.large"];
         const run = await runStackUnderMocks("dev", {
-            world: { offerings: { "usw2-az1": standard, "usw2-az2": [...standard, "g6.xlarge"], "usw2-az3": standard, "usw2-az4": standard } },
+            world: {
+                offerings: { "usw2-az1": standard, "usw2-az2": [...standard, "g6.xlarge"], "usw2-az3": standard, "usw2-az4": standard },
+            },
         });
         const subnets = privateSubnets(run);
-        assert.deepStrictEqual(subnets.map((s) => s.inputs.availabilityZoneId), ["usw2-az2", "usw2-az1"]);
-        const group = (suffix: string) => run.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup" && r.name === `eks-inference-dev-${suffix}`);
+        assert.deepStrictEqual(
+            subnets.map((s) => s.inputs.availabilityZoneId),
+            ["usw2-az2", "usw2-az1"],
+        );
+        const group = (suffix: string) =>
+            run.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup" && r.name === `eks-inference-dev-${suffix}`);
         assert.deepStrictEqual(group("video")?.inputs.subnetIds, [`${subnets[0]?.name}-id`], "video nodes only where g6.xlarge is offered");
-        assert.deepStrictEqual(group("general")?.inputs.subnetIds, subnets.map((s) => `${s.name}-id`));
+        assert.deepStrictEqual(
+            group("general")?.inputs.subnetIds,
+            subnets.map((s) => `${s.name}-id`),
+        );
     });
 
     it("fails at preview, naming the key, when no zone offers a group's instance types", async () => {
         await assert.rejects(
-            runStackUnderMocks("dev", { preview: true, world: { offerings: { "usw2-az1": ["m7i.large"], "usw2-az2": ["m7i.large"], "usw2-az3": ["m7i.large"], "usw2-az4": ["m7i.large"] } } }),
+            runStackUnderMocks("dev", {
+                preview: true,
+                world: {
+                    offerings: {
+                        "usw2-az1": ["m7i.large"],
+                        "usw2-az2": ["m7i.large"],
+                        "usw2-az3": ["m7i.large"],
+                        "usw2-az4": ["m7i.large"],
+                    },
+                },
+            }),
             /eks-inference:videoInstanceTypes: EC2 offers none of g6f.large, g6.xlarge/,
         );
     });

@@ -55,7 +55,10 @@ export function readPatterns(text: string): Pattern[] {
 
 /** MatchesOrParentMatches: is this slash-separated path ignored? */
 export function ignored(patterns: Pattern[], file: string): boolean {
-    const parents = file.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"));
+    const parents = file
+        .split("/")
+        .slice(0, -1)
+        .map((_, i, parts) => parts.slice(0, i + 1).join("/"));
     let matched = false;
     for (const p of patterns) {
         if (p.exclusion !== matched) continue;

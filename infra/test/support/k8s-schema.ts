@@ -71,6 +71,8 @@ export function validateKubernetesObject(type: string, inputs: Record<string, un
     try {
         new Model({ ...(unwrapPulumiSecrets(inputs) as Record<string, unknown>), apiVersion, kind }).validate();
     } catch (err) {
-        throw new Error(`${label} does not match the Kubernetes ${apiVersion} ${kind} schema: ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(
+            `${label} does not match the Kubernetes ${apiVersion} ${kind} schema: ${err instanceof Error ? err.message : String(err)}`,
+        );
     }
 }

@@ -38,7 +38,10 @@ describe("VideoQueueAlarms component", () => {
                     created.push({ type: args.type, name: args.name, inputs: args.inputs });
                     const name = (args.inputs.name as string | undefined) ?? `${args.name}-generated`;
                     const service = args.type.split(":")[1].split("/")[0];
-                    return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: `arn:aws:${service}:us-west-2:123456789012:${name}` } };
+                    return {
+                        id: `${args.name}-id`,
+                        state: { ...args.inputs, name, arn: `arn:aws:${service}:us-west-2:123456789012:${name}` },
+                    };
                 },
                 call: (args) => {
                     calls.push(args.token);

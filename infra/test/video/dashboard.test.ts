@@ -1,6 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { METRIC_BACKLOG, METRIC_BACKLOG_PER_INSTANCE, METRIC_DESIRED_CAPACITY, METRIC_IN_SERVICE_INSTANCES } from "../../../scaler/src/scaler";
+import {
+    METRIC_BACKLOG,
+    METRIC_BACKLOG_PER_INSTANCE,
+    METRIC_DESIRED_CAPACITY,
+    METRIC_IN_SERVICE_INSTANCES,
+} from "../../../scaler/src/scaler";
 import { buildDashboardBody, OperationsDashboard, type DashboardSpec, type DashboardBody } from "../../video/dashboard";
 
 const spec: DashboardSpec = {
@@ -60,14 +65,17 @@ describe("operations dashboard body", () => {
         const nodes = body.widgets.find((w) => w.properties.title === "Accelerated video nodes");
         assert.ok(nodes, "a node widget");
         const lines = (nodes.properties.metrics as Line[]).map((l) => `${l[0]}/${l[1]} ${l[2]}=${l[3]}`);
-        assert.deepEqual(lines, ["eks-inference/scaling/DesiredCapacity QueueName=jobs-q", "eks-inference/scaling/InServiceInstances QueueName=jobs-q"]);
+        assert.deepEqual(lines, [
+            "eks-inference/scaling/DesiredCapacity QueueName=jobs-q",
+            "eks-inference/scaling/InServiceInstances QueueName=jobs-q",
+        ]);
         assert.ok(!metricKeys(body).some((k) => k.startsWith("AWS/AutoScaling")), "no AWS/AutoScaling metric anywhere");
     });
 
     it("graphs only metric names the scaler Lambda actually publishes in its namespace", () => {
         const published = [METRIC_BACKLOG, METRIC_BACKLOG_PER_INSTANCE, METRIC_IN_SERVICE_INSTANCES, METRIC_DESIRED_CAPACITY];
-        const scalerLines = buildDashboardBody(spec).widgets
-            .filter((w) => w.type === "metric")
+        const scalerLines = buildDashboardBody(spec)
+            .widgets.filter((w) => w.type === "metric")
             .flatMap((w) => w.properties.metrics as Line[])
             .filter((l) => l[0] === spec.backlogMetricNamespace);
         assert.deepEqual([...new Set(scalerLines.map((l) => l[1]))].sort(), [...published].sort());
@@ -96,7 +104,10 @@ describe("OperationsDashboard component", () => {
             {
                 newResource: (args) => {
                     created.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    return { id: `${args.name}-id`, state: { ...args.inputs, dashboardArn: `arn:aws:cloudwatch::1:dashboard/${args.name}` } };
+                    return {
+                        id: `${args.name}-id`,
+                        state: { ...args.inputs, dashboardArn: `arn:aws:cloudwatch::1:dashboard/${args.name}` },
+                    };
                 },
                 call: (args) => args.inputs,
             },

@@ -19,7 +19,10 @@ describe("workload IAM documents", () => {
     it("scopes scale-in protection to the video group's ASG only", () => {
         const doc = videoWorkerPolicy(base);
         const protect = doc.Statement.find((s) => s.Sid === "ProtectOwnNodeFromScaleIn");
-        assert.strictEqual(protect?.Resource, "arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:*:autoScalingGroupName/eks-video-asg");
+        assert.strictEqual(
+            protect?.Resource,
+            "arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:*:autoScalingGroupName/eks-video-asg",
+        );
         assert.strictEqual(doc.Statement.filter((s) => s.Resource === "*").length, 2);
     });
 });

@@ -23,33 +23,54 @@ describe("VideoPipeline component", function () {
     const aliasesOf = (type: string): Declared[] => declared.filter((d) => d.type === type && d.parentType === "VideoPipeline");
 
     before(async () => {
-        pulumi.runtime.setMocks({
-            newResource: (args) => {
-                const inputs = args.inputs as Record<string, unknown>;
-                const name = (inputs.name as string | undefined) ?? args.name;
-                const extra = args.type === "aws:sqs/queue:Queue"
-                    ? { name, url: `https://sqs.us-west-2.amazonaws.com/123456789012/${name}`, arn: `arn:aws:sqs:us-west-2:123456789012:${name}` }
-                    : { arn: `arn:aws:mock:::${name}` };
-                return { id: `${args.name}-id`, state: { ...inputs, ...extra } };
+        pulumi.runtime.setMocks(
+            {
+                newResource: (args) => {
+                    const inputs = args.inputs as Record<string, unknown>;
+                    const name = (inputs.name as string | undefined) ?? args.name;
+                    const extra =
+                        args.type === "aws:sqs/queue:Queue"
+                            ? {
+                                  name,
+                                  url: `https://sqs.us-west-2.amazonaws.com/123456789012/${name}`,
+                                  arn: `arn:aws:sqs:us-west-2:123456789012:${name}`,
+                              }
+                            : { arn: `arn:aws:mock:::${name}` };
+                    return { id: `${args.name}-id`, state: { ...inputs, ...extra } };
+                },
+                call: (args) => ({ partition: "aws", accountId: "123456789012", ...args.inputs }),
             },
-            call: (args) => ({ partition: "aws", accountId: "123456789012", ...args.inputs }),
-        }, "eks-inference", "pipeline-test", false);
+            "eks-inference",
+            "pipeline-test",
+            false,
+        );
         const config = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "pipeline-test" });
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
-        pipeline = new VideoPipeline("eks-inference-dev", {
-            config,
-            clusterName: "eks-inference-dev",
-            asgName: "eks-nodegroup-video",
-            workerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker:1",
-            modelServerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-cpu:1",
-            scheduling: { nodeSelector: nodeSelector("video", "cpu"), tolerations: tolerations("video", "cpu") },
-        }, {
-            providers: { kubernetes: provider },
-            transformations: [(args) => {
-                declared.push({ type: args.type, name: args.name, parentType: args.opts.parent?.constructor.name, aliases: args.opts.aliases ?? [] });
-                return undefined;
-            }],
-        });
+        pipeline = new VideoPipeline(
+            "eks-inference-dev",
+            {
+                config,
+                clusterName: "eks-inference-dev",
+                asgName: "eks-nodegroup-video",
+                workerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker:1",
+                modelServerImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-cpu:1",
+                scheduling: { nodeSelector: nodeSelector("video", "cpu"), tolerations: tolerations("video", "cpu") },
+            },
+            {
+                providers: { kubernetes: provider },
+                transformations: [
+                    (args) => {
+                        declared.push({
+                            type: args.type,
+                            name: args.name,
+                            parentType: args.opts.parent?.constructor.name,
+                            aliases: args.opts.aliases ?? [],
+                        });
+                        return undefined;
+                    },
+                ],
+            },
+        );
         await new Promise((resolve) => pipeline.daemonSet.daemonSetName.apply(resolve));
     });
 
@@ -64,18 +85,30 @@ describe("VideoPipeline component", function () {
     });
 
     it("the parts that were top-level resources alias to no parent (the stack)", () => {
-        for (const type of ["eks-inference:platform:VideoJobs", "eks-inference:alarms:VideoQueueAlarms", "eks-inference:workloads:VideoInferenceDaemonSet",
-            "eks-inference:scaling:VideoQueueScaling", "eks-inference:ops:OperationsDashboard"]) {
+        for (const type of [
+            "eks-inference:platform:VideoJobs",
+            "eks-inference:alarms:VideoQueueAlarms",
+            "eks-inference:workloads:VideoInferenceDaemonSet",
+            "eks-inference:scaling:VideoQueueScaling",
+            "eks-inference:ops:OperationsDashboard",
+        ]) {
             const [part] = aliasesOf(type);
             assert.equal(part.parentType, "VideoPipeline", type);
             assert.equal(part.aliases.length, 1, type);
             const alias = part.aliases[0] as pulumi.Alias;
-            assert.ok(Object.prototype.hasOwnProperty.call(alias, "parent") && alias.parent === pulumi.rootStackResource, `${type}: { parent: rootStackResource }`);
+            assert.ok(
+                Object.prototype.hasOwnProperty.call(alias, "parent") && alias.parent === pulumi.rootStackResource,
+                `${type}: { parent: rootStackResource }`,
+            );
         }
     });
 
     it("the worker's role, policy and Pod Identity association alias to the former WorkloadRoles component", async () => {
-        for (const type of ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:eks/podIdentityAssociation:PodIdentityAssociation"]) {
+        for (const type of [
+            "aws:iam/role:Role",
+            "aws:iam/rolePolicy:RolePolicy",
+            "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        ]) {
             const [part] = aliasesOf(type);
             assert.equal(part.aliases.length, 1, type);
             const parent = (part.aliases[0] as pulumi.Alias).parent as pulumi.Output<string>;

@@ -45,7 +45,10 @@ describe("VideoQueueScaling component", () => {
                     created.push({ type: args.type, name: args.name, inputs: args.inputs });
                     const name = (args.inputs.name as string | undefined) ?? `${args.name}-generated`;
                     const arnKind = args.type.split(":")[1].split("/")[0];
-                    return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: `arn:aws:${arnKind}:us-west-2:123456789012:${name}` } };
+                    return {
+                        id: `${args.name}-id`,
+                        state: { ...args.inputs, name, arn: `arn:aws:${arnKind}:us-west-2:123456789012:${name}` },
+                    };
                 },
                 call: (args) => args.inputs,
             },
@@ -123,7 +126,10 @@ describe("VideoQueueScaling component", () => {
     it("grants exactly: queue attributes on that queue, describe groups, metrics in that namespace, its own logs", () => {
         const role = one("aws:iam/role:Role").inputs;
         const trust = JSON.parse(String(role.assumeRolePolicy)) as { Statement: { Principal: { Service: string } }[] };
-        assert.deepEqual(trust.Statement.map((s) => s.Principal.Service), ["lambda.amazonaws.com"]);
+        assert.deepEqual(
+            trust.Statement.map((s) => s.Principal.Service),
+            ["lambda.amazonaws.com"],
+        );
         assert.equal(byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0, "no managed policies");
         const doc = JSON.parse(String(one("aws:iam/rolePolicy:RolePolicy").inputs.policy)) as { Statement: Statement[] };
         const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
@@ -197,7 +203,10 @@ describe("VideoQueueScaling component", () => {
             queries.map((q) => q.metric?.metricName ?? q.expression),
             ["QueueBacklog", "DesiredCapacity", "IF(backlog > 0 AND desired == 0, 1, 0)"],
         );
-        assert.deepEqual(queries.filter((q) => q.returnData).map((q) => q.id), ["wake"]);
+        assert.deepEqual(
+            queries.filter((q) => q.returnData).map((q) => q.id),
+            ["wake"],
+        );
         assert.equal(alarm.threshold, 1);
         assert.equal(alarm.comparisonOperator, "GreaterThanOrEqualToThreshold");
     });
@@ -222,8 +231,14 @@ describe("VideoQueueScaling component", () => {
     });
 
     it("insists that the queue URL ends in the queue name the alarms and policies use", () => {
-        assert.equal(checkQueueUrlMatchesName("https://sqs.us-west-2.amazonaws.com/1/video-jobs", "video-jobs"), "https://sqs.us-west-2.amazonaws.com/1/video-jobs");
-        assert.throws(() => checkQueueUrlMatchesName("https://sqs.us-west-2.amazonaws.com/1/other", "video-jobs"), /does not end in the queue name video-jobs/);
+        assert.equal(
+            checkQueueUrlMatchesName("https://sqs.us-west-2.amazonaws.com/1/video-jobs", "video-jobs"),
+            "https://sqs.us-west-2.amazonaws.com/1/video-jobs",
+        );
+        assert.throws(
+            () => checkQueueUrlMatchesName("https://sqs.us-west-2.amazonaws.com/1/other", "video-jobs"),
+            /does not end in the queue name video-jobs/,
+        );
     });
 
     it("rejects a non-positive target, a short cooldown and an AWS/ namespace", () => {

@@ -49,7 +49,11 @@ export function buildV2BertRequest(shape: BertShape): InferRequest {
     const dims = [shape.batch, shape.seqLen];
     return {
         modelName: shape.model,
-        inputs: [int64Tensor("input_ids", ids, dims), int64Tensor("attention_mask", mask, dims), int64Tensor("token_type_ids", types, dims)],
+        inputs: [
+            int64Tensor("input_ids", ids, dims),
+            int64Tensor("attention_mask", mask, dims),
+            int64Tensor("token_type_ids", types, dims),
+        ],
         outputs: [V2_OUTPUT],
     };
 }
@@ -78,9 +82,12 @@ export function checkV2Metadata(metadata: ModelMetadata, shape: BertShape): stri
             continue;
         }
         const fits = input.shape.length === sent.length && input.shape.every((d, i) => d === -1 || d === sent[i]);
-        if (input.datatype !== "INT64" || !fits) problems.push(`input "${name}" is ${input.datatype} [${input.shape.join(",")}], this run sends INT64 [${sent.join(",")}]`);
+        if (input.datatype !== "INT64" || !fits)
+            problems.push(`input "${name}" is ${input.datatype} [${input.shape.join(",")}], this run sends INT64 [${sent.join(",")}]`);
     }
-    return problems.length === 0 ? null : `model "${metadata.name}" cannot take --batch ${shape.batch} --seq-len ${shape.seqLen}: ${problems.join("; ")}`;
+    return problems.length === 0
+        ? null
+        : `model "${metadata.name}" cannot take --batch ${shape.batch} --seq-len ${shape.seqLen}: ${problems.join("; ")}`;
 }
 
 /** One request reused for every call: the three BERT inputs as int32 [batch, seqLen] tensor_content. */
@@ -89,7 +96,11 @@ export function buildBertRequest(options: BertShape & { signature: string }): Pr
     const dims = [options.batch, options.seqLen];
     return {
         model: { name: options.model, signatureName: options.signature },
-        inputs: { input_ids: tensorFromInt32(ids, dims), input_mask: tensorFromInt32(mask, dims), segment_ids: tensorFromInt32(types, dims) },
+        inputs: {
+            input_ids: tensorFromInt32(ids, dims),
+            input_mask: tensorFromInt32(mask, dims),
+            segment_ids: tensorFromInt32(types, dims),
+        },
     };
 }
 
@@ -106,4 +117,3 @@ export function checkBertResponse(response: PredictResponse, batch: number): str
     const bad = nonFinite(values);
     return bad === 0 ? null : `${name} [${tensor.shape.join(",")}] has ${bad} non-finite value(s) of ${values.length}`;
 }
-

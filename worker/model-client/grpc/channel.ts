@@ -120,11 +120,16 @@ export class GrpcChannel {
         } catch (err) {
             throw new GrpcCallError(GrpcCode.RESOURCE_EXHAUSTED, (err as Error).message);
         }
-        if (framed.length > this.maxSend) throw new GrpcCallError(GrpcCode.RESOURCE_EXHAUSTED, `request message of ${framed.length} bytes is larger than the limit of ${this.maxSend} bytes`);
+        if (framed.length > this.maxSend)
+            throw new GrpcCallError(
+                GrpcCode.RESOURCE_EXHAUSTED,
+                `request message of ${framed.length} bytes is larger than the limit of ${this.maxSend} bytes`,
+            );
         try {
             return await this.pick().unary(method, framed.parts, timeoutMs);
         } catch (err) {
-            if (err instanceof GrpcFramingError) throw new GrpcCallError(err.code, err.message, err.code === GrpcCode.INTERNAL && /compressed/.test(err.message));
+            if (err instanceof GrpcFramingError)
+                throw new GrpcCallError(err.code, err.message, err.code === GrpcCode.INTERNAL && /compressed/.test(err.message));
             throw err;
         }
     }
@@ -157,8 +162,11 @@ export function spreadLookup(base: LookupFunction, index: number): LookupFunctio
     return (hostname, options, callback) => {
         base(hostname, { ...options, all: true }, (err, addresses, family) => {
             if (err) return callback(err, "");
-            const list: LookupAddress[] = Array.isArray(addresses) ? addresses : [{ address: addresses, family: family ?? (addresses.includes(":") ? 6 : 4) }];
-            if (list.length === 0) return callback(Object.assign(new Error(`${hostname} resolved to no addresses`), { code: "ENOTFOUND" }), "");
+            const list: LookupAddress[] = Array.isArray(addresses)
+                ? addresses
+                : [{ address: addresses, family: family ?? (addresses.includes(":") ? 6 : 4) }];
+            if (list.length === 0)
+                return callback(Object.assign(new Error(`${hostname} resolved to no addresses`), { code: "ENOTFOUND" }), "");
             // Rotate among the addresses of the resolver's preferred family only (localhost's ::1 and 127.0.0.1
             // are one server, not two), the others kept after them as fallbacks.
             const preferred = list.filter((a) => a.family === list[0].family);
@@ -226,7 +234,10 @@ class Connection {
                     throw failure;
                 });
             };
-            const timer = setTimeout(() => fail(new GrpcCallError(GrpcCode.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms exceeded`)), timeoutMs);
+            const timer = setTimeout(
+                () => fail(new GrpcCallError(GrpcCode.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms exceeded`)),
+                timeoutMs,
+            );
 
             stream.on("response", (headers) => {
                 httpStatus = Number(headers[":status"]);
@@ -242,7 +253,10 @@ class Connection {
             });
             stream.on("error", (err: NodeJS.ErrnoException) => {
                 if (err.code === "ERR_HTTP2_STREAM_ERROR") {
-                    failure ??= new GrpcCallError(codeForRstStream(stream.rstCode ?? h2.NGHTTP2_INTERNAL_ERROR), `stream reset by the server (HTTP/2 code ${stream.rstCode ?? "?"})`);
+                    failure ??= new GrpcCallError(
+                        codeForRstStream(stream.rstCode ?? h2.NGHTTP2_INTERNAL_ERROR),
+                        `stream reset by the server (HTTP/2 code ${stream.rstCode ?? "?"})`,
+                    );
                 } else {
                     // Connection-level: refused, reset, GOAWAY, session destroyed.
                     const cause = (err as { cause?: Error }).cause;
@@ -285,7 +299,13 @@ class Connection {
             settings: H2_SETTINGS,
             maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
             // Our own socket, to turn off Nagle (the session's socket may not be touched once it is wrapped).
-            createConnection: (authority: URL) => netConnect({ host: authority.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(authority.port), noDelay: true, lookup: this.lookup }),
+            createConnection: (authority: URL) =>
+                netConnect({
+                    host: authority.hostname.replace(/^\[(.*)\]$/, "$1"),
+                    port: Number(authority.port),
+                    noDelay: true,
+                    lookup: this.lookup,
+                }),
         });
         this.session = session;
         session.once("connect", () => {
@@ -311,7 +331,10 @@ class Connection {
         this.keepalive = setInterval(() => {
             if (this.inFlight === 0 || awaitingPong || session.destroyed || session.connecting) return;
             const timeoutMs = this.settings.keepaliveTimeoutMs;
-            const watchdog = setTimeout(() => session.destroy(new Error(`connection silent: no answer to an HTTP/2 PING within ${timeoutMs} ms`)), timeoutMs);
+            const watchdog = setTimeout(
+                () => session.destroy(new Error(`connection silent: no answer to an HTTP/2 PING within ${timeoutMs} ms`)),
+                timeoutMs,
+            );
             watchdog.unref();
             const settled = (): void => {
                 awaitingPong = false;
@@ -356,8 +379,10 @@ function outcome(
     if (grpcStatus === undefined) {
         if (failure) throw failure;
         if (httpStatus === 0 && sessionLost) throw new GrpcCallError(GrpcCode.UNAVAILABLE, "connection lost before the server answered");
-        if (httpStatus !== 0 && httpStatus !== 200) throw new GrpcCallError(grpcCodeForHttpStatus(httpStatus), `HTTP status ${httpStatus} without a gRPC status`);
-        if (stream.rstCode !== undefined && stream.rstCode !== h2.NGHTTP2_NO_ERROR) throw new GrpcCallError(codeForRstStream(stream.rstCode), `stream reset (HTTP/2 code ${stream.rstCode})`);
+        if (httpStatus !== 0 && httpStatus !== 200)
+            throw new GrpcCallError(grpcCodeForHttpStatus(httpStatus), `HTTP status ${httpStatus} without a gRPC status`);
+        if (stream.rstCode !== undefined && stream.rstCode !== h2.NGHTTP2_NO_ERROR)
+            throw new GrpcCallError(codeForRstStream(stream.rstCode), `stream reset (HTTP/2 code ${stream.rstCode})`);
         if (httpStatus === 0) throw new GrpcCallError(GrpcCode.UNAVAILABLE, "connection closed before the server answered");
         throw new GrpcCallError(GrpcCode.INTERNAL, "the server ended the call without a grpc-status");
     }

@@ -98,15 +98,27 @@ export class MessageCollector {
         const out: Buffer[] = [];
         let pos = 0;
         while (pos < all.length) {
-            if (all.length - pos < MESSAGE_PREFIX_BYTES) throw new GrpcFramingError(`${this.what} ends inside a message prefix`, GrpcCode.INTERNAL);
+            if (all.length - pos < MESSAGE_PREFIX_BYTES)
+                throw new GrpcFramingError(`${this.what} ends inside a message prefix`, GrpcCode.INTERNAL);
             const flag = all[pos];
             const length = all.readUInt32BE(pos + 1);
             if (flag !== 0) {
-                throw new GrpcFramingError(`${this.what} is compressed (flag ${flag}), but no compression was negotiated and this implementation supports none`, GrpcCode.INTERNAL);
+                throw new GrpcFramingError(
+                    `${this.what} is compressed (flag ${flag}), but no compression was negotiated and this implementation supports none`,
+                    GrpcCode.INTERNAL,
+                );
             }
-            if (length > this.maxMessageBytes) throw new GrpcFramingError(`${this.what} of ${length} bytes is larger than the limit of ${this.maxMessageBytes} bytes`, GrpcCode.RESOURCE_EXHAUSTED);
+            if (length > this.maxMessageBytes)
+                throw new GrpcFramingError(
+                    `${this.what} of ${length} bytes is larger than the limit of ${this.maxMessageBytes} bytes`,
+                    GrpcCode.RESOURCE_EXHAUSTED,
+                );
             const start = pos + MESSAGE_PREFIX_BYTES;
-            if (start + length > all.length) throw new GrpcFramingError(`${this.what} is truncated: prefix says ${length} bytes, ${all.length - start} arrived`, GrpcCode.INTERNAL);
+            if (start + length > all.length)
+                throw new GrpcFramingError(
+                    `${this.what} is truncated: prefix says ${length} bytes, ${all.length - start} arrived`,
+                    GrpcCode.INTERNAL,
+                );
             out.push(all.subarray(start, start + length));
             pos = start + length;
         }

@@ -45,20 +45,40 @@ export class InferenceClient {
     }
 
     async serverLive(options?: CallOptions): Promise<boolean> {
-        return this.decode(await this.call(SERVER_LIVE_METHOD, [EMPTY_MESSAGE], NO_MODEL, options), NO_MODEL, "ServerLiveResponse", decodeServerLiveResponse);
+        return this.decode(
+            await this.call(SERVER_LIVE_METHOD, [EMPTY_MESSAGE], NO_MODEL, options),
+            NO_MODEL,
+            "ServerLiveResponse",
+            decodeServerLiveResponse,
+        );
     }
 
     async serverReady(options?: CallOptions): Promise<boolean> {
-        return this.decode(await this.call(SERVER_READY_METHOD, [EMPTY_MESSAGE], NO_MODEL, options), NO_MODEL, "ServerReadyResponse", decodeServerReadyResponse);
+        return this.decode(
+            await this.call(SERVER_READY_METHOD, [EMPTY_MESSAGE], NO_MODEL, options),
+            NO_MODEL,
+            "ServerReadyResponse",
+            decodeServerReadyResponse,
+        );
     }
 
     /** False for a model that is loading, failed to load, or (on Triton) is not in the repository at all. */
     async modelReady(model: ModelRef, options?: CallOptions): Promise<boolean> {
-        return this.decode(await this.call(MODEL_READY_METHOD, [encodeModelRef(model)], model, options), model, "ModelReadyResponse", decodeModelReadyResponse);
+        return this.decode(
+            await this.call(MODEL_READY_METHOD, [encodeModelRef(model)], model, options),
+            model,
+            "ModelReadyResponse",
+            decodeModelReadyResponse,
+        );
     }
 
     async modelMetadata(model: ModelRef, options?: CallOptions): Promise<ModelMetadata> {
-        return this.decode(await this.call(MODEL_METADATA_METHOD, [encodeModelRef(model)], model, options), model, "ModelMetadataResponse", decodeModelMetadataResponse);
+        return this.decode(
+            await this.call(MODEL_METADATA_METHOD, [encodeModelRef(model)], model, options),
+            model,
+            "ModelMetadataResponse",
+            decodeModelMetadataResponse,
+        );
     }
 
     /**
@@ -72,7 +92,11 @@ export class InferenceClient {
         try {
             segments = encodeInferRequestSegments(request);
         } catch (err) {
-            throw new ModelServerError(`cannot encode the request for model "${request.modelName}" on ${this.url}: ${(err as Error).message}`, "INVALID_ARGUMENT", false);
+            throw new ModelServerError(
+                `cannot encode the request for model "${request.modelName}" on ${this.url}: ${(err as Error).message}`,
+                "INVALID_ARGUMENT",
+                false,
+            );
         }
         return this.decode(await this.call(MODEL_INFER_METHOD, segments, model, options), model, "ModelInferResponse", decodeInferResponse);
     }
@@ -107,10 +131,16 @@ export function createInferenceClient(target: string, options: InferenceClientOp
     try {
         parsed = new URL(url);
     } catch {
-        throw new Error(`KServe v2 server URL "${target}" is not a URL; expected grpc://host:port (Triton's gRPC port is ${DEFAULT_V2_GRPC_PORT})`);
+        throw new Error(
+            `KServe v2 server URL "${target}" is not a URL; expected grpc://host:port (Triton's gRPC port is ${DEFAULT_V2_GRPC_PORT})`,
+        );
     }
-    if (parsed.protocol !== "grpc:") throw new Error(`KServe v2 server URL "${target}" has scheme "${parsed.protocol}"; this client speaks gRPC only: use grpc://host:${DEFAULT_V2_GRPC_PORT}`);
-    if (!parsed.hostname) throw new Error(`KServe v2 server URL "${target}" needs a host, e.g. grpc://bert.default.svc:${DEFAULT_V2_GRPC_PORT}`);
+    if (parsed.protocol !== "grpc:")
+        throw new Error(
+            `KServe v2 server URL "${target}" has scheme "${parsed.protocol}"; this client speaks gRPC only: use grpc://host:${DEFAULT_V2_GRPC_PORT}`,
+        );
+    if (!parsed.hostname)
+        throw new Error(`KServe v2 server URL "${target}" needs a host, e.g. grpc://bert.default.svc:${DEFAULT_V2_GRPC_PORT}`);
     const port = parsed.port || String(DEFAULT_V2_GRPC_PORT);
     return new InferenceClient(`grpc://${parsed.hostname}:${port}`, `${parsed.hostname}:${port}`, options);
 }

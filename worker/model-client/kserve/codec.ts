@@ -4,7 +4,17 @@
 // the same numbers). Both directions: the client encodes requests and decodes responses, the emulator the
 // other way round, and tests check both against a generated protobuf library.
 import { ChunkWriter, WireFormatError, WireReader, WireType } from "../grpc/wire";
-import { datatypeSize, type InferParameters, type InferParameterValue, type InferRequest, type InferResponse, type InferTensor, type ModelMetadata, type ModelRef, type TensorMetadata } from "./types";
+import {
+    datatypeSize,
+    type InferParameters,
+    type InferParameterValue,
+    type InferRequest,
+    type InferResponse,
+    type InferTensor,
+    type ModelMetadata,
+    type ModelRef,
+    type TensorMetadata,
+} from "./types";
 
 /** Field numbers, one table per message. */
 export const Fields = {
@@ -16,7 +26,16 @@ export const Fields = {
     ModelMetadataResponse: { name: 1, versions: 2, platform: 3, inputs: 4, outputs: 5 },
     TensorMetadata: { name: 1, datatype: 2, shape: 3 },
     InferParameter: { boolParam: 1, int64Param: 2, stringParam: 3, doubleParam: 4, uint64Param: 5 },
-    InferTensorContents: { boolContents: 1, intContents: 2, int64Contents: 3, uintContents: 4, uint64Contents: 5, fp32Contents: 6, fp64Contents: 7, bytesContents: 8 },
+    InferTensorContents: {
+        boolContents: 1,
+        intContents: 2,
+        int64Contents: 3,
+        uintContents: 4,
+        uint64Contents: 5,
+        fp32Contents: 6,
+        fp64Contents: 7,
+        bytesContents: 8,
+    },
     ModelInferRequest: { modelName: 1, modelVersion: 2, id: 3, parameters: 4, inputs: 5, outputs: 6, rawInputContents: 7 },
     InferInputTensor: { name: 1, datatype: 2, shape: 3, parameters: 4, contents: 5 },
     InferRequestedOutputTensor: { name: 1, parameters: 2 },
@@ -270,7 +289,13 @@ function readContents(r: WireReader, datatype: string, shape: readonly number[],
             continue;
         }
         const one = (reader: WireReader): number =>
-            wanted === "fp32Contents" ? reader.fixed32Float() : wanted === "fp64Contents" ? reader.fixed64Double() : wanted === "intContents" ? reader.int32() : reader.varint();
+            wanted === "fp32Contents"
+                ? reader.fixed32Float()
+                : wanted === "fp64Contents"
+                  ? reader.fixed64Double()
+                  : wanted === "intContents"
+                    ? reader.int32()
+                    : reader.varint();
         const unpacked = wanted === "fp32Contents" ? WireType.Fixed32 : wanted === "fp64Contents" ? WireType.Fixed64 : WireType.Varint;
         if (wireType === WireType.LengthDelimited) {
             const packed = r.message();
@@ -279,11 +304,13 @@ function readContents(r: WireReader, datatype: string, shape: readonly number[],
         else throw new WireFormatError(`${what}: contents field ${field} has wire type ${wireType}`);
     }
     if (wanted === "bytesContents") {
-        if (bytes.length !== elementCount(shape)) throw new WireFormatError(`${what} of shape [${shape.join(",")}] has ${bytes.length} BYTES elements`);
+        if (bytes.length !== elementCount(shape))
+            throw new WireFormatError(`${what} of shape [${shape.join(",")}] has ${bytes.length} BYTES elements`);
         return joinBytesElements(bytes);
     }
     const count = elementCount(shape);
-    if (values.length !== count) throw new WireFormatError(`${what} ${datatype} [${shape.join(",")}] has ${values.length} values, expected ${count}`);
+    if (values.length !== count)
+        throw new WireFormatError(`${what} ${datatype} [${shape.join(",")}] has ${values.length} values, expected ${count}`);
     const data = Buffer.alloc(count * datatypeSize(datatype)!);
     for (let i = 0; i < count; i++) writeElement(data, datatype, i, values[i]);
     return data;
@@ -292,7 +319,9 @@ function readContents(r: WireReader, datatype: string, shape: readonly number[],
 function checkDataSize(tensor: InferTensor, what: string): void {
     const expected = expectedByteSize(tensor.datatype, tensor.shape);
     if (expected !== undefined && tensor.data.length !== expected) {
-        throw new RangeError(`${what} "${tensor.name}" ${tensor.datatype} [${tensor.shape.join(",")}] needs ${expected} bytes of data, has ${tensor.data.length}`);
+        throw new RangeError(
+            `${what} "${tensor.name}" ${tensor.datatype} [${tensor.shape.join(",")}] needs ${expected} bytes of data, has ${tensor.data.length}`,
+        );
     }
 }
 
@@ -325,7 +354,8 @@ function readTensorHeader(r: WireReader): TensorHeader {
         if (field === T.name && wireType === WireType.LengthDelimited) tensor.name = r.string();
         else if (field === T.datatype && wireType === WireType.LengthDelimited) tensor.datatype = r.string();
         else if (field === T.shape) readShape(r, wireType, tensor.shape);
-        else if (field === T.parameters && wireType === WireType.LengthDelimited) readParameterEntry(r.message(), (tensor.parameters ??= {}));
+        else if (field === T.parameters && wireType === WireType.LengthDelimited)
+            readParameterEntry(r.message(), (tensor.parameters ??= {}));
         else if (field === T.contents && wireType === WireType.LengthDelimited) contents = r.message();
         else r.skip(wireType);
     }
@@ -335,11 +365,14 @@ function readTensorHeader(r: WireReader): TensorHeader {
 /** Attaches data to each tensor from the raw list (when present) or its typed contents, checking sizes. */
 function attachData(headers: TensorHeader[], raw: Buffer[], side: "input" | "output"): InferTensor[] {
     if (raw.length > 0 && raw.length !== headers.length) {
-        throw new WireFormatError(`${raw.length} raw_${side}_contents for ${headers.length} ${side}s; there must be one per ${side}, in order`);
+        throw new WireFormatError(
+            `${raw.length} raw_${side}_contents for ${headers.length} ${side}s; there must be one per ${side}, in order`,
+        );
     }
     return headers.map(({ tensor, contents }, i) => {
         const what = `${side} "${tensor.name}"`;
-        for (const d of tensor.shape) if (d < 0) throw new WireFormatError(`${what} has shape [${tensor.shape.join(",")}] with a negative dimension`);
+        for (const d of tensor.shape)
+            if (d < 0) throw new WireFormatError(`${what} has shape [${tensor.shape.join(",")}] with a negative dimension`);
         if (raw.length > 0) {
             if (contents !== undefined) throw new WireFormatError(`${what} has typed contents although raw_${side}_contents are used`);
             tensor.data = raw[i];
@@ -350,7 +383,9 @@ function attachData(headers: TensorHeader[], raw: Buffer[], side: "input" | "out
         }
         const expected = expectedByteSize(tensor.datatype, tensor.shape);
         if (expected !== undefined && tensor.data.length !== expected) {
-            throw new WireFormatError(`${what} ${tensor.datatype} [${tensor.shape.join(",")}] needs ${expected} bytes of data, got ${tensor.data.length}`);
+            throw new WireFormatError(
+                `${what} ${tensor.datatype} [${tensor.shape.join(",")}] needs ${expected} bytes of data, got ${tensor.data.length}`,
+            );
         }
         return tensor;
     });
@@ -369,7 +404,8 @@ function inferRequestWriter(request: InferRequest, encoding: TensorEncoding): Ch
         checkDataSize(input, "input");
         w.messageField(M.inputs, writeTensorHeader(input, encoding === "contents"));
     }
-    for (const name of request.outputs ?? []) w.messageField(M.outputs, new ChunkWriter().stringField(F.InferRequestedOutputTensor.name, name));
+    for (const name of request.outputs ?? [])
+        w.messageField(M.outputs, new ChunkWriter().stringField(F.InferRequestedOutputTensor.name, name));
     // raw_input_contents: one entry per input, in order; the data buffers are referenced, not copied.
     if (encoding === "raw") for (const input of request.inputs) w.bytesField(M.rawInputContents, input.data);
     return w;

@@ -6,7 +6,14 @@ import { GrpcCode } from "../grpc/protocol";
 import { ModelServerError } from "../model-server-error";
 import type { ModelRef } from "./types";
 
-const TRANSIENT = new Set<number>([GrpcCode.UNAVAILABLE, GrpcCode.DEADLINE_EXCEEDED, GrpcCode.RESOURCE_EXHAUSTED, GrpcCode.ABORTED, GrpcCode.INTERNAL, GrpcCode.CANCELLED]);
+const TRANSIENT = new Set<number>([
+    GrpcCode.UNAVAILABLE,
+    GrpcCode.DEADLINE_EXCEEDED,
+    GrpcCode.RESOURCE_EXHAUSTED,
+    GrpcCode.ABORTED,
+    GrpcCode.INTERNAL,
+    GrpcCode.CANCELLED,
+]);
 
 export function describeModelRef(model: ModelRef): string {
     return model.version ? `"${model.name}" version ${model.version}` : `"${model.name}"`;
@@ -39,7 +46,11 @@ export function v2Error(code: number, detail: string, serverUrl: string, model: 
         case GrpcCode.INVALID_ARGUMENT:
             return new ModelServerError(`model server ${serverUrl} rejected the request for model ${m}: ${text}`, name, false);
         case GrpcCode.UNIMPLEMENTED:
-            return new ModelServerError(`model server ${serverUrl} does not speak KServe v2 gRPC (inference.GRPCInferenceService) for model ${m}: ${text}`, name, false);
+            return new ModelServerError(
+                `model server ${serverUrl} does not speak KServe v2 gRPC (inference.GRPCInferenceService) for model ${m}: ${text}`,
+                name,
+                false,
+            );
         default:
             return new ModelServerError(`model server ${serverUrl} failed for model ${m} (${name}): ${text}`, name, TRANSIENT.has(code));
     }
@@ -47,5 +58,9 @@ export function v2Error(code: number, detail: string, serverUrl: string, model: 
 
 export function v2DecodeError(serverUrl: string, model: ModelRef, what: string, cause: unknown): ModelServerError {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    return new ModelServerError(`model server ${serverUrl} sent a ${what} for model ${describeModelRef(model)} that does not decode: ${reason}`, "DECODE_ERROR", false);
+    return new ModelServerError(
+        `model server ${serverUrl} sent a ${what} for model ${describeModelRef(model)} that does not decode: ${reason}`,
+        "DECODE_ERROR",
+        false,
+    );
 }

@@ -3,7 +3,21 @@
 // bytes, one buffer per tensor (raw_input_contents / raw_output_contents on the wire).
 
 /** Tensor data types of the protocol (BYTES elements are each a 4-byte little-endian length and the bytes). */
-export const DATATYPES = ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"] as const;
+export const DATATYPES = [
+    "BOOL",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "FP16",
+    "FP32",
+    "FP64",
+    "BYTES",
+] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 /** Bytes per element of a fixed-size datatype; undefined for BYTES and unknown names. */

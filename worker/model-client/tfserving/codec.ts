@@ -8,14 +8,31 @@
 //   tensorflow_serving/util/status.proto          StatusProto
 // Used by the gRPC client and by the emulator's gRPC server; the *Segments encoders feed vectored writes.
 import { bytesPerElement, contentFromValues, dtypeName, elementCount, tensorValues } from "./tensors";
-import { DataType, ModelState, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
+import {
+    DataType,
+    ModelState,
+    type ModelSpec,
+    type ModelVersionStatus,
+    type PredictRequest,
+    type PredictResponse,
+    type Tensor,
+} from "./types";
 import { ChunkWriter, WireFormatError, WireReader, WireType } from "../grpc/wire";
 
 /** Field numbers, one table per message, so tests can check them against hand-assembled bytes. */
 export const Fields = {
     TensorProto: {
-        dtype: 1, tensorShape: 2, versionNumber: 3, tensorContent: 4, floatVal: 5, doubleVal: 6, intVal: 7,
-        stringVal: 8, int64Val: 10, boolVal: 11, halfVal: 13,
+        dtype: 1,
+        tensorShape: 2,
+        versionNumber: 3,
+        tensorContent: 4,
+        floatVal: 5,
+        doubleVal: 6,
+        intVal: 7,
+        stringVal: 8,
+        int64Val: 10,
+        boolVal: 11,
+        halfVal: 13,
     },
     TensorShapeProto: { dim: 2, unknownRank: 3 },
     TensorShapeDim: { size: 1, name: 2 },
@@ -284,7 +301,9 @@ export function decodeTensor(r: WireReader): Tensor {
     // TensorProto allows a single typed value to stand for "fill the whole shape with it".
     const values = typed.length === 1 && count > 1 ? new Array<number>(count).fill(typed[0]) : typed;
     if (values.length !== count) {
-        throw new WireFormatError(`${dtypeName(dtype)} tensor of shape [${shape.join(",")}] has ${values.length} values, expected ${count}`);
+        throw new WireFormatError(
+            `${dtypeName(dtype)} tensor of shape [${shape.join(",")}] has ${values.length} values, expected ${count}`,
+        );
     }
     return { dtype, shape, content: contentFromValues(dtype, values) };
 }
@@ -326,7 +345,8 @@ export function decodePredictResponse(buf: Buffer): PredictResponse {
         if (field === F.PredictResponse.outputs && wireType === WireType.LengthDelimited) {
             const [name, tensor] = decodeTensorMapEntry(r.message());
             response.outputs[name] = tensor;
-        } else if (field === F.PredictResponse.modelSpec && wireType === WireType.LengthDelimited) response.model = decodeModelSpec(r.message());
+        } else if (field === F.PredictResponse.modelSpec && wireType === WireType.LengthDelimited)
+            response.model = decodeModelSpec(r.message());
         else r.skip(wireType);
     }
     return response;
@@ -363,7 +383,8 @@ export function decodeGetModelStatusResponse(buf: Buffer): ModelVersionStatus[] 
                 while (!inner.done) {
                     const s = inner.header();
                     if (s.field === F.StatusProto.errorCode && s.wireType === WireType.Varint) status.errorCode = inner.int32();
-                    else if (s.field === F.StatusProto.errorMessage && s.wireType === WireType.LengthDelimited) status.errorMessage = inner.string();
+                    else if (s.field === F.StatusProto.errorMessage && s.wireType === WireType.LengthDelimited)
+                        status.errorMessage = inner.string();
                     else inner.skip(s.wireType);
                 }
             } else entry.skip(h.wireType);

@@ -4,7 +4,15 @@ import { GrpcCallError, GrpcChannel, type GrpcChannelOptions } from "../grpc/cha
 import { decodeGetModelStatusResponse, decodePredictResponse, encodeGetModelStatusRequest, encodePredictRequestSegments } from "./codec";
 import { decodeError, grpcError } from "./errors";
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
-import { ModelServerError, type CallOptions, type ModelClient, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse } from "./types";
+import {
+    ModelServerError,
+    type CallOptions,
+    type ModelClient,
+    type ModelSpec,
+    type ModelVersionStatus,
+    type PredictRequest,
+    type PredictResponse,
+} from "./types";
 
 export { DEFAULT_MAX_MESSAGE_BYTES } from "../grpc/protocol";
 export { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
@@ -37,7 +45,11 @@ export class GrpcModelClient implements ModelClient {
         try {
             segments = encodePredictRequestSegments(request);
         } catch (err) {
-            throw new ModelServerError(`cannot encode the request for model "${request.model.name}": ${(err as Error).message}`, "INVALID_ARGUMENT", false);
+            throw new ModelServerError(
+                `cannot encode the request for model "${request.model.name}": ${(err as Error).message}`,
+                "INVALID_ARGUMENT",
+                false,
+            );
         }
         const buf = await this.call(PREDICT_METHOD, segments, request.model, options);
         try {

@@ -23,12 +23,15 @@ export function createModelClient(url: string, options: ModelClientOptions = {})
     }
     switch (parsed.protocol) {
         case "grpc:":
-            if (!parsed.hostname || !parsed.port) throw new Error(`model server URL "${url}" needs a host and a port, e.g. grpc://127.0.0.1:8500`);
+            if (!parsed.hostname || !parsed.port)
+                throw new Error(`model server URL "${url}" needs a host and a port, e.g. grpc://127.0.0.1:8500`);
             return new GrpcModelClient(url, `${parsed.hostname}:${parsed.port}`, options);
         case "http:":
         case "https:":
             return new RestModelClient(url, options);
         default:
-            throw new Error(`model server URL "${url}" has unsupported scheme "${parsed.protocol}"; use grpc:// (port 8500) or http:// (port 8501)`);
+            throw new Error(
+                `model server URL "${url}" has unsupported scheme "${parsed.protocol}"; use grpc:// (port 8500) or http:// (port 8501)`,
+            );
     }
 }

@@ -27,7 +27,8 @@ export function tensorToJsonBytes(tensor: Tensor): Buffer {
         widest = Math.max(...items.map((b) => b.length));
     } else if (tensor.dtype === DataType.DT_UINT8) {
         const content = tensor.content ?? Buffer.alloc(0);
-        if (content.length !== count) throw new RangeError(`uint8 tensor of shape [${tensor.shape.join(",")}] holds ${content.length} bytes`);
+        if (content.length !== count)
+            throw new RangeError(`uint8 tensor of shape [${tensor.shape.join(",")}] holds ${content.length} bytes`);
         text = (i) => BYTE_DIGITS[content[i]]; // only used for scalars; rows go through writeUint8Rows
         widest = 3;
     } else {
@@ -44,7 +45,8 @@ export function tensorToJsonBytes(tensor: Tensor): Buffer {
     let acc = 1;
     for (let k = rank - 1; k >= 0; k--) strides[k] = acc *= tensor.shape[k];
     const out = Buffer.allocUnsafe(count * (widest + 1) + 2 * count + 2 * rank);
-    if (tensor.dtype === DataType.DT_UINT8 && tensor.strings === undefined) return writeUint8Rows(tensor.content ?? Buffer.alloc(0), strides, out);
+    if (tensor.dtype === DataType.DT_UINT8 && tensor.strings === undefined)
+        return writeUint8Rows(tensor.content ?? Buffer.alloc(0), strides, out);
     let pos = 0;
     for (let i = 0; i < count; i++) {
         if (i > 0) out[pos++] = COMMA;
@@ -122,7 +124,8 @@ export function jsonToTensor(value: unknown, what: string, dtype?: DataType): Te
         const content = Buffer.allocUnsafe(count);
         let i = 0;
         walk(value, shape, 0, what, (v) => {
-            if (typeof v !== "number" || !(v >= 0 && v <= 255) || v !== Math.floor(v)) throw new JsonTensorError(`${what}: element ${i} = ${JSON.stringify(v)} is not a valid DT_UINT8`);
+            if (typeof v !== "number" || !(v >= 0 && v <= 255) || v !== Math.floor(v))
+                throw new JsonTensorError(`${what}: element ${i} = ${JSON.stringify(v)} is not a valid DT_UINT8`);
             content[i++] = v;
         });
         return { dtype: resolved, shape, content };
@@ -168,7 +171,8 @@ function stringBytes(v: unknown, what: string): Buffer {
 
 function toNumber(v: unknown, dtype: DataType, what: string, index: number): number {
     if (typeof v === "boolean" && dtype === DataType.DT_BOOL) return v ? 1 : 0;
-    if (typeof v !== "number") throw new JsonTensorError(`${what}: element ${index} is ${JSON.stringify(v)}, expected a number for ${dtypeName(dtype)}`);
+    if (typeof v !== "number")
+        throw new JsonTensorError(`${what}: element ${index} is ${JSON.stringify(v)}, expected a number for ${dtypeName(dtype)}`);
     const range = INTEGER_RANGES[dtype];
     if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
         throw new JsonTensorError(`${what}: element ${index} = ${v} is not a valid ${dtypeName(dtype)}`);

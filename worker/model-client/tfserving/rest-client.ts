@@ -1,7 +1,17 @@
 // ModelClient over TF Serving's REST API (default port 8501) using fetch and the columnar JSON format.
 import { describeModel, httpError } from "./errors";
 import { jsonToTensor, tensorToJsonBytes } from "./json-tensors";
-import { ModelServerError, ModelState, type CallOptions, type ModelClient, type ModelSpec, type ModelVersionStatus, type PredictRequest, type PredictResponse, type Tensor } from "./types";
+import {
+    ModelServerError,
+    ModelState,
+    type CallOptions,
+    type ModelClient,
+    type ModelSpec,
+    type ModelVersionStatus,
+    type PredictRequest,
+    type PredictResponse,
+    type Tensor,
+} from "./types";
 
 export interface RestClientOptions {
     /** Default per-call deadline when the call gives none; default 30 s. */
@@ -35,7 +45,12 @@ export class RestModelClient implements ModelClient {
         // fetch keeps no per-client state worth releasing.
     }
 
-    private async send(path: string, spec: ModelSpec, options: CallOptions | undefined, init: { method: string; body?: Buffer }): Promise<unknown> {
+    private async send(
+        path: string,
+        spec: ModelSpec,
+        options: CallOptions | undefined,
+        init: { method: string; body?: Buffer },
+    ): Promise<unknown> {
         const timeoutMs = options?.timeoutMs ?? this.defaultTimeoutMs;
         let response: Response;
         let text: string;
@@ -54,7 +69,11 @@ export class RestModelClient implements ModelClient {
         try {
             return parseServerJson(text);
         } catch {
-            throw new ModelServerError(`model server ${this.url} answered ${describeModel(spec)} with a body that is not JSON: ${text.slice(0, 200)}`, "DECODE_ERROR", false);
+            throw new ModelServerError(
+                `model server ${this.url} answered ${describeModel(spec)} with a body that is not JSON: ${text.slice(0, 200)}`,
+                "DECODE_ERROR",
+                false,
+            );
         }
     }
 }
@@ -80,7 +99,8 @@ export function parseServerJson(text: string): unknown {
     for (let i = 0; i < text.length; i++) {
         const c = text.charCodeAt(i);
         if (inString) {
-            if (c === 0x5c) i++; // backslash: skip the escaped character
+            if (c === 0x5c)
+                i++; // backslash: skip the escaped character
             else if (c === 0x22) inString = false;
             continue;
         }
@@ -97,7 +117,9 @@ export function parseServerJson(text: string): unknown {
         }
     }
     out += text.slice(last);
-    return sawNaN ? (JSON.parse(out, (_key, value: unknown) => (value === NAN_MARK ? NaN : value)) as unknown) : (JSON.parse(out) as unknown);
+    return sawNaN
+        ? (JSON.parse(out, (_key, value: unknown) => (value === NAN_MARK ? NaN : value)) as unknown)
+        : (JSON.parse(out) as unknown);
 }
 
 function modelPath(spec: ModelSpec): string {
@@ -107,7 +129,9 @@ function modelPath(spec: ModelSpec): string {
 
 /** The request body as JSON bytes, built without turning big uint8 tensors into JS arrays or strings. */
 export function encodeRestPredictBody(request: PredictRequest): Buffer {
-    const parts: Buffer[] = [Buffer.from(`{"signature_name":${JSON.stringify(request.model.signatureName ?? "serving_default")},"inputs":{`)];
+    const parts: Buffer[] = [
+        Buffer.from(`{"signature_name":${JSON.stringify(request.model.signatureName ?? "serving_default")},"inputs":{`),
+    ];
     Object.entries(request.inputs).forEach(([name, tensor], i) => {
         parts.push(Buffer.from(`${i > 0 ? "," : ""}${JSON.stringify(name)}:`), tensorToJsonBytes(tensor));
     });
@@ -130,7 +154,11 @@ function serverErrorText(text: string): string {
 function networkError(err: unknown, url: string, spec: ModelSpec, timeoutMs: number): ModelServerError {
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     if (e.name === "TimeoutError" || e.name === "AbortError") {
-        return new ModelServerError(`model server ${url} did not answer for model ${describeModel(spec)} within ${timeoutMs} ms`, "DEADLINE_EXCEEDED", true);
+        return new ModelServerError(
+            `model server ${url} did not answer for model ${describeModel(spec)} within ${timeoutMs} ms`,
+            "DEADLINE_EXCEEDED",
+            true,
+        );
     }
     const reason = e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
     return new ModelServerError(`model server ${url} is unavailable: ${reason}`, "UNAVAILABLE", true);
@@ -142,7 +170,8 @@ function networkError(err: unknown, url: string, spec: ModelSpec, timeoutMs: num
  */
 export function parseRestOutputs(json: unknown, request: PredictRequest, url: string): Record<string, Tensor> {
     const outputs = (json as { outputs?: unknown } | null)?.outputs;
-    if (outputs === undefined) throw new ModelServerError(`model server ${url} returned no "outputs" in its predict response`, "DECODE_ERROR", false);
+    if (outputs === undefined)
+        throw new ModelServerError(`model server ${url} returned no "outputs" in its predict response`, "DECODE_ERROR", false);
     try {
         if (typeof outputs === "object" && outputs !== null && !Array.isArray(outputs)) {
             const result: Record<string, Tensor> = {};
@@ -152,7 +181,11 @@ export function parseRestOutputs(json: unknown, request: PredictRequest, url: st
         const name = request.outputFilter?.length === 1 ? request.outputFilter[0] : "outputs";
         return { [name]: jsonToTensor(outputs, "output") };
     } catch (err) {
-        throw new ModelServerError(`model server ${url} returned outputs that do not parse: ${(err as Error).message}`, "DECODE_ERROR", false);
+        throw new ModelServerError(
+            `model server ${url} returned outputs that do not parse: ${(err as Error).message}`,
+            "DECODE_ERROR",
+            false,
+        );
     }
 }
 
@@ -168,12 +201,17 @@ const STATE_BY_NAME: Record<string, ModelState> = {
 /** TF Serving's REST status: versions are int64 strings, states and error codes are enum names. */
 export function parseRestModelStatus(json: unknown, url: string): ModelVersionStatus[] {
     const list = (json as { model_version_status?: unknown } | null)?.model_version_status;
-    if (!Array.isArray(list)) throw new ModelServerError(`model server ${url} returned no "model_version_status" list`, "DECODE_ERROR", false);
+    if (!Array.isArray(list))
+        throw new ModelServerError(`model server ${url} returned no "model_version_status" list`, "DECODE_ERROR", false);
     return list.map((item: { version?: unknown; state?: unknown; status?: { error_code?: unknown; error_message?: unknown } }) => {
         const state = typeof item.state === "number" ? item.state : STATE_BY_NAME[String(item.state)];
         const version = Number(item.version ?? 0);
         if (state === undefined || !Number.isSafeInteger(version)) {
-            throw new ModelServerError(`model server ${url} returned an unreadable model version status: ${JSON.stringify(item)}`, "DECODE_ERROR", false);
+            throw new ModelServerError(
+                `model server ${url} returned an unreadable model version status: ${JSON.stringify(item)}`,
+                "DECODE_ERROR",
+                false,
+            );
         }
         const code = item.status?.error_code;
         return {

@@ -42,7 +42,9 @@ function checkShape(shape: readonly number[], what: string): void {
 export function tensorFromUint8(content: Buffer | Uint8Array, shape: number[]): Tensor {
     checkShape(shape, "tensorFromUint8");
     if (content.byteLength !== elementCount(shape)) {
-        throw new RangeError(`tensorFromUint8: ${content.byteLength} bytes do not fill shape [${shape.join(",")}] (${elementCount(shape)} elements)`);
+        throw new RangeError(
+            `tensorFromUint8: ${content.byteLength} bytes do not fill shape [${shape.join(",")}] (${elementCount(shape)} elements)`,
+        );
     }
     return { dtype: DataType.DT_UINT8, shape: [...shape], content: asBuffer(content) };
 }

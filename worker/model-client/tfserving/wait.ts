@@ -25,13 +25,25 @@ export async function waitForModelAvailable(client: ModelClient, spec: ModelSpec
             const statuses = await client.getModelStatus(spec, { timeoutMs: Math.max(100, Math.min(remaining, 5_000)) });
             const available = statuses.find((s) => s.state === ModelState.AVAILABLE);
             if (available) return available;
-            last = statuses.length === 0 ? "no versions reported" : statuses.map((s) => `version ${s.version} ${ModelState[s.state] ?? s.state}${s.errorMessage ? ` (${s.errorMessage})` : ""}`).join(", ");
+            last =
+                statuses.length === 0
+                    ? "no versions reported"
+                    : statuses
+                          .map(
+                              (s) =>
+                                  `version ${s.version} ${ModelState[s.state] ?? s.state}${s.errorMessage ? ` (${s.errorMessage})` : ""}`,
+                          )
+                          .join(", ");
         } catch (err) {
             if (!(err instanceof ModelServerError) || !(err.transient || err.code === "NOT_FOUND")) throw err;
             last = err.message;
         }
         if (Date.now() + intervalMs > deadline) {
-            throw new ModelServerError(`model ${describeModel(spec)} on ${client.url} was not AVAILABLE within ${options.timeoutMs} ms; last status: ${last}`, "MODEL_NOT_AVAILABLE", true);
+            throw new ModelServerError(
+                `model ${describeModel(spec)} on ${client.url} was not AVAILABLE within ${options.timeoutMs} ms; last status: ${last}`,
+                "MODEL_NOT_AVAILABLE",
+                true,
+            );
         }
         await sleep(intervalMs, options.signal);
     }

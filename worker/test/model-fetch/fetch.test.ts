@@ -116,7 +116,10 @@ describe("model-fetch against moto S3 and a local HTTP server", function () {
             assert.equal((await stat(path.join(modelDir, v, "variables", "variables.data-00000-of-00001"))).size, 64 * 1024);
         }
         // Nothing staged is left beside the model directory.
-        assert.deepEqual((await readdir(path.dirname(modelDir))).filter((n) => n.startsWith(".")), []);
+        assert.deepEqual(
+            (await readdir(path.dirname(modelDir))).filter((n) => n.startsWith(".")),
+            [],
+        );
     }
 
     async function expectFailure(promise: Promise<unknown>, kind: string, message: RegExp): Promise<void> {
@@ -169,36 +172,63 @@ describe("model-fetch against moto S3 and a local HTTP server", function () {
 
     it("fails with NO_SAVED_MODEL for an archive without saved_model.pb, leaving nothing behind", async () => {
         const modelDir = path.join(work, "out-nomodel", "ssd");
-        await expectFailure(fetchModel(settingsFor(`${baseUrl}/models/not-a-model.tar.gz`, modelDir), deps), "NO_SAVED_MODEL", /no saved_model\.pb found in http:\/\/127\.0\.0\.1:\d+\/models\/not-a-model\.tar\.gz/);
+        await expectFailure(
+            fetchModel(settingsFor(`${baseUrl}/models/not-a-model.tar.gz`, modelDir), deps),
+            "NO_SAVED_MODEL",
+            /no saved_model\.pb found in http:\/\/127\.0\.0\.1:\d+\/models\/not-a-model\.tar\.gz/,
+        );
         assert.deepEqual(await readdir(path.dirname(modelDir)), []);
     });
 
     it("fails with NOT_FOUND for a missing S3 key, an empty prefix and an HTTP 404", async () => {
         const modelDir = path.join(work, "out-missing", "m");
-        await expectFailure(fetchModel(settingsFor(`s3://${BUCKET}/zoo/missing.tar.gz`, modelDir), deps), "NOT_FOUND", /not found: s3:\/\/model-artifacts\/zoo\/missing\.tar\.gz/);
-        await expectFailure(fetchModel(settingsFor(`s3://${BUCKET}/nothing/here/`, modelDir), deps), "NOT_FOUND", /no objects under s3:\/\/model-artifacts\/nothing\/here\//);
-        await expectFailure(fetchModel(settingsFor(`s3://no-such-bucket-anywhere/p/`, modelDir), deps), "NOT_FOUND", /no-such-bucket-anywhere/);
+        await expectFailure(
+            fetchModel(settingsFor(`s3://${BUCKET}/zoo/missing.tar.gz`, modelDir), deps),
+            "NOT_FOUND",
+            /not found: s3:\/\/model-artifacts\/zoo\/missing\.tar\.gz/,
+        );
+        await expectFailure(
+            fetchModel(settingsFor(`s3://${BUCKET}/nothing/here/`, modelDir), deps),
+            "NOT_FOUND",
+            /no objects under s3:\/\/model-artifacts\/nothing\/here\//,
+        );
+        await expectFailure(
+            fetchModel(settingsFor(`s3://no-such-bucket-anywhere/p/`, modelDir), deps),
+            "NOT_FOUND",
+            /no-such-bucket-anywhere/,
+        );
         await expectFailure(fetchModel(settingsFor(`${baseUrl}/models/gone.tar.gz`, modelDir), deps), "NOT_FOUND", /HTTP 404/);
     });
 
     it("fails with ACCESS_DENIED on HTTP 403 and EXTRACT_FAILED on a corrupt archive", async () => {
         const modelDir = path.join(work, "out-bad", "m");
         await expectFailure(fetchModel(settingsFor(`${baseUrl}/models/secret.tar.gz`, modelDir), deps), "ACCESS_DENIED", /HTTP 403/);
-        await expectFailure(fetchModel(settingsFor(`${baseUrl}/models/garbage.tar.gz`, modelDir), deps), "EXTRACT_FAILED", /could not extract .*garbage\.tar\.gz with tar/);
+        await expectFailure(
+            fetchModel(settingsFor(`${baseUrl}/models/garbage.tar.gz`, modelDir), deps),
+            "EXTRACT_FAILED",
+            /could not extract .*garbage\.tar\.gz with tar/,
+        );
         assert.deepEqual(await readdir(path.dirname(modelDir)), []);
     });
 
     it("the bundled command exits non-zero with the reason on stderr", async () => {
         const modelDir = path.join(work, "out-cli", "m");
         const env = { ...process.env, ...moto.env, MODEL_URI: `s3://${BUCKET}/zoo/missing.tar.gz`, MODEL_DIR: modelDir };
-        await assert.rejects(run(process.execPath, ["--import", "tsx", path.join(__dirname, "../../model-fetch/main.ts")], { env }), (err: unknown) => {
-            const failure = err as { code?: number; stderr?: string };
-            assert.equal(failure.code, 1);
-            const line = JSON.parse((failure.stderr ?? "").trim().split("\n").pop() ?? "{}") as { level?: string; kind?: string; msg?: string };
-            assert.equal(line.level, "error");
-            assert.equal(line.kind, "NOT_FOUND");
-            assert.match(line.msg ?? "", /missing\.tar\.gz/);
-            return true;
-        });
+        await assert.rejects(
+            run(process.execPath, ["--import", "tsx", path.join(__dirname, "../../model-fetch/main.ts")], { env }),
+            (err: unknown) => {
+                const failure = err as { code?: number; stderr?: string };
+                assert.equal(failure.code, 1);
+                const line = JSON.parse((failure.stderr ?? "").trim().split("\n").pop() ?? "{}") as {
+                    level?: string;
+                    kind?: string;
+                    msg?: string;
+                };
+                assert.equal(line.level, "error");
+                assert.equal(line.kind, "NOT_FOUND");
+                assert.match(line.msg ?? "", /missing\.tar\.gz/);
+                return true;
+            },
+        );
     });
 });

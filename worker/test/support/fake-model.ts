@@ -2,7 +2,14 @@
 import { isCocoClass } from "../../src/coco";
 import { type FrameBatch } from "../../src/decode";
 import { type InferenceSettings } from "../../src/pipeline";
-import { ModelServerError, ModelState, tensorFromFloat32, type ModelClient, type PredictRequest, type PredictResponse } from "../../model-client/tfserving";
+import {
+    ModelServerError,
+    ModelState,
+    tensorFromFloat32,
+    type ModelClient,
+    type PredictRequest,
+    type PredictResponse,
+} from "../../model-client/tfserving";
 
 /** Class ids with a label in the COCO label map, in order (the fake model names frames by them). */
 export const LABELLED_IDS = Array.from({ length: 90 }, (_, i) => i + 1).filter(isCocoClass);
@@ -76,5 +83,16 @@ export async function* fakeBatches(frames: number, batchSize: number): AsyncGene
 }
 
 export function settings(model: ModelClient, extra: Partial<InferenceSettings> = {}): InferenceSettings {
-    return { client: model, spec: { name: "m" }, inputName: "inputs", width: W, height: H, scoreThreshold: 0.5, timeoutMs: 1000, maxRetries: 3, retryBaseMs: 1, ...extra };
+    return {
+        client: model,
+        spec: { name: "m" },
+        inputName: "inputs",
+        width: W,
+        height: H,
+        scoreThreshold: 0.5,
+        timeoutMs: 1000,
+        maxRetries: 3,
+        retryBaseMs: 1,
+        ...extra,
+    };
 }

@@ -11,7 +11,10 @@ export function loadProto(file: "tfserving_subset.proto" | "kserve_v2_subset.pro
 /** A plain object with int64 as numbers, bytes as Buffers and enums as numbers. */
 export function plain(type: protobuf.Type, bytes: Buffer): Record<string, unknown> {
     const message = type.decode(bytes);
-    return type.toObject(message, { longs: Number, enums: Number, defaults: false, arrays: true, objects: true, oneofs: false }) as Record<string, unknown>;
+    return type.toObject(message, { longs: Number, enums: Number, defaults: false, arrays: true, objects: true, oneofs: false }) as Record<
+        string,
+        unknown
+    >;
 }
 
 export function encode(type: protobuf.Type, value: Record<string, unknown>): Buffer {

@@ -1,9 +1,27 @@
 // Test world for the video worker: one moto per test file, a bucket with S3 -> SQS notifications on
 // input/, a job queue with a DLQ (redrive), an ASG with one instance, and helpers to run the real worker.
-import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
+import {
+    AutoScalingClient,
+    CreateAutoScalingGroupCommand,
+    DescribeAutoScalingGroupsCommand,
+    DescribeAutoScalingInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
 import { CreateLaunchTemplateCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { CreateBucketCommand, GetObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import {
+    CreateBucketCommand,
+    GetObjectCommand,
+    PutBucketNotificationConfigurationCommand,
+    PutObjectCommand,
+    S3Client,
+} from "@aws-sdk/client-s3";
+import {
+    CreateQueueCommand,
+    GetQueueAttributesCommand,
+    ReceiveMessageCommand,
+    SendMessageCommand,
+    SQSClient,
+    type Message,
+} from "@aws-sdk/client-sqs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -31,7 +49,8 @@ export async function createWorld(options: { notifications?: boolean } = {}): Pr
     const ec2 = new EC2Client({});
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const dlq = await sqs.send(new CreateQueueCommand({ QueueName: "video-jobs-dlq" }));
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn as string;
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes
+        ?.QueueArn as string;
     const queue = await sqs.send(
         new CreateQueueCommand({
             QueueName: "video-jobs",
@@ -40,17 +59,29 @@ export async function createWorld(options: { notifications?: boolean } = {}): Pr
     );
     const queueUrl = queue.QueueUrl as string;
     if (options.notifications !== false) {
-        const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn as string;
+        const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes
+            ?.QueueArn as string;
         await s3.send(
             new PutBucketNotificationConfigurationCommand({
                 Bucket: BUCKET,
                 NotificationConfiguration: {
-                    QueueConfigurations: [{ QueueArn: queueArn, Events: ["s3:ObjectCreated:*"], Filter: { Key: { FilterRules: [{ Name: "prefix", Value: "input/" }] } } }],
+                    QueueConfigurations: [
+                        {
+                            QueueArn: queueArn,
+                            Events: ["s3:ObjectCreated:*"],
+                            Filter: { Key: { FilterRules: [{ Name: "prefix", Value: "input/" }] } },
+                        },
+                    ],
                 },
             }),
         );
     }
-    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: "accel", LaunchTemplateData: { ImageId: "ami-12c6146b", InstanceType: "g4dn.xlarge" } }));
+    await ec2.send(
+        new CreateLaunchTemplateCommand({
+            LaunchTemplateName: "accel",
+            LaunchTemplateData: { ImageId: "ami-12c6146b", InstanceType: "g4dn.xlarge" },
+        }),
+    );
     const groupName = "accel-nodes";
     await autoScaling.send(
         new CreateAutoScalingGroupCommand({
@@ -115,7 +146,10 @@ export function captureLogs(): LogCapture {
 }
 
 /** Run the real worker in this process with --once semantics and wait for it to finish. */
-export async function runWorkerOnce(env: NodeJS.ProcessEnv, capture = captureLogs()): Promise<{ started: StartedWorker; capture: LogCapture }> {
+export async function runWorkerOnce(
+    env: NodeJS.ProcessEnv,
+    capture = captureLogs(),
+): Promise<{ started: StartedWorker; capture: LogCapture }> {
     const started = await startWorker({ env, once: true, log: capture.log });
     await started.done;
     return { started, capture };
@@ -131,7 +165,9 @@ export async function readResult(world: World, inputKey: string): Promise<string
 }
 
 export async function sendJob(world: World, body: unknown): Promise<void> {
-    await world.sqs.send(new SendMessageCommand({ QueueUrl: world.queueUrl, MessageBody: typeof body === "string" ? body : JSON.stringify(body) }));
+    await world.sqs.send(
+        new SendMessageCommand({ QueueUrl: world.queueUrl, MessageBody: typeof body === "string" ? body : JSON.stringify(body) }),
+    );
 }
 
 export interface QueueCounts {
@@ -140,15 +176,31 @@ export interface QueueCounts {
 }
 
 export async function queueCounts(sqs: SQSClient, url: string): Promise<QueueCounts> {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }));
-    return { visible: Number(out.Attributes?.ApproximateNumberOfMessages), inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible) };
+    const out = await sqs.send(
+        new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+    );
+    return {
+        visible: Number(out.Attributes?.ApproximateNumberOfMessages),
+        inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible),
+    };
 }
 
 /** Everything currently visible in a queue (received with a long visibility, so each is seen once). */
 export async function drain(sqs: SQSClient, url: string): Promise<Message[]> {
     const all: Message[] = [];
     for (;;) {
-        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageAttributeNames: ["All"] }));
+        const out = await sqs.send(
+            new ReceiveMessageCommand({
+                QueueUrl: url,
+                MaxNumberOfMessages: 10,
+                WaitTimeSeconds: 0,
+                VisibilityTimeout: 60,
+                MessageAttributeNames: ["All"],
+            }),
+        );
         if (!out.Messages?.length) return all;
         all.push(...out.Messages);
     }

@@ -28,7 +28,10 @@ describe("gRPC channel", () => {
             const calls = Array.from({ length: 7 }, (_, i) => channel.unary("/test.Echo/Call", [Buffer.from(`call ${i}`)], 5000));
             assert.deepEqual(channel.inFlight, [3, 2, 2]);
             const replies = await Promise.all(calls);
-            assert.deepEqual(replies.map(String), Array.from({ length: 7 }, (_, i) => `call ${i}`));
+            assert.deepEqual(
+                replies.map(String),
+                Array.from({ length: 7 }, (_, i) => `call ${i}`),
+            );
             assert.deepEqual(channel.inFlight, [0, 0, 0]);
         } finally {
             channel.close();
@@ -61,14 +64,22 @@ describe("gRPC channel", () => {
     it("sends connection i to the i-th address a name resolves to, so a headless Service spreads them over pods", async () => {
         // Two "pods": the same port on two loopback addresses, behind one fake name.
         const seen: string[] = [];
-        const pod = (name: string) => async (body: Buffer): Promise<Buffer[]> => {
-            seen.push(name);
-            return [body];
-        };
+        const pod =
+            (name: string) =>
+            async (body: Buffer): Promise<Buffer[]> => {
+                seen.push(name);
+                return [body];
+            };
         const a = await startGrpcServer("127.0.0.1", 0, new Map([["/test.Echo/Call", pod("a")]]));
         const b = await startGrpcServer("127.0.0.2", a.port, new Map([["/test.Echo/Call", pod("b")]]));
         const lookup: LookupFunction = (hostname, options, callback) => {
-            const all: LookupAddress[] = hostname === "bert-pods.test" ? [{ address: "127.0.0.1", family: 4 }, { address: "127.0.0.2", family: 4 }] : [];
+            const all: LookupAddress[] =
+                hostname === "bert-pods.test"
+                    ? [
+                          { address: "127.0.0.1", family: 4 },
+                          { address: "127.0.0.2", family: 4 },
+                      ]
+                    : [];
             if (options.all) callback(null, all);
             else callback(null, all[0].address, 4);
         };
@@ -83,7 +94,12 @@ describe("gRPC channel", () => {
     });
 
     it("spreadLookup rotates the address list by the connection's index, whichever form Node asks for", () => {
-        const base: LookupFunction = (_host, _options, callback) => callback(null, [{ address: "10.0.0.1", family: 4 }, { address: "10.0.0.2", family: 4 }, { address: "10.0.0.3", family: 4 }]);
+        const base: LookupFunction = (_host, _options, callback) =>
+            callback(null, [
+                { address: "10.0.0.1", family: 4 },
+                { address: "10.0.0.2", family: 4 },
+                { address: "10.0.0.3", family: 4 },
+            ]);
         const one = (index: number): string => {
             let got = "";
             spreadLookup(base, index)("x", {}, (_err, address) => (got = address as string));
@@ -92,24 +108,40 @@ describe("gRPC channel", () => {
         assert.deepEqual([0, 1, 2, 3, 4].map(one), ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1", "10.0.0.2"]);
         let all: LookupAddress[] = [];
         spreadLookup(base, 2)("x", { all: true }, (_err, addresses) => (all = addresses as LookupAddress[]));
-        assert.deepEqual(all.map((x) => x.address), ["10.0.0.3", "10.0.0.1", "10.0.0.2"]);
-        const mixed: LookupFunction = (_host, _options, callback) => callback(null, [{ address: "::1", family: 6 }, { address: "127.0.0.1", family: 4 }, { address: "fd00::2", family: 6 }]);
+        assert.deepEqual(
+            all.map((x) => x.address),
+            ["10.0.0.3", "10.0.0.1", "10.0.0.2"],
+        );
+        const mixed: LookupFunction = (_host, _options, callback) =>
+            callback(null, [
+                { address: "::1", family: 6 },
+                { address: "127.0.0.1", family: 4 },
+                { address: "fd00::2", family: 6 },
+            ]);
         let order: LookupAddress[] = [];
         spreadLookup(mixed, 1)("localhost", { all: true }, (_err, addresses) => (order = addresses as LookupAddress[]));
-        assert.deepEqual(order.map((x) => x.address), ["fd00::2", "::1", "127.0.0.1"], "rotates within the preferred family, others after");
+        assert.deepEqual(
+            order.map((x) => x.address),
+            ["fd00::2", "::1", "127.0.0.1"],
+            "rotates within the preferred family, others after",
+        );
         let error: Error | null = null;
         spreadLookup((_h, _o, cb) => cb(null, []), 0)("nowhere", {}, (err) => (error = err));
         assert.match(String(error), /nowhere resolved to no addresses/);
     });
 
     it("rejects a connection count that is not a whole number >= 1", () => {
-        for (const bad of [0, -1, 1.5, NaN]) assert.throws(() => new GrpcChannel(address, { connections: bad }), /connections must be a whole number >= 1/);
+        for (const bad of [0, -1, 1.5, NaN])
+            assert.throws(() => new GrpcChannel(address, { connections: bad }), /connections must be a whole number >= 1/);
     });
 
     it("reports a server that is down as UNAVAILABLE", async () => {
         const channel = new GrpcChannel("127.0.0.1:1", { connections: 2 });
         try {
-            await assert.rejects(channel.unary("/x.Y/Z", [Buffer.alloc(0)], 5000), (err: unknown) => err instanceof GrpcCallError && err.code === GrpcCode.UNAVAILABLE && /ECONNREFUSED/.test(err.message));
+            await assert.rejects(
+                channel.unary("/x.Y/Z", [Buffer.alloc(0)], 5000),
+                (err: unknown) => err instanceof GrpcCallError && err.code === GrpcCode.UNAVAILABLE && /ECONNREFUSED/.test(err.message),
+            );
         } finally {
             channel.close();
         }

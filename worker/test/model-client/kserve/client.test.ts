@@ -10,13 +10,26 @@ function int64(values: number[]): Buffer {
     return Buffer.from(new BigInt64Array(values.map(BigInt)).buffer);
 }
 
-function bertRequest(batch: number, seqLen: number, model = "bert"): { request: InferRequest; ids: Int32Array; mask: Int32Array; types: Int32Array } {
+function bertRequest(
+    batch: number,
+    seqLen: number,
+    model = "bert",
+): { request: InferRequest; ids: Int32Array; mask: Int32Array; types: Int32Array } {
     const n = batch * seqLen;
     const ids = new Int32Array(n).map((_, i) => 100 + ((i * 31) % 900));
     const mask = new Int32Array(n).map((_, i) => (i % seqLen < seqLen - 2 ? 1 : 0));
     const types = new Int32Array(n).map((_, i) => (i % seqLen >= seqLen / 2 ? 1 : 0));
     const tensor = (name: string, v: Int32Array) => ({ name, datatype: "INT64", shape: [batch, seqLen], data: int64(Array.from(v)) });
-    return { request: { modelName: model, inputs: [tensor("input_ids", ids), tensor("attention_mask", mask), tensor("token_type_ids", types)], outputs: ["logits"] }, ids, mask, types };
+    return {
+        request: {
+            modelName: model,
+            inputs: [tensor("input_ids", ids), tensor("attention_mask", mask), tensor("token_type_ids", types)],
+            outputs: ["logits"],
+        },
+        ids,
+        mask,
+        types,
+    };
 }
 
 function rejectsWith(promise: Promise<unknown>, code: string, transient: boolean, message: RegExp): Promise<void> {
@@ -108,7 +121,12 @@ describe("KServe v2 client against the v2 emulator", () => {
 
     it("says a model name is unknown, naming the model and the server (permanent)", async () => {
         const target = emulator.url.replace(/[.]/g, "\\.");
-        await rejectsWith(client.modelInfer(bertRequest(1, 16, "bret").request), "NOT_FOUND", false, new RegExp(`^model server ${target} has no model named "bret": Request for unknown model: 'bret' is not found$`));
+        await rejectsWith(
+            client.modelInfer(bertRequest(1, 16, "bret").request),
+            "NOT_FOUND",
+            false,
+            new RegExp(`^model server ${target} has no model named "bret": Request for unknown model: 'bret' is not found$`),
+        );
         await rejectsWith(client.modelMetadata({ name: "bret" }), "NOT_FOUND", false, /has no model named "bret"/);
     });
 
@@ -116,7 +134,12 @@ describe("KServe v2 client against the v2 emulator", () => {
         emulator.setModelReady(false);
         assert.equal(await client.modelReady({ name: "bert" }), false);
         assert.equal(await client.serverReady(), false);
-        await rejectsWith(client.modelInfer(bertRequest(1, 16).request), "MODEL_NOT_READY", true, new RegExp(`^model "bert" on ${emulator.url} is not ready yet: .*has no available versions`));
+        await rejectsWith(
+            client.modelInfer(bertRequest(1, 16).request),
+            "MODEL_NOT_READY",
+            true,
+            new RegExp(`^model "bert" on ${emulator.url} is not ready yet: .*has no available versions`),
+        );
         emulator.setModelReady(true);
         assert.equal((await client.modelInfer(bertRequest(1, 16).request)).outputs[0].shape[0], 1);
     });
@@ -135,24 +158,49 @@ describe("KServe v2 client against the v2 emulator", () => {
     });
 
     it("passes on the server's refusal of a shape the compiled model cannot take (permanent)", async () => {
-        await rejectsWith(client.modelInfer(bertRequest(1, 8).request), "INVALID_ARGUMENT", false, /rejected the request for model "bert": unexpected shape for input 'input_ids' for model 'bert'\. Expected \[-1,16\], got \[1,8\]/);
-        await rejectsWith(client.modelInfer(bertRequest(5, 16).request), "INVALID_ARGUMENT", false, /inference request batch-size must be <= 4 for 'bert'/);
+        await rejectsWith(
+            client.modelInfer(bertRequest(1, 8).request),
+            "INVALID_ARGUMENT",
+            false,
+            /rejected the request for model "bert": unexpected shape for input 'input_ids' for model 'bert'\. Expected \[-1,16\], got \[1,8\]/,
+        );
+        await rejectsWith(
+            client.modelInfer(bertRequest(5, 16).request),
+            "INVALID_ARGUMENT",
+            false,
+            /inference request batch-size must be <= 4 for 'bert'/,
+        );
         const { request } = bertRequest(1, 16);
         request.inputs[1] = { ...request.inputs[1], datatype: "INT32", data: request.inputs[1].data.subarray(0, 64) };
-        await rejectsWith(client.modelInfer(request), "INVALID_ARGUMENT", false, /inference input 'attention_mask' data-type is 'INT32', but model 'bert' expects 'INT64'/);
+        await rejectsWith(
+            client.modelInfer(request),
+            "INVALID_ARGUMENT",
+            false,
+            /inference input 'attention_mask' data-type is 'INT32', but model 'bert' expects 'INT64'/,
+        );
     });
 
     it("refuses to send a tensor whose data does not fill its shape", async () => {
         const { request } = bertRequest(1, 16);
         request.inputs[0] = { ...request.inputs[0], data: request.inputs[0].data.subarray(8) };
-        await rejectsWith(client.modelInfer(request), "INVALID_ARGUMENT", false, /cannot encode the request for model "bert" on grpc:\/\/.*: input "input_ids" INT64 \[1,16\] needs 128 bytes of data, has 120/);
+        await rejectsWith(
+            client.modelInfer(request),
+            "INVALID_ARGUMENT",
+            false,
+            /cannot encode the request for model "bert" on grpc:\/\/.*: input "input_ids" INT64 \[1,16\] needs 128 bytes of data, has 120/,
+        );
         assert.equal(emulator.requests.length, 0, "nothing was sent");
     });
 
     it("reports a server that is down as unavailable (transient), naming the server and the model", async () => {
         const down = createInferenceClient("127.0.0.1:1");
         try {
-            await rejectsWith(down.modelInfer(bertRequest(1, 16).request), "UNAVAILABLE", true, /^model server grpc:\/\/127\.0\.0\.1:1 is unavailable \(model "bert"\): connection failed: .*ECONNREFUSED/);
+            await rejectsWith(
+                down.modelInfer(bertRequest(1, 16).request),
+                "UNAVAILABLE",
+                true,
+                /^model server grpc:\/\/127\.0\.0\.1:1 is unavailable \(model "bert"\): connection failed: .*ECONNREFUSED/,
+            );
             await rejectsWith(down.serverLive(), "UNAVAILABLE", true, /is unavailable/);
         } finally {
             down.close();
@@ -161,9 +209,19 @@ describe("KServe v2 client against the v2 emulator", () => {
 
     it("passes injected server failures and deadlines on with their codes", async () => {
         emulator.failNext(1, "RESOURCE_EXHAUSTED", "queue full");
-        await rejectsWith(client.modelInfer(bertRequest(1, 16).request), "RESOURCE_EXHAUSTED", true, /failed for model "bert" \(RESOURCE_EXHAUSTED\): queue full/);
+        await rejectsWith(
+            client.modelInfer(bertRequest(1, 16).request),
+            "RESOURCE_EXHAUSTED",
+            true,
+            /failed for model "bert" \(RESOURCE_EXHAUSTED\): queue full/,
+        );
         emulator.setLatency(300);
-        await rejectsWith(client.modelInfer(bertRequest(1, 16).request, { timeoutMs: 50 }), "DEADLINE_EXCEEDED", true, /did not answer for model "bert" in time/);
+        await rejectsWith(
+            client.modelInfer(bertRequest(1, 16).request, { timeoutMs: 50 }),
+            "DEADLINE_EXCEEDED",
+            true,
+            /did not answer for model "bert" in time/,
+        );
     });
 
     it("turns targets into URLs with Triton's gRPC port by default, and refuses other schemes", () => {
@@ -182,17 +240,38 @@ describe("KServe v2 client against the v2 emulator", () => {
 
 describe("KServe v2 emulator command line", () => {
     it("reads its flags and refuses bad values naming the flag", () => {
-        assert.deepEqual(parseV2EmulatorArgs(["--port", "8001", "--seq-len", "64", "--max-batch-size", "2", "--latency-ms", "2.5", "--loading-ms", "10", "--model", "m", "--output-encoding", "contents"]), {
-            port: 8001,
-            seqLen: 64,
-            maxBatchSize: 2,
-            latencyMs: 2.5,
-            loadingForMs: 10,
-            modelName: "m",
-            outputEncoding: "contents",
-        });
+        assert.deepEqual(
+            parseV2EmulatorArgs([
+                "--port",
+                "8001",
+                "--seq-len",
+                "64",
+                "--max-batch-size",
+                "2",
+                "--latency-ms",
+                "2.5",
+                "--loading-ms",
+                "10",
+                "--model",
+                "m",
+                "--output-encoding",
+                "contents",
+            ]),
+            {
+                port: 8001,
+                seqLen: 64,
+                maxBatchSize: 2,
+                latencyMs: 2.5,
+                loadingForMs: 10,
+                modelName: "m",
+                outputEncoding: "contents",
+            },
+        );
         assert.throws(() => parseV2EmulatorArgs(["--seq-len", "0"]), /--seq-len must be an integer >= 1, got "0"/);
-        assert.throws(() => parseV2EmulatorArgs(["--output-encoding", "json"]), /--output-encoding must be one of raw, contents, got "json"/);
+        assert.throws(
+            () => parseV2EmulatorArgs(["--output-encoding", "json"]),
+            /--output-encoding must be one of raw, contents, got "json"/,
+        );
         assert.throws(() => parseV2EmulatorArgs(["--bogus", "1"]), /unknown option "--bogus"/);
         assert.deepEqual(parseV2EmulatorArgs(["--port=0", "--model=bert2"]), { port: 0, modelName: "bert2" }, "--flag=value works");
     });

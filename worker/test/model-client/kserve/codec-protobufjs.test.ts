@@ -45,7 +45,13 @@ function sampleRequest(): InferRequest {
         inputs: [
             { name: "input_ids", datatype: "INT64", shape: [batch, seq], data: int64Data(ids) },
             { name: "attention_mask", datatype: "INT64", shape: [batch, seq], data: int64Data([1, 1, 1, 1, 1, 1, 1, 0]) },
-            { name: "token_type_ids", datatype: "INT64", shape: [batch, seq], data: int64Data([0, 0, -1, -9007199254740991, 0, 1, 1, 0]), parameters: { binary: false } },
+            {
+                name: "token_type_ids",
+                datatype: "INT64",
+                shape: [batch, seq],
+                data: int64Data([0, 0, -1, -9007199254740991, 0, 1, 1, 0]),
+                parameters: { binary: false },
+            },
             { name: "text", datatype: "BYTES", shape: [2], data: joinBytesElements([Buffer.from("héllo"), Buffer.alloc(0)]) },
             { name: "half", datatype: "FP16", shape: [3], data: Buffer.from([0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b]) },
         ],
@@ -81,7 +87,10 @@ describe("KServe v2 codec vs protobufjs", () => {
                 ["logits", "pooled"],
             );
             const raw = (m.raw_input_contents as Uint8Array[]).map((b) => Buffer.from(b));
-            assert.deepEqual(raw, request.inputs.map((i) => i.data));
+            assert.deepEqual(
+                raw,
+                request.inputs.map((i) => i.data),
+            );
         });
 
         it("our typed-contents encoding decodes in protobufjs as int64_contents and bytes_contents", () => {
@@ -92,7 +101,10 @@ describe("KServe v2 codec vs protobufjs", () => {
             const inputs = m.inputs as { contents: Record<string, unknown[]> }[];
             assert.deepEqual(inputs[0].contents.int64_contents, [101, 2023, 2003, 102, 101, 7592, 102, 0]);
             assert.deepEqual(inputs[2].contents.int64_contents, [0, 0, -1, -9007199254740991, 0, 1, 1, 0]);
-            assert.deepEqual(inputs[3].contents.bytes_contents.map((b) => Buffer.from(b as Uint8Array).toString()), ["héllo", ""]);
+            assert.deepEqual(
+                inputs[3].contents.bytes_contents.map((b) => Buffer.from(b as Uint8Array).toString()),
+                ["héllo", ""],
+            );
         });
 
         it("decodes protobufjs's request with raw contents, and with typed contents of each kind", () => {
@@ -150,11 +162,18 @@ describe("KServe v2 codec vs protobufjs", () => {
         it("refuses raw contents that do not match the inputs, whoever encoded them", () => {
             const bad = encode(T("ModelInferRequest"), {
                 model_name: "bert",
-                inputs: [{ name: "a", datatype: "INT64", shape: [1, 2] }, { name: "b", datatype: "INT64", shape: [1, 2] }],
+                inputs: [
+                    { name: "a", datatype: "INT64", shape: [1, 2] },
+                    { name: "b", datatype: "INT64", shape: [1, 2] },
+                ],
                 raw_input_contents: [int64Data([1, 2])],
             });
             assert.throws(() => decodeInferRequest(bad), /1 raw_input_contents for 2 inputs/);
-            const short = encode(T("ModelInferRequest"), { model_name: "bert", inputs: [{ name: "a", datatype: "INT64", shape: [1, 2] }], raw_input_contents: [int64Data([1])] });
+            const short = encode(T("ModelInferRequest"), {
+                model_name: "bert",
+                inputs: [{ name: "a", datatype: "INT64", shape: [1, 2] }],
+                raw_input_contents: [int64Data([1])],
+            });
             assert.throws(() => decodeInferRequest(short), /input "a" INT64 \[1,2\] needs 16 bytes of data, got 8/);
         });
     });
@@ -179,9 +198,15 @@ describe("KServe v2 codec vs protobufjs", () => {
             assert.deepEqual(raw.parameters, { triton_final_response: { bool_param: true } });
             assert.deepEqual(
                 (raw.outputs as Record<string, unknown>[]).map((o) => [o.name, o.datatype, o.shape, o.contents]),
-                [["logits", "FP32", [2, 2], undefined], ["label", "INT64", [2], undefined]],
+                [
+                    ["logits", "FP32", [2, 2], undefined],
+                    ["label", "INT64", [2], undefined],
+                ],
             );
-            assert.deepEqual((raw.raw_output_contents as Uint8Array[]).map((b) => Buffer.from(b)), response.outputs.map((o) => o.data));
+            assert.deepEqual(
+                (raw.raw_output_contents as Uint8Array[]).map((b) => Buffer.from(b)),
+                response.outputs.map((o) => o.data),
+            );
 
             const typed = plain(T("ModelInferResponse"), encodeInferResponse(response, "contents"));
             assert.deepEqual(typed.raw_output_contents, []);
@@ -195,7 +220,14 @@ describe("KServe v2 codec vs protobufjs", () => {
                 { name: "logits", datatype: "FP32", shape: [2, 2] },
                 { name: "label", datatype: "INT64", shape: [2] },
             ];
-            const viaRaw = encode(T("ModelInferResponse"), { model_name: "bert", model_version: "1", id: "req-42", parameters: { triton_final_response: { bool_param: true } }, outputs: header, raw_output_contents: response.outputs.map((o) => o.data) });
+            const viaRaw = encode(T("ModelInferResponse"), {
+                model_name: "bert",
+                model_version: "1",
+                id: "req-42",
+                parameters: { triton_final_response: { bool_param: true } },
+                outputs: header,
+                raw_output_contents: response.outputs.map((o) => o.data),
+            });
             assert.deepEqual(decodeInferResponse(viaRaw), response);
             const viaTyped = encode(T("ModelInferResponse"), {
                 model_name: "bert",
@@ -208,15 +240,28 @@ describe("KServe v2 codec vs protobufjs", () => {
                 ],
             });
             const decoded = decodeInferResponse(viaTyped);
-            assert.deepEqual(decoded.outputs.map((o) => [o.name, o.datatype, o.shape]), [["logits", "FP32", [2, 2]], ["label", "INT64", [2]]]);
+            assert.deepEqual(
+                decoded.outputs.map((o) => [o.name, o.datatype, o.shape]),
+                [
+                    ["logits", "FP32", [2, 2]],
+                    ["label", "INT64", [2]],
+                ],
+            );
             assert.deepEqual(decoded.outputs[0].data, fp32Data([0.25, 0.75, -1e30, Number.POSITIVE_INFINITY]));
             assert.deepEqual(decoded.outputs[1].data, int64Data([1, 0]));
         });
 
         it("refuses an output whose data does not fill its shape", () => {
-            const bad = encode(T("ModelInferResponse"), { model_name: "bert", outputs: [{ name: "logits", datatype: "FP32", shape: [1, 2] }], raw_output_contents: [fp32Data([1, 2, 3])] });
+            const bad = encode(T("ModelInferResponse"), {
+                model_name: "bert",
+                outputs: [{ name: "logits", datatype: "FP32", shape: [1, 2] }],
+                raw_output_contents: [fp32Data([1, 2, 3])],
+            });
             assert.throws(() => decodeInferResponse(bad), /output "logits" FP32 \[1,2\] needs 8 bytes of data, got 12/);
-            const typed = encode(T("ModelInferResponse"), { model_name: "bert", outputs: [{ name: "logits", datatype: "FP32", shape: [1, 2], contents: { fp32_contents: [1] } }] });
+            const typed = encode(T("ModelInferResponse"), {
+                model_name: "bert",
+                outputs: [{ name: "logits", datatype: "FP32", shape: [1, 2], contents: { fp32_contents: [1] } }],
+            });
             assert.throws(() => decodeInferResponse(typed), /output "logits" FP32 \[1,2\] has 1 values, expected 2/);
         });
     });
@@ -233,13 +278,19 @@ describe("KServe v2 codec vs protobufjs", () => {
         it("ModelMetadataResponse both ways, with -1 (variable) dimensions", () => {
             const m = plain(T("ModelMetadataResponse"), encodeModelMetadataResponse(metadata));
             assert.deepEqual(m, metadata);
-            assert.deepEqual(decodeModelMetadataResponse(encode(T("ModelMetadataResponse"), metadata as unknown as Record<string, unknown>)), metadata);
+            assert.deepEqual(
+                decodeModelMetadataResponse(encode(T("ModelMetadataResponse"), metadata as unknown as Record<string, unknown>)),
+                metadata,
+            );
         });
 
         it("ModelReadyRequest / ModelMetadataRequest and the boolean replies both ways", () => {
             assert.deepEqual(plain(T("ModelReadyRequest"), encodeModelRef({ name: "bert", version: "7" })), { name: "bert", version: "7" });
             assert.deepEqual(plain(T("ModelMetadataRequest"), encodeModelRef({ name: "bert" })), { name: "bert" });
-            assert.deepEqual(decodeModelRef(encode(T("ModelReadyRequest"), { name: "bert", version: "2" })), { name: "bert", version: "2" });
+            assert.deepEqual(decodeModelRef(encode(T("ModelReadyRequest"), { name: "bert", version: "2" })), {
+                name: "bert",
+                version: "2",
+            });
             assert.deepEqual(plain(T("ModelReadyResponse"), encodeModelReadyResponse(true)), { ready: true });
             assert.deepEqual(plain(T("ServerLiveResponse"), encodeServerLiveResponse(true)), { live: true });
             assert.deepEqual(plain(T("ServerReadyResponse"), encodeServerReadyResponse(true)), { ready: true });

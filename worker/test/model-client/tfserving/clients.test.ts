@@ -24,7 +24,7 @@ const FRAME = H * W * 3;
 /** A frame whose bytes follow `seed`, so different seeds give different detections. */
 function frame(seed: number): Buffer {
     const f = Buffer.alloc(FRAME);
-    for (let i = 0; i < FRAME; i++) f[i] = (seed * 31 + i * (seed % 7 + 1)) % 256;
+    for (let i = 0; i < FRAME; i++) f[i] = (seed * 31 + i * ((seed % 7) + 1)) % 256;
     return f;
 }
 
@@ -51,7 +51,11 @@ function bertRequest(model = "bert"): { request: PredictRequest; ids: Int32Array
     const segments = Int32Array.from({ length: 10 }, (_, i) => (i % 5 >= 2 ? 1 : 0));
     const request = {
         model: { name: model, signatureName: "serving_default" },
-        inputs: { input_ids: tensorFromInt32(ids, [2, 5]), input_mask: tensorFromInt32(mask, [2, 5]), segment_ids: tensorFromInt32(segments, [2, 5]) },
+        inputs: {
+            input_ids: tensorFromInt32(ids, [2, 5]),
+            input_mask: tensorFromInt32(mask, [2, 5]),
+            segment_ids: tensorFromInt32(segments, [2, 5]),
+        },
     };
     return { request, ids, mask, segments };
 }
@@ -86,9 +90,18 @@ describe("TF Serving clients against the emulator", function () {
                 frames.forEach((f, i) => {
                     const expected = detectFrame(f);
                     assert.equal(num[i], expected.numDetections);
-                    assert.deepEqual(Array.from(scores.subarray(i * MAX_DETECTIONS, i * MAX_DETECTIONS + expected.numDetections)), expected.scores);
-                    assert.deepEqual(Array.from(classes.subarray(i * MAX_DETECTIONS, i * MAX_DETECTIONS + expected.numDetections)), expected.classes);
-                    assert.deepEqual(Array.from(boxes.subarray(i * MAX_DETECTIONS * 4, i * MAX_DETECTIONS * 4 + 4 * expected.numDetections)), expected.boxes.flat());
+                    assert.deepEqual(
+                        Array.from(scores.subarray(i * MAX_DETECTIONS, i * MAX_DETECTIONS + expected.numDetections)),
+                        expected.scores,
+                    );
+                    assert.deepEqual(
+                        Array.from(classes.subarray(i * MAX_DETECTIONS, i * MAX_DETECTIONS + expected.numDetections)),
+                        expected.classes,
+                    );
+                    assert.deepEqual(
+                        Array.from(boxes.subarray(i * MAX_DETECTIONS * 4, i * MAX_DETECTIONS * 4 + 4 * expected.numDetections)),
+                        expected.boxes.flat(),
+                    );
                     assert.equal(scores[i * MAX_DETECTIONS + expected.numDetections], 0, "padding rows are zero");
                 });
                 assert.ok(Array.from(scores).some((s) => s > 0.5) && Array.from(scores).some((s) => s > 0 && s < 0.5));
@@ -108,7 +121,9 @@ describe("TF Serving clients against the emulator", function () {
             });
 
             it("reports model status", async () => {
-                assert.deepEqual(await client.getModelStatus({ name: "bert" }), [{ version: 1, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" }]);
+                assert.deepEqual(await client.getModelStatus({ name: "bert" }), [
+                    { version: 1, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" },
+                ]);
             });
 
             it("says clearly when the server has no model of that name (permanent)", async () => {
@@ -128,11 +143,22 @@ describe("TF Serving clients against the emulator", function () {
                 assert.match(sigErr.message, /signature name: "predict_images" not found/);
                 // JSON carries no dtype (the server reads numbers by its signature), so over REST the
                 // mismatch shows as a value that is not a uint8.
-                const wrongDtype = { model: { name: "object_detection" }, inputs: { inputs: tensorFromInt32(new Int32Array(FRAME).fill(300), [1, H, W, 3]) } };
+                const wrongDtype = {
+                    model: { name: "object_detection" },
+                    inputs: { inputs: tensorFromInt32(new Int32Array(FRAME).fill(300), [1, H, W, 3]) },
+                };
                 const dtypeErr = await rejection(client.predict(wrongDtype));
                 assert.equal(dtypeErr.code, "INVALID_ARGUMENT");
-                assert.match(dtypeErr.message, transport === "grpc" ? /"inputs" must be DT_UINT8 \[N,H,W,3\] but DT_INT32 was provided/ : /input "inputs": element 0 = 300 is not a valid DT_UINT8/);
-                const wrongShape = { model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(Buffer.alloc(FRAME), [1, H * W, 3]) } };
+                assert.match(
+                    dtypeErr.message,
+                    transport === "grpc"
+                        ? /"inputs" must be DT_UINT8 \[N,H,W,3\] but DT_INT32 was provided/
+                        : /input "inputs": element 0 = 300 is not a valid DT_UINT8/,
+                );
+                const wrongShape = {
+                    model: { name: "object_detection" },
+                    inputs: { inputs: tensorFromUint8(Buffer.alloc(FRAME), [1, H * W, 3]) },
+                };
                 const shapeErr = await rejection(client.predict(wrongShape));
                 assert.equal(shapeErr.code, "INVALID_ARGUMENT");
                 assert.match(shapeErr.message, /must have shape \[N,H,W,3\]/);
@@ -242,7 +268,10 @@ describe("model status polling", () => {
         try {
             const err = await rejection(waitForModelAvailable(client, { name: "missing" }, { timeoutMs: 300, intervalMs: 100 }));
             assert.equal(err.code, "MODEL_NOT_AVAILABLE");
-            assert.match(err.message, /model "missing" on grpc:\/\/.* was not AVAILABLE within 300 ms; last status: .*Could not find any versions of model missing/);
+            assert.match(
+                err.message,
+                /model "missing" on grpc:\/\/.* was not AVAILABLE within 300 ms; last status: .*Could not find any versions of model missing/,
+            );
         } finally {
             client.close();
             await emulator.stop();
@@ -261,10 +290,22 @@ describe("createModelClient and bad responses", () => {
         const server = new Server();
         const identity = (b: Buffer): Buffer => b;
         server.addService(
-            { Predict: { path: PREDICT_METHOD, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+            {
+                Predict: {
+                    path: PREDICT_METHOD,
+                    requestStream: false,
+                    responseStream: false,
+                    requestSerialize: identity,
+                    requestDeserialize: identity,
+                    responseSerialize: identity,
+                    responseDeserialize: identity,
+                },
+            },
             { Predict: (_call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, Buffer.from([0x0a, 0x7f, 0x01])) },
         );
-        const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+        const port = await new Promise<number>((resolve, reject) =>
+            server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+        );
         const client = createModelClient(`grpc://127.0.0.1:${port}`);
         try {
             const err = await rejection(client.predict(bertRequest().request));

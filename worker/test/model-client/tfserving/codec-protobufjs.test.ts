@@ -51,7 +51,10 @@ describe("TF Serving codec vs protobufjs", () => {
         assert.equal(inputs.input_ids.dtype, DataType.DT_INT32);
         assert.deepEqual(bytes(inputs.input_ids.tensor_content), request.inputs.input_ids.content);
         assert.equal(inputs.words.dtype, DataType.DT_STRING);
-        assert.deepEqual((inputs.words.string_val as Uint8Array[]).map((b) => bytes(b).toString()), ["héllo", ""]);
+        assert.deepEqual(
+            (inputs.words.string_val as Uint8Array[]).map((b) => bytes(b).toString()),
+            ["héllo", ""],
+        );
     });
 
     it("version 0 is sent as an empty wrapper (present, value 0), and no version as no wrapper", () => {
@@ -65,7 +68,11 @@ describe("TF Serving codec vs protobufjs", () => {
         const buf = encode(T("PredictRequest"), {
             model_spec: { name: "bert", version: { value: 3 }, signature_name: "serving_default" },
             inputs: {
-                input_ids: { dtype: DataType.DT_INT32, tensor_shape: { dim: [{ size: 1 }, { size: 2 }] }, tensor_content: Buffer.from(new Int32Array([101, 102]).buffer) },
+                input_ids: {
+                    dtype: DataType.DT_INT32,
+                    tensor_shape: { dim: [{ size: 1 }, { size: 2 }] },
+                    tensor_content: Buffer.from(new Int32Array([101, 102]).buffer),
+                },
                 mask: { dtype: DataType.DT_INT32, tensor_shape: { dim: [{ size: 2 }] }, int_val: [1, -1] },
             },
             output_filter: ["logits"],
@@ -109,7 +116,11 @@ describe("TF Serving codec vs protobufjs", () => {
             model_spec: { name: "bert", version: { value: 1 } },
             outputs: {
                 packed: { dtype: DataType.DT_FLOAT, tensor_shape: { dim: [{ size: 2 }, { size: 2 }] }, float_val: logits },
-                raw: { dtype: DataType.DT_FLOAT, tensor_shape: { dim: [{ size: 4 }] }, tensor_content: Buffer.from(new Float32Array(logits).buffer) },
+                raw: {
+                    dtype: DataType.DT_FLOAT,
+                    tensor_shape: { dim: [{ size: 4 }] },
+                    tensor_content: Buffer.from(new Float32Array(logits).buffer),
+                },
                 doubles: { dtype: DataType.DT_DOUBLE, tensor_shape: { dim: [{ size: 2 }] }, double_val: [Math.PI, -0.5] },
                 ids: { dtype: DataType.DT_INT64, tensor_shape: { dim: [{ size: 3 }] }, int64_val: [1, -1, 2 ** 40] },
                 filled: { dtype: DataType.DT_FLOAT, tensor_shape: { dim: [{ size: 3 }] }, float_val: [7] },
@@ -126,8 +137,13 @@ describe("TF Serving codec vs protobufjs", () => {
     });
 
     it("GetModelStatus request and response both ways", () => {
-        assert.deepEqual(plain(T("GetModelStatusRequest"), encodeGetModelStatusRequest({ name: "bert", version: 2 })), { model_spec: { name: "bert", version: { value: 2 } } });
-        assert.deepEqual(decodeGetModelStatusRequest(encode(T("GetModelStatusRequest"), { model_spec: { name: "bert", signature_name: "s" } })), { name: "bert", signatureName: "s" });
+        assert.deepEqual(plain(T("GetModelStatusRequest"), encodeGetModelStatusRequest({ name: "bert", version: 2 })), {
+            model_spec: { name: "bert", version: { value: 2 } },
+        });
+        assert.deepEqual(
+            decodeGetModelStatusRequest(encode(T("GetModelStatusRequest"), { model_spec: { name: "bert", signature_name: "s" } })),
+            { name: "bert", signatureName: "s" },
+        );
         const statuses = [
             { version: 1, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" },
             { version: 2, state: ModelState.LOADING, errorCode: 5, errorMessage: "not yet" },
@@ -138,7 +154,13 @@ describe("TF Serving codec vs protobufjs", () => {
                 { version: 2, state: 20, status: { error_code: 5, error_message: "not yet" } },
             ],
         });
-        const theirs = encode(T("GetModelStatusResponse"), { model_version_status: statuses.map((s) => ({ version: s.version, state: s.state, status: { error_code: s.errorCode, error_message: s.errorMessage } })) });
+        const theirs = encode(T("GetModelStatusResponse"), {
+            model_version_status: statuses.map((s) => ({
+                version: s.version,
+                state: s.state,
+                status: { error_code: s.errorCode, error_message: s.errorMessage },
+            })),
+        });
         assert.deepEqual(decodeGetModelStatusResponse(theirs), statuses);
     });
 });

@@ -61,8 +61,13 @@ describe("tfserving codec: field numbers against hand-assembled bytes", () => {
 
     it("GetModelStatusResponse: model_version_status=1 {version=1, state=2, status=3 {error_code=1, error_message=2}}", () => {
         const bytes = hex(`0a0e 0803 101e 1a08 0805 1204${ascii("oops")}`);
-        assert.deepEqual(decodeGetModelStatusResponse(bytes), [{ version: 3, state: ModelState.AVAILABLE, errorCode: 5, errorMessage: "oops" }]);
-        assert.deepEqual(encodeGetModelStatusResponse([{ version: 3, state: ModelState.AVAILABLE, errorCode: 5, errorMessage: "oops" }]), bytes);
+        assert.deepEqual(decodeGetModelStatusResponse(bytes), [
+            { version: 3, state: ModelState.AVAILABLE, errorCode: 5, errorMessage: "oops" },
+        ]);
+        assert.deepEqual(
+            encodeGetModelStatusResponse([{ version: 3, state: ModelState.AVAILABLE, errorCode: 5, errorMessage: "oops" }]),
+            bytes,
+        );
     });
 
     it("GetModelStatusResponse keeps int64 versions above 2^32", () => {
@@ -87,7 +92,12 @@ describe("tfserving codec: field numbers against hand-assembled bytes", () => {
     });
 
     it("int_val=7, int64_val=10, bool_val=11, half_val=13, double_val=6 decode into content", () => {
-        const one = (tensorHex: string): Tensor => decodePredictResponse(hex(`0a${(3 + 2 + tensorHex.replace(/\s+/g, "").length / 2).toString(16).padStart(2, "0")} 0a01${ascii("o")} 12${(tensorHex.replace(/\s+/g, "").length / 2).toString(16).padStart(2, "0")}${tensorHex}`)).outputs.o;
+        const one = (tensorHex: string): Tensor =>
+            decodePredictResponse(
+                hex(
+                    `0a${(3 + 2 + tensorHex.replace(/\s+/g, "").length / 2).toString(16).padStart(2, "0")} 0a01${ascii("o")} 12${(tensorHex.replace(/\s+/g, "").length / 2).toString(16).padStart(2, "0")}${tensorHex}`,
+                ),
+            ).outputs.o;
         const shape2 = "1204 12020802";
         const int32Unpacked = one(`0803 ${shape2} 3805 38ffffffffffffffffff01`);
         assert.equal(int32Unpacked.dtype, DataType.DT_INT32);
@@ -112,7 +122,10 @@ describe("tfserving codec: field numbers against hand-assembled bytes", () => {
     });
 
     it("a typed value count that does not match the shape is a decode error", () => {
-        assert.throws(() => decodePredictResponse(hex(`0a17 0a01${ascii("o")} 1212 0801 1204 12020803 2a08${floatsHex(1, 2)}`)), /has 2 values, expected 3/);
+        assert.throws(
+            () => decodePredictResponse(hex(`0a17 0a01${ascii("o")} 1212 0801 1204 12020803 2a08${floatsHex(1, 2)}`)),
+            /has 2 values, expected 3/,
+        );
     });
 });
 
@@ -192,8 +205,29 @@ describe("tfserving JSON tensors", () => {
 
     it("rejects ragged arrays and out-of-range integers with the input named", () => {
         assert.throws(() => jsonToTensor([[1, 2], [3]], 'input "x"'), /input "x": ragged/);
-        assert.throws(() => jsonToTensor([[1, 2], [3, [4]]], 'input "x"'), /input "x": ragged/);
-        assert.throws(() => jsonToTensor([[1, 2], [3, 4.5]], 'input "x"', DataType.DT_UINT8), /element 3 = 4.5 is not a valid DT_UINT8/);
+        assert.throws(
+            () =>
+                jsonToTensor(
+                    [
+                        [1, 2],
+                        [3, [4]],
+                    ],
+                    'input "x"',
+                ),
+            /input "x": ragged/,
+        );
+        assert.throws(
+            () =>
+                jsonToTensor(
+                    [
+                        [1, 2],
+                        [3, 4.5],
+                    ],
+                    'input "x"',
+                    DataType.DT_UINT8,
+                ),
+            /element 3 = 4.5 is not a valid DT_UINT8/,
+        );
         assert.throws(() => jsonToTensor([256], 'input "x"', DataType.DT_UINT8), /256 is not a valid DT_UINT8/);
     });
 });

@@ -3,9 +3,27 @@
 import { strict as assert } from "node:assert";
 import { createServer, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
-import { encodeGetModelStatusResponse, encodePredictRequest, encodePredictRequestSegments, encodePredictResponse } from "../../../model-client/tfserving/codec";
-import { decodeGrpcMessage, encodeGrpcMessage, formatGrpcTimeout, frameMessage, parseGrpcTimeout } from "../../../model-client/grpc/protocol";
-import { createModelClient, GrpcModelClient, ModelState, tensorFromInt32, tensorFromUint8, type ModelClient } from "../../../model-client/tfserving";
+import {
+    encodeGetModelStatusResponse,
+    encodePredictRequest,
+    encodePredictRequestSegments,
+    encodePredictResponse,
+} from "../../../model-client/tfserving/codec";
+import {
+    decodeGrpcMessage,
+    encodeGrpcMessage,
+    formatGrpcTimeout,
+    frameMessage,
+    parseGrpcTimeout,
+} from "../../../model-client/grpc/protocol";
+import {
+    createModelClient,
+    GrpcModelClient,
+    ModelState,
+    tensorFromInt32,
+    tensorFromUint8,
+    type ModelClient,
+} from "../../../model-client/tfserving";
 import { rejection } from "../../support/rejection";
 
 type Behaviour = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: Buffer) => void;
@@ -87,7 +105,9 @@ describe("h2 gRPC client against raw HTTP/2 servers", () => {
     it("createModelClient gives the h2 client for grpc:// URLs, and it sends gRPC request headers", async () => {
         assert.ok(client instanceof GrpcModelClient);
         server.behave((stream) => replyOk(stream, STATUS_REPLY));
-        assert.deepEqual(await client.getModelStatus({ name: "m" }, { timeoutMs: 2500 }), [{ version: 2, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" }]);
+        assert.deepEqual(await client.getModelStatus({ name: "m" }, { timeoutMs: 2500 }), [
+            { version: 2, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" },
+        ]);
         const h = server.requestHeaders[0];
         assert.equal(h[":method"], "POST");
         assert.equal(h[":path"], "/tensorflow.serving.ModelService/GetModelStatus");
@@ -98,7 +118,16 @@ describe("h2 gRPC client against raw HTTP/2 servers", () => {
     });
 
     it("reads a trailers-only error response (status in the headers)", async () => {
-        server.behave((stream) => stream.respond({ ...GRPC_OK_HEADERS, "grpc-status": "5", "grpc-message": encodeGrpcMessage("Could not find any versions of model m — ¿nada?") }, { endStream: true }));
+        server.behave((stream) =>
+            stream.respond(
+                {
+                    ...GRPC_OK_HEADERS,
+                    "grpc-status": "5",
+                    "grpc-message": encodeGrpcMessage("Could not find any versions of model m — ¿nada?"),
+                },
+                { endStream: true },
+            ),
+        );
         const err = await rejection(client.getModelStatus({ name: "m" }));
         assert.equal(err.code, "NOT_FOUND");
         assert.equal(err.transient, false);
@@ -154,7 +183,9 @@ describe("h2 gRPC client against raw HTTP/2 servers", () => {
     it("refuses a response larger than maxReceiveMessageBytes", async () => {
         const small = new GrpcModelClient(server.url, server.url.replace("grpc://", ""), { maxReceiveMessageBytes: 1000 });
         try {
-            server.behave((stream) => replyOk(stream, encodePredictResponse({ outputs: { x: tensorFromUint8(Buffer.alloc(5000), [5000]) } })));
+            server.behave((stream) =>
+                replyOk(stream, encodePredictResponse({ outputs: { x: tensorFromUint8(Buffer.alloc(5000), [5000]) } })),
+            );
             const err = await rejection(small.predict({ model: { name: "m" }, inputs: {} }));
             assert.equal(err.code, "RESOURCE_EXHAUSTED");
             assert.match(err.message, /larger than the limit of 1000 bytes/);
@@ -174,8 +205,16 @@ describe("h2 gRPC client against raw HTTP/2 servers", () => {
     });
 
     it("multiplexes concurrent calls on one session and opens a new one after GOAWAY", async () => {
-        server.behave((stream, _headers, body) => setTimeout(() => replyOk(stream, encodePredictResponse({ outputs: { echo: tensorFromUint8(body.subarray(5), [body.length - 5]) } })), 20));
-        const requests = Array.from({ length: 24 }, (_, i) => ({ model: { name: `m${i}` }, inputs: { x: tensorFromInt32(new Int32Array([i]), [1]) } }));
+        server.behave((stream, _headers, body) =>
+            setTimeout(
+                () => replyOk(stream, encodePredictResponse({ outputs: { echo: tensorFromUint8(body.subarray(5), [body.length - 5]) } })),
+                20,
+            ),
+        );
+        const requests = Array.from({ length: 24 }, (_, i) => ({
+            model: { name: `m${i}` },
+            inputs: { x: tensorFromInt32(new Int32Array([i]), [1]) },
+        }));
         const replies = await Promise.all(requests.map((r) => client.predict(r)));
         replies.forEach((reply, i) => assert.ok(reply.outputs.echo.content!.equals(encodePredictRequest(requests[i])), `call ${i}`));
         assert.equal(server.sessions(), 1);
@@ -201,7 +240,10 @@ async function freezableProxy(target: string): Promise<{ url: string; freeze: ()
     const sockets = new Set<Socket>();
     const server = createNetServer((inbound) => {
         const outbound = netConnect({ host: "127.0.0.1", port: Number(targetPort) });
-        for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+        for (const [from, to] of [
+            [inbound, outbound],
+            [outbound, inbound],
+        ] as const) {
             sockets.add(from);
             from.on("data", (chunk: Buffer) => {
                 if (!frozen) to.write(chunk);
@@ -277,7 +319,11 @@ describe("gRPC protocol helpers", () => {
 
     it("frames a gather list without copying the big segments", () => {
         const content = Buffer.alloc(300_000, 7);
-        const request = { model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(content, [1, 100, 1000, 3]) }, outputFilter: ["detection_boxes"] };
+        const request = {
+            model: { name: "object_detection" },
+            inputs: { inputs: tensorFromUint8(content, [1, 100, 1000, 3]) },
+            outputFilter: ["detection_boxes"],
+        };
         const segments = encodePredictRequestSegments(request);
         assert.ok(
             segments.some((s) => s.buffer === content.buffer && s.byteOffset === content.byteOffset && s.length === content.length),

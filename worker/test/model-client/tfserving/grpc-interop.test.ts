@@ -1,7 +1,17 @@
 // Protocol fidelity of our node:http2 gRPC transport, checked against the reference implementation:
 // our client against a @grpc/grpc-js server, and a @grpc/grpc-js client against our emulator's server.
 import { strict as assert } from "node:assert";
-import { Client, credentials, Metadata, Server, ServerCredentials, status as GrpcStatus, type ServerUnaryCall, type sendUnaryData, type ServiceError } from "@grpc/grpc-js";
+import {
+    Client,
+    credentials,
+    Metadata,
+    Server,
+    ServerCredentials,
+    status as GrpcStatus,
+    type ServerUnaryCall,
+    type sendUnaryData,
+    type ServiceError,
+} from "@grpc/grpc-js";
 import {
     decodeGetModelStatusRequest,
     decodeGetModelStatusResponse,
@@ -28,7 +38,15 @@ import {
 import { rejection } from "../../support/rejection";
 
 const identity = (b: Buffer): Buffer => b;
-const unary = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity });
+const unary = (path: string) => ({
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+});
 
 /** Messages a gRPC implementation must carry byte-exactly through percent-encoding. */
 const AWKWARD_MESSAGE = "naïve 100% «échec» — 失败 %41 tab\there";
@@ -77,11 +95,23 @@ describe("gRPC interop: our h2 client against a grpc-js server", () => {
                 },
                 GetModelStatus: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
                     const spec = decodeGetModelStatusRequest(call.request);
-                    cb(null, encodeGetModelStatusResponse([{ version: spec.version ?? 3, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: `status of ${spec.name}` }]));
+                    cb(
+                        null,
+                        encodeGetModelStatusResponse([
+                            {
+                                version: spec.version ?? 3,
+                                state: ModelState.AVAILABLE,
+                                errorCode: 0,
+                                errorMessage: `status of ${spec.name}`,
+                            },
+                        ]),
+                    );
                 },
             },
         );
-        const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+        const port = await new Promise<number>((resolve, reject) =>
+            server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+        );
         client = createModelClient(`grpc://127.0.0.1:${port}`);
     });
     after(() => {
@@ -100,7 +130,9 @@ describe("gRPC interop: our h2 client against a grpc-js server", () => {
     });
 
     it("GetModelStatus round-trips", async () => {
-        assert.deepEqual(await client.getModelStatus({ name: "bert", version: 12 }), [{ version: 12, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "status of bert" }]);
+        assert.deepEqual(await client.getModelStatus({ name: "bert", version: 12 }), [
+            { version: 12, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "status of bert" },
+        ]);
     });
 
     it("sends grpc-timeout so the server sees the caller's deadline", async () => {
@@ -143,7 +175,9 @@ describe("gRPC interop: our h2 client against a grpc-js server", () => {
     it("runs many calls in flight at once, each getting its own answer", async () => {
         const calls = Array.from({ length: 40 }, (_, i) => {
             const content = Buffer.alloc(i % 4 === 0 ? 300_000 : 64, i);
-            return client.predict({ model: { name: i % 5 === 0 ? "slow:30" : "echo" }, inputs: { x: tensorFromUint8(content, [content.length]) } }).then((r) => ({ i, r, content }));
+            return client
+                .predict({ model: { name: i % 5 === 0 ? "slow:30" : "echo" }, inputs: { x: tensorFromUint8(content, [content.length]) } })
+                .then((r) => ({ i, r, content }));
         });
         for (const { i, r, content } of await Promise.all(calls)) {
             assert.ok(r.outputs.x_echo.content!.equals(content), `call ${i}`);
@@ -157,10 +191,18 @@ describe("gRPC interop: a grpc-js client against our emulator's server", () => {
 
     const call = (method: string, body: Buffer, timeoutMs = 10_000): Promise<Buffer> =>
         new Promise((resolve, reject) => {
-            client.makeUnaryRequest(method, identity, identity, body, new Metadata(), { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, value?: Buffer) => {
-                if (err) reject(err);
-                else resolve(value!);
-            });
+            client.makeUnaryRequest(
+                method,
+                identity,
+                identity,
+                body,
+                new Metadata(),
+                { deadline: Date.now() + timeoutMs },
+                (err: ServiceError | null, value?: Buffer) => {
+                    if (err) reject(err);
+                    else resolve(value!);
+                },
+            );
         });
     const failure = async (promise: Promise<unknown>): Promise<ServiceError> => {
         try {
@@ -174,7 +216,14 @@ describe("gRPC interop: a grpc-js client against our emulator's server", () => {
         const ids = Int32Array.from({ length: 6 }, (_, i) => 100 + i);
         const mask = Int32Array.from({ length: 6 }, () => 1);
         const segments = Int32Array.from({ length: 6 }, (_, i) => i % 2);
-        return { model: { name: model }, inputs: { input_ids: tensorFromInt32(ids, [1, 6]), input_mask: tensorFromInt32(mask, [1, 6]), segment_ids: tensorFromInt32(segments, [1, 6]) } };
+        return {
+            model: { name: model },
+            inputs: {
+                input_ids: tensorFromInt32(ids, [1, 6]),
+                input_mask: tensorFromInt32(mask, [1, 6]),
+                segment_ids: tensorFromInt32(segments, [1, 6]),
+            },
+        };
     };
 
     before(async () => {
@@ -194,18 +243,26 @@ describe("gRPC interop: a grpc-js client against our emulator's server", () => {
         const logits = Object.values(response.outputs)[0];
         const request = bert();
         const raw = (name: string): Int32Array => new Int32Array(Uint8Array.from(request.inputs[name].content!).buffer);
-        assert.deepEqual(Array.from(readFloat32(logits)), Array.from(bertLogits(raw("input_ids"), raw("input_mask"), raw("segment_ids"), 1, 6)));
+        assert.deepEqual(
+            Array.from(readFloat32(logits)),
+            Array.from(bertLogits(raw("input_ids"), raw("input_mask"), raw("segment_ids"), 1, 6)),
+        );
         assert.deepEqual(response.model, { name: "bert", version: 1, signatureName: "serving_default" });
     });
 
     it("answers GetModelStatus", async () => {
-        const statuses = decodeGetModelStatusResponse(await call(GET_MODEL_STATUS_METHOD, encodeGetModelStatusRequest({ name: "object_detection" })));
+        const statuses = decodeGetModelStatusResponse(
+            await call(GET_MODEL_STATUS_METHOD, encodeGetModelStatusRequest({ name: "object_detection" })),
+        );
         assert.deepEqual(statuses, [{ version: 1, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" }]);
     });
 
     it("takes a 2.16 MB video batch and returns its detections", async () => {
         const content = bigFrames();
-        const body = encodePredictRequest({ model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(content, [8, 300, 300, 3]) } });
+        const body = encodePredictRequest({
+            model: { name: "object_detection" },
+            inputs: { inputs: tensorFromUint8(content, [8, 300, 300, 3]) },
+        });
         const response = decodePredictResponse(await call(PREDICT_METHOD, body));
         const num = readFloat32(response.outputs.num_detections);
         const scores = readFloat32(response.outputs.detection_scores);
@@ -248,7 +305,10 @@ describe("gRPC interop: a grpc-js client against our emulator's server", () => {
         const results = await Promise.all(
             Array.from({ length: 32 }, async (_, i) => {
                 const content = Buffer.alloc(4 * 4 * 3, i * 7);
-                const body = encodePredictRequest({ model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(content, [1, 4, 4, 3]) } });
+                const body = encodePredictRequest({
+                    model: { name: "object_detection" },
+                    inputs: { inputs: tensorFromUint8(content, [1, 4, 4, 3]) },
+                });
                 const response = decodePredictResponse(await call(PREDICT_METHOD, body));
                 return { content, num: readFloat32(response.outputs.num_detections)[0] };
             }),
