@@ -45,15 +45,23 @@ function service(prices: RegionPrices, key: ServiceKey): Price {
 const round = (n: number): number => Math.round(n * 1e6) / 1e6;
 
 function nodeGroupLines(g: NodeGroupShape, table: PriceTable, region: string, prices: RegionPrices): CostLine[] {
-    const p = instancePrice(table, region, g.instanceType);
+    // A group with several instance types may launch any of them: the minimum is priced at the cheapest,
+    // the maximum at the dearest, so the range holds whatever mix EC2 picks.
+    const priced = [g.instanceType, ...g.otherInstanceTypes].map((type) => ({ type, price: instancePrice(table, region, type) }));
+    const cheapest = priced.reduce((a, b) => (b.price.usd < a.price.usd ? b : a));
+    const dearest = priced.reduce((a, b) => (b.price.usd > a.price.usd ? b : a));
     const spot = g.capacityType === "SPOT" ? " (SPOT: priced on-demand, an upper bound)" : "";
+    const at = priced.map((t) => `${t.type} $${t.price.usd}/h`).join(", ");
     const lines: CostLine[] = [
         {
             item: `node group ${g.name}`,
-            detail: `${g.instanceType} x ${g.minSize}..${g.maxSize} at $${p.usd}/h${spot}`,
-            minUsdPerHour: round(p.usd * g.minSize),
-            maxUsdPerHour: round(p.usd * g.maxSize),
-            approximate: p.approximate === true || g.capacityType === "SPOT",
+            detail:
+                priced.length === 1
+                    ? `${g.instanceType} x ${g.minSize}..${g.maxSize} at $${cheapest.price.usd}/h${spot}`
+                    : `${g.minSize}..${g.maxSize} of ${at}${spot}`,
+            minUsdPerHour: round(cheapest.price.usd * g.minSize),
+            maxUsdPerHour: round(dearest.price.usd * g.maxSize),
+            approximate: priced.some((t) => t.price.approximate === true) || g.capacityType === "SPOT",
         },
     ];
     if (g.volumeGiB !== undefined) {

@@ -27,7 +27,7 @@ export const WORKLOAD_LABEL = "eks-inference/workload";
 export interface NodeGroupShape {
     name: string;
     instanceType: string;
-    /** Other instance types the group may launch (priced at the first one). */
+    /** Other instance types the group may launch (the cost range spans the cheapest to the dearest). */
     otherInstanceTypes: string[];
     minSize: number;
     maxSize: number;

@@ -181,6 +181,20 @@ describe("cost model", () => {
         assert.match(text, /node group demo-video\s+\$0\.2000\s+\$0\.8000\s+g6f\.large x 1\.\.4/);
         assert.match(text, /total/);
     });
+    it("prices a group with several instance types from the cheapest (minimum) to the dearest (maximum)", () => {
+        const t = table();
+        const p = (type: string): number => t.regions["us-west-2"].instances[type].usd;
+        const group = {
+            type: "aws:eks/nodeGroup:NodeGroup",
+            name: "mixed",
+            inputs: { instanceTypes: ["g6.xlarge", "g6f.large"], capacityType: "SPOT", scalingConfig: { minSize: 1, maxSize: 2 } },
+        };
+        const line = stackCost(deriveStackShape([group]), t, "us-west-2").lines.find((l) => l.item === "node group mixed");
+        assert.ok(line, "a cost line for the group");
+        assert.ok(Math.abs(line.minUsdPerHour - p("g6f.large")) < 1e-6, `min ${line.minUsdPerHour}`);
+        assert.ok(Math.abs(line.maxUsdPerHour - 2 * p("g6.xlarge")) < 1e-6, `max ${line.maxUsdPerHour}`);
+        assert.match(line.detail, /g6\.xlarge .*g6f\.large/);
+    });
     it("prices a video-hour as node $/h divided by hours of video per node-hour (fps / source fps)", () => {
         assert.equal(costPerVideoHour(0.2, 30), 0.2);
         assert.equal(costPerVideoHour(0.2, 60), 0.1);
