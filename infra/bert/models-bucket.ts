@@ -8,6 +8,7 @@
 // - Versioning off: a model prefix is written once (its key names model, shapes and toolchain).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { denyInsecureTransportStatement, hardenBucket } from "../platform/hardened-bucket";
 
 export class ModelsBucket extends pulumi.ComponentResource {
     readonly bucket: aws.s3.Bucket;
@@ -19,26 +20,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
         const child = { parent: this };
         this.bucket = new aws.s3.Bucket(name, { forceDestroy: true }, child);
         const bucket = this.bucket;
-        new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(
-            name,
-            {
-                bucket: bucket.id,
-                blockPublicAcls: true,
-                blockPublicPolicy: true,
-                ignorePublicAcls: true,
-                restrictPublicBuckets: true,
-            },
-            child,
-        );
-        new aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            {
-                bucket: bucket.id,
-                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-            },
-            child,
-        );
+        const { publicAccess } = hardenBucket(name, bucket, this);
         new aws.s3.BucketLifecycleConfiguration(
             name,
             {
@@ -60,16 +42,7 @@ export class ModelsBucket extends pulumi.ComponentResource {
                 bucket: bucket.id,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "DenyInsecureTransport",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "s3:*",
-                            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                            Condition: { Bool: { "aws:SecureTransport": "false" } },
-                        },
-                    ],
+                    Statement: [denyInsecureTransportStatement(bucket)],
                 }),
             },
             { parent: this, dependsOn: [publicAccess] },

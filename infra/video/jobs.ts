@@ -9,6 +9,7 @@
 //   would keep every expired result as a billed noncurrent version.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { denyInsecureTransportStatement, hardenBucket } from "../platform/hardened-bucket";
 
 export interface VideoJobsArgs {
     /** Key prefix uploads land under (S3 notifications fire for it only). */
@@ -42,26 +43,7 @@ export class VideoJobs extends pulumi.ComponentResource {
 
         const bucket = new aws.s3.Bucket(name, { forceDestroy: false }, child);
         this.bucket = bucket;
-        new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(
-            name,
-            {
-                bucket: bucket.id,
-                blockPublicAcls: true,
-                blockPublicPolicy: true,
-                ignorePublicAcls: true,
-                restrictPublicBuckets: true,
-            },
-            child,
-        );
-        new aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            {
-                bucket: bucket.id,
-                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-            },
-            child,
-        );
+        const { publicAccess } = hardenBucket(name, bucket, this);
         const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [
             {
                 id: "abort-incomplete-uploads",
@@ -85,16 +67,7 @@ export class VideoJobs extends pulumi.ComponentResource {
                 bucket: bucket.id,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "DenyInsecureTransport",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "s3:*",
-                            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                            Condition: { Bool: { "aws:SecureTransport": "false" } },
-                        },
-                    ],
+                    Statement: [denyInsecureTransportStatement(bucket)],
                 }),
             },
             { parent: this, dependsOn: [publicAccess] },
