@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { BERT_SERVING_IDENTITY } from "../platform/identities";
 import {
     appLabels,
-    podSecurityContext,
     requireDnsLabel,
     requireScheduling,
     TF_SERVING_GRPC_PORT,
@@ -19,7 +18,8 @@ import {
     type Scheduling,
     workloadNamespace,
 } from "../kube/common";
-import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
+import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, bertFront } from "./front";
+import { bertDeploymentArgs } from "./deployment";
 import { modelFetchInitContainer } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
 
@@ -111,60 +111,37 @@ export class BertInferenceService extends pulumi.ComponentResource {
 
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
-            {
-                // Readiness can take long (node, image pull, model load): `pulumi up` does not wait for it.
-                metadata: { name: SERVICE_NAME, namespace: namespaceName, labels: labels.all, annotations: { ...SKIP_AWAIT } },
-                spec: {
-                    replicas: args.replicas,
-                    selector: { matchLabels: labels.selector },
-                    // Accelerators are scarce: replace one pod at a time rather than needing a spare device
-                    // for a surge pod (with one replica that means a short gap during a rollout).
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
-                    template: {
-                        metadata: { labels: labels.all },
-                        spec: {
-                            serviceAccountName: sa.metadata.name,
-                            automountServiceAccountToken: false,
-                            nodeSelector: args.scheduling.nodeSelector,
-                            tolerations: args.scheduling.tolerations,
-                            priorityClassName: args.priorityClassName,
-                            securityContext: podSecurityContext(),
-                            terminationGracePeriodSeconds: 30,
-                            // Spread replicas over nodes so one node's loss keeps the service up.
-                            topologySpreadConstraints: [
-                                {
-                                    maxSkew: 1,
-                                    topologyKey: "kubernetes.io/hostname",
-                                    whenUnsatisfiable: "ScheduleAnyway",
-                                    labelSelector: { matchLabels: labels.selector },
-                                },
-                            ],
-                            initContainers: [
-                                modelFetchInitContainer({
-                                    image: args.modelFetchImage,
-                                    model: args.model,
-                                    modelsVolume: VOLUMES.models,
-                                    region: args.region,
-                                    resources: args.resources?.modelFetch,
-                                }),
-                            ],
-                            containers: [
-                                tfServingContainer({
-                                    image: args.modelServerImage,
-                                    modelName: args.model.name,
-                                    batchingVolume: batchingConfigName !== undefined ? VOLUMES.batching : undefined,
-                                    modelsVolume: VOLUMES.models,
-                                    tmpVolume: VOLUMES.serverTmp,
-                                    resources: args.resources?.modelServer ?? DEFAULT_BERT_MODEL_SERVER_RESOURCES,
-                                    accelerator: args.accelerator,
-                                    modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 900,
-                                }),
-                            ],
-                            volumes,
-                        },
-                    },
-                },
-            },
+            bertDeploymentArgs({
+                name: SERVICE_NAME,
+                namespace: namespaceName,
+                labels,
+                replicas: args.replicas,
+                serviceAccountName: sa.metadata.name,
+                scheduling: args.scheduling,
+                priorityClassName: args.priorityClassName,
+                initContainers: [
+                    modelFetchInitContainer({
+                        image: args.modelFetchImage,
+                        model: args.model,
+                        modelsVolume: VOLUMES.models,
+                        region: args.region,
+                        resources: args.resources?.modelFetch,
+                    }),
+                ],
+                containers: [
+                    tfServingContainer({
+                        image: args.modelServerImage,
+                        modelName: args.model.name,
+                        batchingVolume: batchingConfigName !== undefined ? VOLUMES.batching : undefined,
+                        modelsVolume: VOLUMES.models,
+                        tmpVolume: VOLUMES.serverTmp,
+                        resources: args.resources?.modelServer ?? DEFAULT_BERT_MODEL_SERVER_RESOURCES,
+                        accelerator: args.accelerator,
+                        modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 900,
+                    }),
+                ],
+                volumes,
+            }),
             inNamespace,
         );
 

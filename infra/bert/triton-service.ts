@@ -11,6 +11,7 @@ import { createHash } from "crypto";
 import { MODEL_MANIFEST } from "./settings";
 import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY } from "../platform/identities";
 import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
+import { bertDeploymentArgs } from "./deployment";
 import {
     appLabels,
     containerSecurityContext,
@@ -263,79 +264,59 @@ export class BertTritonService extends pulumi.ComponentResource {
 
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
-            {
-                metadata: { name: BERT_SERVICE_NAME, namespace: namespaceName, labels: labels.all, annotations: { ...SKIP_AWAIT } },
-                spec: {
-                    replicas: args.replicas,
-                    selector: { matchLabels: labels.selector },
-                    // Accelerators are scarce: replace one pod at a time rather than needing a spare device.
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
-                    template: {
-                        metadata: { labels: labels.all },
-                        spec: {
-                            serviceAccountName: sa.metadata.name,
-                            automountServiceAccountToken: false,
-                            nodeSelector: args.scheduling.nodeSelector,
-                            tolerations: args.scheduling.tolerations,
-                            priorityClassName: args.priorityClassName,
-                            securityContext: podSecurityContext(),
-                            terminationGracePeriodSeconds: 30,
-                            topologySpreadConstraints: [
-                                {
-                                    maxSkew: 1,
-                                    topologyKey: "kubernetes.io/hostname",
-                                    whenUnsatisfiable: "ScheduleAnyway",
-                                    labelSelector: { matchLabels: labels.selector },
-                                },
-                            ],
-                            initContainers: [
-                                {
-                                    name: "wait-for-model",
-                                    image: args.image,
-                                    command: ["python3", `${BERT_PYTHON_DIR}/fetch_model.py`],
-                                    env: [
-                                        ...modelEnv,
-                                        { name: "MODEL_NAME", value: args.model.name },
-                                        { name: "MODEL_REPOSITORY", value: MODEL_REPOSITORY_MOUNT },
-                                        { name: "MODEL_CONFIG", value: `${TRITON_CONFIG_MOUNT}/${TRITON_CONFIG_FILE}` },
-                                        { name: "MANIFEST", value: MODEL_MANIFEST },
-                                        { name: "WAITING_FOR", value: waitingFor },
-                                        { name: "POLL_SECONDS", value: "30" },
-                                        { name: "TMPDIR", value: "/tmp" },
-                                        { name: "HOME", value: "/tmp" },
-                                    ],
-                                    resources: resources(args.resources?.waitForModel ?? DEFAULT_WAIT_FOR_MODEL_RESOURCES),
-                                    securityContext: containerSecurityContext(),
-                                    volumeMounts: [
-                                        { name: VOLUMES.repository, mountPath: MODEL_REPOSITORY_MOUNT },
-                                        { name: VOLUMES.config, mountPath: TRITON_CONFIG_MOUNT, readOnly: true },
-                                        { name: VOLUMES.tmp, mountPath: "/tmp" },
-                                    ],
-                                },
-                            ],
-                            containers: [
-                                tritonContainer({
-                                    image: args.image,
-                                    modelName: args.model.name,
-                                    repositoryVolume: VOLUMES.repository,
-                                    tmpVolume: VOLUMES.tmp,
-                                    shmVolume: VOLUMES.shm,
-                                    resources: args.resources?.server ?? DEFAULT_TRITON_RESOURCES[args.model.target],
-                                    accelerator: args.accelerator,
-                                    modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 600,
-                                    cpuThreads: args.model.target === "cpu" ? (args.cpuThreads ?? 2) : undefined,
-                                }),
-                            ],
-                            volumes: [
-                                { name: VOLUMES.repository, emptyDir: { sizeLimit: "8Gi" } },
-                                { name: VOLUMES.config, configMap: { name: config.metadata.name } },
-                                { name: VOLUMES.tmp, emptyDir: { sizeLimit: "1Gi" } },
-                                { name: VOLUMES.shm, emptyDir: { medium: "Memory", sizeLimit: "512Mi" } },
-                            ],
-                        },
+            bertDeploymentArgs({
+                name: BERT_SERVICE_NAME,
+                namespace: namespaceName,
+                labels,
+                replicas: args.replicas,
+                serviceAccountName: sa.metadata.name,
+                scheduling: args.scheduling,
+                priorityClassName: args.priorityClassName,
+                initContainers: [
+                    {
+                        name: "wait-for-model",
+                        image: args.image,
+                        command: ["python3", `${BERT_PYTHON_DIR}/fetch_model.py`],
+                        env: [
+                            ...modelEnv,
+                            { name: "MODEL_NAME", value: args.model.name },
+                            { name: "MODEL_REPOSITORY", value: MODEL_REPOSITORY_MOUNT },
+                            { name: "MODEL_CONFIG", value: `${TRITON_CONFIG_MOUNT}/${TRITON_CONFIG_FILE}` },
+                            { name: "MANIFEST", value: MODEL_MANIFEST },
+                            { name: "WAITING_FOR", value: waitingFor },
+                            { name: "POLL_SECONDS", value: "30" },
+                            { name: "TMPDIR", value: "/tmp" },
+                            { name: "HOME", value: "/tmp" },
+                        ],
+                        resources: resources(args.resources?.waitForModel ?? DEFAULT_WAIT_FOR_MODEL_RESOURCES),
+                        securityContext: containerSecurityContext(),
+                        volumeMounts: [
+                            { name: VOLUMES.repository, mountPath: MODEL_REPOSITORY_MOUNT },
+                            { name: VOLUMES.config, mountPath: TRITON_CONFIG_MOUNT, readOnly: true },
+                            { name: VOLUMES.tmp, mountPath: "/tmp" },
+                        ],
                     },
-                },
-            },
+                ],
+                containers: [
+                    tritonContainer({
+                        image: args.image,
+                        modelName: args.model.name,
+                        repositoryVolume: VOLUMES.repository,
+                        tmpVolume: VOLUMES.tmp,
+                        shmVolume: VOLUMES.shm,
+                        resources: args.resources?.server ?? DEFAULT_TRITON_RESOURCES[args.model.target],
+                        accelerator: args.accelerator,
+                        modelLoadBudgetSeconds: args.modelLoadBudgetSeconds ?? 600,
+                        cpuThreads: args.model.target === "cpu" ? (args.cpuThreads ?? 2) : undefined,
+                    }),
+                ],
+                volumes: [
+                    { name: VOLUMES.repository, emptyDir: { sizeLimit: "8Gi" } },
+                    { name: VOLUMES.config, configMap: { name: config.metadata.name } },
+                    { name: VOLUMES.tmp, emptyDir: { sizeLimit: "1Gi" } },
+                    { name: VOLUMES.shm, emptyDir: { medium: "Memory", sizeLimit: "512Mi" } },
+                ],
+            }),
             inNamespace,
         );
 
