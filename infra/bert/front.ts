@@ -40,6 +40,10 @@ export interface BertFrontArgs {
 export interface BertFront {
     service: k8s.core.v1.Service;
     headless: k8s.core.v1.Service;
+    /** In-cluster DNS name of the ClusterIP Service. */
+    dnsName: pulumi.Output<string>;
+    /** In-cluster DNS name of the headless Service (one address per ready pod). */
+    headlessDnsName: pulumi.Output<string>;
 }
 
 export function bertFront(name: string, args: BertFrontArgs): BertFront {
@@ -90,5 +94,10 @@ export function bertFront(name: string, args: BertFrontArgs): BertFront {
         },
         args.opts,
     );
-    return { service, headless };
+    return {
+        service,
+        headless,
+        dnsName: pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`,
+        headlessDnsName: pulumi.interpolate`${BERT_HEADLESS_SERVICE_NAME}.${headless.metadata.namespace}.svc.cluster.local`,
+    };
 }

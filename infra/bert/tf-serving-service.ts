@@ -18,7 +18,7 @@ import {
     type Scheduling,
     workloadNamespace,
 } from "../kube/common";
-import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, bertFront } from "./front";
+import { BERT_SERVICE_NAME, bertFront } from "./front";
 import { bertDeploymentArgs } from "./deployment";
 import { modelFetchInitContainer } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
@@ -160,8 +160,8 @@ export class BertInferenceService extends pulumi.ComponentResource {
 
         this.namespace = ns.metadata.name;
         this.serviceName = front.service.metadata.name;
-        this.dnsName = pulumi.interpolate`${front.service.metadata.name}.${front.service.metadata.namespace}.svc.cluster.local`;
-        this.headlessDnsName = pulumi.interpolate`${BERT_HEADLESS_SERVICE_NAME}.${front.headless.metadata.namespace}.svc.cluster.local`;
+        this.dnsName = front.dnsName;
+        this.headlessDnsName = front.headlessDnsName;
         this.grpcUrl = pulumi.interpolate`grpc://${this.dnsName}:${TF_SERVING_GRPC_PORT}`;
         this.registerOutputs({ namespace: this.namespace, serviceName: this.serviceName, dnsName: this.dnsName, grpcUrl: this.grpcUrl });
     }

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { MODEL_MANIFEST } from "./settings";
 import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY } from "../platform/identities";
-import { BERT_HEADLESS_SERVICE_NAME, BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
+import { BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
 import { bertDeploymentArgs } from "./deployment";
 import {
     appLabels,
@@ -336,8 +336,8 @@ export class BertTritonService extends pulumi.ComponentResource {
 
         this.namespace = ns.metadata.name;
         this.serviceName = front.service.metadata.name;
-        this.dnsName = pulumi.interpolate`${front.service.metadata.name}.${front.service.metadata.namespace}.svc.cluster.local`;
-        this.headlessDnsName = pulumi.interpolate`${BERT_HEADLESS_SERVICE_NAME}.${front.headless.metadata.namespace}.svc.cluster.local`;
+        this.dnsName = front.dnsName;
+        this.headlessDnsName = front.headlessDnsName;
         this.grpcUrl = pulumi.interpolate`grpc://${this.dnsName}:${TRITON_GRPC_PORT}`;
         this.modelLocation = modelLocation;
         this.registerOutputs({
