@@ -200,7 +200,7 @@ export class BertTritonService extends pulumi.ComponentResource {
                                 restartPolicy: "Never",
                                 serviceAccountName: builderSa.metadata.name,
                                 automountServiceAccountToken: false,
-                                // Tracing runs on any x86 host: the general nodes, not a scarce accelerator.
+                                // Tracing needs no accelerator: placement comes from compileJobScheduling() (the BERT nodes on inf2, for their disk; general nodes on cpu).
                                 nodeSelector: args.build.scheduling.nodeSelector,
                                 tolerations: args.build.scheduling.tolerations,
                                 securityContext: podSecurityContext(),

@@ -148,12 +148,28 @@ export async function liveDesiredSize(clusterName: string, groupName: string, op
  * stays an in-place update.
  */
 export function nodeGroupResourceName(name: string, releaseVersion: string | undefined): string {
-    if (releaseVersion === undefined) return name;
-    const date = /^\d+\.\d+\.\d+-(\d{8})$/.exec(releaseVersion)?.[1];
-    if (date === undefined)
-        throw new Error(`node group ${name}: releaseVersion '${releaseVersion}' is not an EKS AMI release version such as 1.35.2-20260403`);
-    return `${name}-ami-v${date}`;
+    let groupName = name;
+    if (releaseVersion !== undefined) {
+        const date = /^\d+\.\d+\.\d+-(\d{8})$/.exec(releaseVersion)?.[1];
+        if (date === undefined)
+            throw new Error(
+                `node group ${name}: releaseVersion '${releaseVersion}' is not an EKS AMI release version such as 1.35.2-20260403`,
+            );
+        groupName = `${name}-ami-v${date}`;
+    }
+    // EKS refuses node group names over 63 characters; the provider appends `-<7 hex>` to this name.
+    const autoNameLength = groupName.length + 8;
+    if (autoNameLength > MAX_NODE_GROUP_NAME_LENGTH) {
+        throw new Error(
+            `node group ${groupName}: its EKS name would be ${autoNameLength} characters (EKS allows ${MAX_NODE_GROUP_NAME_LENGTH}); ` +
+                `use a shorter project or stack name (the name is <project>-<stack>-<group>)`,
+        );
+    }
+    return groupName;
 }
+
+/** EKS's limit on a node group's name (CreateNodegroup). */
+export const MAX_NODE_GROUP_NAME_LENGTH = 63;
 
 export class NodeGroup extends pulumi.ComponentResource {
     readonly nodeGroup: aws.eks.NodeGroup;

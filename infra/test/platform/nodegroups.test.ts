@@ -1,6 +1,6 @@
 // Changing a node group's min or max keeps the live desired capacity and never fails.
 import * as assert from "assert";
-import { desiredSizeToSend } from "../../platform/nodegroups";
+import { desiredSizeToSend, nodeGroupResourceName } from "../../platform/nodegroups";
 import { MockRunResult, runStackUnderMocks } from "../../mock-run/mock-run";
 import { MockLiveNodeGroup } from "../../mock-run/mock-world";
 
@@ -69,5 +69,20 @@ describe("node group desired size", function () {
         });
         assert.strictEqual(scaling(run, "video").desiredSize, 4);
         assert.strictEqual(scaling(run, "general").desiredSize, 1, "the general group does not exist yet in this world");
+    });
+});
+
+describe("node group names", function () {
+    it("carries an AMI release pin in the name, and refuses a name EKS would reject as too long", () => {
+        assert.equal(nodeGroupResourceName("eks-inference-prod-bert", undefined), "eks-inference-prod-bert");
+        assert.equal(nodeGroupResourceName("eks-inference-prod-bert", "1.35.2-20260403"), "eks-inference-prod-bert-ami-v20260403");
+        // "-ami-v<date>" is 14 characters and the provider's "-<7 hex>" 8: a 41-character base is the longest EKS accepts.
+        const longest = "g".repeat(41);
+        assert.equal(nodeGroupResourceName(longest, "1.35.2-20260403").length + 8, 63);
+        assert.throws(
+            () => nodeGroupResourceName(`${longest}x`, "1.35.2-20260403"),
+            /would be 64 characters \(EKS allows 63\).*shorter project or stack name/,
+        );
+        assert.throws(() => nodeGroupResourceName("x".repeat(56), undefined), /would be 64 characters/);
     });
 });
