@@ -224,4 +224,25 @@ describe("one supported Node.js LTS in production", () => {
     it("the scaler Lambda runs the same LTS", () => {
         assert.equal(SCALER_RUNTIME, `nodejs${major}.x`);
     });
+
+    it("npm scripts (tests, npm start, every tool) run that same LTS from the registry's node package, whatever Node npm runs on", () => {
+        const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+            engines: { node: string };
+            devDependencies: Record<string, string>;
+            allowScripts: Record<string, boolean>;
+        };
+        assert.match(
+            pkg.devDependencies["node"] ?? "",
+            new RegExp(`^${major}\\.\\d+\\.\\d+$`),
+            "devDependencies.node pins an exact release of the image's major",
+        );
+        assert.equal(
+            pkg.allowScripts["node"],
+            true,
+            "recent npm releases (11.19 here) block dependency install scripts unless allowed; the node package's preinstall fetches the binary",
+        );
+        assert.equal(pkg.engines.node, `>=${major}`);
+        assert.match(pkg.devDependencies["@types/node"] ?? "", new RegExp(`^${major}\\.`));
+        assert.equal(Number(process.versions.node.split(".")[0]), major, `this test runs on Node ${process.versions.node}`);
+    });
 });
