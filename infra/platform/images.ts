@@ -2,11 +2,20 @@
 //
 // Each image's build context is the repository root filtered by its own allowlist,
 // images/<name>/Dockerfile.dockerignore (BuildKit and the provider both prefer a Dockerfile-specific
-// ignore file to the root one). The image's tag is a hash of exactly that context plus the Dockerfile,
-// the allowlist and every build setting the Image is given (BuildSettings), so the tag changes exactly
+// ignore file to the root one). The program reads exactly that file set, normalises each file's mode to
+// what git records (0644, or 0755 when the owner may execute it) and stages the result in
+// node_modules/.cache/eks-inference/image-contexts/<image>-<digest>/; the Image builds from that staged
+// copy. The image's tag is a hash of the staged content (paths, executable bits, bytes, the Dockerfile and
+// the allowlist) and of every build setting the Image is given (BuildSettings), so the tag changes exactly
 // when what the build reads or how it builds changes:
-// an edit to README.md or infra/ leaves every tag (and context) alone, and ECR's immutable tags never
-// see the same tag pushed twice with different content. Pods refer to images by digest.
+// an edit to README.md or infra/ leaves every tag (and context) alone, a checkout made under another umask
+// (0664 instead of 0644) changes nothing, and ECR's immutable tags never see the same tag pushed twice with
+// different content. Pods refer to images by digest.
+//
+// Why stage: the provider's own context hash (pulumi-docker-build 0.0.22 provider/internal/context.go,
+// hashFile) covers each file's bytes, path and full Go FileMode string, and any change of it makes the
+// provider rebuild and push under the unchanged tag, which ECR refuses. Hashing the staged copy, whose modes
+// are normalised, makes the provider's hash a function of exactly what the tag covers.
 //
 // Adding an image: a folder images/<name>/ with a Dockerfile and a Dockerfile.dockerignore, and one
 // entry in IMAGES below.
@@ -121,6 +130,149 @@ export function contextFiles(image: string, root: string = REPO_ROOT): string[] 
     return [...new Set(files)].sort();
 }
 
+/** The mode a staged file gets: what git records (100644, or 100755 when the owner may execute the file). */
+export function stagedMode(executable: boolean): number {
+    return executable ? 0o755 : 0o644;
+}
+/** The mode of every staged directory. */
+export const STAGED_DIR_MODE = 0o755;
+
+/** One file of an image's build context as the image receives it. */
+export interface ContextFile {
+    /** Repository-relative, slash-separated. */
+    path: string;
+    /** The owner execute bit of the checkout (git's only mode bit); every other mode bit is normalised away. */
+    executable: boolean;
+    bytes: Buffer;
+}
+
+/** What an image build reads, as the program stages it. */
+export interface ImageContext {
+    image: string;
+    dockerfile: Buffer;
+    ignoreFile: Buffer;
+    files: ContextFile[];
+    /** sha256 (hex) over the Dockerfile, the allowlist and every file's path, executable bit and bytes. */
+    digest: string;
+}
+
+/**
+ * Reads an image's build context once (so the digest and the staged copy agree even if files change
+ * meanwhile). Only regular files are accepted: a symlink would be sent to BuildKit as a link but hashed by
+ * the provider through its target, so the error names it.
+ */
+export function readContext(image: string, root: string = REPO_ROOT): ImageContext {
+    const { dockerfile, ignoreFile } = imagePaths(image);
+    const files = contextFiles(image, root).map((file): ContextFile => {
+        const absolute = path.join(root, file);
+        const stat = fs.lstatSync(absolute);
+        if (!stat.isFile())
+            throw new Error(
+                `image '${image}': ${file} is ${stat.isSymbolicLink() ? "a symbolic link" : "not a regular file"}; ` +
+                    `a build context may hold regular files only (copy the file instead, or take it out of ${ignoreFile})`,
+            );
+        return { path: file, executable: (stat.mode & 0o100) !== 0, bytes: fs.readFileSync(absolute) };
+    });
+    const context = {
+        image,
+        dockerfile: fs.readFileSync(path.join(root, dockerfile)),
+        ignoreFile: fs.readFileSync(path.join(root, ignoreFile)),
+        files,
+    };
+    const hash = createHash("sha256");
+    const field = (value: string | Buffer): void => {
+        hash.update(String(value.length)).update(":").update(value);
+    };
+    field(context.dockerfile);
+    field(context.ignoreFile);
+    for (const file of files) {
+        field(file.path);
+        field(file.executable ? "x" : "-");
+        field(file.bytes);
+    }
+    return { ...context, digest: hash.digest("hex") };
+}
+
+/** Where an image's context is staged (absolute): named by its digest, so equal content shares one directory. */
+export function stagingDir(context: ImageContext, root: string = REPO_ROOT): string {
+    return path.join(root, "node_modules", ".cache", "eks-inference", "image-contexts", `${context.image}-${context.digest.slice(0, 16)}`);
+}
+
+/** True when `dir` holds exactly the staged form of `context` (bytes and normalised modes). */
+function stagedCorrectly(context: ImageContext, dir: string): boolean {
+    try {
+        const { dockerfile, ignoreFile } = imagePaths(context.image);
+        const expected: ContextFile[] = [
+            { path: dockerfile, executable: false, bytes: context.dockerfile },
+            { path: ignoreFile, executable: false, bytes: context.ignoreFile },
+            ...context.files,
+        ];
+        const present: string[] = [];
+        walk(dir, "", present);
+        const wanted = new Map(expected.map((f) => [path.posix.normalize(f.path), f]));
+        if (present.length !== wanted.size) return false;
+        for (const file of present) {
+            const want = wanted.get(path.posix.normalize(file));
+            const stat = fs.lstatSync(path.join(dir, file));
+            if (want === undefined || !stat.isFile() || (stat.mode & 0o7777) !== stagedMode(want.executable)) return false;
+            if (!fs.readFileSync(path.join(dir, file)).equals(want.bytes)) return false;
+        }
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * Writes the context into its staging directory (when it is not already there, intact) and removes this
+ * image's other staged versions. Modes are set with chmod, which the umask does not narrow. The copy is
+ * made in a temporary sibling and renamed into place, so concurrent runs never see a half-written context.
+ */
+export function stageContext(context: ImageContext, root: string = REPO_ROOT): string {
+    const dir = stagingDir(context, root);
+    const parent = path.dirname(dir);
+    fs.mkdirSync(parent, { recursive: true });
+    if (!stagedCorrectly(context, dir)) {
+        const temporary = fs.mkdtempSync(`${dir}.tmp-`);
+        try {
+            const { dockerfile, ignoreFile } = imagePaths(context.image);
+            const all: ContextFile[] = [
+                { path: dockerfile, executable: false, bytes: context.dockerfile },
+                { path: ignoreFile, executable: false, bytes: context.ignoreFile },
+                ...context.files,
+            ];
+            for (const file of all) {
+                const target = path.join(temporary, file.path);
+                fs.mkdirSync(path.dirname(target), { recursive: true });
+                fs.writeFileSync(target, file.bytes);
+                fs.chmodSync(target, stagedMode(file.executable));
+            }
+            const chmodDirs = (relative: string): void => {
+                const absolute = path.join(temporary, relative);
+                fs.chmodSync(absolute, STAGED_DIR_MODE);
+                for (const entry of fs.readdirSync(absolute, { withFileTypes: true }))
+                    if (entry.isDirectory()) chmodDirs(path.join(relative, entry.name));
+            };
+            chmodDirs("");
+            fs.rmSync(dir, { recursive: true, force: true });
+            try {
+                fs.renameSync(temporary, dir);
+            } catch (err) {
+                // Another run staged the same content first (same name, same bytes): keep its copy.
+                if (!stagedCorrectly(context, dir)) throw err;
+            }
+        } finally {
+            fs.rmSync(temporary, { recursive: true, force: true });
+        }
+    }
+    for (const entry of fs.readdirSync(parent)) {
+        const other = path.join(parent, entry);
+        if (other !== dir && entry.startsWith(`${context.image}-`) && /^[0-9a-f]{16}$/.test(entry.slice(context.image.length + 1)))
+            fs.rmSync(other, { recursive: true, force: true });
+    }
+    return dir;
+}
+
 function relativeToCwd(absolute: string): string {
     return path.relative(process.cwd(), absolute) || ".";
 }
@@ -149,14 +301,22 @@ export interface BuildSettings {
     target?: string;
 }
 
-/** How the program builds `image` (paths relative to the working directory, which the provider sees too). */
-export function buildSettings(image: string, root: string = REPO_ROOT, buildArgs: Readonly<Record<string, string>> = {}): BuildSettings {
+/**
+ * How the program builds `image`: from its staged context (paths relative to the working directory, which
+ * the provider sees too, so state holds no machine-specific paths).
+ */
+export function buildSettings(
+    image: string,
+    root: string = REPO_ROOT,
+    buildArgs: Readonly<Record<string, string>> = {},
+    context: ImageContext = readContext(image, root),
+): BuildSettings {
     const cacheRef = `${REPOSITORY_PLACEHOLDER}:${CACHE_TAG}`;
+    const staged = stagingDir(context, root);
     return {
-        // Relative to the project directory (the CLI's working directory), so state holds no
-        // machine-specific paths. The Dockerfile's sibling .dockerignore narrows the context.
-        context: { location: relativeToCwd(root) },
-        dockerfile: { location: relativeToCwd(path.join(root, imagePaths(image).dockerfile)) },
+        // The staged copy holds the Dockerfile's sibling .dockerignore, which narrows the context as in the repository.
+        context: { location: relativeToCwd(staged) },
+        dockerfile: { location: relativeToCwd(path.join(staged, imagePaths(image).dockerfile)) },
         buildArgs: { ...buildArgs },
         platforms: ["linux/amd64"],
         push: true,
@@ -182,28 +342,22 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The image's tag: sha256 over the Dockerfile, its allowlist, the build settings (canonical JSON) and
- * every file of the build context: path, full file mode (type and permission bits, as the provider's
- * hashFile writes fileMode.String(), so 0644 -> 0664 is a new context hash and a new tag) and bytes; a
- * symlink by its target.
+ * The image's tag: sha256 over the context digest (Dockerfile, allowlist, and every context file's path,
+ * executable bit and bytes; no other mode bit, so a 0644 and a 0664 checkout share a tag) and the build
+ * settings (canonical JSON).
  */
-export function contentTag(image: string, root: string = REPO_ROOT, settings: BuildSettings = buildSettings(image, root)): string {
-    const files = contextFiles(image, root);
-    const { dockerfile, ignoreFile } = imagePaths(image);
+export function contentTag(
+    image: string,
+    root: string = REPO_ROOT,
+    settings?: BuildSettings,
+    context: ImageContext = readContext(image, root),
+): string {
     const hash = createHash("sha256");
-    const field = (value: string | Buffer): void => {
+    const field = (value: string): void => {
         hash.update(String(value.length)).update(":").update(value);
     };
-    field(fs.readFileSync(path.join(root, dockerfile)));
-    field(fs.readFileSync(path.join(root, ignoreFile)));
-    field(canonicalJson(settings));
-    for (const file of files) {
-        const absolute = path.join(root, file);
-        const stat = fs.lstatSync(absolute);
-        field(file);
-        field(stat.mode.toString(8));
-        field(stat.isSymbolicLink() ? fs.readlinkSync(absolute) : fs.readFileSync(absolute));
-    }
+    field(context.digest);
+    field(canonicalJson(settings ?? buildSettings(image, root, {}, context)));
     return hash.digest("hex").slice(0, 16);
 }
 
@@ -249,8 +403,11 @@ export class Images extends pulumi.ComponentResource {
         super("eks-inference:platform:Images", name, {}, opts);
         for (const image of [...new Set(args.images)].sort()) {
             const spec: ImageSpec = IMAGES[image];
-            const settings = buildSettings(image, REPO_ROOT, spec.buildArgs ?? {});
-            const hash = contentTag(image, REPO_ROOT, settings);
+            // Read once: the staged copy, the settings and the tag all come from the same bytes.
+            const context = readContext(image, REPO_ROOT);
+            stageContext(context, REPO_ROOT);
+            const settings = buildSettings(image, REPO_ROOT, spec.buildArgs ?? {}, context);
+            const hash = contentTag(image, REPO_ROOT, settings, context);
             const tag = args.tagPrefix ? `${args.tagPrefix}-${hash}` : hash;
             const repo = new aws.ecr.Repository(
                 `${name}-${image}`,

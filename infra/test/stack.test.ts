@@ -8,7 +8,7 @@ import { ACCELERATOR_PROFILES, AcceleratorProfileName, PROFILES, Workload, nodeS
 import { INTERFACE_ENDPOINT_SERVICES } from "../platform/network";
 import { EKS_UNSUPPORTED_ZONE_IDS } from "../platform/zones";
 import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../platform/identities";
-import { BERT_TRITON_IMAGE, CACHE_TAG, SERVING_IMAGE, contentTag } from "../platform/images";
+import { BERT_TRITON_IMAGE, CACHE_TAG, SERVING_IMAGE, contentTag, readContext, stagingDir } from "../platform/images";
 import { compiledModelPrefix, DEFAULT_BERT_MODEL_ID, LEGACY_TF_SERVING } from "../bert/settings";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../mock-run/mock-run";
 import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
@@ -441,9 +441,12 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         const imageDir = image.name.replace(`${baseName}-`, "");
         const repoUrl = `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/eks-inference/${run.stack}/${imageDir}`;
         assert.deepStrictEqual(image.inputs.platforms, ["linux/amd64"]);
-        // The repository root, narrowed by the Dockerfile's own .dockerignore (see images.test.ts).
-        assert.deepStrictEqual(image.inputs.context, { location: "." });
-        assert.deepStrictEqual(image.inputs.dockerfile, { location: `images/${imageDir}/Dockerfile` });
+        // The staged copy of the image's context (the allowlisted files with git's modes), narrowed again by
+        // the Dockerfile's own .dockerignore (see images.test.ts): a relative path, the same on every machine.
+        const staged = path.relative(process.cwd(), stagingDir(readContext(imageDir)));
+        assert.match(staged, new RegExp(`^node_modules/\\.cache/eks-inference/image-contexts/${imageDir}-[0-9a-f]{16}$`));
+        assert.deepStrictEqual(image.inputs.context, { location: staged });
+        assert.deepStrictEqual(image.inputs.dockerfile, { location: `${staged}/images/${imageDir}/Dockerfile` });
         const label = cfg("imageTag");
         assert.deepStrictEqual(image.inputs.tags, [`${repoUrl}:${label ? `${label}-` : ""}${contentTag(imageDir)}`]);
         assert.strictEqual(image.inputs.push, true);

@@ -1,8 +1,7 @@
 // Image tags vs build contexts (ECR tags are immutable): each image's build context, as BuildKit
-// and @pulumi/docker-build see it, must be exactly the set of files its tag hashes, so the tag
-// changes exactly when the image's inputs change.
+// and @pulumi/docker-build see it (the staged copy), must be exactly the set of files its tag hashes, so
+// the tag changes exactly when the image's inputs change.
 import * as assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,23 +17,21 @@ import {
     contextFiles,
     imagePaths,
     parseAllowlist,
+    readContext,
+    stageContext,
 } from "../../platform/images";
 import { runStackUnderMocks } from "../../mock-run/mock-run";
 import { buildContextFiles } from "../support/dockerignore";
+import { providerContextHash } from "../support/provider-context-hash";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const NAMES = Object.keys(IMAGES) as ImageName[];
 
-/** What the provider would send for an image: file list and a digest of their bytes. */
+/** What the provider sees of an image (its staged context): the file list BuildKit gets and the provider's contextHash. */
 function providerContext(root: string, image: string): { files: string[]; digest: string } {
-    const files = buildContextFiles(root, path.join(root, imagePaths(image).dockerfile));
-    const hash = createHash("sha256");
-    for (const f of files)
-        hash.update(f)
-            .update("\0")
-            .update(fs.readFileSync(path.join(root, f)))
-            .update("\0");
-    return { files, digest: hash.digest("hex") };
+    const staged = stageContext(readContext(image, root), root);
+    const dockerfile = path.join(staged, imagePaths(image).dockerfile);
+    return { files: buildContextFiles(staged, dockerfile), digest: providerContextHash(staged, dockerfile) };
 }
 
 /** A scratch repository: the real images/, the worker's inputs, and files no image reads. */
@@ -181,15 +178,19 @@ describe("images: tag vs build context", () => {
             assert.notEqual(afterAdd.worker?.tag, afterWorker.worker?.tag, "a new source file changes the tag");
 
             fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o755);
-            assert.notEqual(contentTag("worker", repo), afterAdd.worker?.tag, "an executable bit changes the tag");
+            const executable = snapshot(repo).worker;
+            assert.notEqual(executable?.tag, afterAdd.worker?.tag, "an executable bit changes the tag");
+            assert.notEqual(executable?.context, afterAdd.worker?.context, "and the provider's context hash");
 
-            // The full mode, as the provider's context hash has it: a group-writable checkout (umask 002) is a new tag.
+            // Only the executable bit counts: a group-writable checkout (umask 002) builds the same image under the same tag,
+            // and the provider sees the same context hash, so it does not rebuild either.
             fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o644);
-            const at0644 = contentTag("worker", repo);
+            assert.deepEqual(snapshot(repo).worker, afterAdd.worker);
             fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o664);
-            assert.notEqual(contentTag("worker", repo), at0644, "0644 -> 0664 changes the tag");
+            fs.chmodSync(path.join(repo, "worker", "src", "main.ts"), 0o660);
+            assert.deepEqual(snapshot(repo).worker, afterAdd.worker, "0644 -> 0664 (or 0660) keeps the tag and the provider's hash");
             fs.chmodSync(path.join(repo, "worker", "src", "added.ts"), 0o644);
-            assert.equal(contentTag("worker", repo), at0644);
+            fs.chmodSync(path.join(repo, "worker", "src", "main.ts"), 0o644);
 
             // Same build settings for both roots, so only the content differs.
             const settings = buildSettings("worker", ROOT);
