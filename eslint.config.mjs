@@ -29,6 +29,41 @@ export default tseslint.config(
         },
     },
     {
+        // The Pulumi program shares exactly one module with the shipped code: the model URI rule
+        // (worker/model-fetch/model-uri.ts), so the stack refuses what model-fetch refuses. Anything else
+        // under worker/ is the worker image's business; infra/ is in no image, so nothing is added to a
+        // build context by this import. (infra/test may drive the shipped code, as every test does.)
+        files: ["infra/**/*.ts"],
+        ignores: ["infra/test/**"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            regex: "(^|/)worker/(?!model-fetch/model-uri$)",
+                            message: "infra/ may import only worker/model-fetch/model-uri from worker/ (the shared model URI rule)",
+                        },
+                    ],
+                },
+            ],
+        },
+    },
+    {
+        // The shared model URI rule imports nothing, so importing it brings nothing else of the worker along.
+        files: ["worker/model-fetch/model-uri.ts"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        { group: ["*", "**"], message: "worker/model-fetch/model-uri.ts is shared with infra/: it imports nothing" },
+                    ],
+                },
+            ],
+        },
+    },
+    {
         // The model-server client library stands alone: the worker and ops/ import it, never the reverse.
         files: ["worker/model-client/**/*.ts"],
         rules: {

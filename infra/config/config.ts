@@ -22,6 +22,7 @@ import {
     Workload,
     instanceFamily,
 } from "../platform/accelerators";
+import { checkModelUri, LOOPBACK_HOSTS } from "../../worker/model-fetch/model-uri";
 import { DEFAULT_KUBERNETES_VERSION, SUPPORT_TYPES, SupportType, checkKubernetesVersion } from "./kubernetes-versions";
 
 export const PROJECT = "eks-inference";
@@ -177,9 +178,9 @@ export const CONFIG_KEYS = {
     // Video model and worker
     videoModelUri: {
         type: "string",
-        default: "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
+        default: "https://storage.googleapis.com/download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
         description:
-            "Where the model-fetch init container gets the detection model: an http(s):// tarball or an s3:// prefix. The default is not Neuron-compiled: inf1/inf2 need the URI of a Neuron-compiled SavedModel.",
+            "Where the model-fetch init container gets the detection model: an https:// .tar.gz/.tgz/.tar archive, an s3:// archive or an s3:// prefix (plain http is refused). The default, the TF1 model zoo SSD MobileNet v2 COCO archive, is not Neuron-compiled: inf1/inf2 need the URI of a Neuron-compiled SavedModel.",
     },
     videoModelName: {
         type: "string",
@@ -314,6 +315,8 @@ export interface S3Location {
     bucket: string;
     /** Key prefix without a leading slash ("" = whole bucket). */
     prefix: string;
+    /** One object (a model archive) instead of everything under `prefix`. */
+    objectKey?: string;
 }
 
 export interface PlatformConfig {
@@ -478,6 +481,34 @@ const PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
+/**
+ * A model URI that model-fetch will fetch, checked by model-fetch's own rule (worker/model-fetch/model-uri.ts),
+ * so the stack refuses exactly what the init container would refuse at pod start; plus one refusal of its
+ * own: a loopback URL (model-fetch allows it for local runs) would point at the pod itself. Returns the S3
+ * location the pod's role must read, for s3:// sources.
+ */
+function readModelUri(r: Reader, key: ConfigKey, uri: string): S3Location | undefined {
+    const checked = checkModelUri(uri);
+    if (!checked.ok) {
+        r.fail(key, `is '${uri}'; it ${checked.problem}`);
+        return undefined;
+    }
+    const source = checked.source;
+    switch (source.kind) {
+        case "http-archive":
+            if (LOOPBACK_HOSTS.has(source.url.hostname))
+                r.fail(
+                    key,
+                    `is '${uri}'; a loopback host is the pod itself, where nothing serves a model: use an https:// URL or an s3:// location`,
+                );
+            return undefined;
+        case "s3-archive":
+            return { bucket: source.bucket, prefix: "", objectKey: source.key };
+        case "s3-prefix":
+            return { bucket: source.bucket, prefix: source.prefix };
+    }
+}
+
 export function parseS3Uri(uri: string): S3Location | undefined {
     const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
     if (!m) return undefined;
@@ -611,13 +642,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
 
     const videoNodes = readAccelerated(r, "video", videoEnabled, warnings);
     const videoModelUri = r.string("videoModelUri");
-    let videoModelS3: S3Location | undefined;
-    if (videoModelUri.startsWith("s3://")) {
-        videoModelS3 = parseS3Uri(videoModelUri);
-        if (videoModelS3 === undefined) r.fail("videoModelUri", `is '${videoModelUri}'; expected s3://<bucket>/<prefix>`);
-    } else if (!/^https?:\/\/[^\s/]+\/\S*$/.test(videoModelUri)) {
-        r.fail("videoModelUri", `is '${videoModelUri}'; expected an http(s):// URL of a model tarball or an s3:// prefix`);
-    }
+    const videoModelS3 = readModelUri(r, "videoModelUri", videoModelUri);
     if (videoEnabled && videoNodes.profile.devicePlugin === "neuron" && videoModelUri === CONFIG_KEYS.videoModelUri.default) {
         r.fail(
             "videoModelUri",

@@ -30,9 +30,13 @@ export const POD_IDENTITY_TRUST: object = {
     ],
 };
 
-/** Read a model under an S3 prefix: GetObject under it, ListBucket conditioned on it. */
+/** Read a model under an S3 prefix: GetObject under it, ListBucket conditioned on it. A single archive: GetObject on it only. */
 export function modelReadStatements(sidPrefix: string, partition: string, model: S3Location): PolicyStatement[] {
     const bucketArn = `arn:${partition}:s3:::${model.bucket}`;
+    if (model.objectKey !== undefined) {
+        // model-fetch streams an archive with one GetObject and never lists.
+        return [{ Sid: `${sidPrefix}ReadModel`, Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${model.objectKey}` }];
+    }
     const prefix = model.prefix;
     const listPrefix = prefix === "" ? "*" : prefix.endsWith("/") ? `${prefix}*` : `${prefix}/*`;
     return [

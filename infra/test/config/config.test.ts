@@ -4,6 +4,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, ConfigError, RawConfig, parseConfig } from "../../config/config";
 import { EKS_VERSIONS } from "../../config/kubernetes-versions";
+import { parseModelUri } from "../../../worker/model-fetch/source";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 
@@ -78,7 +79,7 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
         assert.strictEqual(config.video.nodes.instanceType, "g6f.large");
         assert.strictEqual(
             config.video.modelUri,
-            "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
+            "https://storage.googleapis.com/download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
         );
         assert.strictEqual(config.scaling.targetBacklogPerInstance, 10);
         assert.deepStrictEqual(config.general.sizing, { minSize: 1, desiredSize: 2, maxSize: 3 });
@@ -395,8 +396,81 @@ describe("config: every error names the key, the value and what is valid", () =>
         );
     });
 
+    it("videoModelUri: refuses exactly what model-fetch refuses (one shared rule), and a loopback URL besides", () => {
+        const uris = [
+            CONFIG_KEYS.videoModelUri.default as string,
+            "https://models.example.com/zoo/ssd.tgz",
+            "https://models.example.com/zoo/ssd.tar",
+            "https://models.example.com/zoo/",
+            "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
+            "http://10.0.0.7/ssd.tar.gz",
+            "ftp://models.example.com/ssd.tar.gz",
+            "gs://models/ssd/",
+            "s3://models-bucket/ssd/",
+            "s3://models-bucket/ssd",
+            "s3://models-bucket/zoo/ssd.tar.gz",
+            "s3://models-bucket",
+            "s3:///ssd/",
+            "s3://Models_Bucket/ssd/",
+            "s3://ab/ssd/",
+            "not a uri",
+        ];
+        for (const uri of uris) {
+            let fetchProblem: string | undefined;
+            try {
+                parseModelUri(uri);
+            } catch (err) {
+                fetchProblem = (err as Error).message;
+            }
+            let configProblems: string[] = [];
+            try {
+                parseConfig(raw({ videoModelUri: uri }));
+            } catch (error) {
+                assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+                configProblems = error.problems.filter((p) => p.includes("videoModelUri"));
+            }
+            if (fetchProblem === undefined) {
+                assert.deepStrictEqual(configProblems, [], `${uri}: model-fetch accepts it, so must the config`);
+            } else {
+                assert.strictEqual(configProblems.length, 1, `${uri}: model-fetch refuses it (${fetchProblem}), so must the config`);
+                // The same reason, from the same rule, under each side's own name for the setting.
+                const reason = fetchProblem.slice(`MODEL_URI ${JSON.stringify(uri)} `.length);
+                assert.ok(configProblems[0]?.endsWith(`eks-inference:videoModelUri is '${uri}'; it ${reason}`), configProblems[0]);
+            }
+        }
+        // model-fetch takes plain http from this machine (local runs); in a pod that is the pod itself.
+        assert.strictEqual(parseModelUri("http://127.0.0.1:8080/ssd.tar.gz").kind, "http-archive");
+        assertProblem(
+            { videoModelUri: "http://127.0.0.1:8080/ssd.tar.gz" },
+            /videoModelUri is 'http:\/\/127\.0\.0\.1:8080\/ssd\.tar\.gz'; a loopback host is the pod itself/,
+        );
+        assertProblem(
+            { videoModelUri: "http://download.tensorflow.org/m.tar.gz" },
+            /uses plain http, which is refused outside localhost .*: use https:\/\/ or s3:\/\//,
+        );
+    });
+
+    it("videoModelUri: the default is an https archive that model-fetch accepts", () => {
+        const source = parseModelUri(CONFIG_KEYS.videoModelUri.default as string);
+        assert.strictEqual(source.kind, "http-archive");
+        assert.strictEqual(source.kind === "http-archive" && source.url.protocol, "https:");
+    });
+
+    it("videoModelUri: an s3 archive is one object for the worker's role to read, a prefix everything under it", () => {
+        assert.deepStrictEqual(parseConfig(raw({ videoModelUri: "s3://models-bucket/zoo/ssd.tar.gz" })).video.modelS3, {
+            bucket: "models-bucket",
+            prefix: "",
+            objectKey: "zoo/ssd.tar.gz",
+        });
+        assert.deepStrictEqual(parseConfig(raw({ videoModelUri: "s3://models-bucket/ssd" })).video.modelS3, {
+            bucket: "models-bucket",
+            prefix: "ssd/",
+        });
+        assert.strictEqual(parseConfig(raw()).video.modelS3, undefined);
+    });
+
     it("rejects a bad model URI, metric namespace, schedule, e-mail and image tag", () => {
-        assertProblem({ videoModelUri: "ftp://x/y" }, /videoModelUri is 'ftp:\/\/x\/y'/);
+        assertProblem({ videoModelUri: "ftp://x/y" }, /videoModelUri is 'ftp:\/\/x\/y'; it uses the scheme ftp:, which is not supported/);
         assertProblem({ metricNamespace: "AWS/SQS" }, /metricNamespace is 'AWS\/SQS'; expected a custom CloudWatch namespace/);
         assertProblem({ scalerSchedule: "every minute" }, /scalerSchedule is 'every minute'/);
         assertProblem({ alarmEmail: "ops" }, /alarmEmail is 'ops'; expected an e-mail address/);

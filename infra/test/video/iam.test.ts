@@ -25,4 +25,21 @@ describe("workload IAM documents", () => {
         );
         assert.strictEqual(doc.Statement.filter((s) => s.Resource === "*").length, 2);
     });
+
+    it("lets the worker read its model: everything under an s3 prefix, or exactly the one s3 archive", () => {
+        const prefix = videoWorkerPolicy({ ...base, modelS3: { bucket: "models", prefix: "ssd/" } });
+        assert.deepStrictEqual(
+            prefix.Statement.filter((s) => s.Sid?.startsWith("Video")).map((s) => [s.Action, s.Resource]),
+            [
+                [["s3:GetObject"], "arn:aws:s3:::models/ssd/*"],
+                [["s3:ListBucket"], "arn:aws:s3:::models"],
+            ],
+        );
+        // model-fetch streams an archive with one GetObject of that key (a prefix rule would grant models/zoo/ssd.tar.gz/*).
+        const archive = videoWorkerPolicy({ ...base, modelS3: { bucket: "models", prefix: "", objectKey: "zoo/ssd.tar.gz" } });
+        assert.deepStrictEqual(
+            archive.Statement.filter((s) => s.Sid?.startsWith("Video")).map((s) => [s.Action, s.Resource]),
+            [[["s3:GetObject"], "arn:aws:s3:::models/zoo/ssd.tar.gz"]],
+        );
+    });
 });

@@ -38,14 +38,15 @@ describe("model-fetch: MODEL_URI parsing", () => {
     });
 
     it("recognises archives by extension, in S3 and over https", () => {
-        const s3 = parseModelUri("s3://b/zoo/ssd mobilenet.tar.gz");
+        const s3 = parseModelUri("s3://models-bucket/zoo/ssd mobilenet.tar.gz");
         assert.equal(s3.kind, "s3-archive");
         assert.equal(s3.kind === "s3-archive" && s3.key, "zoo/ssd mobilenet.tar.gz");
         const https = parseModelUri("https://download.example.com/models/ssd.tgz");
         assert.equal(https.kind, "http-archive");
         assert.equal(https.kind === "http-archive" && https.compression, "gzip");
         assert.equal(
-            parseModelUri("s3://b/m.tar").kind === "s3-archive" && (parseModelUri("s3://b/m.tar") as { compression: string }).compression,
+            parseModelUri("s3://models-bucket/m.tar").kind === "s3-archive" &&
+                (parseModelUri("s3://models-bucket/m.tar") as { compression: string }).compression,
             "none",
         );
     });
@@ -71,28 +72,39 @@ describe("model-fetch: MODEL_URI parsing", () => {
             kindOf(() => parseModelUri("not a uri")),
             "CONFIG",
         );
+        assert.equal(
+            kindOf(() => parseModelUri("s3://Models_Bucket/m/")),
+            "CONFIG",
+        );
+        assert.throws(
+            () => parseModelUri("http://download.tensorflow.org/m.tar.gz"),
+            /MODEL_URI "http:\/\/download\.tensorflow\.org\/m\.tar\.gz" uses plain http, which is refused outside localhost/,
+        );
         assert.equal(parseModelUri("http://127.0.0.1:8080/m.tar.gz").kind, "http-archive");
     });
 });
 
 describe("model-fetch: settings", () => {
     it("reads MODEL_URI, MODEL_DIR and MODEL_VERSION (default 1)", () => {
-        const s = readSettings({ MODEL_URI: "s3://b/p/", MODEL_DIR: "/models/ssd" });
+        const s = readSettings({ MODEL_URI: "s3://models-bucket/p/", MODEL_DIR: "/models/ssd" });
         assert.equal(s.modelDir, "/models/ssd");
         assert.equal(s.version, 1);
-        assert.equal(readSettings({ MODEL_URI: "s3://b/p/", MODEL_DIR: "/models/ssd", MODEL_VERSION: "7" }).version, 7);
+        assert.equal(readSettings({ MODEL_URI: "s3://models-bucket/p/", MODEL_DIR: "/models/ssd", MODEL_VERSION: "7" }).version, 7);
     });
 
     it("names the setting that is wrong", () => {
         assert.throws(() => readSettings({ MODEL_DIR: "/models/x" }), /MODEL_URI is not set/);
-        assert.throws(() => readSettings({ MODEL_URI: "s3://b/p/" }), /MODEL_DIR is not set/);
-        assert.throws(() => readSettings({ MODEL_URI: "s3://b/p/", MODEL_DIR: "models/x" }), /MODEL_DIR must be an absolute path/);
-        assert.throws(() => readSettings({ MODEL_URI: "s3://b/p/", MODEL_DIR: "/" }), /root/);
+        assert.throws(() => readSettings({ MODEL_URI: "s3://models-bucket/p/" }), /MODEL_DIR is not set/);
         assert.throws(
-            () => readSettings({ MODEL_URI: "s3://b/p/", MODEL_DIR: "/m", MODEL_VERSION: "0" }),
+            () => readSettings({ MODEL_URI: "s3://models-bucket/p/", MODEL_DIR: "models/x" }),
+            /MODEL_DIR must be an absolute path/,
+        );
+        assert.throws(() => readSettings({ MODEL_URI: "s3://models-bucket/p/", MODEL_DIR: "/" }), /root/);
+        assert.throws(
+            () => readSettings({ MODEL_URI: "s3://models-bucket/p/", MODEL_DIR: "/m", MODEL_VERSION: "0" }),
             /MODEL_VERSION must be a positive integer/,
         );
-        assert.throws(() => readSettings({ MODEL_URI: "s3://b/p/", MODEL_DIR: "/m", MODEL_VERSION: "v2" }), /MODEL_VERSION/);
+        assert.throws(() => readSettings({ MODEL_URI: "s3://models-bucket/p/", MODEL_DIR: "/m", MODEL_VERSION: "v2" }), /MODEL_VERSION/);
     });
 });
 
