@@ -1,10 +1,15 @@
-// Lint: typescript-eslint's recommended rules on every TypeScript source. Type errors are tsc's job.
+// Lint: ESLint's and typescript-eslint's recommended rules on every TypeScript and ESM source (ESLint 10,
+// flat config through ESLint's own defineConfig). Type errors are tsc's job.
+import js from "@eslint/js";
+import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
-export default tseslint.config(
+export default defineConfig(
     { ignores: ["node_modules/**", "dist/**"] },
-    ...tseslint.configs.recommended,
     {
+        files: ["**/*.ts", "**/*.mjs"],
+        extends: [js.configs.recommended, tseslint.configs.recommended],
+        linterOptions: { reportUnusedDisableDirectives: "error" },
         rules: {
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
             "@typescript-eslint/no-explicit-any": "error",

@@ -77,7 +77,7 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
         await Promise.race([waitUntilServing(endpoint, child, opts.timeoutMs ?? 30_000), spawnError]);
     } catch (err) {
         child.kill("SIGKILL");
-        throw new Error(`${(err as Error).message}\n${stderr}`);
+        throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
     }
     const env: Record<string, string> = {
         AWS_ENDPOINT_URL: endpoint,

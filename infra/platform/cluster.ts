@@ -148,6 +148,7 @@ export class Cluster extends pulumi.ComponentResource {
                         throw new Error(
                             `clusterAdminPrincipalArns: cannot read the access entry of ${principalArn} in cluster ${args.clusterName} ` +
                                 `(eks:DescribeAccessEntry): ${errorMessage(err)}`,
+                            { cause: err },
                         );
                     }
                     // The data source fills `tags` (every tag AWS holds, default tags included); it never sets

@@ -250,7 +250,7 @@ export async function startV2Emulator(options: V2EmulatorOptions = {}): Promise<
     try {
         grpc = await startGrpcServer(host, options.port ?? 0, handlers(server, options.outputEncoding ?? "raw"));
     } catch (err) {
-        throw new Error(`KServe v2 emulator ${(err as Error).message}`);
+        throw new Error(`KServe v2 emulator ${(err as Error).message}`, { cause: err });
     }
     const urlHost = host.includes(":") ? `[${host}]` : host;
     return {

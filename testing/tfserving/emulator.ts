@@ -476,7 +476,7 @@ export async function startTfServingEmulator(options: TfServingEmulatorOptions =
     try {
         grpc = await startGrpcServer(host, options.grpcPort ?? 0, grpcHandlers(server, options.outputEncoding ?? "tensor_content"));
     } catch (err) {
-        throw new Error(`emulator ${(err as Error).message}`);
+        throw new Error(`emulator ${(err as Error).message}`, { cause: err });
     }
     let rest: { http: HttpServer; port: number };
     try {

@@ -116,7 +116,7 @@ export function loadPriceTable(file: string = latestPriceTablePath()): PriceTabl
     try {
         doc = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (err) {
-        throw new Error(`cannot read price table ${file}: ${(err as Error).message}`);
+        throw new Error(`cannot read price table ${file}: ${(err as Error).message}`, { cause: err });
     }
     const table = validatePriceTable(doc);
     const fromName = TABLE_FILE.exec(path.basename(file))?.[1];

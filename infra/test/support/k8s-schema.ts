@@ -73,6 +73,7 @@ export function validateKubernetesObject(type: string, inputs: Record<string, un
     } catch (err) {
         throw new Error(
             `${label} does not match the Kubernetes ${apiVersion} ${kind} schema: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
         );
     }
 }

@@ -17,7 +17,7 @@ export interface WaitOptions {
 export async function waitForModelAvailable(client: ModelClient, spec: ModelSpec, options: WaitOptions): Promise<ModelVersionStatus> {
     const deadline = Date.now() + options.timeoutMs;
     const intervalMs = options.intervalMs ?? 500;
-    let last = "no answer yet";
+    let last: string;
     for (;;) {
         options.signal?.throwIfAborted();
         const remaining = deadline - Date.now();
