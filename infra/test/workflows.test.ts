@@ -84,6 +84,25 @@ function loadWorkflowParser(): WorkflowParser {
     return require(outfile) as WorkflowParser;
 }
 
+/**
+ * Every action the workflows use, at the major pinned, with the runtime its action.yml declares at that
+ * tag (`runs.using`), read from the action's own repository (December 2026; see the README's CI notes).
+ * GitHub's runners dropped Node 20 in September 2026: a new action or a new major is added here only
+ * after reading its action.yml.
+ */
+const VERIFIED_ACTIONS: Record<string, { pin: string; runs: string }> = {
+    // actions/checkout v5 (tag commit fbc6f39): runs.using node24.
+    "actions/checkout": { pin: "v5", runs: "node24" },
+    // actions/setup-node v5 (a0853c2): node24.
+    "actions/setup-node": { pin: "v5", runs: "node24" },
+    // aws-actions/configure-aws-credentials v6 (v6.2.3, e6de054): node24; v5 was node20.
+    "aws-actions/configure-aws-credentials": { pin: "v6", runs: "node24" },
+    // pulumi/actions v7 (v7.0.0, 8e5e406, "update Action runtime to node 24"); v6 was node20.
+    "pulumi/actions": { pin: "v7", runs: "node24" },
+    // actions/upload-artifact v7 (v7.0.0, bbbca2d): node24 (v6 too); v4 and v5 were node20. `archive` defaults to true.
+    "actions/upload-artifact": { pin: "v7", runs: "node24" },
+};
+
 const FILES = ["pull-request.yml", "deploy.yml", "fork-plan-comment.yml"];
 const DEPLOYING = ["pull-request.yml", "deploy.yml"];
 
@@ -120,6 +139,21 @@ describe("GitHub workflows", () => {
             }
         });
     }
+
+    it("every action is pinned to a major whose action.yml was read and runs on Node 24 (GitHub removed Node 20)", () => {
+        for (const file of fs.readdirSync(WORKFLOW_DIR)) {
+            for (const [name, job] of Object.entries(read(file).doc.jobs)) {
+                for (const step of job.steps ?? []) {
+                    if (step.uses === undefined) continue;
+                    const [action, ref] = step.uses.split("@");
+                    const verified = VERIFIED_ACTIONS[action];
+                    assert.ok(verified, `${file} ${name}: ${step.uses} is not among the verified actions`);
+                    assert.equal(ref, verified.pin, `${file} ${name}: ${action} pinned to ${ref}, verified ${verified.pin}`);
+                    assert.equal(verified.runs, "node24", `${action}@${ref} runs on ${verified.runs}`);
+                }
+            }
+        }
+    });
 
     for (const file of DEPLOYING) {
         it(`${file} derives its stack matrix from Pulumi.<stack>.yaml file names`, () => {
