@@ -34,6 +34,21 @@ export class GrpcStatusError extends Error {
     }
 }
 
+/**
+ * Thrown by a handler to answer with a bare HTTP response instead of gRPC (no grpc-status): what a proxy
+ * or a crashing server sends. For fault injection.
+ */
+export class RawHttpAnswer extends Error {
+    constructor(
+        readonly status: number,
+        readonly contentType: string,
+        readonly body: string,
+    ) {
+        super(`raw HTTP ${status} answer`);
+        this.name = "RawHttpAnswer";
+    }
+}
+
 /** Request message in, reply message out (as segments); anything thrown that is not a GrpcStatusError is INTERNAL. */
 export type UnaryHandler = (request: Buffer) => Buffer[] | Promise<Buffer[]>;
 
@@ -126,7 +141,11 @@ function handleStream(
                     if (!stream.headersSent) respondWithMessage(stream, reply);
                 },
                 (err: unknown) => {
-                    if (err instanceof GrpcStatusError) respondWithStatus(stream, err.code, err.message);
+                    if (err instanceof RawHttpAnswer) {
+                        if (stream.destroyed || stream.closed || stream.headersSent) return;
+                        stream.respond({ ":status": err.status, "content-type": err.contentType });
+                        stream.end(err.body);
+                    } else if (err instanceof GrpcStatusError) respondWithStatus(stream, err.code, err.message);
                     else respondWithStatus(stream, GrpcCode.INTERNAL, `server error: ${err instanceof Error ? err.message : String(err)}`);
                 },
             );

@@ -11,7 +11,7 @@ import {
 } from "../../worker/model-client/tfserving/codec";
 import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type EmulatedModel } from "./emulator-models";
 import { GrpcCode } from "../../worker/model-client/grpc/protocol";
-import { GrpcStatusError, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc-server";
+import { GrpcStatusError, RawHttpAnswer, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc-server";
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "../../worker/model-client/tfserving/json-tensors";
 import { readFloat32, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
@@ -66,6 +66,15 @@ export const OUTPUT_FAULTS = [
 ] as const;
 export type OutputFault = (typeof OUTPUT_FAULTS)[number];
 
+/**
+ * Answers that are not the model server's (a proxy's error page, a body cut short), for the next
+ * detection Predicts: "http_500" is HTTP 500 with an HTML page and no grpc-status; "html_200" is HTTP 200
+ * with an HTML page; "truncated_json" is HTTP 200 application/json holding the first half of the real
+ * answer (over gRPC also a 200 that is not application/grpc).
+ */
+export const GARBLED_ANSWERS = ["http_500", "html_200", "truncated_json"] as const;
+export type GarbledAnswer = (typeof GARBLED_ANSWERS)[number];
+
 export interface RecordedInput {
     name: string;
     dtype: DataType;
@@ -92,6 +101,10 @@ export interface TfServingEmulator {
     failNext(count: number, code: InjectableCode, message?: string): void;
     /** The next `count` detection Predicts answer OK with this fault in their outputs. */
     corruptNext(count: number, fault: OutputFault): void;
+    /** The next `count` detection Predicts report frame 0's first detection as `classId`, score 0.9 (a sound output for ids 1-90). */
+    relabelNext(count: number, classId: number): void;
+    /** The next `count` detection Predicts get this answer instead of TF Serving's (see GarbledAnswer). */
+    garbleNext(count: number, answer: GarbledAnswer): void;
     /** As a TF Serving restart looks from outside: the model is LOADING (Predict: NOT_FOUND) for `forMs`. */
     reload(forMs: number): void;
     stop(): Promise<void>;
@@ -101,6 +114,30 @@ export interface TfServingEmulator {
 export const EMULATED_VERSION = 1;
 
 type StatusCode = "OK" | "NOT_FOUND" | InjectableCode;
+
+/** A Predict whose answer is to be garbled; carries the real response (truncated_json cuts it). */
+class GarbledPredict extends Error {
+    constructor(
+        readonly answer: GarbledAnswer,
+        readonly response: PredictResponse,
+    ) {
+        super(`garbled answer: ${answer}`);
+    }
+}
+
+const PROXY_PAGE = "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n";
+
+/** The bare HTTP answer for a garbled Predict; `restBody` is the JSON TF Serving would have sent. */
+function garbledHttp(answer: GarbledAnswer, restBody: string): RawHttpAnswer {
+    switch (answer) {
+        case "http_500":
+            return new RawHttpAnswer(500, "text/html", PROXY_PAGE);
+        case "html_200":
+            return new RawHttpAnswer(200, "text/html", PROXY_PAGE);
+        case "truncated_json":
+            return new RawHttpAnswer(200, "application/json", restBody.slice(0, Math.floor(restBody.length / 2)));
+    }
+}
 
 class EmulatorStatus extends Error {
     constructor(
@@ -141,6 +178,8 @@ class ModelServer {
     private latency: number | ((req: PredictRequest) => number);
     private failures: { remaining: number; code: InjectableCode; message: string } | undefined;
     private corruption: { remaining: number; fault: OutputFault } | undefined;
+    private garbling: { remaining: number; answer: GarbledAnswer } | undefined;
+    private relabel: { remaining: number; classId: number } | undefined;
     private reloadingUntil = 0;
 
     constructor(private readonly options: TfServingEmulatorOptions) {
@@ -165,6 +204,14 @@ class ModelServer {
 
     corruptNext(count: number, fault: OutputFault): void {
         this.corruption = { remaining: count, fault };
+    }
+
+    relabelNext(count: number, classId: number): void {
+        this.relabel = { remaining: count, classId };
+    }
+
+    garbleNext(count: number, answer: GarbledAnswer): void {
+        this.garbling = { remaining: count, answer };
     }
 
     reload(forMs: number): void {
@@ -207,9 +254,14 @@ class ModelServer {
                 corruption.remaining--;
                 outputs = corruptDetections(outputs, corruption.fault);
             }
+            const relabel = this.relabel;
+            if (relabel && relabel.remaining > 0 && outputs.detection_classes !== undefined) {
+                relabel.remaining--;
+                outputs = relabelDetections(outputs, relabel.classId);
+            }
             const latency = typeof this.latency === "function" ? this.latency(request) : this.latency;
             if (latency > 0) await preciseDelay(latency);
-            return {
+            const response: PredictResponse = {
                 model: {
                     name: request.model.name,
                     version: EMULATED_VERSION,
@@ -217,8 +269,15 @@ class ModelServer {
                 },
                 outputs,
             };
+            const garbling = this.garbling;
+            if (garbling && garbling.remaining > 0 && outputs.detection_scores !== undefined) {
+                garbling.remaining--;
+                throw new GarbledPredict(garbling.answer, response);
+            }
+            return response;
         } catch (err) {
-            record.outcome = err instanceof EmulatorStatus ? err.code : "INTERNAL";
+            record.outcome =
+                err instanceof EmulatorStatus ? err.code : err instanceof GarbledPredict ? `GARBLED_${err.answer}` : "INTERNAL";
             throw err;
         }
     }
@@ -259,6 +318,20 @@ class ModelServer {
         if (!request.outputFilter) return outputs;
         return Object.fromEntries(request.outputFilter.map((name) => [name, outputs[name]]));
     }
+}
+
+/** A copy of detection outputs whose frame 0, detection 0 is a counted detection of `classId` at score 0.9. */
+export function relabelDetections(outputs: Record<string, Tensor>, classId: number): Record<string, Tensor> {
+    const relabelled = corruptDetections(outputs, "box_outside"); // detection 0 made counted, score 0.9, class 1 ...
+    const boxes = Float32Array.from(readFloat32(relabelled.detection_boxes));
+    const classes = Float32Array.from(readFloat32(relabelled.detection_classes));
+    boxes.set([0.1, 0.1, 0.5, 0.5], 0); // ... with a sound box
+    classes[0] = classId;
+    return {
+        ...relabelled,
+        detection_boxes: tensorFromFloat32(boxes, relabelled.detection_boxes.shape),
+        detection_classes: tensorFromFloat32(classes, relabelled.detection_classes.shape),
+    };
 }
 
 /** A copy of detection outputs with one fault put in (see OutputFault). */
@@ -337,6 +410,7 @@ function preciseDelay(ms: number): Promise<void> {
 /** Predict and GetModelStatus as unary gRPC handlers over the shared serving logic. */
 function grpcHandlers(server: ModelServer, encoding: "tensor_content" | "typed_fields"): Map<string, UnaryHandler> {
     const asGrpcError = (err: unknown): never => {
+        if (err instanceof GarbledPredict) throw garbledHttp(err.answer, restOutputs(err.response.outputs));
         if (err instanceof EmulatorStatus) throw new GrpcStatusError(GRPC_CODES[err.code], err.message);
         throw new GrpcStatusError(GrpcCode.INTERNAL, `emulator error: ${(err as Error).message}`);
     };
@@ -455,7 +529,11 @@ async function handleRest(server: ModelServer, req: IncomingMessage, res: Server
             sendJson(res, 405, JSON.stringify({ error: `Malformed request: ${req.method} ${req.url}` }));
         }
     } catch (err) {
-        if (err instanceof EmulatorStatus) sendJson(res, HTTP_STATUSES[err.code], JSON.stringify({ error: err.message }));
+        if (err instanceof GarbledPredict) {
+            const raw = garbledHttp(err.answer, restOutputs(err.response.outputs));
+            res.writeHead(raw.status, { "content-type": raw.contentType });
+            res.end(raw.body);
+        } else if (err instanceof EmulatorStatus) sendJson(res, HTTP_STATUSES[err.code], JSON.stringify({ error: err.message }));
         else sendJson(res, 500, JSON.stringify({ error: `emulator error: ${(err as Error).message}` }));
     }
 }
@@ -493,6 +571,8 @@ export async function startTfServingEmulator(options: TfServingEmulatorOptions =
         setLatency: (ms) => server.setLatency(ms),
         failNext: (count, code, message) => server.failNext(count, code, message),
         corruptNext: (count, fault) => server.corruptNext(count, fault),
+        garbleNext: (count, answer) => server.garbleNext(count, answer),
+        relabelNext: (count, classId) => server.relabelNext(count, classId),
         reload: (forMs) => server.reload(forMs),
         stop: async () => {
             rest.http.closeAllConnections();

@@ -32,6 +32,8 @@ export interface WorkerConfig {
     retryBackoffSeconds: number;
     modelTimeoutMs: number;
     modelMaxRetries: number;
+    /** First backoff between tries of a batch; doubles per retry, capped at 8 s. */
+    modelRetryBaseMs: number;
     modelWaitTimeoutSeconds: number;
     /** An AWS call or transfer with no progress for this long fails (then the SDK retries, AWS_MAX_ATTEMPTS). */
     awsTimeoutSeconds: number;
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         retryBackoffSeconds: int(env, "RETRY_BACKOFF_SECONDS", 30, 0, 43_200),
         modelTimeoutMs: int(env, "MODEL_TIMEOUT_MS", 30_000, 100, 600_000),
         modelMaxRetries: int(env, "MODEL_MAX_RETRIES", 5, 0, 100),
+        modelRetryBaseMs: int(env, "MODEL_RETRY_BASE_MS", 250, 1, 60_000),
         modelWaitTimeoutSeconds: int(env, "MODEL_WAIT_TIMEOUT_SECONDS", 600, 1, 86_400),
         awsTimeoutSeconds: int(env, "AWS_TIMEOUT_SECONDS", 30, 1, 3_600),
         metricsPort: int(env, "METRICS_PORT", 9102, 0, 65_535),

@@ -1,5 +1,5 @@
 // TF Object Detection API outputs -> per-frame detections above the score threshold.
-import { COCO_MAX_ID, cocoLabel, isCocoClass } from "./coco";
+import { COCO_MAX_ID, cocoLabel } from "./coco";
 import { DataType, dtypeName, ModelServerError, readFloat32, type Tensor } from "../model-client/tfserving";
 
 export interface Detection {
@@ -54,7 +54,7 @@ function finite(model: string, name: string, values: Float32Array, perFrame: num
 /**
  * Detections for each of `frames` frames, best first as the model ranked them, score >= threshold.
  * Every output is checked first (dtype, shape, finiteness, and for each counted detection: score in
- * [0, 1], box inside [0, 1] with min <= max, class id a whole number in the label map); anything else is
+ * [0, 1], box inside [0, 1] with min <= max, class id a whole number from 1 to 90); anything else is
  * a BAD_OUTPUT error naming the output and `model`, never a result.
  */
 export function parseDetections(
@@ -95,11 +95,12 @@ export function parseDetections(
             const score = scores[j];
             if (score < 0 || score > 1) throw bad(model, `output "detection_scores" is ${score} at ${where}; scores lie in [0, 1]`);
             const classId = classes[j];
-            // The whole 1-90 id space is the model's; ids in its gaps may rank low, but a kept detection must name a label.
-            if (!Number.isInteger(classId) || classId < 1 || classId > COCO_MAX_ID || (score >= scoreThreshold && !isCocoClass(classId))) {
+            // The model's class space is the whole 1-90 COCO id range. Ids in its gaps (12, 26, ...) are real
+            // outputs of the TF Object Detection API's COCO models and are kept, labelled "class <id>".
+            if (!Number.isInteger(classId) || classId < 1 || classId > COCO_MAX_ID) {
                 throw bad(
                     model,
-                    `output "detection_classes" is ${classId} at ${where} (score ${score}), which is not a class id in the label map`,
+                    `output "detection_classes" is ${classId} at ${where} (score ${score}), outside the model's class space (whole numbers 1 to ${COCO_MAX_ID})`,
                 );
             }
             const y0 = boxes[j * 4];

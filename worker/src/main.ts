@@ -1,5 +1,6 @@
 // Entry point: configuration -> AWS clients, model client, protection, status server -> run loop.
 //   npm run worker [-- --once]
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createAwsClients } from "./aws";
 import { ConfigError, loadConfig } from "./config";
 import { startStatusServer } from "./http";
@@ -32,6 +33,11 @@ export async function startWorker(
     const config = loadConfig(env);
     const log = options.log ?? createLogger({ level: config.logLevel }, { component: "video-worker" });
     const metrics = new WorkerMetrics();
+    // Listening comes first, so a port in use fails before anything else is touched; readiness follows the worker once it exists.
+    const ref: { worker?: VideoWorker } = {};
+    const status = await startStatusServer(config.metricsPort, metrics, () => ref.worker?.isReady ?? false).catch((err: unknown) => {
+        throw metricsPortError(config.metricsPort, err);
+    });
     const clients = createAwsClients({
         timeoutSeconds: config.awsTimeoutSeconds,
         pollWaitSeconds: config.pollWaitSeconds,
@@ -40,12 +46,20 @@ export async function startWorker(
     });
     const { sqs, s3, autoScaling } = clients;
     const cloudwatch = config.metricsNamespace === undefined ? undefined : clients.cloudwatch;
+    let protection: ScaleInProtection;
+    try {
+        await requireRegion(sqs, config.queueUrl);
+        protection = config.scaleInProtection
+            ? await ScaleInProtection.discover({ autoScaling, log, instanceId: config.instanceId })
+            : ScaleInProtection.disabled(log);
+    } catch (err) {
+        await status.close();
+        for (const c of Object.values(clients)) c.destroy();
+        throw err;
+    }
     const model = createModelClient(config.modelServerUrl, { defaultTimeoutMs: config.modelTimeoutMs });
-    const protection = config.scaleInProtection
-        ? await ScaleInProtection.discover({ autoScaling, log, instanceId: config.instanceId })
-        : ScaleInProtection.disabled(log);
-    const worker = new VideoWorker({ config, sqs, s3, cloudwatch, model, protection, log, metrics, onProgress: options.onProgress });
-    const status = await startStatusServer(config.metricsPort, metrics, () => worker.isReady);
+    const started = new VideoWorker({ config, sqs, s3, cloudwatch, model, protection, log, metrics, onProgress: options.onProgress });
+    ref.worker = started;
     log.info("video worker starting", {
         queue: config.queueUrl,
         deadLetterQueue: config.deadLetterQueueUrl,
@@ -60,10 +74,10 @@ export async function startWorker(
     });
     const done = (async () => {
         try {
-            await worker.start();
-            await worker.run({ once: options.once });
+            await started.start();
+            await started.run({ once: options.once });
         } catch (err) {
-            if (!worker.stopping) throw err;
+            if (!started.stopping) throw err;
         } finally {
             if (protection.enabled && protection.current !== false) await protection.set(false);
             model.close();
@@ -72,7 +86,34 @@ export async function startWorker(
             log.info("video worker stopped");
         }
     })();
-    return { worker, metricsPort: status.port, done };
+    return { worker: started, metricsPort: status.port, done };
+}
+
+/** The status server could not listen on METRICS_PORT: a configuration error naming the variable. */
+function metricsPortError(port: number, err: unknown): Error {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE")
+        return new ConfigError(
+            `METRICS_PORT=${port} is already in use on this host (EADDRINUSE): another process listens there; choose a free port (0 = any)`,
+        );
+    if (code === "EACCES")
+        return new ConfigError(`METRICS_PORT=${port} may not be bound by this user (EACCES): use a port from 1024 up (0 = any)`);
+    return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * The AWS SDK finds the region in AWS_REGION or the shared config file, and otherwise fails only at the
+ * first call, deep in start-up. Ask it now, so a missing region is a configuration error that names the variable.
+ */
+async function requireRegion(sqs: SQSClient, queueUrl: string): Promise<void> {
+    try {
+        await sqs.config.region();
+    } catch (err) {
+        const hint = /sqs[.-]([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(new URL(queueUrl).hostname)?.[1];
+        throw new ConfigError(
+            `AWS_REGION is not set, and no region is configured in the shared AWS config file (${errorMessage(err)}): set AWS_REGION to the region of JOB_QUEUE_URL and RESULTS_BUCKET${hint === undefined ? "" : ` (JOB_QUEUE_URL says ${hint})`}`,
+        );
+    }
 }
 
 async function main(): Promise<void> {

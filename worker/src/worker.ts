@@ -381,6 +381,7 @@ export class VideoWorker {
                 scoreThreshold: config.scoreThreshold,
                 timeoutMs: config.modelTimeoutMs,
                 maxRetries: config.modelMaxRetries,
+                retryBaseMs: config.modelRetryBaseMs,
                 waitForModel: (err: Error) => this.waitForModelAgain(log, err),
                 onRetry: (attempt: number, err: Error, delayMs: number) => {
                     metrics.modelRetries.inc();

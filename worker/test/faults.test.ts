@@ -3,7 +3,7 @@
 // tried, faults injected, messages lost, healthy jobs dead-lettered, jobs stuck. The totals are printed
 // at the end and must be zero where zero is the only right answer.
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
@@ -19,7 +19,13 @@ import { ConfigError } from "../src/config";
 import { ScaleInProtection } from "../src/protection";
 import { startStallProxy, type StallProxy } from "./support/stall-proxy";
 import { startWorker, type StartedWorker } from "../src/main";
-import { OUTPUT_FAULTS, startTfServingEmulator, type OutputFault, type TfServingEmulator } from "../../testing/tfserving/emulator";
+import {
+    OUTPUT_FAULTS,
+    startTfServingEmulator,
+    type GarbledAnswer,
+    type OutputFault,
+    type TfServingEmulator,
+} from "../../testing/tfserving/emulator";
 import {
     BUCKET,
     captureLogs,
@@ -97,6 +103,8 @@ describe("video worker under faults (issue 11)", function () {
         emulator.failNext(0, "UNAVAILABLE");
         emulator.corruptNext(0, "nan");
         emulator.reload(0);
+        emulator.relabelNext(0, 1);
+        emulator.garbleNext(0, "http_500");
         sent = new Map();
     });
 
@@ -712,5 +720,103 @@ describe("video worker under faults (issue 11)", function () {
                 await account({ queued: 1 });
             });
         }
+    });
+    describe("issue 17, job and model side (items 2, 7, 15)", () => {
+        it("item 2: confident detections of unnamed ids in the 1-90 space (12, 26) are kept as `class <id>`, not dead-lettered", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            for (const classId of [12, 26]) {
+                await job("clips/short.mp4", true);
+                tally.faults++;
+                emulator.relabelNext(1, classId);
+                await run(workerEnv(world, emulator.grpcUrl));
+                const doc = JSON.parse((await resultOf("clips/short.mp4")) as string) as {
+                    frames: { detections: { label: string; classId: number; score: number }[] }[];
+                };
+                assert.deepEqual(
+                    doc.frames[0].detections[0],
+                    { label: `class ${classId}`, classId, score: 0.9, box: [0.1, 0.1, 0.5, 0.5] },
+                    `class ${classId}`,
+                );
+            }
+            await account({ queued: 0 });
+        });
+
+        it("item 7: a one-off HTTP 500 without grpc-status, or a 200 with HTML or cut-short JSON, is retried and the result is the clean one", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            await run(workerEnv(world, emulator.grpcUrl));
+            const clean = await resultOf("clips/short.mp4");
+            assert.ok(clean !== undefined);
+            const cases: [string, GarbledAnswer][] = [
+                [emulator.grpcUrl, "http_500"],
+                [emulator.grpcUrl, "html_200"],
+                [emulator.restUrl, "html_200"],
+                [emulator.restUrl, "truncated_json"],
+            ];
+            for (const [url, answer] of cases) {
+                await job("clips/short.mp4", true);
+                tally.faults++;
+                const before = emulator.requests.length;
+                emulator.garbleNext(1, answer);
+                const { capture } = await run(workerEnv(world, url, { MODEL_RETRY_BASE_MS: "10" }));
+                assert.ok(
+                    emulator.requests.slice(before).some((r) => r.outcome === `GARBLED_${answer}`),
+                    `${answer} over ${url} was injected`,
+                );
+                assert.ok(
+                    capture.lines.some((l) => l.msg === "transient model server failure; retrying the batch"),
+                    `${answer} over ${url}: retried`,
+                );
+                assert.equal(await resultOf("clips/short.mp4"), clean, `${answer} once over ${url}: the clean result`);
+            }
+            await account({ queued: 0 });
+        });
+
+        describe("item 15: a missing AWS_REGION and a METRICS_PORT in use stop the worker with exit 2, naming the variable, no stack trace", () => {
+            const REPO = join(__dirname, "../..");
+            async function exitOf(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+                const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "worker/src/main.ts")], {
+                    env,
+                    stdio: ["ignore", "pipe", "pipe"],
+                });
+                let output = "";
+                child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+                child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+                const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+                return { code, output };
+            }
+
+            it("AWS_REGION unset (and no shared config file)", async () => {
+                await putVideo("clips/short.mp4", await readFile(shortVideo));
+                await job("clips/short.mp4", true);
+                tally.faults++;
+                const env = workerEnv(world, emulator.grpcUrl, { AWS_CONFIG_FILE: join(dir, "no-such-aws-config") });
+                delete env.AWS_REGION;
+                delete env.AWS_DEFAULT_REGION;
+                const { code, output } = await exitOf(env);
+                assert.equal(code, 2, output);
+                assert.match(output, /"msg":"configuration error",.*"error":"AWS_REGION is not set/);
+                assert.doesNotMatch(output, /\n\s+at |\\n\s+at /, "no stack trace");
+                await account({ queued: 1 });
+            });
+
+            it("METRICS_PORT taken by another process", async () => {
+                await putVideo("clips/short.mp4", await readFile(shortVideo));
+                await job("clips/short.mp4", true);
+                tally.faults++;
+                const squatter = createServer();
+                await new Promise<void>((r) => squatter.listen(0, "0.0.0.0", () => r()));
+                const port = (squatter.address() as AddressInfo).port;
+                try {
+                    const { code, output } = await exitOf(workerEnv(world, emulator.grpcUrl, { METRICS_PORT: String(port) }));
+                    assert.equal(code, 2, output);
+                    assert.match(output, new RegExp(`"error":"METRICS_PORT=${port} is already in use on this host \\(EADDRINUSE\\)`));
+                    assert.doesNotMatch(output, /\n\s+at |\\n\s+at /, "no stack trace");
+                } finally {
+                    await new Promise<void>((r) => squatter.close(() => r()));
+                }
+                await account({ queued: 1 });
+            });
+        });
     });
 });

@@ -60,16 +60,38 @@ describe("model output validation (issue 11 defect 3)", () => {
         });
     }
 
-    it("keeps low-scoring ids from the gaps of the 1-90 id space but never writes them", () => {
-        const outputs = corruptDetections(cleanOutputs(1), "nan");
-        const scores = Float32Array.from(readFloat32(outputs.detection_scores));
-        const classes = Float32Array.from(readFloat32(outputs.detection_classes));
-        scores[0] = 0.1;
-        classes[0] = 12; // a gap in the COCO label map
-        outputs.detection_scores = { ...outputs.detection_scores, content: Buffer.from(scores.buffer) };
-        outputs.detection_classes = { ...outputs.detection_classes, content: Buffer.from(classes.buffer) };
-        assert.ok(parseDetections(outputs, 1, 0.5).every((f) => f.every((d) => d.classId !== 12)));
-        assert.throws(() => parseDetections(outputs, 1, 0.05), /not a class id in the label map/);
+    it("issue 17 item 2: keeps confident ids from the unnamed slots of the 1-90 id space, labelled class <id>", () => {
+        for (const id of [12, 26, 83, 90]) {
+            const outputs = corruptDetections(cleanOutputs(1), "nan");
+            const classes = Float32Array.from(readFloat32(outputs.detection_classes));
+            classes[0] = id;
+            outputs.detection_scores = corruptDetections(cleanOutputs(1), "box_outside").detection_scores; // score 0.9 at detection 0
+            outputs.detection_classes = { ...outputs.detection_classes, content: Buffer.from(classes.buffer) };
+            const kept = parseDetections(outputs, 1, 0.5)[0][0];
+            assert.equal(kept.classId, id);
+            assert.equal(kept.score, 0.9);
+            assert.equal(kept.label, id === 90 ? "toothbrush" : `class ${id}`);
+        }
+    });
+
+    it("issue 17 item 2: fails only ids outside the class space: 0 or below within num_detections, above 90, fractional", () => {
+        for (const id of [0, -1, 91, 255, 2.5]) {
+            const outputs = corruptDetections(cleanOutputs(1), "nan");
+            const scores = Float32Array.from(readFloat32(outputs.detection_scores));
+            const classes = Float32Array.from(readFloat32(outputs.detection_classes));
+            scores[0] = 0.1; // even below the threshold: a counted detection must be a class of the model
+            classes[0] = id;
+            outputs.detection_scores = { ...outputs.detection_scores, content: Buffer.from(scores.buffer) };
+            outputs.detection_classes = { ...outputs.detection_classes, content: Buffer.from(classes.buffer) };
+            assert.throws(
+                () => parseDetections(outputs, 1, 0.5),
+                new RegExp(`is ${id} at frame 0, detection 0 .*outside the model's class space`),
+            );
+            // Beyond num_detections the rows are padding and are not read.
+            const num = Float32Array.from([0]);
+            outputs.num_detections = { ...outputs.num_detections, content: Buffer.from(num.buffer) };
+            assert.deepEqual(parseDetections(outputs, 1, 0.5), [[]]);
+        }
     });
 });
 
@@ -142,14 +164,21 @@ describe("REST client and TF Serving's non-finite tokens (issue 11 defect 4)", (
         }
     });
 
-    it("still reports a body that is not JSON at all", async () => {
-        body = "<html>bad gateway</html>";
+    it("reports a 200 whose body is not JSON (a proxy's page, or cut short) as transient BAD_RESPONSE (issue 17 item 7)", async () => {
         const client = createModelClient(url);
         try {
-            const err = await rejection(
-                client.predict({ model: { name: "object_detection" }, inputs: { inputs: tensorFromUint8(Buffer.alloc(3), [1, 1, 1, 3]) } }),
-            );
-            assert.equal(err.code, "DECODE_ERROR");
+            for (const text of ["<html>bad gateway</html>", '{"outputs": {"num_detections": [1.0, 2.0']) {
+                body = text;
+                const err = await rejection(
+                    client.predict({
+                        model: { name: "object_detection" },
+                        inputs: { inputs: tensorFromUint8(Buffer.alloc(3), [1, 1, 1, 3]) },
+                    }),
+                );
+                assert.equal(err.code, "BAD_RESPONSE", text);
+                assert.equal(err.transient, true);
+                assert.match(err.message, /HTTP 200 and a body that is not JSON/);
+            }
         } finally {
             client.close();
         }

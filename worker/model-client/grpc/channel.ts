@@ -42,17 +42,29 @@ export interface GrpcChannelOptions {
 /**
  * Why a call failed, before a protocol client explains it: a gRPC status (from the server, or the one
  * the gRPC spec assigns to a transport failure). `undecodable` marks a reply this side cannot read
- * (compressed without negotiation), which no retry fixes.
+ * (compressed without negotiation), which no retry fixes. `httpStatus` is set when the answer was not a
+ * gRPC response at all (an HTTP status without grpc-status, or a 200 of another content type): something
+ * other than the server's gRPC handler answered, e.g. a proxy, or a server crashing mid-call.
  */
 export class GrpcCallError extends Error {
     constructor(
         readonly code: GrpcCode,
         message: string,
         readonly undecodable = false,
+        readonly httpStatus?: number,
     ) {
         super(message);
         this.name = "GrpcCallError";
     }
+}
+
+/**
+ * A non-gRPC answer worth trying again: a 5xx other than 501, 408 or 429 (the spec's HTTP-to-gRPC mapping
+ * turns 500 into UNKNOWN, which reads as a permanent model error, though no model said anything).
+ */
+export function isTransientNonGrpcAnswer(err: GrpcCallError): boolean {
+    const s = err.httpStatus;
+    return s !== undefined && (s === 200 || (s >= 500 && s !== 501) || s === 408 || s === 429);
 }
 
 const USER_AGENT = `eks-inference-grpc-h2/1.0 node/${process.versions.node}`;
@@ -380,7 +392,12 @@ function outcome(
         if (failure) throw failure;
         if (httpStatus === 0 && sessionLost) throw new GrpcCallError(GrpcCode.UNAVAILABLE, "connection lost before the server answered");
         if (httpStatus !== 0 && httpStatus !== 200)
-            throw new GrpcCallError(grpcCodeForHttpStatus(httpStatus), `HTTP status ${httpStatus} without a gRPC status`);
+            throw new GrpcCallError(
+                grpcCodeForHttpStatus(httpStatus),
+                `HTTP status ${httpStatus} without a gRPC status`,
+                false,
+                httpStatus,
+            );
         if (stream.rstCode !== undefined && stream.rstCode !== h2.NGHTTP2_NO_ERROR)
             throw new GrpcCallError(codeForRstStream(stream.rstCode), `stream reset (HTTP/2 code ${stream.rstCode})`);
         if (httpStatus === 0) throw new GrpcCallError(GrpcCode.UNAVAILABLE, "connection closed before the server answered");
@@ -390,7 +407,12 @@ function outcome(
         throw new GrpcCallError(grpcStatus, decodeGrpcMessage(header(statusHeaders!, "grpc-message") ?? ""));
     }
     if (contentType === undefined || !/^application\/grpc(?:$|[+;])/.test(contentType)) {
-        throw new GrpcCallError(GrpcCode.UNKNOWN, `response content-type is "${contentType ?? "(none)"}", not application/grpc`);
+        throw new GrpcCallError(
+            GrpcCode.UNKNOWN,
+            `response content-type is "${contentType ?? "(none)"}", not application/grpc`,
+            false,
+            httpStatus,
+        );
     }
     const messages = collector.messages();
     if (messages.length !== 1) throw new GrpcCallError(GrpcCode.INTERNAL, `a unary call got ${messages.length} response messages`);

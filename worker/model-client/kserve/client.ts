@@ -2,7 +2,7 @@
 // listens on 8001): the codec in codec.ts over the shared node:http2 transport in ../grpc/channel.ts,
 // with one or more HTTP/2 connections (`connections`) so calls spread over the pods behind a headless
 // Service. Tensor data go out as raw_input_contents, by reference.
-import { GrpcCallError, GrpcChannel, type GrpcChannelOptions } from "../grpc/channel";
+import { GrpcCallError, GrpcChannel, isTransientNonGrpcAnswer, type GrpcChannelOptions } from "../grpc/channel";
 import { ModelServerError } from "../model-server-error";
 import {
     decodeInferResponse,
@@ -111,6 +111,12 @@ export class InferenceClient {
         } catch (err) {
             if (!(err instanceof GrpcCallError)) throw err;
             if (err.undecodable) throw v2DecodeError(this.url, model, "reply", err);
+            if (isTransientNonGrpcAnswer(err))
+                throw new ModelServerError(
+                    `model server ${this.url} answered with something that is not a gRPC response (${err.message}): a proxy, or a server restarting mid-call`,
+                    "NON_GRPC_RESPONSE",
+                    true,
+                );
             throw v2Error(err.code, err.message, this.url, model);
         }
     }

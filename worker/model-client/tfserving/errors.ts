@@ -53,6 +53,18 @@ export function grpcError(code: number, details: string, serverUrl: string, spec
     return new ModelServerError(explain(name, serverUrl, spec, details || "(no details)"), name, isTransientGrpcCode(code));
 }
 
+/**
+ * The answer was not a gRPC response (see GrpcCallError.httpStatus): no model server said anything about
+ * the request, so it is transient (NON_GRPC_RESPONSE), however the gRPC spec would map the HTTP status.
+ */
+export function nonGrpcAnswer(serverUrl: string, err: { message: string; httpStatus?: number }): ModelServerError {
+    return new ModelServerError(
+        `model server ${serverUrl} answered with something that is not a gRPC response (${err.message}): a proxy, or a server restarting mid-call`,
+        "NON_GRPC_RESPONSE",
+        true,
+    );
+}
+
 export function decodeError(serverUrl: string, what: string, cause: unknown): ModelServerError {
     const reason = cause instanceof Error ? cause.message : String(cause);
     return new ModelServerError(`model server ${serverUrl} sent a ${what} that does not decode: ${reason}`, "DECODE_ERROR", false);

@@ -1,8 +1,8 @@
 // ModelClient over TF Serving's gRPC API (default port 8500): the hand-written codec in codec.ts over the
 // shared node:http2 transport in ../grpc/channel.ts (one connection by default).
-import { GrpcCallError, GrpcChannel, type GrpcChannelOptions } from "../grpc/channel";
+import { GrpcCallError, GrpcChannel, isTransientNonGrpcAnswer, type GrpcChannelOptions } from "../grpc/channel";
 import { decodeGetModelStatusResponse, decodePredictResponse, encodeGetModelStatusRequest, encodePredictRequestSegments } from "./codec";
-import { decodeError, grpcError } from "./errors";
+import { decodeError, grpcError, nonGrpcAnswer } from "./errors";
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
 import {
     ModelServerError,
@@ -78,6 +78,7 @@ export class GrpcModelClient implements ModelClient {
         } catch (err) {
             if (!(err instanceof GrpcCallError)) throw err;
             if (err.undecodable) throw new ModelServerError(`model server ${this.url}: ${err.message}`, "DECODE_ERROR", false);
+            if (isTransientNonGrpcAnswer(err)) throw nonGrpcAnswer(this.url, err);
             throw grpcError(err.code, err.message, this.url, spec);
         }
     }

@@ -69,10 +69,12 @@ export class RestModelClient implements ModelClient {
         try {
             return parseServerJson(text);
         } catch {
+            // TF Serving itself always writes JSON: HTML or a body cut short comes from a proxy or a broken
+            // connection, so it is worth asking again (BAD_RESPONSE is transient).
             throw new ModelServerError(
-                `model server ${this.url} answered ${describeModel(spec)} with a body that is not JSON: ${text.slice(0, 200)}`,
-                "DECODE_ERROR",
-                false,
+                `model server ${this.url} answered ${describeModel(spec)} with HTTP ${response.status} and a body that is not JSON (${text.length} bytes; a proxy's page, or cut short): ${text.slice(0, 200)}`,
+                "BAD_RESPONSE",
+                true,
             );
         }
     }

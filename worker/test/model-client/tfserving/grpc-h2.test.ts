@@ -134,14 +134,16 @@ describe("h2 gRPC client against raw HTTP/2 servers", () => {
         assert.match(err.message, /Could not find any versions of model m — ¿nada\?$/);
     });
 
-    it("maps HTTP errors without a grpc-status the way gRPC does", async () => {
+    it("maps HTTP errors without a grpc-status the way gRPC does, except that a 5xx is transient (issue 17 item 7)", async () => {
         for (const [status, code, transient] of [
-            [503, "UNAVAILABLE", true],
-            [502, "UNAVAILABLE", true],
-            [504, "UNAVAILABLE", true],
+            [503, "NON_GRPC_RESPONSE", true],
+            [502, "NON_GRPC_RESPONSE", true],
+            [504, "NON_GRPC_RESPONSE", true],
             [404, "UNIMPLEMENTED", false],
             [401, "UNAUTHENTICATED", false],
-            [500, "UNKNOWN", false],
+            [500, "NON_GRPC_RESPONSE", true],
+            [429, "NON_GRPC_RESPONSE", true],
+            [501, "UNKNOWN", false],
         ] as const) {
             server.behave((stream) => {
                 stream.respond({ ":status": status, "content-type": "text/html" });
@@ -162,14 +164,15 @@ describe("h2 gRPC client against raw HTTP/2 servers", () => {
         assert.match(err.message, /compressed \(flag 1\)/);
     });
 
-    it("rejects a 200 that is not gRPC, and a response with no status", async () => {
+    it("rejects a 200 that is not gRPC (transient), and a response with no status", async () => {
         server.behave((stream) => {
             stream.respond({ ":status": 200, "content-type": "text/html" }, { waitForTrailers: true });
             stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
             stream.end("<html></html>");
         });
         const notGrpc = await rejection(client.getModelStatus({ name: "m" }));
-        assert.equal(notGrpc.code, "UNKNOWN");
+        assert.equal(notGrpc.code, "NON_GRPC_RESPONSE");
+        assert.equal(notGrpc.transient, true, "no model server said anything: worth asking again");
         assert.match(notGrpc.message, /content-type is "text\/html"/);
         server.behave((stream) => {
             stream.respond(GRPC_OK_HEADERS);
