@@ -1,19 +1,13 @@
 // BERT serving (issue 13): which server and accelerator, the model the stack compiles, and the versions
 // everything is pinned to. Pure data and parsing helpers: config.ts reads the keys, this module decides.
 //
-// Sources (checked December 2026):
-// - Neuron 2.32.0: aws-neuron/aws-neuron-sdk setup/pytorch/manual.rst (commit 10ea9ca) and
-//   src/helperscripts/n2-manifest.json: driver aws-neuronx-dkms 2.30.2.0, aws-neuronx-runtime-lib and
-//   aws-neuronx-collectives 2.34.10.0, neuronx-cc 2.27.5334.0; torch-neuronx 2.9.0.2.15.32035 is the
-//   Neuron 2.31 build that 2.32 installs (2.32 ships no newer torch-neuronx); Ubuntu 24.04, Python 3.12.
-// - Final TensorFlow build: n2-manifest.json, Neuron 2.28.1: tensorflow-model-server-neuronx
-//   2.10.1.2.12.2.0, aws-neuronx-runtime-lib 2.30.51.0, aws-neuronx-dkms 2.26.10.0.
-// - EKS AL2023 NEURON AMI drivers: awslabs/amazon-eks-ami CHANGELOG.md. Driver 2.26.10.0 is in
-//   v20260318 and v20260403; v20260409 moved to 2.27.4.0, v20260610 to 2.28.0.0, v20260714 to 2.29.0.0.
-//   So the last release whose driver matches the final TF build is v20260403.
-// - Triton: triton-inference-server/server tag v2.71.0 (build.py: container 26.07, Ubuntu 24.04, Python 3.12).
+// Neuron versions and node AMI pins come from one table, infra/bert/neuron-releases.ts (sources there).
+// Triton: triton-inference-server/server branch r26.08 (build.py DEFAULT_TRITON_VERSION_MAP: release 2.72.0,
+// container 26.08, upstream container 26.08; README: nvcr.io/nvidia/tritonserver:26.08-py3;
+// docs/introduction/compatibility.md: Python 3.12.3 in the 26.08 Python-backend containers, Ubuntu 24.04).
 
 import { EKS_VERSIONS } from "../config/kubernetes-versions";
+import { LEGACY_TF_NEURON, NeuronAmiRelease, PinnableNeuronRelease, TRITON_NEURON } from "./neuron-releases";
 
 export const BERT_SERVERS = ["triton", "tf-serving"] as const;
 export type BertServer = (typeof BERT_SERVERS)[number];
@@ -26,36 +20,56 @@ export const BERT_ACCELERATORS: Readonly<Record<BertServer, readonly ("inf2" | "
 export type BertAccelerator = "inf2" | "inf1" | "cpu";
 
 /** The Neuron release the Triton image, the compile Job and the model key are pinned to. */
-export const NEURON_RELEASE = "2.32.0";
+export const NEURON_RELEASE = TRITON_NEURON.release;
 export const NEURON_VERSIONS = {
-    torchNeuronx: "2.9.0.2.15.32035",
-    neuronxCc: "2.27.5334.0",
-    runtimeLib: "2.34.10.0",
-    collectives: "2.34.10.0",
-    /** The node driver this release is tested with (the AL2023 NEURON AMI installs its own). */
-    driver: "2.30.2.0",
+    torchNeuronx: TRITON_NEURON.components.torchNeuronx as string,
+    neuronxCc: TRITON_NEURON.components.neuronxCc as string,
+    runtimeLib: TRITON_NEURON.components.runtimeLib,
+    collectives: TRITON_NEURON.components.collectives as string,
+    /** The node driver this release is tested with: the Triton Inf2 group pins the AMI release that ships it. */
+    driver: TRITON_NEURON.components.driver,
 } as const;
 /** PyTorch the CPU image traces and serves with (the same major.minor torch-neuronx 2.9 builds on). */
 export const TORCH_VERSION = "2.9.0";
-export const TRITON_VERSIONS = { container: "26.07", server: "2.71.0" } as const;
+export const TRITON_VERSIONS = { container: "26.08", server: "2.72.0" } as const;
 
 /** Legacy TF Serving: the final TensorFlow Neuron build and the node AMI release whose driver matches it. */
 export const LEGACY_TF_SERVING = {
-    neuronRelease: "2.28.1",
-    modelServer: "2.10.1.2.12.2.0",
-    runtimeLib: "2.30.51.0",
-    driver: "2.26.10.0",
-    amiRelease: "v20260403",
-    /** Managed node group releaseVersion of that AMI release, per Kubernetes version (CHANGELOG.md, v20260403). */
-    releaseVersions: {
-        "1.32": "1.32.12-20260403",
-        "1.33": "1.33.8-20260403",
-        "1.34": "1.34.4-20260403",
-        "1.35": "1.35.2-20260403",
-    } as Readonly<Record<string, string>>,
+    neuronRelease: LEGACY_TF_NEURON.release,
+    modelServer: LEGACY_TF_NEURON.components.tfModelServer as string,
+    runtimeLib: LEGACY_TF_NEURON.components.runtimeLib,
+    driver: LEGACY_TF_NEURON.components.driver,
+    amiRelease: LEGACY_TF_NEURON.ami.release,
+    /** Managed node group releaseVersion of that AMI release, per Kubernetes version. */
+    releaseVersions: LEGACY_TF_NEURON.ami.releaseVersions,
     /** The newest Kubernetes version the pinned AMI release exists for (its end of support: infra/config/kubernetes-versions.ts). */
-    lastKubernetes: "1.35",
+    lastKubernetes: newestKubernetes(LEGACY_TF_NEURON.ami),
 } as const;
+
+function newestKubernetes(ami: NeuronAmiRelease): string {
+    const minor = (v: string): number => Number(v.split(".")[1]);
+    return Object.keys(ami.releaseVersions).reduce((a, b) => (minor(b) > minor(a) ? b : a));
+}
+
+/**
+ * The Neuron release whose driver an accelerated node group must have, so its group pins the AMI release that
+ * ships that driver; undefined when the group takes the newest AMI. Inf2 runs a user-space Neuron runtime that
+ * must match the node driver: Triton (torch-neuronx) and TF Serving Neuronx (legacy BERT, video inf2). Inf1 needs
+ * no pin: the AL2023 NEURON AMI installs the Inf1 driver (2.21.x) at boot on every release, and a pin would only
+ * stop security updates. NVIDIA and CPU nodes carry no Neuron stack.
+ */
+export function neuronNodeRelease(
+    runtime: "triton" | "tf-serving",
+    accelerator: "inf2" | "inf1" | "nvidia" | "cpu",
+): PinnableNeuronRelease | undefined {
+    if (accelerator !== "inf2") return undefined;
+    return runtime === "triton" ? TRITON_NEURON : LEGACY_TF_NEURON;
+}
+
+/** Kubernetes versions an AMI release has builds for, oldest first. */
+export function amiKubernetesVersions(ami: NeuronAmiRelease): string[] {
+    return Object.keys(ami.releaseVersions).sort((a, b) => Number(a.split(".")[1]) - Number(b.split(".")[1]));
+}
 
 /** When EKS ends standard support for the newest version the pinned AMI exists for (the end of the legacy mode). */
 export function legacyTfServingEnd(): string {
@@ -92,7 +106,7 @@ export interface CompiledModelSpec {
 
 /**
  * The key prefix (no leading slash, trailing slash) that names the model, its shapes and the toolchain:
- * bert/<model id>/seq128-batch1-4-8/neuronx-2.32.0/ or .../torch-2.9.0-cpu/. A change of any of them is
+ * bert/<model id>/seq128-batch1-4-8/neuronx-2.31.1/ or .../torch-2.9.0-cpu/. A change of any of them is
  * a new prefix, so a new compile; an existing prefix is never rebuilt.
  */
 export function compiledModelPrefix(spec: CompiledModelSpec): string {
@@ -110,13 +124,22 @@ export function tracedModelFile(batchSize: number): string {
 
 /**
  * Why a TF Serving Neuron(x) image is legacy, and until when it can run (shown as a warning when selected):
- * for bertServer tf-serving, and for the video model server on inf1/inf2 (the same final TF build).
+ * for bertServer tf-serving, and for the video model server on inf1/inf2 (the same final TF build). On inf2 the
+ * group is pinned to an old AMI release; on inf1 it is not (the AMI installs the Inf1 driver at boot).
  */
 export function legacyTfServingNotice(
     kubernetesVersion: string,
     subject = "bertServer 'tf-serving'",
     remedy = "Move to bertServer 'triton'",
+    accelerator: "inf2" | "inf1" = "inf2",
 ): string {
+    if (accelerator === "inf1")
+        return (
+            `${subject} is a legacy mode: Inf1 is at end of life in the Neuron SDK (Inf1 environments ended with Neuron 2.27) ` +
+            `and its model server is the final TensorFlow Neuron build for Inf1 (images/tf-serving-neuron, runtime built in). ` +
+            `Its nodes take the newest AL2023 NEURON AMI, which installs the Inf1 driver (2.21.x) at boot, so they keep ` +
+            `receiving security updates. ${remedy}.`
+        );
     return (
         `${subject} is a legacy mode: Neuron ${LEGACY_TF_SERVING.neuronRelease} was the last release with TensorFlow ` +
         `(tensorflow-model-server-neuronx ${LEGACY_TF_SERVING.modelServer}, runtime-lib ${LEGACY_TF_SERVING.runtimeLib}), ` +

@@ -9,8 +9,10 @@ import {
     BertServer,
     DEFAULT_BERT_MODEL_ID,
     LEGACY_TF_SERVING,
+    amiKubernetesVersions,
     isHuggingFaceModelId,
     legacyTfServingNotice,
+    neuronNodeRelease,
     parseBatchSizes,
 } from "../bert/settings";
 import {
@@ -223,7 +225,7 @@ export const CONFIG_KEYS = {
         type: "string",
         default: "triton",
         description:
-            "BERT model server: triton (KServe v2, torch-neuronx or CPU PyTorch) or tf-serving (legacy: TF Serving Neuron on a pinned node AMI, inf2/inf1).",
+            "BERT model server: triton (KServe v2, torch-neuronx or CPU PyTorch) or tf-serving (legacy: TF Serving Neuron, inf2 on a pinned node AMI, or inf1).",
     },
     bertModelId: {
         type: "string",
@@ -353,8 +355,8 @@ export interface PlatformConfig {
         maxVideoSeconds: number;
         nvidiaTimeSlicingReplicas: number;
         /**
-         * inf1/inf2: the node group's pinned AMI releaseVersion. The video model server there is a TF Serving
-         * Neuron(x) image, the final TensorFlow Neuron build, which needs that release's driver (LEGACY_TF_SERVING).
+         * inf2: the node group's pinned AMI releaseVersion. The video model server there is TF Serving Neuronx,
+         * the final TensorFlow Neuron build, which needs that release's driver (infra/bert/neuron-releases.ts).
          */
         nodeReleaseVersion?: string;
     };
@@ -666,25 +668,29 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         );
     }
 
-    // The video model server on inf1/inf2 is TF Serving Neuron(x): the final TensorFlow Neuron build
-    // (runtime-lib 2.30), whose nrt_init fails on the newest Neuron AMI driver. Its node group gets the same
-    // pinned AMI release, Kubernetes-version limit and warning as legacy BERT.
+    // The video model server on inf2 is TF Serving Neuronx: the final TensorFlow Neuron build (runtime-lib
+    // 2.30), whose nrt_init fails on the newest Neuron AMI driver. Its node group gets the same pinned AMI
+    // release, Kubernetes-version limit and warning as legacy BERT. On inf1 the AMI installs the Inf1 driver at
+    // boot, so that group is not pinned (a pin would only stop its security updates).
     let videoNodeReleaseVersion: string | undefined;
-    if (videoNodes.profile.devicePlugin === "neuron") {
-        videoNodeReleaseVersion = LEGACY_TF_SERVING.releaseVersions[kubernetesVersion];
+    const videoNeuron = neuronNodeRelease("tf-serving", videoNodes.profile.name);
+    if (videoNeuron !== undefined) {
+        videoNodeReleaseVersion = videoNeuron.ami.releaseVersions[kubernetesVersion];
         if (videoEnabled && videoNodeReleaseVersion === undefined) {
             r.fail(
                 "videoAccelerator",
                 `is '${videoNodes.profile.name}', whose model server is the final TensorFlow Neuron build (TF Serving Neuron, ` +
-                    `runtime-lib ${LEGACY_TF_SERVING.runtimeLib}); its node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}), ` +
+                    `runtime-lib ${videoNeuron.components.runtimeLib}); its node AMI is pinned to release ${videoNeuron.ami.release} (Neuron driver ${videoNeuron.ami.driver}), ` +
                     `which has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with videoAccelerator ${videoNodes.profile.name}: ` +
-                    `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or use videoAccelerator nvidia or cpu`,
-            );
-        } else if (videoEnabled) {
-            warnings.push(
-                `video: ${legacyTfServingNotice(kubernetesVersion, `videoAccelerator '${videoNodes.profile.name}' (TF Serving Neuron model server)`, "Move video to videoAccelerator nvidia or cpu")}`,
+                    `${amiKubernetesVersions(videoNeuron.ami).join(", ")}; or use videoAccelerator nvidia or cpu`,
             );
         }
+    }
+    const videoProfile = videoNodes.profile.name;
+    if (videoEnabled && (videoProfile === "inf1" || (videoProfile === "inf2" && videoNodeReleaseVersion !== undefined))) {
+        warnings.push(
+            `video: ${legacyTfServingNotice(kubernetesVersion, `videoAccelerator '${videoProfile}' (TF Serving Neuron model server)`, "Move video to videoAccelerator nvidia or cpu", videoProfile)}`,
+        );
     }
 
     const acceptableLatencySeconds = r.integer("acceptableLatencySeconds", 1, 86400);
@@ -821,7 +827,7 @@ export interface BertConfig {
     modelS3?: S3Location;
     modelName: string;
     replicas: number;
-    /** tf-serving only: the node group's pinned AMI releaseVersion (see LEGACY_TF_SERVING). */
+    /** inf2: the node group's pinned AMI releaseVersion, the release shipping the server's Neuron driver (infra/bert/neuron-releases.ts). */
     nodeReleaseVersion?: string;
 }
 
@@ -891,19 +897,30 @@ function readBert(r: Reader, enabled: boolean, nodes: AcceleratedGroupConfig, ku
         r.fail("bertModelName", `is '${modelName}'; expected a DNS label (lower-case letters, digits and '-', at most 63) such as bert`);
     const replicas = r.integer("bertReplicas", 1, 100);
 
+    // Inf2 nodes run the Neuron driver their image's runtime was released with: the group pins the AMI release
+    // that ships it (infra/bert/neuron-releases.ts). Triton and legacy TF Serving use different releases.
     let nodeReleaseVersion: string | undefined;
-    if (server === "tf-serving") {
-        nodeReleaseVersion = LEGACY_TF_SERVING.releaseVersions[kubernetesVersion];
-        if (enabled && nodeReleaseVersion === undefined) {
+    const neuron = neuronNodeRelease(server, accelerator);
+    if (neuron !== undefined) {
+        nodeReleaseVersion = neuron.ami.releaseVersions[kubernetesVersion];
+        if (enabled && nodeReleaseVersion === undefined && server === "tf-serving") {
             r.fail(
                 "bertServer",
-                `is 'tf-serving', whose node AMI is pinned to release ${LEGACY_TF_SERVING.amiRelease} (Neuron driver ${LEGACY_TF_SERVING.driver}); ` +
+                `is 'tf-serving', whose node AMI is pinned to release ${neuron.ami.release} (Neuron driver ${neuron.ami.driver}); ` +
                     `that release has no build for Kubernetes ${kubernetesVersion} (${PROJECT}:kubernetesVersion). Valid with tf-serving: ` +
-                    `${Object.keys(LEGACY_TF_SERVING.releaseVersions).join(", ")}; or set bertServer to triton`,
+                    `${amiKubernetesVersions(neuron.ami).join(", ")}; or set bertServer to triton`,
             );
-        } else if (enabled) {
-            warnings.push(`bert: ${legacyTfServingNotice(kubernetesVersion)}`);
+        } else if (enabled && nodeReleaseVersion === undefined) {
+            r.fail(
+                "kubernetesVersion",
+                `is ${kubernetesVersion}, but BERT on inf2 (bertServer '${server}') runs Neuron ${neuron.release} (runtime-lib ${neuron.components.runtimeLib}), ` +
+                    `whose node AMI is pinned to release ${neuron.ami.release} (Neuron driver ${neuron.ami.driver}), which has no build for it. ` +
+                    `Valid with BERT on inf2: ${amiKubernetesVersions(neuron.ami).join(", ")}; or set bertAccelerator to cpu`,
+            );
         }
+    }
+    if (enabled && server === "tf-serving" && (accelerator === "inf2" || accelerator === "inf1")) {
+        warnings.push(`bert: ${legacyTfServingNotice(kubernetesVersion, undefined, undefined, accelerator)}`);
     }
     return {
         enabled,

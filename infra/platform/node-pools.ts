@@ -69,8 +69,8 @@ export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.Compon
                 volumeGiB: config.acceleratedVolumeGiB,
                 // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
                 imdsHopLimit: workload === "video" ? 2 : 1,
-                // TF Serving Neuron(x) (legacy BERT, video on inf1/inf2) needs the driver of an older AMI release
-                // (infra/bert/settings.ts); the group's name carries that release (see NodeGroup).
+                // Inf2 groups pin the AMI release that ships their Neuron runtime's driver (Triton, legacy TF Serving,
+                // video on inf2: infra/bert/neuron-releases.ts); the group's name carries that release (see NodeGroup).
                 releaseVersion: config[workload].nodeReleaseVersion,
                 liveLookupClusterName: args.liveLookupClusterName,
                 dependsOn: args.dependsOn,

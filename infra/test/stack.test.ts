@@ -9,7 +9,9 @@ import { INTERFACE_ENDPOINT_SERVICES } from "../platform/network";
 import { EKS_UNSUPPORTED_ZONE_IDS } from "../platform/zones";
 import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY, VIDEO_WORKER_IDENTITY } from "../platform/identities";
 import { BERT_TRITON_IMAGE, CACHE_TAG, SERVING_IMAGE, contentTag, readContext, stagingDir } from "../platform/images";
-import { compiledModelPrefix, DEFAULT_BERT_MODEL_ID, LEGACY_TF_SERVING } from "../bert/settings";
+import { compiledModelPrefix, DEFAULT_BERT_MODEL_ID, neuronNodeRelease } from "../bert/settings";
+import { driverRuntimeProblems } from "../bert/neuron-releases";
+import { DEFAULT_KUBERNETES_VERSION } from "../config/kubernetes-versions";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../mock-run/mock-run";
 import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
 
@@ -103,7 +105,7 @@ const PROFILE_OVERRIDES = (profile: AcceleratorProfileName): Record<string, stri
     imageTag: `r1.${profile}`,
     // A non-default version, so "node groups follow the cluster version" cannot pass by both defaulting.
     // ... and the one run without interface endpoints (nodes reach AWS APIs through the NAT gateway).
-    // (On the nvidia run: the inf1 run's legacy BERT node AMI exists only up to Kubernetes 1.35.)
+    // (On the nvidia run: the inf2 runs' pinned node AMIs (legacy TF Serving) exist only up to Kubernetes 1.35.)
     ...(profile === "nvidia" ? { kubernetesVersion: "1.36", interfaceEndpoints: "false" } : {}),
     ...(profile === "cpu"
         ? {
@@ -352,14 +354,20 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         );
         if (capacity === "SPOT")
             assert.ok((group.instanceTypes as string[]).length >= 2, `${workload}: a Spot group spans two or more pools`);
-        // Every group running a TF Serving Neuron(x) image pins the AMI release (its driver must match the
-        // final TF build): legacy BERT, and video on inf1/inf2.
-        const legacy = workload === "bert" ? bertShape(cfg, run).server === "tf-serving" : PROFILES[profile].devicePlugin === "neuron";
+        // Every inf2 group pins the AMI release that ships its runtime's Neuron driver (infra/bert/neuron-releases.ts):
+        // Triton to the Triton release's, TF Serving Neuronx (legacy BERT, video) to the final TF build's. Inf1 groups
+        // take the newest AMI (it installs the Inf1 driver at boot); so do NVIDIA and CPU groups.
+        const runtime = workload === "bert" ? (bertShape(cfg, run).server as "triton" | "tf-serving") : "tf-serving";
+        const pinned = neuronNodeRelease(runtime, profile);
         assert.strictEqual(
             group.releaseVersion,
-            legacy ? LEGACY_TF_SERVING.releaseVersions[cfg("kubernetesVersion") ?? "1.35"] : undefined,
+            pinned?.ami.releaseVersions[cfg("kubernetesVersion") ?? DEFAULT_KUBERNETES_VERSION],
             `${workload} releaseVersion`,
         );
+        if (pinned !== undefined) {
+            assert.deepStrictEqual(driverRuntimeProblems(pinned.ami.driver, pinned.components.runtimeLib), [], `${workload}`);
+            assert.strictEqual(pinned.ami.driver, pinned.components.driver, `${workload}: the driver its runtime was released with`);
+        }
         assert.strictEqual(group.capacityType, cfg(`${workload}CapacityType`) ?? "ON_DEMAND");
         const sizing = group.scalingConfig as Inputs;
         for (const k of ["minSize", "desiredSize", "maxSize"]) {
@@ -843,20 +851,25 @@ describe("platform under Pulumi mocks", function () {
         const legacy = one(run, "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert");
         assert.strictEqual(legacy.inputs.releaseVersion, "1.35.2-20260403");
         assert.strictEqual(legacy.inputs.amiType, "AL2023_x86_64_NEURON");
-        // Switching bertServer replaces the group: the pin is part of its name, so tf-serving <-> triton is
-        // another resource with another EKS name, and the triton group carries no releaseVersion at all
-        // (the provider would never clear a dropped, Optional+Computed releaseVersion in place).
+        // Switching bertServer replaces the group: the pin is part of its name, so tf-serving <-> triton (two
+        // AMI releases, two drivers) is another resource with another EKS name.
         assert.strictEqual(legacy.name, "eks-inference-dev-bert-ami-v20260403");
         const triton = one(
             await (runs.get("profile:inf2") as Promise<MockRunResult>),
             "aws:eks/nodeGroup:NodeGroup",
             "eks-inference-dev-bert",
         );
-        assert.strictEqual(triton.name, "eks-inference-dev-bert");
-        assert.ok(!("releaseVersion" in triton.inputs), "an unpinned group sends no releaseVersion");
+        // Triton on inf2 is pinned too: to the AMI release that ships driver 2.29.0.0, Neuron 2.31.1's.
+        assert.strictEqual(triton.name, "eks-inference-dev-bert-ami-v20260714");
+        assert.strictEqual(triton.inputs.releaseVersion, "1.35.6-20260714");
         assert.match(awsName(legacy), /^eks-inference-dev-bert-ami-v20260403-[0-9a-f]{7}$/);
-        assert.match(awsName(triton), /^eks-inference-dev-bert-[0-9a-f]{7}$/);
+        assert.match(awsName(triton), /^eks-inference-dev-bert-ami-v20260714-[0-9a-f]{7}$/);
         assert.notStrictEqual(awsName(legacy), awsName(triton));
+        // A group that drops its pin (bertAccelerator inf2 -> cpu) is another resource that sends no releaseVersion
+        // (the provider would never clear a dropped, Optional+Computed releaseVersion in place).
+        const cpu = one(await (runs.get("profile:cpu") as Promise<MockRunResult>), "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert");
+        assert.strictEqual(cpu.name, "eks-inference-dev-bert");
+        assert.ok(!("releaseVersion" in cpu.inputs), "an unpinned group sends no releaseVersion");
     });
 
     it("the compile Job runs on the BERT nodes on inf2 (disk sized for its image and scratch, no Neuron device), on general nodes on cpu", async () => {
@@ -877,19 +890,22 @@ describe("platform under Pulumi mocks", function () {
         assert.deepStrictEqual(cpu.tolerations, []);
     });
 
-    it("video on inf1/inf2 runs TF Serving Neuron: its group gets the pinned AMI release too; nvidia and cpu stay unpinned", async () => {
+    it("video on inf2 runs TF Serving Neuronx: its group gets the legacy AMI pin; inf1 (driver installed at boot), nvidia and cpu stay unpinned", async () => {
         for (const profile of ACCELERATOR_PROFILES) {
-            const video = one(
-                await (runs.get(`profile:${profile}`) as Promise<MockRunResult>),
-                "aws:eks/nodeGroup:NodeGroup",
-                "eks-inference-dev-video",
-            );
-            if (profile === "inf1" || profile === "inf2") {
+            const run = await (runs.get(`profile:${profile}`) as Promise<MockRunResult>);
+            const video = one(run, "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-video");
+            if (profile === "inf2") {
                 assert.strictEqual(video.inputs.releaseVersion, "1.35.2-20260403", profile);
                 assert.strictEqual(video.name, "eks-inference-dev-video-ami-v20260403", profile);
             } else {
                 assert.ok(!("releaseVersion" in video.inputs), profile);
                 assert.strictEqual(video.name, "eks-inference-dev-video", profile);
+            }
+            if (profile === "inf1") {
+                // Legacy BERT on inf1 as well: no pin, so the group keeps receiving AMI security updates.
+                const bert = one(run, "aws:eks/nodeGroup:NodeGroup", "eks-inference-dev-bert");
+                assert.strictEqual(bert.name, "eks-inference-dev-bert");
+                assert.ok(!("releaseVersion" in bert.inputs));
             }
         }
     });

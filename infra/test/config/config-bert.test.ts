@@ -1,6 +1,8 @@
 // BERT configuration (issue 13): server, accelerator, model id, shapes, own model, legacy pinning.
 import * as assert from "assert";
 import { compiledModelPrefix, LEGACY_TF_SERVING, NEURON_RELEASE, parseBatchSizes, isHuggingFaceModelId } from "../../bert/settings";
+import { TRITON_NEURON } from "../../bert/neuron-releases";
+import { DEFAULT_KUBERNETES_VERSION } from "../../config/kubernetes-versions";
 import { ConfigError, RawConfig, parseConfig } from "../../config/config";
 
 function raw(values: Record<string, string>): RawConfig {
@@ -43,7 +45,8 @@ describe("config: BERT", () => {
                 sequenceLength: 128,
                 batchSizes: [1, 4, 8],
                 modelUri: undefined,
-                nodeReleaseVersion: undefined,
+                // Pinned: the AMI release that ships the Neuron driver of the image's runtime (was the newest AMI).
+                nodeReleaseVersion: TRITON_NEURON.ami.releaseVersions[DEFAULT_KUBERNETES_VERSION],
             },
         );
         assert.deepStrictEqual(
@@ -122,29 +125,57 @@ describe("config: BERT", () => {
         );
     });
 
-    it("pins the video group on inf1/inf2 (TF Serving Neuron) like legacy BERT: same release, Kubernetes limit and warning", () => {
+    it("pins the video group on inf2 (TF Serving Neuronx) like legacy BERT: same release, Kubernetes limit and warning", () => {
         const video = { bertEnabled: "false", videoModelUri: "s3://models/ssd-neuron/" };
-        for (const accelerator of ["inf2", "inf1"]) {
-            const config = parseConfig(raw({ ...video, videoAccelerator: accelerator, kubernetesVersion: "1.35" }));
-            assert.strictEqual(config.video.nodeReleaseVersion, "1.35.2-20260403", accelerator);
-            const warning = config.warnings.find((w) =>
-                w.startsWith(`video: videoAccelerator '${accelerator}' (TF Serving Neuron model server) is a legacy mode`),
-            );
-            assert.ok(warning, config.warnings.join("\n"));
-            assert.match(warning, /pinned to EKS AMI release v20260403 \(1\.35\.2-20260403, driver 2\.26\.10\.0\)/);
-            assert.match(warning, /Move video to videoAccelerator nvidia or cpu before then/);
-            assertProblem(
-                { ...video, videoAccelerator: accelerator, kubernetesVersion: "1.36" },
-                new RegExp(
-                    `eks-inference:videoAccelerator is '${accelerator}', whose model server is the final TensorFlow Neuron build .*no build for Kubernetes 1\\.36.*Valid with videoAccelerator ${accelerator}: 1\\.32, 1\\.33, 1\\.34, 1\\.35; or use videoAccelerator nvidia or cpu`,
-                ),
-            );
-        }
+        const config = parseConfig(raw({ ...video, videoAccelerator: "inf2", kubernetesVersion: "1.35" }));
+        assert.strictEqual(config.video.nodeReleaseVersion, "1.35.2-20260403");
+        const warning = config.warnings.find((w) =>
+            w.startsWith("video: videoAccelerator 'inf2' (TF Serving Neuron model server) is a legacy mode"),
+        );
+        assert.ok(warning, config.warnings.join("\n"));
+        assert.match(warning, /pinned to EKS AMI release v20260403 \(1\.35\.2-20260403, driver 2\.26\.10\.0\)/);
+        assert.match(warning, /Move video to videoAccelerator nvidia or cpu before then/);
+        assertProblem(
+            { ...video, videoAccelerator: "inf2", kubernetesVersion: "1.36" },
+            /eks-inference:videoAccelerator is 'inf2', whose model server is the final TensorFlow Neuron build .*no build for Kubernetes 1\.36.*Valid with videoAccelerator inf2: 1\.32, 1\.33, 1\.34, 1\.35; or use videoAccelerator nvidia or cpu/,
+        );
         for (const accelerator of ["nvidia", "cpu"]) {
-            const config = parseConfig(raw({ bertEnabled: "false", videoAccelerator: accelerator, kubernetesVersion: "1.36" }));
-            assert.strictEqual(config.video.nodeReleaseVersion, undefined, accelerator);
-            assert.ok(!config.warnings.some((w) => w.startsWith("video: ")), accelerator);
+            const other = parseConfig(raw({ bertEnabled: "false", videoAccelerator: accelerator, kubernetesVersion: "1.36" }));
+            assert.strictEqual(other.video.nodeReleaseVersion, undefined, accelerator);
+            assert.ok(!other.warnings.some((w) => w.startsWith("video: ")), accelerator);
         }
+    });
+
+    it("leaves inf1 groups unpinned (the AMI installs the Inf1 driver at boot), on any Kubernetes version, and says so", () => {
+        const video = parseConfig(
+            raw({ bertEnabled: "false", videoModelUri: "s3://models/ssd-neuron/", videoAccelerator: "inf1", kubernetesVersion: "1.36" }),
+        );
+        assert.strictEqual(video.video.nodeReleaseVersion, undefined);
+        const videoWarning = video.warnings.find((w) =>
+            w.startsWith("video: videoAccelerator 'inf1' (TF Serving Neuron model server) is a legacy mode"),
+        );
+        assert.ok(videoWarning, video.warnings.join("\n"));
+        assert.match(videoWarning, /take the newest AL2023 NEURON AMI, which installs the Inf1 driver \(2\.21\.x\) at boot/);
+        assert.doesNotMatch(videoWarning, /pinned/);
+        const bert = parseConfig(
+            raw({ bertServer: "tf-serving", bertAccelerator: "inf1", bertModelUri: "s3://models/bert/", kubernetesVersion: "1.36" }),
+        );
+        assert.strictEqual(bert.bert.nodeReleaseVersion, undefined);
+        assert.ok(bert.warnings.some((w) => w.startsWith("bert: bertServer 'tf-serving' is a legacy mode: Inf1 is at end of life")));
+    });
+
+    it("pins the Triton inf2 group to the AMI release that ships its Neuron release's driver, and refuses a Kubernetes version it has no build for", () => {
+        const config = parseConfig(raw({ kubernetesVersion: "1.35" }));
+        assert.strictEqual(config.bert.server, "triton");
+        assert.strictEqual(config.bert.accelerator, "inf2");
+        assert.strictEqual(config.bert.nodeReleaseVersion, "1.35.6-20260714");
+        assert.strictEqual(parseConfig(raw({ kubernetesVersion: "1.36" })).bert.nodeReleaseVersion, "1.36.2-20260714");
+        assert.ok(!config.warnings.some((w) => w.startsWith("bert: ")), "the default mode is not a legacy mode");
+        assert.strictEqual(parseConfig(raw({ bertAccelerator: "cpu" })).bert.nodeReleaseVersion, undefined);
+        assertProblem(
+            { kubernetesVersion: "1.31", upgradeSupportType: "EXTENDED" },
+            /eks-inference:kubernetesVersion is 1\.31, but BERT on inf2 \(bertServer 'triton'\) runs Neuron 2\.31\.1 \(runtime-lib 2\.33\.10\.0\), whose node AMI is pinned to release v20260714 \(Neuron driver 2\.29\.0\.0\), which has no build for it\. Valid with BERT on inf2: 1\.32, 1\.33, 1\.34, 1\.35, 1\.36; or set bertAccelerator to cpu/,
+        );
     });
 
     it("needs room on the BERT nodes for the compile Job when they run it (triton on inf2, stack-built model)", () => {

@@ -1,7 +1,7 @@
 // Static checks on images/*/Dockerfile: bases pinned by digest, no package pins that can vanish, a
 // non-root user, no credentials.
 import * as assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { IMAGES as IMAGE_TABLE } from "../../platform/images";
 import { SCALER_RUNTIME } from "../../video/scaling";
@@ -17,9 +17,9 @@ const root = path.resolve(__dirname, "../../..");
 const TAG_ONLY_BASES = new Set([
     "tensorflow/serving:2.20.0",
     "tensorflow/serving:2.20.0-gpu",
-    // NVIDIA's NGC registry: the tag is checked against triton-inference-server/server (v2.71.0 = 26.07);
-    // its digest is published only on NGC, which no source here reaches.
-    "nvcr.io/nvidia/tritonserver:26.07-py3",
+    // NVIDIA's NGC registry: the tag is checked against triton-inference-server/server (branch r26.08:
+    // release 2.72.0 = container 26.08); its digest is published only on NGC, which no source here reaches.
+    "nvcr.io/nvidia/tritonserver:26.08-py3",
 ]);
 
 /**
@@ -126,7 +126,7 @@ describe("container images (Dockerfiles)", () => {
         const argsOf = (image: string): Map<string, string> =>
             argDefaults(instructions(readFileSync(path.join(root, "images", image, "Dockerfile"), "utf8")));
 
-        it("triton-neuronx: one Neuron release (2.32) and the pinned Triton", () => {
+        it("triton-neuronx: one Neuron release (the table's Triton release) and the pinned Triton", () => {
             const args = argsOf("triton-neuronx");
             assert.deepEqual(
                 [
@@ -146,7 +146,7 @@ describe("container images (Dockerfiles)", () => {
                     `nvcr.io/nvidia/tritonserver:${TRITON_VERSIONS.container}-py3`,
                 ],
             );
-            // Noble: Triton 26.07 is Ubuntu 24.04.
+            // Noble: Triton 26.08 is Ubuntu 24.04.
             assert.match(
                 readFileSync(path.join(root, "images", "triton-neuronx", "Dockerfile"), "utf8"),
                 /apt\.repos\.neuron\.amazonaws\.com noble main/,
@@ -199,6 +199,28 @@ describe("container images (Dockerfiles)", () => {
                 [LEGACY_TF_SERVING.modelServer, LEGACY_TF_SERVING.runtimeLib],
             );
         });
+    });
+});
+
+describe("image files cite repository paths that exist", () => {
+    it("every infra/, images/, worker/ or scaler/ path named in a Dockerfile, an allowlist or images/README.md is a real file or folder", () => {
+        const files = IMAGES.flatMap((image) => [`images/${image}/Dockerfile`, `images/${image}/Dockerfile.dockerignore`]).concat(
+            "images/README.md",
+        );
+        const cited: string[] = [];
+        for (const file of files) {
+            const text = readFileSync(path.join(root, file), "utf8");
+            for (const m of text.matchAll(/(?<![\w/.-])((?:infra|images|worker|scaler)\/[\w./-]*[\w])/g)) {
+                const cite = (m[1] as string).replace(/\/$/, "");
+                if (/[*<>]/.test(cite) || cite.startsWith("images/<")) continue;
+                cited.push(`${file}: ${cite}`);
+                assert.ok(existsSync(path.join(root, cite)), `${file} cites ${cite}, which does not exist`);
+            }
+        }
+        assert.ok(
+            cited.some((c) => c.includes("infra/bert/")),
+            "the Neuron images cite the version table",
+        );
     });
 });
 
