@@ -12,6 +12,7 @@ import { devicePluginsFor } from "./platform/device-plugins";
 import { BERT_TRITON_IMAGE, ImageName, Images, SERVING_IMAGE } from "./platform/images";
 import { Network } from "./platform/network";
 import { nodePools } from "./platform/node-pools";
+import { PreviewAccess } from "./platform/preview-access";
 import { VideoPipeline } from "./video/pipeline";
 
 const config = readConfig();
@@ -108,7 +109,20 @@ const onK8s: pulumi.ComponentResourceOptions = { providers: { aws: awsProvider, 
 // Pods need nodes and DNS (and their own Pod Identity roles, which each workload adds) before they start.
 const clusterReady: pulumi.Resource[] = [generalNodes, addons, ...(videoNodes ? [videoNodes] : []), ...(bertNodes ? [bertNodes] : [])];
 const workloadBase = { clusterName: cluster.name, podIdentityDependsOn: [addons.podIdentityAgent], clusterReady };
-devicePluginsFor(baseName, config, { ...onK8s, dependsOn: clusterReady });
+const devicePlugins = devicePluginsFor(baseName, config, { ...onK8s, dependsOn: clusterReady });
+// The PR preview's role reads what a refresh reads (previewRoleArn; README, "Review and deploy").
+if (config.cluster.previewRoleArn !== undefined)
+    new PreviewAccess(
+        `${baseName}-preview-access`,
+        {
+            clusterName: cluster.name,
+            principalArn: config.cluster.previewRoleArn,
+            // Both device-plugin charts install into kube-system, where Helm keeps their release records.
+            helmReleaseNamespaces: devicePlugins.length > 0 ? ["kube-system"] : [],
+            objectPrefix: baseName,
+        },
+        onK8s,
+    );
 
 // Each workload is one component: a feature switch is one `if`.
 let video: VideoPipeline | undefined;

@@ -26,6 +26,7 @@ import {
 } from "../platform/accelerators";
 import { checkModelUri, LOOPBACK_HOSTS } from "../../worker/model-fetch/model-uri";
 import { DEFAULT_KUBERNETES_VERSION, SUPPORT_TYPES, SupportType, checkKubernetesVersion } from "./kubernetes-versions";
+import { samePrincipal } from "../platform/admins";
 
 export const PROJECT = "eks-inference";
 
@@ -94,6 +95,12 @@ export const CONFIG_KEYS = {
         default: [],
         description:
             "IAM principal ARNs given cluster-admin through EKS access entries (AmazonEKSClusterAdminPolicy). Listing the deploying principal is fine: EKS already makes the cluster's creator an admin, so no second entry is declared for it (nor for a listed principal that has an entry this stack did not make).",
+    },
+    previewRoleArn: {
+        type: "string",
+        default: "",
+        description:
+            "IAM role the pull-request preview assumes (the repository variable AWS_PREVIEW_ROLE_ARN). When set, the stack gives it a read-only EKS access entry (get and list of the objects the stack manages, through the Kubernetes group eks-inference-preview), so a preview can refresh the Kubernetes objects; it can change nothing. Empty: previews leave Kubernetes objects unrefreshed.",
     },
     clusterLogTypes: {
         type: "array",
@@ -329,7 +336,14 @@ export interface PlatformConfig {
     /** upgradePolicy.supportType of the cluster. */
     supportType: SupportType;
     network: { vpcCidr: string; azCount: number; natGateways: "single" | "onePerAz"; interfaceEndpoints: boolean };
-    cluster: { adminPrincipalArns: string[]; logTypes: string[]; publicAccessCidrs: string[]; logRetentionDays: number };
+    cluster: {
+        adminPrincipalArns: string[];
+        /** The PR preview's role (read-only access entry); undefined when previewRoleArn is empty. */
+        previewRoleArn?: string;
+        logTypes: string[];
+        publicAccessCidrs: string[];
+        logRetentionDays: number;
+    };
     general: { instanceType: string; sizing: Sizing; volumeGiB: number };
     acceleratedVolumeGiB: number;
     jobs: {
@@ -478,6 +492,7 @@ function cidrPrefix(cidr: string): number | undefined {
 }
 
 const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 const PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -604,6 +619,19 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     for (const arn of adminPrincipalArns) {
         if (!IAM_PRINCIPAL_ARN.test(arn))
             r.fail("clusterAdminPrincipalArns", `contains '${arn}'; expected IAM role or user ARNs (arn:aws:iam::<account>:role/<name>)`);
+    }
+    const previewRoleArn = r.string("previewRoleArn");
+    if (previewRoleArn !== "") {
+        if (!IAM_ROLE_ARN.test(previewRoleArn))
+            r.fail(
+                "previewRoleArn",
+                `is '${previewRoleArn}'; expected the ARN of the IAM role the PR preview assumes (arn:aws:iam::<account>:role/<name>, the repository variable AWS_PREVIEW_ROLE_ARN), or empty`,
+            );
+        else if (adminPrincipalArns.some((arn) => samePrincipal(arn, previewRoleArn)))
+            r.fail(
+                "previewRoleArn",
+                `is '${previewRoleArn}', which clusterAdminPrincipalArns lists too; a principal has one access entry, and the preview role must stay read-only: use separate roles`,
+            );
     }
     const logTypes = r.stringArray("clusterLogTypes");
     for (const t of logTypes) {
@@ -763,7 +791,13 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         kubernetesVersion,
         supportType,
         network: { vpcCidr, azCount, natGateways, interfaceEndpoints },
-        cluster: { adminPrincipalArns, logTypes, publicAccessCidrs, logRetentionDays },
+        cluster: {
+            adminPrincipalArns,
+            ...(previewRoleArn !== "" ? { previewRoleArn } : {}),
+            logTypes,
+            publicAccessCidrs,
+            logRetentionDays,
+        },
         general: { instanceType: generalInstanceType, sizing: generalSizing, volumeGiB: generalVolumeGiB },
         acceleratedVolumeGiB,
         jobs: { inputPrefix, resultsPrefix, resultsExpiryDays, visibilityTimeoutSeconds, maxReceiveCount },

@@ -1,8 +1,9 @@
 // The checked-in stacks (Pulumi.<stack>.yaml beside Pulumi.yaml) and their config, for the plan and
-// cost tools and the CI workflows. Also a tiny CLI: `tsx infra/plan/stacks.ts --list | --region-of STACK`.
+// cost tools and the CI workflows. Also a tiny CLI: `tsx infra/plan/stacks.ts --list | --region-of STACK | --cluster-of STACK`.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { PROJECT } from "../config/config";
 import { stacksArgs } from "./args";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -56,10 +57,18 @@ export function stackRegion(stack: string, root: string = REPO_ROOT): string {
     return region;
 }
 
+/** The stack's EKS cluster name: the program names it `<project>-<stack>` (infra/index.ts baseName). */
+export function stackClusterName(stack: string, root: string = REPO_ROOT): string {
+    readStackConfig(stack, root); // an unknown stack fails here, naming the checked-in ones
+    return `${PROJECT}-${stack}`;
+}
+
 if (require.main === module) {
     try {
         const command = stacksArgs(process.argv.slice(2));
-        console.log("list" in command ? JSON.stringify(listStacks()) : stackRegion(command.regionOf));
+        if ("list" in command) console.log(JSON.stringify(listStacks()));
+        else if ("regionOf" in command) console.log(stackRegion(command.regionOf));
+        else console.log(stackClusterName(command.clusterOf));
     } catch (err) {
         console.error(`stacks: ${(err as Error).message}`);
         process.exitCode = 1;

@@ -1,13 +1,13 @@
 // The GitHub workflows cannot run here, so they are checked statically: GitHub's own workflow
 // parser (schema + expressions), then the properties the delivery design depends on.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
 import { parse } from "yaml";
-import { listStacks, REPO_ROOT } from "../plan/stacks";
+import { listStacks, REPO_ROOT, stackClusterName } from "../plan/stacks";
 
 const WORKFLOW_DIR = path.join(REPO_ROOT, ".github", "workflows");
 
@@ -230,6 +230,140 @@ describe("GitHub workflows", () => {
         assert.equal(stepUsing(up, "pulumi/actions")?.with?.command, "up");
         const checkRuns = (doc.jobs.checks.steps ?? []).map((s) => s.run);
         for (const cmd of ["npm ci", "npm run lint", "npm test"]) assert.ok(checkRuns.includes(cmd), `deploy checks run ${cmd}`);
+    });
+
+    describe("PR preview refresh (issue 16, item 2)", () => {
+        const preview = () => read("pull-request.yml").doc.jobs.preview;
+        const accessStep = () => (preview().steps ?? []).find((s) => s.id === "access");
+
+        /**
+         * Runs the `access` step here as the runner would, with an `aws` CLI stand-in on PATH that answers
+         * DescribeCluster and DescribeAccessEntry as the real CLI does (exit 254 and the service's error on stderr).
+         */
+        function runAccessStep(cluster: "exists" | "missing" | "denied", entry: "exists" | "missing" | "denied") {
+            const step = accessStep();
+            assert.ok(step?.run, "a step `id: access` decides whether the preview refreshes");
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-access-"));
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            const calls = path.join(dir, "calls.txt");
+            fs.writeFileSync(
+                path.join(bin, "aws"),
+                [
+                    "#!/usr/bin/env bash",
+                    `echo "$*" >> ${JSON.stringify(calls)}`,
+                    'err() { echo "" >&2; echo "An error occurred ($1) when calling the $2 operation: $3" >&2; exit 254; }',
+                    'case "$1 $2" in',
+                    '  "eks describe-cluster")',
+                    '    case "$FAKE_CLUSTER" in exists) echo ACTIVE ;; missing) err ResourceNotFoundException DescribeCluster "No cluster found for name: $4." ;;',
+                    '      *) err AccessDeniedException DescribeCluster "User is not authorized to perform: eks:DescribeCluster" ;; esac ;;',
+                    '  "eks describe-access-entry")',
+                    '    case "$FAKE_ENTRY" in exists) echo "{}" ;; missing) err ResourceNotFoundException DescribeAccessEntry "The specified access entry resource is not found." ;;',
+                    '      *) err AccessDeniedException DescribeAccessEntry "User is not authorized to perform: eks:DescribeAccessEntry" ;; esac ;;',
+                    '  *) echo "unexpected aws $*" >&2; exit 2 ;;',
+                    "esac",
+                    "",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const output = path.join(dir, "output");
+            const summary = path.join(dir, "summary");
+            fs.writeFileSync(output, "");
+            fs.writeFileSync(summary, "");
+            const env = {
+                ...process.env,
+                PATH: `${bin}:${process.env.PATH ?? ""}`,
+                GITHUB_OUTPUT: output,
+                GITHUB_STEP_SUMMARY: summary,
+                STACK: "prod",
+                CLUSTER: "eks-inference-prod",
+                PREVIEW_ROLE_ARN: "arn:aws:iam::123456789012:role/eks-inference-preview",
+                FAKE_CLUSTER: cluster,
+                FAKE_ENTRY: entry,
+            };
+            const result = spawnSync("bash", ["-e", "-c", step.run], { cwd: dir, env, encoding: "utf8" });
+            return {
+                status: result.status,
+                stdout: result.stdout,
+                stderr: result.stderr,
+                output: fs.readFileSync(output, "utf8"),
+                summary: fs.readFileSync(summary, "utf8"),
+                calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "",
+            };
+        }
+
+        it("the preview refreshes exactly when the access step says so, after the credentials and before pulumi", () => {
+            const job = preview();
+            const steps = job.steps ?? [];
+            const creds = stepUsing(job, "aws-actions/configure-aws-credentials")!;
+            const pulumi = stepUsing(job, "pulumi/actions")!;
+            const access = steps.find((s) => s.id === "access")!;
+            assert.match(String(access.env?.CLUSTER), /steps\.region\.outputs\.cluster/);
+            assert.equal(pulumi.with?.refresh, "${{ steps.access.outputs.refresh }}");
+            assert.ok(steps.indexOf(creds) < steps.indexOf(access) && steps.indexOf(access) < steps.indexOf(pulumi));
+            assert.match(String(access.env?.PREVIEW_ROLE_ARN), /vars\.AWS_PREVIEW_ROLE_ARN/);
+            assert.match(String(access.env?.STACK), /matrix\.stack/);
+        });
+
+        it("refreshes when the preview role has its access entry on the stack's cluster", () => {
+            const r = runAccessStep("exists", "exists");
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.output, /^refresh=true$/m);
+            assert.match(
+                r.calls,
+                /eks describe-access-entry --cluster-name eks-inference-prod --principal-arn arn:aws:iam::123456789012:role\/eks-inference-preview/,
+            );
+            assert.equal(r.summary, "");
+        });
+
+        it("names the stack's cluster as the program does (region step, stacks.ts --cluster-of)", () => {
+            const step = (preview().steps ?? []).find((s) => s.id === "region");
+            assert.ok(step?.run);
+            const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gh-output-")), "out");
+            fs.writeFileSync(out, "");
+            execFileSync("bash", ["-e", "-c", step.run.replaceAll("${{ matrix.stack }}", "prod")], {
+                cwd: REPO_ROOT,
+                env: { ...process.env, GITHUB_OUTPUT: out },
+            });
+            const text = fs.readFileSync(out, "utf8");
+            assert.match(text, /^region=us-east-1$/m);
+            assert.match(text, new RegExp(`^cluster=${stackClusterName("prod")}$`, "m"));
+            assert.equal(stackClusterName("prod"), "eks-inference-prod");
+        });
+
+        it("refreshes before the first deploy (no cluster: no Kubernetes object to read)", () => {
+            const r = runAccessStep("missing", "missing");
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.output, /^refresh=true$/m);
+        });
+
+        it("previews without refresh, and says why and what to set, when the role has no access entry yet", () => {
+            const r = runAccessStep("exists", "missing");
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.output, /^refresh=false$/m);
+            assert.match(
+                r.stdout,
+                /::warning title=preview without refresh \(prod\)::the preview role has no access entry on cluster eks-inference-prod: set previewRoleArn in Pulumi\.prod\.yaml/,
+            );
+            assert.match(r.summary, /Preview of `prod` without refresh/);
+        });
+
+        it("fails, with AWS's message, when the role may not ask (a missing permission is not 'no entry')", () => {
+            for (const [cluster, entry] of [
+                ["denied", "exists"],
+                ["exists", "denied"],
+            ] as const) {
+                const r = runAccessStep(cluster, entry);
+                assert.notEqual(r.status, 0);
+                assert.match(r.stderr, /AccessDeniedException/);
+                assert.doesNotMatch(r.output, /refresh=/);
+            }
+        });
+
+        it("the README's preview role allows the calls the step makes", () => {
+            const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+            for (const action of ["eks:DescribeCluster", "eks:DescribeAccessEntry"]) assert.ok(readme.includes(`\`${action}\``), action);
+        });
     });
 
     it("the jobs that reach the cluster (up, preview) run on a chosen runner label, GitHub-hosted by default", () => {

@@ -34,10 +34,21 @@ describe("plan, cost and stacks arguments (ops/args.ts)", () => {
         throwsUsage(() => costArgs(["--stak", "dev"]), 'unknown option "--stak"', COST_USAGE);
     });
 
-    it("the stacks CLI takes --list or --region-of STACK, one of them", () => {
+    it("the stacks CLI takes --list, --region-of STACK or --cluster-of STACK, one of them", () => {
         assert.deepEqual(stacksArgs(["--list"]), { list: true });
         assert.deepEqual(stacksArgs(["--region-of", "dev"]), { regionOf: "dev" });
-        throwsUsage(() => stacksArgs([]), "give --list or --region-of STACK", STACKS_USAGE);
+        assert.deepEqual(stacksArgs(["--cluster-of", "prod"]), { clusterOf: "prod" });
+        throwsUsage(() => stacksArgs([]), "give --list, --region-of STACK or --cluster-of STACK", STACKS_USAGE);
+        throwsUsage(
+            () => stacksArgs(["--region-of", "dev", "--cluster-of", "dev"]),
+            "--region-of and --cluster-of go alone, not together",
+            STACKS_USAGE,
+        );
+        throwsUsage(
+            () => stacksArgs(["--cluster-of", "../x"]),
+            '--cluster-of must be a stack name (letters, digits, _ . -), got "../x"',
+            STACKS_USAGE,
+        );
         throwsUsage(() => stacksArgs(["region", "dev"]), 'unexpected argument "region"', STACKS_USAGE);
         throwsUsage(() => stacksArgs(["--list=yes"]), "--list takes no value", STACKS_USAGE);
         throwsUsage(() => stacksArgs(["--list", "--region-of", "dev"]), "--list and --region-of go alone, not together", STACKS_USAGE);
