@@ -202,6 +202,36 @@ describe("config: Kubernetes version and support policy", () => {
         );
     });
 
+    it("1.36 carries dates derived from its EKS release (2026-06-02 + 14/26 months): it warns on them but is never refused by them, and is not the default", () => {
+        const entry = EKS_VERSIONS.find((v) => v.version === "1.36");
+        assert.deepStrictEqual(entry, {
+            version: "1.36",
+            endOfStandardSupport: "2027-08-02",
+            endOfExtendedSupport: "2028-08-02",
+            datesFrom: "derived",
+        });
+        const on = (today: string, values: Record<string, string> = {}) =>
+            parseConfig(raw({ kubernetesVersion: "1.36", ...values }, { today: new Date(`${today}T00:00:00Z`) }));
+        assert.deepStrictEqual(on("2026-12-06").warnings, []);
+        assert.ok(on("2027-06-01").warnings.some((w) => /Kubernetes 1\.36: standard support ends on 2027-08-02 \(in 62 days\)/.test(w)));
+        const late = on("2027-08-10");
+        assert.strictEqual(late.kubernetesVersion, "1.36", "not refused on a derived date");
+        assert.ok(
+            late.warnings.some((w) =>
+                /Kubernetes 1\.36: its standard support ended on 2027-08-02 by dates derived from its EKS release, not yet confirmed by the EKS calendar/.test(
+                    w,
+                ),
+            ),
+            late.warnings.join("\n"),
+        );
+        assert.ok(on("2028-08-10").warnings.some((w) => /its extended support ended on 2028-08-02/.test(w)));
+        // The default is the newest version whose dates the EKS calendar confirms.
+        const confirmed = EKS_VERSIONS.filter((v) => v.endOfStandardSupport !== undefined && v.datesFrom !== "derived");
+        assert.strictEqual(parseConfig(raw()).kubernetesVersion, confirmed[0]?.version);
+        // A calendar date still refuses.
+        assertProblemOn({ today: new Date("2027-04-01T00:00:00Z") }, { kubernetesVersion: "1.35" }, /standard support ended on 2027-03-27/);
+    });
+
     it("warns within 90 days of the end that applies, not before", () => {
         const warned = parseConfig(raw({}, { today: new Date("2027-01-01T00:00:00Z") }));
         assert.ok(
