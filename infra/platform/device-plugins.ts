@@ -13,7 +13,12 @@ import type { Scheduling, Toleration } from "../kube/common";
  */
 export const NEURON_HELM_CHART = "oci://public.ecr.aws/neuron/neuron-helm-chart";
 export const NEURON_HELM_CHART_VERSION = "1.10.0";
-/** nvidia-device-plugin from https://nvidia.github.io/k8s-device-plugin: chart 0.20.0 (tag v0.20.0, August 2026). */
+/**
+ * nvidia-device-plugin from https://nvidia.github.io/k8s-device-plugin: chart 0.20.0 (tag v0.20.0, 2026-08-19).
+ * Checked 2026-12-06 for 0.20.1: NVIDIA/k8s-device-plugin has no v0.20.1 tag, its release-0.20 branch's Chart.yaml
+ * is 0.20.0, and the chart index (gh-pages index.yaml, generated 2026-08-20) lists 0.20.0 as the newest, so
+ * 0.20.0 stays until a 0.20.1 can be verified.
+ */
 export const NVIDIA_HELM_REPO = "https://nvidia.github.io/k8s-device-plugin";
 export const NVIDIA_HELM_CHART = "nvidia-device-plugin";
 export const NVIDIA_HELM_CHART_VERSION = "0.20.0";
