@@ -23,6 +23,11 @@ const region = fullConfig["aws:region"] ?? "us-west-2";
 /** `pulumi preview`: the providers know inputs and names, not what only exists after apply. */
 const preview = process.env.MOCK_RUN_PREVIEW === "true";
 const world = JSON.parse(process.env.MOCK_RUN_WORLD ?? "{}") as MockWorld;
+/** The stack's state before this run, when the run stands for an update of a deployed stack. */
+const prior: RecordedResource[] = process.env.MOCK_RUN_PRIOR
+    ? (JSON.parse(fs.readFileSync(process.env.MOCK_RUN_PRIOR, "utf8")) as RecordedResource[])
+    : [];
+const priorByUrn = new Map(prior.map((r) => [r.urn, r]));
 
 type State = Record<string, unknown>;
 
@@ -164,6 +169,169 @@ const ignoredChanges = new Map<string, string[]>();
 const dependencies = new Map<string, string[]>();
 const aliases = new Map<string, string[]>();
 
+/** What the engine knows of a registration besides its inputs: URN, aliases, options (keyed by type::name). */
+interface Registration {
+    urn: string;
+    custom: boolean;
+    aliasUrns: string[];
+    propertyDependencies: Record<string, string[]>;
+    options: NonNullable<RecordedResource["options"]>;
+}
+const registrations = new Map<string, Registration>();
+/** The mock monitor's URN of each registered resource -> the engine's URN (full chain of parent types). */
+const engineUrns = new Map<string, string>();
+/** Engine URN -> its resolved aliases (children inherit them, as the engine's step generator does). */
+const engineAliases = new Map<string, string[]>();
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+const PROJECT = "eks-inference";
+
+function urnParts(urn: string): { qualifiedType: string; name: string } {
+    const [, , qualifiedType = "", ...rest] = urn.split("::");
+    return { qualifiedType, name: rest.join("::") };
+}
+
+/** resource.NewURN: the parent's qualified type, `$`, the type; nothing in front for the root stack or no parent. */
+function engineUrn(type: string, name: string, parentUrn: string | undefined): string {
+    const prefix = `urn:pulumi:${stack}::${PROJECT}::`;
+    if (parentUrn === undefined || parentUrn === "") return `${prefix}${type}::${name}`;
+    const parentType = urnParts(parentUrn).qualifiedType;
+    if (parentType === ROOT_STACK_TYPE) return `${prefix}${type}::${name}`;
+    return `${prefix}${parentType}$${type}::${name}`;
+}
+
+/** A parent URN as the program passed it (a mock URN of a registered resource, or one built with createUrn). */
+function asEngineUrn(urn: string): string {
+    return engineUrns.get(urn) ?? urn;
+}
+
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+
+/**
+ * The engine's alias resolution (pkg/resource/deploy/step_generator.go, collapseAliasToUrn and
+ * generateAliases): each spec becomes a URN (its name and type default to the resource's, its parent to the
+ * resource's parent), and for every alias of the parent the child gets one under that alias, its name's
+ * parent-name prefix swapped for the alias's name (inheritedChildAlias).
+ */
+function resolveAliases(type: string, name: string, parentUrn: string | undefined, list: AliasMessage[]): string[] {
+    const out = new Set<string>();
+    const explicit: { name: string; type: string }[] = [];
+    for (const alias of list) {
+        const spec = alias.getSpec();
+        if (alias.getUrn() !== "" || spec === undefined) {
+            out.add(alias.getUrn());
+            const parts = urnParts(alias.getUrn());
+            explicit.push({ name: parts.name, type: parts.qualifiedType.split("$").pop() ?? type });
+            continue;
+        }
+        const aliasName = spec.getName() || name;
+        const aliasType = spec.getType() || type;
+        const aliasParent = spec.getNoparent() ? undefined : spec.getParenturn() ? asEngineUrn(spec.getParenturn()) : parentUrn;
+        out.add(engineUrn(aliasType, aliasName, aliasParent));
+        explicit.push({ name: aliasName, type: aliasType });
+    }
+    if (parentUrn !== undefined) {
+        const parentName = urnParts(parentUrn).name;
+        for (const parentAlias of engineAliases.get(parentUrn) ?? []) {
+            const under = (childType: string, childName: string): string => {
+                const aliasName = childName.startsWith(parentName)
+                    ? urnParts(parentAlias).name + childName.slice(parentName.length)
+                    : childName;
+                return engineUrn(childType, aliasName, parentAlias);
+            };
+            out.add(under(type, name));
+            for (const e of explicit) out.add(under(e.type, e.name));
+        }
+    }
+    return [...out].filter((u) => u !== "");
+}
+
+/** The value at a property path (`a.b[0].c`), or undefined. */
+function pathSegments(p: string): (string | number)[] {
+    const segments: (string | number)[] = [];
+    for (const part of p.split(".")) {
+        const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+        if (m === null) {
+            segments.push(part);
+            continue;
+        }
+        if (m[1] !== "") segments.push(m[1] as string);
+        for (const idx of (m[2] ?? "").match(/\d+/g) ?? []) segments.push(Number(idx));
+    }
+    return segments;
+}
+function getPath(value: unknown, segments: (string | number)[]): unknown {
+    let cur = value;
+    for (const s of segments) {
+        if (cur === null || typeof cur !== "object") return undefined;
+        cur = (cur as Record<string | number, unknown>)[s];
+    }
+    return cur;
+}
+function setPath(target: State, segments: (string | number)[], value: unknown): void {
+    let cur: Record<string | number, unknown> = target;
+    segments.forEach((s, i) => {
+        if (i === segments.length - 1) {
+            if (value === undefined) delete cur[s];
+            else cur[s] = value;
+            return;
+        }
+        const next = cur[s];
+        if (next === null || typeof next !== "object") cur[s] = typeof segments[i + 1] === "number" ? [] : {};
+        cur = cur[s] as Record<string | number, unknown>;
+    });
+}
+
+/**
+ * processIgnoreChanges: for a resource the stack already has, every ignoreChanges path keeps its old value,
+ * so the provider is given (and the program reads back) what the state holds, not what the program declared.
+ */
+function withIgnoredChangesKept(inputs: State, registration: Registration | undefined, ignore: string[] | undefined): State {
+    if (registration === undefined || ignore === undefined || ignore.length === 0) return inputs;
+    const old = priorByUrn.get(registration.urn) ?? registration.aliasUrns.map((u) => priorByUrn.get(u)).find((r) => r !== undefined);
+    if (old === undefined) return inputs;
+    const kept: State = structuredClone(inputs);
+    for (const p of ignore) setPath(kept, pathSegments(p), structuredClone(getPath(old.inputs, pathSegments(p))));
+    return kept;
+}
+
+/** Assets as the engine compares them: by content hash (a FileAsset's path is not part of its identity). */
+async function assetsByContent(value: unknown): Promise<unknown> {
+    if (pulumi.asset.Asset.isInstance(value)) {
+        const file = value as pulumi.asset.FileAsset;
+        if (file.path !== undefined) {
+            const p = await file.path;
+            return { fileAsset: fs.existsSync(p) ? createHash("sha256").update(fs.readFileSync(p)).digest("hex") : "(missing)" };
+        }
+        const text = value as pulumi.asset.StringAsset;
+        if (text.text !== undefined)
+            return {
+                stringAsset: createHash("sha256")
+                    .update(await text.text)
+                    .digest("hex"),
+            };
+        return { asset: "(unsupported)" };
+    }
+    if (pulumi.asset.Archive.isInstance(value)) {
+        const archive = value as pulumi.asset.AssetArchive;
+        if (archive.assets !== undefined) {
+            const assets = await archive.assets;
+            const entries = await Promise.all(Object.entries(assets).map(async ([k, v]) => [k, await assetsByContent(v)] as const));
+            return { archive: Object.fromEntries(entries) };
+        }
+        return { archive: "(unsupported)" };
+    }
+    const plain: unknown = value;
+    if (Array.isArray(plain)) return Promise.all(plain.map(assetsByContent));
+    if (plain !== null && typeof plain === "object") {
+        const entries = await Promise.all(Object.entries(plain).map(async ([k, v]) => [k, await assetsByContent(v)] as const));
+        return Object.fromEntries(entries);
+    }
+    return value;
+}
+
 /**
  * A failed invoke as the engine reports it: a gRPC error whose `details` is the provider's message (the
  * SDK rethrows `new Error(err.details)`, so a plain Error would reach the program with an empty message).
@@ -173,28 +341,38 @@ function providerError(message: string): Error {
 }
 
 const mocks: pulumi.runtime.Mocks = {
-    newResource(args) {
-        const inputs = (args.inputs ?? {}) as State;
+    async newResource(args) {
         const key = `${args.type}::${args.name}`;
         const parent = parents.get(key);
         const ignoreChanges = ignoredChanges.get(key);
         const dependsOn = dependencies.get(key);
         const aliasUrns = aliases.get(key);
+        const registration = registrations.get(key);
+        const inputs = withIgnoredChangesKept((args.inputs ?? {}) as State, registration, ignoreChanges);
         const awsName = physicalName(args.type, args.name, inputs);
+        const id = args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`;
         resources.push({
             type: args.type,
             name: args.name,
-            inputs: recordable(inputs) as State,
+            inputs: recordable(await assetsByContent(inputs)) as State,
             ...(awsName !== undefined ? { physicalName: awsName, autoNamed: isAutoNamed(args.type, inputs) } : {}),
             ...(parent ? { parent } : {}),
             ...(ignoreChanges ? { ignoreChanges } : {}),
             ...(dependsOn ? { dependsOn } : {}),
             ...(aliasUrns ? { aliases: aliasUrns } : {}),
+            urn: registration?.urn ?? engineUrn(args.type, args.name, undefined),
+            custom: args.custom !== false,
+            ...(args.custom !== false ? { id } : {}),
+            ...(registration !== undefined && registration.aliasUrns.length > 0 ? { aliasUrns: registration.aliasUrns } : {}),
+            ...(registration !== undefined && Object.keys(registration.propertyDependencies).length > 0
+                ? { propertyDependencies: registration.propertyDependencies }
+                : {}),
+            ...(registration !== undefined && Object.keys(registration.options).length > 0 ? { options: registration.options } : {}),
         });
-        if (args.type.startsWith("pulumi:providers:")) return { id: `${args.name}-provider-id`, state: inputs };
+        if (args.type.startsWith("pulumi:providers:")) return { id, state: inputs };
         // A preview has no IDs, ARNs or other outputs of resources it would create.
         if (preview) return { id: undefined, state: previewState(args.type, args.name, inputs) };
-        return { id: `${args.name}-id`, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
+        return { id, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
     },
     call(args) {
         calls.add(args.token);
@@ -268,6 +446,10 @@ const mocks: pulumi.runtime.Mocks = {
                 return {
                     clusterName: args.inputs.clusterName,
                     nodeGroupName: group.nodeGroupName,
+                    subnetIds: group.subnetIds ?? [],
+                    instanceTypes: group.instanceTypes ?? [],
+                    amiType: group.amiType ?? "",
+                    capacityType: group.capacityType ?? "",
                     scalingConfigs: [{ minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize }],
                     resources: [{ autoscalingGroups: [{ name: `eks-${group.nodeGroupName}-live` }], remoteAccessSecurityGroupId: "" }],
                     id: `${String(args.inputs.clusterName)}:${group.nodeGroupName}`,
@@ -331,11 +513,17 @@ interface PatchableMonitor {
             getType(): string;
             getName(): string;
             getParent(): string;
+            getCustom(): boolean;
             getIgnorechangesList(): string[];
             getDependenciesList(): string[];
-            getAliasesList(): { getUrn(): string }[];
+            getAliasesList(): AliasMessage[];
+            getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+            getDeletebeforereplace(): boolean;
+            getProtect(): boolean | undefined;
+            getRetainondelete(): boolean | undefined;
+            getReplaceonchangesList(): string[];
         },
-        callback: unknown,
+        callback: (error: unknown, response: { getUrn(): string } | undefined) => void,
     ): unknown;
 }
 
@@ -382,7 +570,26 @@ async function main(): Promise<void> {
             .map((a) => a.getUrn())
             .filter((u) => u !== "");
         if (aliasUrns.length > 0) aliases.set(key, aliasUrns);
-        return register(req, callback);
+
+        const parentUrn = req.getParent() ? asEngineUrn(req.getParent()) : undefined;
+        const urn = engineUrn(req.getType(), req.getName(), parentUrn);
+        const resolvedAliases = resolveAliases(req.getType(), req.getName(), parentUrn, req.getAliasesList());
+        engineAliases.set(urn, resolvedAliases);
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((value, prop) => {
+            const urns = value.getUrnsList().map(asEngineUrn);
+            if (urns.length > 0) propertyDependencies[prop] = urns;
+        });
+        const options: Registration["options"] = {};
+        if (req.getDeletebeforereplace()) options.deleteBeforeReplace = true;
+        if (req.getProtect() === true) options.protect = true;
+        if (req.getRetainondelete() === true) options.retainOnDelete = true;
+        if (req.getReplaceonchangesList().length > 0) options.replaceOnChanges = req.getReplaceonchangesList();
+        registrations.set(key, { urn, custom: req.getCustom(), aliasUrns: resolvedAliases, propertyDependencies, options });
+        return register(req, (error, response) => {
+            if (response !== undefined) engineUrns.set(response.getUrn(), urn);
+            callback(error, response);
+        });
     };
 
     let program: Record<string, unknown>;

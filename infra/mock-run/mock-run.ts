@@ -23,6 +23,21 @@ export interface RecordedResource {
     dependsOn?: string[];
     /** Alias URNs (resources it takes over in the state), when any. */
     aliases?: string[];
+    /**
+     * The URN the Pulumi engine gives it: the full chain of parent types (the mock monitor's own URNs keep
+     * only the parent's last type, as `parent` and `dependsOn` above do).
+     */
+    urn: string;
+    /** A custom resource (false for component resources, which have no physical existence). */
+    custom: boolean;
+    /** The id the mocks gave it (custom resources only). */
+    id?: string;
+    /** Every alias as the engine resolves it (specs and URNs, and those inherited from the parent's aliases). */
+    aliasUrns?: string[];
+    /** For each input property, the URNs (engine form) of the resources its value came from. */
+    propertyDependencies?: Record<string, string[]>;
+    /** Resource options the engine acts on when it replaces or deletes. */
+    options?: { deleteBeforeReplace?: boolean; protect?: boolean; retainOnDelete?: boolean; replaceOnChanges?: string[] };
 }
 
 export interface MockRunResult {
@@ -48,6 +63,13 @@ export interface MockRunOptions {
     preview?: boolean;
     /** The mocked account: caller, zones, instance type offerings, existing clusters. */
     world?: MockWorld;
+    /**
+     * The stack's state before this run (a previous run's resources): the engine keeps the old value of every
+     * ignoreChanges path of a resource it already has, so the provider (and the program) sees that value.
+     */
+    prior?: RecordedResource[];
+    /** Repository root to run the program from (a copy with an edited file); default this checkout. */
+    root?: string;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -109,19 +131,27 @@ export function runStackUnderMocks(stack: string, options: MockRunOptions = {}):
             new Promise<MockRunResult>((resolve, reject) => {
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mock-run-"));
                 const resultFile = path.join(dir, "result.json");
-                const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), CHILD], {
-                    cwd: REPO_ROOT,
-                    env: {
-                        ...process.env,
-                        PULUMI_CONFIG: JSON.stringify(config),
-                        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
-                        MOCK_RUN_STACK: stack,
-                        MOCK_RUN_RESULT: resultFile,
-                        MOCK_RUN_PREVIEW: options.preview === true ? "true" : "false",
-                        MOCK_RUN_WORLD: JSON.stringify(options.world ?? {}),
+                const priorFile = path.join(dir, "prior.json");
+                if (options.prior !== undefined) fs.writeFileSync(priorFile, JSON.stringify(options.prior));
+                const root = options.root ?? REPO_ROOT;
+                const child = spawn(
+                    process.execPath,
+                    ["--require", require.resolve("tsx/cjs"), path.join(root, path.relative(REPO_ROOT, CHILD))],
+                    {
+                        cwd: root,
+                        env: {
+                            ...process.env,
+                            PULUMI_CONFIG: JSON.stringify(config),
+                            PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
+                            MOCK_RUN_STACK: stack,
+                            MOCK_RUN_RESULT: resultFile,
+                            MOCK_RUN_PREVIEW: options.preview === true ? "true" : "false",
+                            MOCK_RUN_WORLD: JSON.stringify(options.world ?? {}),
+                            MOCK_RUN_PRIOR: options.prior === undefined ? "" : priorFile,
+                        },
+                        stdio: ["ignore", "pipe", "pipe"],
                     },
-                    stdio: ["ignore", "pipe", "pipe"],
-                });
+                );
                 let stderr = "";
                 child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
                 child.stdout.on("data", () => undefined);

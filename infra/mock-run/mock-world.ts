@@ -131,6 +131,12 @@ export interface MockLiveNodeGroup {
     desiredSize: number;
     /** The Auto Scaling group's desired capacity (what the scaling policies set); default desiredSize. */
     asgDesiredCapacity?: number;
+    /** The subnets EKS launches the group's nodes in (fixed when the group was created); default none. */
+    subnetIds?: string[];
+    /** The group's instance types, AMI type and capacity type as EKS reports them; default empty. */
+    instanceTypes?: string[];
+    amiType?: string;
+    capacityType?: string;
 }
 
 /** Everything a test may change about the mocked account. */

@@ -1,0 +1,349 @@
+// Changes between plans: every change a user makes to a deployed stack, planned as the Pulumi engine would
+// act on it. Each case plans the stack as deployed (a mock run of the program with the "from" config in a
+// fresh account), then plans it again after the change, with the first run as the state (ignoreChanges keep
+// old values) and the account as the first run left it (the cluster and its node groups exist), and hands
+// the pair to the engine model (infra/mock-run/change-plan.ts). A case fails when the model finds:
+// - two live resources with one physical identity at once (AWS names, Kubernetes namespace/kind/name, a
+//   bucket's one policy), a Namespace deleted with objects still declared in it;
+// - a delete AWS refuses (a bucket with objects without forceDestroy, a repository with images without
+//   forceDelete) or the engine refuses (protect);
+// - a resource type the replace table (infra/mock-run/replace-rules.ts) does not cover;
+// - a cluster, bucket, queue or node group replaced or deleted other than those the case lists in `gone`
+//   (and each one listed must go: the list is exact).
+//
+// Adding a case: append an entry to CASES below.
+//   { title: "what the user does", stack: "dev" | "prod",
+//     from: { key: "value" },            // config of the deployed stack (overrides on Pulumi.<stack>.yaml); optional
+//     to: { key: "value" } | "destroy",  // config overrides after the change (merged over `from`), or destroy
+//     world: { before, after },          // the AWS account (zones, instance type offerings) before/after; optional
+//     edit: (root) => { ... },           // edit files in a copy of the repository before the second plan; optional
+//     gone: [nodeGroup("video"), ...] | "all",  // the guarded resources this change replaces or deletes
+//     check: (report) => { ... } }       // more assertions on the steps; optional
+// Keys are config keys without the `eks-inference:` prefix. Cases with the same stack and `from` share
+// their first run.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ChangeReport, GUARDED_TYPES, changedPaths, planChange } from "../mock-run/change-plan";
+import { worldAfter } from "../mock-run/live-world";
+import { MockRunResult, RecordedResource, runStackUnderMocks } from "../mock-run/mock-run";
+import type { MockWorld } from "../mock-run/mock-world";
+import { RESOURCE_RULES } from "../mock-run/replace-rules";
+import { copyRepository } from "./support/repo-copy";
+
+type Config = Record<string, string>;
+type Stack = "dev" | "prod";
+
+interface ChangeCase {
+    title: string;
+    stack: Stack;
+    from?: Config;
+    to: Config | "destroy";
+    world?: { before?: MockWorld; after?: MockWorld };
+    edit?: (root: string) => void;
+    gone: string[] | "all";
+    check?: (report: ChangeReport, before: MockRunResult) => void;
+}
+
+const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+const BUCKET = "aws:s3/bucket:Bucket";
+const QUEUE = "aws:sqs/queue:Queue";
+const nodeGroup = (stack: Stack, group: string): string => `${NODE_GROUP}::eks-inference-${stack}-${group}`;
+const bucket = (stack: Stack, name: string): string => `${BUCKET}::eks-inference-${stack}-${name}`;
+const queue = (stack: Stack, name: string): string => `${QUEUE}::eks-inference-${stack}-${name}`;
+const VIDEO_DATA = (stack: Stack): string[] => [bucket(stack, "video"), queue(stack, "video-dlq"), queue(stack, "video-jobs")];
+
+/** Legacy BERT: TF Serving Neuron needs the user's own compiled model. */
+const TF_SERVING: Config = { bertServer: "tf-serving", bertModelUri: "s3://models-bucket/bert/neuron/" };
+
+/**
+ * us-east-1 on the day the prod stack is deployed: Inferentia2 and L4 GPUs only in two of the zones EKS can
+ * use, so the video and BERT groups get two of the three subnets; later AWS adds both types to use1-az1.
+ */
+const GENERAL_TYPES = ["m7i.large"];
+const OFFERED_FIRST: Record<string, string[]> = {
+    "use1-az1": GENERAL_TYPES,
+    "use1-az2": [...GENERAL_TYPES, "inf2.xlarge", "g6.xlarge"],
+    "use1-az3": GENERAL_TYPES,
+    "use1-az4": [...GENERAL_TYPES, "inf2.xlarge", "g6.xlarge"],
+    "use1-az5": [...GENERAL_TYPES, "g6.xlarge"],
+    "use1-az6": GENERAL_TYPES,
+};
+const OFFERED_LATER: Record<string, string[]> = { ...OFFERED_FIRST, "use1-az1": [...GENERAL_TYPES, "inf2.xlarge", "g6.xlarge"] };
+
+function appendTo(root: string, file: string, text: string): void {
+    fs.appendFileSync(path.join(root, file), text);
+}
+
+function stepsOf(report: ChangeReport, op: string): string[] {
+    return report.steps.filter((s) => s.op === op).map((s) => `${s.type}::${s.name}`);
+}
+
+const CASES: ChangeCase[] = [
+    {
+        title: "an `up` with nothing changed",
+        stack: "dev",
+        to: {},
+        gone: [],
+        check: (report) => assert.deepStrictEqual(report.summary, "", "nothing to do"),
+    },
+    {
+        title: "EC2 starts offering the accelerated types in another zone (no config change)",
+        stack: "prod",
+        world: { before: { offerings: OFFERED_FIRST }, after: { offerings: OFFERED_LATER } },
+        to: {},
+        gone: [],
+        check: (report) => assert.deepStrictEqual(report.summary, "", "the zones and each group's subnets stay as created"),
+    },
+    {
+        title: "a README edit",
+        stack: "dev",
+        to: {},
+        edit: (root) => appendTo(root, "README.md", "\nAn operator's note.\n"),
+        gone: [],
+        check: (report) => assert.deepStrictEqual(report.summary, "", "no image tag, no resource changes"),
+    },
+    {
+        title: "a worker code edit",
+        stack: "dev",
+        to: {},
+        edit: (root) => appendTo(root, "worker/src/main.ts", "\n// An edit of the worker.\n"),
+        gone: [],
+        check: (report) => {
+            assert.deepStrictEqual(stepsOf(report, "replace"), []);
+            assert.deepStrictEqual(stepsOf(report, "update").sort(), [
+                "docker-build:index:Image::eks-inference-dev-worker",
+                "kubernetes:apps/v1:DaemonSet::eks-inference-dev-video-daemonset",
+            ]);
+        },
+    },
+    { title: "video off", stack: "dev", to: { videoEnabled: "false" }, gone: [...VIDEO_DATA("dev"), nodeGroup("dev", "video")] },
+    { title: "video back on", stack: "dev", from: { videoEnabled: "false" }, to: { videoEnabled: "true" }, gone: [] },
+    { title: "BERT on", stack: "dev", to: { bertEnabled: "true" }, gone: [] },
+    { title: "BERT off", stack: "prod", to: { bertEnabled: "false" }, gone: [nodeGroup("prod", "bert"), bucket("prod", "models")] },
+    {
+        // The legacy mode pins the node AMI; the pin is in the group's name (nodegroups.ts), so the group is new.
+        title: "bertServer triton -> tf-serving",
+        stack: "prod",
+        to: TF_SERVING,
+        gone: [nodeGroup("prod", "bert")],
+    },
+    {
+        title: "bertServer tf-serving -> triton",
+        stack: "prod",
+        from: TF_SERVING,
+        to: { bertServer: "triton", bertModelUri: "" },
+        gone: [`${NODE_GROUP}::eks-inference-prod-bert-ami-v20260403`],
+    },
+    { title: "video accelerator nvidia -> cpu", stack: "dev", to: { videoAccelerator: "cpu" }, gone: [nodeGroup("dev", "video")] },
+    {
+        title: "video accelerator nvidia -> inf2",
+        stack: "dev",
+        to: { videoAccelerator: "inf2", videoModelUri: "s3://models-bucket/ssd-neuron/" },
+        gone: [nodeGroup("dev", "video")],
+    },
+    { title: "BERT accelerator inf2 -> cpu", stack: "prod", to: { bertAccelerator: "cpu" }, gone: [nodeGroup("prod", "bert")] },
+    {
+        title: "node group sizes",
+        stack: "dev",
+        to: { videoMaxSize: "4", generalMinSize: "2", generalDesiredSize: "2", generalMaxSize: "3" },
+        gone: [],
+        check: (report) => assert.deepStrictEqual(stepsOf(report, "replace"), []),
+    },
+    { title: "interface endpoints off", stack: "prod", to: { interfaceEndpoints: "false" }, gone: [] },
+    { title: "one NAT gateway per zone", stack: "dev", to: { natGateways: "onePerAz" }, gone: [] },
+    { title: "ECR keeps more images", stack: "dev", to: { ecrKeepImages: "20" }, gone: [] },
+    { title: "destroy dev", stack: "dev", to: "destroy", gone: "all" },
+    { title: "destroy prod", stack: "prod", to: "destroy", gone: "all" },
+];
+
+function key(stack: Stack, config: Config, world: MockWorld | undefined): string {
+    return JSON.stringify([stack, config, world ?? {}]);
+}
+
+const firstRuns = new Map<string, Promise<MockRunResult>>();
+function deployed(stack: Stack, config: Config, world: MockWorld | undefined): Promise<MockRunResult> {
+    const k = key(stack, config, world);
+    let run = firstRuns.get(k);
+    if (run === undefined) {
+        run = runStackUnderMocks(stack, { config, world });
+        firstRuns.set(k, run);
+    }
+    return run;
+}
+
+async function plan(c: ChangeCase): Promise<{ report: ChangeReport; before: MockRunResult }> {
+    const from = c.from ?? {};
+    const before = await deployed(c.stack, from, c.world?.before);
+    if (c.to === "destroy") return { report: planChange(before.resources, []), before };
+    const copy = c.edit === undefined ? undefined : copyRepository();
+    try {
+        if (copy !== undefined) c.edit?.(copy.root);
+        const after = await runStackUnderMocks(c.stack, {
+            config: { ...from, ...c.to },
+            prior: before.resources,
+            world: worldAfter(before, c.world?.after ?? c.world?.before),
+            root: copy?.root,
+        });
+        return { report: planChange(before.resources, after.resources), before };
+    } finally {
+        copy?.remove();
+    }
+}
+
+function guarded(run: MockRunResult): string[] {
+    return run.resources
+        .filter((r) => GUARDED_TYPES.includes(r.type))
+        .map((r) => `${r.type}::${r.name}`)
+        .sort();
+}
+
+describe("changes between plans", function () {
+    this.timeout(240_000);
+
+    for (const c of CASES) {
+        it(`${c.stack}: ${c.title}`, async () => {
+            const { report, before } = await plan(c);
+            const context = `\n--- plan ---\n${report.summary || "(nothing)"}`;
+            assert.deepStrictEqual(report.problems, [], `the engine or AWS would fail or lose something:${context}`);
+            const expected = c.gone === "all" ? guarded(before) : [...c.gone].sort();
+            assert.deepStrictEqual(report.gone, expected, `cluster, buckets, queues and node groups replaced or deleted:${context}`);
+            c.check?.(report, before);
+        });
+    }
+
+    it("the replace table covers every resource type the program declares (all profiles and servers)", async () => {
+        const runs = await Promise.all([
+            deployed("dev", {}, undefined),
+            deployed("prod", {}, undefined),
+            deployed("prod", TF_SERVING, undefined),
+            runStackUnderMocks("dev", {
+                config: {
+                    videoAccelerator: "inf1",
+                    videoModelUri: "s3://models-bucket/ssd/",
+                    alarmEmail: "ops@example.com",
+                    ...TF_SERVING,
+                },
+            }),
+        ]);
+        const declared = new Set(runs.flatMap((r) => r.resources.filter((x) => x.custom).map((x) => x.type)));
+        const missing = [...declared].filter((t) => RESOURCE_RULES[t] === undefined).sort();
+        assert.deepStrictEqual(
+            missing,
+            [],
+            "types without a rule (add them to infra/mock-run/replace-rules.ts from the provider's source)",
+        );
+    });
+});
+
+// ---- The engine model itself, on hand-made states.
+function resource(type: string, name: string, inputs: Record<string, unknown>, extra: Partial<RecordedResource> = {}): RecordedResource {
+    return { type, name, inputs, urn: `urn:pulumi:s::p::${type}::${name}`, custom: true, id: `${name}-id`, ...extra };
+}
+
+describe("engine model (change-plan.ts)", () => {
+    const ns = (parent: string) =>
+        resource(
+            "kubernetes:core/v1:Namespace",
+            "ns",
+            { metadata: { name: "bert" } },
+            { urn: `urn:pulumi:s::p::${parent}$kubernetes:core/v1:Namespace::ns` },
+        );
+
+    it("a Kubernetes object under a new URN with the same name collides, and the old Namespace's delete takes the new objects", () => {
+        const sa = (parent: string) =>
+            resource(
+                "kubernetes:core/v1:ServiceAccount",
+                "sa",
+                { metadata: { name: "bert-serving", namespace: "bert" } },
+                { urn: `urn:pulumi:s::p::${parent}$kubernetes:core/v1:ServiceAccount::sa` },
+            );
+        const report = planChange([ns("a:A"), sa("a:A")], [ns("b:B"), sa("b:B")]);
+        assert.strictEqual(report.problems.filter((p) => p.includes("AlreadyExists")).length, 2, report.problems.join("\n"));
+        assert.ok(
+            report.problems.some((p) => p.startsWith("Namespace bert")),
+            report.problems.join("\n"),
+        );
+        // The same objects adopted through aliases: nothing to do.
+        const moved = [ns("b:B"), sa("b:B")].map((r) => ({ ...r, aliasUrns: [r.urn.replace("b:B", "a:A")] }));
+        assert.deepStrictEqual(planChange([ns("a:A"), sa("a:A")], moved).problems, []);
+    });
+
+    it("a named Kubernetes object replaced in place is deleted first (no collision); an auto-named AWS one gets a new name", () => {
+        const job = (image: string) =>
+            resource("kubernetes:batch/v1:Job", "job", { metadata: { name: "build", namespace: "bert" }, spec: { template: { image } } });
+        const report = planChange([job("a")], [job("b")]);
+        assert.deepStrictEqual(report.problems, []);
+        assert.deepStrictEqual(
+            report.steps.map((s) => [s.op, s.deleteBeforeReplace]),
+            [["replace", true]],
+        );
+        const sg = (description: string) =>
+            resource(
+                "aws:ec2/securityGroup:SecurityGroup",
+                "sg",
+                { vpcId: "vpc", description },
+                { physicalName: "sg-abc1234", autoNamed: true },
+            );
+        const sgReport = planChange([sg("a")], [sg("b")]);
+        assert.deepStrictEqual(
+            sgReport.steps.map((s) => [s.op, s.deleteBeforeReplace]),
+            [["replace", false]],
+        );
+        assert.deepStrictEqual(sgReport.problems, [], "the new copy has a new random suffix");
+    });
+
+    it("a replaced resource replaces the dependents whose force-new inputs came from it", () => {
+        const group = resource(
+            NODE_GROUP,
+            "ng",
+            { subnetIds: ["s-id"], clusterName: "c" },
+            { physicalName: "ng-abc1234", autoNamed: true },
+        );
+        const policyOn = (g: RecordedResource) =>
+            resource(
+                "aws:autoscaling/policy:Policy",
+                "p",
+                { autoscalingGroupName: `eks-${g.physicalName}-uuid`, name: "p" },
+                {
+                    physicalName: "p",
+                    autoNamed: false,
+                    propertyDependencies: { autoscalingGroupName: [g.urn] },
+                },
+            );
+        const moved = { ...group, inputs: { ...group.inputs, subnetIds: ["s-id", "t-id"] } };
+        const report = planChange([group, policyOn(group)], [moved, policyOn(moved)]);
+        assert.deepStrictEqual(
+            report.steps.map((s) => [s.name, s.op, s.deleteBeforeReplace]),
+            [
+                ["ng", "replace", false],
+                ["p", "replace", true],
+            ],
+        );
+        assert.deepStrictEqual(report.gone, [`${NODE_GROUP}::ng`]);
+    });
+
+    it("refuses deletes AWS refuses, unless forced or retained; protect stops the engine", () => {
+        const repo = (force: boolean, extra: Partial<RecordedResource> = {}) =>
+            resource(
+                "aws:ecr/repository:Repository",
+                "repo",
+                { name: "p/s/worker", forceDelete: force },
+                { physicalName: "p/s/worker", autoNamed: false, ...extra },
+            );
+        const image = resource("docker-build:index:Image", "img", { tags: ["123.dkr.ecr.r.amazonaws.com/p/s/worker:abc"] });
+        assert.strictEqual(planChange([repo(false), image], []).problems.length, 1);
+        assert.deepStrictEqual(planChange([repo(true), image], []).problems, []);
+        assert.deepStrictEqual(planChange([repo(false, { options: { retainOnDelete: true } }), image], []).problems, []);
+        assert.deepStrictEqual(planChange([repo(false)], []).problems, [], "an empty repository deletes");
+        assert.match(planChange([repo(true, { options: { protect: true } })], []).problems.join(), /protected/);
+    });
+
+    it("an unknown resource type is a problem, and paths compare leaf by leaf", () => {
+        assert.match(
+            planChange([], [resource("aws:new/thing:Thing", "t", {})]).problems.join(),
+            /no replace rule for aws:new\/thing:Thing/,
+        );
+        assert.deepStrictEqual(changedPaths({ a: { b: [1, 2], c: "x" } }, { a: { b: [1, 3], c: "x" }, d: 1 }), ["a.b", "d"]);
+    });
+});
