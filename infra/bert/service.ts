@@ -39,8 +39,8 @@ function modelLocation(bert: BertConfig, modelsBucket: ModelsBucket): { bucket: 
 }
 
 export interface BertServiceArgs {
-    /** The stack's validated configuration (bert and region; no defaults here). */
-    config: Pick<PlatformConfig, "region" | "bert">;
+    /** The stack's validated configuration (bert, region and protectData; no defaults here). */
+    config: Pick<PlatformConfig, "region" | "bert" | "protectData">;
     /** The EKS cluster the Pod Identity associations are made in. Required. */
     clusterName: pulumi.Input<string>;
     /** Triton: the triton image of the target. TF Serving: the tf-serving image of the profile. Required. */
@@ -86,7 +86,7 @@ export class BertService extends pulumi.ComponentResource {
 
         // Triton without bertModelUri: the stack compiles the model into its own bucket, under a key that
         // names the model, its shapes and the toolchain. With bertModelUri (required for tf-serving): the user's.
-        this.modelsBucket = new ModelsBucket(`${name}-models`, child);
+        this.modelsBucket = new ModelsBucket(`${name}-models`, { protectData: args.config.protectData }, child);
         const model = modelLocation(bert, this.modelsBucket);
         this.model = model;
         const buildsModel = bert.server === "triton" && bert.modelS3 === undefined;

@@ -20,6 +20,7 @@ import {
 } from "../kube/common";
 import { BERT_SERVICE_NAME, bertFront } from "./front";
 import { bertDeploymentArgs } from "./deployment";
+import { BERT_SERVER_COMPONENT_TYPES, serverChildOptions } from "./server-switch";
 import { modelFetchInitContainer } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
 
@@ -70,7 +71,7 @@ export class BertInferenceService extends pulumi.ComponentResource {
     readonly headlessDnsName: pulumi.Output<string>;
 
     constructor(name: string, args: BertInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("eks-inference:workloads:BertInferenceService", name, {}, opts);
+        super(BERT_SERVER_COMPONENT_TYPES["tf-serving"], name, {}, opts);
         const namespaceName = args.namespace ?? BERT_SERVING_IDENTITY.namespace;
         const serviceAccountName = args.serviceAccountName ?? BERT_SERVING_IDENTITY.serviceAccount;
         requireDnsLabel("namespace", namespaceName);
@@ -82,7 +83,8 @@ export class BertInferenceService extends pulumi.ComponentResource {
                 reason: `replicas must be a positive integer, got ${args.replicas}`,
             });
         const labels = appLabels("bert-serving", "model-server");
-        const childOpts: pulumi.CustomResourceOptions = { parent: this };
+        // The objects both servers declare stay the same objects when bertServer switches (server-switch.ts).
+        const childOpts = serverChildOptions(this, name, "tf-serving", opts);
 
         const {
             namespace: ns,

@@ -12,6 +12,7 @@ import { MODEL_MANIFEST } from "./settings";
 import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY } from "../platform/identities";
 import { BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
 import { bertDeploymentArgs } from "./deployment";
+import { BERT_SERVER_COMPONENT_TYPES, serverChildOptions } from "./server-switch";
 import {
     appLabels,
     containerSecurityContext,
@@ -128,7 +129,7 @@ export class BertTritonService extends pulumi.ComponentResource {
     readonly buildJobName?: string;
 
     constructor(name: string, args: BertTritonArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("eks-inference:workloads:BertTritonService", name, {}, opts);
+        super(BERT_SERVER_COMPONENT_TYPES["triton"], name, {}, opts);
         const namespaceName = BERT_SERVING_IDENTITY.namespace;
         requireDnsLabel("model.name", args.model.name);
         requireScheduling(`${name} (BertTritonService)`, args.scheduling);
@@ -151,7 +152,8 @@ export class BertTritonService extends pulumi.ComponentResource {
             });
         }
         const labels = appLabels("bert-serving", "model-server");
-        const childOpts: pulumi.CustomResourceOptions = { parent: this };
+        // The objects both servers declare stay the same objects when bertServer switches (server-switch.ts).
+        const childOpts = serverChildOptions(this, name, "triton", opts);
         const {
             namespace: ns,
             serviceAccount: sa,

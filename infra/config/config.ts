@@ -25,6 +25,7 @@ import {
     instanceFamily,
 } from "../platform/accelerators";
 import { checkModelUri, LOOPBACK_HOSTS } from "../../worker/model-fetch/model-uri";
+import { DLQ_RETENTION_SECONDS } from "../video/retention";
 import { DEFAULT_KUBERNETES_VERSION, SUPPORT_TYPES, SupportType, checkKubernetesVersion } from "./kubernetes-versions";
 import { samePrincipal } from "../platform/admins";
 
@@ -178,6 +179,18 @@ export const CONFIG_KEYS = {
     },
     resultsPrefix: { type: "string", default: "results/", description: "Bucket key prefix where detection results are written." },
     resultsExpiryDays: { type: "integer", default: 30, description: "Days after which results expire (0 = keep forever)." },
+    inputExpiryDays: {
+        type: "integer",
+        default: 14,
+        description:
+            "Days after which uploaded videos (under inputPrefix) expire (0 = keep forever). The default is the dead-letter queue's retention, so a dead-lettered job can be replayed while its video exists.",
+    },
+    protectData: {
+        type: "boolean",
+        default: false,
+        description:
+            "Keep the video bucket and the models bucket, with their objects, when `pulumi destroy` or turning their feature off removes them: Pulumi then drops them from the stack without deleting them (retainOnDelete). false: they are emptied and deleted with the stack.",
+    },
     queueVisibilityTimeoutSeconds: {
         type: "integer",
         default: 300,
@@ -346,10 +359,14 @@ export interface PlatformConfig {
     };
     general: { instanceType: string; sizing: Sizing; volumeGiB: number };
     acceleratedVolumeGiB: number;
+    /** Keep the video and models buckets (and their objects) when the stack or the feature is removed. */
+    protectData: boolean;
     jobs: {
         inputPrefix: string;
         resultsPrefix: string;
         resultsExpiryDays: number;
+        /** Days after which uploads under inputPrefix expire; 0 = never. */
+        inputExpiryDays: number;
         visibilityTimeoutSeconds: number;
         maxReceiveCount: number;
     };
@@ -667,6 +684,15 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         );
     }
     const resultsExpiryDays = r.integer("resultsExpiryDays", 0, 3650);
+    const inputExpiryDays = r.integer("inputExpiryDays", 0, 3650);
+    const dlqDays = DLQ_RETENTION_SECONDS / 86400;
+    if (inputExpiryDays > 0 && inputExpiryDays < dlqDays) {
+        warnings.push(
+            `${PROJECT}:inputExpiryDays is ${inputExpiryDays}: uploaded videos expire before the dead-letter queue drops a failed job (${dlqDays} days), ` +
+                `so a job replayed after ${inputExpiryDays} days finds its video gone (OBJECT_NOT_FOUND)`,
+        );
+    }
+    const protectData = r.boolean("protectData");
     const visibilityTimeoutSeconds = r.integer("queueVisibilityTimeoutSeconds", 30, 43200);
     const maxReceiveCount = r.integer("maxReceiveCount", 1, 1000);
 
@@ -800,7 +826,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         },
         general: { instanceType: generalInstanceType, sizing: generalSizing, volumeGiB: generalVolumeGiB },
         acceleratedVolumeGiB,
-        jobs: { inputPrefix, resultsPrefix, resultsExpiryDays, visibilityTimeoutSeconds, maxReceiveCount },
+        protectData,
+        jobs: { inputPrefix, resultsPrefix, resultsExpiryDays, inputExpiryDays, visibilityTimeoutSeconds, maxReceiveCount },
         video,
         scaling: {
             acceptableLatencySeconds,

@@ -123,8 +123,26 @@ async function withSlot<T>(work: () => Promise<T>): Promise<T> {
     }
 }
 
+/**
+ * Runs with the same stack and options within one process (mocha runs every test file in one) share one child
+ * run; each caller gets its own copy. The program's files must not change between two such runs: a test that
+ * edits files runs the program from a copy (options.root), which is never shared.
+ */
+const shared = new Map<string, Promise<MockRunResult>>();
+
 /** Runs the program for `stack`; rejects with the program's own message when it fails. */
 export function runStackUnderMocks(stack: string, options: MockRunOptions = {}): Promise<MockRunResult> {
+    if (options.root !== undefined) return runChild(stack, options);
+    const key = JSON.stringify([stack, options]);
+    let run = shared.get(key);
+    if (run === undefined) {
+        run = runChild(stack, options);
+        shared.set(key, run);
+    }
+    return run.then((result) => structuredClone(result));
+}
+
+function runChild(stack: string, options: MockRunOptions): Promise<MockRunResult> {
     const { config, secretKeys } = stackConfig(stack, options);
     return withSlot(
         () =>

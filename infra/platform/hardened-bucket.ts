@@ -14,9 +14,17 @@ export interface HardenedBucketChildren {
     encryption: aws.s3.BucketServerSideEncryptionConfiguration;
 }
 
-/** Ownership controls, public-access block and default encryption for `bucket`, each named `name`, under `parent`. */
-export function hardenBucket(name: string, bucket: aws.s3.Bucket, parent: pulumi.Resource): HardenedBucketChildren {
-    const child = { parent };
+/**
+ * Ownership controls, public-access block and default encryption for `bucket`, each named `name`, under `parent`.
+ * `opts.retainOnDelete` with a retained bucket: a bucket kept in the account keeps its protections too.
+ */
+export function hardenBucket(
+    name: string,
+    bucket: aws.s3.Bucket,
+    parent: pulumi.Resource,
+    opts: { retainOnDelete?: boolean } = {},
+): HardenedBucketChildren {
+    const child: pulumi.CustomResourceOptions = { parent, ...(opts.retainOnDelete ? { retainOnDelete: true } : {}) };
     const ownership = new aws.s3.BucketOwnershipControls(
         name,
         { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },

@@ -418,14 +418,18 @@ export class Images extends pulumi.ComponentResource {
                     imageTagMutabilityExclusionFilters: [{ filter: CACHE_TAG, filterType: "WILDCARD" }],
                     imageScanningConfiguration: { scanOnPush: true },
                     encryptionConfigurations: [{ encryptionType: "AES256" }],
-                    forceDelete: false,
+                    // Every image here is rebuilt from the repository: `destroy`, or an `up` that drops an image, deletes
+                    // the repository with its images (old tags and the buildcache tag stay after each Image delete).
+                    forceDelete: true,
                 },
                 { parent: this },
             );
+            // A repository has one lifecycle policy and a new policy text replaces this resource (no update in the
+            // provider): delete the old one first, or its delete would remove the new policy.
             new aws.ecr.LifecyclePolicy(
                 `${name}-${image}`,
                 { repository: repo.name, policy: lifecyclePolicy(args.keepImages) },
-                { parent: this },
+                { parent: this, deleteBeforeReplace: true },
             );
             const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
             const inRepository = (ref: string): pulumi.Output<string> =>

@@ -222,10 +222,13 @@ export class Network extends pulumi.ComponentResource {
     }
 
     /**
-     * The private subnets a node group may use: those whose zone (as created) offers at least one of its
-     * instance types, so EKS never tries to launch a type where EC2 does not offer it.
+     * The private subnets a node group may use. A running group keeps the subnets it runs in (`running`, when
+     * they are all still this VPC's private subnets), in the VPC's order: EKS cannot move a group, and a new
+     * subnet list would replace it and drain its nodes, so what EC2 offers today never moves it. A new group
+     * gets the subnets whose zone (as created) offers at least one of its instance types now, so EKS never
+     * tries to launch a type where EC2 does not offer it.
      */
-    privateSubnetIdsFor(group: string, instanceTypes: readonly string[]): pulumi.Output<string[]> {
+    privateSubnetIdsFor(group: string, instanceTypes: readonly string[], running?: readonly string[]): pulumi.Output<string[]> {
         return pulumi
             .all([
                 pulumi.all(this.privateSubnets.map((s) => s.id)),
@@ -233,6 +236,9 @@ export class Network extends pulumi.ComponentResource {
                 this.offerings,
             ])
             .apply(([ids, zoneIds, offerings]) => {
+                if (running !== undefined && running.length > 0 && running.every((id) => ids.includes(id))) {
+                    return ids.filter((id) => running.includes(id));
+                }
                 const usable = subnetsForTypes(zoneIds, offerings, instanceTypes).map((i) => ids[i] as string);
                 if (usable.length === 0)
                     throw new Error(`${group}: EC2 offers none of ${instanceTypes.join(", ")} in the VPC's zones (${zoneIds.join(", ")})`);

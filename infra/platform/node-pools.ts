@@ -12,7 +12,7 @@ export interface NodePoolsArgs {
     config: Pick<PlatformConfig, "kubernetesVersion" | "general" | "acceleratedVolumeGiB" | "video" | "bert">;
     /** The cluster's name (an output of the cluster). */
     clusterName: pulumi.Input<string>;
-    /** Where each group gets subnets (the zones that offer its instance types). */
+    /** Where each group gets subnets: the ones it runs in, or for a new group the zones that offer its instance types. */
     network: Pick<Network, "privateSubnetIdsFor">;
     /** The cluster's name as it is known before it exists, for the live desired-size lookup. */
     liveLookupClusterName: string;
@@ -36,7 +36,7 @@ export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.Compon
             clusterName: args.clusterName,
             kubernetesVersion: config.kubernetesVersion,
             nodeRole,
-            subnetIds: args.network.privateSubnetIdsFor("general", [config.general.instanceType]),
+            subnetIds: (running) => args.network.privateSubnetIdsFor("general", [config.general.instanceType], running),
             instanceTypes: [config.general.instanceType],
             amiType: "AL2023_x86_64_STANDARD",
             capacityType: "ON_DEMAND",
@@ -59,7 +59,7 @@ export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.Compon
                 clusterName: args.clusterName,
                 kubernetesVersion: config.kubernetesVersion,
                 nodeRole,
-                subnetIds: args.network.privateSubnetIdsFor(workload, group.instanceTypes),
+                subnetIds: (running) => args.network.privateSubnetIdsFor(workload, group.instanceTypes, running),
                 instanceTypes: group.instanceTypes,
                 amiType: group.profile.amiType,
                 capacityType: group.capacityType,

@@ -56,8 +56,13 @@ export interface NodeGroupArgs {
     kubernetesVersion: string;
     /** The node role component; groups wait for its policy attachments. */
     nodeRole: NodeRole;
-    /** Private subnets the group launches in (zones offering its instance types). */
-    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The private subnets the group launches in, given the subnets of the group as it runs now (undefined when
+     * there is none to keep: the group does not exist yet, or it changes instance types, AMI type or capacity
+     * type, which replaces it anyway). EKS cannot move a group to other subnets (subnetIds forces a new group),
+     * so a running group keeps its subnets whatever EC2 offers today; new groups go where their types are offered.
+     */
+    subnetIds: (running: string[] | undefined) => pulumi.Output<string[]>;
     /** ON_DEMAND launches the first; SPOT spreads over all of them (each type is its own Spot pool). */
     instanceTypes: string[];
     /** The EKS AMI type (picks the AMI and its bootstrap). */
@@ -81,8 +86,8 @@ export interface NodeGroupArgs {
      */
     releaseVersion?: string;
     /**
-     * The cluster's name as a plain string, to read the group's live desired capacity at deploy time
-     * (see liveDesiredSize). Without it the configured desired size is sent.
+     * The cluster's name as a plain string, to read the running group at deploy time (see liveNodeGroups): its
+     * desired capacity and its subnets. Without it the configured desired size is sent and subnets are chosen anew.
      */
     liveLookupClusterName?: string;
     /** Resources the node group waits for besides the node role (the CNI and Pod Identity add-ons). Default none. */
@@ -106,34 +111,73 @@ function escapeRegExp(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** A node group as it runs (EKS DescribeNodegroup, and its Auto Scaling group's desired capacity). */
+export interface LiveNodeGroup {
+    nodeGroupName: string;
+    desiredSize?: number;
+    subnetIds: string[];
+    instanceTypes: string[];
+    amiType: string;
+    capacityType: string;
+}
+
 /**
- * The live desired capacity of the node group declared as `groupName` (the provider names it
- * `<groupName>-<7 hex>`), read at deploy time (preview included): EKS for the group, then its Auto Scaling
- * group, whose desired capacity is what the scaling policies set. Undefined when the cluster or the group
- * does not exist yet (first deploy). During a replacement two groups match: the larger desired capacity wins.
+ * The running node groups declared as `groupName` (the provider names them `<groupName>-<7 hex>`), read at
+ * deploy time (preview included): EKS for each group, then its Auto Scaling group, whose desired capacity is
+ * what the scaling policies set. Empty when the cluster or the group does not exist yet (first deploy); two
+ * while a replacement runs.
  */
-export async function liveDesiredSize(clusterName: string, groupName: string, opts: pulumi.InvokeOptions): Promise<number | undefined> {
+export async function liveNodeGroups(clusterName: string, groupName: string, opts: pulumi.InvokeOptions): Promise<LiveNodeGroup[]> {
     const clusters = await aws.eks.getClusters({}, opts);
-    if (!clusters.names.includes(clusterName)) return undefined;
+    if (!clusters.names.includes(clusterName)) return [];
     const groups = await aws.eks.getNodeGroups({ clusterName }, opts);
     const ours = new RegExp(`^${escapeRegExp(groupName)}(-[0-9a-f]{7})?$`);
-    const sizes = await Promise.all(
+    return Promise.all(
         groups.names
             .filter((n) => ours.test(n))
-            .map(async (nodeGroupName) => {
+            .map(async (nodeGroupName): Promise<LiveNodeGroup> => {
                 const group = await aws.eks.getNodeGroup({ clusterName, nodeGroupName }, opts);
+                const live = {
+                    nodeGroupName,
+                    subnetIds: group.subnetIds ?? [],
+                    instanceTypes: group.instanceTypes ?? [],
+                    amiType: group.amiType ?? "",
+                    capacityType: group.capacityType ?? "",
+                };
                 const eksDesired = group.scalingConfigs[0]?.desiredSize;
                 const asgName = group.resources[0]?.autoscalingGroups[0]?.name;
-                if (asgName === undefined) return eksDesired;
+                if (asgName === undefined) return { ...live, desiredSize: eksDesired };
                 try {
-                    return (await aws.autoscaling.getGroup({ name: asgName }, opts)).desiredCapacity;
+                    return { ...live, desiredSize: (await aws.autoscaling.getGroup({ name: asgName }, opts)).desiredCapacity };
                 } catch {
-                    return eksDesired; // the group is being replaced or deleted: EKS's figure is the best there is
+                    return { ...live, desiredSize: eksDesired }; // the group is being replaced or deleted: EKS's figure is the best there is
                 }
             }),
     );
-    const known = sizes.filter((n): n is number => n !== undefined);
+}
+
+/** The live desired capacity to keep: the larger one while a replacement runs; undefined on a first deploy. */
+export function liveDesiredSize(groups: readonly LiveNodeGroup[]): number | undefined {
+    const known = groups.map((g) => g.desiredSize).filter((n): n is number => n !== undefined);
     return known.length === 0 ? undefined : Math.max(...known);
+}
+
+/**
+ * The subnets of the running group this declaration continues, if any: same instance types, AMI type and
+ * capacity type (a change of any of them replaces the group, which then gets subnets chosen anew).
+ */
+export function runningSubnets(
+    groups: readonly LiveNodeGroup[],
+    declared: { instanceTypes: readonly string[]; amiType: string; capacityType: string },
+): string[] | undefined {
+    const same = groups.find(
+        (g) =>
+            g.subnetIds.length > 0 &&
+            g.amiType === declared.amiType &&
+            g.capacityType === declared.capacityType &&
+            JSON.stringify(g.instanceTypes) === JSON.stringify(declared.instanceTypes),
+    );
+    return same === undefined ? undefined : [...same.subnetIds];
 }
 
 /**
@@ -206,6 +250,11 @@ export class NodeGroup extends pulumi.ComponentResource {
         );
 
         const groupName = nodeGroupResourceName(name, args.releaseVersion);
+        const live =
+            args.liveLookupClusterName === undefined
+                ? pulumi.output<LiveNodeGroup[]>([])
+                : pulumi.output(liveNodeGroups(args.liveLookupClusterName, groupName, { parent: this }));
+        const declared = { instanceTypes: args.instanceTypes, amiType: args.amiType, capacityType: args.capacityType };
         this.nodeGroup = new aws.eks.NodeGroup(
             groupName,
             {
@@ -213,7 +262,7 @@ export class NodeGroup extends pulumi.ComponentResource {
                 version: args.kubernetesVersion,
                 ...(args.releaseVersion !== undefined ? { releaseVersion: args.releaseVersion } : {}),
                 nodeRoleArn: args.nodeRole.role.arn,
-                subnetIds: args.subnetIds,
+                subnetIds: live.apply((groups) => pulumi.output(args.subnetIds(runningSubnets(groups, declared)))),
                 amiType: args.amiType,
                 instanceTypes: args.instanceTypes,
                 capacityType: args.capacityType,
@@ -223,9 +272,7 @@ export class NodeGroup extends pulumi.ComponentResource {
                     desiredSize:
                         args.liveLookupClusterName === undefined
                             ? args.sizing.desiredSize
-                            : pulumi
-                                  .output(liveDesiredSize(args.liveLookupClusterName, groupName, { parent: this }))
-                                  .apply((live) => desiredSizeToSend(args.sizing, live)),
+                            : live.apply((groups) => desiredSizeToSend(args.sizing, liveDesiredSize(groups))),
                 },
                 updateConfig: { maxUnavailable: 1 },
                 labels: args.labels,

@@ -610,6 +610,19 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
         lifecycle.find((r) => r.id === "expire-results"),
         { id: "expire-results", status: "Enabled", filter: { prefix: resultsPrefix }, expiration: { days: expiry } },
     );
+    // Uploads expire too (default: the dead-letter queue's 14 days), and `destroy` empties the bucket unless protectData keeps it.
+    assert.deepStrictEqual(
+        lifecycle.find((r) => r.id === "expire-inputs"),
+        {
+            id: "expire-inputs",
+            status: "Enabled",
+            filter: { prefix: inputPrefix },
+            expiration: { days: Number(cfg("inputExpiryDays") ?? 14) },
+        },
+    );
+    const protectData = cfg("protectData") === "true";
+    assert.strictEqual(bucket.inputs.forceDestroy, !protectData);
+    assert.strictEqual(bucket.options?.retainOnDelete === true, protectData);
 
     const queueRecord = one(run, "aws:sqs/queue:Queue", `${baseName}-video-jobs`);
     const dlqRecord = one(run, "aws:sqs/queue:Queue", `${baseName}-video-dlq`);

@@ -7,25 +7,36 @@
 //   to a queue encrypted with the AWS-managed SQS KMS key, and SSE-SQS needs no key policy.
 // - Versioning is off: inputs are transient jobs and results are reproducible from them; versions
 //   would keep every expired result as a billed noncurrent version.
+// - Both prefixes expire (inputs after inputExpiryDays, default the dead-letter queue's 14 days; results after
+//   resultsExpiryDays). `destroy` deletes the bucket with whatever is left (forceDestroy), unless protectData
+//   keeps it: then the bucket and its settings stay in the account, outside the stack.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { denyInsecureTransportStatement, hardenBucket } from "../platform/hardened-bucket";
+import { DLQ_RETENTION_SECONDS, JOB_RETENTION_SECONDS } from "./retention";
 
 export interface VideoJobsArgs {
     /** Key prefix uploads land under (S3 notifications fire for it only). */
     inputPrefix: string;
     /** Key prefix results are written under. */
     resultsPrefix: string;
-    /** Days after which results expire. */
+    /** Days after which results expire; 0 keeps them. */
     resultsExpiryDays: number;
+    /** Days after which uploaded videos (under inputPrefix) expire; 0 keeps them. */
+    inputExpiryDays: number;
+    /**
+     * Keep the bucket, its objects and its settings when the stack (or the video feature) is removed: Pulumi
+     * drops them from the state without deleting them (retainOnDelete). false: `destroy` empties and deletes
+     * the bucket (forceDestroy).
+     */
+    protectData: boolean;
     /** The job queue's visibility timeout. */
     visibilityTimeoutSeconds: number;
     /** Receives before a job goes to the dead-letter queue. */
     maxReceiveCount: number;
 }
 
-export const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
-export const JOB_RETENTION_SECONDS = 4 * 24 * 3600;
+export { DLQ_RETENTION_SECONDS, JOB_RETENTION_SECONDS };
 
 export class VideoJobs extends pulumi.ComponentResource {
     readonly bucket: aws.s3.Bucket;
@@ -41,9 +52,12 @@ export class VideoJobs extends pulumi.ComponentResource {
         this.inputPrefix = args.inputPrefix;
         this.resultsPrefix = args.resultsPrefix;
 
-        const bucket = new aws.s3.Bucket(name, { forceDestroy: false }, child);
+        // The bucket and everything that configures it stay when protectData keeps the data (the S3 notification
+        // goes: the queue it points at is deleted).
+        const keep: pulumi.CustomResourceOptions = { parent: this, retainOnDelete: args.protectData };
+        const bucket = new aws.s3.Bucket(name, { forceDestroy: !args.protectData }, keep);
         this.bucket = bucket;
-        const { publicAccess } = hardenBucket(name, bucket, this);
+        const { publicAccess } = hardenBucket(name, bucket, this, { retainOnDelete: args.protectData });
         const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [
             {
                 id: "abort-incomplete-uploads",
@@ -52,6 +66,14 @@ export class VideoJobs extends pulumi.ComponentResource {
                 abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
             },
         ];
+        if (args.inputExpiryDays > 0) {
+            rules.push({
+                id: "expire-inputs",
+                status: "Enabled",
+                filter: { prefix: args.inputPrefix },
+                expiration: { days: args.inputExpiryDays },
+            });
+        }
         if (args.resultsExpiryDays > 0) {
             rules.push({
                 id: "expire-results",
@@ -60,7 +82,7 @@ export class VideoJobs extends pulumi.ComponentResource {
                 expiration: { days: args.resultsExpiryDays },
             });
         }
-        new aws.s3.BucketLifecycleConfiguration(name, { bucket: bucket.id, rules }, child);
+        new aws.s3.BucketLifecycleConfiguration(name, { bucket: bucket.id, rules }, keep);
         new aws.s3.BucketPolicy(
             name,
             {
@@ -70,7 +92,7 @@ export class VideoJobs extends pulumi.ComponentResource {
                     Statement: [denyInsecureTransportStatement(bucket)],
                 }),
             },
-            { parent: this, dependsOn: [publicAccess] },
+            { ...keep, dependsOn: [publicAccess] },
         );
 
         this.deadLetterQueue = new aws.sqs.Queue(

@@ -19,7 +19,7 @@ const BATCHING = { batchTimeoutMicros: 5000, numBatchThreads: 4, maxEnqueuedBatc
 
 export interface VideoPipelineArgs {
     /** The stack's validated configuration (video, jobs, scaling, region, log retention; no defaults here). */
-    config: Pick<PlatformConfig, "region" | "jobs" | "video" | "scaling" | "cluster">;
+    config: Pick<PlatformConfig, "region" | "jobs" | "video" | "scaling" | "cluster" | "protectData">;
     /** Whether the stack also serves BERT (the dashboard adds its row); default false. */
     bertEnabled?: boolean;
     /** The EKS cluster the worker's Pod Identity association is made in. Required. */
@@ -66,6 +66,8 @@ export class VideoPipeline extends pulumi.ComponentResource {
                 inputPrefix: jobsConfig.inputPrefix,
                 resultsPrefix: jobsConfig.resultsPrefix,
                 resultsExpiryDays: jobsConfig.resultsExpiryDays,
+                inputExpiryDays: jobsConfig.inputExpiryDays,
+                protectData: config.protectData,
                 visibilityTimeoutSeconds: jobsConfig.visibilityTimeoutSeconds,
                 maxReceiveCount: jobsConfig.maxReceiveCount,
             },

@@ -401,6 +401,24 @@ describe("config: every error names the key, the value and what is valid", () =>
         );
     });
 
+    it("expires uploads after 14 days by default, warns when they would expire before a dead-lettered job", () => {
+        const defaults = parseConfig(raw());
+        assert.strictEqual(defaults.jobs.inputExpiryDays, 14, "the dead-letter queue's retention");
+        assert.strictEqual(defaults.protectData, false, "destroy deletes the buckets by default");
+        assert.deepStrictEqual(defaults.warnings, []);
+        const short = parseConfig(raw({ inputExpiryDays: "3" }));
+        assert.ok(
+            short.warnings.some((w) =>
+                /inputExpiryDays is 3: uploaded videos expire before the dead-letter queue drops a failed job \(14 days\)/.test(w),
+            ),
+            short.warnings.join("\n"),
+        );
+        assert.deepStrictEqual(parseConfig(raw({ inputExpiryDays: "0" })).warnings, [], "0 keeps uploads");
+        assert.strictEqual(parseConfig(raw({ protectData: "true" })).protectData, true);
+        assertProblem({ inputExpiryDays: "-1" }, /inputExpiryDays/);
+        assertProblem({ protectData: "yes" }, /protectData/);
+    });
+
     it("requires a Neuron-compiled video model on inf1/inf2 instead of the default TF1 tarball", () => {
         for (const profile of ["inf2", "inf1"]) {
             assertProblem(

@@ -1,6 +1,6 @@
 // Changing a node group's min or max keeps the live desired capacity and never fails.
 import * as assert from "assert";
-import { desiredSizeToSend, nodeGroupResourceName } from "../../platform/nodegroups";
+import { LiveNodeGroup, desiredSizeToSend, nodeGroupResourceName, runningSubnets } from "../../platform/nodegroups";
 import { MockRunResult, runStackUnderMocks } from "../../mock-run/mock-run";
 import { MockLiveNodeGroup } from "../../mock-run/mock-world";
 
@@ -29,6 +29,26 @@ describe("node group desired size", function () {
         );
         assert.strictEqual(desiredSizeToSend({ ...sizing, maxSize: 2 }, 3), 2, "lowering max below the live size: desired follows max");
         assert.strictEqual(desiredSizeToSend({ minSize: 0, desiredSize: 0, maxSize: 2 }, 0), 0, "scaled to zero stays at zero");
+    });
+
+    it("a running group keeps its subnets; only a group that is replaced anyway (types, AMI or capacity type) is placed anew", () => {
+        const declared = { instanceTypes: ["g6.xlarge"], amiType: "AL2023_x86_64_NVIDIA", capacityType: "ON_DEMAND" };
+        const running: LiveNodeGroup = {
+            nodeGroupName: "eks-inference-prod-video-1a2b3c4",
+            desiredSize: 2,
+            subnetIds: ["s-a", "s-b"],
+            ...declared,
+        };
+        assert.deepStrictEqual(runningSubnets([running], declared), ["s-a", "s-b"]);
+        assert.strictEqual(runningSubnets([], declared), undefined, "first deploy");
+        assert.strictEqual(runningSubnets([running], { ...declared, instanceTypes: ["g6.2xlarge"] }), undefined);
+        assert.strictEqual(runningSubnets([running], { ...declared, instanceTypes: ["g6.xlarge", "g6.2xlarge"] }), undefined);
+        assert.strictEqual(runningSubnets([running], { ...declared, amiType: "AL2023_x86_64_STANDARD" }), undefined);
+        assert.strictEqual(runningSubnets([running], { ...declared, capacityType: "SPOT" }), undefined);
+        assert.strictEqual(runningSubnets([{ ...running, subnetIds: [] }], declared), undefined, "EKS reported no subnets");
+        // During a replacement two groups match: the one this declaration continues.
+        const old = { ...running, nodeGroupName: "eks-inference-prod-video-9f8e7d6", instanceTypes: ["g5.xlarge"], subnetIds: ["s-c"] };
+        assert.deepStrictEqual(runningSubnets([old, running], declared), ["s-a", "s-b"]);
     });
 
     it("first deploy (no cluster): the configured initial sizes", async () => {
