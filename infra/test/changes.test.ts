@@ -29,6 +29,7 @@ import { worldAfter } from "../mock-run/live-world";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../mock-run/mock-run";
 import type { MockWorld } from "../mock-run/mock-world";
 import { RESOURCE_RULES } from "../mock-run/replace-rules";
+import { LEGACY_TF_NEURON, TRITON_NEURON } from "../bert/neuron-releases";
 import { copyRepository } from "./support/repo-copy";
 
 type Config = Record<string, string>;
@@ -51,6 +52,9 @@ const QUEUE = "aws:sqs/queue:Queue";
 const nodeGroup = (stack: Stack, group: string): string => `${NODE_GROUP}::eks-inference-${stack}-${group}`;
 const bucket = (stack: Stack, name: string): string => `${BUCKET}::eks-inference-${stack}-${name}`;
 const queue = (stack: Stack, name: string): string => `${QUEUE}::eks-inference-${stack}-${name}`;
+/** Neuron node groups carry their pinned AMI release in their name (nodegroups.ts nodeGroupResourceName). */
+const PROD_TRITON_BERT = nodeGroup("prod", `bert-ami-${TRITON_NEURON.ami.release}`);
+const PROD_LEGACY_BERT = nodeGroup("prod", `bert-ami-${LEGACY_TF_NEURON.ami.release}`);
 const VIDEO_DATA = (stack: Stack): string[] => [bucket(stack, "video"), queue(stack, "video-dlq"), queue(stack, "video-jobs")];
 
 /** Legacy BERT: TF Serving Neuron needs the user's own compiled model. */
@@ -138,14 +142,14 @@ const CASES: ChangeCase[] = [
     { title: "video off", stack: "dev", to: { videoEnabled: "false" }, gone: [...VIDEO_DATA("dev"), nodeGroup("dev", "video")] },
     { title: "video back on", stack: "dev", from: { videoEnabled: "false" }, to: { videoEnabled: "true" }, gone: [] },
     { title: "BERT on", stack: "dev", to: { bertEnabled: "true" }, gone: [] },
-    { title: "BERT off", stack: "prod", to: { bertEnabled: "false" }, gone: [nodeGroup("prod", "bert"), bucket("prod", "models")] },
+    { title: "BERT off", stack: "prod", to: { bertEnabled: "false" }, gone: [PROD_TRITON_BERT, bucket("prod", "models")] },
     {
-        // The legacy mode pins the node AMI; the pin is in the group's name (nodegroups.ts), so the group is new.
+        // Each server pins its own node AMI release, in the group's name (nodegroups.ts), so the group is new.
         // The objects both servers declare are the same objects (server-switch.ts): updated, never re-created.
         title: "bertServer triton -> tf-serving",
         stack: "prod",
         to: TF_SERVING,
-        gone: [nodeGroup("prod", "bert")],
+        gone: [PROD_TRITON_BERT],
         check: (report) => {
             const shared = report.steps.filter((s) => /-bert-(namespace|service-account|deployment|service|headless|pdb)$/.test(s.name));
             assert.deepStrictEqual(shared.map((s) => [s.name, s.op, s.from !== undefined]).sort(), [
@@ -163,7 +167,7 @@ const CASES: ChangeCase[] = [
         stack: "prod",
         from: TF_SERVING,
         to: { bertServer: "triton", bertModelUri: "" },
-        gone: [`${NODE_GROUP}::eks-inference-prod-bert-ami-v20260403`],
+        gone: [PROD_LEGACY_BERT],
     },
     { title: "video accelerator nvidia -> cpu", stack: "dev", to: { videoAccelerator: "cpu" }, gone: [nodeGroup("dev", "video")] },
     {
@@ -172,7 +176,7 @@ const CASES: ChangeCase[] = [
         to: { videoAccelerator: "inf2", videoModelUri: "s3://models-bucket/ssd-neuron/" },
         gone: [nodeGroup("dev", "video")],
     },
-    { title: "BERT accelerator inf2 -> cpu", stack: "prod", to: { bertAccelerator: "cpu" }, gone: [nodeGroup("prod", "bert")] },
+    { title: "BERT accelerator inf2 -> cpu", stack: "prod", to: { bertAccelerator: "cpu" }, gone: [PROD_TRITON_BERT] },
     {
         title: "node group sizes",
         stack: "dev",
