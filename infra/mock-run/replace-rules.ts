@@ -81,6 +81,10 @@ const K8S_FORCE_NEW: Readonly<Record<string, readonly string[]>> = {
     "core/v1:Secret": ["type", "data", "stringData"],
     "core/v1:Service": ["spec.clusterIP"],
     "core/v1:Namespace": [],
+    "rbac.authorization.k8s.io/v1:ClusterRole": [],
+    "rbac.authorization.k8s.io/v1:Role": [],
+    "rbac.authorization.k8s.io/v1:ClusterRoleBinding": ["roleRef"],
+    "rbac.authorization.k8s.io/v1:RoleBinding": ["roleRef"],
     "core/v1:ServiceAccount": [],
     // policy/v1 has no entry in diff.go (only v1beta1 replaced on .spec).
     "policy/v1:PodDisruptionBudget": [],
@@ -94,7 +98,7 @@ function metadataOf(inputs: Inputs): { name?: string; namespace?: string } {
 function kubernetes(kindKey: string): ResourceRule {
     const [groupVersion = "", kind = ""] = kindKey.split(":");
     const group = groupVersion.includes("/") ? groupVersion.split("/")[0] : "core";
-    const clusterScoped = kind === "Namespace";
+    const clusterScoped = ["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(kind);
     return {
         replaceOn: ["metadata.name", "metadata.namespace", ...(K8S_FORCE_NEW[kindKey] ?? [])],
         // The Kubernetes API's identity: group, kind, namespace, name (apps/v1 and extensions/v1beta1 name the same object).
@@ -219,6 +223,10 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
         idIsName: true,
         holds: { what: "images (every pushed tag, and the buildcache tag no Image deletes)", force: "forceDelete" },
     }),
+    // EKS keeps one access entry per principal (ResourceInUseException for a second).
+    "aws:eks/accessEntry:AccessEntry": aws("eks/access_entry.go", ["clusterName", "principalArn", "type"], {
+        identity: byInputs("eks-access-entry", "clusterName", "principalArn"),
+    }),
     "aws:eks/addon:Addon": aws("eks/addon.go", ["addonName", "clusterName"], {
         identity: byInputs("eks-addon", "clusterName", "addonName"),
     }),
@@ -334,6 +342,10 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
     "kubernetes:core/v1:Namespace": kubernetes("core/v1:Namespace"),
     "kubernetes:core/v1:Service": kubernetes("core/v1:Service"),
     "kubernetes:core/v1:ServiceAccount": kubernetes("core/v1:ServiceAccount"),
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": kubernetes("rbac.authorization.k8s.io/v1:ClusterRole"),
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": kubernetes("rbac.authorization.k8s.io/v1:ClusterRoleBinding"),
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": kubernetes("rbac.authorization.k8s.io/v1:Role"),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": kubernetes("rbac.authorization.k8s.io/v1:RoleBinding"),
     "kubernetes:policy/v1:PodDisruptionBudget": kubernetes("policy/v1:PodDisruptionBudget"),
     "kubernetes:helm.sh/v3:Release": {
         replaceOn: ["name", "namespace"],

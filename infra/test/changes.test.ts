@@ -57,6 +57,9 @@ const PROD_TRITON_BERT = nodeGroup("prod", `bert-ami-${TRITON_NEURON.ami.release
 const PROD_LEGACY_BERT = nodeGroup("prod", `bert-ami-${LEGACY_TF_NEURON.ami.release}`);
 const VIDEO_DATA = (stack: Stack): string[] => [bucket(stack, "video"), queue(stack, "video-dlq"), queue(stack, "video-jobs")];
 
+/** A read-only role for PR previews (platform/preview-access.ts). */
+const PREVIEW_ROLE = "arn:aws:iam::123456789012:role/ci/eks-inference-preview";
+
 /** Legacy BERT: TF Serving Neuron needs the user's own compiled model. */
 const TF_SERVING: Config = { bertServer: "tf-serving", bertModelUri: "s3://models-bucket/bert/neuron/" };
 
@@ -187,6 +190,7 @@ const CASES: ChangeCase[] = [
     { title: "interface endpoints off", stack: "prod", to: { interfaceEndpoints: "false" }, gone: [] },
     { title: "one NAT gateway per zone", stack: "dev", to: { natGateways: "onePerAz" }, gone: [] },
     { title: "ECR keeps more images", stack: "dev", to: { ecrKeepImages: "20" }, gone: [] },
+    { title: "PR preview access on", stack: "prod", to: { previewRoleArn: PREVIEW_ROLE }, gone: [] },
     { title: "uploads kept 30 days", stack: "dev", to: { inputExpiryDays: "30" }, gone: [] },
     { title: "an alarm e-mail", stack: "dev", to: { alarmEmail: "ops@example.com" }, gone: [] },
     { title: "Kubernetes 1.35 -> 1.36", stack: "dev", from: { kubernetesVersion: "1.35" }, to: { kubernetesVersion: "1.36" }, gone: [] },
@@ -276,7 +280,7 @@ describe("changes between plans", function () {
         });
     }
 
-    it("the replace table covers every resource type the program declares (all profiles and servers)", async () => {
+    it("the replace table covers every resource type the program declares (all profiles, servers and options)", async () => {
         const runs = await Promise.all([
             deployed("dev", {}, undefined),
             deployed("prod", {}, undefined),
@@ -286,6 +290,7 @@ describe("changes between plans", function () {
                     videoAccelerator: "inf1",
                     videoModelUri: "s3://models-bucket/ssd/",
                     alarmEmail: "ops@example.com",
+                    previewRoleArn: PREVIEW_ROLE,
                     ...TF_SERVING,
                 },
             }),
