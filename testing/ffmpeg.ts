@@ -1,6 +1,7 @@
 // Test videos made on the fly with ffmpeg's testsrc2 source (never committed), and ffprobe's own
 // frame count to compare the worker against.
 import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -70,4 +71,55 @@ export async function haveFfmpeg(): Promise<boolean> {
     } catch {
         return false;
     }
+}
+
+/** Run ffmpeg quietly with these arguments (after the input/overwrite basics) and return its stdout. */
+export async function runFfmpeg(args: string[]): Promise<Buffer> {
+    const { stdout } = await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], {
+        encoding: "buffer",
+        maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+}
+
+/**
+ * A variable-frame-rate video of 200 frames: 10 fps, a burst of 50 frames at 30 fps from 10 s, then 10 fps
+ * again (16.6 s), in a container that states `declaredFps` (Matroska's default duration). `.mkv` is H.264,
+ * `.webm` VP9; `streamed` writes it as to a pipe: no index (cues), no duration.
+ */
+export async function makeVfrVideo(opts: { path: string; declaredFps: number; streamed?: boolean }): Promise<string> {
+    const codec = opts.path.endsWith(".webm")
+        ? ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k"]
+        : ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+    const args = [
+        "-f",
+        "lavfi",
+        "-i",
+        `testsrc2=size=160x120:rate=${opts.declaredFps}`,
+        "-frames:v",
+        "200",
+        "-vf",
+        "settb=1/1000,setpts='if(lt(N,100),N/10,if(lt(N,150),10+(N-100)/30,10+50/30+(N-150)/10))/TB'",
+        "-fps_mode",
+        "vfr",
+        "-enc_time_base",
+        "1/1000",
+        ...codec,
+    ];
+    if (opts.streamed) {
+        await writeFile(opts.path, await runFfmpeg([...args, "-f", opts.path.endsWith(".webm") ? "webm" : "matroska", "-"]));
+    } else await runFfmpeg([...args, opts.path]);
+    return opts.path;
+}
+
+/** Each decoded frame's presentation time in ms, as ffprobe reports it (the reference for timestamps). */
+export async function frameTimesMs(path: string): Promise<number[]> {
+    const { stdout } = await run(
+        "ffprobe",
+        ["-v", "error", "-select_streams", "V:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", path],
+        {
+            maxBuffer: 16 * 1024 * 1024,
+        },
+    );
+    return (stdout.match(/-?\d+(?:\.\d+)?/g) ?? []).map((t) => Math.round(Number(t) * 1000));
 }

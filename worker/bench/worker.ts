@@ -17,7 +17,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { makeTestVideo } from "../../testing/ffmpeg";
-import { BatchBufferPool, decodeBatches, probeVideo, type FrameBatch } from "../src/decode";
+import { BatchBufferPool, decodeBatches, type FrameBatch } from "../src/decode";
+import { probeVideo } from "../src/probe";
 import { inferBatch, runPipeline, type InferenceSettings } from "../src/pipeline";
 import { ResultFileWriter } from "../src/results";
 import {

@@ -37,6 +37,10 @@ export interface WorkerConfig {
     modelWaitTimeoutSeconds: number;
     /** An AWS call or transfer with no progress for this long fails (then the SDK retries, AWS_MAX_ATTEMPTS). */
     awsTimeoutSeconds: number;
+    /** ffprobe is stopped and the job given back when it has not answered within this long. */
+    probeTimeoutSeconds: number;
+    /** ffmpeg is stopped and the job given back when it gives no frame for this long; undefined = per video (decode.ts defaultStallSeconds). */
+    decodeStallSeconds?: number;
     /** 0 = any free port. */
     metricsPort: number;
     metricsNamespace?: string;
@@ -189,6 +193,8 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         modelRetryBaseMs: int(env, "MODEL_RETRY_BASE_MS", 250, 1, 60_000),
         modelWaitTimeoutSeconds: int(env, "MODEL_WAIT_TIMEOUT_SECONDS", 600, 1, 86_400),
         awsTimeoutSeconds: int(env, "AWS_TIMEOUT_SECONDS", 30, 1, 3_600),
+        probeTimeoutSeconds: int(env, "PROBE_TIMEOUT_SECONDS", 60, 1, 3_600),
+        decodeStallSeconds: integer(env, "DECODE_STALL_SECONDS", undefined, 1, 86_400),
         metricsPort: int(env, "METRICS_PORT", 9102, 0, 65_535),
         metricsNamespace: raw(env, "METRICS_NAMESPACE"),
         workDir: raw(env, "WORK_DIR") ?? tmpdir(),

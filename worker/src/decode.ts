@@ -1,4 +1,5 @@
-// ffprobe for validity and limits, then ffmpeg decoding to raw RGB frames of the model input size.
+// ffmpeg decoding the probed video stream to raw RGB frames of the model input size (probe.ts decides
+// whether and what to decode).
 // ffmpeg's stdout is a local stream socket whose reads land straight in batch-sized buffers: no
 // per-read buffer, no copy, nothing for the GC to chase (a plain child stdout pipe allocates a 64 KiB
 // buffer per read and costs the worker about 0.4 ms of CPU per 300x300 frame more).
@@ -10,133 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { JobError, ShutdownError } from "./errors";
-
-export interface VideoInfo {
-    formatName: string;
-    codec: string;
-    width: number;
-    height: number;
-    /** Seconds; NaN when the container does not say. */
-    durationSeconds: number;
-    /** Average frames per second of the video stream; NaN when unknown. */
-    frameRate: number;
-    /** Frame count from the container header, when it has one. */
-    frameCount?: number;
-}
-
-const STDERR_KEEP = 4000;
-
-function tail(text: string): string {
-    const trimmed = text.trim();
-    return trimmed.length > 600 ? `...${trimmed.slice(-600)}` : trimmed;
-}
-
-function ratio(text: unknown): number {
-    if (typeof text !== "string") return NaN;
-    const [num, den] = text.split("/").map(Number);
-    if (den === undefined) return Number(num);
-    return den === 0 ? NaN : num / den;
-}
-
-function run(command: string, args: string[], signal: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], signal });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-STDERR_KEEP)));
-        child.once("error", (err: NodeJS.ErrnoException) => {
-            if (signal.aborted) reject(new ShutdownError());
-            else reject(err.code === "ENOENT" ? new JobError(`${command} is not installed or not on PATH`, false, "NO_FFMPEG") : err);
-        });
-        child.once("close", (code) => resolve({ code, stdout, stderr }));
-    });
-}
-
-/** ffprobe's demuxers for single pictures: `image2` and the `*_pipe` image parsers. */
-const IMAGE_FORMAT = /^(?:image2|[a-z0-9]+_pipe)$/;
-
-const IMAGE_NAMES: Record<string, string> = {
-    png: "PNG",
-    mjpeg: "JPEG",
-    jpegls: "JPEG-LS",
-    jpeg2000: "JPEG 2000",
-    webp: "WebP",
-    bmp: "BMP",
-    tiff: "TIFF",
-    gif: "GIF",
-    qoi: "QOI",
-    pam: "PAM",
-    ppm: "PPM",
-    pgm: "PGM",
-    sgi: "SGI",
-    dpx: "DPX",
-    exr: "OpenEXR",
-    svg: "SVG",
-};
-
-/** "PNG image", "JPEG image", ... for the message that rejects a still picture. */
-export function imageKind(codec: string): string {
-    return `${IMAGE_NAMES[codec] ?? codec.toUpperCase()} image`;
-}
-
-/** ffmpeg's messages name the scratch file; say "the input" instead. */
-function withoutPath(text: string, path: string): string {
-    return text.split(path).join("the input");
-}
-
-/** ffprobe the file: is it a video, how long, how big. Throws a permanent JobError when it is not a video. */
-export async function probeVideo(path: string, signal: AbortSignal): Promise<VideoInfo> {
-    const { code, stdout, stderr } = await run(
-        "ffprobe",
-        [
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration,format_name",
-            "-of",
-            "json",
-            path,
-        ],
-        signal,
-    );
-    if (signal.aborted) throw new ShutdownError();
-    if (code !== 0)
-        throw new JobError(
-            `not a readable video: ffprobe says ${withoutPath(tail(stderr), path) || `exit code ${code}`}`,
-            true,
-            "NOT_A_VIDEO",
-        );
-    let parsed: { streams?: Record<string, unknown>[]; format?: Record<string, unknown> };
-    try {
-        parsed = JSON.parse(stdout) as typeof parsed;
-    } catch {
-        throw new JobError(`ffprobe output is not JSON: ${tail(stdout)}`, true, "NOT_A_VIDEO");
-    }
-    const stream = parsed.streams?.[0];
-    if (stream === undefined)
-        throw new JobError(`not a video: no video stream in ${String(parsed.format?.format_name ?? "the file")}`, true, "NOT_A_VIDEO");
-    const duration = Number(parsed.format?.duration ?? stream.duration);
-    const avg = ratio(stream.avg_frame_rate);
-    const frameRate = Number.isFinite(avg) && avg > 0 ? avg : ratio(stream.r_frame_rate);
-    const nbFrames = Number(stream.nb_frames);
-    const formatName = String(parsed.format?.format_name ?? "unknown");
-    const codec = String(stream.codec_name ?? "unknown");
-    if (IMAGE_FORMAT.test(formatName) || (formatName === "gif" && !(nbFrames > 1))) {
-        throw new JobError(`not a video (${imageKind(codec)})`, true, "NOT_A_VIDEO");
-    }
-    return {
-        formatName,
-        codec,
-        width: Number(stream.width),
-        height: Number(stream.height),
-        durationSeconds: Number.isFinite(duration) ? duration : NaN,
-        frameRate: Number.isFinite(frameRate) && frameRate > 0 ? frameRate : NaN,
-        frameCount: Number.isSafeInteger(nbFrames) && nbFrames > 0 ? nbFrames : undefined,
-    };
-}
+import { cleanFfmpegText, killedBy, signalName, tail } from "./ffmpeg-output";
+import { inputArgs, type VideoInfo } from "./probe";
 
 /**
  * Reuses batch-sized buffers once their batch is done, so a long video does not allocate (and the GC
@@ -176,6 +52,11 @@ export interface DecodeOptions {
     report?: DecodeReport;
     /** Where ffmpeg's log file lives while it decodes (about 250 bytes a frame); default the OS temp dir. */
     scratchDir?: string;
+    /**
+     * DECODE_STALL_SECONDS: ffmpeg is stopped, and the decode fails as transient DECODE_STALLED, when it
+     * gives no frame for this long while the worker waits for one. Default: defaultStallSeconds().
+     */
+    stallSeconds?: number;
 }
 
 export interface DecodeReport {
@@ -212,7 +93,9 @@ export function selectByTime(fps: number): string {
     return `select='if(isnan(prev_selected_t)+gte(t+${eps}\\,ld(0))\\,st(0\\,floor(t*${fps}+1+${eps})/${fps})+1\\,0)'`;
 }
 
-export function ffmpegArgs(opts: Pick<DecodeOptions, "path" | "width" | "height" | "sampleFps">): string[] {
+export function ffmpegArgs(
+    opts: Pick<DecodeOptions, "path" | "width" | "height" | "sampleFps"> & { info?: Pick<VideoInfo, "demuxer" | "streamIndex"> },
+): string[] {
     const filters = [
         ...(opts.sampleFps === undefined ? [] : [selectByTime(opts.sampleFps)]),
         `scale=${opts.width}:${opts.height}:flags=${SCALE_FLAGS}`,
@@ -229,18 +112,22 @@ export function ffmpegArgs(opts: Pick<DecodeOptions, "path" | "width" | "height"
         // software decode; hardware decoders are not in the worker image
         "-hwaccel",
         "none",
-        "-i",
-        opts.path,
+        // the demuxer ffprobe found, only the file protocol, only this file
+        ...inputArgs(opts.path, opts.info?.demuxer),
+        // the stream ffprobe picked (without a probe: the first video stream that is not an attached picture)
         "-map",
-        "0:v:0",
+        opts.info === undefined ? "0:V:0" : `0:${opts.info.streamIndex}`,
         "-an",
         "-sn",
         "-dn",
         "-vf",
         filters.join(","),
-        // passthrough: exactly one output frame per frame out of the filters, with its own timestamp
+        // passthrough: exactly one output frame per frame out of the filters, with its own timestamp, in the
+        // input stream's time base (the default, 1/frame rate, cannot hold a variable-rate video's times)
         "-fps_mode",
         "passthrough",
+        "-enc_time_base",
+        "-1",
         "-f",
         "rawvideo",
         "-pix_fmt",
@@ -249,20 +136,69 @@ export function ffmpegArgs(opts: Pick<DecodeOptions, "path" | "width" | "height"
     ];
 }
 
-/** How many frames a complete decode should give, when we can tell. */
+/**
+ * How many frames a complete decode should give, for progress reports: the container's declared count,
+ * else duration x the stated average rate (an estimate: a variable-rate video's stated rate is not its
+ * average), undefined when neither is known.
+ */
 export function expectedFrames(info: VideoInfo | undefined, sampleFps: number | undefined): number | undefined {
     if (info === undefined) return undefined;
+    const all =
+        info.frameCount ??
+        (Number.isFinite(info.durationSeconds) && Number.isFinite(info.frameRate)
+            ? Math.round(info.durationSeconds * info.frameRate)
+            : undefined);
     if (sampleFps !== undefined) {
         if (!Number.isFinite(info.durationSeconds)) return undefined;
         // one frame per 1/fps slot that starts within the video, at most every frame
         const slots = Math.max(1, Math.ceil(info.durationSeconds * sampleFps - 1e-6));
-        const all = info.frameCount ?? (Number.isFinite(info.frameRate) ? Math.round(info.durationSeconds * info.frameRate) : undefined);
         return all === undefined ? slots : Math.min(slots, all);
     }
-    if (info.frameCount !== undefined) return info.frameCount;
-    return Number.isFinite(info.durationSeconds) && Number.isFinite(info.frameRate)
-        ? Math.round(info.durationSeconds * info.frameRate)
-        : undefined;
+    return all;
+}
+
+/** Demuxers whose files say nothing reliable about their own length (packet streams). */
+const STREAM_FORMATS = new Set(["mpegts", "h264", "hevc", "mpegvideo", "m4v"]);
+
+export type Coverage = { complete: true } | { complete: false; shortBy: string } | { complete: undefined };
+
+/**
+ * Did a decode reach the end of the video? By the container's declared frame count when there is one and
+ * every frame was asked for (fewer than 98% of them, less one, is short); otherwise by time, so that a
+ * variable-frame-rate video is judged right: the last frame must be presented within a tolerance of the
+ * video stream's end (2% of it, two frame intervals at the stated rate or the sampling interval, at least
+ * 0.5 s). `complete: undefined` when the container cannot say (packet streams, no duration).
+ */
+export function decodeCoverage(
+    info: VideoInfo | undefined,
+    sampleFps: number | undefined,
+    decoded: number,
+    lastTimestampMs: number | null | undefined,
+): Coverage {
+    if (info === undefined || STREAM_FORMATS.has(info.formatName)) return { complete: undefined };
+    if (sampleFps === undefined && info.frameCount !== undefined)
+        return decoded < info.frameCount * 0.98 - 1
+            ? { complete: false, shortBy: `decoded ${decoded} of ${info.frameCount} frames` }
+            : { complete: true };
+    const end = info.videoEndSeconds;
+    if (!Number.isFinite(end) || lastTimestampMs === null || lastTimestampMs === undefined) return { complete: undefined };
+    const step = sampleFps !== undefined ? 1 / sampleFps : Number.isFinite(info.frameRate) ? 1 / info.frameRate : 0;
+    const reached = lastTimestampMs / 1000;
+    return reached < end - Math.max(0.02 * end, 2 * step, 0.5)
+        ? { complete: false, shortBy: `decoded ${decoded} frames, the last at ${reached.toFixed(2)} s of ${end.toFixed(2)} s` }
+        : { complete: true };
+}
+
+/**
+ * DECODE_STALL_SECONDS' default for one video: 30 s for ffmpeg's start and the decoder's reorder delay, plus
+ * a pessimistic 100 ns per pixel for every source frame decoded per frame delivered (frame rate / SAMPLE_FPS
+ * of them when sampling; 16 more for reordering). 34 s for 1080p, 45 s for 4K; an unknown size counts as 8K.
+ */
+export function defaultStallSeconds(info: VideoInfo | undefined, sampleFps: number | undefined): number {
+    const pixels = info !== undefined && info.width > 0 && info.height > 0 ? info.width * info.height : 7680 * 4320;
+    const rate = info !== undefined && Number.isFinite(info.frameRate) ? info.frameRate : 60;
+    const perFrame = sampleFps === undefined ? 1 : Math.max(1, rate / sampleFps);
+    return Math.ceil(30 + (perFrame + 16) * pixels * 100e-9);
 }
 
 /**
@@ -298,10 +234,9 @@ async function frameSocketPair(onread: {
     }
 }
 
-/** Decoded frames, batch by batch. Backpressure: ffmpeg blocks on its stdout while a decoded batch waits for the consumer. */
 /**
  * ffmpeg's stderr at level+info, line by line: showinfo's per-frame pts (in the filter's time base) and
- * the error lines (without the "[h264 @ 0x...]" addresses, so messages are stable).
+ * the error lines (without the "[h264 @ 0x...]" addresses, so messages are stable), and a signal it caught.
  */
 export class FfmpegLog {
     /** Presentation time (ms) of each frame out of the filters, by output index (null: the frame had none). */
@@ -309,6 +244,8 @@ export class FfmpegLog {
     private timeBase = NaN;
     private partial = "";
     private errorText = "";
+    /** A signal ffmpeg caught and stopped for ("Exiting normally, received signal 15"). */
+    caughtSignal?: number;
     onFrame?: (ms: number | null) => void;
 
     constructor(private readonly path: string) {}
@@ -350,22 +287,29 @@ export class FfmpegLog {
             if (tb !== null && Number(tb[2]) > 0) this.timeBase = Number(tb[1]) / Number(tb[2]);
             return;
         }
-        const level = /^(?:\[[^\]]*\] )?\[(error|fatal|panic)\] (.*)$/.exec(line);
-        if (level !== null) {
-            const where = /^\[([a-z0-9_]+) @ 0x[0-9a-f]+\]/.exec(line)?.[1];
-            this.errorText =
-                `${this.errorText}${where === undefined ? "" : `${where}: `}${level[2].split(this.path).join("the input")}\n`.slice(
-                    -STDERR_KEEP,
-                );
+        const level = /^(?:\[[^\]]*\] )?\[(error|fatal|panic|info)\] (.*)$/.exec(line);
+        if (level === null) return;
+        if (level[1] === "info") {
+            // ffmpeg catches SIGINT, SIGTERM and SIGQUIT, finishes, says so and exits 255
+            const caught = /^Exiting normally, received signal (\d+)\.?$/.exec(level[2]);
+            if (caught !== null) this.caughtSignal = Number(caught[1]);
+            return;
         }
+        // The rawvideo muxer's complaint about the output's timestamps says nothing about the input.
+        if (level[2].includes("non monotonically increasing dts to muxer")) return;
+        const where = /^\[([^\]\s@]+) @ 0x[0-9a-f]+\]/.exec(line)?.[1];
+        this.errorText = `${this.errorText}${where === undefined ? "" : `${where}: `}${cleanFfmpegText(level[2], this.path)}\n`.slice(
+            -STDERR_KEEP,
+        );
     }
 }
 
+const STDERR_KEEP = 4000;
 const STAMP_WAIT_MS = 2_000;
 const STAMP_POLL_MS = 2;
 
-/** Demuxers whose files say nothing about their own length (packet streams). */
-const STREAM_FORMATS = new Set(["mpegts", "h264", "hevc", "mpegvideo", "m4v"]);
+/** What demuxers say when a file ends inside one of their elements (Matroska, MP4). */
+const CUT_OFF = /File ended prematurely|partial file/;
 
 /** MPEG-TS packets are 188 bytes (192 in M2TS): a file that ends mid-packet was cut off. */
 function endsMidPacket(info: VideoInfo | undefined, bytes: number | undefined): boolean {
@@ -456,19 +400,48 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
             kill();
         }
     };
-    const exited = new Promise<number | null>((resolve, reject) => {
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
         child.once("error", reject);
-        child.once("close", (code) => {
+        child.once("close", (code, signal) => {
             readLog();
             log.push(logDecoder.end());
             log.end();
             logEnded = true;
             notify();
-            resolve(code);
+            resolve({ code, signal });
         });
     });
     exited.catch(() => undefined);
     opts.signal.addEventListener("abort", kill, { once: true });
+    // The no-progress watchdog: while the worker waits for ffmpeg (no decoded batch is waiting for the
+    // consumer, ffmpeg has not exited), ffmpeg's output must grow at least once per stallMs; an ffmpeg that
+    // closed its output but never exits counts too. It looks every stallMs / 5 (at most every second):
+    // nothing is added to the per-frame path.
+    const stallMs = (opts.stallSeconds ?? defaultStallSeconds(opts.info, opts.sampleFps)) * 1000;
+    let stalledAt: number | undefined;
+    let bytesSeen = 0;
+    let quietSince = performance.now();
+    const watchdog = setInterval(
+        () => {
+            const bytes = index * frameBytes + filled;
+            const now = performance.now();
+            if (bytes !== bytesSeen || ready.length > 0 || logEnded) {
+                bytesSeen = bytes;
+                quietSince = now;
+            } else if (now - quietSince >= stallMs && stalledAt === undefined) {
+                stalledAt = index + Math.floor(filled / frameBytes);
+                kill();
+                notify();
+            }
+        },
+        Math.min(1_000, Math.max(20, stallMs / 5)),
+    );
+    const stalled = (): JobError =>
+        new JobError(
+            `ffmpeg gave no frame for ${stallMs / 1000} s (DECODE_STALL_SECONDS) after ${stalledAt} frames and was stopped; the job will be tried again`,
+            false,
+            "DECODE_STALLED",
+        );
     const tooLong = (): JobError =>
         new JobError(
             `video runs past MAX_VIDEO_SECONDS=${opts.maxSeconds}: a frame is presented at ${((tooLongAt ?? 0) / 1000).toFixed(1)} s (the container did not say how long it is)`,
@@ -497,6 +470,7 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
     try {
         for (;;) {
             if (tooLongAt !== undefined) throw tooLong();
+            if (stalledAt !== undefined) throw stalled();
             const batch = ready[0];
             if (batch !== undefined && stamped(batch)) {
                 ready.shift();
@@ -520,18 +494,33 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
             await new Promise<void>((resolve) => (wake = resolve));
             clearTimeout(pollTimer);
         }
-        let code: number | null;
+        let exit: { code: number | null; signal: NodeJS.Signals | null };
         try {
-            code = await exited;
+            exit = await exited;
         } catch (err) {
             const e = err as NodeJS.ErrnoException;
             throw e.code === "ENOENT" ? new JobError("ffmpeg is not installed or not on PATH", false, "NO_FFMPEG") : e;
         }
         if (opts.signal.aborted) throw new ShutdownError();
         if (tooLongAt !== undefined) throw tooLong();
+        if (stalledAt !== undefined) throw stalled();
         const errors = log.errors;
         if (readError !== undefined) throw new JobError(`reading ffmpeg's output failed: ${readError.message}`, false, "DECODE_FAILED");
-        if (code !== 0) throw new JobError(`ffmpeg failed to decode the video (exit code ${code}): ${tail(errors)}`, true, "DECODE_FAILED");
+        // Killed from outside (the out-of-memory killer), or stopped by a signal it caught: not the video's fault.
+        if (exit.signal !== null)
+            throw new JobError(
+                `ffmpeg ${killedBy(exit.signal)} after ${index + Math.floor(filled / frameBytes)} frames`,
+                false,
+                "DECODER_KILLED",
+            );
+        if (log.caughtSignal !== undefined && exit.code !== 0)
+            throw new JobError(
+                `ffmpeg was stopped by ${signalName(log.caughtSignal)} after ${index + Math.floor(filled / frameBytes)} frames`,
+                false,
+                "DECODER_KILLED",
+            );
+        if (exit.code !== 0)
+            throw new JobError(`ffmpeg failed to decode the video (exit code ${exit.code}): ${tail(errors)}`, true, "DECODE_FAILED");
         if (filled % frameBytes !== 0)
             throw new JobError(
                 `ffmpeg ended mid-frame (${filled % frameBytes} of ${frameBytes} bytes): ${tail(errors)}`,
@@ -541,15 +530,10 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
         const rest = filled / frameBytes;
         const total = index + rest;
         if (total === 0) throw new JobError(`the video has no decodable frames${errors ? `: ${tail(errors)}` : ""}`, true, "NO_FRAMES");
-        const expected = expectedFrames(opts.info, opts.sampleFps);
         if (errors !== "") {
-            if (expected !== undefined && !STREAM_FORMATS.has(opts.info?.formatName ?? "") && total < expected * 0.98 - 1) {
-                throw new JobError(
-                    `truncated or corrupt video: decoded ${total} of ${expected} frames; ffmpeg says ${tail(errors)}`,
-                    true,
-                    "TRUNCATED_VIDEO",
-                );
-            }
+            const coverage = decodeCoverage(opts.info, opts.sampleFps, total, log.timestampsMs[total - 1]);
+            if (coverage.complete === false)
+                throw new JobError(`truncated or corrupt video: ${coverage.shortBy}; ffmpeg says ${tail(errors)}`, true, "TRUNCATED_VIDEO");
             if (endsMidPacket(opts.info, opts.inputBytes)) {
                 throw new JobError(
                     `truncated video: the MPEG-TS file ends mid-packet (${opts.inputBytes} bytes is not a whole number of 188-byte packets) and decoding ended in errors after ${total} frames; ffmpeg says ${tail(errors)}`,
@@ -557,6 +541,13 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
                     "TRUNCATED_VIDEO",
                 );
             }
+            // A container without an index or a duration (a streamed Matroska file) that its demuxer says was cut off.
+            if (coverage.complete === undefined && CUT_OFF.test(errors))
+                throw new JobError(
+                    `truncated video: the ${opts.info?.formatName ?? "input"} file ends mid-element after ${total} frames (it has no index or duration to check against); ffmpeg says ${tail(errors)}`,
+                    true,
+                    "TRUNCATED_VIDEO",
+                );
             // The container cannot say how long it should be: keep the frames, and say so in the result.
             if (opts.report) opts.report.decodeErrors = tail(errors);
         }
@@ -564,6 +555,7 @@ export async function* decodeBatches(opts: DecodeOptions & { inputBytes?: number
     } finally {
         clearTimeout(stampTimer);
         clearTimeout(pollTimer);
+        clearInterval(watchdog);
         opts.signal.removeEventListener("abort", kill);
         kill();
         reader.destroy();

@@ -15,7 +15,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import { publishJobMetrics } from "./cloudwatch";
 import { ConfigError, queueNameOf, type WorkerConfig } from "./config";
-import { BatchBufferPool, decodeBatches, expectedFrames, probeVideo, type DecodeReport } from "./decode";
+import { BatchBufferPool, decodeBatches, expectedFrames, type DecodeReport } from "./decode";
+import { probeVideo } from "./probe";
 import { GiveBackError, JobError, ShutdownError, toJobError } from "./errors";
 import { startHeartbeat } from "./heartbeat";
 import { jobName, parseMessage, type Job } from "./jobs";
@@ -341,7 +342,7 @@ export class VideoWorker {
             if (job.key.endsWith("/")) throw new JobError(`not a video: the key ends in "/" (a folder marker)`, true, "NOT_A_VIDEO");
             const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal, log);
             if (video.bytes === 0) throw new JobError("not a video: the input is an empty object (0 bytes)", true, "EMPTY_OBJECT");
-            const info = await probeVideo(video.path, signal);
+            const info = await probeVideo(video.path, signal, { timeoutMs: config.probeTimeoutSeconds * 1000 });
             if (info.durationSeconds > config.maxVideoSeconds) {
                 throw new JobError(
                     `video is ${info.durationSeconds.toFixed(1)} s long, over MAX_VIDEO_SECONDS=${config.maxVideoSeconds}`,
@@ -404,6 +405,7 @@ export class VideoWorker {
                     maxSeconds: config.maxVideoSeconds,
                     inputBytes: video.bytes,
                     report,
+                    stallSeconds: config.decodeStallSeconds,
                     scratchDir: dir,
                 }),
                 infer: (batch) => inferBatch(batch, inference, signal),

@@ -18,6 +18,8 @@ describe("worker config.loadConfig", () => {
         assert.equal(c.heartbeatIntervalSeconds, 100);
         assert.equal(c.metricsPort, 9102);
         assert.equal(c.deadLetterQueueUrl, undefined);
+        assert.equal(c.probeTimeoutSeconds, 60);
+        assert.equal(c.decodeStallSeconds, undefined, "derived per video");
         assert.equal(queueNameOf(c.queueUrl), "video-jobs");
     });
     it("reads every variable", () => {
@@ -30,7 +32,11 @@ describe("worker config.loadConfig", () => {
             BATCH_SIZE: "16",
             SCORE_THRESHOLD: "0.3",
             VISIBILITY_TIMEOUT_SECONDS: "60",
+            PROBE_TIMEOUT_SECONDS: "5",
+            DECODE_STALL_SECONDS: "120",
         });
+        assert.equal(c.probeTimeoutSeconds, 5);
+        assert.equal(c.decodeStallSeconds, 120);
         assert.equal(c.deadLetterQueueUrl, "https://sqs.us-east-1.amazonaws.com/1/dlq");
         assert.equal(c.modelServerUrl, "http://tf:8501");
         assert.equal(c.sampleFps, 2.5);
@@ -48,6 +54,11 @@ describe("worker config.loadConfig", () => {
             [{ ...base, SCALE_IN_PROTECTION: "maybe" }, /SCALE_IN_PROTECTION="maybe" is not valid: expected on or off/],
             [{ ...base, MODEL_SERVER_URL: "tcp://x:1" }, /MODEL_SERVER_URL="tcp:\/\/x:1" is not valid: expected grpc:\/\/host:8500/],
             [{ ...base, SAMPLE_FPS: "0" }, /SAMPLE_FPS="0" is not valid/],
+            [{ ...base, PROBE_TIMEOUT_SECONDS: "0" }, /PROBE_TIMEOUT_SECONDS="0" is not valid: expected a whole number from 1 to 3600/],
+            [
+                { ...base, DECODE_STALL_SECONDS: "soon" },
+                /DECODE_STALL_SECONDS="soon" is not valid: expected a whole number from 1 to 86400/,
+            ],
             [{ ...base, SCORE_THRESHOLD: "1.5" }, /SCORE_THRESHOLD="1.5"/],
             [{ ...base, JOB_QUEUE_URL: "video-jobs" }, /JOB_QUEUE_URL="video-jobs" is not valid: expected an SQS queue URL/],
             [

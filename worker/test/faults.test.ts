@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { makeTestVideo } from "../../testing/ffmpeg";
+import { makeTestVideo, makeVfrVideo, runFfmpeg } from "../../testing/ffmpeg";
+import { childrenNamed, withFakeTools } from "./support/processes";
 import { startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { createServer } from "node:http";
@@ -60,6 +61,7 @@ describe("video worker under faults (issue 11)", function () {
     let dir: string;
     let shortVideo: string; // 1 s, 10 fps
     let longVideo: string; // 2 s, 10 fps
+    let busyVideo: string; // 8 s, 25 fps: ffmpeg is still running while the model works on the first batches
     let world: World;
     /**
      * Messages sent in this case, by body: "healthy" (a correct worker writes its result), "bad" (it must
@@ -75,6 +77,7 @@ describe("video worker under faults (issue 11)", function () {
         dir = await mkdtemp(join(tmpdir(), "worker-faults-"));
         shortVideo = await makeTestVideo({ path: join(dir, "short.mp4"), seconds: 1, fps: 10, width: 160, height: 120 });
         longVideo = await makeTestVideo({ path: join(dir, "long.mp4"), seconds: 2, fps: 10, width: 160, height: 120 });
+        busyVideo = await makeTestVideo({ path: join(dir, "busy.mp4"), seconds: 8, fps: 25, width: 160, height: 120 });
     });
 
     after(async () => {
@@ -818,5 +821,248 @@ describe("video worker under faults (issue 11)", function () {
                 await account({ queued: 1 });
             });
         });
+    });
+    describe("issue 17, decode side: variable frame rates, images and audio, indirections, truncations, killed and hung decoders", () => {
+        const ffmpeg = (args: string[]): Promise<Buffer> => runFfmpeg(args);
+        const testsrc = (size: string, seconds: number, fps = 10) => [
+            "-f",
+            "lavfi",
+            "-i",
+            `testsrc2=size=${size}:rate=${fps}:duration=${seconds}`,
+        ];
+        const x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+        const media = async (name: string, args: string[]): Promise<Buffer> => {
+            const path = join(dir, name);
+            await ffmpeg([...args, path]);
+            return readFile(path);
+        };
+
+        it("items 1, 12, 13, 15: VFR Matroska/WebM, a one-frame video and a preview track succeed; images, audio, playlists and cut files are dead-lettered, naming why", async () => {
+            // A video on the worker's own disk that a playlist names (it must never be read).
+            const local = join(dir, "on-the-worker.ts");
+            await ffmpeg([...testsrc("160x120", 1), ...x264, local]);
+            const cover = join(dir, "cover17.png");
+            await ffmpeg([...testsrc("64x64", 1), "-frames:v", "1", cover]);
+            const sine = ["-f", "lavfi", "-i", "sine=duration=2"];
+            const whole = await media("whole17.mp4", [...testsrc("160x120", 2), ...x264]);
+            const streamedMkv = await readFile(await makeVfrVideo({ path: join(dir, "streamed17.mkv"), declaredFps: 10, streamed: true }));
+            const wholeMkv = await media("whole17.mkv", [...testsrc("160x120", 2), ...x264]);
+            const hls = (entry: string): string => `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\n${entry}\n#EXT-X-ENDLIST\n`;
+            const bad: { key: string; body: Buffer | string; code: string; message: RegExp }[] = [
+                {
+                    key: "bad17/icon.ico",
+                    body: await media("icon17.ico", [...testsrc("64x64", 1), "-frames:v", "1"]),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a video \(ICO image\)$/,
+                },
+                {
+                    key: "bad17/song.mp3",
+                    body: await media("song17.mp3", [
+                        ...sine,
+                        "-i",
+                        cover,
+                        "-map",
+                        "0",
+                        "-map",
+                        "1",
+                        "-c:a",
+                        "libmp3lame",
+                        "-c:v",
+                        "png",
+                        "-disposition:v",
+                        "attached_pic",
+                    ]),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a video: MP3 audio/,
+                },
+                {
+                    key: "bad17/song.m4a",
+                    body: await media("song17.m4a", [
+                        ...sine,
+                        "-i",
+                        cover,
+                        "-map",
+                        "0",
+                        "-map",
+                        "1",
+                        "-c:a",
+                        "aac",
+                        "-c:v",
+                        "png",
+                        "-disposition:v:0",
+                        "attached_pic",
+                    ]),
+                    code: "NOT_A_VIDEO",
+                    message: /^not a video: aac audio with a cover picture/,
+                },
+                { key: "bad17/playlist.m3u8", body: hls(local), code: "NOT_A_VIDEO", message: /^not a video: the file is an HLS playlist/ },
+                { key: "bad17/playlist-url.m3u8", body: hls(`file://${local}`), code: "NOT_A_VIDEO", message: /HLS playlist/ },
+                {
+                    key: "bad17/list.ffconcat",
+                    body: `ffconcat version 1.0\nfile ${local}\n`,
+                    code: "NOT_A_VIDEO",
+                    message: /ffconcat list/,
+                },
+                {
+                    key: "bad17/manifest.mpd",
+                    body: `<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" type="static" mediaPresentationDuration="PT1S" minBufferTime="PT1S"><Period><AdaptationSet mimeType="video/mp2t"><Representation id="1" bandwidth="1"><BaseURL>file://${local}</BaseURL><SegmentBase/></Representation></AdaptationSet></Period></MPD>\n`,
+                    code: "NOT_A_VIDEO",
+                    message: /DASH manifest/,
+                },
+                {
+                    key: "bad17/no-moov.mp4",
+                    body: whole.subarray(0, Math.floor(whole.length / 2)),
+                    code: "TRUNCATED_VIDEO",
+                    message: /has no index \(moov box\)/,
+                },
+                {
+                    key: "bad17/header-cut.mkv",
+                    body: wholeMkv.subarray(0, 100),
+                    code: "TRUNCATED_VIDEO",
+                    message: /ends inside its headers/,
+                },
+                {
+                    key: "bad17/streamed-cut.mkv",
+                    body: streamedMkv.subarray(0, Math.floor(streamedMkv.length / 2) + 7),
+                    code: "TRUNCATED_VIDEO",
+                    message: /ends mid-element after \d+ frames/,
+                },
+            ];
+            const healthy: { key: string; body: Buffer; frames: number }[] = [
+                {
+                    key: "ok17/vfr.mkv",
+                    body: await readFile(await makeVfrVideo({ path: join(dir, "vfr17.mkv"), declaredFps: 10 })),
+                    frames: 200,
+                },
+                {
+                    key: "ok17/vfr.webm",
+                    body: await readFile(await makeVfrVideo({ path: join(dir, "vfr17.webm"), declaredFps: 20 })),
+                    frames: 200,
+                },
+                {
+                    key: "ok17/one-frame.mp4",
+                    body: await media("one17.mp4", [...testsrc("160x120", 1, 25), "-frames:v", "1", ...x264]),
+                    frames: 1,
+                },
+                {
+                    key: "ok17/preview-first.mp4",
+                    body: await media("preview17.mp4", [
+                        ...testsrc("80x60", 0.5),
+                        ...testsrc("320x240", 2),
+                        "-map",
+                        "0:v",
+                        "-map",
+                        "1:v",
+                        ...x264,
+                    ]),
+                    frames: 20,
+                },
+            ];
+            for (const input of [...bad, ...healthy]) await putVideo(input.key, input.body);
+            for (const input of bad) await job(input.key, false);
+            for (const input of healthy) await job(input.key, true);
+            const { started } = await run(
+                workerEnv(world, emulator.grpcUrl),
+                async (w) =>
+                    w.worker.completed.length === healthy.length && (await queueCounts(world.sqs, world.dlqUrl)).visible === bad.length,
+            );
+            assert.equal(started.worker.completed.length, healthy.length);
+            const dead = await account({ queued: 0 });
+            for (const input of bad) {
+                const got = dead.get(JSON.stringify({ bucket: BUCKET, key: input.key }));
+                assert.ok(got, `${input.key} was dead-lettered`);
+                assert.equal(got.code, input.code, `${input.key}: ${got.message}`);
+                assert.match(got.message ?? "", input.message, input.key);
+                assert.doesNotMatch(
+                    got.message ?? "",
+                    /0x[0-9a-f]{6,}|video-job-|worker-scratch-/,
+                    `${input.key}: no addresses or scratch paths`,
+                );
+            }
+            for (const input of healthy) {
+                const doc = JSON.parse((await resultOf(input.key)) as string) as { frameCount: number; decodeEndedEarly?: boolean };
+                assert.equal(doc.frameCount, input.frames, input.key);
+                assert.equal(doc.decodeEndedEarly, undefined, `${input.key}: not flagged`);
+            }
+        });
+
+        /** A job whose decoder fails once in a transient way: given back, then done by the next run. */
+        async function transientOnce(opts: {
+            fault: string;
+            code: string;
+            message: RegExp;
+            env?: Record<string, string>;
+            fakes?: Record<string, string>;
+            onChild?: (pid: number) => void;
+        }): Promise<void> {
+            const key = `clips17/${opts.fault}.mp4`;
+            await putVideo(key, await readFile(busyVideo));
+            await job(key, true);
+            tally.faults++;
+            emulator.setLatency(opts.onChild === undefined ? 0 : 150);
+            let touched: number | undefined;
+            const first = async (): Promise<{ capture: LogCapture }> =>
+                run(
+                    workerEnv(world, emulator.grpcUrl, opts.env ?? {}),
+                    () => {
+                        if (opts.onChild !== undefined && touched === undefined) {
+                            const [pid] = childrenNamed("ffmpeg");
+                            if (pid !== undefined) {
+                                touched = pid;
+                                opts.onChild(pid);
+                            }
+                        }
+                        return false;
+                    },
+                    true,
+                );
+            const { capture } = opts.fakes === undefined ? await first() : await withFakeTools(opts.fakes, first, STUCK_AFTER_MS);
+            emulator.setLatency(0);
+            const failed = capture.lines.find((l) => l.msg === "job failed");
+            assert.ok(failed, "the job failed once");
+            assert.equal(failed.code, opts.code, String(failed.reason));
+            assert.equal(failed.permanent, false, "transient");
+            assert.match(String(failed.reason), opts.message);
+            assert.deepEqual([...childrenNamed("ffmpeg"), ...childrenNamed("ffprobe")], [], "no decoder left running");
+            assert.equal((await queueCounts(world.sqs, world.dlqUrl)).visible, 0, "not dead-lettered");
+            // Given back: the next run does it.
+            await run(workerEnv(world, emulator.grpcUrl));
+            assert.equal(JSON.parse((await resultOf(key)) as string).frameCount, 200);
+            await account({ queued: 0 });
+        }
+
+        it("item 3: ffprobe killed by a signal (an OOM kill): transient, naming the signal; the job is done on its next receive", () =>
+            transientOnce({
+                fault: "ffprobe-killed",
+                code: "DECODER_KILLED",
+                message: /^ffprobe was killed by SIGKILL/,
+                fakes: { ffprobe: "kill -KILL $$" },
+            }));
+
+        it("item 3: ffmpeg killed mid-video by SIGKILL: transient, naming the signal; the job is done on its next receive", () =>
+            transientOnce({
+                fault: "ffmpeg-killed",
+                code: "DECODER_KILLED",
+                message: /^ffmpeg was killed by SIGKILL/,
+                onChild: (pid) => process.kill(pid, "SIGKILL"),
+            }));
+
+        it("item 8: a hung ffmpeg (stopped mid-video) is killed by the watchdog and the job given back", () =>
+            transientOnce({
+                fault: "ffmpeg-hung",
+                code: "DECODE_STALLED",
+                message: /^ffmpeg gave no frame for 1 s \(DECODE_STALL_SECONDS\)/,
+                env: { DECODE_STALL_SECONDS: "1" },
+                onChild: (pid) => process.kill(pid, "SIGSTOP"),
+            }));
+
+        it("item 8: a hung ffprobe is stopped at PROBE_TIMEOUT_SECONDS and the job given back", () =>
+            transientOnce({
+                fault: "ffprobe-hung",
+                code: "PROBE_TIMEOUT",
+                message: /^ffprobe gave no answer within PROBE_TIMEOUT_SECONDS=1/,
+                env: { PROBE_TIMEOUT_SECONDS: "1" },
+                fakes: { ffprobe: 'kill -STOP $$\nexec real(ffprobe) "$@"' },
+            }));
     });
 });
