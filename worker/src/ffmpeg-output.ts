@@ -14,9 +14,7 @@ export function tail(text: string, max = 600): string {
  */
 export function cleanFfmpegText(text: string, path?: string): string {
     const named = path === undefined || path === "" ? text : text.split(`file:${path}`).join("the input").split(path).join("the input");
-    return named
-        .replace(/\[([^\]\s@]+) @ 0x[0-9a-f]+\] ?/gi, "$1: ")
-        .replace(/ ?@ ?0x[0-9a-f]+/gi, "");
+    return named.replace(/\[([^\]\s@]+) @ 0x[0-9a-f]+\] ?/gi, "$1: ").replace(/ ?@ ?0x[0-9a-f]+/gi, "");
 }
 
 /** The signal's name, e.g. 9 -> SIGKILL. */
