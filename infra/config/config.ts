@@ -222,18 +222,23 @@ export const CONFIG_KEYS = {
         description: "NVIDIA GPU time-slicing replicas per GPU (1 = off; nvidia profile only).",
     },
     // Scaling and alarms
-    acceptableLatencySeconds: {
+    videoLatencyObjectiveSeconds: {
         type: "integer",
         default: 600,
-        description: "Acceptable time from upload to start of processing, seconds.",
+        description:
+            "Seconds from upload to result the video group is sized for: each instance may carry floor(this / measured mean seconds per video) videos (scaler/src/policy.ts).",
     },
-    secondsPerVideo: { type: "integer", default: 60, description: "Typical processing time of one video on one node, seconds." },
+    secondsPerVideo: {
+        type: "integer",
+        default: 60,
+        description:
+            "Seconds one video takes on one node, used by the scaler until the workers have published SecondsPerVideo measurements.",
+    },
     metricNamespace: {
         type: "string",
         default: "EksInference/VideoQueue",
         description: "CloudWatch namespace of the backlog and worker metrics.",
     },
-    scalerSchedule: { type: "string", default: "rate(1 minute)", description: "EventBridge schedule of the backlog-metric Lambda." },
     oldestMessageAlarmSeconds: {
         type: "integer",
         default: 1800,
@@ -312,6 +317,14 @@ export const RETIRED_KEYS: Readonly<Record<string, string>> = {
     bertAwsSecretAccessKey:
         "was removed: static AWS keys are no longer accepted. The BERT pods use their EKS Pod Identity role; " +
         "run `pulumi config rm bertAwsSecretAccessKey`",
+    // Scaling (issue 19): the objective is the time to the result, and the scaler measures seconds per video.
+    acceptableLatencySeconds:
+        `was replaced by ${PROJECT}:videoLatencyObjectiveSeconds, the seconds from upload to RESULT (this key was to the start ` +
+        "of processing); the scaler now measures seconds per video itself. Run `pulumi config rm acceptableLatencySeconds` " +
+        `and set videoLatencyObjectiveSeconds (default 600)`,
+    scalerSchedule:
+        "was removed: the scaling alarms evaluate one datapoint per minute, so the scaler runs every minute (rate(1 minute), " +
+        "the EventBridge minimum). Run `pulumi config rm scalerSchedule`",
 };
 
 export interface Sizing {
@@ -392,12 +405,11 @@ export interface PlatformConfig {
         nodeReleaseVersion?: string;
     };
     scaling: {
-        acceptableLatencySeconds: number;
+        /** Seconds from upload to result the video group is sized for. */
+        latencyObjectiveSeconds: number;
+        /** The scaler's seconds per video before the workers have published any. */
         secondsPerVideo: number;
-        /** floor(acceptable latency / seconds per video), at least 1. */
-        targetBacklogPerInstance: number;
         metricNamespace: string;
-        scheduleExpression: string;
         oldestMessageAlarmSeconds: number;
         alarmEmail?: string;
     };
@@ -747,7 +759,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         );
     }
 
-    const acceptableLatencySeconds = r.integer("acceptableLatencySeconds", 1, 86400);
+    const latencyObjectiveSeconds = r.integer("videoLatencyObjectiveSeconds", 30, 86400);
     const secondsPerVideo = r.integer("secondsPerVideo", 1, 86400);
     const metricNamespace = r.string("metricNamespace");
     if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(metricNamespace) || metricNamespace.startsWith("AWS/")) {
@@ -755,10 +767,6 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
             "metricNamespace",
             `is '${metricNamespace}'; expected a custom CloudWatch namespace (not AWS/...) such as EksInference/VideoQueue`,
         );
-    }
-    const scheduleExpression = r.string("scalerSchedule");
-    if (!/^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/.test(scheduleExpression)) {
-        r.fail("scalerSchedule", `is '${scheduleExpression}'; expected an EventBridge expression such as rate(1 minute)`);
     }
     const alarmEmail = r.string("alarmEmail");
     if (alarmEmail !== "" && !EMAIL.test(alarmEmail)) r.fail("alarmEmail", `is '${alarmEmail}'; expected an e-mail address or empty`);
@@ -830,11 +838,9 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         jobs: { inputPrefix, resultsPrefix, resultsExpiryDays, inputExpiryDays, visibilityTimeoutSeconds, maxReceiveCount },
         video,
         scaling: {
-            acceptableLatencySeconds,
+            latencyObjectiveSeconds,
             secondsPerVideo,
-            targetBacklogPerInstance: Math.max(1, Math.floor(acceptableLatencySeconds / secondsPerVideo)),
             metricNamespace,
-            scheduleExpression,
             oldestMessageAlarmSeconds,
             alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
         },

@@ -38,6 +38,9 @@ export function instancePrice(table: PriceTable, region: string, instanceType: s
     return p;
 }
 
+/** gp3 throughput included in the storage price, MiB/s. */
+const GP3_INCLUDED_MIBPS = 125;
+
 function service(prices: RegionPrices, key: ServiceKey): Price {
     return prices.services[key];
 }
@@ -66,13 +69,19 @@ function nodeGroupLines(g: NodeGroupShape, table: PriceTable, region: string, pr
     ];
     if (g.volumeGiB !== undefined) {
         const ebs = service(prices, "ebsGp3");
-        const perNode = (g.volumeGiB * ebs.usd) / table.hoursPerMonth;
+        const extra = Math.max(0, (g.volumeThroughputMiBps ?? GP3_INCLUDED_MIBPS) - GP3_INCLUDED_MIBPS);
+        const throughput = service(prices, "ebsGp3Throughput");
+        const perNode = (g.volumeGiB * ebs.usd + extra * throughput.usd) / table.hoursPerMonth;
         lines.push({
             item: `  root volumes ${g.name}`,
-            detail: `${g.volumeGiB} GiB gp3 per node at $${ebs.usd}/GB-month`,
+            detail:
+                `${g.volumeGiB} GiB gp3 per node at $${ebs.usd}/GB-month` +
+                (extra > 0
+                    ? `, + ${extra} MiB/s throughput above the included ${GP3_INCLUDED_MIBPS} at $${throughput.usd}/MiB/s-month`
+                    : ""),
             minUsdPerHour: round(perNode * g.minSize),
             maxUsdPerHour: round(perNode * g.maxSize),
-            approximate: ebs.approximate === true,
+            approximate: ebs.approximate === true || (extra > 0 && throughput.approximate === true),
         });
     }
     return lines;

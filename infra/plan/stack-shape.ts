@@ -36,6 +36,8 @@ export interface NodeGroupShape {
     workload?: string;
     /** Root volume per node, GiB, when the group's launch template says. */
     volumeGiB?: number;
+    /** Root volume throughput per node, MiB/s, when the launch template provisions more than gp3's included 125. */
+    volumeThroughputMiBps?: number;
 }
 
 export interface LambdaShape {
@@ -127,6 +129,17 @@ function launchTemplateVolume(lt: DeclaredResource | undefined): number | undefi
     return total > 0 ? total : undefined;
 }
 
+function launchTemplateThroughput(lt: DeclaredResource | undefined): number | undefined {
+    const mappings = lt?.inputs.blockDeviceMappings;
+    if (!Array.isArray(mappings)) return undefined;
+    let total = 0;
+    for (const m of mappings) {
+        const throughput = record(record(m)?.ebs)?.throughput;
+        if (throughput !== undefined) total += num(throughput, `launch template ${lt?.name} throughput`);
+    }
+    return total > 0 ? total : undefined;
+}
+
 /** Reads the priced shape of a stack from its declared resources. Throws on inputs it cannot read. */
 export function deriveStackShape(resources: readonly DeclaredResource[]): StackShape {
     const of = (type: string): DeclaredResource[] => resources.filter((r) => r.type === type);
@@ -153,6 +166,7 @@ export function deriveStackShape(resources: readonly DeclaredResource[]): StackS
             volumeGiB:
                 launchTemplateVolume(launchTemplates.get(ng.name)) ??
                 (ng.inputs.diskSize === undefined ? undefined : num(ng.inputs.diskSize, `node group ${ng.name} diskSize`)),
+            volumeThroughputMiBps: launchTemplateThroughput(launchTemplates.get(ng.name)),
         };
     });
 

@@ -7,6 +7,17 @@ import { GENERAL_NODE_LABELS, nodeLabels, nodeTaints } from "./accelerators";
 import type { Network } from "./network";
 import { NodeGroup, NodeRole } from "./nodegroups";
 
+/**
+ * Root-volume throughput of the video nodes, MiB/s (gp3's baseline is 125). A new video node writes its
+ * images to this volume before it can take a job: the model server's ~3 GB compressed / ~8 GB unpacked
+ * plus the worker's, about 12 GB, takes ~90 s at 125 MiB/s and ~28 s at 400, where single-stream gzip
+ * decompression (~32 s for 8 GB) becomes the limit, so more buys nothing (scaler/sim/startup.ts). Up to
+ * 750 MiB/s needs no IOPS beyond gp3's included 3,000. Billed with the volume while the node runs: 275
+ * MiB/s above the included 125 at ~$0.04 per MiB/s-month is ~$11/month, ~$0.015 per node-hour
+ * (infra/plan prices it).
+ */
+export const VIDEO_VOLUME_THROUGHPUT_MIBPS = 400;
+
 export interface NodePoolsArgs {
     /** The stack's validated configuration (versions, groups, volumes). */
     config: Pick<PlatformConfig, "kubernetesVersion" | "general" | "acceleratedVolumeGiB" | "video" | "bert">;
@@ -67,6 +78,8 @@ export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.Compon
                 labels: nodeLabels(workload, group.profile.name),
                 taints: nodeTaints(workload, group.profile.name),
                 volumeGiB: config.acceleratedVolumeGiB,
+                // Video nodes are started by the scaler and must take jobs quickly; BERT nodes are not scaled.
+                ...(workload === "video" ? { volumeThroughputMiBps: VIDEO_VOLUME_THROUGHPUT_MIBPS } : {}),
                 // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
                 imdsHopLimit: workload === "video" ? 2 : 1,
                 // Inf2 groups pin the AMI release that ships their Neuron runtime's driver (Triton, legacy TF Serving,

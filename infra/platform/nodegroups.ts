@@ -77,6 +77,11 @@ export interface NodeGroupArgs {
     taints: Taint[];
     /** Root volume size (gp3, encrypted). */
     volumeGiB: number;
+    /**
+     * Root volume throughput, MiB/s, 125 to 750 (gp3 includes 125; up to 750 needs no IOPS beyond the
+     * included 3,000). Default undefined: gp3's baseline.
+     */
+    volumeThroughputMiBps?: number;
     /** 2 when a pod (not the host) must reach IMDSv2, e.g. the video worker reading its instance id. */
     imdsHopLimit: 1 | 2;
     /**
@@ -212,6 +217,20 @@ export function nodeGroupResourceName(name: string, releaseVersion: string | und
     return groupName;
 }
 
+/**
+ * gp3 throughput from its included 125 MiB/s up to 750, the most the included 3,000 IOPS allow (AWS: at
+ * most 0.25 MiB/s per provisioned IOPS); undefined keeps the baseline.
+ */
+export function checkVolumeThroughput(group: string, throughput: number | undefined): number | undefined {
+    if (throughput !== undefined && (!Number.isInteger(throughput) || throughput < 125 || throughput > 750)) {
+        throw new pulumi.InputPropertyError({
+            propertyPath: "volumeThroughputMiBps",
+            reason: `node group ${group}: volumeThroughputMiBps must be an integer from 125 to 750 (gp3 with its included 3,000 IOPS), got ${throughput}`,
+        });
+    }
+    return throughput;
+}
+
 /** EKS's limit on a node group's name (CreateNodegroup). */
 export const MAX_NODE_GROUP_NAME_LENGTH = 63;
 
@@ -223,6 +242,7 @@ export class NodeGroup extends pulumi.ComponentResource {
 
     constructor(name: string, args: NodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:platform:NodeGroup", name, {}, opts);
+        const throughput = checkVolumeThroughput(name, args.volumeThroughputMiBps);
         // No imageId (the node group's amiType picks the EKS AMI and its bootstrap) and no security
         // groups (so nodes get the EKS cluster security group).
         this.launchTemplate = new aws.ec2.LaunchTemplate(
@@ -238,7 +258,13 @@ export class NodeGroup extends pulumi.ComponentResource {
                 blockDeviceMappings: [
                     {
                         deviceName: "/dev/xvda",
-                        ebs: { volumeSize: args.volumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                        ebs: {
+                            volumeSize: args.volumeGiB,
+                            volumeType: "gp3",
+                            encrypted: "true",
+                            deleteOnTermination: "true",
+                            ...(throughput === undefined ? {} : { throughput }),
+                        },
                     },
                 ],
                 tagSpecifications: [

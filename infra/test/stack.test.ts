@@ -13,6 +13,10 @@ import { compiledModelPrefix, DEFAULT_BERT_MODEL_ID, neuronNodeRelease } from ".
 import { driverRuntimeProblems } from "../bert/neuron-releases";
 import { DEFAULT_KUBERNETES_VERSION } from "../config/kubernetes-versions";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../mock-run/mock-run";
+import { CONFIG_KEYS } from "../config/config";
+import { PREPULL_DAEMONSET_NAME } from "../video/daemonset";
+import * as policy from "../../scaler/src/policy";
+import { DECLARED } from "../../scaler/sim/startup";
 import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -483,7 +487,10 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     const k8sObjects = run.resources.filter((r) => isKubernetesObjectType(r.type));
     for (const object of k8sObjects) validateKubernetesObject(object.type, object.inputs);
     const podSpecOf = (type: string): Inputs | undefined => {
-        const found = ofType(run, type)[0];
+        // The video pods, not the model-server pre-pull DaemonSet beside them.
+        const found = ofType(run, type).find(
+            (r) => type !== "kubernetes:apps/v1:DaemonSet" || (r.inputs.metadata as Inputs).name === "video-inference",
+        );
         return found ? (((found.inputs.spec as Inputs).template as Inputs).spec as Inputs) : undefined;
     };
     const workloadKinds: [Workload, boolean, string][] = [
@@ -719,6 +726,70 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     assert.match(String(run.outputs.videoWorkerRoleArn), /^arn:aws:iam::123456789012:role\/eks-inference-.*-video-worker/);
 }
 
+/**
+ * The video group's scaling alarms and policies, as declared, against the constants and step table of
+ * scaler/src/policy.ts that the simulation's rule uses (scaler/sim/designs.ts latencyObjectiveRule).
+ * Returns the alarms checked.
+ */
+function checkDeployedRule(run: MockRunResult, baseName: string, maxSize: number): RecordedResource[] {
+    const asg = run.outputs.videoAsgName;
+    const policies = ofType(run, "aws:autoscaling/policy:Policy");
+    assert.deepStrictEqual(policies.map((p) => p.name).sort(), [`${baseName}-scale-in`, `${baseName}-scale-out`]);
+    for (const p of policies) assert.strictEqual(p.inputs.autoscalingGroupName, asg, `${p.name} scales the video group`);
+    const out = one(run, "aws:autoscaling/policy:Policy", `${baseName}-scale-out`).inputs;
+    assert.deepStrictEqual([out.policyType, out.adjustmentType, out.estimatedInstanceWarmup], ["StepScaling", "ExactCapacity", 0]);
+    assert.deepStrictEqual(
+        (out.stepAdjustments as Inputs[]).map((s) => ({
+            lowerBound: Number(s.metricIntervalLowerBound),
+            ...(s.metricIntervalUpperBound === undefined ? {} : { upperBound: Number(s.metricIntervalUpperBound) }),
+            capacity: s.scalingAdjustment,
+        })),
+        policy.scaleOutSteps(maxSize),
+        "the scale-out steps are the simulation's step table for the group's max size",
+    );
+    const inPolicy = one(run, "aws:autoscaling/policy:Policy", `${baseName}-scale-in`).inputs;
+    assert.deepStrictEqual(
+        [inPolicy.policyType, inPolicy.adjustmentType, inPolicy.scalingAdjustment, inPolicy.cooldown],
+        ["SimpleScaling", "ChangeInCapacity", -1, policy.SCALE_IN_COOLDOWN_SECONDS],
+    );
+    const alarms = [
+        {
+            name: `${baseName}-scale-out`,
+            expression: policy.SCALE_OUT_EXPRESSION,
+            datapoints: policy.SCALE_OUT_DATAPOINTS,
+            threshold: policy.SCALE_OUT_THRESHOLD,
+        },
+        {
+            name: `${baseName}-scale-in`,
+            expression: policy.SCALE_IN_EXPRESSION,
+            datapoints: policy.SCALE_IN_DATAPOINTS,
+            threshold: policy.SCALE_IN_THRESHOLD,
+        },
+    ];
+    const queueName = awsName(one(run, "aws:sqs/queue:Queue", `${baseName}-video-jobs`));
+    return alarms.map((expected) => {
+        const alarm = one(run, "aws:cloudwatch/metricAlarm:MetricAlarm", expected.name);
+        const a = alarm.inputs;
+        const queries = a.metricQueries as { id: string; expression?: string; returnData?: boolean; metric?: Inputs }[];
+        assert.deepStrictEqual(
+            queries.map(
+                (q) => q.expression ?? `${(q.metric as Inputs).metricName} ${(q.metric as Inputs).stat} ${(q.metric as Inputs).period}`,
+            ),
+            [
+                `${policy.METRICS.needed} Maximum ${policy.PERIOD_SECONDS}`,
+                `${policy.METRICS.desired} Maximum ${policy.PERIOD_SECONDS}`,
+                expected.expression,
+            ],
+        );
+        for (const q of queries.filter((x) => x.metric)) assert.deepStrictEqual((q.metric as Inputs).dimensions, { QueueName: queueName });
+        assert.deepStrictEqual(
+            [a.evaluationPeriods, a.datapointsToAlarm, a.threshold, a.comparisonOperator, a.treatMissingData],
+            [expected.datapoints, expected.datapoints, expected.threshold, "GreaterThanOrEqualToThreshold", "notBreaching"],
+        );
+        return alarm;
+    });
+}
+
 function checkBertRoles(run: MockRunResult, cfg: (key: string) => string | undefined): void {
     const baseName = `eks-inference-${run.stack}`;
     const { builds, location } = bertShape(cfg, run);
@@ -948,7 +1019,7 @@ describe("platform under Pulumi mocks", function () {
         for (const { stack, config } of stacks) {
             assert.strictEqual(config["eks-inference:videoSampleFps"], undefined, `Pulumi.${stack}.yaml sets videoSampleFps`);
             const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
-            const ds = one(run, "kubernetes:apps/v1:DaemonSet");
+            const ds = one(run, "kubernetes:apps/v1:DaemonSet", `${`eks-inference-${stack}`}-video-daemonset`);
             const env = workerEnv(((ds.inputs.spec as Inputs).template as Inputs).spec as Inputs);
             assert.ok(!("SAMPLE_FPS" in env), `${stack}: SAMPLE_FPS must be unset (every frame)`);
             assert.ok("BATCH_SIZE" in env, `${stack}: the worker env is present`);
@@ -960,16 +1031,61 @@ describe("platform under Pulumi mocks", function () {
         const group = (name: string) => one(run, "aws:eks/nodeGroup:NodeGroup", `eks-inference-dev-${name}`).inputs.scalingConfig;
         assert.deepStrictEqual(group("video"), { minSize: 0, desiredSize: 0, maxSize: 2 });
         assert.strictEqual((group("general") as Inputs).minSize, 1);
-        // With no instance, only the wake-from-zero step policy can start one: it must target the video group.
-        const wake = ofType(run, "aws:autoscaling/policy:Policy").find((p) => p.name.endsWith("-wake-from-zero"));
-        assert.ok(wake, "a wake-from-zero policy");
-        assert.strictEqual(wake.inputs.autoscalingGroupName, run.outputs.videoAsgName);
-        assert.deepStrictEqual(wake.inputs.stepAdjustments, [{ metricIntervalLowerBound: "0", scalingAdjustment: 1 }]);
-        const alarm = ofType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name.endsWith("-wake-from-zero"));
-        assert.ok(alarm, "a wake-from-zero alarm");
+        // With no instance, only the scale-out step policy can start one: it targets the video group, and a
+        // need of one (its first step) sets it to exactly one.
+        const scaleOut = one(run, "aws:autoscaling/policy:Policy", "eks-inference-dev-scale-out");
+        assert.strictEqual(scaleOut.inputs.autoscalingGroupName, run.outputs.videoAsgName);
+        assert.strictEqual(scaleOut.inputs.adjustmentType, "ExactCapacity");
+        assert.deepStrictEqual((scaleOut.inputs.stepAdjustments as Inputs[])[0], {
+            metricIntervalLowerBound: "0",
+            metricIntervalUpperBound: "1",
+            scalingAdjustment: 1,
+        });
+        const alarm = one(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "eks-inference-dev-scale-out");
         const actions = alarm.inputs.alarmActions as string[];
         assert.strictEqual(actions.length, 1);
-        assert.ok(actions[0]?.endsWith(`:${awsName(wake)}`), `the wake alarm triggers the wake policy (${actions.join(", ")})`);
+        assert.ok(
+            actions[0]?.endsWith(`:${awsName(scaleOut)}`),
+            `the scale-out alarm triggers the scale-out policy (${actions.join(", ")})`,
+        );
+    });
+
+    it("every stack deploys the scaling rule and start-up the simulation plays (scaler/src/policy.ts, scaler/sim/startup.ts)", async () => {
+        for (const { stack } of stacks) {
+            const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
+            const cfg = configs.get(`stack:${stack}`) as (key: string) => string | undefined;
+            const baseName = `eks-inference-${stack}`;
+            const maxSize = (one(run, "aws:eks/nodeGroup:NodeGroup", `${baseName}-video`).inputs.scalingConfig as Inputs).maxSize as number;
+            const expected = checkDeployedRule(run, baseName, maxSize);
+            const fn = one(run, "aws:lambda/function:Function", `${baseName}-scaler`).inputs;
+            const fnEnv = (fn.environment as { variables: Record<string, string> }).variables;
+            assert.strictEqual(
+                fnEnv.LATENCY_OBJECTIVE_SECONDS,
+                cfg("videoLatencyObjectiveSeconds") ?? String(CONFIG_KEYS.videoLatencyObjectiveSeconds.default),
+            );
+            assert.strictEqual(fnEnv.SECONDS_PER_VIDEO, cfg("secondsPerVideo") ?? String(CONFIG_KEYS.secondsPerVideo.default));
+            assert.ok(expected.length > 0);
+            // Start-up: the settings scaler/sim/startup.ts models are the ones declared.
+            const lt = one(run, "aws:ec2/launchTemplate:LaunchTemplate", `${baseName}-video`).inputs;
+            const ebs = (lt.blockDeviceMappings as { ebs: Inputs }[])[0]?.ebs as Inputs;
+            assert.strictEqual(ebs.throughput, DECLARED.diskMiBps, `${stack}: video root volume throughput`);
+            const generalLt = one(run, "aws:ec2/launchTemplate:LaunchTemplate", `${baseName}-general`).inputs;
+            assert.strictEqual(((generalLt.blockDeviceMappings as { ebs: Inputs }[])[0]?.ebs as Inputs).throughput, undefined);
+            const daemonSets = ofType(run, "kubernetes:apps/v1:DaemonSet").map((d) => d.inputs as Inputs);
+            const podOf = (name: string) => {
+                const found = daemonSets.find((d) => (d.metadata as Inputs).name === name);
+                assert.ok(found, `${stack}: DaemonSet ${name}`);
+                return ((found.spec as Inputs).template as Inputs).spec as { containers: Inputs[]; initContainers?: Inputs[] };
+            };
+            const server = (podOf("video-inference").initContainers ?? []).find((c) => c.name === "tf-serving") as Inputs;
+            assert.strictEqual((server.startupProbe as Inputs).periodSeconds, DECLARED.startupProbePeriodSeconds);
+            assert.strictEqual(DECLARED.prePullModelServer, true);
+            assert.strictEqual(
+                podOf(PREPULL_DAEMONSET_NAME).containers[0]?.image,
+                server.image,
+                `${stack}: the pre-pull holds the model-server image`,
+            );
+        }
     });
 
     it("names what AWS will show: the scaler Lambda is <project>-<stack>-scaler, explicit names win over resource names", async () => {

@@ -93,6 +93,8 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
     readonly serviceAccountName: pulumi.Output<string>;
     readonly daemonSetName: pulumi.Output<string>;
+    /** The DaemonSet that pulls the model-server image as soon as a video node is Ready. */
+    readonly prePullDaemonSetName: pulumi.Output<string>;
     /** Pod labels, for selectors elsewhere (e.g. a PodMonitor). */
     readonly podLabels: Record<string, string>;
 
@@ -188,11 +190,74 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
             inNamespace,
         );
 
+        const prePull = new k8s.apps.v1.DaemonSet(
+            `${name}-model-server-prepull`,
+            modelServerPrePull(namespaceName, args.modelServerImage, args.scheduling, args.priorityClassName),
+            inNamespace,
+        );
+
         this.namespace = ns.metadata.name;
         this.serviceAccountName = sa.metadata.name;
         this.daemonSetName = ds.metadata.name;
-        this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, daemonSetName: this.daemonSetName });
+        this.prePullDaemonSetName = prePull.metadata.name;
+        this.registerOutputs({
+            namespace: this.namespace,
+            serviceAccountName: this.serviceAccountName,
+            daemonSetName: this.daemonSetName,
+            prePullDaemonSetName: this.prePullDaemonSetName,
+        });
     }
+}
+
+/** Name of the model-server image pre-pull DaemonSet. */
+export const PREPULL_DAEMONSET_NAME = "video-model-server-prepull";
+
+/**
+ * Pulls the model-server image on a new video node while the node is still getting ready for the video
+ * pod. The video pod cannot be scheduled before the device plugin advertises the accelerator, and inside
+ * it the images are pulled one container after another (model-fetch's worker image, then the model
+ * server's multi-GB image). This pod requests no accelerator, so it starts as soon as the node is Ready,
+ * and the kubelet pulls its image in parallel with everything else (nodeadm sets serializeImagePulls:
+ * false); when the video pod reaches TF Serving the image is there or nearly (scaler/sim/startup.ts).
+ * It only sleeps, holds no credentials (the namespace's default service account, no token) and keeps the
+ * image in use, so image garbage collection never evicts it between video pods.
+ */
+export function modelServerPrePull(
+    namespace: string,
+    image: pulumi.Input<string>,
+    scheduling: Scheduling,
+    priorityClassName?: pulumi.Input<string>,
+): k8s.types.input.apps.v1.DaemonSet {
+    const labels = appLabels("video-inference", "model-server-prepull");
+    return {
+        metadata: { name: PREPULL_DAEMONSET_NAME, namespace, labels: labels.all },
+        spec: {
+            selector: { matchLabels: labels.selector },
+            updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "100%" } },
+            template: {
+                metadata: { labels: labels.all },
+                spec: {
+                    automountServiceAccountToken: false,
+                    enableServiceLinks: false,
+                    nodeSelector: scheduling.nodeSelector,
+                    tolerations: scheduling.tolerations,
+                    priorityClassName,
+                    terminationGracePeriodSeconds: 1,
+                    securityContext: podSecurityContext(),
+                    containers: [
+                        {
+                            name: "hold-model-server-image",
+                            image,
+                            // The TF Serving images are Ubuntu-based: coreutils' sleep is there.
+                            command: ["sleep", "infinity"],
+                            resources: { requests: { cpu: "1m", memory: "8Mi" }, limits: { memory: "16Mi" } },
+                            securityContext: containerSecurityContext(),
+                        },
+                    ],
+                },
+            },
+        },
+    };
 }
 
 function validateWorkerSettings(args: VideoInferenceArgs): void {

@@ -11,12 +11,12 @@ export interface OperationsDashboardArgs {
     /** Name of the job queue's dead-letter queue. */
     deadLetterQueueName: pulumi.Input<string>;
     /**
-     * Where the scaler publishes QueueBacklog, BacklogPerInstance, InServiceInstances and DesiredCapacity
-     * (dimension QueueName). The node graph uses the scaler's InServiceInstances rather than the ASG's
+     * Where the scaler publishes QueueBacklog, BacklogPerInstance, InServiceInstances, DesiredCapacity,
+     * InstancesNeeded, SecondsPerVideoUsed and AllowedBacklogPerInstance (dimension QueueName). The node graph uses the scaler's InServiceInstances rather than the ASG's
      * GroupInServiceInstances, which exists only with group metrics collection enabled.
      */
     backlogMetricNamespace: pulumi.Input<string>;
-    /** Where the worker publishes JobsSucceeded, JobsFailed, FramesPerSecond, FramesProcessed (dimension QueueName). */
+    /** Where the worker publishes JobsSucceeded, JobsFailed, FramesPerSecond, FramesProcessed, SecondsPerVideo, SecondsPerFrame (dimension QueueName). */
     workerMetricNamespace: pulumi.Input<string>;
     /** Whether the BERT service is deployed (adds a note on where its latency can be read). Default false. */
     bertEnabled?: boolean;
@@ -129,12 +129,24 @@ export function buildDashboardBody(spec: DashboardSpec): DashboardBody {
         metricWidget("Accelerated video nodes", region, [
             [backlogNs, "DesiredCapacity", "QueueName", queue, { stat: "Maximum", label: "desired (scaler)" }],
             [backlogNs, "InServiceInstances", "QueueName", queue, { stat: "Maximum", label: "in service (scaler)" }],
+            [backlogNs, "InstancesNeeded", "QueueName", queue, { stat: "Maximum", label: "needed (scaling rule)" }],
         ]),
     );
     widgets.push(
         metricWidget("Worker throughput", region, [
             [workerNs, "FramesPerSecond", "QueueName", queue, { stat: "Average", label: "frames/s (per video, average)" }],
             [workerNs, "FramesProcessed", "QueueName", queue, { stat: "Sum", yAxis: "right", label: "frames processed" }],
+        ]),
+        metricWidget("Seconds per video", region, [
+            [workerNs, "SecondsPerVideo", "QueueName", queue, { stat: "Average", label: "measured (worker, average)" }],
+            [backlogNs, "SecondsPerVideoUsed", "QueueName", queue, { stat: "Maximum", label: "used for sizing (scaler)" }],
+            [
+                backlogNs,
+                "AllowedBacklogPerInstance",
+                "QueueName",
+                queue,
+                { stat: "Maximum", yAxis: "right", label: "videos allowed per instance" },
+            ],
         ]),
         metricWidget(
             "Job outcomes",

@@ -2,26 +2,35 @@
 // as an asset), its schedule, its least-privilege role and log group, the scaling policies, and alarms
 // that notice when the scaler stops publishing.
 //
-// How "scale out fast, scale in slowly" is met on EC2 Auto Scaling (the reasoning, in short):
-// - EC2 Auto Scaling target tracking has no scale-in/scale-out cooldowns (Application Auto Scaling has
-//   them; EC2's only knob is the instance warm-up) and its managed alarms cannot be edited (AWS: "do not
-//   edit or delete" them). Its high alarm needs ~3 one-minute datapoints above target, its low alarm ~15
-//   below; scale-in is then proportional and may remove several instances at once.
-// - So target tracking on BacklogPerInstance does the scale-OUT only (disableScaleIn: true): proportional,
-//   warm-up aware, as AWS's SQS guide recommends.
-// - Scale-IN is a separate simple-scaling policy: one instance at a time, only after the backlog per
-//   instance stayed below half the target for scaleInEvaluationMinutes (default 15) one-minute datapoints,
-//   then a scale-in cooldown (default 300 s). Half the target is the hysteresis band: removing one of
-//   n >= 2 instances at most doubles the metric, which then stays under the target, so scale-in never
-//   provokes the next scale-out. Missing data never scales in (treatMissingData notBreaching).
-// - Scale-from-zero: with no instance the proportional rule has nothing to multiply (desired =
-//   ceil(metric x 0 / target) = 0) and a single waiting video (metric 1) never exceeds a target >= 1. A
-//   small step policy adds one instance when QueueBacklog > 0 while DesiredCapacity (published by the
-//   scaler) is 0; target tracking takes over once that instance is InService.
+// The rule lives in scaler/src/policy.ts, shared with the Lambda and the simulation (npm run sim:scaling);
+// everything below is declared from its constants, so what is deployed is what was simulated:
+// - Every minute (rate(1 minute), the EventBridge minimum) the scaler publishes InstancesNeeded next to
+//   DesiredCapacity: the backlog over the videos one instance may carry within videoLatencyObjectiveSeconds
+//   at the measured seconds per video, plus spare capacity while videos arrive.
+// - Scale-out: one datapoint of IF(needed > desired, needed, 0) >= 1 triggers a step scaling policy whose
+//   ExactCapacity steps set the group to exactly InstancesNeeded. Exact, not a change in capacity: the
+//   alarm re-invokes its action every minute while in ALARM, and a repeated exact size adds nothing.
+//   This also wakes an empty group (no separate wake-from-zero policy).
+// - Scale-in: 10 datapoints of desired - needed >= 1 trigger a simple scaling policy that removes one
+//   instance, then a cooldown. Missing data never scales either way (treatMissingData notBreaching).
+// - Why not target tracking: its alarms are managed by AWS (about 3 datapoints to scale out, 15 to scale
+//   in, not editable) and it scales in proportionally, several instances at once.
 // - Busy nodes are never chosen for scale-in: the worker sets ProtectedFromScaleIn while it holds a job.
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import {
+    METRICS,
+    PERIOD_SECONDS,
+    SCALE_IN_COOLDOWN_SECONDS,
+    SCALE_IN_DATAPOINTS,
+    SCALE_IN_EXPRESSION,
+    SCALE_IN_THRESHOLD,
+    SCALE_OUT_DATAPOINTS,
+    SCALE_OUT_EXPRESSION,
+    SCALE_OUT_THRESHOLD,
+    scaleOutSteps,
+} from "../../scaler/src/policy";
 
 /** A supported Node.js LTS (Node 20 reached end of life in April 2026); the bundle targets the same major. */
 export const SCALER_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
@@ -39,19 +48,12 @@ export interface VideoQueueScalingArgs {
     asgName: pulumi.Input<string>;
     /** CloudWatch namespace the scaler publishes into (and the only one its role may write). */
     metricNamespace: string;
-    /**
-     * Target of the target-tracking policy: acceptable queue latency / seconds per video (AWS's
-     * "acceptable backlog per instance"), e.g. 600 s / 150 s = 4 videos per instance.
-     */
-    targetBacklogPerInstance: number;
-    /** Wait after a scale-in before the next one (simple-scaling cooldown). Default 300 s. */
-    scaleInCooldownSeconds?: number;
-    /** One-minute datapoints below half the target before one instance is removed. Default 15. */
-    scaleInEvaluationMinutes?: number;
-    /** Time from launch until a node's worker processes jobs (policy estimatedInstanceWarmup). Default 300 s. */
-    instanceWarmupSeconds?: number;
-    /** EventBridge schedule. Default rate(1 minute). */
-    scheduleExpression?: pulumi.Input<string>;
+    /** Seconds from upload to result the group is sized for (the Lambda's LATENCY_OBJECTIVE_SECONDS). */
+    latencyObjectiveSeconds: number;
+    /** Seconds per video until the workers have published measurements (the Lambda's SECONDS_PER_VIDEO). */
+    secondsPerVideo: number;
+    /** The video group's maximum size: the scale-out policy's step table reaches it. */
+    maxSize: number;
     /** Retention of the scaler's log group, days. */
     logRetentionDays: number;
     /** SNS topic for the alarms (e.g. VideoQueueAlarms.topicArn); alarms without actions when absent. */
@@ -65,23 +67,19 @@ export interface VideoQueueScalingArgs {
 export interface ScalingPolicyNames {
     scaleOut: pulumi.Output<string>;
     scaleIn: pulumi.Output<string>;
-    wakeFromZero: pulumi.Output<string>;
 }
 
 export interface ScalingAlarmNames {
     scalerErrors: pulumi.Output<string>;
     backlogMetricMissing: pulumi.Output<string>;
-    scaleInLowBacklog: pulumi.Output<string>;
-    wakeFromZero: pulumi.Output<string>;
+    scaleOut: pulumi.Output<string>;
+    scaleIn: pulumi.Output<string>;
 }
+
+/** The EventBridge schedule: one beat per alarm period. */
+export const SCALER_SCHEDULE = `rate(${PERIOD_SECONDS / 60} minute)`;
 
 const FUNCTION_NAME_MAX = 64;
-
-function requirePositive(value: number, what: string, min = Number.MIN_VALUE): number {
-    if (!Number.isFinite(value) || value < min)
-        throw new pulumi.InputPropertyError({ propertyPath: what, reason: `VideoQueueScaling: ${what} must be >= ${min}, got ${value}` });
-    return value;
-}
 
 function requireInteger(value: number, what: string, min: number): number {
     if (!Number.isInteger(value) || value < min)
@@ -132,6 +130,14 @@ export function scalerPolicyDocument(p: { queueArn: string; metricNamespace: str
                 Condition: { StringEquals: { "cloudwatch:namespace": p.metricNamespace } },
             },
             {
+                // GetMetricData supports no resource-level permissions and no namespace condition key
+                // (cloudwatch:namespace applies to PutMetricData only): "*" is the only option. Read-only.
+                Sid: "ReadMeasuredSecondsPerVideo",
+                Effect: "Allow",
+                Action: ["cloudwatch:GetMetricData"],
+                Resource: ["*"],
+            },
+            {
                 Sid: "OwnLogGroupOnly",
                 Effect: "Allow",
                 Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -151,10 +157,9 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
 
     constructor(name: string, args: VideoQueueScalingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-inference:scaling:VideoQueueScaling", name, {}, opts);
-        const target = requirePositive(args.targetBacklogPerInstance, "targetBacklogPerInstance");
-        const scaleInCooldown = requireInteger(args.scaleInCooldownSeconds ?? 300, "scaleInCooldownSeconds", 60);
-        const scaleInMinutes = requireInteger(args.scaleInEvaluationMinutes ?? 15, "scaleInEvaluationMinutes", 3);
-        const warmup = requireInteger(args.instanceWarmupSeconds ?? 300, "instanceWarmupSeconds", 0);
+        requireInteger(args.latencyObjectiveSeconds, "latencyObjectiveSeconds", 1);
+        requireInteger(args.secondsPerVideo, "secondsPerVideo", 1);
+        const maxSize = requireInteger(args.maxSize, "maxSize", 1);
         requireInteger(args.logRetentionDays, "logRetentionDays", 1);
         if (args.metricNamespace.trim() === "" || args.metricNamespace.startsWith("AWS/")) {
             throw new pulumi.InputPropertyError({
@@ -212,8 +217,7 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
             `${name}-scaler`,
             {
                 name: functionName,
-                description:
-                    "Publishes QueueBacklog, BacklogPerInstance, InServiceInstances and DesiredCapacity for the video job queue every minute",
+                description: "Publishes the video queue's backlog and InstancesNeeded (scaler/src/policy.ts) every minute",
                 runtime: SCALER_RUNTIME,
                 architectures: ["arm64"],
                 memorySize: 128,
@@ -230,6 +234,8 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
                             .apply(([url, queueName]) => checkQueueUrlMatchesName(url, queueName)),
                         ASG_NAME: args.asgName,
                         METRIC_NAMESPACE: args.metricNamespace,
+                        LATENCY_OBJECTIVE_SECONDS: String(args.latencyObjectiveSeconds),
+                        SECONDS_PER_VIDEO: String(args.secondsPerVideo),
                     },
                 },
                 loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
@@ -248,7 +254,7 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
             `${name}-scaler-schedule`,
             {
                 description: "Runs the video queue scaler",
-                scheduleExpression: args.scheduleExpression ?? "rate(1 minute)",
+                scheduleExpression: SCALER_SCHEDULE,
                 tags,
             },
             parent,
@@ -261,29 +267,51 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
         );
 
         const queueDimension = { QueueName: args.queueName };
+        const metric = (id: string, metricName: string) => ({
+            id,
+            returnData: false,
+            metric: { namespace: args.metricNamespace, metricName, dimensions: queueDimension, period: PERIOD_SECONDS, stat: "Maximum" },
+        });
+        const neededAndDesired = [metric("needed", METRICS.needed), metric("desired", METRICS.desired)];
 
-        // Scale-out: target tracking on backlog per instance (scale-in disabled, see the header).
+        // Scale-out (and wake from zero): set the group to exactly InstancesNeeded.
         const scaleOut = new aws.autoscaling.Policy(
             `${name}-scale-out`,
             {
                 autoscalingGroupName: args.asgName,
-                policyType: "TargetTrackingScaling",
-                estimatedInstanceWarmup: warmup,
-                targetTrackingConfiguration: {
-                    targetValue: target,
-                    disableScaleIn: true,
-                    customizedMetricSpecification: {
-                        metricName: "BacklogPerInstance",
-                        namespace: args.metricNamespace,
-                        metricDimensions: [{ name: "QueueName", value: args.queueName }],
-                        statistic: "Average",
-                    },
-                },
+                policyType: "StepScaling",
+                adjustmentType: "ExactCapacity",
+                metricAggregationType: "Maximum",
+                // InstancesNeeded already counts instances still starting (DesiredCapacity includes them).
+                estimatedInstanceWarmup: 0,
+                stepAdjustments: scaleOutSteps(maxSize).map((step) => ({
+                    metricIntervalLowerBound: String(step.lowerBound),
+                    ...(step.upperBound === undefined ? {} : { metricIntervalUpperBound: String(step.upperBound) }),
+                    scalingAdjustment: step.capacity,
+                })),
+            },
+            parent,
+        );
+        const scaleOutAlarm = new aws.cloudwatch.MetricAlarm(
+            `${name}-scale-out`,
+            {
+                alarmDescription: "InstancesNeeded is above the video group's desired capacity: set the group to InstancesNeeded",
+                metricQueries: [
+                    ...neededAndDesired,
+                    { id: "scaleout", expression: SCALE_OUT_EXPRESSION, label: "InstancesNeededAboveDesired", returnData: true },
+                ],
+                evaluationPeriods: SCALE_OUT_DATAPOINTS,
+                datapointsToAlarm: SCALE_OUT_DATAPOINTS,
+                threshold: SCALE_OUT_THRESHOLD,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                treatMissingData: "notBreaching",
+                alarmActions: [scaleOut.arn],
+                tags,
             },
             parent,
         );
 
-        // Scale-in: one instance per cooldown, after a long quiet spell below half the target.
+        // Scale-in: one idle instance per cooldown, after a long spell with more instances than needed.
         const scaleIn = new aws.autoscaling.Policy(
             `${name}-scale-in`,
             {
@@ -291,63 +319,24 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
                 policyType: "SimpleScaling",
                 adjustmentType: "ChangeInCapacity",
                 scalingAdjustment: -1,
-                cooldown: scaleInCooldown,
+                cooldown: SCALE_IN_COOLDOWN_SECONDS,
             },
             parent,
         );
         const scaleInAlarm = new aws.cloudwatch.MetricAlarm(
-            `${name}-scale-in-low-backlog`,
+            `${name}-scale-in`,
             {
-                alarmDescription: `Backlog per instance below ${target / 2} (half the target) for ${scaleInMinutes} minutes: remove one instance`,
-                namespace: args.metricNamespace,
-                metricName: "BacklogPerInstance",
-                dimensions: queueDimension,
-                statistic: "Average",
-                period: 60,
-                evaluationPeriods: scaleInMinutes,
-                datapointsToAlarm: scaleInMinutes,
-                threshold: target / 2,
-                comparisonOperator: "LessThanThreshold",
-                treatMissingData: "notBreaching",
-                alarmActions: [scaleIn.arn],
-                tags,
-            },
-            parent,
-        );
-
-        // Scale-from-zero: one instance when work waits and the group's desired capacity is 0.
-        const wake = new aws.autoscaling.Policy(
-            `${name}-wake-from-zero`,
-            {
-                autoscalingGroupName: args.asgName,
-                policyType: "StepScaling",
-                adjustmentType: "ChangeInCapacity",
-                estimatedInstanceWarmup: warmup,
-                metricAggregationType: "Maximum",
-                stepAdjustments: [{ metricIntervalLowerBound: "0", scalingAdjustment: 1 }],
-            },
-            parent,
-        );
-        const metric = (id: string, metricName: string, returnData = false) => ({
-            id,
-            returnData,
-            metric: { namespace: args.metricNamespace, metricName, dimensions: queueDimension, period: 60, stat: "Maximum" },
-        });
-        const wakeAlarm = new aws.cloudwatch.MetricAlarm(
-            `${name}-wake-from-zero`,
-            {
-                alarmDescription: "Videos are waiting and the video group's desired capacity is 0: add one instance",
+                alarmDescription: `Desired capacity above InstancesNeeded for ${SCALE_IN_DATAPOINTS} minutes: remove one instance`,
                 metricQueries: [
-                    metric("backlog", "QueueBacklog"),
-                    metric("desired", "DesiredCapacity"),
-                    { id: "wake", expression: "IF(backlog > 0 AND desired == 0, 1, 0)", label: "WakeFromZero", returnData: true },
+                    ...neededAndDesired,
+                    { id: "excess", expression: SCALE_IN_EXPRESSION, label: "InstancesAboveNeeded", returnData: true },
                 ],
-                evaluationPeriods: 1,
-                datapointsToAlarm: 1,
-                threshold: 1,
+                evaluationPeriods: SCALE_IN_DATAPOINTS,
+                datapointsToAlarm: SCALE_IN_DATAPOINTS,
+                threshold: SCALE_IN_THRESHOLD,
                 comparisonOperator: "GreaterThanOrEqualToThreshold",
                 treatMissingData: "notBreaching",
-                alarmActions: [wake.arn],
+                alarmActions: [scaleIn.arn],
                 tags,
             },
             parent,
@@ -399,12 +388,12 @@ export class VideoQueueScaling extends pulumi.ComponentResource {
         this.functionArn = fn.arn;
         this.logGroupName = logGroup.name;
         this.scheduleRuleName = rule.name;
-        this.policyNames = { scaleOut: scaleOut.name, scaleIn: scaleIn.name, wakeFromZero: wake.name };
+        this.policyNames = { scaleOut: scaleOut.name, scaleIn: scaleIn.name };
         this.alarmNames = {
             scalerErrors: errorsAlarm.name,
             backlogMetricMissing: missingAlarm.name,
-            scaleInLowBacklog: scaleInAlarm.name,
-            wakeFromZero: wakeAlarm.name,
+            scaleOut: scaleOutAlarm.name,
+            scaleIn: scaleInAlarm.name,
         };
         this.registerOutputs({
             functionName: this.functionName,

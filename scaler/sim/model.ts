@@ -12,6 +12,8 @@ export interface Observation {
     inService: number;
     pending: number;
     desired: number;
+    /** Processing seconds of the jobs finished since the previous beat (what the workers published). */
+    processedSeconds: readonly number[];
 }
 
 /** A scaling rule: the alarms and policies of one design, evaluated once a minute. */
@@ -20,6 +22,8 @@ export interface ScalingRule {
     readonly minSize: number;
     readonly maxSize: number;
     readonly initialDesired: number;
+    /** Launch -> worker processing, seconds; default SimParams.startupSeconds. */
+    readonly startupSeconds?: number;
     /** Whether Auto Scaling honours the worker's protection at scale-in (Auto Scaling instance protection) or not (EC2 termination protection). */
     readonly scaleInProtection: boolean;
     /** When a message held by an interrupted worker becomes visible again. */
@@ -89,7 +93,8 @@ export interface SimResult {
 }
 
 export function simulate(rule: ScalingRule, trace: readonly Job[], params: SimParams = DEFAULT_PARAMS): SimResult {
-    const { stepSeconds, startupSeconds, horizonSeconds } = params;
+    const { stepSeconds, horizonSeconds } = params;
+    const startupSeconds = rule.startupSeconds ?? params.startupSeconds;
     if (60 % stepSeconds !== 0) throw new Error("stepSeconds must divide 60");
     const states: JobState[] = trace.map(() => ({ kind: "pending-arrival" }));
     const completions = trace.map(() => 0);
@@ -104,6 +109,7 @@ export function simulate(rule: ScalingRule, trace: readonly Job[], params: SimPa
     let wastedWorkSeconds = 0;
     let peakBacklog = 0;
     let peakInstances = 0;
+    let processedSinceBeat: number[] = [];
 
     const active = () => instances.filter((i) => i.terminatedAt === undefined);
     const launch = (t: number) => {
@@ -126,6 +132,7 @@ export function simulate(rule: ScalingRule, trace: readonly Job[], params: SimPa
             if (inst.job && inst.job.endsAt <= t) {
                 completions[inst.job.jobId]++;
                 completedAt[inst.job.jobId] = inst.job.endsAt;
+                processedSinceBeat.push(inst.job.endsAt - inst.job.receivedAt);
                 states[inst.job.jobId] = { kind: "done" };
                 inst.job = undefined;
                 inst.protectedFromScaleIn = false;
@@ -141,7 +148,9 @@ export function simulate(rule: ScalingRule, trace: readonly Job[], params: SimPa
                 inService: running.filter((i) => i.inServiceAt <= t).length,
                 pending: running.filter((i) => i.inServiceAt > t).length,
                 desired,
+                processedSeconds: processedSinceBeat,
             };
+            processedSinceBeat = [];
             timeline.push(obs);
             const proposed = rule.decide(timeline, t);
             if (proposed !== undefined) {

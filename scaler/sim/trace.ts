@@ -63,6 +63,32 @@ export function generateTrace(rng: Rng, phases: readonly Phase[] = DEFAULT_PHASE
     return jobs;
 }
 
+/** An arrival rate that changes over time (videos per minute at second t). */
+export type RateFunction = (t: number) => number;
+
+/**
+ * Non-homogeneous Poisson arrivals by thinning: candidates at the peak rate, each kept with probability
+ * rate(t) / peak. Each kept video gets a sampled processing time.
+ */
+export function generateFromRate(
+    rng: Rng,
+    rate: RateFunction,
+    durationSeconds: number,
+    peakPerMinute: number,
+    processing = DEFAULT_PROCESSING,
+): Job[] {
+    const jobs: Job[] = [];
+    const meanGap = 60 / peakPerMinute;
+    let t = -meanGap * Math.log(1 - rng.next());
+    while (t < durationSeconds) {
+        const keep = rng.next() < rate(t) / peakPerMinute;
+        const processingSeconds = processingSample(rng, processing);
+        if (keep) jobs.push({ id: jobs.length, arrival: Math.floor(t), processingSeconds });
+        t -= meanGap * Math.log(1 - rng.next());
+    }
+    return jobs;
+}
+
 export function traceDurationSeconds(phases: readonly Phase[] = DEFAULT_PHASES): number {
     return phases.reduce((sum, p) => sum + p.durationSeconds, 0);
 }

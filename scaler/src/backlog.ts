@@ -71,14 +71,3 @@ export function computeBacklog(input: {
     const backlogPerInstance = inServiceInstances === 0 ? backlog : backlog / inServiceInstances;
     return { visible, inFlight, inServiceInstances, backlog, backlogPerInstance, desiredCapacity };
 }
-
-/**
- * AWS's rule of thumb for the target value: the backlog one instance may hold and still meet the
- * latency goal = acceptable latency / seconds to process one message.
- */
-export function targetBacklogPerInstance(acceptableLatencySeconds: number, secondsPerMessage: number): number {
-    if (!(acceptableLatencySeconds > 0) || !(secondsPerMessage > 0)) {
-        throw new InvalidSampleError("acceptable latency and seconds per message must both be > 0");
-    }
-    return acceptableLatencySeconds / secondsPerMessage;
-}

@@ -6,6 +6,10 @@ export interface ScalerEnv {
     queueName: string;
     asgName: string;
     metricNamespace: string;
+    /** Seconds from upload to result the group is sized for (LATENCY_OBJECTIVE_SECONDS). */
+    latencyObjectiveSeconds: number;
+    /** Seconds per video until the workers have published measurements (SECONDS_PER_VIDEO). */
+    secondsPerVideo: number;
 }
 
 export class ScalerConfigError extends Error {
@@ -36,6 +40,15 @@ export function queueNameFromUrl(queueUrl: string): string {
     return decodeURIComponent(segments[segments.length - 1]);
 }
 
+function positiveInteger(env: Readonly<Record<string, string | undefined>>, name: string, hint: string): number {
+    const raw = required(env, name, hint);
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+        throw new ScalerConfigError(`${name} must be a whole number of seconds >= 1, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+}
+
 export function readScalerEnv(env: Readonly<Record<string, string | undefined>>): ScalerEnv {
     const queueUrl = required(env, "QUEUE_URL", "the URL of the video job queue");
     const asgName = required(env, "ASG_NAME", "the name of the accelerated video Auto Scaling group");
@@ -43,5 +56,11 @@ export function readScalerEnv(env: Readonly<Record<string, string | undefined>>)
     if (metricNamespace.startsWith("AWS/")) {
         throw new ScalerConfigError(`METRIC_NAMESPACE must not start with "AWS/" (reserved): ${metricNamespace}`);
     }
-    return { queueUrl, queueName: queueNameFromUrl(queueUrl), asgName, metricNamespace };
+    const latencyObjectiveSeconds = positiveInteger(
+        env,
+        "LATENCY_OBJECTIVE_SECONDS",
+        "seconds from upload to result (videoLatencyObjectiveSeconds)",
+    );
+    const secondsPerVideo = positiveInteger(env, "SECONDS_PER_VIDEO", "seconds per video before any is measured (secondsPerVideo)");
+    return { queueUrl, queueName: queueNameFromUrl(queueUrl), asgName, metricNamespace, latencyObjectiveSeconds, secondsPerVideo };
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { computeBacklog, countInService, parseCount, targetBacklogPerInstance } from "../src/backlog";
+import { computeBacklog, countInService, parseCount } from "../src/backlog";
 import { queueNameFromUrl, readScalerEnv } from "../src/env";
 
 describe("scaler backlog arithmetic", () => {
@@ -41,11 +41,6 @@ describe("scaler backlog arithmetic", () => {
             2,
         );
     });
-
-    it("derives the target from acceptable latency and seconds per video", () => {
-        assert.equal(targetBacklogPerInstance(600, 150), 4);
-        assert.throws(() => targetBacklogPerInstance(0, 150), /> 0/);
-    });
 });
 
 describe("scaler environment", () => {
@@ -53,14 +48,18 @@ describe("scaler environment", () => {
         QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/video-jobs",
         ASG_NAME: "eks-video",
         METRIC_NAMESPACE: "eks-inference/scaling",
+        LATENCY_OBJECTIVE_SECONDS: "600",
+        SECONDS_PER_VIDEO: "60",
     };
 
-    it("reads the three variables and derives the queue name from the URL", () => {
+    it("reads the five variables and derives the queue name from the URL", () => {
         assert.deepEqual(readScalerEnv(ok), {
             queueUrl: ok.QUEUE_URL,
             queueName: "video-jobs",
             asgName: "eks-video",
             metricNamespace: "eks-inference/scaling",
+            latencyObjectiveSeconds: 600,
+            secondsPerVideo: 60,
         });
         assert.equal(queueNameFromUrl("http://127.0.0.1:5000/123456789012/jobs.fifo"), "jobs.fifo");
     });
@@ -70,5 +69,12 @@ describe("scaler environment", () => {
         assert.throws(() => readScalerEnv({ ...ok, METRIC_NAMESPACE: undefined }), /METRIC_NAMESPACE is not set/);
         assert.throws(() => readScalerEnv({ ...ok, QUEUE_URL: "video-jobs" }), /QUEUE_URL is not a URL/);
         assert.throws(() => readScalerEnv({ ...ok, QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/" }), /no \/<account>\/<queue-name>/);
+        assert.throws(() => readScalerEnv({ ...ok, LATENCY_OBJECTIVE_SECONDS: undefined }), /LATENCY_OBJECTIVE_SECONDS is not set/);
+        for (const bad of ["0", "-5", "1.5", "ten", "9e99"]) {
+            assert.throws(
+                () => readScalerEnv({ ...ok, SECONDS_PER_VIDEO: bad }),
+                new RegExp(`SECONDS_PER_VIDEO must be a whole number of seconds >= 1, got "${bad.replace(".", "\\.")}"`),
+            );
+        }
     });
 });

@@ -8,7 +8,7 @@ import {
     DescribeAutoScalingGroupsCommand,
     EnterStandbyCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand, StandardUnit } from "@aws-sdk/client-cloudwatch";
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { coldStart, ensureScalerBundle } from "./bundle";
@@ -43,6 +43,8 @@ describe("scaler bundle against moto", function () {
         QUEUE_URL: process.env.QUEUE_URL,
         ASG_NAME: process.env.ASG_NAME,
         METRIC_NAMESPACE: process.env.METRIC_NAMESPACE,
+        LATENCY_OBJECTIVE_SECONDS: process.env.LATENCY_OBJECTIVE_SECONDS,
+        SECONDS_PER_VIDEO: process.env.SECONDS_PER_VIDEO,
     };
 
     before(async () => {
@@ -104,7 +106,14 @@ describe("scaler bundle against moto", function () {
 
     /** Latest published value of each metric for this queue (undefined when nothing was published). */
     async function published(queueName: string): Promise<Record<string, number | undefined>> {
-        const names = ["QueueBacklog", "BacklogPerInstance", "InServiceInstances", "DesiredCapacity"];
+        const names = [
+            "QueueBacklog",
+            "BacklogPerInstance",
+            "InServiceInstances",
+            "DesiredCapacity",
+            "InstancesNeeded",
+            "SecondsPerVideoUsed",
+        ];
         const end = new Date(Date.now() + 60_000);
         const out = await cloudwatch.send(
             new GetMetricDataCommand({
@@ -128,7 +137,13 @@ describe("scaler bundle against moto", function () {
     }
 
     function lambdaEnv(queueUrl: string, asgName: string): Record<string, string> {
-        return { QUEUE_URL: queueUrl, ASG_NAME: asgName, METRIC_NAMESPACE: NAMESPACE };
+        return {
+            QUEUE_URL: queueUrl,
+            ASG_NAME: asgName,
+            METRIC_NAMESPACE: NAMESPACE,
+            LATENCY_OBJECTIVE_SECONDS: "600",
+            SECONDS_PER_VIDEO: "60",
+        };
     }
 
     it("publishes backlog = visible + in flight and backlog per InService instance", async () => {
@@ -144,6 +159,9 @@ describe("scaler bundle against moto", function () {
             BacklogPerInstance: 3,
             InServiceInstances: 4,
             DesiredCapacity: 4,
+            // Nothing measured yet: 60 s per video, 10 per instance, ceil(12 / 10) + 1.
+            InstancesNeeded: 3,
+            SecondsPerVideoUsed: 60,
         });
     });
 
@@ -157,6 +175,8 @@ describe("scaler bundle against moto", function () {
             BacklogPerInstance: 3,
             InServiceInstances: 0,
             DesiredCapacity: 0,
+            InstancesNeeded: 2,
+            SecondsPerVideoUsed: 60,
         });
     });
 
@@ -179,6 +199,8 @@ describe("scaler bundle against moto", function () {
             BacklogPerInstance: 3,
             InServiceInstances: 2,
             DesiredCapacity: 2,
+            InstancesNeeded: 2,
+            SecondsPerVideoUsed: 60,
         });
     });
 
@@ -192,6 +214,8 @@ describe("scaler bundle against moto", function () {
             BacklogPerInstance: 0,
             InServiceInstances: 2,
             DesiredCapacity: 2,
+            InstancesNeeded: 0,
+            SecondsPerVideoUsed: 60,
         });
     });
 
@@ -206,7 +230,60 @@ describe("scaler bundle against moto", function () {
             BacklogPerInstance: undefined,
             InServiceInstances: undefined,
             DesiredCapacity: undefined,
+            InstancesNeeded: undefined,
+            SecondsPerVideoUsed: undefined,
         });
+    });
+
+    it("sizes with the seconds per video the workers published (GetMetricData against moto)", async () => {
+        const queueUrl = await queueWith("jobs-measured", 9, 1);
+        await groupWith("video-measured", 2);
+        // Three jobs as the worker publishes them (worker/src/cloudwatch.ts): 300 s each, two minutes ago.
+        const twoMinutesAgo = new Date(Date.now() - 120_000);
+        await cloudwatch.send(
+            new PutMetricDataCommand({
+                Namespace: NAMESPACE,
+                MetricData: [300, 300, 300].map((Value) => ({
+                    MetricName: "SecondsPerVideo",
+                    Value,
+                    Unit: StandardUnit.Seconds,
+                    Timestamp: twoMinutesAgo,
+                    Dimensions: [{ Name: "QueueName", Value: "jobs-measured" }],
+                })),
+            }),
+        );
+        const handler = coldStart(lambdaEnv(queueUrl, "video-measured"));
+        const logs = await capturingLogs(() => handler({}));
+        assert.equal(logs[0].secondsPerVideoSource, "last hour");
+        // 600 / 300 = 2 videos per instance: ceil(10 / 2) + 1 = 6 (the group's max is 10).
+        assert.deepEqual(
+            [(await published("jobs-measured")).SecondsPerVideoUsed, (await published("jobs-measured")).InstancesNeeded],
+            [300, 6],
+        );
+    });
+
+    it("keeps two instances on an empty queue when one of its beats in the last 15 minutes saw work", async () => {
+        const queueUrl = await queueWith("jobs-spare", 0, 0);
+        await groupWith("video-spare", 2);
+        // What an earlier beat published five minutes ago.
+        await cloudwatch.send(
+            new PutMetricDataCommand({
+                Namespace: NAMESPACE,
+                MetricData: [
+                    {
+                        MetricName: "QueueBacklog",
+                        Value: 4,
+                        Unit: StandardUnit.Count,
+                        Timestamp: new Date(Date.now() - 300_000),
+                        Dimensions: [{ Name: "QueueName", Value: "jobs-spare" }],
+                    },
+                ],
+            }),
+        );
+        const handler = coldStart(lambdaEnv(queueUrl, "video-spare"));
+        const logs = await capturingLogs(() => handler({}));
+        assert.equal(logs[0].recentWork, true);
+        assert.equal((await published("jobs-spare")).InstancesNeeded, 2);
     });
 
     it("fails clearly and publishes nothing when the queue does not exist", async () => {

@@ -13,7 +13,7 @@ import {
     type MessageAttributeValue,
     type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { publishJobMetrics } from "./cloudwatch";
+import { publishJobMetrics, type JobMetrics } from "./cloudwatch";
 import { ConfigError, queueNameOf, type WorkerConfig } from "./config";
 import { BatchBufferPool, decodeBatches, expectedFrames, type DecodeReport } from "./decode";
 import { probeVideo } from "./probe";
@@ -267,7 +267,12 @@ export class VideoWorker {
                     const summary = await this.processJob(job, jobLog);
                     this.completed.push(summary);
                     metrics.jobSeconds.observe((performance.now() - started) / 1000);
-                    await this.publish({ succeeded: true, frames: summary.frames, framesPerSecond: summary.framesPerSecond });
+                    await this.publish({
+                        succeeded: true,
+                        frames: summary.frames,
+                        framesPerSecond: summary.framesPerSecond,
+                        seconds: summary.seconds,
+                    });
                 } catch (err) {
                     const classified = this.stopping ? new ShutdownError() : toJobError(err);
                     if (classified instanceof GiveBackError) {
@@ -474,7 +479,7 @@ export class VideoWorker {
         }
     }
 
-    private async publish(m: { succeeded: boolean; frames: number; framesPerSecond: number }): Promise<void> {
+    private async publish(m: JobMetrics): Promise<void> {
         const { cloudwatch, config, log } = this.deps;
         if (cloudwatch === undefined || config.metricsNamespace === undefined) return;
         try {

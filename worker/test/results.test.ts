@@ -46,17 +46,33 @@ describe("worker results", () => {
         assert.equal(frameTimestampMs(1, 29.97), 33);
         assert.equal(frameTimestampMs(1, NaN), null);
     });
-    it("builds CloudWatch data for one job", () => {
-        const data = jobMetricData("video-jobs", { succeeded: true, frames: 100, framesPerSecond: 50 }, new Date(0));
+    it("builds CloudWatch data for one job, with seconds per video and per frame for a success", () => {
+        const data = jobMetricData("video-jobs", { succeeded: true, frames: 100, framesPerSecond: 50, seconds: 2 }, new Date(0));
         assert.deepEqual(
-            data.map((d) => [d.MetricName, d.Value]),
+            data.map((d) => [d.MetricName, d.Value, d.Unit]),
             [
-                ["JobsSucceeded", 1],
-                ["JobsFailed", 0],
-                ["FramesProcessed", 100],
-                ["FramesPerSecond", 50],
+                ["JobsSucceeded", 1, "Count"],
+                ["JobsFailed", 0, "Count"],
+                ["FramesProcessed", 100, "Count"],
+                ["FramesPerSecond", 50, "Count/Second"],
+                ["SecondsPerVideo", 2, "Seconds"],
+                ["SecondsPerFrame", 0.02, "Seconds"],
             ],
         );
-        assert.deepEqual(data[0].Dimensions, [{ Name: "QueueName", Value: "video-jobs" }]);
+        assert.ok(data.every((d) => JSON.stringify(d.Dimensions) === JSON.stringify([{ Name: "QueueName", Value: "video-jobs" }])));
+    });
+    it("publishes no processing time for a failed job or one without a measurement (it would skew the scaler)", () => {
+        const failed = jobMetricData("q", { succeeded: false, frames: 0, framesPerSecond: 0, seconds: 5 }, new Date(0));
+        assert.deepEqual(
+            failed.map((d) => d.MetricName),
+            ["JobsSucceeded", "JobsFailed", "FramesProcessed"],
+        );
+        const unmeasured = jobMetricData("q", { succeeded: true, frames: 0, framesPerSecond: 0 }, new Date(0));
+        assert.ok(!unmeasured.some((d) => d.MetricName === "SecondsPerVideo" || d.MetricName === "SecondsPerFrame"));
+        const noFrames = jobMetricData("q", { succeeded: true, frames: 0, framesPerSecond: 0, seconds: 3 }, new Date(0));
+        assert.deepEqual(
+            noFrames.filter((d) => d.MetricName?.startsWith("SecondsPer")).map((d) => d.MetricName),
+            ["SecondsPerVideo"],
+        );
     });
 });

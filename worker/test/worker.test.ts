@@ -159,6 +159,8 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
             "FramesProcessed",
             "JobsFailed",
             "JobsSucceeded",
+            "SecondsPerFrame",
+            "SecondsPerVideo",
         ]);
         assert.ok(listed.Metrics?.every((m) => m.Dimensions?.[0]?.Name === "QueueName" && m.Dimensions[0].Value === "video-jobs"));
         const first = await readResult(world, "clips/a.mp4");

@@ -23,6 +23,7 @@ export const SERVICE_KEYS = [
     "lambdaRequests",
     "lambdaGbSecond",
     "ebsGp3",
+    "ebsGp3Throughput",
 ] as const;
 export type ServiceKey = (typeof SERVICE_KEYS)[number];
 

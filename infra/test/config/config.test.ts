@@ -81,7 +81,7 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
             config.video.modelUri,
             "https://storage.googleapis.com/download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
         );
-        assert.strictEqual(config.scaling.targetBacklogPerInstance, 10);
+        assert.deepStrictEqual([config.scaling.latencyObjectiveSeconds, config.scaling.secondsPerVideo], [600, 60]);
         assert.deepStrictEqual(config.general.sizing, { minSize: 1, desiredSize: 2, maxSize: 3 });
     });
 
@@ -125,13 +125,13 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
 });
 
 describe("config: parsing", () => {
-    it("applies overrides and derives the backlog target", () => {
+    it("applies overrides, the latency objective and the fallback seconds per video among them", () => {
         const config = parseConfig(
             raw({
                 videoAccelerator: "inf2",
                 videoInstanceTypes: '["inf2.8xlarge"]',
                 videoModelUri: "s3://models-bucket/ssd-neuronx/",
-                acceptableLatencySeconds: "300",
+                videoLatencyObjectiveSeconds: "300",
                 secondsPerVideo: "120",
                 clusterAdminPrincipalArns: '["arn:aws:iam::111122223333:role/admins"]',
                 videoScoreThreshold: "0.3",
@@ -139,14 +139,21 @@ describe("config: parsing", () => {
         );
         assert.strictEqual(config.video.nodes.profile.name, "inf2");
         assert.strictEqual(config.video.nodes.instanceType, "inf2.8xlarge");
-        assert.strictEqual(config.scaling.targetBacklogPerInstance, 2);
+        assert.deepStrictEqual([config.scaling.latencyObjectiveSeconds, config.scaling.secondsPerVideo], [300, 120]);
         assert.deepStrictEqual(config.cluster.adminPrincipalArns, ["arn:aws:iam::111122223333:role/admins"]);
         assert.strictEqual(config.video.scoreThreshold, 0.3);
     });
 
-    it("keeps the backlog target at least 1 when a video takes longer than the acceptable latency", () => {
-        const config = parseConfig(raw({ acceptableLatencySeconds: "60", secondsPerVideo: "600" }));
-        assert.strictEqual(config.scaling.targetBacklogPerInstance, 1);
+    it("refuses a latency objective under 30 s, and says what replaced acceptableLatencySeconds and scalerSchedule", () => {
+        assertProblem({ videoLatencyObjectiveSeconds: "10" }, /videoLatencyObjectiveSeconds is 10/);
+        assertProblem(
+            { acceptableLatencySeconds: "600" },
+            /acceptableLatencySeconds was replaced by eks-inference:videoLatencyObjectiveSeconds, the seconds from upload to RESULT/,
+        );
+        assertProblem(
+            { scalerSchedule: "rate(1 minute)" },
+            /scalerSchedule was removed: the scaling alarms evaluate one datapoint per minute/,
+        );
     });
 
     it("parses s3:// model URIs for the IAM grants", () => {
@@ -517,10 +524,9 @@ describe("config: every error names the key, the value and what is valid", () =>
         assert.strictEqual(parseConfig(raw()).video.modelS3, undefined);
     });
 
-    it("rejects a bad model URI, metric namespace, schedule, e-mail and image tag", () => {
+    it("rejects a bad model URI, metric namespace, e-mail and image tag", () => {
         assertProblem({ videoModelUri: "ftp://x/y" }, /videoModelUri is 'ftp:\/\/x\/y'; it uses the scheme ftp:, which is not supported/);
         assertProblem({ metricNamespace: "AWS/SQS" }, /metricNamespace is 'AWS\/SQS'; expected a custom CloudWatch namespace/);
-        assertProblem({ scalerSchedule: "every minute" }, /scalerSchedule is 'every minute'/);
         assertProblem({ alarmEmail: "ops" }, /alarmEmail is 'ops'; expected an e-mail address/);
         assertProblem({ imageTag: "bad tag" }, /imageTag is 'bad tag'/);
         // The label is followed by '-' and 16 hex digits, and a tag holds at most 128 characters.

@@ -3,6 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
+import { STARTUP_PROBE_PERIOD_SECONDS } from "../../kube/tf-serving";
 import { nodeSelector, tolerations } from "../../platform/accelerators";
 import { parseConfig } from "../../config/config";
 import { BertInferenceService } from "../../bert/tf-serving-service";
@@ -12,7 +13,7 @@ import {
     NvidiaDevicePlugin,
     NVIDIA_HELM_CHART_VERSION,
 } from "../../platform/device-plugins";
-import { VideoInferenceDaemonSet, type VideoInferenceArgs } from "../../video/daemonset";
+import { PREPULL_DAEMONSET_NAME, VideoInferenceDaemonSet, type VideoInferenceArgs } from "../../video/daemonset";
 import { isKubernetesObjectType, validateKubernetesObject } from "../support/k8s-schema";
 
 interface Recorded {
@@ -59,6 +60,14 @@ function of(component: string): Recorded[] {
 function one(component: string, type: string): Recorded {
     const found = of(component).filter((r) => r.type === type);
     assert.equal(found.length, 1, `${component}: expected one ${type}, found ${found.length}`);
+    return found[0];
+}
+/** The video worker's DaemonSet (the component also declares the model-server pre-pull DaemonSet). */
+function videoDaemonSet(component: string): Recorded {
+    const found = of(component).filter(
+        (r) => r.type === "kubernetes:apps/v1:DaemonSet" && (r.inputs.metadata as Obj).name === "video-inference",
+    );
+    assert.equal(found.length, 1, `${component}: expected one video-inference DaemonSet, found ${found.length}`);
     return found[0];
 }
 function podSpec(r: Recorded): PodSpec {
@@ -208,11 +217,11 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.equal(sa.name, "video-worker");
             assert.equal(sa.namespace, "video");
             assert.equal(sa.annotations, undefined);
-            assert.equal(podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet")).serviceAccountName, "video-worker");
+            assert.equal(podSpec(videoDaemonSet("video-inf2")).serviceAccountName, "video-worker");
         });
 
         it("lands only on the accelerated video nodes it was given, and selects its own pods", () => {
-            const ds = one("video-inf2", "kubernetes:apps/v1:DaemonSet");
+            const ds = videoDaemonSet("video-inf2");
             const spec = podSpec(ds);
             assert.deepEqual(spec.nodeSelector, nodeSelector("video", "inf2"));
             assert.deepEqual(spec.tolerations, tolerations("video", "inf2"));
@@ -221,14 +230,14 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.notEqual(spec.hostNetwork, true);
             assert.deepEqual((ds.inputs.spec as Obj).updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } });
             assert.equal(spec.terminationGracePeriodSeconds, 120);
-            assert.deepEqual(podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet")).nodeSelector, nodeSelector("video", "cpu"));
+            assert.deepEqual(podSpec(videoDaemonSet("video-cpu")).nodeSelector, nodeSelector("video", "cpu"));
         });
 
         it("requests the Neuron device on TF Serving for inf2 and no accelerator for cpu", () => {
-            const inf2 = container(podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet")), "tf-serving");
+            const inf2 = container(podSpec(videoDaemonSet("video-inf2")), "tf-serving");
             assert.equal(inf2.resources?.requests?.["aws.amazon.com/neuron"], "1");
             assert.equal(inf2.resources?.limits?.["aws.amazon.com/neuron"], "1");
-            const cpuSpec = podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet"));
+            const cpuSpec = podSpec(videoDaemonSet("video-cpu"));
             for (const c of [...(cpuSpec.initContainers ?? []), ...cpuSpec.containers]) {
                 const keys = [...Object.keys(c.resources?.requests ?? {}), ...Object.keys(c.resources?.limits ?? {})];
                 assert.deepEqual(
@@ -244,7 +253,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         });
 
         it("fetches the model into an emptyDir that TF Serving reads, before TF Serving starts", () => {
-            const spec = podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet"));
+            const spec = podSpec(videoDaemonSet("video-inf2"));
             assert.deepEqual(
                 (spec.initContainers ?? []).map((c) => c.name),
                 ["model-fetch", "tf-serving"],
@@ -273,7 +282,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         });
 
         it("runs TF Serving on 8500 gRPC / 8501 REST with batching from the ConfigMap and probes on the model being AVAILABLE", () => {
-            const spec = podSpec(one("video-inf2", "kubernetes:apps/v1:DaemonSet"));
+            const spec = podSpec(videoDaemonSet("video-inf2"));
             const server = container(spec, "tf-serving");
             assert.deepEqual(
                 server.ports?.map((p) => [p.name, p.containerPort]),
@@ -312,8 +321,49 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.deepEqual(server.livenessProbe?.tcpSocket, { port: "grpc" });
         });
 
+        it("probes TF Serving's startup every 2 s, so the worker starts about a second after the model is AVAILABLE", () => {
+            const server = container(podSpec(videoDaemonSet("video-inf2")), "tf-serving");
+            assert.equal(server.startupProbe?.periodSeconds, STARTUP_PROBE_PERIOD_SECONDS);
+            assert.equal(STARTUP_PROBE_PERIOD_SECONDS, 2);
+            assert.equal(server.readinessProbe?.periodSeconds, 10, "readiness keeps its period");
+        });
+
+        it("pulls the model-server image on every video node as soon as it is Ready, in a pod with no accelerator and no credentials", () => {
+            const found = of("video-inf2").filter(
+                (r) => r.type === "kubernetes:apps/v1:DaemonSet" && (r.inputs.metadata as Obj).name === PREPULL_DAEMONSET_NAME,
+            );
+            assert.equal(found.length, 1);
+            const prePull = found[0];
+            const spec = podSpec(prePull);
+            const video = podSpec(videoDaemonSet("video-inf2"));
+            assert.deepEqual(spec.nodeSelector, video.nodeSelector);
+            assert.deepEqual(spec.tolerations, video.tolerations);
+            assert.equal(spec.initContainers, undefined);
+            assert.equal(spec.containers.length, 1);
+            const [hold] = spec.containers;
+            assert.equal(hold.image, container(video, "tf-serving").image, "the very image the video pod's TF Serving runs");
+            assert.deepEqual(hold.command, ["sleep", "infinity"]);
+            assert.deepEqual(hold.resources, { requests: { cpu: "1m", memory: "8Mi" }, limits: { memory: "16Mi" } });
+            assert.equal(
+                Object.keys(hold.resources?.limits ?? {}).some((k) => k.includes("neuron") || k.includes("gpu")),
+                false,
+            );
+            assert.equal(
+                (prePull.inputs.spec as { template: { spec: { automountServiceAccountToken?: boolean } } }).template.spec
+                    .automountServiceAccountToken,
+                false,
+            );
+            assert.equal(spec.serviceAccountName, undefined, "the namespace's default service account: no Pod Identity role");
+            assert.equal(hold.securityContext?.readOnlyRootFilesystem, true);
+            assert.equal(hold.securityContext?.runAsNonRoot, true);
+            const matchLabels = ((prePull.inputs.spec as Obj).selector as Obj).matchLabels as Record<string, string>;
+            assert.ok(selects(matchLabels, podLabels(prePull)));
+            const videoSelector = ((videoDaemonSet("video-inf2").inputs.spec as Obj).selector as Obj).matchLabels as Record<string, string>;
+            assert.ok(!selects(videoSelector, podLabels(prePull)), "the video DaemonSet does not select the pre-pull pods");
+        });
+
         it("configures the worker: queue, results, local TF Serving, protection, metrics port and probes, scratch space", () => {
-            const ds = one("video-inf2", "kubernetes:apps/v1:DaemonSet");
+            const ds = videoDaemonSet("video-inf2");
             const worker = container(podSpec(ds), "worker");
             const env = envOf(worker);
             assert.deepEqual(
@@ -376,18 +426,18 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
             assert.equal(defaults.video.sampleFps, 0, "the default videoSampleFps means every frame");
             for (const component of ["video-default-fps", "video-unset-fps"]) {
-                const worker = container(podSpec(one(component, "kubernetes:apps/v1:DaemonSet")), "worker");
+                const worker = container(podSpec(videoDaemonSet(component)), "worker");
                 const names = (worker.env ?? []).map((e) => e.name);
                 assert.ok(!names.includes("SAMPLE_FPS"), `${component}: SAMPLE_FPS must be unset, env has ${names.join(", ")}`);
                 assert.equal(envOf(worker).BATCH_SIZE, "8", `${component}: the rest of the worker env is still there`);
             }
-            const sampled = container(podSpec(one("video-cpu", "kubernetes:apps/v1:DaemonSet")), "worker");
+            const sampled = container(podSpec(videoDaemonSet("video-cpu")), "worker");
             assert.equal(envOf(sampled).SAMPLE_FPS, "5");
         });
 
         it("runs every container as the fixed non-root user with a restricted security context", () => {
             for (const component of ["video-inf2", "video-cpu"]) {
-                const spec = podSpec(one(component, "kubernetes:apps/v1:DaemonSet"));
+                const spec = podSpec(videoDaemonSet(component));
                 assert.deepEqual(spec.securityContext, {
                     runAsNonRoot: true,
                     runAsUser: 10001,

@@ -131,7 +131,7 @@ describe("stack shape from the declared resources", () => {
         assert.equal(shape.scheduledInvocationsPerHour, 60);
         assert.equal(shape.alarms, 2);
         assert.equal(shape.dashboards, 1);
-        assert.equal(shape.customMetrics, 8, "4 scaler + 4 worker metrics");
+        assert.equal(shape.customMetrics, 12, "7 scaler + 5 worker metrics");
     });
     it("understands rate() and simple cron() schedules", () => {
         assert.equal(invocationsPerHour("rate(1 minute)"), 60);
@@ -171,7 +171,8 @@ describe("cost model", () => {
         const cost = stackCost(deriveStackShape(FIXTURE), t, "us-west-2");
         const ebs = (gib: number): number => (gib * s.ebsGp3.usd) / t.hoursPerMonth;
         const lambda = (60 * s.lambdaRequests.usd) / 1e6 + 60 * 1 * 0.25 * s.lambdaGbSecond.usd;
-        const cloudwatch = (8 * s.cloudwatchCustomMetric.usd + 2 * s.cloudwatchAlarm.usd + 1 * s.cloudwatchDashboard.usd) / t.hoursPerMonth;
+        const cloudwatch =
+            (12 * s.cloudwatchCustomMetric.usd + 2 * s.cloudwatchAlarm.usd + 1 * s.cloudwatchDashboard.usd) / t.hoursPerMonth;
         const fixed = s.eksControlPlane.usd + s.natGateway.usd + 4 * s.interfaceEndpoint.usd + lambda + cloudwatch;
         const expectedMin = fixed + p("m7i.large") + ebs(40) + p("g6f.large") + ebs(100);
         const expectedMax = fixed + 3 * (p("m7i.large") + ebs(40)) + 4 * (p("g6f.large") + ebs(100));
@@ -180,6 +181,23 @@ describe("cost model", () => {
         const text = formatStackCost("demo", cost);
         assert.match(text, /node group demo-video\s+\$0\.2000\s+\$0\.8000\s+g6f\.large x 1\.\.4/);
         assert.match(text, /total/);
+    });
+    it("prices provisioned gp3 throughput above the included 125 MiB/s per node, with the volume", () => {
+        const t = table();
+        const s = t.regions["us-west-2"].services;
+        const withThroughput = FIXTURE.map((r) =>
+            r.name === "demo-video" && r.type === "aws:ec2/launchTemplate:LaunchTemplate"
+                ? { ...r, inputs: { blockDeviceMappings: [{ ebs: { volumeSize: 100, throughput: 500 } }] } }
+                : r,
+        );
+        const shape = deriveStackShape(withThroughput);
+        assert.equal(shape.nodeGroups.find((g) => g.name === "demo-video")?.volumeThroughputMiBps, 500);
+        const base = stackCost(deriveStackShape(FIXTURE), t, "us-west-2");
+        const cost = stackCost(shape, t, "us-west-2");
+        const perNode = (375 * s.ebsGp3Throughput.usd) / t.hoursPerMonth;
+        assert.ok(Math.abs(cost.minUsdPerHour - base.minUsdPerHour - perNode) < 1e-4, "one node at the minimum");
+        assert.ok(Math.abs(cost.maxUsdPerHour - base.maxUsdPerHour - 4 * perNode) < 1e-4, "four at the maximum");
+        assert.match(formatStackCost("demo", cost), /\+ 375 MiB\/s throughput above the included 125/);
     });
     it("prices a group with several instance types from the cheapest (minimum) to the dearest (maximum)", () => {
         const t = table();

@@ -1,6 +1,7 @@
 // Changing a node group's min or max keeps the live desired capacity and never fails.
 import * as assert from "assert";
-import { LiveNodeGroup, desiredSizeToSend, nodeGroupResourceName, runningSubnets } from "../../platform/nodegroups";
+import { LiveNodeGroup, checkVolumeThroughput, desiredSizeToSend, nodeGroupResourceName, runningSubnets } from "../../platform/nodegroups";
+import { VIDEO_VOLUME_THROUGHPUT_MIBPS } from "../../platform/node-pools";
 import { MockRunResult, runStackUnderMocks } from "../../mock-run/mock-run";
 import { MockLiveNodeGroup } from "../../mock-run/mock-world";
 
@@ -104,5 +105,14 @@ describe("node group names", function () {
             /would be 64 characters \(EKS allows 63\).*shorter project or stack name/,
         );
         assert.throws(() => nodeGroupResourceName("x".repeat(56), undefined), /would be 64 characters/);
+    });
+
+    it("accepts gp3 throughput from 125 to 750 MiB/s (no IOPS beyond the included 3,000), and the video groups ask for 400", () => {
+        assert.equal(checkVolumeThroughput("g", undefined), undefined);
+        assert.equal(checkVolumeThroughput("g", 125), 125);
+        assert.equal(checkVolumeThroughput("g", 750), 750);
+        for (const bad of [124, 751, 500.5])
+            assert.throws(() => checkVolumeThroughput("g", bad), /node group g: volumeThroughputMiBps must be an integer from 125 to 750/);
+        assert.equal(checkVolumeThroughput("video", VIDEO_VOLUME_THROUGHPUT_MIBPS), 400);
     });
 });

@@ -1,11 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    METRIC_BACKLOG,
-    METRIC_BACKLOG_PER_INSTANCE,
-    METRIC_DESIRED_CAPACITY,
-    METRIC_IN_SERVICE_INSTANCES,
-} from "../../../scaler/src/scaler";
+import { METRICS, WORKER_METRICS } from "../../../scaler/src/policy";
 import { buildDashboardBody, OperationsDashboard, type DashboardSpec, type DashboardBody } from "../../video/dashboard";
 
 const spec: DashboardSpec = {
@@ -34,6 +29,9 @@ describe("operations dashboard body", () => {
             "eks-inference/scaling/BacklogPerInstance QueueName=jobs-q",
             "eks-inference/scaling/DesiredCapacity QueueName=jobs-q",
             "eks-inference/scaling/InServiceInstances QueueName=jobs-q",
+            "eks-inference/scaling/InstancesNeeded QueueName=jobs-q",
+            "eks-inference/scaling/SecondsPerVideoUsed QueueName=jobs-q",
+            "eks-inference/worker/SecondsPerVideo QueueName=jobs-q",
             "eks-inference/worker/FramesPerSecond QueueName=jobs-q",
             "eks-inference/worker/JobsSucceeded QueueName=jobs-q",
             "eks-inference/worker/JobsFailed QueueName=jobs-q",
@@ -68,17 +66,27 @@ describe("operations dashboard body", () => {
         assert.deepEqual(lines, [
             "eks-inference/scaling/DesiredCapacity QueueName=jobs-q",
             "eks-inference/scaling/InServiceInstances QueueName=jobs-q",
+            "eks-inference/scaling/InstancesNeeded QueueName=jobs-q",
         ]);
         assert.ok(!metricKeys(body).some((k) => k.startsWith("AWS/AutoScaling")), "no AWS/AutoScaling metric anywhere");
     });
 
     it("graphs only metric names the scaler Lambda actually publishes in its namespace", () => {
-        const published = [METRIC_BACKLOG, METRIC_BACKLOG_PER_INSTANCE, METRIC_IN_SERVICE_INSTANCES, METRIC_DESIRED_CAPACITY];
+        const published = Object.values(METRICS);
         const scalerLines = buildDashboardBody(spec)
             .widgets.filter((w) => w.type === "metric")
             .flatMap((w) => w.properties.metrics as Line[])
             .filter((l) => l[0] === spec.backlogMetricNamespace);
         assert.deepEqual([...new Set(scalerLines.map((l) => l[1]))].sort(), [...published].sort());
+    });
+
+    it("graphs the worker's SecondsPerVideo under the name the worker publishes and the scaler reads", () => {
+        const workerLines = buildDashboardBody(spec)
+            .widgets.filter((w) => w.type === "metric")
+            .flatMap((w) => w.properties.metrics as Line[])
+            .filter((l) => l[0] === spec.workerMetricNamespace)
+            .map((l) => l[1]);
+        assert.ok(workerLines.includes(WORKER_METRICS.secondsPerVideo));
     });
 
     it("leaves out the BERT note when BERT is off", () => {

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../plan/stacks";
 import { REPO_ROOT as IMAGES_REPO_ROOT } from "../../platform/images";
-import { checkQueueUrlMatchesName, DEFAULT_SCALER_BUNDLE, VideoQueueScaling } from "../../video/scaling";
+import * as policy from "../../../scaler/src/policy";
+import { checkQueueUrlMatchesName, DEFAULT_SCALER_BUNDLE, SCALER_SCHEDULE, VideoQueueScaling } from "../../video/scaling";
 
 interface Created {
     type: string;
@@ -62,9 +63,9 @@ describe("VideoQueueScaling component", () => {
             queueName: "video-jobs",
             asgName: "eks-video-asg",
             metricNamespace: NAMESPACE,
-            targetBacklogPerInstance: 4,
-            scaleInCooldownSeconds: 420,
-            instanceWarmupSeconds: 240,
+            latencyObjectiveSeconds: 900,
+            secondsPerVideo: 45,
+            maxSize: 7,
             logRetentionDays: 14,
             alarmTopicArn: "arn:aws:sns:us-west-2:123456789012:ops",
             bundlePath: __filename, // any existing file: the test checks which file is shipped, not its content
@@ -73,8 +74,8 @@ describe("VideoQueueScaling component", () => {
             resolved(scaling.functionArn),
             resolved(scaling.alarmNames.backlogMetricMissing),
             resolved(scaling.alarmNames.scalerErrors),
-            resolved(scaling.alarmNames.wakeFromZero),
-            resolved(scaling.alarmNames.scaleInLowBacklog),
+            resolved(scaling.alarmNames.scaleOut),
+            resolved(scaling.alarmNames.scaleIn),
         ]);
     });
 
@@ -91,6 +92,8 @@ describe("VideoQueueScaling component", () => {
                 QUEUE_URL: "https://sqs.us-west-2.amazonaws.com/123456789012/video-jobs",
                 ASG_NAME: "eks-video-asg",
                 METRIC_NAMESPACE: NAMESPACE,
+                LATENCY_OBJECTIVE_SECONDS: "900",
+                SECONDS_PER_VIDEO: "45",
             },
         });
         assert.ok(fn.code instanceof pulumi.asset.AssetArchive, "code is an asset archive");
@@ -112,6 +115,8 @@ describe("VideoQueueScaling component", () => {
     it("runs every minute from an EventBridge rule that alone may invoke it, without stale retries", () => {
         const rule = one("aws:cloudwatch/eventRule:EventRule").inputs;
         assert.equal(rule.scheduleExpression, "rate(1 minute)");
+        assert.equal(SCALER_SCHEDULE, "rate(1 minute)", "one beat per alarm period");
+        assert.equal(policy.PERIOD_SECONDS, 60);
         const target = one("aws:cloudwatch/eventTarget:EventTarget").inputs;
         assert.equal(target.arn, "arn:aws:lambda:us-west-2:123456789012:video-scaler");
         const perm = one("aws:lambda/permission:Permission").inputs;
@@ -123,7 +128,7 @@ describe("VideoQueueScaling component", () => {
         assert.equal(invoke.maximumRetryAttempts, 0);
     });
 
-    it("grants exactly: queue attributes on that queue, describe groups, metrics in that namespace, its own logs", () => {
+    it("grants exactly: queue attributes on that queue, describe groups, metrics in that namespace, metric reads, its own logs", () => {
         const role = one("aws:iam/role:Role").inputs;
         const trust = JSON.parse(String(role.assumeRolePolicy)) as { Statement: { Principal: { Service: string } }[] };
         assert.deepEqual(
@@ -142,6 +147,7 @@ describe("VideoQueueScaling component", () => {
                 resources: ["*"],
                 condition: { StringEquals: { "cloudwatch:namespace": NAMESPACE } },
             },
+            { actions: ["cloudwatch:GetMetricData"], resources: ["*"], condition: undefined },
             {
                 actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources: ["arn:aws:cloudwatch:us-west-2:123456789012:/aws/lambda/video-scaler:*"],
@@ -152,63 +158,83 @@ describe("VideoQueueScaling component", () => {
             assert.equal(s.Effect, "Allow");
             for (const a of list(s.Action)) assert.ok(!a.includes("*"), `wildcard action ${a}`);
         }
-        // "*" resources only for the two actions AWS cannot scope by resource.
+        // "*" resources only for the actions AWS cannot scope by resource (PutMetricData narrowed by namespace).
         const starActions = grants.filter((g) => g.resources.includes("*")).flatMap((g) => g.actions);
-        assert.deepEqual(starActions, ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:PutMetricData"]);
+        assert.deepEqual(starActions, ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:PutMetricData", "cloudwatch:GetMetricData"]);
     });
 
-    it("scales out by target tracking on BacklogPerInstance (Average, QueueName dimension), scale-in disabled there", () => {
+    const metricQueries = (alarm: Record<string, unknown>) =>
+        alarm.metricQueries as {
+            id: string;
+            expression?: string;
+            returnData?: boolean;
+            metric?: { namespace: string; metricName: string; dimensions: Record<string, string>; period: number; stat: string };
+        }[];
+
+    it("scales out on ONE one-minute datapoint of InstancesNeeded above DesiredCapacity, to exactly InstancesNeeded", () => {
         const p = one("aws:autoscaling/policy:Policy", "scale-out").inputs;
-        assert.equal(p.policyType, "TargetTrackingScaling");
+        assert.equal(p.policyType, "StepScaling");
         assert.equal(p.autoscalingGroupName, "eks-video-asg");
-        assert.equal(p.estimatedInstanceWarmup, 240);
-        assert.deepEqual(p.targetTrackingConfiguration, {
-            targetValue: 4,
-            disableScaleIn: true,
-            customizedMetricSpecification: {
-                metricName: "BacklogPerInstance",
+        assert.equal(p.adjustmentType, "ExactCapacity");
+        assert.equal(p.estimatedInstanceWarmup, 0);
+        assert.deepEqual(p.stepAdjustments, [
+            { metricIntervalLowerBound: "0", metricIntervalUpperBound: "1", scalingAdjustment: 1 },
+            { metricIntervalLowerBound: "1", metricIntervalUpperBound: "2", scalingAdjustment: 2 },
+            { metricIntervalLowerBound: "2", metricIntervalUpperBound: "3", scalingAdjustment: 3 },
+            { metricIntervalLowerBound: "3", metricIntervalUpperBound: "4", scalingAdjustment: 4 },
+            { metricIntervalLowerBound: "4", metricIntervalUpperBound: "5", scalingAdjustment: 5 },
+            { metricIntervalLowerBound: "5", metricIntervalUpperBound: "6", scalingAdjustment: 6 },
+            { metricIntervalLowerBound: "6", scalingAdjustment: 7 },
+        ]);
+        const alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm", "scale-out").inputs;
+        const queries = metricQueries(alarm);
+        assert.deepEqual(
+            queries.map((q) => q.metric?.metricName ?? q.expression),
+            ["InstancesNeeded", "DesiredCapacity", "IF(needed > desired, needed, 0)"],
+        );
+        for (const q of queries.filter((x) => x.metric)) {
+            assert.deepEqual(q.metric, {
                 namespace: NAMESPACE,
-                metricDimensions: [{ name: "QueueName", value: "video-jobs" }],
-                statistic: "Average",
-            },
-        });
+                metricName: q.metric?.metricName,
+                dimensions: { QueueName: "video-jobs" },
+                period: 60,
+                stat: "Maximum",
+            });
+        }
+        assert.deepEqual(
+            queries.filter((q) => q.returnData).map((q) => q.id),
+            ["scaleout"],
+        );
+        assert.deepEqual(
+            [alarm.evaluationPeriods, alarm.datapointsToAlarm, alarm.threshold, alarm.comparisonOperator],
+            [1, 1, 1, "GreaterThanOrEqualToThreshold"],
+        );
+        assert.equal(alarm.treatMissingData, "notBreaching");
+        assert.deepEqual(alarm.alarmActions, ["arn:aws:autoscaling:us-west-2:123456789012:video-scale-out-generated"]);
     });
 
-    it("scales in one instance at a time with a cooldown, after a long spell below half the target", () => {
+    it("scales in one instance at a time, after ten datapoints of DesiredCapacity above InstancesNeeded, then a cooldown", () => {
         const p = one("aws:autoscaling/policy:Policy", "scale-in").inputs;
         assert.equal(p.policyType, "SimpleScaling");
         assert.equal(p.adjustmentType, "ChangeInCapacity");
         assert.equal(p.scalingAdjustment, -1);
-        assert.equal(p.cooldown, 420);
-        const alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm", "scale-in-low-backlog").inputs;
-        assert.equal(alarm.metricName, "BacklogPerInstance");
-        assert.equal(alarm.namespace, NAMESPACE);
-        assert.deepEqual(alarm.dimensions, { QueueName: "video-jobs" });
-        assert.equal(alarm.comparisonOperator, "LessThanThreshold");
-        assert.equal(alarm.threshold, 2);
-        assert.equal(alarm.period, 60);
-        assert.equal(alarm.evaluationPeriods, 15);
-        assert.equal(alarm.datapointsToAlarm, 15);
+        assert.equal(p.cooldown, 180);
+        const alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm", "scale-in").inputs;
+        assert.deepEqual(
+            metricQueries(alarm).map((q) => q.metric?.metricName ?? q.expression),
+            ["InstancesNeeded", "DesiredCapacity", "desired - needed"],
+        );
+        assert.deepEqual(
+            [alarm.evaluationPeriods, alarm.datapointsToAlarm, alarm.threshold, alarm.comparisonOperator],
+            [10, 10, 1, "GreaterThanOrEqualToThreshold"],
+        );
         assert.equal(alarm.treatMissingData, "notBreaching", "missing data must never scale in");
         assert.deepEqual(alarm.alarmActions, ["arn:aws:autoscaling:us-west-2:123456789012:video-scale-in-generated"]);
     });
 
-    it("wakes an empty group with one instance when work waits and desired capacity is 0", () => {
-        const p = one("aws:autoscaling/policy:Policy", "wake-from-zero").inputs;
-        assert.equal(p.policyType, "StepScaling");
-        assert.deepEqual(p.stepAdjustments, [{ metricIntervalLowerBound: "0", scalingAdjustment: 1 }]);
-        const alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm", "wake-from-zero").inputs;
-        const queries = alarm.metricQueries as { id: string; expression?: string; returnData?: boolean; metric?: { metricName: string } }[];
-        assert.deepEqual(
-            queries.map((q) => q.metric?.metricName ?? q.expression),
-            ["QueueBacklog", "DesiredCapacity", "IF(backlog > 0 AND desired == 0, 1, 0)"],
-        );
-        assert.deepEqual(
-            queries.filter((q) => q.returnData).map((q) => q.id),
-            ["wake"],
-        );
-        assert.equal(alarm.threshold, 1);
-        assert.equal(alarm.comparisonOperator, "GreaterThanOrEqualToThreshold");
+    it("declares no target tracking and no separate wake-from-zero policy (the exact scale-out wakes an empty group)", () => {
+        const policies = byType("aws:autoscaling/policy:Policy");
+        assert.deepEqual(policies.map((p) => p.inputs.policyType).sort(), ["SimpleScaling", "StepScaling"]);
     });
 
     it("alarms to the topic on scaler errors and on missing QueueBacklog datapoints (missing = breaching)", () => {
@@ -227,6 +253,7 @@ describe("VideoQueueScaling component", () => {
     it("exposes function, policy and alarm names", async () => {
         assert.equal(await resolved(scaling.functionName), "video-scaler");
         assert.equal(await resolved(scaling.policyNames.scaleOut), "video-scale-out-generated");
+        assert.equal(await resolved(scaling.alarmNames.scaleOut), "video-scale-out-generated");
         assert.equal(await resolved(scaling.alarmNames.scalerErrors), "video-scaler-errors-generated");
     });
 
@@ -241,19 +268,22 @@ describe("VideoQueueScaling component", () => {
         );
     });
 
-    it("rejects a non-positive target, a short cooldown and an AWS/ namespace", () => {
+    it("rejects a non-positive objective or seconds per video, a group without a maximum and an AWS/ namespace", () => {
         const base = {
             queueUrl: "u",
             queueArn: QUEUE_ARN,
             queueName: "q",
             asgName: "g",
             metricNamespace: NAMESPACE,
-            targetBacklogPerInstance: 4,
+            latencyObjectiveSeconds: 600,
+            secondsPerVideo: 60,
+            maxSize: 4,
             logRetentionDays: 7,
         };
-        assert.throws(() => new VideoQueueScaling("bad1", { ...base, targetBacklogPerInstance: 0 }), /targetBacklogPerInstance/);
-        assert.throws(() => new VideoQueueScaling("bad2", { ...base, scaleInCooldownSeconds: 10 }), /scaleInCooldownSeconds/);
-        assert.throws(() => new VideoQueueScaling("bad3", { ...base, metricNamespace: "AWS/SQS" }), /custom namespace/);
+        assert.throws(() => new VideoQueueScaling("bad1", { ...base, latencyObjectiveSeconds: 0 }), /latencyObjectiveSeconds/);
+        assert.throws(() => new VideoQueueScaling("bad2", { ...base, secondsPerVideo: 1.5 }), /secondsPerVideo/);
+        assert.throws(() => new VideoQueueScaling("bad3", { ...base, maxSize: 0 }), /maxSize/);
+        assert.throws(() => new VideoQueueScaling("bad4", { ...base, metricNamespace: "AWS/SQS" }), /custom namespace/);
     });
 });
 
