@@ -1019,7 +1019,7 @@ describe("platform under Pulumi mocks", function () {
         for (const { stack, config } of stacks) {
             assert.strictEqual(config["eks-inference:videoSampleFps"], undefined, `Pulumi.${stack}.yaml sets videoSampleFps`);
             const run = await (runs.get(`stack:${stack}`) as Promise<MockRunResult>);
-            const ds = one(run, "kubernetes:apps/v1:DaemonSet", `${`eks-inference-${stack}`}-video-daemonset`);
+            const ds = one(run, "kubernetes:apps/v1:DaemonSet", `eks-inference-${stack}-video-daemonset`);
             const env = workerEnv(((ds.inputs.spec as Inputs).template as Inputs).spec as Inputs);
             assert.ok(!("SAMPLE_FPS" in env), `${stack}: SAMPLE_FPS must be unset (every frame)`);
             assert.ok("BATCH_SIZE" in env, `${stack}: the worker env is present`);
