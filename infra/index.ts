@@ -13,6 +13,7 @@ import { BERT_TRITON_IMAGE, ImageName, Images, SERVING_IMAGE } from "./platform/
 import { Network } from "./platform/network";
 import { nodePools } from "./platform/node-pools";
 import { PreviewAccess } from "./platform/preview-access";
+import { checkVcpuQuotas } from "./platform/quotas";
 import { VideoPipeline } from "./video/pipeline";
 
 const config = readConfig();
@@ -25,6 +26,23 @@ const awsProvider = new aws.Provider("aws", {
     defaultTags: { tags: stackTags },
 });
 const withAws: pulumi.ComponentResourceOptions = { providers: { aws: awsProvider } };
+
+// EC2 vCPU quotas against the node groups' maximum sizes: a warning per quota that cannot fit (or cannot be read).
+const vcpuQuotaCheck = checkVcpuQuotas(
+    [
+        { group: "general", instanceTypes: [config.general.instanceType], capacityType: "ON_DEMAND", ...config.general.sizing },
+        ...(["video", "bert"] as const)
+            .filter((w) => config[w].enabled)
+            .map((w) => ({
+                group: w,
+                instanceTypes: config[w].nodes.instanceTypes,
+                capacityType: config[w].nodes.capacityType,
+                ...config[w].nodes.sizing,
+            })),
+    ],
+    config.region,
+    { provider: awsProvider },
+);
 
 const network = new Network(
     baseName,
@@ -193,6 +211,8 @@ function imageRef(name: ImageName): pulumi.Output<string> {
 export const region = config.region;
 export const clusterName = cluster.name;
 export const kubeconfig = cluster.kubeconfigJson;
+/** Per EC2 vCPU quota the node groups use: the vCPUs they need at min and max size, and the quota as read (null: unreadable). */
+export const vcpuQuotas = pulumi.output(vcpuQuotaCheck);
 export const vpcId = network.vpcId;
 export const privateSubnetIds = network.privateSubnetIds;
 export const nodeRoleArn = nodeRole.role.arn;

@@ -7,6 +7,7 @@ import type { RecordedResource } from "./mock-run";
 import {
     MOCK_ACCOUNT,
     MOCK_CALLER_ARN,
+    MOCK_EC2_QUOTAS,
     MockWorld,
     NAME_PROPERTY,
     isAutoNamed,
@@ -468,6 +469,8 @@ const mocks: pulumi.runtime.Mocks = {
                     id: args.inputs.name,
                 };
             }
+            case "aws:servicequotas/getServiceQuota:getServiceQuota":
+                return serviceQuota(args.inputs as State);
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                 return {
                     userName: "AWS",
@@ -482,6 +485,51 @@ const mocks: pulumi.runtime.Mocks = {
         }
     },
 };
+
+/**
+ * aws.servicequotas.getServiceQuota as the provider answers it (service_quota_data_source.go): by code, it
+ * first calls GetAWSDefaultServiceQuota (an unknown code or a refusal fails the read), then
+ * GetServiceQuota, whose NoSuchResourceException (the account never changed the quota) leaves `value` at
+ * the default.
+ */
+function serviceQuota(inputs: State): State {
+    const serviceCode = String(inputs.serviceCode);
+    const code = String(inputs.quotaCode);
+    const label = `getting Default Service Quota for (${serviceCode}/${code})`;
+    if (world.serviceQuotasDenied === true)
+        throw providerError(
+            `${label}: operation error Service Quotas: GetAWSDefaultServiceQuota, https response error StatusCode: 400, ` +
+                `api error AccessDeniedException: User: ${world.callerArn ?? MOCK_CALLER_ARN} is not authorized to perform: servicequotas:GetAWSDefaultServiceQuota`,
+        );
+    const quota = serviceCode === "ec2" ? (world.serviceQuotas ?? MOCK_EC2_QUOTAS)[code] : undefined;
+    if (quota === undefined)
+        throw providerError(
+            `${label}: operation error Service Quotas: GetAWSDefaultServiceQuota, https response error StatusCode: 400, ` +
+                `api error NoSuchResourceException: The request failed because the specified service quota does not exist.`,
+        );
+    const arn = `arn:aws:servicequotas:${region}:${ACCOUNT}:${serviceCode}/${code}`;
+    return {
+        adjustable: true,
+        arn,
+        defaultValue: quota.defaultValue,
+        globalQuota: false,
+        quotaCode: code,
+        quotaName: quota.name,
+        serviceCode,
+        serviceName: "Amazon Elastic Compute Cloud (Amazon EC2)",
+        region,
+        usageMetrics: [
+            {
+                metricName: "ResourceCount",
+                metricNamespace: "AWS/Usage",
+                metricStatisticRecommendation: "Maximum",
+                metricDimensions: [{ class: "Standard/OnDemand", resource: "vCPU", service: "EC2", type: "Resource" }],
+            },
+        ],
+        value: quota.value ?? quota.defaultValue,
+        id: arn,
+    };
+}
 
 /** DescribeInstanceTypeOfferings with the instance-type and location filters the program uses. */
 function instanceTypeOfferings(inputs: State): State {
@@ -533,6 +581,16 @@ function write(result: object): void {
     if (resultFile === undefined) process.stdout.write(JSON.stringify(result));
     else fs.writeFileSync(resultFile, JSON.stringify(result));
 }
+
+/** What the program logged with pulumi.log.warn (under mocks the SDK has no engine and writes `warning: [runtime] ...`). */
+const warnings: string[] = [];
+const consoleWarn = console.warn.bind(console);
+console.warn = (...args: unknown[]) => {
+    const text = args.map(String).join(" ");
+    const logged = /^warning: \[runtime\] ([\s\S]*)$/.exec(text);
+    if (logged !== null) warnings.push(logged[1]);
+    consoleWarn(...args);
+};
 
 const asyncErrors: string[] = [];
 process.on("unhandledRejection", (reason) => asyncErrors.push(reason instanceof Error ? reason.message : String(reason)));
@@ -612,7 +670,7 @@ async function main(): Promise<void> {
         write({ error: asyncErrors.join("\n") });
         return;
     }
-    write({ stack, resources, outputs, secretOutputs, unmockedCalls, calls: [...calls].sort() });
+    write({ stack, resources, outputs, secretOutputs, unmockedCalls, calls: [...calls].sort(), warnings });
 }
 
 main().then(

@@ -52,6 +52,8 @@ export interface MockRunResult {
     calls: string[];
     /** Full config keys passed to the program. */
     config: Record<string, string>;
+    /** Messages the program logged with pulumi.log.warn, in order. */
+    warnings: string[];
 }
 
 export interface MockRunOptions {

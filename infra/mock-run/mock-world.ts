@@ -155,4 +155,23 @@ export interface MockWorld {
     accessEntries?: Record<string, { principalArn: string; tags: Record<string, string> }[]>;
     /** Principals whose DescribeAccessEntry the caller may not call (the provider's AccessDeniedException). */
     accessEntryDenied?: string[];
+    /**
+     * EC2 Service Quotas by quota code: the account's applied value (`value`; absent when never changed, and
+     * then AWS's default applies) and AWS's default. Default: MOCK_EC2_QUOTAS, an account whose quotas fit
+     * every checked-in stack. A code missing here does not exist (NoSuchResourceException).
+     */
+    serviceQuotas?: Record<string, { value?: number; defaultValue: number; name: string }>;
+    /** The caller may not read Service Quotas (AccessDeniedException on GetAWSDefaultServiceQuota). */
+    serviceQuotasDenied?: boolean;
 }
+
+/** The mocked account's EC2 vCPU quotas: applied values that fit the checked-in stacks (defaults are stand-ins). */
+export const MOCK_EC2_QUOTAS: Readonly<Record<string, { value?: number; defaultValue: number; name: string }>> = {
+    "L-1216C47A": { value: 640, defaultValue: 5, name: "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" },
+    "L-34B43A08": { value: 640, defaultValue: 5, name: "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests" },
+    "L-DB2E81BA": { value: 64, defaultValue: 0, name: "Running On-Demand G and VT instances" },
+    "L-3819A6DF": { value: 64, defaultValue: 0, name: "All G and VT Spot Instance Requests" },
+    "L-1945791B": { value: 64, defaultValue: 0, name: "Running On-Demand Inf instances" },
+    "L-B5D1601B": { value: 64, defaultValue: 0, name: "All Inf Spot Instance Requests" },
+    "L-417A185B": { value: 0, defaultValue: 0, name: "Running On-Demand P instances" },
+};
