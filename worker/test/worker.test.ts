@@ -358,7 +358,10 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await uploadFile(world, "input/interrupted.mp4", longVideo);
         emulator.setLatency(1500);
         const env = workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", LOG_LEVEL: "info" });
-        const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "worker/src/main.ts")], {
+        // Node itself with tsx's loader, not the tsx CLI: the CLI is a parent process that relays SIGTERM only
+        // once the child has told it (over IPC) that it handles the signal; under load that message can come
+        // late, and the CLI then exits 143 itself, which is not what a pod's SIGTERM does.
+        const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), join(REPO, "worker/src/main.ts")], {
             env,
             stdio: ["ignore", "pipe", "pipe"],
         });
