@@ -313,6 +313,30 @@ export function planChange(before: readonly RecordedResource[], after: readonly 
         }
     }
 
+    // ---- Declarations EC2 refuses: an interface endpoint takes one subnet per zone (CreateVpcEndpoint and
+    // ModifyVpcEndpoint answer DuplicateSubnetsInSameZone). A subnet's zone is the one in its (state) inputs.
+    const subnetZone = new Map(
+        after
+            .filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.id !== undefined)
+            .map((r) => [r.id as string, r.inputs.availabilityZoneId ?? r.inputs.availabilityZone]),
+    );
+    for (const r of after) {
+        if (r.type !== "aws:ec2/vpcEndpoint:VpcEndpoint" || r.inputs.vpcEndpointType !== "Interface") continue;
+        const subnets = Array.isArray(r.inputs.subnetIds) ? (r.inputs.subnetIds as unknown[]).map(String) : [];
+        const byZone = new Map<string, string[]>();
+        for (const subnet of subnets) {
+            const zone = subnetZone.get(subnet);
+            if (typeof zone === "string") byZone.set(zone, [...(byZone.get(zone) ?? []), subnet]);
+        }
+        for (const [zone, inZone] of byZone) {
+            if (inZone.length > 1)
+                problems.push(
+                    `${r.type} ${r.name} is given ${inZone.length} subnets in ${zone} (${inZone.join(", ")}): ` +
+                        "EC2 takes one subnet per zone for an interface endpoint (DuplicateSubnetsInSameZone)",
+                );
+        }
+    }
+
     // ---- Steps and the guarded resources that go.
     const steps: PlanStep[] = pairs.map((p) => {
         const r = (p.after ?? p.before) as RecordedResource;

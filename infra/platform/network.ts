@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSubnet } from "./cidr";
-import { EKS_UNSUPPORTED_ZONE_IDS, GroupInstanceTypes, Offerings, chooseZones, subnetsForTypes } from "./zones";
+import { EKS_UNSUPPORTED_ZONE_IDS, GroupInstanceTypes, Offerings, chooseZones, subnetsForTypes, zoneForSubnet } from "./zones";
 
 export interface NetworkArgs {
     /** The VPC's CIDR block. */
@@ -43,7 +43,7 @@ export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string>[];
     readonly privateSubnetIds: pulumi.Output<string>[];
-    /** The zone IDs chosen for the subnets (index i: public-i and private-i). */
+    /** The zone IDs of the subnets as created (index i: public-i and private-i). */
     readonly zoneIds: pulumi.Output<string[]>;
     private readonly privateSubnets: aws.ec2.Subnet[] = [];
     private readonly offerings: pulumi.Output<Offerings>;
@@ -72,10 +72,10 @@ export class Network extends pulumi.ComponentResource {
                 child,
             )
             .apply((o) => ({ instanceTypes: o.instanceTypes, locations: o.locations }));
-        this.zoneIds = pulumi.all([zones.zoneIds, this.offerings]).apply(([ids, offerings]) => {
+        const ranked = pulumi.all([zones.zoneIds, this.offerings]).apply(([ids, offerings]) => {
             const choice = chooseZones(region, ids, offerings, args.nodeGroups, args.azCount);
             for (const w of choice.warnings) pulumi.log.warn(w, this);
-            return choice.zoneIds;
+            return choice.ranked;
         });
 
         const vpc = new aws.ec2.Vpc(
@@ -106,7 +106,11 @@ export class Network extends pulumi.ComponentResource {
         const privateRts: aws.ec2.RouteTable[] = [];
         const natIds: pulumi.Output<string>[] = [];
         for (let i = 0; i < args.azCount; i++) {
-            const zoneId = this.zoneIds.apply((ids) => ids[i] as string);
+            // The best zone no earlier subnet has (as created: their zones are kept below). On a new VPC, the
+            // ranking's head; when azCount is raised later, the new subnets never share a zone with old ones.
+            const zoneId = pulumi
+                .all([ranked, pulumi.all(privateSubnets.map((s) => s.availabilityZoneId))])
+                .apply(([order, taken]) => zoneForSubnet(order, taken));
             // A subnet's zone never changes once created: a later change in the preferred zones (EC2 adding
             // capacity somewhere) must not replace subnets a running cluster uses.
             const keepZone: pulumi.CustomResourceOptions = { parent: this, ignoreChanges: ["availabilityZoneId", "availabilityZone"] };
@@ -215,6 +219,7 @@ export class Network extends pulumi.ComponentResource {
             this.endpointSecurityGroupId = endpointSg.id;
         }
 
+        this.zoneIds = pulumi.all(privateSubnets.map((s) => s.availabilityZoneId));
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
         this.privateSubnetIds = privateSubnets.map((s) => s.id);

@@ -18,7 +18,10 @@ export interface Offerings {
 }
 
 export interface ZoneChoice {
+    /** The `count` best zones: where a VPC created today puts its subnets. */
     zoneIds: string[];
+    /** Every zone EKS can use, best first (zoneIds is its head): where a subnet added later goes (zoneForSubnet). */
+    ranked: string[];
     warnings: string[];
 }
 
@@ -62,7 +65,8 @@ export function chooseZones(
         if (groups.every((g) => g.instanceTypes.some((t) => has(zoneId, t)))) return 1;
         return 2;
     };
-    const chosen = [...candidates].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).slice(0, count);
+    const ranked = [...candidates].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    const chosen = ranked.slice(0, count);
     const warnings: string[] = [];
     for (const g of groups) {
         const zonesWithAny = chosen.filter((z) => g.instanceTypes.some((t) => has(z, t)));
@@ -87,7 +91,25 @@ export function chooseZones(
                 );
         }
     }
-    return { zoneIds: chosen, warnings };
+    return { zoneIds: chosen, ranked, warnings };
+}
+
+/**
+ * The zone of the next subnet pair: the best-ranked zone no earlier subnet occupies (`taken`: the zones the
+ * subnets before it have, as created). A subnet keeps the zone it was created in, so once EC2's offerings or
+ * the node groups change, the ranking no longer starts with the VPC's zones; a subnet added later (azCount
+ * raised) must still get a zone of its own: an interface endpoint takes one subnet per zone (EC2 refuses a
+ * second with DuplicateSubnetsInSameZone), and a second subnet in one zone adds nothing. On a new VPC this is
+ * exactly the ranking's head.
+ */
+export function zoneForSubnet(ranked: readonly string[], taken: readonly string[]): string {
+    const zone = ranked.find((z) => !taken.includes(z));
+    if (zone === undefined) {
+        throw new Error(
+            `eks-inference:azCount: every zone EKS can use here (${ranked.join(", ")}) already has a subnet of this VPC (${taken.join(", ")}): lower azCount`,
+        );
+    }
+    return zone;
 }
 
 /** The subnets (by index) a node group may use: those in zones offering at least one of its types. */

@@ -43,7 +43,7 @@ interface ChangeCase {
     world?: { before?: MockWorld; after?: MockWorld };
     edit?: (root: string) => void;
     gone: string[] | "all";
-    check?: (report: ChangeReport, before: MockRunResult) => void;
+    check?: (report: ChangeReport, before: MockRunResult, after: MockRunResult | undefined) => void;
 }
 
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
@@ -77,6 +77,24 @@ const OFFERED_FIRST: Record<string, string[]> = {
     "use1-az6": GENERAL_TYPES,
 };
 const OFFERED_LATER: Record<string, string[]> = { ...OFFERED_FIRST, "use1-az1": [...GENERAL_TYPES, "inf2.xlarge", "g6.xlarge"] };
+
+/**
+ * us-west-2 for the dev stack: the video GPUs in usw2-az2..az4, Inferentia2 in usw2-az1 and usw2-az4. With BERT
+ * off the VPC goes to az2 and az3; once BERT counts, the ranking starts az4, az1, az2, so a third subnet pair
+ * must go to az4 (the best zone the VPC lacks), not to az2 again.
+ */
+const DEV_OFFERED: Record<string, string[]> = {
+    "usw2-az1": [...GENERAL_TYPES, "inf2.xlarge"],
+    "usw2-az2": [...GENERAL_TYPES, "g6f.large", "g6.xlarge"],
+    "usw2-az3": [...GENERAL_TYPES, "g6f.large", "g6.xlarge"],
+    "usw2-az4": [...GENERAL_TYPES, "g6f.large", "g6.xlarge", "inf2.xlarge"],
+};
+
+function privateSubnetsOf(run: MockRunResult): RecordedResource[] {
+    return run.resources
+        .filter((r) => r.type === "aws:ec2/subnet:Subnet" && /-private-\d+$/.test(r.name))
+        .sort((a, b) => a.name.localeCompare(b.name));
+}
 
 function appendTo(root: string, file: string, text: string): void {
     fs.appendFileSync(path.join(root, file), text);
@@ -189,6 +207,30 @@ const CASES: ChangeCase[] = [
     },
     { title: "interface endpoints off", stack: "prod", to: { interfaceEndpoints: "false" }, gone: [] },
     { title: "one NAT gateway per zone", stack: "dev", to: { natGateways: "onePerAz" }, gone: [] },
+    {
+        // Subnets keep the zone they were created in; the new pair must not land in a zone the VPC already has
+        // (interface endpoints refuse two subnets of one zone, and the BERT group would find no Inferentia zone).
+        title: "BERT on with a third zone, after the best zones moved",
+        stack: "dev",
+        world: { before: { offerings: DEV_OFFERED } },
+        to: { bertEnabled: "true", azCount: "3" },
+        gone: [],
+        check: (report, before, after) => {
+            assert.ok(after !== undefined);
+            assert.deepStrictEqual(
+                privateSubnetsOf(before).map((s) => s.inputs.availabilityZoneId),
+                ["usw2-az2", "usw2-az3"],
+            );
+            const subnets = privateSubnetsOf(after);
+            assert.deepStrictEqual(
+                subnets.map((s) => s.inputs.availabilityZoneId),
+                ["usw2-az2", "usw2-az3", "usw2-az4"],
+            );
+            const bert = after.resources.find((r) => r.type === NODE_GROUP && r.name.startsWith("eks-inference-dev-bert"));
+            assert.deepStrictEqual(bert?.inputs.subnetIds, [subnets[2]?.id], "the BERT group goes where Inferentia2 is");
+            assert.deepStrictEqual(stepsOf(report, "replace"), []);
+        },
+    },
     { title: "ECR keeps more images", stack: "dev", to: { ecrKeepImages: "20" }, gone: [] },
     { title: "PR preview access on", stack: "prod", to: { previewRoleArn: PREVIEW_ROLE }, gone: [] },
     { title: "uploads kept 30 days", stack: "dev", to: { inputExpiryDays: "30" }, gone: [] },
@@ -240,7 +282,7 @@ function deployed(stack: Stack, config: Config, world: MockWorld | undefined): P
     });
 }
 
-async function plan(c: ChangeCase): Promise<{ report: ChangeReport; before: MockRunResult }> {
+async function plan(c: ChangeCase): Promise<{ report: ChangeReport; before: MockRunResult; after?: MockRunResult }> {
     const from = c.from ?? {};
     const before = await deployed(c.stack, from, c.world?.before);
     if (c.to === "destroy") return { report: planChange(before.resources, []), before };
@@ -253,7 +295,7 @@ async function plan(c: ChangeCase): Promise<{ report: ChangeReport; before: Mock
             world: worldAfter(before, c.world?.after ?? c.world?.before),
             root: copy?.root,
         });
-        return { report: planChange(before.resources, after.resources), before };
+        return { report: planChange(before.resources, after.resources), before, after };
     } finally {
         copy?.remove();
     }
@@ -271,12 +313,12 @@ describe("changes between plans", function () {
 
     for (const c of CASES) {
         it(`${c.stack}: ${c.title}`, async () => {
-            const { report, before } = await plan(c);
+            const { report, before, after } = await plan(c);
             const context = `\n--- plan ---\n${report.summary || "(nothing)"}`;
             assert.deepStrictEqual(report.problems, [], `the engine or AWS would fail or lose something:${context}`);
             const expected = c.gone === "all" ? guarded(before) : [...c.gone].sort();
             assert.deepStrictEqual(report.gone, expected, `cluster, buckets, queues and node groups replaced or deleted:${context}`);
-            c.check?.(report, before);
+            c.check?.(report, before, after);
         });
     }
 
@@ -406,6 +448,29 @@ describe("engine model (change-plan.ts)", () => {
         assert.deepStrictEqual(planChange([repo(false, { options: { retainOnDelete: true } }), image], []).problems, []);
         assert.deepStrictEqual(planChange([repo(false)], []).problems, [], "an empty repository deletes");
         assert.match(planChange([repo(true, { options: { protect: true } })], []).problems.join(), /protected/);
+    });
+
+    it("an interface endpoint given two subnets of one zone is refused (DuplicateSubnetsInSameZone)", () => {
+        const subnet = (name: string, zone: string) =>
+            resource("aws:ec2/subnet:Subnet", name, {
+                vpcId: "vpc",
+                cidrBlock: `10.0.${name.charCodeAt(0)}.0/24`,
+                availabilityZoneId: zone,
+            });
+        const endpoint = (type: string) =>
+            resource("aws:ec2/vpcEndpoint:VpcEndpoint", "sqs", {
+                vpcId: "vpc",
+                vpcEndpointType: type,
+                subnetIds: ["a-id", "b-id", "c-id"],
+            });
+        const twice = [subnet("a", "usw2-az2"), subnet("b", "usw2-az3"), subnet("c", "usw2-az2")];
+        assert.match(
+            planChange([], [...twice, endpoint("Interface")]).problems.join(),
+            /2 subnets in usw2-az2 \(a-id, c-id\).*DuplicateSubnetsInSameZone/,
+        );
+        assert.deepStrictEqual(planChange([], [...twice, endpoint("Gateway")]).problems, [], "a gateway endpoint takes route tables");
+        const distinct = [subnet("a", "usw2-az2"), subnet("b", "usw2-az3"), subnet("c", "usw2-az4")];
+        assert.deepStrictEqual(planChange([], [...distinct, endpoint("Interface")]).problems, []);
     });
 
     it("an unknown resource type is a problem, and paths compare leaf by leaf", () => {

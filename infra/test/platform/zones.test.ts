@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../../mock-run/mock-run";
 import { MOCK_ZONES } from "../../mock-run/mock-world";
-import { EKS_UNSUPPORTED_ZONE_IDS, chooseZones, subnetsForTypes } from "../../platform/zones";
+import { EKS_UNSUPPORTED_ZONE_IDS, chooseZones, subnetsForTypes, zoneForSubnet } from "../../platform/zones";
 
 const VIDEO = { group: "video", configKey: "videoInstanceTypes", instanceTypes: ["g6f.large", "g6.xlarge"] };
 const GENERAL = { group: "general", configKey: "generalInstanceType", instanceTypes: ["m7i.large"] };
@@ -68,6 +68,19 @@ describe("zone choice (pure)", () => {
         assert.throws(
             () => chooseZones("us-west-1", ["usw1-az2", "usw1-az1", "usw1-az3"], offerings({}), [], 3),
             /eks-inference:azCount is 3, but us-west-1 has only 2 zones EKS can use \(usw1-az1, usw1-az3; EKS refuses use1-az3, usw1-az2, cac1-az3\)/,
+        );
+    });
+
+    it("puts each subnet pair in the best zone no earlier pair has: the ranking's head on a new VPC, a zone of its own later", () => {
+        const ranked = ["usw2-az4", "usw2-az1", "usw2-az2", "usw2-az3"];
+        const fresh: string[] = [];
+        for (let i = 0; i < 3; i++) fresh.push(zoneForSubnet(ranked, fresh));
+        assert.deepStrictEqual(fresh, ranked.slice(0, 3));
+        // A VPC made when az2 and az3 ranked first, given a third pair once the ranking moved.
+        assert.strictEqual(zoneForSubnet(ranked, ["usw2-az2", "usw2-az3"]), "usw2-az4");
+        assert.throws(
+            () => zoneForSubnet(["a", "b"], ["b", "a"]),
+            /eks-inference:azCount: every zone EKS can use here \(a, b\) already has a subnet/,
         );
     });
 
