@@ -281,7 +281,14 @@ describe("GitHub workflows", () => {
                 FAKE_CLUSTER: cluster,
                 FAKE_ENTRY: entry,
             };
-            const result = spawnSync("bash", ["-e", "-c", step.run], { cwd: dir, env, encoding: "utf8" });
+            // stdin from /dev/null: bash reads ~/.bashrc when its stdin is a socket (its rshd heuristic, SHLVL < 2),
+            // and Node's default stdin pipe is a socketpair; a ~/.bashrc that prepends to PATH would hide the stand-in.
+            const result = spawnSync("bash", ["-e", "-c", step.run], {
+                cwd: dir,
+                env,
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+            });
             return {
                 status: result.status,
                 stdout: result.stdout,
