@@ -14,6 +14,7 @@ import { Network } from "./platform/network";
 import { nodePools } from "./platform/node-pools";
 import { PreviewAccess } from "./platform/preview-access";
 import { checkVcpuQuotas } from "./platform/quotas";
+import { stackImages } from "./platform/stack-images";
 import { VideoPipeline } from "./video/pipeline";
 
 const config = readConfig();
@@ -104,17 +105,11 @@ const {
 );
 addons.addCoreDns([generalNodes]);
 
-const neededImages: ImageName[] = [];
-if (config.video.enabled) neededImages.push("worker", SERVING_IMAGE[config.video.nodes.profile.name]);
-if (config.bert.enabled) {
-    if (config.bert.server === "triton") neededImages.push(BERT_TRITON_IMAGE[bertTarget(config.bert)]);
-    else neededImages.push("worker", SERVING_IMAGE[config.bert.nodes.profile.name]);
-}
 const images = new Images(
     baseName,
     {
         repositoryPrefix: `${config.project}/${config.stack}`,
-        images: [...new Set(neededImages)],
+        images: stackImages(config),
         tagPrefix: config.images.tag,
         keepImages: config.images.keepImages,
     },

@@ -6,7 +6,7 @@ import { numberFlag, parseFlags, requiredFlag, UsageError } from "../../ops/args
 export const PLAN_USAGE = "usage: npm run plan -- --stack NAME";
 export const COST_USAGE =
     "usage: npm run cost -- --stack NAME [--fps F] [--source-fps S] [--prices infra/plan/pricing/prices-YYYY-MM-DD.json]";
-export const STACKS_USAGE = "usage: tsx infra/plan/stacks.ts --list | --region-of STACK | --cluster-of STACK";
+export const STACKS_USAGE = "usage: tsx infra/plan/stacks.ts --list | --region-of STACK | --cluster-of STACK | --deploy-matrix";
 
 export interface PlanArgs {
     stack: string;
@@ -21,8 +21,8 @@ export interface CostArgs extends PlanArgs {
     prices?: string;
 }
 
-/** What the stacks CLI prints: every stack name, or one stack's region or EKS cluster name. */
-export type StacksCommand = { list: true } | { regionOf: string } | { clusterOf: string };
+/** What the stacks CLI prints: every stack name, one stack's region or EKS cluster name, or deploy.yml's matrix. */
+export type StacksCommand = { list: true } | { regionOf: string } | { clusterOf: string } | { deployMatrix: true };
 
 /** A stack name as Pulumi.<stack>.yaml spells it; rejects paths and empty names, naming the flag. */
 function stackName(raw: string | undefined, flag: string, usage: string): string {
@@ -57,13 +57,19 @@ export function costArgs(argv: readonly string[]): CostArgs {
 export function stacksArgs(argv: readonly string[]): StacksCommand {
     const values = parseFlags(
         argv,
-        { list: { type: "boolean" }, "region-of": { type: "string" }, "cluster-of": { type: "string" } },
+        {
+            list: { type: "boolean" },
+            "region-of": { type: "string" },
+            "cluster-of": { type: "string" },
+            "deploy-matrix": { type: "boolean" },
+        },
         STACKS_USAGE,
     );
-    const given = (["list", "region-of", "cluster-of"] as const).filter((flag) => values[flag] !== undefined);
+    const given = (["list", "region-of", "cluster-of", "deploy-matrix"] as const).filter((flag) => values[flag] !== undefined);
     if (given.length > 1) throw new UsageError(`${given.map((f) => `--${f}`).join(" and ")} go alone, not together`, STACKS_USAGE);
     if (values.list === true) return { list: true };
     if (values["region-of"] !== undefined) return { regionOf: stackName(values["region-of"], "--region-of", STACKS_USAGE) };
     if (values["cluster-of"] !== undefined) return { clusterOf: stackName(values["cluster-of"], "--cluster-of", STACKS_USAGE) };
-    throw new UsageError("give --list, --region-of STACK or --cluster-of STACK", STACKS_USAGE);
+    if (values["deploy-matrix"] === true) return { deployMatrix: true };
+    throw new UsageError("give --list, --region-of STACK, --cluster-of STACK or --deploy-matrix", STACKS_USAGE);
 }

@@ -1,5 +1,6 @@
 // The checked-in stacks (Pulumi.<stack>.yaml beside Pulumi.yaml) and their config, for the plan and
-// cost tools and the CI workflows. Also a tiny CLI: `tsx infra/plan/stacks.ts --list | --region-of STACK | --cluster-of STACK`.
+// cost tools and the CI workflows. Also a tiny CLI: `tsx infra/plan/stacks.ts --list | --region-of STACK | --cluster-of STACK |
+// --deploy-matrix` (deploy.yml's `up` matrix: each stack's runner from DEPLOY_RUNNER / IMAGE_BUILD_RUNNER, infra/plan/deploy-runner.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -64,13 +65,19 @@ export function stackClusterName(stack: string, root: string = REPO_ROOT): strin
 }
 
 if (require.main === module) {
-    try {
+    (async () => {
         const command = stacksArgs(process.argv.slice(2));
         if ("list" in command) console.log(JSON.stringify(listStacks()));
         else if ("regionOf" in command) console.log(stackRegion(command.regionOf));
-        else console.log(stackClusterName(command.clusterOf));
-    } catch (err) {
+        else if ("clusterOf" in command) console.log(stackClusterName(command.clusterOf));
+        else {
+            // Loaded here: deploy-runner reads stack files through this module.
+            const { deployTargets } = await import("./deploy-runner");
+            const labels = { deployRunner: process.env.DEPLOY_RUNNER, imageBuildRunner: process.env.IMAGE_BUILD_RUNNER };
+            console.log(JSON.stringify({ include: deployTargets(listStacks(), labels) }));
+        }
+    })().catch((err: unknown) => {
         console.error(`stacks: ${(err as Error).message}`);
         process.exitCode = 1;
-    }
+    });
 }

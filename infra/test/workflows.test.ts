@@ -8,6 +8,17 @@ import * as path from "node:path";
 import { buildSync } from "esbuild";
 import { parse } from "yaml";
 import { listStacks, REPO_ROOT, stackClusterName } from "../plan/stacks";
+import { runStackUnderMocks } from "../mock-run/mock-run";
+import {
+    buildDiskGiB,
+    DEPLOY_SESSION_SECONDS,
+    DeployTarget,
+    deployTargets,
+    HOSTED_RUNNER_DISK_GIB,
+    LONGEST_UP_MINUTES,
+    UP_JOB_TIMEOUT_MINUTES,
+} from "../plan/deploy-runner";
+import type { ImageName } from "../platform/images";
 
 const WORKFLOW_DIR = path.join(REPO_ROOT, ".github", "workflows");
 
@@ -375,12 +386,124 @@ describe("GitHub workflows", () => {
 
     it("the jobs that reach the cluster (up, preview) run on a chosen runner label, GitHub-hosted by default", () => {
         // A narrowed publicAccessCidrs cuts GitHub-hosted runners off the API endpoint (README, Configuration).
-        for (const [file, job] of [
-            ["deploy.yml", "up"],
-            ["pull-request.yml", "preview"],
-        ] as const) {
-            assert.equal(read(file).doc.jobs[job]?.["runs-on"], "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}", `${file} ${job}`);
+        assert.equal(read("pull-request.yml").doc.jobs.preview?.["runs-on"], "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}");
+        // `up` runs where the stacks job's matrix says: DEPLOY_RUNNER (default ubuntu-latest), or IMAGE_BUILD_RUNNER for big images.
+        assert.equal(read("deploy.yml").doc.jobs.up?.["runs-on"], "${{ matrix.runner }}");
+        for (const stack of listStacks()) assert.equal(deployTargets([stack], {})[0].runner, "ubuntu-latest");
+        for (const stack of listStacks()) assert.equal(deployTargets([stack], { deployRunner: "in-vpc" })[0].runner, "in-vpc");
+    });
+
+    describe("deploy runners and sessions (issue 16, item 10)", () => {
+        const deploy = () => read("deploy.yml").doc;
+
+        /** Runs a step's script here with stand-ins on PATH; returns its status, output and what the stand-ins saw. */
+        function runStep(step: Step, env: Record<string, string>, standIns: Record<string, string>) {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-step-"));
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            const seen = path.join(dir, "seen.txt");
+            fs.writeFileSync(seen, "");
+            for (const [name, body] of Object.entries(standIns))
+                fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >> ${JSON.stringify(seen)}\n${body}\n`, {
+                    mode: 0o755,
+                });
+            const output = path.join(dir, "output");
+            fs.writeFileSync(output, "");
+            const result = spawnSync("bash", ["-e", "-c", step.run ?? ""], {
+                cwd: REPO_ROOT,
+                env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, GITHUB_OUTPUT: output, ...env },
+                encoding: "utf8",
+            });
+            return {
+                status: result.status,
+                out: result.stdout + result.stderr,
+                output: fs.readFileSync(output, "utf8"),
+                seen: fs.readFileSync(seen, "utf8"),
+                dir,
+            };
         }
+
+        it("the stacks job gives each stack its runner: IMAGE_BUILD_RUNNER when its images outgrow a standard runner", () => {
+            const step = (deploy().jobs.stacks.steps ?? []).find((s) => s.id === "runners");
+            assert.ok(step, "a step `id: runners` computes the matrix");
+            assert.match(String(step.env?.DEPLOY_RUNNER), /vars\.DEPLOY_RUNNER/);
+            assert.match(String(step.env?.IMAGE_BUILD_RUNNER), /vars\.IMAGE_BUILD_RUNNER/);
+            const r = runStep(step, { DEPLOY_RUNNER: "in-vpc", IMAGE_BUILD_RUNNER: "big-disk" }, {});
+            assert.equal(r.status, 0, r.out);
+            const line = r.output.split("\n").find((l) => l.startsWith("matrix="));
+            assert.ok(line, r.output);
+            const matrix = JSON.parse(line.slice("matrix=".length)) as { include: DeployTarget[] };
+            assert.deepEqual(
+                matrix.include.map((t) => t.stack),
+                listStacks(),
+            );
+            for (const t of matrix.include) {
+                assert.equal(t.runner, t.buildDiskGiB > HOSTED_RUNNER_DISK_GIB ? "big-disk" : "in-vpc", t.stack);
+                assert.equal(t.buildDiskGiB, buildDiskGiB(t.images.split(", ") as ImageName[]));
+            }
+            const prod = matrix.include.find((t) => t.stack === "prod")!;
+            assert.match(prod.images, /triton-neuronx/);
+            assert.equal(prod.runner, "big-disk", "the Triton image (~20 GB unpacked) does not fit a standard runner");
+            assert.equal(deploy().jobs.stacks.steps?.findIndex((s) => s.run === "npm ci") !== -1, true, "npm ci before tsx");
+        });
+
+        it("the matrix's images are exactly what the program builds for each stack", async () => {
+            for (const stack of listStacks()) {
+                const run = await runStackUnderMocks(stack);
+                const built = Object.keys(run.outputs.imageRefs as Record<string, string>).sort();
+                assert.deepEqual(deployTargets([stack], {})[0].images.split(", ").sort(), built, stack);
+            }
+        });
+
+        it("up measures the free disk before anything else and stops, naming what to set, when it is short", () => {
+            const up = deploy().jobs.up;
+            const step = up.steps?.[0];
+            assert.ok(step?.run && /DockerRootDir/.test(step.run), "the first step measures Docker's disk");
+            assert.match(String(step.env?.NEED_GIB), /matrix\.buildDiskGiB/);
+            const docker = 'echo "$FAKE_ROOT"';
+            const sudo = "exit 0";
+            const base = { STACK: "prod", IMAGES: "worker, triton-neuronx", RUNNER_LABEL: "ubuntu-latest" };
+
+            const ok = runStep(step, { ...base, NEED_GIB: "1", HOSTED: "false", FAKE_ROOT: os.tmpdir() }, { docker, sudo });
+            assert.equal(ok.status, 0, ok.out);
+            assert.match(ok.out, /GiB free under .*; building worker, triton-neuronx needs about 1 GiB/);
+
+            const short = runStep(step, { ...base, NEED_GIB: "99999999", HOSTED: "false", FAKE_ROOT: os.tmpdir() }, { docker, sudo });
+            assert.notEqual(short.status, 0);
+            assert.match(
+                short.out,
+                /::error title=not enough disk to build the images of prod::building worker, triton-neuronx needs about 99999999 GiB/,
+            );
+            assert.match(short.out, /Set the repository variable IMAGE_BUILD_RUNNER to a runner with at least 99999999 GiB free/);
+            assert.doesNotMatch(short.seen, /^sudo/m, "a self-hosted runner's disk is left alone");
+
+            const hosted = runStep(step, { ...base, NEED_GIB: "99999999", HOSTED: "true", FAKE_ROOT: os.tmpdir() }, { docker, sudo });
+            assert.notEqual(hosted.status, 0);
+            assert.match(
+                hosted.seen,
+                /^sudo rm -rf \/usr\/local\/lib\/android \/usr\/share\/dotnet /m,
+                "GitHub-hosted: preinstalled SDKs go first",
+            );
+
+            const steps = up.steps ?? [];
+            const creds = steps.indexOf(stepUsing(up, "aws-actions/configure-aws-credentials")!);
+            assert.ok(creds > 0, "credentials only after the disk check");
+        });
+
+        it("the deploy session outlasts the longest up: role-duration-seconds > job timeout > the slow estimate", () => {
+            const up = deploy().jobs.up as Job & { "timeout-minutes"?: number };
+            const creds = stepUsing(up, "aws-actions/configure-aws-credentials")!;
+            assert.equal(Number(creds.with?.["role-duration-seconds"]), DEPLOY_SESSION_SECONDS);
+            assert.equal(up["timeout-minutes"], UP_JOB_TIMEOUT_MINUTES);
+            assert.ok(UP_JOB_TIMEOUT_MINUTES >= LONGEST_UP_MINUTES.slow + 15, "room for install, build and a slow up");
+            assert.ok(UP_JOB_TIMEOUT_MINUTES * 60 <= DEPLOY_SESSION_SECONDS, "credentials outlive the job");
+            assert.ok(DEPLOY_SESSION_SECONDS <= 43_200, "IAM allows at most 12 hours");
+            const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+            assert.ok(
+                readme.includes(`--max-session-duration ${DEPLOY_SESSION_SECONDS}`),
+                "README sets the deploy roles' MaxSessionDuration to match",
+            );
+        });
     });
 
     it("every job runs a supported Node.js LTS (Node 20 reached end of life in April 2026)", () => {

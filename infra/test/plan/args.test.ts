@@ -34,11 +34,13 @@ describe("plan, cost and stacks arguments (ops/args.ts)", () => {
         throwsUsage(() => costArgs(["--stak", "dev"]), 'unknown option "--stak"', COST_USAGE);
     });
 
-    it("the stacks CLI takes --list, --region-of STACK or --cluster-of STACK, one of them", () => {
+    it("the stacks CLI takes --list, --region-of STACK, --cluster-of STACK or --deploy-matrix, one of them", () => {
         assert.deepEqual(stacksArgs(["--list"]), { list: true });
         assert.deepEqual(stacksArgs(["--region-of", "dev"]), { regionOf: "dev" });
         assert.deepEqual(stacksArgs(["--cluster-of", "prod"]), { clusterOf: "prod" });
-        throwsUsage(() => stacksArgs([]), "give --list, --region-of STACK or --cluster-of STACK", STACKS_USAGE);
+        assert.deepEqual(stacksArgs(["--deploy-matrix"]), { deployMatrix: true });
+        throwsUsage(() => stacksArgs([]), "give --list, --region-of STACK, --cluster-of STACK or --deploy-matrix", STACKS_USAGE);
+        throwsUsage(() => stacksArgs(["--list", "--deploy-matrix"]), "--list and --deploy-matrix go alone, not together", STACKS_USAGE);
         throwsUsage(
             () => stacksArgs(["--region-of", "dev", "--cluster-of", "dev"]),
             "--region-of and --cluster-of go alone, not together",
