@@ -29,6 +29,21 @@ def required(name: str) -> str:
     return value
 
 
+def s3_client():
+    """An S3 client in the pod's region, or a clear stop when there is none.
+
+    boto3 takes the region from AWS_DEFAULT_REGION (or a config file), never from AWS_REGION
+    (boto/boto3#3620), and a pod cannot reach the node's IMDS (hop limit 1). Without a region boto3
+    would quietly use us-east-1's global endpoint, outside the VPC's S3 gateway endpoint."""
+    import boto3
+
+    region = boto3.session.Session().region_name
+    if not region:
+        fail("no AWS region: set AWS_DEFAULT_REGION (boto3 does not read AWS_REGION"
+             + (f", which is {os.environ['AWS_REGION']!r}" if os.environ.get("AWS_REGION") else "") + ")")
+    return boto3.client("s3", region_name=region)
+
+
 def batch_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",")]

@@ -11,10 +11,9 @@ import os
 import platform
 import time
 
-import boto3
 from botocore.exceptions import ClientError
 
-from common import INPUTS, MANIFEST_FORMAT, Settings, fail, log, required, sha256_of, traced_file
+from common import INPUTS, MANIFEST_FORMAT, Settings, fail, log, required, s3_client, sha256_of, traced_file
 
 # Two sentences of the MRPC paraphrase task: only their shapes matter to the trace.
 EXAMPLE = ("The company HuggingFace is based in New York City", "HuggingFace's headquarters are situated in Manhattan")
@@ -33,7 +32,7 @@ def manifest_exists(s3, settings: Settings) -> bool:
 def main() -> None:
     settings = Settings()
     model_id = required("MODEL_ID")
-    s3 = boto3.client("s3")
+    s3 = s3_client()
     if manifest_exists(s3, settings):
         log(f"{settings.location}{'manifest.json'} exists: the model is already built, nothing to do")
         return

@@ -11,10 +11,9 @@ import os
 import shutil
 import time
 
-import boto3
 from botocore.exceptions import ClientError
 
-from common import Settings, fail, log, manifest_problems, sha256_of, traced_file
+from common import Settings, fail, log, manifest_problems, s3_client, sha256_of, traced_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -52,7 +51,7 @@ def main() -> None:
     config = os.environ.get("MODEL_CONFIG", "/etc/bert/config.pbtxt")
     waiting_for = os.environ.get("WAITING_FOR", "the compile Job")
     poll = float(os.environ.get("POLL_SECONDS", "30"))
-    s3 = boto3.client("s3")
+    s3 = s3_client()
 
     manifest = wait_for_manifest(s3, settings, waiting_for, poll)
     problems = manifest_problems(manifest, settings)

@@ -167,6 +167,9 @@ export class BertTritonService extends pulumi.ComponentResource {
             { name: "BATCH_SIZES", value: args.model.batchSizes.join(",") },
             { name: "TARGET", value: args.model.target },
             { name: "AWS_REGION", value: args.region },
+            // boto3 reads the region from AWS_DEFAULT_REGION only (boto/boto3#3620), and the nodes' IMDS is out of a
+            // pod's reach (hop limit 1): without it the Python programs would have no region.
+            { name: "AWS_DEFAULT_REGION", value: args.region },
         ];
 
         // The compile Job: exits at once when the manifest already exists (a rerun or a replaced Job).

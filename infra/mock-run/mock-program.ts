@@ -570,6 +570,7 @@ interface PatchableMonitor {
             getProtect(): boolean | undefined;
             getRetainondelete(): boolean | undefined;
             getReplaceonchangesList(): string[];
+            getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
         },
         callback: (error: unknown, response: { getUrn(): string } | undefined) => void,
     ): unknown;
@@ -643,6 +644,13 @@ async function main(): Promise<void> {
         if (req.getProtect() === true) options.protect = true;
         if (req.getRetainondelete() === true) options.retainOnDelete = true;
         if (req.getReplaceonchangesList().length > 0) options.replaceOnChanges = req.getReplaceonchangesList();
+        const timeouts = req.getCustomtimeouts();
+        const givenTimeouts = Object.entries({
+            create: timeouts?.getCreate(),
+            update: timeouts?.getUpdate(),
+            delete: timeouts?.getDelete(),
+        }).filter((entry): entry is [string, string] => typeof entry[1] === "string" && entry[1] !== "");
+        if (givenTimeouts.length > 0) options.customTimeouts = Object.fromEntries(givenTimeouts);
         registrations.set(key, { urn, custom: req.getCustom(), aliasUrns: resolvedAliases, propertyDependencies, options });
         return register(req, (error, response) => {
             if (response !== undefined) engineUrns.set(response.getUrn(), urn);

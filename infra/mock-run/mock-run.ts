@@ -37,7 +37,14 @@ export interface RecordedResource {
     /** For each input property, the URNs (engine form) of the resources its value came from. */
     propertyDependencies?: Record<string, string[]>;
     /** Resource options the engine acts on when it replaces or deletes. */
-    options?: { deleteBeforeReplace?: boolean; protect?: boolean; retainOnDelete?: boolean; replaceOnChanges?: string[] };
+    options?: {
+        deleteBeforeReplace?: boolean;
+        protect?: boolean;
+        retainOnDelete?: boolean;
+        replaceOnChanges?: string[];
+        /** customTimeouts as the engine passes them to the provider ("10m", "1h30m"), when set. */
+        customTimeouts?: { create?: string; update?: string; delete?: string };
+    };
 }
 
 export interface MockRunResult {

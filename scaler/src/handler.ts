@@ -9,8 +9,11 @@ import { createScaler, type ScalerClients } from "./scaler";
 // create each SDK client once per container. Region, credentials and AWS_ENDPOINT_URL come from the
 // standard environment, which is how tests point the bundle at moto.
 const coldStartEnv = readScalerEnv(process.env);
+// A configured endpoint (AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL) is where SQS calls go: without it
+// given explicitly, the SDK sends them to QUEUE_URL's host, which names AWS even for a local queue.
+const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL;
 const clients: ScalerClients = {
-    sqs: new SQSClient({}),
+    sqs: new SQSClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
     autoscaling: new AutoScalingClient({}),
     cloudwatch: new CloudWatchClient({}),
 };

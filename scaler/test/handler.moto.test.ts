@@ -294,6 +294,20 @@ describe("scaler bundle against moto", function () {
         assert.equal((await published("no-such-queue")).QueueBacklog, undefined);
     });
 
+    it("sends SQS calls to the configured endpoint (AWS_ENDPOINT_URL) even when QUEUE_URL names AWS's own host", async () => {
+        await queueWith("jobs-aws-url", 4, 0);
+        await groupWith("video-aws-url", 2);
+        const awsStyleUrl = `https://sqs.${moto.env.AWS_REGION}.amazonaws.com/123456789012/jobs-aws-url`;
+        const handler = coldStart(lambdaEnv(awsStyleUrl, "video-aws-url"));
+        await capturingLogs(() => handler({}));
+        assert.deepEqual(await published("jobs-aws-url"), {
+            QueueBacklog: 4,
+            BacklogPerInstance: 2,
+            InServiceInstances: 2,
+            DesiredCapacity: 2,
+        });
+    });
+
     it("refuses to start without its environment, naming the missing variable", () => {
         assert.throws(() => coldStart({ QUEUE_URL: undefined, ASG_NAME: "g", METRIC_NAMESPACE: NAMESPACE }), /QUEUE_URL is not set/);
         assert.throws(

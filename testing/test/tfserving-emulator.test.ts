@@ -32,6 +32,32 @@ describe("TF Serving emulator REST surface", () => {
         });
     });
 
+    it("serves /v1/models/<name>/metadata (the pods' startup and readiness probe path) once the model is loaded, 404 before", async () => {
+        const ready = await fetch(`${emulator.restUrl}/v1/models/object_detection/metadata`);
+        assert.equal(ready.status, 200);
+        const body = (await ready.json()) as {
+            model_spec: { name: string; version: string };
+            metadata: {
+                signature_def: {
+                    signature_def: Record<string, { inputs: Record<string, { dtype: string }>; outputs: Record<string, unknown> }>;
+                };
+            };
+        };
+        assert.deepEqual(body.model_spec, { name: "object_detection", signature_name: "", version: "1" });
+        const signature = body.metadata.signature_def.signature_def.serving_default;
+        assert.equal(signature.inputs.inputs.dtype, "DT_UINT8");
+        assert.ok("detection_boxes" in signature.outputs);
+        assert.equal((await fetch(`${emulator.restUrl}/v1/models/nope/metadata`)).status, 404);
+        const loading = await startTfServingEmulator({ loadingForMs: 60_000 });
+        try {
+            const res = await fetch(`${loading.restUrl}/v1/models/object_detection/metadata`);
+            assert.equal(res.status, 404);
+            assert.match(((await res.json()) as { error: string }).error, /Servable not found for request: Latest\(object_detection\)/);
+        } finally {
+            await loading.stop();
+        }
+    });
+
     it("returns a lone output unnamed, which the REST client names after the requested output", async () => {
         const client = createModelClient(emulator.restUrl);
         const ids = tensorFromInt32(new Int32Array([1, 2]), [1, 2]);

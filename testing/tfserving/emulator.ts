@@ -14,7 +14,7 @@ import { GrpcCode } from "../../worker/model-client/grpc/protocol";
 import { GrpcStatusError, RawHttpAnswer, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc-server";
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "../../worker/model-client/tfserving/json-tensors";
-import { readFloat32, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
+import { dtypeName, readFloat32, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
 import {
     DataType,
     ModelState,
@@ -446,7 +446,7 @@ function grpcHandlers(server: ModelServer, encoding: "tensor_content" | "typed_f
 
 // ---------------------------------------------------------------- REST
 
-const MODEL_ROUTE = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+))?(:predict)?$/;
+const MODEL_ROUTE = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+))?(:predict|\/metadata)?$/;
 
 function sendJson(res: ServerResponse, status: number, body: string): void {
     res.writeHead(status, { "content-type": "application/json" });
@@ -499,6 +499,27 @@ function restRequest(server: ModelServer, spec: ModelSpec, text: string): Predic
     return { model, inputs, outputFilter };
 }
 
+/** GET /v1/models/<name>/metadata: the model spec and its serving_default signature (dtypes; shapes as unknown dimensions). */
+function restMetadata(model: EmulatedModel): unknown {
+    const tensorInfo = (name: string, dtype: string) => ({ dtype, tensor_shape: { dim: [], unknown_rank: true }, name: `${name}:0` });
+    return {
+        model_spec: { name: model.name, signature_name: "", version: String(EMULATED_VERSION) },
+        metadata: {
+            signature_def: {
+                signature_def: {
+                    [SERVING_DEFAULT]: {
+                        inputs: Object.fromEntries(
+                            model.inputs.map((i) => [i.name, tensorInfo(i.name, `DT_${dtypeName(i.dtype).replace(/^DT_/, "")}`)]),
+                        ),
+                        outputs: Object.fromEntries(model.outputNames.map((o) => [o, tensorInfo(o, "DT_FLOAT")])),
+                        method_name: "tensorflow/serving/predict",
+                    },
+                },
+            },
+        },
+    };
+}
+
 /** TF Serving drops the output name when a signature returns a single tensor. */
 function restOutputs(outputs: Record<string, Tensor>): string {
     const entries = Object.entries(outputs);
@@ -514,7 +535,11 @@ async function handleRest(server: ModelServer, req: IncomingMessage, res: Server
     }
     const spec: ModelSpec = { name: decodeURIComponent(match[1]), version: match[2] === undefined ? undefined : Number(match[2]) };
     try {
-        if (match[3] && req.method === "POST") {
+        if (match[3] === "/metadata" && req.method === "GET") {
+            // Needs a loaded servable, as TF Serving's does: NOT_FOUND while the version is loading.
+            const model = server.modelFor(spec);
+            sendJson(res, 200, JSON.stringify(restMetadata(model)));
+        } else if (match[3] === ":predict" && req.method === "POST") {
             const request = restRequest(server, spec, await readBody(req));
             const response = await server.predict(request, "rest");
             sendJson(res, 200, restOutputs(response.outputs));

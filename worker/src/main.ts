@@ -42,7 +42,8 @@ export async function startWorker(
         timeoutSeconds: config.awsTimeoutSeconds,
         pollWaitSeconds: config.pollWaitSeconds,
         s3ForcePathStyle: s3ForcePathStyle(env),
-        endpoints: { s3: env.AWS_ENDPOINT_URL_S3, sqs: env.AWS_ENDPOINT_URL_SQS },
+        // SQS: a configured endpoint must be given explicitly, or the SDK calls JOB_QUEUE_URL's host (AWS's) instead.
+        endpoints: { s3: env.AWS_ENDPOINT_URL_S3, sqs: env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL || undefined },
     });
     const { sqs, s3, autoScaling } = clients;
     const cloudwatch = config.metricsNamespace === undefined ? undefined : clients.cloudwatch;

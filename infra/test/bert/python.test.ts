@@ -200,6 +200,32 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
         assert.match(noPrefix.output, /ERROR: MODEL_PREFIX must end in '\/' and not start with '\/', got 'bert\/no-slash'/);
     });
 
+    it("compile.py and fetch_model.py stop without AWS_DEFAULT_REGION, saying boto3 does not read AWS_REGION", async () => {
+        const bucket = await freshBucket();
+        const files = { "model-b1.pt": Buffer.from("one"), "model-b4.pt": Buffer.from("four") };
+        await publish(bucket, manifestFor(files), files);
+        const { AWS_DEFAULT_REGION: _dropped, ...withoutDefault } = env(bucket, {
+            MODEL_ID: "google-bert/bert-base-cased-finetuned-mrpc",
+            MODEL_REPOSITORY: path.join(work, "repo-region"),
+            MODEL_CONFIG: path.join(work, "config.pbtxt"),
+            AWS_REGION: "us-west-2",
+        });
+        for (const script of ["compile.py", "fetch_model.py"]) {
+            const result = await run(script, withoutDefault);
+            assert.equal(result.code, 1, `${script}: ${result.output}`);
+            assert.match(
+                result.output,
+                /ERROR: no AWS region: set AWS_DEFAULT_REGION \(boto3 does not read AWS_REGION, which is 'us-west-2'\)/,
+                script,
+            );
+        }
+        const ok = await run(
+            "compile.py",
+            env(bucket, { MODEL_ID: "google-bert/bert-base-cased-finetuned-mrpc", AWS_DEFAULT_REGION: "us-west-2" }),
+        );
+        assert.equal(ok.code, 0, ok.output);
+    });
+
     it("model.py plans batches over the compiled sizes and pins instance k to NeuronCore k", () => {
         const script = [
             "import sys, types",
