@@ -182,6 +182,8 @@ describe("BERT on Triton (Pulumi mocks)", function () {
                     BATCH_SIZES: "1,4,8",
                     TARGET: target,
                     AWS_REGION: "us-west-2",
+                    // boto3 reads only this one (boto/boto3#3620).
+                    AWS_DEFAULT_REGION: "us-west-2",
                     MODEL_ID: "google-bert/bert-base-cased-finetuned-mrpc",
                     HF_HOME: "/work/hf",
                     TMPDIR: "/tmp",
