@@ -51,7 +51,7 @@ const MODEL_FETCH = "dist/model-fetch/index.js";
 const WORKER = "dist/worker/index.js";
 const PYTHON_PROGRAMS = ["images/bert-python/compile.py", "images/bert-python/fetch_model.py"];
 
-type Role = "model-fetch" | "worker" | "python" | "tf-serving" | "triton";
+type Role = "model-fetch" | "worker" | "python" | "tf-serving" | "triton" | "image-holder";
 
 /** What a container is, from its image's Dockerfile and its command mapped into the checkout. */
 function roleOf(plan: MockRunResult, container: IContainer): Role | string {
@@ -59,6 +59,8 @@ function roleOf(plan: MockRunResult, container: IContainer): Role | string {
     if (dockerfile === undefined) return `image ${container.image} is not built by this stack`;
     if (/^images\/tf-serving-[a-z]+\/Dockerfile$/.test(dockerfile) && container.command === undefined) return "tf-serving";
     if (container.command?.[0] === "tritonserver") return "triton";
+    // Keeps an image on the node (the model server pre-pull DaemonSet): runs none of this project's programs.
+    if (JSON.stringify(container.command) === JSON.stringify(["sleep", "infinity"])) return "image-holder";
     const layout = imageLayout(REPO_ROOT, dockerfile);
     const program = container.command?.[1] === undefined ? undefined : repoPathOf(layout, container.command[1]);
     if (container.command?.[0] === "node" && program === MODEL_FETCH) return "model-fetch";
@@ -242,7 +244,7 @@ describe("what the stack declares runs (plan -> containers on moto and the model
                 for (const pod of plannedPods(plan)) {
                     for (const container of allContainers(pod.spec)) {
                         const role = roleOf(plan, container);
-                        if (!["model-fetch", "worker", "python", "tf-serving", "triton"].includes(role)) {
+                        if (!["model-fetch", "worker", "python", "tf-serving", "triton", "image-holder"].includes(role)) {
                             unknown.push(`${pod.kind} ${pod.namespace}/${pod.name} ${container.name}: ${role}`);
                         }
                     }
