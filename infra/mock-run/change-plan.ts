@@ -170,14 +170,24 @@ export function planChange(before: readonly RecordedResource[], after: readonly 
         }
     }
 
-    // ---- Pair old and new by URN, then by alias.
+    // ---- Pair old and new by URN, then by alias (step_generator.go getOldResource: the resource's own URN first,
+    // then its aliases in order; the first one the old state holds is the resource it continues). One old resource
+    // continued by two new ones is an error there (GetDuplicateResourceAliasError / GetDuplicateResourceAliasedError:
+    // an alias another resource of the run also claims, or registers as its own URN), whatever the order.
     const beforeByUrn = new Map(before.map((r) => [r.urn, r]));
-    const claimed = new Set<string>();
+    const claimed = new Map<string, RecordedResource>();
     const pairs: Pair[] = [];
     for (const a of after) {
-        let b = beforeByUrn.get(a.urn);
-        if (b === undefined) b = (a.aliasUrns ?? []).map((u) => beforeByUrn.get(u)).find((o) => o !== undefined && !claimed.has(o.urn));
-        if (b !== undefined) claimed.add(b.urn);
+        let b = beforeByUrn.get(a.urn) ?? (a.aliasUrns ?? []).map((u) => beforeByUrn.get(u)).find((o) => o !== undefined);
+        const other = b === undefined ? undefined : claimed.get(b.urn);
+        if (b !== undefined && other !== undefined) {
+            problems.push(
+                `${a.type} ${a.name} and ${other.type} ${other.name} both continue ${b.urn} (own URN or alias): ` +
+                    "the engine refuses the run (duplicate resource alias)",
+            );
+            b = undefined;
+        }
+        if (b !== undefined) claimed.set(b.urn, a);
         pairs.push({ before: b, after: a, inputs: structuredClone(a.inputs) });
     }
     for (const b of before) if (!claimed.has(b.urn)) pairs.push({ before: b, op: "delete" });

@@ -450,6 +450,15 @@ describe("engine model (change-plan.ts)", () => {
         assert.match(planChange([repo(true, { options: { protect: true } })], []).problems.join(), /protected/);
     });
 
+    it("one old resource continued by two new ones (alias and URN, or two aliases) is refused, as the engine does", () => {
+        const old = ns("a:A");
+        const byAlias = (parent: string) => ({ ...ns(parent), aliasUrns: [old.urn] });
+        assert.match(planChange([old], [byAlias("b:B"), byAlias("c:C")]).problems.join(), /both continue .*duplicate resource alias/);
+        assert.match(planChange([old], [byAlias("b:B"), ns("a:A")]).problems.join(), /both continue .*duplicate resource alias/);
+        assert.match(planChange([old], [ns("a:A"), byAlias("b:B")]).problems.join(), /both continue .*duplicate resource alias/);
+        assert.deepStrictEqual(planChange([old], [byAlias("b:B")]).problems, []);
+    });
+
     it("an interface endpoint given two subnets of one zone is refused (DuplicateSubnetsInSameZone)", () => {
         const subnet = (name: string, zone: string) =>
             resource("aws:ec2/subnet:Subnet", name, {
