@@ -294,7 +294,7 @@ describe("GitHub workflows", () => {
             };
             // stdin from /dev/null: bash reads ~/.bashrc when its stdin is a socket (its rshd heuristic, SHLVL < 2),
             // and Node's default stdin pipe is a socketpair; a ~/.bashrc that prepends to PATH would hide the stand-in.
-            const result = spawnSync("bash", ["-e", "-c", step.run], {
+            const result = spawnSync("bash", ["--norc", "-e", "-c", step.run], {
                 cwd: dir,
                 env,
                 encoding: "utf8",
@@ -409,10 +409,13 @@ describe("GitHub workflows", () => {
                 });
             const output = path.join(dir, "output");
             fs.writeFileSync(output, "");
-            const result = spawnSync("bash", ["-e", "-c", step.run ?? ""], {
+            // --norc and stdin from /dev/null: bash must never source a ~/.bashrc (its rshd heuristic) that could put the
+            // real docker or sudo before the stand-ins; the disk step's `sudo rm -rf` must only ever reach the stand-in.
+            const result = spawnSync("bash", ["--norc", "-e", "-c", step.run ?? ""], {
                 cwd: REPO_ROOT,
                 env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, GITHUB_OUTPUT: output, ...env },
                 encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
             });
             return {
                 status: result.status,
@@ -477,12 +480,22 @@ describe("GitHub workflows", () => {
             assert.match(short.out, /Set the repository variable IMAGE_BUILD_RUNNER to a runner with at least 99999999 GiB free/);
             assert.doesNotMatch(short.seen, /^sudo/m, "a self-hosted runner's disk is left alone");
 
-            const hosted = runStep(step, { ...base, NEED_GIB: "99999999", HOSTED: "true", FAKE_ROOT: os.tmpdir() }, { docker, sudo });
+            // GitHub-hosted and short: the step removes FREEABLE (here two scratch directories, so the test can never
+            // delete anything else), then measures again.
+            const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "freeable-"));
+            const freeable = [path.join(scratch, "android"), path.join(scratch, "dotnet")];
+            for (const d of freeable) fs.mkdirSync(d);
+            const hosted = runStep(
+                step,
+                { ...base, NEED_GIB: "99999999", HOSTED: "true", FAKE_ROOT: os.tmpdir(), FREEABLE: freeable.join(" ") },
+                { docker, sudo: '"$@"' },
+            );
             assert.notEqual(hosted.status, 0);
-            assert.match(
-                hosted.seen,
-                /^sudo rm -rf \/usr\/local\/lib\/android \/usr\/share\/dotnet /m,
-                "GitHub-hosted: preinstalled SDKs go first",
+            assert.match(hosted.seen, new RegExp(`^sudo rm -rf ${freeable.join(" ")}$`, "m"));
+            for (const d of freeable) assert.equal(fs.existsSync(d), false, `${d} removed`);
+            assert.equal(
+                step.env?.FREEABLE,
+                "/usr/local/lib/android /usr/share/dotnet /opt/ghc /usr/local/.ghcup /opt/hostedtoolcache/CodeQL",
             );
 
             const steps = up.steps ?? [];
