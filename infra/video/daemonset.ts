@@ -19,6 +19,7 @@ import {
 } from "../kube/common";
 import { modelFetchInitContainer, WORKER_ENTRYPOINT } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
+import { ROLLOUT_ALLOWANCES, rolloutTimeoutSeconds, timeoutString, VIDEO_MAX_UNAVAILABLE_PERCENT } from "./rollout";
 
 export const WORKER_METRICS_PORT = 9102;
 export const WORKER_SCRATCH_MOUNT = "/scratch";
@@ -64,6 +65,11 @@ export interface VideoInferenceArgs {
     scratchSizeLimit?: string;
     /** emptyDir limit for the model; default 4Gi. */
     modelVolumeSizeLimit?: string;
+    /**
+     * Most nodes the DaemonSet runs on: the video node group's maximum size. Sizes how long `pulumi up` waits
+     * for a rollout over them (infra/video/rollout.ts). Required.
+     */
+    maxNodes: number;
     /** Time a pod gets after SIGTERM to hand its jobs back; default 120. */
     terminationGracePeriodSeconds?: number;
     /** Seconds TF Serving may take to load the model before the pod is restarted; default 600. */
@@ -142,13 +148,24 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
             restartPolicy: "Always",
         };
 
+        const worker = workerContainer(args, res.worker);
+        const terminationGracePeriodSeconds = args.terminationGracePeriodSeconds ?? 120;
+        // A rollout replaces a quarter of the nodes at a time; `pulumi up` waits for all of them, each step at its budget.
+        const rolloutTimeout = timeoutString(
+            rolloutTimeoutSeconds(args.maxNodes, VIDEO_MAX_UNAVAILABLE_PERCENT, {
+                terminationGraceSeconds: terminationGracePeriodSeconds,
+                ...ROLLOUT_ALLOWANCES,
+                modelLoadSeconds: probeBudgetSeconds(modelServer.startupProbe),
+                workerReadySeconds: probeBudgetSeconds(worker.readinessProbe),
+            }),
+        );
         const ds = new k8s.apps.v1.DaemonSet(
             `${name}-daemonset`,
             {
                 metadata: { name: "video-inference", namespace: namespaceName, labels: labels.all },
                 spec: {
                     selector: { matchLabels: labels.selector },
-                    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+                    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: `${VIDEO_MAX_UNAVAILABLE_PERCENT}%` } },
                     template: {
                         metadata: {
                             labels: labels.all,
@@ -164,7 +181,7 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
                             nodeSelector: args.scheduling.nodeSelector,
                             tolerations: args.scheduling.tolerations,
                             priorityClassName: args.priorityClassName,
-                            terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 120,
+                            terminationGracePeriodSeconds,
                             securityContext: podSecurityContext(),
                             initContainers: [
                                 modelFetchInitContainer({
@@ -176,7 +193,7 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
                                 }),
                                 modelServer,
                             ],
-                            containers: [workerContainer(args, res.worker)],
+                            containers: [worker],
                             volumes: [
                                 { name: VOLUMES.models, emptyDir: { sizeLimit: args.modelVolumeSizeLimit ?? "4Gi" } },
                                 { name: VOLUMES.batching, configMap: { name: batching.metadata.name } },
@@ -187,7 +204,7 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
                     },
                 },
             },
-            inNamespace,
+            { ...inNamespace, customTimeouts: { create: rolloutTimeout, update: rolloutTimeout } },
         );
 
         const prePull = new k8s.apps.v1.DaemonSet(
@@ -260,7 +277,23 @@ export function modelServerPrePull(
     };
 }
 
+/** How long a probe lets a container take before it gives up on it: failureThreshold x periodSeconds (Kubernetes' defaults 3 and 10). */
+function probeBudgetSeconds(probe: pulumi.Input<k8s.types.input.core.v1.Probe | undefined>): number {
+    // The probes are literal objects built in this module (tfServingContainer, workerContainer).
+    const { periodSeconds = 10, failureThreshold = 3 } = (probe ?? {}) as { periodSeconds?: unknown; failureThreshold?: unknown };
+    if (probe === undefined || typeof periodSeconds !== "number" || typeof failureThreshold !== "number") {
+        throw new Error("a rollout budget needs a probe with literal periodSeconds and failureThreshold");
+    }
+    return failureThreshold * periodSeconds;
+}
+
 function validateWorkerSettings(args: VideoInferenceArgs): void {
+    if (!Number.isInteger(args.maxNodes) || args.maxNodes < 1) {
+        throw new pulumi.InputPropertyError({
+            propertyPath: "maxNodes",
+            reason: `maxNodes must be a positive integer (the video node group's maximum size), got ${args.maxNodes}`,
+        });
+    }
     const w = args.worker;
     const positiveInts = {
         batchSize: w.batchSize,

@@ -154,6 +154,7 @@ export class VideoPipeline extends pulumi.ComponentResource {
                 modelServerImage: args.modelServerImage,
                 scheduling: args.scheduling,
                 accelerator: args.accelerator,
+                maxNodes: video.nodes.sizing.maxSize,
                 model: { name: video.modelName, uri: video.modelUri },
                 batching: { maxBatchSize: video.batchSize, ...BATCHING },
                 worker: {

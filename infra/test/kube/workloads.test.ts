@@ -101,6 +101,7 @@ const videoArgs = (profile: "inf2" | "cpu"): VideoInferenceArgs => ({
     modelServerImage: pulumi.output(`123456789012.dkr.ecr.us-west-2.amazonaws.com/tf-serving-${profile}:1`),
     scheduling: { nodeSelector: nodeSelector("video", profile), tolerations: tolerations("video", profile) },
     accelerator: profile === "inf2" ? { resourceName: "aws.amazon.com/neuron", count: 1 } : undefined,
+    maxNodes: 4,
     model: { name: "ssd", uri: "s3://models/ssd_mobilenet_v2/", version: 1 },
     batching: { maxBatchSize: 8, batchTimeoutMicros: 5000, numBatchThreads: 4, maxEnqueuedBatches: 16 },
     worker: {
@@ -228,7 +229,8 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const matchLabels = ((ds.inputs.spec as Obj).selector as Obj).matchLabels as Record<string, string>;
             assert.ok(selects(matchLabels, podLabels(ds)), "the DaemonSet selects its pod template");
             assert.notEqual(spec.hostNetwork, true);
-            assert.deepEqual((ds.inputs.spec as Obj).updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } });
+            // A quarter of the nodes at a time (infra/video/rollout.ts; the stack test checks the await covers it).
+            assert.deepEqual((ds.inputs.spec as Obj).updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%" } });
             assert.equal(spec.terminationGracePeriodSeconds, 120);
             assert.deepEqual(podSpec(videoDaemonSet("video-cpu")).nodeSelector, nodeSelector("video", "cpu"));
         });
@@ -488,6 +490,10 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.throws(
                 () => new VideoInferenceDaemonSet("bad-nodes", { ...base, scheduling: { nodeSelector: {}, tolerations: [] } }, bad),
                 /bad-nodes \(VideoInferenceDaemonSet\): scheduling\.nodeSelector is empty/,
+            );
+            assert.throws(
+                () => new VideoInferenceDaemonSet("no-nodes", { ...base, maxNodes: 0 }, bad),
+                /maxNodes must be a positive integer \(the video node group's maximum size\), got 0/,
             );
         });
     });
