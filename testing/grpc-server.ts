@@ -21,6 +21,7 @@ import {
     H2_WINDOW_BYTES,
     MessageCollector,
     parseGrpcTimeout,
+    ReceiveBufferPool,
 } from "../worker/model-client/grpc/protocol";
 
 /** Thrown by a handler to answer with a gRPC status other than OK. */
@@ -51,6 +52,17 @@ export class RawHttpAnswer extends Error {
 
 /** Request message in, reply message out (as segments); anything thrown that is not a GrpcStatusError is INTERNAL. */
 export type UnaryHandler = (request: Buffer) => Buffer[] | Promise<Buffer[]>;
+
+export interface GrpcServerOptions {
+    /** Largest request accepted; default 256 MiB. */
+    maxMessageBytes?: number;
+    /**
+     * Receive big requests (256 KiB and more) into reused buffers instead of a fresh allocation per call
+     * (for the emulators, which take multi-MB tensors back to back). The request a handler gets is then
+     * only valid until the handler settles: it must not keep views of it, nor return them in its reply.
+     */
+    reuseRequestBuffers?: boolean;
+}
 
 export interface GrpcServer {
     readonly port: number;
@@ -85,6 +97,7 @@ function handleStream(
     headers: IncomingHttpHeaders,
     handlers: ReadonlyMap<string, UnaryHandler>,
     maxMessageBytes: number,
+    requestBuffers: ReceiveBufferPool | undefined,
 ): void {
     stream.on("error", () => {
         // A client that cancels or disconnects: nothing to answer.
@@ -112,7 +125,12 @@ function handleStream(
             : setTimeout(() => respondWithStatus(stream, GrpcCode.DEADLINE_EXCEEDED, "Deadline Exceeded"), timeoutMs);
     stream.once("close", () => clearTimeout(deadline));
 
-    const collector = new MessageCollector(maxMessageBytes, "request message");
+    const collector = new MessageCollector(maxMessageBytes, "request message", requestBuffers);
+    // A reused request buffer goes back once the handler has settled (or the call ended without one).
+    let handlerRunning = false;
+    stream.once("close", () => {
+        if (!handlerRunning) collector.release();
+    });
     stream.on("data", (chunk: Buffer) => {
         const tooBig = collector.push(chunk);
         if (tooBig) {
@@ -134,8 +152,13 @@ function handleStream(
             respondWithStatus(stream, e.code ?? GrpcCode.INTERNAL, e.message);
             return;
         }
+        handlerRunning = true;
         Promise.resolve()
             .then(() => handler(request))
+            .finally(() => {
+                handlerRunning = false;
+                collector.release();
+            })
             .then(
                 (reply) => {
                     if (!stream.headersSent) respondWithMessage(stream, reply);
@@ -156,8 +179,10 @@ export function startGrpcServer(
     host: string,
     port: number,
     handlers: ReadonlyMap<string, UnaryHandler>,
-    maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
+    options: GrpcServerOptions = {},
 ): Promise<GrpcServer> {
+    const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const requestBuffers = options.reuseRequestBuffers === true ? new ReceiveBufferPool() : undefined;
     const sessions = new Set<Http2Session>();
     const server: Http2Server = createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
     server.on("connection", (socket: Socket) => socket.setNoDelay(true));
@@ -173,7 +198,7 @@ export function startGrpcServer(
             // Session already closing.
         }
     });
-    server.on("stream", (stream, headers) => handleStream(stream, headers, handlers, maxMessageBytes));
+    server.on("stream", (stream, headers) => handleStream(stream, headers, handlers, maxMessageBytes, requestBuffers));
     return new Promise((resolve, reject) => {
         server.once("error", (err) => reject(new Error(`could not listen for gRPC on ${host}:${port}: ${err.message}`)));
         server.listen(port, host, () => {

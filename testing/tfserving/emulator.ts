@@ -577,7 +577,10 @@ export async function startTfServingEmulator(options: TfServingEmulatorOptions =
     const server = new ModelServer(options);
     let grpc: GrpcServer;
     try {
-        grpc = await startGrpcServer(host, options.grpcPort ?? 0, grpcHandlers(server, options.outputEncoding ?? "tensor_content"));
+        // Replies never reference request bytes, so big requests may land in reused buffers.
+        grpc = await startGrpcServer(host, options.grpcPort ?? 0, grpcHandlers(server, options.outputEncoding ?? "tensor_content"), {
+            reuseRequestBuffers: true,
+        });
     } catch (err) {
         throw new Error(`emulator ${(err as Error).message}`, { cause: err });
     }

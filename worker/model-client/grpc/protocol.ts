@@ -69,32 +69,100 @@ export class GrpcFramingError extends Error {
 }
 
 /**
+ * Reusable receive buffers for big messages (a server's multi-MB requests): a message of at least
+ * `minBytes` is copied into one of these as its chunks arrive instead of being concatenated into a
+ * fresh allocation at the end, so a stream of large requests does not allocate (and page in, and make
+ * the GC chase) megabytes per call. Keeps at most `maxFree` buffers.
+ */
+export class ReceiveBufferPool {
+    private readonly free: Buffer[] = [];
+    constructor(
+        readonly minBytes = 256 * 1024,
+        private readonly maxFree = 4,
+    ) {}
+    take(bytes: number): Buffer {
+        const i = this.free.findIndex((b) => b.length >= bytes);
+        if (i >= 0) return this.free.splice(i, 1)[0];
+        return Buffer.allocUnsafeSlow(bytes);
+    }
+    give(buffer: Buffer): void {
+        if (this.free.length < this.maxFree && !this.free.includes(buffer)) this.free.push(buffer);
+    }
+}
+
+/**
  * Collects DATA chunks and splits them into messages once the stream ends (one concat; a single
- * chunk is used as is). Fails early once more than `maxMessageBytes` (+prefix) has arrived.
+ * chunk is used as is). Fails early once more than `maxMessageBytes` (+prefix) has arrived. With a
+ * ReceiveBufferPool, a big message whose length prefix has arrived is copied into a pooled buffer as
+ * it comes; the messages are then views of that buffer until `release()` gives it back.
  */
 export class MessageCollector {
     private readonly chunks: Buffer[] = [];
     private received = 0;
+    /** The pooled buffer (`owned`) whose first bytes (`target`) the stream is copied into, from its first byte. */
+    private owned: Buffer | undefined;
+    private target: Buffer | undefined;
 
     constructor(
         private readonly maxMessageBytes: number,
         private readonly what: string,
+        private readonly pool?: ReceiveBufferPool,
     ) {}
 
     /** Returns an error (and keeps nothing more) once the limit is passed. */
     push(chunk: Buffer): GrpcFramingError | undefined {
+        const at = this.received;
         this.received += chunk.length;
         if (this.received > this.maxMessageBytes + MESSAGE_PREFIX_BYTES) {
             this.chunks.length = 0;
+            this.release();
             return new GrpcFramingError(`${this.what} larger than the limit of ${this.maxMessageBytes} bytes`, GrpcCode.RESOURCE_EXHAUSTED);
         }
+        const target = this.target;
+        if (target !== undefined) {
+            if (this.received <= target.length) {
+                chunk.copy(target, at);
+                return undefined;
+            }
+            // More than the first message announced (a second message): back to plain chunks.
+            this.chunks.push(Buffer.from(target.subarray(0, at)), chunk);
+            this.release();
+            return undefined;
+        }
         this.chunks.push(chunk);
+        if (this.pool !== undefined && at < MESSAGE_PREFIX_BYTES && this.received >= MESSAGE_PREFIX_BYTES) this.startPooled();
         return undefined;
+    }
+
+    /** Gives the pooled buffer back: the messages returned earlier must not be read after this. */
+    release(): void {
+        if (this.owned !== undefined) this.pool?.give(this.owned);
+        this.owned = undefined;
+        this.target = undefined;
+    }
+
+    /** Once the first prefix is in: a big, uncompressed message within the limit moves into a pooled buffer. */
+    private startPooled(): void {
+        const pool = this.pool as ReceiveBufferPool;
+        const head = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.received);
+        const length = head.readUInt32BE(1);
+        if (head[0] !== 0 || length > this.maxMessageBytes || length + MESSAGE_PREFIX_BYTES < pool.minBytes) return;
+        if (head.length > length + MESSAGE_PREFIX_BYTES) return; // more than one message in hand already
+        const owned = pool.take(length + MESSAGE_PREFIX_BYTES);
+        this.owned = owned;
+        this.target = owned.subarray(0, length + MESSAGE_PREFIX_BYTES);
+        head.copy(this.target, 0);
+        this.chunks.length = 0;
     }
 
     /** Every message in the stream; throws GrpcFramingError on a compressed or truncated message. */
     messages(): Buffer[] {
-        const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.received);
+        const all =
+            this.target !== undefined
+                ? this.target.subarray(0, this.received)
+                : this.chunks.length === 1
+                  ? this.chunks[0]
+                  : Buffer.concat(this.chunks, this.received);
         const out: Buffer[] = [];
         let pos = 0;
         while (pos < all.length) {
