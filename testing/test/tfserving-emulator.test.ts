@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { spawnTfServingEmulator } from "../spawn";
-import { startTfServingEmulator, type TfServingEmulator } from "../tfserving/emulator";
+import { serviceDelay, startTfServingEmulator, type TfServingEmulator } from "../tfserving/emulator";
 import { parseEmulatorArgs } from "../tfserving/emulator-main";
 import { createModelClient, ModelState, tensorFromInt32, waitForModelAvailable } from "../../worker/model-client/tfserving";
 
@@ -158,5 +158,22 @@ describe("emulator request log", () => {
             startTfServingEmulator({ maxRecordedRequests: -1 }),
             /maxRecordedRequests must be a whole number >= 0, got -1/,
         );
+    });
+});
+
+describe("emulator service time", () => {
+    it("waits at least the injected time, without spinning on the CPU the benchmarks share", async () => {
+        await serviceDelay(1); // first call compiles
+        const cpu0 = process.cpuUsage();
+        for (let i = 0; i < 10; i++) {
+            const start = performance.now();
+            await serviceDelay(5);
+            const waited = performance.now() - start;
+            assert.ok(waited >= 5, `waited ${waited.toFixed(3)} ms for a 5 ms service time`);
+        }
+        const cpu = process.cpuUsage(cpu0);
+        // A delay finished by yielding in a loop burns about a millisecond of CPU per call.
+        const cpuMs = (cpu.user + cpu.system) / 1000;
+        assert.ok(cpuMs < 5, `10 delays of 5 ms used ${cpuMs.toFixed(1)} ms of CPU`);
     });
 });
