@@ -74,6 +74,7 @@ const cluster = new Cluster(
         privateSubnetIds: network.privateSubnetIds,
         publicSubnetIds: network.publicSubnetIds,
         adminPrincipalArns: config.cluster.adminPrincipalArns,
+        ...(config.cluster.previewRoleArn !== undefined ? { previewRoleArn: config.cluster.previewRoleArn } : {}),
         stackTags,
         logTypes: config.cluster.logTypes,
         publicAccessCidrs: config.cluster.publicAccessCidrs,

@@ -35,10 +35,11 @@ export function worldAfter(run: MockRunResult, world: MockWorld = {}): MockWorld
     const clusterName = String(cluster.inputs.name);
     const provider = run.resources.find((r) => r.type === "pulumi:providers:aws");
     const tags = recordOf(recordOf(provider?.inputs.defaultTags).tags) as Record<string, string>;
-    const entries = Object.values(recordOf(cluster.inputs.accessEntries)).map((e) => ({
-        principalArn: String(recordOf(e).principalArn),
-        tags,
-    }));
+    // The component's admin entries and the stack's own aws.eks.AccessEntry resources (the preview role's).
+    const entries = [
+        ...Object.values(recordOf(cluster.inputs.accessEntries)).map((e) => String(recordOf(e).principalArn)),
+        ...run.resources.filter((r) => r.type === "aws:eks/accessEntry:AccessEntry").map((r) => String(r.inputs.principalArn)),
+    ].map((principalArn) => ({ principalArn, tags }));
     return {
         ...world,
         clusters: {

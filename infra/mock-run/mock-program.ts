@@ -7,6 +7,7 @@ import type { RecordedResource } from "./mock-run";
 import {
     MOCK_ACCOUNT,
     MOCK_CALLER_ARN,
+    mockCallerIdentity,
     MOCK_EC2_QUOTAS,
     MockWorld,
     NAME_PROPERTY,
@@ -379,8 +380,8 @@ const mocks: pulumi.runtime.Mocks = {
         calls.add(args.token);
         switch (args.token) {
             case "aws:index/getCallerIdentity:getCallerIdentity":
-                // An assumed-role session, as in CI and SSO: the principal is the role that issued it.
-                return { accountId: ACCOUNT, arn: world.callerArn ?? MOCK_CALLER_ARN, userId: "AROAMOCKDEPLOYER:session", id: ACCOUNT };
+                // An assumed-role session by default, as in CI and SSO: the principal is the role that issued it.
+                return mockCallerIdentity(world.callerArn ?? MOCK_CALLER_ARN);
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
             case "aws:index/getRegion:getRegion":

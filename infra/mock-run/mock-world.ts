@@ -8,6 +8,26 @@ export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_CALLER_ARN = `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/Deployer/session`;
 
 /**
+ * What sts:GetCallerIdentity answers for a caller ARN, as AWS shapes it: the account is the ARN's, and UserId is
+ * `<role id>:<session name>` for an assumed-role session (the ARN names the role without its path), the user's
+ * id for an IAM user (AROA/AIDA + 17 characters, derived from the ARN here).
+ */
+export function mockCallerIdentity(arn: string): { accountId: string; arn: string; userId: string; id: string } {
+    const uniqueId = (prefix: string, of: string) => prefix + createHash("sha256").update(of).digest("hex").slice(0, 17).toUpperCase();
+    const session = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/([^/]+)$/.exec(arn);
+    if (session) {
+        const [, account, role, name] = session as unknown as [string, string, string, string];
+        return { accountId: account, arn, userId: `${uniqueId("AROA", `${account}:${role}`)}:${name}`, id: account };
+    }
+    const user = /^arn:aws[a-z-]*:iam::(\d{12}):user\/(?:[^/]+\/)*([^/]+)$/.exec(arn);
+    if (user) {
+        const [, account, name] = user as unknown as [string, string, string];
+        return { accountId: account, arn, userId: uniqueId("AIDA", `${account}:${name}`), id: account };
+    }
+    throw new Error(`mock caller ${arn}: expected an assumed-role session or an IAM user ARN (what GetCallerIdentity returns)`);
+}
+
+/**
  * The property that holds each resource type's AWS name. A resource given that input gets exactly
  * that name; without it the provider auto-names it `<resource name>-<7 random hex>`.
  */

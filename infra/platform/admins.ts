@@ -36,6 +36,40 @@ export function samePrincipal(a: string, b: string): boolean {
     return pa !== undefined && pb !== undefined && pa.account === pb.account && pa.kind === pb.kind && pa.name === pb.name;
 }
 
+/**
+ * Why previewRoleArn cannot get the preview's read-only access entry, or undefined when it can. EKS keeps one
+ * access entry per principal (CreateAccessEntry answers ResourceInUseException for a second one), so the
+ * preview role must be none of: the deploying principal (EKS's bootstrap entry for the cluster creator, and the
+ * preview role must not be the one that writes), a principal this stack makes an admin, or a principal that
+ * already has an entry on the live cluster that this stack did not make.
+ */
+export function previewRoleProblem(
+    previewRoleArn: string,
+    callerArn: string,
+    adminArns: readonly string[],
+    clusterName: string,
+    existing: ExistingEntry | undefined,
+): string | undefined {
+    const value = `previewRoleArn is '${previewRoleArn}'`;
+    if (samePrincipal(previewRoleArn, callerArn))
+        return (
+            `${value}, the principal deploying this stack (caller ${callerArn}). EKS gives the cluster's creator an admin access ` +
+            `entry of its own (bootstrapClusterCreatorAdminPermissions) and a principal has one access entry, so the preview's ` +
+            `entry would fail with ResourceInUseException; and the preview role must be read-only. Use a separate role for the ` +
+            `pull-request preview (README, "Review and deploy"), or leave previewRoleArn empty`
+        );
+    const admin = adminArns.find((arn) => samePrincipal(arn, previewRoleArn));
+    if (admin !== undefined)
+        return `${value}, which clusterAdminPrincipalArns lists too ('${admin}'); a principal has one access entry, and the preview role must stay read-only: use separate roles`;
+    if (existing !== undefined && !existing.managedByThisStack)
+        return (
+            `${value}, which already has an access entry on cluster ${clusterName} not made by this stack (the cluster creator's, ` +
+            `or one made by hand); a principal has one access entry, so the preview's would fail with ResourceInUseException. ` +
+            `Use another role, or remove that entry (aws eks delete-access-entry --cluster-name ${clusterName} --principal-arn ${previewRoleArn})`
+        );
+    return undefined;
+}
+
 /** An access entry that exists on the live cluster for a listed principal. */
 export interface ExistingEntry {
     /** Made by this stack (carries its project/stack tags), so it stays declared. */

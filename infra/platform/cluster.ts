@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as pulumi from "@pulumi/pulumi";
-import { ExistingEntry, planAdminEntries } from "./admins";
+import { ExistingEntry, planAdminEntries, previewRoleProblem } from "./admins";
 
 export interface ClusterArgs {
     /** The EKS cluster's name (`<project>-<stack>`). */
@@ -23,6 +23,8 @@ export interface ClusterArgs {
     publicSubnetIds: pulumi.Input<string>[];
     /** Given cluster-admin; the cluster creator (EKS's bootstrap entry) is skipped, see admins.ts. */
     adminPrincipalArns: string[];
+    /** The PR preview's role (previewRoleArn): refused if it is the deployer or already has an entry (admins.ts). */
+    previewRoleArn?: string;
     /** Tags the stack's AWS provider puts on everything (to tell this stack's access entries from others). */
     stackTags: Record<string, string>;
     /** Control-plane log types sent to CloudWatch Logs. */
@@ -135,9 +137,11 @@ export class Cluster extends pulumi.ComponentResource {
         const [caller, clusters] = await Promise.all([aws.getCallerIdentity({}, child), aws.eks.getClusters({}, child)]);
         const exists = clusters.names.includes(args.clusterName);
         const existing = new Map<string, ExistingEntry>();
+        // The preview role's entry is checked alongside (declared by PreviewAccess, see previewRoleProblem).
+        const lookedUp = [...args.adminPrincipalArns, ...(args.previewRoleArn !== undefined ? [args.previewRoleArn] : [])];
         if (exists) {
             await Promise.all(
-                args.adminPrincipalArns.map(async (principalArn) => {
+                lookedUp.map(async (principalArn) => {
                     let entry: aws.eks.GetAccessEntryResult;
                     try {
                         entry = await aws.eks.getAccessEntry({ clusterName: args.clusterName, principalArn }, child);
@@ -145,8 +149,9 @@ export class Cluster extends pulumi.ComponentResource {
                         // No entry for this principal: this stack creates it. Anything else (AccessDenied, throttling,
                         // a network error) must stop the deploy: taking it for "no entry" would drop a live entry.
                         if (isAccessEntryNotFound(err)) return;
+                        const key = args.adminPrincipalArns.includes(principalArn) ? "clusterAdminPrincipalArns" : "previewRoleArn";
                         throw new Error(
-                            `clusterAdminPrincipalArns: cannot read the access entry of ${principalArn} in cluster ${args.clusterName} ` +
+                            `${key}: cannot read the access entry of ${principalArn} in cluster ${args.clusterName} ` +
                                 `(eks:DescribeAccessEntry): ${errorMessage(err)}`,
                             { cause: err },
                         );
@@ -157,6 +162,16 @@ export class Cluster extends pulumi.ComponentResource {
                     existing.set(principalArn, { managedByThisStack: Object.entries(args.stackTags).every(([k, v]) => tags[k] === v) });
                 }),
             );
+        }
+        if (args.previewRoleArn !== undefined) {
+            const problem = previewRoleProblem(
+                args.previewRoleArn,
+                caller.arn,
+                args.adminPrincipalArns,
+                args.clusterName,
+                existing.get(args.previewRoleArn),
+            );
+            if (problem !== undefined) throw new Error(problem);
         }
         const plan = planAdminEntries(args.adminPrincipalArns, caller.arn, exists, existing);
         for (const reason of plan.skipped) pulumi.log.info(`clusterAdminPrincipalArns: not declaring ${reason}`, this);

@@ -6,6 +6,9 @@ import * as assert from "node:assert/strict";
 import { ConfigError, RawConfig, parseConfig } from "../../config/config";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../../mock-run/mock-run";
 import { listStacks, stackClusterName } from "../../plan/stacks";
+import { worldAfter } from "../../mock-run/live-world";
+import { mockCallerIdentity } from "../../mock-run/mock-world";
+import { previewRoleProblem } from "../../platform/admins";
 import { PREVIEW_GROUP } from "../../platform/preview-access";
 import { isKubernetesObjectType, validateKubernetesObject } from "../support/k8s-schema";
 
@@ -225,5 +228,67 @@ describe("config: previewRoleArn", () => {
             found.some((p) => /previewRoleArn is '.*', which clusterAdminPrincipalArns lists too/.test(p)),
             found.join("\n"),
         );
+    });
+});
+
+describe("previewRoleArn against the deploying principal and the cluster's live access entries", function () {
+    this.timeout(180_000);
+    // The preview role's own session, as GetCallerIdentity reports it (the session ARN drops the role's path /ci/).
+    const previewSession = "arn:aws:sts::123456789012:assumed-role/eks-inference-preview/GitHubActions";
+    const deployer = "arn:aws:sts::123456789012:assumed-role/eks-inference-deploy/GitHubActions";
+    const stackTags = { project: "eks-inference", stack: "dev", "managed-by": "pulumi" };
+
+    it("the mocked caller identity is shaped as STS answers (account of the ARN, role id:session, user id)", () => {
+        const session = mockCallerIdentity("arn:aws:sts::111122223333:assumed-role/deploy/run-9");
+        assert.equal(session.accountId, "111122223333");
+        assert.match(session.userId, /^AROA[0-9A-F]{17}:run-9$/);
+        assert.match(mockCallerIdentity("arn:aws:iam::111122223333:user/people/alice").userId, /^AIDA[0-9A-F]{17}$/);
+        assert.throws(() => mockCallerIdentity("arn:aws:iam::111122223333:role/deploy"), /assumed-role session or an IAM user/);
+    });
+
+    it("names the problem: the deployer (role path ignored), an admin, an entry this stack did not make; else none", () => {
+        assert.match(
+            previewRoleProblem(PREVIEW_ROLE, previewSession, [], "eks-inference-dev", undefined) ?? "",
+            /^previewRoleArn is 'arn:aws:iam::123456789012:role\/ci\/eks-inference-preview', the principal deploying this stack \(caller arn:aws:sts::123456789012:assumed-role\/eks-inference-preview\/GitHubActions\)\. .*ResourceInUseException/,
+        );
+        assert.equal(previewRoleProblem(PREVIEW_ROLE, deployer, [], "eks-inference-dev", undefined), undefined);
+        assert.equal(
+            previewRoleProblem(PREVIEW_ROLE, "arn:aws:sts::111122223333:assumed-role/eks-inference-preview/x", [], "c", undefined),
+            undefined,
+            "a role of the same name in another account is another principal",
+        );
+        assert.match(
+            previewRoleProblem(PREVIEW_ROLE, deployer, ["arn:aws:iam::123456789012:role/eks-inference-preview"], "c", undefined) ?? "",
+            /which clusterAdminPrincipalArns lists too/,
+        );
+        assert.match(
+            previewRoleProblem(PREVIEW_ROLE, deployer, [], "eks-inference-dev", { managedByThisStack: false }) ?? "",
+            /already has an access entry on cluster eks-inference-dev not made by this stack.*aws eks delete-access-entry --cluster-name eks-inference-dev --principal-arn arn:aws:iam::123456789012:role\/ci\/eks-inference-preview/,
+        );
+        assert.equal(previewRoleProblem(PREVIEW_ROLE, deployer, [], "c", { managedByThisStack: true }), undefined);
+    });
+
+    it("a preview (and so an up) deployed by the preview role itself is refused up front, naming key and value", async () => {
+        await assert.rejects(
+            runStackUnderMocks("dev", { preview: true, config: { previewRoleArn: PREVIEW_ROLE }, world: { callerArn: previewSession } }),
+            /previewRoleArn is 'arn:aws:iam::123456789012:role\/ci\/eks-inference-preview', the principal deploying this stack/,
+        );
+    });
+
+    it("an existing cluster where the preview role already holds an entry this stack did not make is refused; its own entry is kept", async () => {
+        await assert.rejects(
+            runStackUnderMocks("dev", {
+                config: { previewRoleArn: PREVIEW_ROLE },
+                world: { callerArn: deployer, accessEntries: { "eks-inference-dev": [{ principalArn: PREVIEW_ROLE, tags: {} }] } },
+            }),
+            /previewRoleArn is '.*', which already has an access entry on cluster eks-inference-dev not made by this stack/,
+        );
+        // The second `up`: the account as the first left it (the preview entry carries the stack's tags).
+        const first = await runStackUnderMocks("dev", { config: { previewRoleArn: PREVIEW_ROLE }, world: { callerArn: deployer } });
+        const world = worldAfter(first, { callerArn: deployer });
+        assert.deepEqual(world.accessEntries?.["eks-inference-dev"]?.find((e) => e.principalArn === PREVIEW_ROLE)?.tags, stackTags);
+        const again = await runStackUnderMocks("dev", { config: { previewRoleArn: PREVIEW_ROLE }, world });
+        const entry = again.resources.find((r) => r.type === "aws:eks/accessEntry:AccessEntry");
+        assert.equal(entry?.inputs.principalArn, PREVIEW_ROLE);
     });
 });
