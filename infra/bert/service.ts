@@ -21,11 +21,19 @@ export function bertTarget(bert: Pick<BertConfig, "accelerator">): "cpu" | "neur
     return bert.accelerator === "cpu" ? "cpu" : "neuronx";
 }
 
-/** Where the serving pods read the model: the user's prefix (as a key prefix) or the stack's own key. */
-function modelLocation(bert: BertConfig, modelsBucket: ModelsBucket): { bucket: pulumi.Input<string>; prefix: string } {
+/**
+ * Where the serving pods read the model: the user's prefix (as a key prefix) or archive (legacy tf-serving, one
+ * object), or the stack's own key. An https archive (legacy tf-serving) needs no S3 read; the serving role then
+ * keeps read access to the stack's own models bucket key only (a role policy needs a statement).
+ */
+function modelLocation(bert: BertConfig, modelsBucket: ModelsBucket): { bucket: pulumi.Input<string>; prefix: string; objectKey?: string } {
     if (bert.modelS3 !== undefined) {
-        const prefix = bert.modelS3.prefix;
-        return { bucket: bert.modelS3.bucket, prefix: prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/` };
+        const { bucket, prefix, objectKey } = bert.modelS3;
+        return {
+            bucket,
+            prefix: prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`,
+            ...(objectKey !== undefined ? { objectKey } : {}),
+        };
     }
     return {
         bucket: modelsBucket.bucket.bucket,
@@ -67,7 +75,7 @@ export interface BertServiceArgs {
 export class BertService extends pulumi.ComponentResource {
     readonly modelsBucket: ModelsBucket;
     /** Where the pods serve from (and the compile Job writes, when the stack builds the model). */
-    readonly model: { bucket: pulumi.Input<string>; prefix: string };
+    readonly model: { bucket: pulumi.Input<string>; prefix: string; objectKey?: string };
     readonly servingRole: aws.iam.Role;
     readonly modelBuilderRole?: aws.iam.Role;
     readonly server: BertTritonService | BertInferenceService;
@@ -89,7 +97,7 @@ export class BertService extends pulumi.ComponentResource {
         this.modelsBucket = new ModelsBucket(`${name}-models`, { protectData: args.config.protectData }, child);
         const model = modelLocation(bert, this.modelsBucket);
         this.model = model;
-        const buildsModel = bert.server === "triton" && bert.modelS3 === undefined;
+        const buildsModel = bert.server === "triton" && bert.modelUri === undefined;
 
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         const serving = podIdentityRole(
@@ -99,7 +107,7 @@ export class BertService extends pulumi.ComponentResource {
                 identity: BERT_SERVING_IDENTITY,
                 policy: pulumi
                     .all([partition, model.bucket])
-                    .apply(([part, bucket]) => JSON.stringify(bertServingPolicy(part, { bucket, prefix: model.prefix }))),
+                    .apply(([part, bucket]) => JSON.stringify(bertServingPolicy(part, { ...model, bucket }))),
                 dependsOn: args.podIdentityDependsOn,
             },
             formerRole,

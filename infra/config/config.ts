@@ -272,7 +272,7 @@ export const CONFIG_KEYS = {
         type: "string",
         default: "",
         description:
-            "Your own compiled model instead of the one the stack builds: s3://bucket/prefix/ (triton: manifest.json and model-b<N>.pt files; tf-serving, required: the Neuron SavedModel).",
+            "Your own compiled model instead of the one the stack builds. triton: s3://bucket/prefix/ holding manifest.json and the model-b<N>.pt files. tf-serving (required): the Neuron SavedModel, fetched by model-fetch like videoModelUri: an s3:// prefix, or an s3:// or https:// .tar.gz/.tgz/.tar archive.",
     },
     bertModelName: {
         type: "string",
@@ -553,12 +553,6 @@ function readModelUri(r: Reader, key: ConfigKey, uri: string): S3Location | unde
         case "s3-prefix":
             return { bucket: source.bucket, prefix: source.prefix };
     }
-}
-
-export function parseS3Uri(uri: string): S3Location | undefined {
-    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
-    if (!m) return undefined;
-    return { bucket: m[1] as string, prefix: m[2] ?? "" };
 }
 
 function readAccelerated(r: Reader, workload: Workload, enabled: boolean, warnings: string[]): AcceleratedGroupConfig {
@@ -891,6 +885,7 @@ export interface BertConfig {
     batchSizes: number[];
     /** The user's own compiled model; undefined means the stack builds it. */
     modelUri?: string;
+    /** Where modelUri is in S3 (a prefix, or with legacy tf-serving one archive); undefined for an https archive. */
     modelS3?: S3Location;
     modelName: string;
     replicas: number;
@@ -944,12 +939,18 @@ function readBert(r: Reader, enabled: boolean, nodes: AcceleratedGroupConfig, ku
 
     const modelUri = r.string("bertModelUri");
     let modelS3: S3Location | undefined;
-    if (modelUri !== "") {
-        modelS3 = parseS3Uri(modelUri);
-        if (modelS3 === undefined)
+    if (modelUri !== "" && server === "tf-serving") {
+        // Legacy TF Serving: model-fetch fetches it (s3 prefix, s3 or https archive), by the rule videoModelUri follows.
+        modelS3 = readModelUri(r, "bertModelUri", modelUri);
+    } else if (modelUri !== "") {
+        // Triton: fetch_model.py reads manifest.json and the model-b<N>.pt files under a prefix; no archive, no https.
+        const checked = checkModelUri(modelUri);
+        if (checked.ok && checked.source.kind === "s3-prefix") modelS3 = { bucket: checked.source.bucket, prefix: checked.source.prefix };
+        else
             r.fail(
                 "bertModelUri",
-                `is '${modelUri}'; expected s3://<bucket>/<prefix>/ of a compiled model, or empty to let the stack build it`,
+                `is '${modelUri}'; ${checked.ok ? "an archive or URL" : `it ${checked.problem}`}. With bertServer 'triton' expected ` +
+                    `s3://<bucket>/<prefix>/ of a compiled model (manifest.json and model-b<N>.pt files), or empty to let the stack build it`,
             );
     } else if (enabled && server === "tf-serving") {
         r.fail(

@@ -23,7 +23,7 @@ export interface ClusterArgs {
     publicSubnetIds: pulumi.Input<string>[];
     /** Given cluster-admin; the cluster creator (EKS's bootstrap entry) is skipped, see admins.ts. */
     adminPrincipalArns: string[];
-    /** The PR preview's role (previewRoleArn): refused if it is the deployer or already has an entry (admins.ts). */
+    /** The PR preview's role (previewRoleArn): refused if it is the deployer or already has an entry (admins.ts). Default none (no preview access). */
     previewRoleArn?: string;
     /** Tags the stack's AWS provider puts on everything (to tell this stack's access entries from others). */
     stackTags: Record<string, string>;

@@ -1,6 +1,6 @@
 // The one rule for where a model may come from: model-fetch applies it to MODEL_URI at pod start, and
-// the stack configuration (infra/config) applies it to videoModelUri before anything is declared, so a
-// URI the stack accepts is one model-fetch accepts. It imports nothing, which is why infra/ may import it
+// the stack configuration (infra/config) applies it to videoModelUri and to bertModelUri (legacy tf-serving,
+// fetched by model-fetch too) before anything is declared, so a URI the stack accepts is one model-fetch accepts. It imports nothing, which is why infra/ may import it
 // (eslint.config.mjs lets infra/ reach into worker/ for this file only).
 
 export type ArchiveCompression = "gzip" | "none";

@@ -161,7 +161,7 @@ describe("config: parsing", () => {
             raw({ videoModelUri: "s3://models-bucket/ssd/v2/", bertEnabled: "true", bertModelUri: "s3://models-bucket/bert" }),
         );
         assert.deepStrictEqual(config.video.modelS3, { bucket: "models-bucket", prefix: "ssd/v2/" });
-        assert.deepStrictEqual(config.bert.modelS3, { bucket: "models-bucket", prefix: "bert" });
+        assert.deepStrictEqual(config.bert.modelS3, { bucket: "models-bucket", prefix: "bert/" });
     });
 
     it("warns (does not fail) that inf1 is end of life", () => {
@@ -396,7 +396,7 @@ describe("config: every error names the key, the value and what is valid", () =>
         assert.strictEqual(parseConfig(raw({ bertEnabled: "true" })).bert.modelUri, undefined, "triton builds its own model");
         assertProblem(
             { bertEnabled: "true", bertModelUri: "https://example.com/bert.tar.gz" },
-            /bertModelUri is 'https:\/\/example.com\/bert.tar.gz'; expected s3:\/\//,
+            /bertModelUri is 'https:\/\/example.com\/bert.tar.gz'; an archive or URL\. With bertServer 'triton' expected s3:\/\//,
         );
     });
 
@@ -451,26 +451,29 @@ describe("config: every error names the key, the value and what is valid", () =>
         );
     });
 
-    it("videoModelUri: refuses exactly what model-fetch refuses (one shared rule), and a loopback URL besides", () => {
-        const uris = [
-            CONFIG_KEYS.videoModelUri.default as string,
-            "https://models.example.com/zoo/ssd.tgz",
-            "https://models.example.com/zoo/ssd.tar",
-            "https://models.example.com/zoo/",
-            "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
-            "http://10.0.0.7/ssd.tar.gz",
-            "ftp://models.example.com/ssd.tar.gz",
-            "gs://models/ssd/",
-            "s3://models-bucket/ssd/",
-            "s3://models-bucket/ssd",
-            "s3://models-bucket/zoo/ssd.tar.gz",
-            "s3://models-bucket",
-            "s3:///ssd/",
-            "s3://Models_Bucket/ssd/",
-            "s3://ab/ssd/",
-            "not a uri",
-        ];
-        for (const uri of uris) {
+    /** URIs model-fetch accepts and refuses: the config must answer the same for a key model-fetch fetches. */
+    const MODEL_URIS = [
+        CONFIG_KEYS.videoModelUri.default as string,
+        "https://models.example.com/zoo/ssd.tgz",
+        "https://models.example.com/zoo/ssd.tar",
+        "https://models.example.com/zoo/",
+        "http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v2_coco_2018_03_29.tar.gz",
+        "http://10.0.0.7/ssd.tar.gz",
+        "ftp://models.example.com/ssd.tar.gz",
+        "gs://models/ssd/",
+        "s3://models-bucket/ssd/",
+        "s3://models-bucket/ssd",
+        "s3://models-bucket/zoo/ssd.tar.gz",
+        "s3://models-bucket",
+        "s3:///ssd/",
+        "s3://Models_Bucket/ssd/",
+        "s3://ab/ssd/",
+        "not a uri",
+    ];
+
+    /** Each URI: model-fetch and the config (key set to it, plus `extra`) accept it or refuse it, for the same reason. */
+    function assertSameRuleAsModelFetch(key: "videoModelUri" | "bertModelUri", extra: Record<string, string>): void {
+        for (const uri of MODEL_URIS) {
             let fetchProblem: string | undefined;
             try {
                 parseModelUri(uri);
@@ -479,20 +482,24 @@ describe("config: every error names the key, the value and what is valid", () =>
             }
             let configProblems: string[] = [];
             try {
-                parseConfig(raw({ videoModelUri: uri }));
+                parseConfig(raw({ ...extra, [key]: uri }));
             } catch (error) {
                 assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-                configProblems = error.problems.filter((p) => p.includes("videoModelUri"));
+                configProblems = error.problems.filter((p) => p.includes(key));
             }
             if (fetchProblem === undefined) {
-                assert.deepStrictEqual(configProblems, [], `${uri}: model-fetch accepts it, so must the config`);
+                assert.deepStrictEqual(configProblems, [], `${key} ${uri}: model-fetch accepts it, so must the config`);
             } else {
-                assert.strictEqual(configProblems.length, 1, `${uri}: model-fetch refuses it (${fetchProblem}), so must the config`);
+                assert.strictEqual(configProblems.length, 1, `${key} ${uri}: model-fetch refuses it (${fetchProblem}), so must the config`);
                 // The same reason, from the same rule, under each side's own name for the setting.
                 const reason = fetchProblem.slice(`MODEL_URI ${JSON.stringify(uri)} `.length);
-                assert.ok(configProblems[0]?.endsWith(`eks-inference:videoModelUri is '${uri}'; it ${reason}`), configProblems[0]);
+                assert.ok(configProblems[0]?.endsWith(`eks-inference:${key} is '${uri}'; it ${reason}`), configProblems[0]);
             }
         }
+    }
+
+    it("videoModelUri: refuses exactly what model-fetch refuses (one shared rule), and a loopback URL besides", () => {
+        assertSameRuleAsModelFetch("videoModelUri", {});
         // model-fetch takes plain http from this machine (local runs); in a pod that is the pod itself.
         assert.strictEqual(parseModelUri("http://127.0.0.1:8080/ssd.tar.gz").kind, "http-archive");
         assertProblem(
@@ -503,6 +510,39 @@ describe("config: every error names the key, the value and what is valid", () =>
             { videoModelUri: "http://download.tensorflow.org/m.tar.gz" },
             /uses plain http, which is refused outside localhost .*: use https:\/\/ or s3:\/\//,
         );
+    });
+
+    it("bertModelUri (legacy tf-serving, fetched by model-fetch): refuses exactly what model-fetch refuses, and a loopback URL besides", () => {
+        const legacy = { bertEnabled: "true", bertServer: "tf-serving", kubernetesVersion: "1.35" };
+        assertSameRuleAsModelFetch("bertModelUri", legacy);
+        assertProblem(
+            { ...legacy, bertModelUri: "http://localhost:8080/bert.tar.gz" },
+            /bertModelUri is 'http:\/\/localhost:8080\/bert\.tar\.gz'; a loopback host is the pod itself/,
+        );
+        // What model-fetch reads decides the role's grant: one archive object, or everything under a prefix.
+        const archive = parseConfig(raw({ ...legacy, bertModelUri: "s3://models-bucket/bert/neuron.tar.gz" })).bert;
+        assert.deepStrictEqual(archive.modelS3, { bucket: "models-bucket", prefix: "", objectKey: "bert/neuron.tar.gz" });
+        const https = parseConfig(raw({ ...legacy, bertModelUri: "https://models.example.com/bert/neuron.tgz" })).bert;
+        assert.strictEqual(https.modelS3, undefined);
+        assert.strictEqual(https.modelUri, "https://models.example.com/bert/neuron.tgz");
+    });
+
+    it("bertModelUri with triton: only an s3 prefix (fetch_model.py reads manifest.json under it), by the same rule otherwise", () => {
+        for (const uri of ["s3://models-bucket/zoo/bert.tar.gz", "https://models.example.com/bert.tar.gz"])
+            assertProblem(
+                { bertEnabled: "true", bertModelUri: uri },
+                new RegExp(
+                    `bertModelUri is '${uri.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}'; an archive or URL\\. With bertServer 'triton' expected s3://`,
+                ),
+            );
+        assertProblem(
+            { bertEnabled: "true", bertModelUri: "s3://Models_Bucket/bert/" },
+            /bertModelUri is 's3:\/\/Models_Bucket\/bert\/'; it names bucket 'Models_Bucket', which is not a valid S3 bucket name/,
+        );
+        assert.deepStrictEqual(parseConfig(raw({ bertEnabled: "true", bertModelUri: "s3://models-bucket/bert" })).bert.modelS3, {
+            bucket: "models-bucket",
+            prefix: "bert/",
+        });
     });
 
     it("videoModelUri: the default is an https archive that model-fetch accepts", () => {
