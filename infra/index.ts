@@ -232,7 +232,17 @@ export const bertServiceDns = bert?.dnsName;
 export const bertHeadlessDns = bert?.headlessDnsName;
 export const bertGrpcUrl = bert?.grpcUrl;
 export const modelsBucketName = bert?.modelsBucket.bucket.bucket;
-/** s3://bucket/prefix/ the BERT pods serve from (the compile Job writes there when the stack builds the model). */
-export const bertModelLocation = bert === undefined ? undefined : pulumi.interpolate`s3://${bert.model.bucket}/${bert.model.prefix}`;
+/**
+ * Where the BERT pods get the model: s3://bucket/prefix/ (the compile Job writes there when the stack builds the model),
+ * or with legacy tf-serving the one archive bertModelUri names (s3:// object or https:// URL).
+ */
+export const bertModelLocation =
+    bert === undefined
+        ? undefined
+        : bert.model.objectKey !== undefined
+          ? pulumi.interpolate`s3://${bert.model.bucket}/${bert.model.objectKey}`
+          : config.bert.modelUri !== undefined && config.bert.modelS3 === undefined
+            ? config.bert.modelUri
+            : pulumi.interpolate`s3://${bert.model.bucket}/${bert.model.prefix}`;
 export const bertModelBuildJob = bert?.buildJobName;
 export const bertModelBuilderRoleArn = bert?.modelBuilderRole?.arn;

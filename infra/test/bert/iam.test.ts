@@ -23,7 +23,7 @@ describe("BERT IAM documents", () => {
 describe("BERT serving role in the program (legacy tf-serving, mocked AWS)", function () {
     this.timeout(120_000);
     // model-fetch streams an s3 archive with one GetObject of that key; a prefix rule would grant <key>/* (AccessDenied).
-    it("reads exactly the one archive bertModelUri names", async () => {
+    it("reads exactly the one archive bertModelUri names, and bertModelLocation names it", async () => {
         const run = await runStackUnderMocks("prod", {
             config: { bertServer: "tf-serving", bertModelUri: "s3://models-bucket/bert/neuron.tar.gz", kubernetesVersion: "1.35" },
         });
@@ -40,5 +40,6 @@ describe("BERT serving role in the program (legacy tf-serving, mocked AWS)", fun
             doc.Statement.map((s) => [s.Action, s.Resource]),
             [[["s3:GetObject"], "arn:aws:s3:::models-bucket/bert/neuron.tar.gz"]],
         );
+        assert.strictEqual(run.outputs.bertModelLocation, "s3://models-bucket/bert/neuron.tar.gz");
     });
 });
