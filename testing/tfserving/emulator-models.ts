@@ -26,8 +26,17 @@ export interface EmulatedModel {
     readonly name: string;
     readonly inputs: readonly InputSpec[];
     readonly outputNames: readonly string[];
+    /** What the model is, for its metadata (GetModelMetadata) and logs. */
+    readonly description?: string;
+    /** Output dtypes and shapes for the metadata (-1: any size); absent: DT_FLOAT of unknown shape. */
+    readonly outputShapes?: Readonly<Record<string, readonly number[]>>;
     /** Validates inputs (throws InvalidInputError) and computes every output. */
     run(inputs: Record<string, Tensor>): Record<string, Tensor>;
+}
+
+/** What the server can serve: an emulated model, or a real one that takes its time (testing/detector). */
+export interface ServedModel extends Omit<EmulatedModel, "run"> {
+    run(inputs: Record<string, Tensor>): Record<string, Tensor> | Promise<Record<string, Tensor>>;
 }
 
 export interface FrameDetections {
@@ -73,7 +82,7 @@ export function detectFrame(frame: Uint8Array): FrameDetections {
     return result;
 }
 
-function expectInputs(model: EmulatedModel, inputs: Record<string, Tensor>): void {
+export function expectInputs(model: ServedModel, inputs: Record<string, Tensor>): void {
     const expected = model.inputs.map((i) => i.name);
     const names = Object.keys(inputs);
     for (const name of names) {
@@ -103,40 +112,65 @@ function expectInputs(model: EmulatedModel, inputs: Record<string, Tensor>): voi
     }
 }
 
+/** The input every detection model here takes: uint8 frames [N,H,W,3], as the TF1 Object Detection API export does. */
+export const DETECTION_INPUTS: readonly InputSpec[] = [{ name: "inputs", dtype: DataType.DT_UINT8, shape: "[N,H,W,3]" }];
+export const DETECTION_OUTPUT_NAMES: readonly string[] = ["num_detections", "detection_boxes", "detection_scores", "detection_classes"];
+export const DETECTION_OUTPUT_SHAPES: Readonly<Record<string, readonly number[]>> = {
+    num_detections: [-1],
+    detection_boxes: [-1, MAX_DETECTIONS, 4],
+    detection_scores: [-1, MAX_DETECTIONS],
+    detection_classes: [-1, MAX_DETECTIONS],
+};
+
+/** Checks a detection request and returns its frames' shape and bytes (throws InvalidInputError). */
+export function detectionFrames(model: ServedModel, inputs: Record<string, Tensor>): { n: number; h: number; w: number; content: Buffer } {
+    expectInputs(model, inputs);
+    const tensor = inputs.inputs;
+    const shape = tensor.shape;
+    if (shape.length !== 4 || shape[3] !== 3 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
+        throw new InvalidInputError(`input "inputs" must have shape [N,H,W,3] with N,H,W >= 1, got [${shape.join(",")}]`);
+    }
+    const [n, h, w] = shape;
+    return { n, h, w, content: tensor.content ?? Buffer.alloc(0) };
+}
+
+/** Per-frame detections -> the SSD signature's four outputs, padded to MAX_DETECTIONS per frame. */
+export function ssdOutputs(frames: readonly FrameDetections[]): Record<string, Tensor> {
+    const n = frames.length;
+    const num = new Float32Array(n);
+    const boxes = new Float32Array(n * MAX_DETECTIONS * 4);
+    const scores = new Float32Array(n * MAX_DETECTIONS);
+    const classes = new Float32Array(n * MAX_DETECTIONS);
+    frames.forEach((d, f) => {
+        const count = Math.min(d.numDetections, MAX_DETECTIONS);
+        num[f] = count;
+        for (let i = 0; i < count; i++) {
+            boxes.set(d.boxes[i], (f * MAX_DETECTIONS + i) * 4);
+            scores[f * MAX_DETECTIONS + i] = d.scores[i];
+            classes[f * MAX_DETECTIONS + i] = d.classes[i];
+        }
+    });
+    return {
+        num_detections: tensorFromFloat32(num, [n]),
+        detection_boxes: tensorFromFloat32(boxes, [n, MAX_DETECTIONS, 4]),
+        detection_scores: tensorFromFloat32(scores, [n, MAX_DETECTIONS]),
+        detection_classes: tensorFromFloat32(classes, [n, MAX_DETECTIONS]),
+    };
+}
+
 export function detectionModel(name: string): EmulatedModel {
     const model: EmulatedModel = {
         name,
-        inputs: [{ name: "inputs", dtype: DataType.DT_UINT8, shape: "[N,H,W,3]" }],
-        outputNames: ["num_detections", "detection_boxes", "detection_scores", "detection_classes"],
+        inputs: DETECTION_INPUTS,
+        outputNames: DETECTION_OUTPUT_NAMES,
+        outputShapes: DETECTION_OUTPUT_SHAPES,
+        description: "TF Serving protocol emulator: deterministic stand-in detections computed from pixel values, not a model",
         run(inputs) {
-            expectInputs(model, inputs);
-            const tensor = inputs.inputs;
-            const shape = tensor.shape;
-            if (shape.length !== 4 || shape[3] !== 3 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
-                throw new InvalidInputError(`input "inputs" must have shape [N,H,W,3] with N,H,W >= 1, got [${shape.join(",")}]`);
-            }
-            const [n, h, w] = shape;
+            const { n, h, w, content } = detectionFrames(model, inputs);
             const frameBytes = h * w * 3;
-            const content = tensor.content ?? Buffer.alloc(0);
-            const num = new Float32Array(n);
-            const boxes = new Float32Array(n * MAX_DETECTIONS * 4);
-            const scores = new Float32Array(n * MAX_DETECTIONS);
-            const classes = new Float32Array(n * MAX_DETECTIONS);
-            for (let f = 0; f < n; f++) {
-                const d = detectFrame(content.subarray(f * frameBytes, (f + 1) * frameBytes));
-                num[f] = d.numDetections;
-                for (let i = 0; i < d.numDetections; i++) {
-                    boxes.set(d.boxes[i], (f * MAX_DETECTIONS + i) * 4);
-                    scores[f * MAX_DETECTIONS + i] = d.scores[i];
-                    classes[f * MAX_DETECTIONS + i] = d.classes[i];
-                }
-            }
-            return {
-                num_detections: tensorFromFloat32(num, [n]),
-                detection_boxes: tensorFromFloat32(boxes, [n, MAX_DETECTIONS, 4]),
-                detection_scores: tensorFromFloat32(scores, [n, MAX_DETECTIONS]),
-                detection_classes: tensorFromFloat32(classes, [n, MAX_DETECTIONS]),
-            };
+            const frames: FrameDetections[] = [];
+            for (let f = 0; f < n; f++) frames.push(detectFrame(content.subarray(f * frameBytes, (f + 1) * frameBytes)));
+            return ssdOutputs(frames);
         },
     };
     return model;
@@ -169,6 +203,8 @@ export function bertModel(name: string, seqLen?: number): EmulatedModel {
         name,
         inputs: ["input_ids", "input_mask", "segment_ids"].map((n) => ({ name: n, dtype: DataType.DT_INT32, shape: "[B,S]" })),
         outputNames: ["logits"],
+        outputShapes: { logits: [-1, 2] },
+        description: "TF Serving protocol emulator: deterministic stand-in logits computed from the token ids, not a model",
         run(inputs) {
             expectInputs(model, inputs);
             const shape = inputs.input_ids.shape;

@@ -9,12 +9,21 @@ import {
     encodeGetModelStatusResponse,
     encodePredictResponseSegments,
 } from "../../worker/model-client/tfserving/codec";
-import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type EmulatedModel } from "./emulator-models";
+import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type ServedModel } from "./emulator-models";
+import {
+    decodeGetModelMetadataRequest,
+    encodeGetModelMetadataResponse,
+    GET_MODEL_METADATA_METHOD,
+    METADATA_FIELDS,
+    restMetadataJson,
+    type ModelMetadata,
+    type TensorInfo,
+} from "./metadata";
 import { GrpcCode } from "../../worker/model-client/grpc/protocol";
 import { GrpcStatusError, RawHttpAnswer, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc-server";
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "../../worker/model-client/tfserving/json-tensors";
-import { dtypeName, readFloat32, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
+import { readFloat32, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
 import {
     DataType,
     ModelState,
@@ -31,6 +40,8 @@ export interface TfServingEmulatorOptions {
     grpcPort?: number;
     restPort?: number;
     detectionModelName?: string;
+    /** A model to serve instead of the emulated detections (e.g. the real CPU detector in testing/detector); its own name is used. */
+    detectionModel?: ServedModel;
     bertModelName?: string;
     /** The BERT model takes only this sequence length (as a compiled Neuron model does); absent: any. */
     bertSeqLen?: number;
@@ -173,7 +184,7 @@ const MAX_REST_BODY_BYTES = 512 * 1024 * 1024;
 class ModelServer {
     readonly requests: RecordedRequest[] = [];
     private readonly maxRecordedRequests: number;
-    private readonly models = new Map<string, EmulatedModel>();
+    private readonly models = new Map<string, ServedModel>();
     private readonly startedAt = Date.now();
     private latency: number | ((req: PredictRequest) => number);
     private failures: { remaining: number; code: InjectableCode; message: string } | undefined;
@@ -183,7 +194,7 @@ class ModelServer {
     private reloadingUntil = 0;
 
     constructor(private readonly options: TfServingEmulatorOptions) {
-        const detection = detectionModel(options.detectionModelName ?? "object_detection");
+        const detection = options.detectionModel ?? detectionModel(options.detectionModelName ?? "object_detection");
         const bert = bertModel(options.bertModelName ?? "bert", options.bertSeqLen);
         this.models.set(detection.name, detection);
         this.models.set(bert.name, bert);
@@ -248,7 +259,7 @@ class ModelServer {
                 failure.remaining--;
                 throw new EmulatorStatus(failure.code, failure.message);
             }
-            let outputs = this.run(request);
+            let outputs = await this.run(request);
             const corruption = this.corruption;
             if (corruption && corruption.remaining > 0 && outputs.detection_scores !== undefined) {
                 corruption.remaining--;
@@ -283,7 +294,7 @@ class ModelServer {
     }
 
     /** Model lookup and signature checks, with TF Serving's wording where it has a well-known one. */
-    modelFor(spec: ModelSpec): EmulatedModel {
+    modelFor(spec: ModelSpec): ServedModel {
         const model = this.models.get(spec.name);
         const servable = spec.version === undefined ? `Latest(${spec.name})` : `Specific(${spec.name}, ${spec.version})`;
         if (!model || this.loading() || (spec.version !== undefined && spec.version !== EMULATED_VERSION)) {
@@ -298,7 +309,35 @@ class ModelServer {
         return model;
     }
 
-    private run(request: PredictRequest): Record<string, Tensor> {
+    /** The signature and description of a served model (TF Serving's GetModelMetadata). */
+    metadata(spec: ModelSpec, fields: readonly string[]): ModelMetadata {
+        const unknown = fields.find((f) => !(METADATA_FIELDS as readonly string[]).includes(f));
+        if (unknown !== undefined)
+            throw new EmulatorStatus(
+                "INVALID_ARGUMENT",
+                `Metadata field ${unknown} is not supported (supported: ${METADATA_FIELDS.join(", ")})`,
+            );
+        const model = this.modelFor({ ...spec, signatureName: undefined });
+        const dims = (shape: string): number[] =>
+            shape
+                .replace(/[[\]]/g, "")
+                .split(",")
+                .map((d) => (/^\d+$/.test(d.trim()) ? Number(d) : -1));
+        const inputs: Record<string, TensorInfo> = {};
+        for (const i of model.inputs) inputs[i.name] = { name: `${i.name}:0`, dtype: i.dtype, shape: dims(i.shape) };
+        const outputs: Record<string, TensorInfo> = {};
+        for (const name of model.outputNames)
+            outputs[name] = { name: `${name}:0`, dtype: DataType.DT_FLOAT, shape: [...(model.outputShapes?.[name] ?? [-1])] };
+        return {
+            spec: { name: model.name, version: EMULATED_VERSION },
+            signatureName: SERVING_DEFAULT,
+            inputs,
+            outputs,
+            description: model.description,
+        };
+    }
+
+    private async run(request: PredictRequest): Promise<Record<string, Tensor>> {
         const model = this.modelFor(request.model);
         for (const name of request.outputFilter ?? []) {
             if (!model.outputNames.includes(name)) {
@@ -310,7 +349,7 @@ class ModelServer {
         }
         let outputs: Record<string, Tensor>;
         try {
-            outputs = model.run(request.inputs);
+            outputs = await model.run(request.inputs);
         } catch (err) {
             if (err instanceof InvalidInputError) throw new EmulatorStatus("INVALID_ARGUMENT", err.message);
             throw err;
@@ -437,6 +476,17 @@ function grpcHandlers(server: ModelServer, encoding: "tensor_content" | "typed_f
             },
         ],
         [
+            GET_MODEL_METADATA_METHOD,
+            (body) => {
+                try {
+                    const { spec, fields } = decodeGetModelMetadataRequest(body);
+                    return [encodeGetModelMetadataResponse(server.metadata(spec, fields))];
+                } catch (err) {
+                    return asGrpcError(err);
+                }
+            },
+        ],
+        [
             GET_MODEL_STATUS_METHOD,
             (body) => {
                 try {
@@ -504,27 +554,6 @@ function restRequest(server: ModelServer, spec: ModelSpec, text: string): Predic
     return { model, inputs, outputFilter };
 }
 
-/** GET /v1/models/<name>/metadata: the model spec and its serving_default signature (dtypes; shapes as unknown dimensions). */
-function restMetadata(model: EmulatedModel): unknown {
-    const tensorInfo = (name: string, dtype: string) => ({ dtype, tensor_shape: { dim: [], unknown_rank: true }, name: `${name}:0` });
-    return {
-        model_spec: { name: model.name, signature_name: "", version: String(EMULATED_VERSION) },
-        metadata: {
-            signature_def: {
-                signature_def: {
-                    [SERVING_DEFAULT]: {
-                        inputs: Object.fromEntries(
-                            model.inputs.map((i) => [i.name, tensorInfo(i.name, `DT_${dtypeName(i.dtype).replace(/^DT_/, "")}`)]),
-                        ),
-                        outputs: Object.fromEntries(model.outputNames.map((o) => [o, tensorInfo(o, "DT_FLOAT")])),
-                        method_name: "tensorflow/serving/predict",
-                    },
-                },
-            },
-        },
-    };
-}
-
 /** TF Serving drops the output name when a signature returns a single tensor. */
 function restOutputs(outputs: Record<string, Tensor>): string {
     const entries = Object.entries(outputs);
@@ -541,9 +570,8 @@ async function handleRest(server: ModelServer, req: IncomingMessage, res: Server
     const spec: ModelSpec = { name: decodeURIComponent(match[1]), version: match[2] === undefined ? undefined : Number(match[2]) };
     try {
         if (match[3] === "/metadata" && req.method === "GET") {
-            // Needs a loaded servable, as TF Serving's does: NOT_FOUND while the version is loading.
-            const model = server.modelFor(spec);
-            sendJson(res, 200, JSON.stringify(restMetadata(model)));
+            // Needs a loaded servable, as TF Serving's does: NOT_FOUND while the version is loading (modelFor).
+            sendJson(res, 200, restMetadataJson(server.metadata(spec, [])));
         } else if (match[3] === ":predict" && req.method === "POST") {
             const request = restRequest(server, spec, await readBody(req));
             const response = await server.predict(request, "rest");
