@@ -50,6 +50,20 @@ export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S,
     }
 }
 
+/** As parseFlags, for tools that also take positional arguments (e.g. a file to work on). */
+export function parseFlagsAndPositionals<S extends FlagSpec>(
+    argv: readonly string[],
+    spec: S,
+    usage: string,
+): { flags: FlagValues<S>; positionals: string[] } {
+    try {
+        const parsed = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: true });
+        return { flags: parsed.values as FlagValues<S>, positionals: parsed.positionals };
+    } catch (err) {
+        throw new UsageError(reword(err), usage);
+    }
+}
+
 export interface NumberRule {
     /** Smallest accepted value (inclusive, unless `exclusive`). */
     min: number;

@@ -4,7 +4,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { choiceFlag, numberFlag, parseFlags, requiredFlag, UsageError } from "../args";
+import { choiceFlag, numberFlag, parseFlags, parseFlagsAndPositionals, requiredFlag, UsageError } from "../args";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const USAGE = "usage: tool [--name N] [--count C] [--verbose]";
@@ -40,6 +40,12 @@ describe("ops/args: one parser for every CLI", () => {
         throwsUsage(() => parseFlags(["--verbose=yes"], SPEC, USAGE), "--verbose takes no value");
         throwsUsage(() => parseFlags(["stray"], SPEC, USAGE), 'unexpected argument "stray"');
         throwsUsage(() => parseFlags(["-n"], SPEC, USAGE), 'unknown option "-n"');
+    });
+
+    it("takes positional arguments only where a tool asks for them, with the same errors for flags", () => {
+        const parsed = parseFlagsAndPositionals(["r.json", "--name=a", "s3://b/k"], SPEC, USAGE);
+        assert.deepEqual([{ ...parsed.flags }, parsed.positionals], [{ name: "a" }, ["r.json", "s3://b/k"]]);
+        throwsUsage(() => parseFlagsAndPositionals(["r.json", "--nmae", "a"], SPEC, USAGE), 'unknown option "--nmae"');
     });
 
     it("checks numbers, choices and required flags, naming the flag and the value", () => {
