@@ -1,5 +1,5 @@
 // npm run render -- <result.json | s3://bucket/results/<key>.json> [--video PATH | s3://bucket/key] [--out sheet.png]
-//                   [--mp4 out.mp4] [--tiles 12] [--columns 4] [--tile-width 320] [--palette]
+//                   [--mp4 out.mp4] [--tiles 12] [--columns 4] [--tile-width 320] [--palette] [--title TEXT]
 // Draws a worker result onto its video: a contact sheet PNG (always) and an annotated MP4 (with --mp4).
 // Without --video, the video is the one the result names (its source bucket and key), fetched from S3 with
 // the usual AWS credentials and settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
@@ -14,7 +14,7 @@ import { numberFlag, parseFlagsAndPositionals, UsageError } from "../../ops/args
 import { asResultDocument, renderAnnotatedVideo, renderContactSheet, type ResultDocument } from "./render";
 
 const USAGE =
-    "usage: npm run render -- <result.json | s3://bucket/key.json> [--video PATH|s3://bucket/key] [--out sheet.png] [--mp4 out.mp4] [--tiles 12] [--columns 4] [--tile-width 320] [--palette]";
+    "usage: npm run render -- <result.json | s3://bucket/key.json> [--video PATH|s3://bucket/key] [--out sheet.png] [--mp4 out.mp4] [--tiles 12] [--columns 4] [--tile-width 320] [--palette] [--title TEXT]";
 
 const FLAGS = {
     video: { type: "string" },
@@ -24,6 +24,7 @@ const FLAGS = {
     columns: { type: "string" },
     "tile-width": { type: "string" },
     palette: { type: "boolean" },
+    title: { type: "string" },
 } as const;
 
 export interface RenderArgs {
@@ -35,6 +36,7 @@ export interface RenderArgs {
     columns: number;
     tileWidth: number;
     palette: boolean;
+    title?: string;
 }
 
 export function parseRenderArgs(argv: readonly string[]): RenderArgs {
@@ -50,6 +52,7 @@ export function parseRenderArgs(argv: readonly string[]): RenderArgs {
         columns: numberFlag(flags.columns, "--columns", { min: 1, integer: true }, USAGE, 4),
         tileWidth: numberFlag(flags["tile-width"], "--tile-width", { min: 64, integer: true }, USAGE, 320),
         palette: flags.palette === true,
+        title: flags.title,
     };
 }
 
@@ -133,7 +136,8 @@ async function main(): Promise<void> {
             tileWidth: args.tileWidth,
             palette: args.palette,
             title: [
-                `${result.source?.key ?? basename(video)}: ${result.frames.length} frames, model ${model}, score >= ${result.scoreThreshold ?? "?"}`,
+                args.title ??
+                    `${result.source?.key ?? basename(video)}: ${result.frames.length} frames, model ${model}, score >= ${result.scoreThreshold ?? "?"}`,
             ],
         });
         process.stdout.write(`contact sheet: ${out} (${sheet.tiles} frames, ${sheet.width}x${sheet.height})\n`);

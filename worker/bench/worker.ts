@@ -5,11 +5,14 @@
 //  (d) the same with the model exactly as fast as the decoder (targets: c >= 0.9 a; d >= 0.9 min(a, model))
 //  (e) gRPC vs REST request encoding for one batch
 //  (f) peak RSS of the pipeline for a short and a 4x longer video (memory must stay flat)
+//  (g) a real detector (CenterNet on CPU, testing/detector, one thread per core, its own process) slower than
+//      decode: decode alone, model alone, then the pipeline at 512x512: fps, how busy the worker keeps the
+//      model (target >= 95%), CPU per frame per process, batch latency, peak RSS of worker and model server
 // (a), (c) and (d) run --runs times (interleaved) and report the median, with the CPU time per frame of
 // each process (worker, ffmpeg, model server; from process.cpuUsage and /proc) so it shows where the
 // cores go: on a CPU-bound box, fps can never exceed cores / (total CPU seconds per frame).
 // Usage: npm run bench:worker -- [--seconds 20] [--fps 30] [--width 1280] [--height 720] [--frame 300x300]
-//        [--batch 8] [--in-flight 2] [--latency-ms 20] [--rss-seconds 10] [--runs 3] [--json]
+//        [--batch 8] [--in-flight 2] [--latency-ms 20] [--rss-seconds 10] [--runs 3] [--real-seconds 6] [--real-threads N] [--json]
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -29,6 +32,7 @@ import {
     type PredictRequest,
 } from "../model-client/tfserving";
 import { numberFlag, parseFlags, UsageError } from "../../ops/args";
+import type { PoolStats } from "../../testing/detector/pool";
 import { summarize } from "../../ops/stats";
 
 const REPO = resolve(__dirname, "../..");
@@ -93,11 +97,15 @@ interface Options {
     latencyMs: number;
     rssSeconds: number;
     runs: number;
+    /** Seconds of the video for (g), the real detector; 0 skips it. */
+    realSeconds: number;
+    /** Detector threads for (g); default one per core. */
+    realThreads: number;
     json: boolean;
 }
 
 const USAGE =
-    "usage: npm run bench:worker -- [--seconds 20] [--fps 30] [--width 1280] [--height 720] [--frame 300x300] [--batch 8] [--in-flight 2] [--latency-ms 20] [--rss-seconds 10] [--runs 3] [--json]";
+    "usage: npm run bench:worker -- [--seconds 20] [--fps 30] [--width 1280] [--height 720] [--frame 300x300] [--batch 8] [--in-flight 2] [--latency-ms 20] [--rss-seconds 10] [--runs 3] [--real-seconds 6] [--real-threads N] [--json]";
 
 const FLAGS = {
     seconds: { type: "string" },
@@ -110,6 +118,8 @@ const FLAGS = {
     "latency-ms": { type: "string" },
     "rss-seconds": { type: "string" },
     runs: { type: "string" },
+    "real-seconds": { type: "string" },
+    "real-threads": { type: "string" },
     json: { type: "boolean" },
 } as const;
 
@@ -143,6 +153,8 @@ function parseBenchArgs(argv: readonly string[]): Options {
         latencyMs: positive("latency-ms", 20),
         rssSeconds: positive("rss-seconds", 10),
         runs: positive("runs", 3, true),
+        realSeconds: numberFlag(flags["real-seconds"], "--real-seconds", { min: 0 }, USAGE, 6),
+        realThreads: positive("real-threads", cpus().length, true),
         json: flags.json === true,
     };
 }
@@ -193,6 +205,74 @@ async function startEmulatorProcess(latencyMs: number): Promise<EmulatorProcess>
                 child.kill("SIGTERM");
             }),
     };
+}
+
+interface RealServerProcess {
+    grpcUrl: string;
+    pid: number;
+    threads: number;
+    stats(): Promise<PoolStats>;
+    stop(): Promise<void>;
+}
+
+/** The real-detector model server (CenterNet on CPU threads) in its own process; its pool counters on request. */
+async function startRealServerProcess(threads: number): Promise<RealServerProcess> {
+    const child = spawn(TS_NODE[0], [...TS_NODE.slice(1), join(REPO, "testing/detector/server-main.ts"), "--threads", String(threads)], {
+        cwd: REPO,
+        stdio: ["pipe", "pipe", "ignore"],
+    });
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const waiting: ((line: string) => void)[] = [];
+    lines.on("line", (l) => waiting.shift()?.(l));
+    const nextLine = (): Promise<string> =>
+        new Promise((ok, fail) => {
+            waiting.push(ok);
+            child.once("exit", (code) => fail(new Error(`real model server exited with ${code}`)));
+        });
+    const ready = JSON.parse(await nextLine()) as { grpcUrl: string; threads: number };
+    return {
+        grpcUrl: ready.grpcUrl,
+        pid: child.pid as number,
+        threads: ready.threads,
+        stats: async () => {
+            const line = nextLine();
+            child.stdin?.write("stats\n");
+            return JSON.parse(await line) as PoolStats;
+        },
+        stop: () =>
+            new Promise<void>((done) => {
+                if (child.exitCode !== null) return done();
+                child.once("exit", () => done());
+                child.kill("SIGTERM");
+            }),
+    };
+}
+
+/** Peak resident memory of a process (VmHWM), MB; undefined without /proc. */
+function peakRssMb(pid: number): number | undefined {
+    try {
+        const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+        return m === null ? undefined : Number(m[1]) / 1024;
+    } catch {
+        return undefined;
+    }
+}
+
+interface RealDetectorCase {
+    threads: number;
+    frame: string;
+    video: { seconds: number; fps: number; width: number; height: number; frames: number };
+    decodeOnly: PipelineRun;
+    modelOnly: PipelineRun & { busy: number };
+    pipeline: PipelineRun & { busy: number; ratioToModel: number };
+    modelServerPeakRssMb?: number;
+    workerPeakRssMb: number;
+    pass: { busy: boolean; ratio: boolean };
+}
+
+/** Busy share of the pool's threads between two snapshots. */
+function poolBusy(a: PoolStats, b: PoolStats): number {
+    return (b.busyMs - a.busyMs) / (b.threads * (b.uptimeMs - a.uptimeMs));
 }
 
 interface CpuPerFrame {
@@ -395,6 +475,48 @@ async function measureRss(video: string, modelUrl: string, o: Options): Promise<
     return JSON.parse(out.trim().split("\n").pop() as string) as { frames: number; maxRssMb: number };
 }
 
+/** (g): the real detector, slower than decode, side by side with decoding alone and the model alone. */
+async function realDetectorCase(o: Options, dir: string, log: (s: string) => void): Promise<RealDetectorCase> {
+    const r: Options = { ...o, frameWidth: 512, frameHeight: 512 };
+    const video = await makeTestVideo({
+        path: join(dir, "real.mp4"),
+        seconds: o.realSeconds,
+        fps: o.fps,
+        width: o.width,
+        height: o.height,
+    });
+    log(
+        `(g) real detector: CenterNet on ${o.realThreads} CPU thread(s), ${o.realSeconds} s of ${o.width}x${o.height} video at 512x512 ...`,
+    );
+    const server = await startRealServerProcess(o.realThreads);
+    try {
+        const decode = await decodeOnly(video, r);
+        await modelOnly(server.grpcUrl, r, 2); // warm-up: connection, WASM code paths
+        const s0 = await server.stats();
+        const model = await modelOnly(server.grpcUrl, r, Math.max(4, Math.ceil(decode.frames / r.batch)), server.pid);
+        const s1 = await server.stats();
+        const pipeline = await pipelineRun(video, server.grpcUrl, r, dir, server.pid);
+        const s2 = await server.stats();
+        const rss = await measureRss(video, server.grpcUrl, r);
+        const modelBusy = poolBusy(s0, s1);
+        const pipelineBusy = poolBusy(s1, s2);
+        const ratio = pipeline.fps / model.fps;
+        return {
+            threads: server.threads,
+            frame: "512x512",
+            video: { seconds: o.realSeconds, fps: o.fps, width: o.width, height: o.height, frames: decode.frames },
+            decodeOnly: decode,
+            modelOnly: { ...model, busy: modelBusy },
+            pipeline: { ...pipeline, busy: pipelineBusy, ratioToModel: ratio },
+            modelServerPeakRssMb: peakRssMb(server.pid),
+            workerPeakRssMb: rss.maxRssMb,
+            pass: { busy: pipelineBusy >= 0.95, ratio: ratio >= 0.95 },
+        };
+    } finally {
+        await server.stop();
+    }
+}
+
 function cpuText(c: CpuPerFrame | undefined): string {
     if (c === undefined) return "";
     const part = (name: string, v: number | undefined): string => (v === undefined ? "" : ` ${name} ${v.toFixed(2)}`);
@@ -504,6 +626,8 @@ async function main(): Promise<void> {
         const rssLong = await measureRss(longVideo, instant.grpcUrl, o);
         await instant.stop();
 
+        const real = o.realSeconds > 0 ? await realDetectorCase(o, dir, log) : undefined;
+
         const slower = Math.min(decode.fps, matchedModel.fps);
         // CPU-bound ceiling: every frame costs the sum of all processes' CPU; the box has cpus() cores.
         const cores = cpus().length;
@@ -544,6 +668,7 @@ async function main(): Promise<void> {
             },
             e_encoding: { ...encoding, restOverGrpc: encoding.restMs / encoding.grpcMs },
             f_peakRss: { short: rssShort, long: rssLong, growthMb: rssLong.maxRssMb - rssShort.maxRssMb },
+            g_realDetector: real,
         };
         if (o.json) {
             process.stdout.write(JSON.stringify(results, null, 2) + "\n");
@@ -583,6 +708,23 @@ async function main(): Promise<void> {
         p(
             `(f) peak RSS: ${rssShort.frames} frames ${rssShort.maxRssMb.toFixed(0)} MB, ${rssLong.frames} frames ${rssLong.maxRssMb.toFixed(0)} MB (growth ${results.f_peakRss.growthMb.toFixed(0)} MB)`,
         );
+        if (real !== undefined) {
+            const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+            p(
+                `(g) real detector: CenterNet on ${real.threads} CPU thread(s), ${real.video.frames} frames of ${real.video.width}x${real.video.height} -> ${real.frame}`,
+            );
+            p(row("    decode alone", real.decodeOnly));
+            p(row("    model alone", real.modelOnly, `threads busy ${pct(real.modelOnly.busy)}`));
+            p(
+                row(
+                    "    pipeline, real model",
+                    { ...real.pipeline, modelKeptBusy: undefined },
+                    `-> ${real.pipeline.ratioToModel.toFixed(2)}x model alone [target >= 0.95: ${real.pass.ratio ? "PASS" : "FAIL"}], model threads busy ${pct(real.pipeline.busy)} [target >= 95%: ${real.pass.busy ? "PASS" : "FAIL"}]`,
+                ),
+            );
+            const server = real.modelServerPeakRssMb === undefined ? "" : `, model server ${real.modelServerPeakRssMb.toFixed(0)} MB`;
+            p(`    peak RSS: worker ${real.workerPeakRssMb.toFixed(0)} MB${server}`);
+        }
     } finally {
         for (const e of emulators) await e.stop();
         await rm(dir, { recursive: true, force: true });
