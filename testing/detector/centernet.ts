@@ -110,7 +110,9 @@ export async function loadCenterNet(): Promise<CenterNetDetector> {
         topology = JSON.parse(readFileSync(files.json, "utf8")) as typeof topology;
         weights = readFileSync(files.weights);
     } catch (err) {
-        throw new Error(`CenterNet model files not found (${(err as Error).message}); run npm ci (devDependency @vladmandic/human)`);
+        throw new Error(`CenterNet model files not found (${(err as Error).message}); run npm ci (devDependency @vladmandic/human)`, {
+            cause: err,
+        });
     }
     const model: GraphModel = await loadGraphModel(
         tf.io.fromMemory({

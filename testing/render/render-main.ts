@@ -72,7 +72,7 @@ async function s3Object(uri: { bucket: string; key: string }): Promise<Readable>
         const out = await s3.send(new GetObjectCommand({ Bucket: uri.bucket, Key: uri.key }));
         return out.Body as Readable;
     } catch (err) {
-        throw new Error(`could not read s3://${uri.bucket}/${uri.key}: ${(err as Error).message}`);
+        throw new Error(`could not read s3://${uri.bucket}/${uri.key}: ${(err as Error).message}`, { cause: err });
     }
 }
 
@@ -87,14 +87,14 @@ export async function loadResult(ref: string): Promise<ResultDocument> {
         try {
             text = await readFile(ref, "utf8");
         } catch (err) {
-            throw new Error(`could not read the result ${ref}: ${(err as Error).message}`);
+            throw new Error(`could not read the result ${ref}: ${(err as Error).message}`, { cause: err });
         }
     }
     let parsed: unknown;
     try {
         parsed = JSON.parse(text);
     } catch (err) {
-        throw new Error(`${ref} is not JSON: ${(err as Error).message}`);
+        throw new Error(`${ref} is not JSON: ${(err as Error).message}`, { cause: err });
     }
     return asResultDocument(parsed, ref);
 }

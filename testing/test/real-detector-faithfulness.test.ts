@@ -1,6 +1,6 @@
 // The worker is faithful to a real model: a clip is decoded by ffmpeg alone (the frame contract: scaled
 // with swscale's fast_bilinear straight to rgb24 at FRAME_WIDTH x FRAME_HEIGHT), the CenterNet detector
-// runs on those frames in this process, and the worker's end-to-end result (S3 upload on moto, S3
+// runs on those frames one by one (in a thread of this process), and the worker's end-to-end result (S3 upload on moto, S3
 // notification, SQS, the real worker, gRPC Predict to the real-detector model server on its threads,
 // result JSON in S3) must match it frame by frame: same frames (sampled by time), same timestamps, same
 // detections in the same order, same boxes and scores within the result's 4-decimal rounding. A resize,
@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { makeTestVideo } from "../ffmpeg";
 import { startMoto, useMotoInThisProcess, type MotoServer } from "../moto";
-import { loadCenterNet, type CenterNetDetector } from "../detector/centernet";
 import { COCO80_NAMES, COCO80_TO_90 } from "../detector/coco80";
+import { DetectorPool } from "../detector/pool";
 import { startRealModelServer, type RealModelServer } from "../detector/server";
 import {
     createWorld,
@@ -82,7 +82,7 @@ describe("the worker against a real detector (CenterNet on CPU): faithful frame 
     let moto: MotoServer;
     let restoreEnv: () => void;
     let server: RealModelServer;
-    let detector: CenterNetDetector;
+    let detector: DetectorPool;
     let dir: string;
     let world: World;
 
@@ -90,14 +90,14 @@ describe("the worker against a real detector (CenterNet on CPU): faithful frame 
         moto = await startMoto();
         restoreEnv = useMotoInThisProcess(moto);
         server = await startRealModelServer({ threads: 2 });
-        detector = await loadCenterNet();
+        detector = await DetectorPool.start(1); // its own thread: the WASM runtime stays out of mocha's process
         dir = await mkdtemp(join(tmpdir(), "faithful-"));
         world = await createWorld();
     });
 
     after(async () => {
         if (world) destroyWorld(world);
-        detector?.dispose();
+        await detector?.close();
         await server?.stop();
         restoreEnv?.();
         await moto?.stop();
@@ -129,12 +129,12 @@ describe("the worker against a real detector (CenterNet on CPU): faithful frame 
         assert.equal(doc.frameCount, picked.length);
         assert.equal(doc.frames.length, picked.length);
         let compared = 0;
-        picked.forEach((source, i) => {
+        for (const [i, source] of picked.entries()) {
             const got = doc.frames[i];
             const where = `result frame ${i} (source frame ${source})`;
             assert.equal(got.index, i, where);
             assert.equal(got.timestampMs, reference.timesMs[source], `${where}: timestamp`);
-            const truth = detector.detect(reference.frames[source], HEIGHT, WIDTH);
+            const truth = await detector.detect(reference.frames[source], HEIGHT, WIDTH); // one frame at a time
             const expected = truth.scores
                 .map((score, j) => ({ score, classId: truth.classes[j], box: truth.boxes[j] }))
                 .filter((d) => d.score >= THRESHOLD);
@@ -149,7 +149,7 @@ describe("the worker against a real detector (CenterNet on CPU): faithful frame 
                 d.box.forEach((v, k) => assert.ok(Math.abs(v - e.box[k]) <= 0.5e-4 + 1e-9, `${what}: box ${d.box} vs ${e.box}`));
                 compared++;
             });
-        });
+        }
         assert.ok(compared >= 20, `compared ${compared} detections`);
     });
 });
