@@ -22,7 +22,7 @@ import { makeTestVideo } from "../ffmpeg";
 import { startMoto, useMotoInThisProcess, type MotoServer } from "../moto";
 import { createLogger, errorMessage, type LogLevel } from "../../worker/src/log";
 import { startWorker } from "../../worker/src/main";
-import { probeVideo } from "../../worker/src/decode";
+import { probeVideo } from "../../worker/src/probe";
 import { startV2Emulator } from "../kserve/emulator";
 import { startTfServingEmulator, type TfServingEmulator } from "../tfserving/emulator";
 import { startRealModelServer, type RealModelServer } from "../detector/server";

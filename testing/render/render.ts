@@ -4,7 +4,8 @@
 // picture's size; boxes are drawn here; ffmpeg encodes. Works for any result the worker writes, from the
 // local CenterNet server or the production SSD model alike.
 import { spawn } from "node:child_process";
-import { decodeBatches, probeVideo, type VideoInfo } from "../../worker/src/decode";
+import { decodeBatches } from "../../worker/src/decode";
+import { probeVideo, type VideoInfo } from "../../worker/src/probe";
 import { blankImage, blit, drawDetections, drawText, fillRect, INK, PAPER, textHeight, type DrawnDetection, type RgbImage } from "./draw";
 
 export interface ResultDocument {
@@ -44,6 +45,7 @@ export function pictureSize(info: Pick<VideoInfo, "width" | "height">, width: nu
  */
 async function forEachVideoFrame(
     video: string,
+    info: VideoInfo,
     size: { width: number; height: number },
     result: ResultDocument,
     visit: (frame: RgbImage, timestampMs: number | null, covering: ResultFrame | undefined, exact: boolean) => void | Promise<void>,
@@ -54,7 +56,7 @@ async function forEachVideoFrame(
     let covering: ResultFrame | undefined;
     let decoded = 0;
     const signal = new AbortController().signal;
-    for await (const batch of decodeBatches({ path: video, width: size.width, height: size.height, batchSize: 1, signal })) {
+    for await (const batch of decodeBatches({ path: video, info, width: size.width, height: size.height, batchSize: 1, signal })) {
         const ms = batch.timestampsMs?.[0] ?? null;
         let exact = false;
         if (byTime && ms !== null) {
@@ -113,7 +115,7 @@ export async function renderContactSheet(options: ContactSheetOptions): Promise<
     const wanted = new Set(chosen);
     const tiles: RgbImage[] = [];
     const scale = tileSize.width >= 400 ? 2 : 1;
-    await forEachVideoFrame(options.video, tileSize, options.result, (frame, ms, covering, exact) => {
+    await forEachVideoFrame(options.video, info, tileSize, options.result, (frame, ms, covering, exact) => {
         if (covering === undefined || !exact || !wanted.has(covering)) return;
         wanted.delete(covering);
         const tile: RgbImage = { width: frame.width, height: frame.height, data: Buffer.from(frame.data) };
@@ -203,7 +205,7 @@ export async function renderAnnotatedVideo(options: AnnotatedVideoOptions): Prom
     const finished = exitOf(encoder, `ffmpeg could not write ${options.out}`);
     let frames = 0;
     try {
-        await forEachVideoFrame(options.video, size, options.result, async (frame, ms, covering) => {
+        await forEachVideoFrame(options.video, info, size, options.result, async (frame, ms, covering) => {
             const img: RgbImage = { width: frame.width, height: frame.height, data: Buffer.from(frame.data) };
             if (covering !== undefined) drawDetections(img, covering.detections, scale);
             drawText(
