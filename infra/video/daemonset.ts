@@ -267,6 +267,11 @@ export function modelServerPrePull(
                             image,
                             // The TF Serving images are Ubuntu-based: coreutils' sleep is there.
                             command: ["sleep", "infinity"],
+                            // On NVIDIA nodes the default container runtime is nvidia (nodeadm), and TF Serving's GPU
+                            // image inherits NVIDIA_VISIBLE_DEVICES=all from its CUDA base image: without this the
+                            // runtime would give this pod every GPU of the node, though it requests none. "void"
+                            // makes the runtime act as plain runc (no devices, no driver mounts).
+                            env: [{ name: "NVIDIA_VISIBLE_DEVICES", value: "void" }],
                             resources: { requests: { cpu: "1m", memory: "8Mi" }, limits: { memory: "16Mi" } },
                             securityContext: containerSecurityContext(),
                         },

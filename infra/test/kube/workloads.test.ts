@@ -364,6 +364,17 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.ok(!selects(videoSelector, podLabels(prePull)), "the video DaemonSet does not select the pre-pull pods");
         });
 
+        it("the pre-pull pod asks the NVIDIA runtime for no GPU (the CUDA base image's NVIDIA_VISIBLE_DEVICES=all would give it all)", () => {
+            // nodeadm makes nvidia the default runtime on NVIDIA AMIs (internal/containerd/runtime_config_nvidia.go), and
+            // the runtime reads NVIDIA_VISIBLE_DEVICES from the image when the pod does not set it.
+            const prePull = of("video-inf2").find(
+                (r) => r.type === "kubernetes:apps/v1:DaemonSet" && (r.inputs.metadata as Obj).name === PREPULL_DAEMONSET_NAME,
+            );
+            assert.ok(prePull);
+            const [hold] = podSpec(prePull).containers;
+            assert.equal(envOf(hold).NVIDIA_VISIBLE_DEVICES, "void");
+        });
+
         it("configures the worker: queue, results, local TF Serving, protection, metrics port and probes, scratch space", () => {
             const ds = videoDaemonSet("video-inf2");
             const worker = container(podSpec(ds), "worker");
