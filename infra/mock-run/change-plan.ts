@@ -18,6 +18,7 @@
 // so every input that came from it changes, which can replace its dependents in turn.
 import type { RecordedResource } from "./mock-run";
 import { RESOURCE_RULES, ResourceRule } from "./replace-rules";
+import { UNKNOWN_AT_PREVIEW } from "./mock-world";
 
 type Inputs = Record<string, unknown>;
 
@@ -248,7 +249,11 @@ export function planChange(before: readonly RecordedResource[], after: readonly 
     }
 
     // ---- Two live copies of one physical identity.
-    const identityOf = (r: RecordedResource, inputs: Inputs): string | undefined => rule(r)?.identity?.(r, inputs);
+    // An identity a preview does not know yet (it holds an output of a resource to be created) is checked by the apply.
+    const identityOf = (r: RecordedResource, inputs: Inputs): string | undefined => {
+        const id = rule(r)?.identity?.(r, inputs);
+        return id?.includes(UNKNOWN_AT_PREVIEW) === true ? undefined : id;
+    };
     const autoNamed = (r: RecordedResource, inputs: Inputs): boolean => rule(r)?.autoNamed?.(r, inputs) ?? false;
     const live = new Map<string, RecordedResource>();
     for (const p of pairs) {

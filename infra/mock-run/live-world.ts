@@ -1,5 +1,5 @@
 // The AWS account as a mock run left it: what the next run's live reads (the cluster, its node groups and
-// their live sizes and subnets, the access entries this stack made) find once that run was applied.
+// their live sizes and subnets, the access entries this stack made, the subnets) find once that run was applied.
 import type { MockRunResult, RecordedResource } from "./mock-run";
 import type { MockLiveNodeGroup, MockWorld } from "./mock-world";
 
@@ -40,8 +40,12 @@ export function worldAfter(run: MockRunResult, world: MockWorld = {}): MockWorld
         ...Object.values(recordOf(cluster.inputs.accessEntries)).map((e) => String(recordOf(e).principalArn)),
         ...run.resources.filter((r) => r.type === "aws:eks/accessEntry:AccessEntry").map((r) => String(r.inputs.principalArn)),
     ].map((principalArn) => ({ principalArn, tags }));
+    const subnets = run.resources
+        .filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.id !== undefined)
+        .map((r) => ({ id: r.id as string, vpcId: String(r.inputs.vpcId), tags: recordOf(r.inputs.tags) as Record<string, string> }));
     return {
         ...world,
+        subnets: [...(world.subnets ?? []).filter((s) => !subnets.some((n) => n.id === s.id)), ...subnets],
         clusters: {
             ...world.clusters,
             [clusterName]: run.resources.filter((r) => r.type === "aws:eks/nodeGroup:NodeGroup").map(liveNodeGroup),

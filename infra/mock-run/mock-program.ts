@@ -9,8 +9,10 @@ import {
     MOCK_CALLER_ARN,
     mockCallerIdentity,
     MOCK_EC2_QUOTAS,
+    MockSubnet,
     MockWorld,
     NAME_PROPERTY,
+    UNKNOWN_AT_PREVIEW,
     isAutoNamed,
     mockOfferedInZone,
     mockZones,
@@ -162,7 +164,7 @@ function recordable(value: unknown): unknown {
     return value;
 }
 
-const UNKNOWN = "<unknown until apply>";
+const UNKNOWN = UNKNOWN_AT_PREVIEW;
 const resources: RecordedResource[] = [];
 const unmockedCalls: string[] = [];
 const calls = new Set<string>();
@@ -286,13 +288,19 @@ function setPath(target: State, segments: (string | number)[], value: unknown): 
     });
 }
 
+/** The state's copy of a resource: by its URN, else by the first of its aliases the state holds. */
+function priorOf(registration: Registration | undefined): RecordedResource | undefined {
+    if (registration === undefined) return undefined;
+    return priorByUrn.get(registration.urn) ?? registration.aliasUrns.map((u) => priorByUrn.get(u)).find((r) => r !== undefined);
+}
+
 /**
  * processIgnoreChanges: for a resource the stack already has, every ignoreChanges path keeps its old value,
  * so the provider is given (and the program reads back) what the state holds, not what the program declared.
  */
 function withIgnoredChangesKept(inputs: State, registration: Registration | undefined, ignore: string[] | undefined): State {
-    if (registration === undefined || ignore === undefined || ignore.length === 0) return inputs;
-    const old = priorByUrn.get(registration.urn) ?? registration.aliasUrns.map((u) => priorByUrn.get(u)).find((r) => r !== undefined);
+    if (ignore === undefined || ignore.length === 0) return inputs;
+    const old = priorOf(registration);
     if (old === undefined) return inputs;
     const kept: State = structuredClone(inputs);
     for (const p of ignore) setPath(kept, pathSegments(p), structuredClone(getPath(old.inputs, pathSegments(p))));
@@ -372,8 +380,9 @@ const mocks: pulumi.runtime.Mocks = {
             ...(registration !== undefined && Object.keys(registration.options).length > 0 ? { options: registration.options } : {}),
         });
         if (args.type.startsWith("pulumi:providers:")) return { id, state: inputs };
-        // A preview has no IDs, ARNs or other outputs of resources it would create.
-        if (preview) return { id: undefined, state: previewState(args.type, args.name, inputs) };
+        // A preview has no IDs, ARNs or other outputs of resources it would create; a resource the state already
+        // has keeps its ID and outputs (the engine previews a same or an update step from the old outputs).
+        if (preview && priorOf(registration) === undefined) return { id: undefined, state: previewState(args.type, args.name, inputs) };
         return { id, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
     },
     call(args) {
@@ -399,6 +408,8 @@ const mocks: pulumi.runtime.Mocks = {
                     id: region,
                 };
             }
+            case "aws:ec2/getSubnets:getSubnets":
+                return subnetsMatching(args.inputs as State);
             case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
                 return instanceTypeOfferings(args.inputs as State);
             case "aws:eks/getClusters:getClusters":
@@ -530,6 +541,22 @@ function serviceQuota(inputs: State): State {
         value: quota.value ?? quota.defaultValue,
         id: arn,
     };
+}
+
+/**
+ * DescribeSubnets with the filters the program uses (subnet-id, vpc-id, tag:<key>): a subnet matches when, for
+ * every filter, one of its values matches; no match is an empty list, not an error (aws_subnets data source).
+ */
+function subnetsMatching(inputs: State): State {
+    const filters = (inputs.filters ?? []) as { name: string; values: string[] }[];
+    const field = (s: MockSubnet, name: string): string | undefined => {
+        if (name === "subnet-id") return s.id;
+        if (name === "vpc-id") return s.vpcId;
+        if (name.startsWith("tag:")) return s.tags[name.slice(4)];
+        throw new Error(`mock getSubnets: filter ${name} is not modelled`);
+    };
+    const ids = (world.subnets ?? []).filter((s) => filters.every((f) => f.values.includes(field(s, f.name) ?? "\u0000"))).map((s) => s.id);
+    return { ids, id: region };
 }
 
 /** DescribeInstanceTypeOfferings with the instance-type and location filters the program uses. */

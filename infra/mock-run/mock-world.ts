@@ -4,6 +4,8 @@ import { createHash } from "crypto";
 import { FAMILY_REGIONS, instanceFamily } from "../platform/accelerators";
 
 export const MOCK_ACCOUNT = "123456789012";
+/** How a recorded run writes a value the preview does not know yet (an output of a resource to be created). */
+export const UNKNOWN_AT_PREVIEW = "<unknown until apply>";
 /** The deploying principal: an assumed-role session, as in CI and most SSO set-ups. */
 export const MOCK_CALLER_ARN = `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/Deployer/session`;
 
@@ -159,9 +161,18 @@ export interface MockLiveNodeGroup {
     capacityType?: string;
 }
 
+/** An EC2 subnet as DescribeSubnets reports it (the fields the program filters on). */
+export interface MockSubnet {
+    id: string;
+    vpcId: string;
+    tags: Record<string, string>;
+}
+
 /** Everything a test may change about the mocked account. */
 export interface MockWorld {
     callerArn?: string;
+    /** Subnets that exist (worldAfter fills them from a run). Default: none. */
+    subnets?: MockSubnet[];
     /** Zones per region; default MOCK_ZONES / mockZones. */
     zones?: Record<string, MockZone[]>;
     /** Instance types offered per zone ID; default mockOfferedInZone. */

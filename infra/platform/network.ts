@@ -46,6 +46,8 @@ export class Network extends pulumi.ComponentResource {
     /** The zone IDs of the subnets as created (index i: public-i and private-i). */
     readonly zoneIds: pulumi.Output<string[]>;
     private readonly privateSubnets: aws.ec2.Subnet[] = [];
+    /** Name tags of the private subnets this run declares (`<name>-private-<i>`, i < azCount). */
+    private readonly privateSubnetNames: string[] = [];
     private readonly offerings: pulumi.Output<Offerings>;
     /** Security group of the interface endpoints; absent when interfaceEndpoints is false. */
     readonly endpointSecurityGroupId?: pulumi.Output<string>;
@@ -173,6 +175,7 @@ export class Network extends pulumi.ComponentResource {
             new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, child);
             privateSubnets.push(priv);
             this.privateSubnets.push(priv);
+            this.privateSubnetNames.push(`${name}-private-${i}`);
             privateRts.push(rt);
         }
 
@@ -228,12 +231,37 @@ export class Network extends pulumi.ComponentResource {
 
     /**
      * The private subnets a node group may use. A running group keeps the subnets it runs in (`running`, when
-     * they are all still this VPC's private subnets), in the VPC's order: EKS cannot move a group, and a new
-     * subnet list would replace it and drain its nodes, so what EC2 offers today never moves it. A new group
-     * gets the subnets whose zone (as created) offers at least one of its instance types now, so EKS never
-     * tries to launch a type where EC2 does not offer it.
+     * they are all still this VPC's private subnets): EKS cannot move a group, and a new subnet list would
+     * replace it and drain its nodes, so what EC2 offers today never moves it. A new group gets the subnets
+     * whose zone (as created) offers at least one of its instance types now, so EKS never tries to launch a
+     * type where EC2 does not offer it.
+     *
+     * Whether the running subnets are still this VPC's private subnets is asked of EC2 (DescribeSubnets: these
+     * IDs, this VPC, the Name tags of the private subnets this run declares), not compared with this run's
+     * subnet IDs: a subnet this `up` adds (azCount raised) has no ID in a preview, so a comparison would make the
+     * group's subnetIds unknown, and a preview shows an unknown subnetIds (a replacing property) as a replacement
+     * of the group and of everything that names its Auto Scaling group. The answer is known in a preview whenever
+     * the VPC exists. Kept subnets are in EKS's order (subnet_ids is a set: the order is no change).
      */
     privateSubnetIdsFor(group: string, instanceTypes: readonly string[], running?: readonly string[]): pulumi.Output<string[]> {
+        if (running === undefined || running.length === 0) return this.placeByOfferings(group, instanceTypes);
+        const stillPrivate = aws.ec2.getSubnetsOutput(
+            {
+                filters: [
+                    { name: "subnet-id", values: [...running] },
+                    { name: "vpc-id", values: [this.vpcId] },
+                    { name: "tag:Name", values: [...this.privateSubnetNames] },
+                ],
+            },
+            { parent: this },
+        );
+        return stillPrivate.ids.apply((ids) =>
+            running.every((id) => ids.includes(id)) ? pulumi.output([...running]) : this.placeByOfferings(group, instanceTypes),
+        );
+    }
+
+    /** The private subnets (VPC order) whose zone offers at least one of `instanceTypes` now. */
+    private placeByOfferings(group: string, instanceTypes: readonly string[]): pulumi.Output<string[]> {
         return pulumi
             .all([
                 pulumi.all(this.privateSubnets.map((s) => s.id)),
@@ -241,9 +269,6 @@ export class Network extends pulumi.ComponentResource {
                 this.offerings,
             ])
             .apply(([ids, zoneIds, offerings]) => {
-                if (running !== undefined && running.length > 0 && running.every((id) => ids.includes(id))) {
-                    return ids.filter((id) => running.includes(id));
-                }
                 const usable = subnetsForTypes(zoneIds, offerings, instanceTypes).map((i) => ids[i] as string);
                 if (usable.length === 0)
                     throw new Error(`${group}: EC2 offers none of ${instanceTypes.join(", ")} in the VPC's zones (${zoneIds.join(", ")})`);

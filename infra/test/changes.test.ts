@@ -17,6 +17,8 @@
 //     to: { key: "value" } | "destroy",  // config overrides after the change (merged over `from`), or destroy
 //     world: { before, after },          // the AWS account (zones, instance type offerings) before/after; optional
 //     edit: (root) => { ... },           // edit files in a copy of the repository before the second plan; optional
+//     preview: true,                     // plan the change as the preview shows it (new resources' outputs unknown;
+//                                        // the model replaces on an unknown value in a replacing property); optional
 //     gone: [nodeGroup("video"), ...] | "all",  // the guarded resources this change replaces or deletes
 //     check: (report) => { ... } }       // more assertions on the steps; optional
 // Keys are config keys without the `eks-inference:` prefix. Cases with the same stack, `from` and world
@@ -27,7 +29,7 @@ import * as path from "path";
 import { ChangeReport, GUARDED_TYPES, changedPaths, planChange } from "../mock-run/change-plan";
 import { worldAfter } from "../mock-run/live-world";
 import { MockRunResult, RecordedResource, runStackUnderMocks } from "../mock-run/mock-run";
-import type { MockWorld } from "../mock-run/mock-world";
+import { type MockWorld, UNKNOWN_AT_PREVIEW } from "../mock-run/mock-world";
 import { RESOURCE_RULES } from "../mock-run/replace-rules";
 import { LEGACY_TF_NEURON, TRITON_NEURON } from "../bert/neuron-releases";
 import { copyRepository } from "./support/repo-copy";
@@ -42,6 +44,8 @@ interface ChangeCase {
     to: Config | "destroy";
     world?: { before?: MockWorld; after?: MockWorld };
     edit?: (root: string) => void;
+    /** Plan the change as `pulumi preview` shows it: outputs of resources not yet created are unknown. */
+    preview?: boolean;
     gone: string[] | "all";
     check?: (report: ChangeReport, before: MockRunResult, after: MockRunResult | undefined) => void;
 }
@@ -231,6 +235,39 @@ const CASES: ChangeCase[] = [
             assert.deepStrictEqual(stepsOf(report, "replace"), []);
         },
     },
+    {
+        // The new subnets' IDs are unknown until they exist; the running groups stay on their own subnets, so the
+        // preview must not show them (and their scaling policies) replaced.
+        title: "a third zone, as the preview shows it",
+        stack: "dev",
+        world: { before: { offerings: DEV_OFFERED } },
+        to: { azCount: "3" },
+        preview: true,
+        gone: [],
+        check: (report) => {
+            assert.deepStrictEqual(stepsOf(report, "replace"), []);
+            assert.ok(stepsOf(report, "create").includes("aws:ec2/subnet:Subnet::eks-inference-dev-private-2"), report.summary);
+        },
+    },
+    {
+        title: "a third zone with BERT on, as the preview shows it",
+        stack: "prod",
+        from: { azCount: "2" },
+        to: { azCount: "3" },
+        preview: true,
+        gone: [],
+        check: (report) => assert.deepStrictEqual(stepsOf(report, "replace"), []),
+    },
+    {
+        // A group in a subnet that goes is placed anew on the subnets that stay (EC2 no longer lists its subnet
+        // among the VPC's private ones); that replaces it, which is what lowering azCount asks for.
+        title: "one zone fewer",
+        stack: "prod",
+        to: { azCount: "2" },
+        gone: [nodeGroup("prod", "general"), nodeGroup("prod", "video"), PROD_TRITON_BERT],
+        check: (report) =>
+            assert.ok(stepsOf(report, "delete").includes("aws:ec2/subnet:Subnet::eks-inference-prod-private-2"), report.summary),
+    },
     { title: "ECR keeps more images", stack: "dev", to: { ecrKeepImages: "20" }, gone: [] },
     { title: "PR preview access on", stack: "prod", to: { previewRoleArn: PREVIEW_ROLE }, gone: [] },
     { title: "uploads kept 30 days", stack: "dev", to: { inputExpiryDays: "30" }, gone: [] },
@@ -292,6 +329,7 @@ async function plan(c: ChangeCase): Promise<{ report: ChangeReport; before: Mock
         const after = await runStackUnderMocks(c.stack, {
             config: { ...from, ...c.to },
             prior: before.resources,
+            ...(c.preview === true ? { preview: true } : {}),
             world: worldAfter(before, c.world?.after ?? c.world?.before),
             root: copy?.root,
         });
@@ -432,6 +470,23 @@ describe("engine model (change-plan.ts)", () => {
             ],
         );
         assert.deepStrictEqual(report.gone, [`${NODE_GROUP}::ng`]);
+    });
+
+    it("a preview replaces on an unknown value in a replacing property, and leaves unknown identities to the apply", () => {
+        const group = resource(
+            NODE_GROUP,
+            "ng",
+            { subnetIds: ["s-id"], clusterName: "c" },
+            { physicalName: "ng-abc1234", autoNamed: true },
+        );
+        const unknown = { ...group, inputs: { ...group.inputs, subnetIds: UNKNOWN_AT_PREVIEW } };
+        assert.deepStrictEqual(
+            planChange([group], [unknown]).steps.map((s) => [s.name, s.op]),
+            [["ng", "replace"]],
+        );
+        const association = (name: string) =>
+            resource("aws:ec2/routeTableAssociation:RouteTableAssociation", name, { subnetId: UNKNOWN_AT_PREVIEW, routeTableId: name });
+        assert.deepStrictEqual(planChange([], [association("a"), association("b")]).problems, [], "two new subnets' IDs are not one ID");
     });
 
     it("refuses deletes AWS refuses, unless forced or retained; protect stops the engine", () => {

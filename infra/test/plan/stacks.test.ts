@@ -52,6 +52,7 @@ describe("plan and cost on the checked-in stacks", function () {
                     "aws:index/getCallerIdentity:getCallerIdentity": "sts:GetCallerIdentity",
                     "aws:index/getAvailabilityZones:getAvailabilityZones": "ec2:DescribeAvailabilityZones",
                     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": "ec2:DescribeInstanceTypeOfferings",
+                    "aws:ec2/getSubnets:getSubnets": "ec2:DescribeSubnets",
                     "aws:eks/getClusters:getClusters": "eks:ListClusters",
                     "aws:eks/getAccessEntry:getAccessEntry": "eks:DescribeAccessEntry",
                     "aws:eks/getNodeGroups:getNodeGroups": "eks:ListNodegroups",
