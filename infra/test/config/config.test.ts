@@ -54,13 +54,15 @@ describe("config: Pulumi.yaml and config.ts agree", () => {
         assert.match(project.main, /^infra\/?$/);
     });
 
-    it("declares exactly the keys config.ts reads, with the same type, a description and the same default", () => {
+    it("declares exactly the keys config.ts reads, with the same type, description and default", () => {
         assert.deepStrictEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_KEYS).sort());
         for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
             const declared = project.config[key];
             assert.ok(declared, key);
             assert.strictEqual(declared.type, spec.type, `${key} type`);
             assert.ok((declared.description ?? "").length > 10, `${key} needs a description`);
+            // `pulumi config` shows the project's text; the README table and config.ts carry the same one.
+            assert.strictEqual(declared.description, spec.description, `${key} description`);
             if ("secret" in spec && spec.secret) {
                 // Pulumi does not allow defaults on secret keys; unset means "not given" in config.ts.
                 assert.strictEqual(declared.secret, true, `${key} must be declared secret`);
