@@ -79,6 +79,32 @@ describe("plan and cost on the checked-in stacks", function () {
                 }
             });
 
+            it("the README's cost table row is what the cost model gives (min/max $/h, per month, per hour of video at 30 fps)", () => {
+                const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+                const config = readStackConfig(stack);
+                const region = config["aws:region"];
+                const row = readme.split("\n").find((l) => l.startsWith(`| \`${stack}\` (${region}) |`));
+                assert.ok(row, `README cost table has a row for ${stack} (${region})`);
+                const cells = row.split(" | ").map((c) => c.trim());
+                const shape = deriveStackShape(runs.get(stack)!.resources);
+                const table = loadPriceTable();
+                const cost = stackCost(shape, table, region);
+                const dollars = (n: number, digits: number): string =>
+                    `$${n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+                assert.equal(cells[1], dollars(cost.minUsdPerHour, 2), "$/h at min size");
+                assert.equal(cells[2], dollars(cost.maxUsdPerHour, 2), "$/h at max size");
+                assert.equal(
+                    cells[3],
+                    `${dollars(cost.minUsdPerHour * 730, 0)} - ${dollars(cost.maxUsdPerHour * 730, 0)}`,
+                    "per 730-h month",
+                );
+                const video = videoCost(shape, cost, table, 30);
+                assert.ok(
+                    cells[4]?.startsWith(`${dollars(video.nodeUsdPerVideoHour, 2)} (${video.instanceType}`),
+                    `$/hour of video: ${cells[4]}`,
+                );
+            });
+
             it("cost reads the node groups the stack file asks for and prices them", () => {
                 const run = runs.get(stack)!;
                 const config = readStackConfig(stack);
