@@ -21,6 +21,8 @@ export interface VideoQueueAlarmsArgs {
     alarmEmail?: string;
     /** Tags of the resources made here; default none (the provider's default tags still apply). */
     tags?: Record<string, string>;
+    /** The stack's region (the alarms' ARNs in the topic policy). Default: the provider's, read with aws.getRegion. */
+    region?: string;
 }
 
 interface PolicyStatement {
@@ -105,7 +107,7 @@ export class VideoQueueAlarms extends pulumi.ComponentResource {
         const tags = args.tags ?? {};
         const parent = { parent: this };
 
-        this.topicArn = args.alarmTopicArn ? pulumi.output(args.alarmTopicArn) : this.createTopic(name, args.alarmEmail, tags);
+        this.topicArn = args.alarmTopicArn ? pulumi.output(args.alarmTopicArn) : this.createTopic(name, args.alarmEmail, tags, args.region);
         const actions = [this.topicArn];
 
         const deadLetter = new aws.cloudwatch.MetricAlarm(
@@ -159,11 +161,11 @@ export class VideoQueueAlarms extends pulumi.ComponentResource {
         });
     }
 
-    private createTopic(name: string, email: string | undefined, tags: Record<string, string>): pulumi.Output<string> {
+    private createTopic(name: string, email: string | undefined, tags: Record<string, string>, region?: string): pulumi.Output<string> {
         const parent = { parent: this };
         const identity = aws.getCallerIdentityOutput({}, parent);
         const partition = aws.getPartitionOutput({}, parent);
-        const region = aws.getRegionOutput({}, parent);
+        const regionName = region ?? aws.getRegionOutput({}, parent).region;
         const key = new aws.kms.Key(
             `${name}-alarm-topic-key`,
             {
@@ -183,7 +185,7 @@ export class VideoQueueAlarms extends pulumi.ComponentResource {
             {
                 arn: topic.arn,
                 policy: pulumi
-                    .all([topic.arn, partition.partition, region.region, identity.accountId])
+                    .all([topic.arn, partition.partition, regionName, identity.accountId])
                     .apply(([topicArn, partitionName, regionName, accountId]) =>
                         alarmTopicPolicy({ topicArn, partition: partitionName, region: regionName, accountId }),
                     ),

@@ -115,6 +115,7 @@ export class VideoPipeline extends pulumi.ComponentResource {
                 deadLetterQueueName: jobs.deadLetterQueue.name,
                 oldestMessageAgeThresholdSeconds: scaling.oldestMessageAlarmSeconds,
                 alarmEmail: scaling.alarmEmail,
+                region: config.region,
             },
             child,
         );

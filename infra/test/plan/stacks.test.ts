@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROFILES, type AcceleratorProfileName } from "../../platform/accelerators";
 import { loadPriceTable } from "../../plan/pricing/table";
+import { worldAfter } from "../../mock-run/live-world";
 import { runStackUnderMocks, type MockRunResult } from "../../mock-run/mock-run";
 import { stackCost, videoCost } from "../../plan/cost-model";
 import { formatPlan } from "../../plan/plan-format";
@@ -46,13 +47,16 @@ describe("plan and cost on the checked-in stacks", function () {
                 assert.match(text, /supportType=STANDARD/);
             });
 
-            it("the README lists the read-only actions a preview needs for the live state the program reads", () => {
+            it("the README lists the read-only actions a preview needs for the live state the program reads", async () => {
                 const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
                 const actions: Record<string, string | string[]> = {
                     "aws:index/getCallerIdentity:getCallerIdentity": "sts:GetCallerIdentity",
+                    // aws_partition answers from the provider's own configuration: no AWS call.
+                    "aws:index/getPartition:getPartition": [],
+                    "aws:ecr/getAuthorizationToken:getAuthorizationToken": "ecr:GetAuthorizationToken",
+                    "aws:ec2/getSubnets:getSubnets": "ec2:DescribeSubnets",
                     "aws:index/getAvailabilityZones:getAvailabilityZones": "ec2:DescribeAvailabilityZones",
                     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": "ec2:DescribeInstanceTypeOfferings",
-                    "aws:ec2/getSubnets:getSubnets": "ec2:DescribeSubnets",
                     "aws:eks/getClusters:getClusters": "eks:ListClusters",
                     "aws:eks/getAccessEntry:getAccessEntry": "eks:DescribeAccessEntry",
                     "aws:eks/getNodeGroups:getNodeGroups": "eks:ListNodegroups",
@@ -73,7 +77,12 @@ describe("plan and cost on the checked-in stacks", function () {
                 ]) {
                     assert.ok(run.calls.includes(token), `the program reads ${token}`);
                 }
-                for (const token of run.calls) {
+                // A later preview, of the stack as deployed, reads the running cluster too.
+                const later = await runStackUnderMocks(stack, { preview: true, prior: run.resources, world: worldAfter(run) });
+                for (const token of ["aws:eks/getNodeGroup:getNodeGroup", "aws:ec2/getSubnets:getSubnets"])
+                    assert.ok(later.calls.includes(token), `a later preview reads ${token}`);
+                for (const token of new Set([...run.calls, ...later.calls])) {
+                    assert.ok(token in actions, `${token}: which IAM action does it need? (add it here and to the README)`);
                     for (const action of [actions[token] ?? []].flat())
                         assert.ok(readme.includes(`\`${action}\``), `README names ${action} (read by ${token})`);
                 }
