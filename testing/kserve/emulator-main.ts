@@ -2,6 +2,7 @@
 //   tsx testing/kserve/emulator-main.ts [--host H] [--port N] [--model NAME] [--seq-len S]
 //     [--max-batch-size B] [--latency-ms L] [--loading-ms T] [--output-encoding raw|contents]
 import { choiceFlag, numberFlag, parseFlags } from "../../ops/args";
+import { givenOptions, runEmulatorCli } from "../emulator-cli";
 import { startV2Emulator, type V2EmulatorOptions } from "./emulator";
 
 const USAGE =
@@ -30,20 +31,11 @@ export function parseV2EmulatorArgs(argv: readonly string[]): V2EmulatorOptions 
         loadingForMs: numberFlag(flags["loading-ms"], "--loading-ms", { min: 0 }, USAGE),
         outputEncoding: choiceFlag(flags["output-encoding"], "--output-encoding", ["raw", "contents"] as const, USAGE),
     };
-    return Object.fromEntries(Object.entries(candidates).filter(([, v]) => v !== undefined)) as V2EmulatorOptions;
+    return givenOptions(candidates);
 }
 
-async function main(): Promise<void> {
-    const emulator = await startV2Emulator(parseV2EmulatorArgs(process.argv.slice(2)));
-    process.stdout.write(JSON.stringify({ url: emulator.url }) + "\n");
-    const shutdown = (): void => void emulator.stop().then(() => process.exit(0));
-    process.on("SIGTERM", shutdown);
-    process.on("SIGINT", shutdown);
-}
-
-if (require.main === module) {
-    main().catch((err: unknown) => {
-        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(2);
-    });
-}
+if (require.main === module)
+    runEmulatorCli(
+        () => startV2Emulator(parseV2EmulatorArgs(process.argv.slice(2))),
+        (emulator) => ({ url: emulator.url }),
+    );

@@ -2,6 +2,7 @@
 //   tsx testing/tfserving/emulator-main.ts [--grpc-port N] [--rest-port M] [--latency-ms L]
 //     [--loading-ms T] [--host H] [--output-encoding tensor_content|typed_fields]
 import { choiceFlag, numberFlag, parseFlags } from "../../ops/args";
+import { givenOptions, runEmulatorCli } from "../emulator-cli";
 import { startTfServingEmulator, type TfServingEmulatorOptions } from "./emulator";
 
 const USAGE =
@@ -26,20 +27,11 @@ export function parseEmulatorArgs(argv: readonly string[]): TfServingEmulatorOpt
         loadingForMs: numberFlag(flags["loading-ms"], "--loading-ms", { min: 0 }, USAGE),
         outputEncoding: choiceFlag(flags["output-encoding"], "--output-encoding", ["tensor_content", "typed_fields"] as const, USAGE),
     };
-    return Object.fromEntries(Object.entries(candidates).filter(([, v]) => v !== undefined)) as TfServingEmulatorOptions;
+    return givenOptions(candidates);
 }
 
-async function main(): Promise<void> {
-    const emulator = await startTfServingEmulator(parseEmulatorArgs(process.argv.slice(2)));
-    process.stdout.write(JSON.stringify({ grpcUrl: emulator.grpcUrl, restUrl: emulator.restUrl }) + "\n");
-    const shutdown = (): void => void emulator.stop().then(() => process.exit(0));
-    process.on("SIGTERM", shutdown);
-    process.on("SIGINT", shutdown);
-}
-
-if (require.main === module) {
-    main().catch((err: unknown) => {
-        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(2);
-    });
-}
+if (require.main === module)
+    runEmulatorCli(
+        () => startTfServingEmulator(parseEmulatorArgs(process.argv.slice(2))),
+        (emulator) => ({ grpcUrl: emulator.grpcUrl, restUrl: emulator.restUrl }),
+    );

@@ -7,39 +7,8 @@ import { GENERAL_NODE_LABELS, nodeSelector, tolerations } from "../../platform/a
 import { compiledModelPrefix } from "../../bert/settings";
 import { BertTritonService, buildJobName, type BertTritonArgs } from "../../bert/triton-service";
 import { tritonModelConfig } from "../../bert/triton";
+import { containerOf, envOf, podSpec, setComponentMocks, type Container, type Obj, type Recorded } from "../support/component-mocks";
 import { isKubernetesObjectType, validateKubernetesObject } from "../support/k8s-schema";
-
-type Obj = Record<string, unknown>;
-interface Recorded {
-    type: string;
-    name: string;
-    inputs: Obj;
-}
-type Container = {
-    name: string;
-    image?: string;
-    command?: string[];
-    args?: string[];
-    env?: { name: string; value?: string }[];
-    ports?: { name: string; containerPort: number }[];
-    resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-    securityContext?: Obj;
-    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-    readinessProbe?: { httpGet?: Obj };
-    startupProbe?: { httpGet?: Obj; failureThreshold?: number; periodSeconds?: number };
-    livenessProbe?: { httpGet?: Obj };
-    workingDir?: string;
-};
-type PodSpec = {
-    nodeSelector?: Record<string, string>;
-    tolerations?: Obj[];
-    serviceAccountName?: string;
-    automountServiceAccountToken?: boolean;
-    restartPolicy?: string;
-    initContainers?: Container[];
-    containers: Container[];
-    volumes?: { name: string; emptyDir?: Obj; configMap?: { name: string } }[];
-};
 
 const recorded: Recorded[] = [];
 const IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/eks-inference/test/triton-neuronx@sha256:abcd";
@@ -56,17 +25,6 @@ function one(component: string, type: string): Recorded {
     assert.equal(found.length, 1, `${component}: expected one ${type}, found ${found.length}`);
     return found[0] as Recorded;
 }
-function podSpec(r: Recorded): PodSpec {
-    return ((r.inputs.spec as Obj).template as Obj).spec as PodSpec;
-}
-function envOf(c: Container): Record<string, string | undefined> {
-    return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
-}
-function containerOf(spec: PodSpec, name: string): Container {
-    const c = [...(spec.initContainers ?? []), ...spec.containers].find((x) => x.name === name);
-    assert.ok(c, `no container ${name}`);
-    return c;
-}
 function extendedResources(c: Container): string[] {
     return [...Object.keys(c.resources?.requests ?? {}), ...Object.keys(c.resources?.limits ?? {})].filter((k) => k.includes("/"));
 }
@@ -76,23 +34,7 @@ describe("BERT on Triton (Pulumi mocks)", function () {
     const outputs: Record<string, string> = {};
 
     before(async () => {
-        await pulumi.runtime.setMocks(
-            {
-                newResource: (args) => {
-                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Obj });
-                    const inputs = args.inputs as Obj;
-                    const metadata = (inputs.metadata ?? {}) as Obj;
-                    return {
-                        id: `${args.name}-id`,
-                        state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } },
-                    };
-                },
-                call: (args) => args.inputs,
-            },
-            "eks-inference",
-            "bert-triton-test",
-            false,
-        );
+        await setComponentMocks("bert-triton-test", recorded);
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
         const onK8s = { providers: { kubernetes: provider } };
         const base = (target: "neuronx" | "cpu", prefix: string): BertTritonArgs => ({

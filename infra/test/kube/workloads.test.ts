@@ -14,42 +14,17 @@ import {
     NVIDIA_HELM_CHART_VERSION,
 } from "../../platform/device-plugins";
 import { PREPULL_DAEMONSET_NAME, VideoInferenceDaemonSet, type VideoInferenceArgs } from "../../video/daemonset";
+import {
+    containerOf,
+    envOf,
+    podLabels,
+    podSpec,
+    setComponentMocks,
+    type Container,
+    type Obj,
+    type Recorded,
+} from "../support/component-mocks";
 import { isKubernetesObjectType, validateKubernetesObject } from "../support/k8s-schema";
-
-interface Recorded {
-    type: string;
-    name: string;
-    inputs: Record<string, unknown>;
-    provider?: string;
-}
-type Obj = Record<string, unknown>;
-type Container = {
-    name: string;
-    image?: string;
-    command?: string[];
-    args?: string[];
-    env?: { name: string; value?: string; valueFrom?: unknown }[];
-    envFrom?: { secretRef?: { name: string } }[];
-    ports?: { name: string; containerPort: number }[];
-    resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-    securityContext?: Obj;
-    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-    readinessProbe?: Obj;
-    livenessProbe?: Obj;
-    startupProbe?: Obj;
-    restartPolicy?: string;
-};
-type PodSpec = {
-    nodeSelector?: Record<string, string>;
-    tolerations?: Obj[];
-    securityContext?: Obj;
-    initContainers?: Container[];
-    containers: Container[];
-    volumes?: { name: string; emptyDir?: { sizeLimit?: string }; configMap?: { name: string } }[];
-    terminationGracePeriodSeconds?: number;
-    serviceAccountName?: string;
-    hostNetwork?: boolean;
-};
 
 const recorded: Recorded[] = [];
 const resolved = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
@@ -69,20 +44,6 @@ function videoDaemonSet(component: string): Recorded {
     );
     assert.equal(found.length, 1, `${component}: expected one video-inference DaemonSet, found ${found.length}`);
     return found[0];
-}
-function podSpec(r: Recorded): PodSpec {
-    return ((r.inputs.spec as Obj).template as Obj).spec as PodSpec;
-}
-function podLabels(r: Recorded): Record<string, string> {
-    return ((((r.inputs.spec as Obj).template as Obj).metadata as Obj).labels ?? {}) as Record<string, string>;
-}
-function container(spec: PodSpec, name: string): Container {
-    const c = [...(spec.initContainers ?? []), ...spec.containers].find((x) => x.name === name);
-    assert.ok(c, `no container ${name}`);
-    return c;
-}
-function envOf(c: Container): Record<string, string | undefined> {
-    return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
 }
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
     return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -126,23 +87,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
     let bertGrpcUrl: string;
 
     before(async () => {
-        pulumi.runtime.setMocks(
-            {
-                newResource: (args) => {
-                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Obj, provider: args.provider });
-                    const inputs = args.inputs as Obj;
-                    const metadata = (inputs.metadata ?? {}) as Obj;
-                    return {
-                        id: `${args.name}-id`,
-                        state: { ...inputs, metadata: { ...metadata, name: metadata.name ?? `${args.name}-generated` } },
-                    };
-                },
-                call: (args) => args.inputs,
-            },
-            "eks-inference",
-            "workloads-test",
-            false,
-        );
+        await setComponentMocks("workloads-test", recorded);
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
         // Providers travel in resource options only (as in pulumi-eks), never in a component's args.
         const onK8s = { providers: { kubernetes: provider } };
@@ -236,7 +181,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         });
 
         it("requests the Neuron device on TF Serving for inf2 and no accelerator for cpu", () => {
-            const inf2 = container(podSpec(videoDaemonSet("video-inf2")), "tf-serving");
+            const inf2 = containerOf(podSpec(videoDaemonSet("video-inf2")), "tf-serving");
             assert.equal(inf2.resources?.requests?.["aws.amazon.com/neuron"], "1");
             assert.equal(inf2.resources?.limits?.["aws.amazon.com/neuron"], "1");
             const cpuSpec = podSpec(videoDaemonSet("video-cpu"));
@@ -260,7 +205,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
                 (spec.initContainers ?? []).map((c) => c.name),
                 ["model-fetch", "tf-serving"],
             );
-            const fetch = container(spec, "model-fetch");
+            const fetch = containerOf(spec, "model-fetch");
             assert.equal(fetch.image, "123456789012.dkr.ecr.us-west-2.amazonaws.com/worker@sha256:aaaa");
             assert.deepEqual(fetch.command, ["node", "/app/model-fetch/index.js"]);
             assert.deepEqual(envOf(fetch), {
@@ -273,7 +218,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const modelsVolume = spec.volumes?.find((v) => v.name === "models");
             assert.ok(modelsVolume?.emptyDir, "models is an emptyDir");
             assert.deepEqual(fetch.volumeMounts, [{ name: "models", mountPath: "/models" }]);
-            const server = container(spec, "tf-serving");
+            const server = containerOf(spec, "tf-serving");
             assert.deepEqual(
                 server.volumeMounts?.find((m) => m.name === "models"),
                 { name: "models", mountPath: "/models", readOnly: true },
@@ -285,7 +230,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
 
         it("runs TF Serving on 8500 gRPC / 8501 REST with batching from the ConfigMap and probes on the model being AVAILABLE", () => {
             const spec = podSpec(videoDaemonSet("video-inf2"));
-            const server = container(spec, "tf-serving");
+            const server = containerOf(spec, "tf-serving");
             assert.deepEqual(
                 server.ports?.map((p) => [p.name, p.containerPort]),
                 [
@@ -324,7 +269,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
         });
 
         it("probes TF Serving's startup every 2 s, so the worker starts about a second after the model is AVAILABLE", () => {
-            const server = container(podSpec(videoDaemonSet("video-inf2")), "tf-serving");
+            const server = containerOf(podSpec(videoDaemonSet("video-inf2")), "tf-serving");
             assert.equal(server.startupProbe?.periodSeconds, STARTUP_PROBE_PERIOD_SECONDS);
             assert.equal(STARTUP_PROBE_PERIOD_SECONDS, 2);
             assert.equal(server.readinessProbe?.periodSeconds, 10, "readiness keeps its period");
@@ -343,7 +288,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.equal(spec.initContainers, undefined);
             assert.equal(spec.containers.length, 1);
             const [hold] = spec.containers;
-            assert.equal(hold.image, container(video, "tf-serving").image, "the very image the video pod's TF Serving runs");
+            assert.equal(hold.image, containerOf(video, "tf-serving").image, "the very image the video pod's TF Serving runs");
             assert.deepEqual(hold.command, ["sleep", "infinity"]);
             assert.deepEqual(hold.resources, { requests: { cpu: "1m", memory: "8Mi" }, limits: { memory: "16Mi" } });
             assert.equal(
@@ -377,7 +322,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
 
         it("configures the worker: queue, results, local TF Serving, protection, metrics port and probes, scratch space", () => {
             const ds = videoDaemonSet("video-inf2");
-            const worker = container(podSpec(ds), "worker");
+            const worker = containerOf(podSpec(ds), "worker");
             const env = envOf(worker);
             assert.deepEqual(
                 {
@@ -439,12 +384,12 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
             assert.equal(defaults.video.sampleFps, 0, "the default videoSampleFps means every frame");
             for (const component of ["video-default-fps", "video-unset-fps"]) {
-                const worker = container(podSpec(videoDaemonSet(component)), "worker");
+                const worker = containerOf(podSpec(videoDaemonSet(component)), "worker");
                 const names = (worker.env ?? []).map((e) => e.name);
                 assert.ok(!names.includes("SAMPLE_FPS"), `${component}: SAMPLE_FPS must be unset, env has ${names.join(", ")}`);
                 assert.equal(envOf(worker).BATCH_SIZE, "8", `${component}: the rest of the worker env is still there`);
             }
-            const sampled = container(podSpec(videoDaemonSet("video-cpu")), "worker");
+            const sampled = containerOf(podSpec(videoDaemonSet("video-cpu")), "worker");
             assert.equal(envOf(sampled).SAMPLE_FPS, "5");
         });
 
@@ -518,7 +463,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.deepEqual(spec.nodeSelector, nodeSelector("bert", "inf2"));
             assert.deepEqual(spec.tolerations, tolerations("bert", "inf2"));
             assert.equal(spec.serviceAccountName, "bert-serving");
-            const server = container(spec, "tf-serving");
+            const server = containerOf(spec, "tf-serving");
             assert.deepEqual(server.resources?.limits?.["aws.amazon.com/neuron"], "1");
             assert.deepEqual(
                 server.ports?.map((p) => [p.name, p.containerPort]),
@@ -583,7 +528,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
                     );
                 }
             }
-            const fetch = container(podSpec(one("bert-pod-identity", "kubernetes:apps/v1:Deployment")), "model-fetch");
+            const fetch = containerOf(podSpec(one("bert-pod-identity", "kubernetes:apps/v1:Deployment")), "model-fetch");
             assert.equal(envOf(fetch).MODEL_URI, "s3://models/bert-neuron/");
         });
     });

@@ -2,12 +2,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { VideoQueueAlarms } from "../../video/alarms";
-
-interface Created {
-    type: string;
-    name: string;
-    inputs: Record<string, unknown>;
-}
+import { MOCK_ACCOUNT_ID, MOCK_REGION, setComponentMocks, type Recorded } from "../support/component-mocks";
 
 interface Statement {
     Sid: string;
@@ -22,7 +17,7 @@ function resolved<T>(o: pulumi.Output<T>): Promise<T> {
 }
 
 describe("VideoQueueAlarms component", () => {
-    const created: Created[] = [];
+    const created: Recorded[] = [];
     const calls: string[] = [];
     const ofComponent = (prefix: string) => created.filter((r) => r.name.startsWith(prefix));
     const alarm = (prefix: string, part: string) => {
@@ -32,26 +27,10 @@ describe("VideoQueueAlarms component", () => {
     };
 
     before(async () => {
-        pulumi.runtime.setMocks(
-            {
-                newResource: (args) => {
-                    created.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    const name = (args.inputs.name as string | undefined) ?? `${args.name}-generated`;
-                    const service = args.type.split(":")[1].split("/")[0];
-                    return {
-                        id: `${args.name}-id`,
-                        state: { ...args.inputs, name, arn: `arn:aws:${service}:us-west-2:123456789012:${name}` },
-                    };
-                },
-                call: (args) => {
-                    calls.push(args.token);
-                    return { accountId: "123456789012", partition: "aws", region: "us-west-2", name: "us-west-2" };
-                },
-            },
-            "eks-inference",
-            "alarms-test",
-            false,
-        );
+        await setComponentMocks("alarms-test", created, (args) => {
+            calls.push(args.token);
+            return { accountId: MOCK_ACCOUNT_ID, partition: "aws", region: MOCK_REGION, name: MOCK_REGION };
+        });
         const own = new VideoQueueAlarms("own", {
             queueName: "video-jobs",
             deadLetterQueueName: "video-jobs-dlq",

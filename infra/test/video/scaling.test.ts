@@ -7,12 +7,7 @@ import { REPO_ROOT } from "../../plan/stacks";
 import { REPO_ROOT as IMAGES_REPO_ROOT } from "../../platform/images";
 import * as policy from "../../../scaler/src/policy";
 import { checkQueueUrlMatchesName, DEFAULT_SCALER_BUNDLE, SCALER_SCHEDULE, VideoQueueScaling } from "../../video/scaling";
-
-interface Created {
-    type: string;
-    name: string;
-    inputs: Record<string, unknown>;
-}
+import { setComponentMocks, type Recorded } from "../support/component-mocks";
 
 interface Statement {
     Sid?: string;
@@ -30,33 +25,17 @@ function resolved<T>(o: pulumi.Output<T>): Promise<T> {
 }
 
 describe("VideoQueueScaling component", () => {
-    const created: Created[] = [];
+    const created: Recorded[] = [];
     let scaling: VideoQueueScaling;
     const byType = (type: string) => created.filter((r) => r.type === type);
-    const one = (type: string, namePart = ""): Created => {
+    const one = (type: string, namePart = ""): Recorded => {
         const found = byType(type).filter((r) => r.name.includes(namePart));
         assert.equal(found.length, 1, `expected one ${type} named *${namePart}*, got ${found.map((r) => r.name).join(", ")}`);
         return found[0];
     };
 
     before(async () => {
-        pulumi.runtime.setMocks(
-            {
-                newResource: (args) => {
-                    created.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    const name = (args.inputs.name as string | undefined) ?? `${args.name}-generated`;
-                    const arnKind = args.type.split(":")[1].split("/")[0];
-                    return {
-                        id: `${args.name}-id`,
-                        state: { ...args.inputs, name, arn: `arn:aws:${arnKind}:us-west-2:123456789012:${name}` },
-                    };
-                },
-                call: (args) => args.inputs,
-            },
-            "eks-inference",
-            "scaling-test",
-            false,
-        );
+        await setComponentMocks("scaling-test", created);
         scaling = new VideoQueueScaling("video", {
             queueUrl: "https://sqs.us-west-2.amazonaws.com/123456789012/video-jobs",
             queueArn: QUEUE_ARN,
