@@ -1,5 +1,5 @@
-// Lint: ESLint's and typescript-eslint's recommended rules on every TypeScript and ESM source (ESLint 10,
-// flat config through ESLint's own defineConfig). Type errors are tsc's job.
+// Lint: ESLint's and typescript-eslint's recommended rules on every TypeScript, ESM and CommonJS source
+// (ESLint 10, flat config through ESLint's own defineConfig). Type errors are tsc's job.
 import js from "@eslint/js";
 import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
@@ -7,13 +7,19 @@ import tseslint from "typescript-eslint";
 export default defineConfig(
     { ignores: ["node_modules/**", "dist/**"] },
     {
-        files: ["**/*.ts", "**/*.mjs"],
+        files: ["**/*.ts", "**/*.mjs", "**/*.cjs"],
         extends: [js.configs.recommended, tseslint.configs.recommended],
         linterOptions: { reportUnusedDisableDirectives: "error" },
         rules: {
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
             "@typescript-eslint/no-explicit-any": "error",
         },
+    },
+    {
+        // CommonJS preloads (node --require), which must run before tsx is registered.
+        files: ["**/*.cjs"],
+        languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable" } },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
     },
     {
         // Shipped programs (the worker image's three rooms and the scaler Lambda) never reach into the

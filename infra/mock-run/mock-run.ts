@@ -83,6 +83,12 @@ export interface MockRunOptions {
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const CHILD = path.join(__dirname, "mock-program.ts");
+const CHILD_LOADER = path.join(__dirname, "child-loader.cjs");
+/**
+ * V8's compiled code for the modules every child loads (the Pulumi SDKs above all), kept on disk by Node
+ * (NODE_COMPILE_CACHE; entries are checked against the source) so that only the first child compiles them.
+ */
+const COMPILE_CACHE = process.env.NODE_COMPILE_CACHE || path.join(os.tmpdir(), "eks-inference-node-compile-cache");
 const MAX_CHILDREN = 2;
 
 function configText(value: unknown): string {
@@ -163,11 +169,16 @@ function runChild(stack: string, options: MockRunOptions): Promise<MockRunResult
                 const root = options.root ?? REPO_ROOT;
                 const child = spawn(
                     process.execPath,
-                    ["--require", require.resolve("tsx/cjs"), path.join(root, path.relative(REPO_ROOT, CHILD))],
+                    [
+                        "--require",
+                        path.join(root, path.relative(REPO_ROOT, CHILD_LOADER)),
+                        path.join(root, path.relative(REPO_ROOT, CHILD)),
+                    ],
                     {
                         cwd: root,
                         env: {
                             ...process.env,
+                            NODE_COMPILE_CACHE: COMPILE_CACHE,
                             PULUMI_CONFIG: JSON.stringify(config),
                             PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
                             MOCK_RUN_STACK: stack,
