@@ -5,7 +5,7 @@ import { startTfServingEmulator } from "../tfserving/emulator";
 import {
     DETECTION_INPUTS,
     DETECTION_OUTPUT_NAMES,
-    DETECTION_OUTPUT_SHAPES,
+    DETECTION_SIGNATURE,
     detectionFrames,
     ssdOutputs,
     type ServedModel,
@@ -22,7 +22,7 @@ export function centerNetModel(name: string, pool: DetectorPool): ServedModel {
         name,
         inputs: DETECTION_INPUTS,
         outputNames: DETECTION_OUTPUT_NAMES,
-        outputShapes: DETECTION_OUTPUT_SHAPES,
+        signature: DETECTION_SIGNATURE,
         description: MODEL_DESCRIPTION,
         async run(inputs) {
             const { n, h, w, content } = detectionFrames(model, inputs);

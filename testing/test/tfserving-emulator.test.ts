@@ -58,6 +58,34 @@ describe("TF Serving emulator REST surface", () => {
         }
     });
 
+    it("answers /metadata with TF Serving's JSON: model_spec with a string version, signature_def inside signature_def, int64 sizes as strings", async () => {
+        const res = await fetch(`${emulator.restUrl}/v1/models/object_detection/metadata`);
+        assert.equal(res.status, 200);
+        const body = (await res.json()) as {
+            model_spec: Record<string, unknown>;
+            metadata: { signature_def: { signature_def: Record<string, { inputs: Record<string, unknown>; method_name: string }> } };
+        };
+        assert.deepEqual(body.model_spec, { name: "object_detection", signature_name: "", version: "1" });
+        const sig = body.metadata.signature_def.signature_def.serving_default;
+        assert.equal(sig.method_name, "tensorflow/serving/predict");
+        assert.deepEqual(sig.inputs.inputs, {
+            dtype: "DT_UINT8",
+            tensor_shape: {
+                dim: [
+                    { size: "-1", name: "" },
+                    { size: "-1", name: "" },
+                    { size: "-1", name: "" },
+                    { size: "3", name: "" },
+                ],
+                unknown_rank: false,
+            },
+            name: "image_tensor:0",
+        });
+        const missing = await fetch(`${emulator.restUrl}/v1/models/object_detection/versions/9/metadata`);
+        assert.equal(missing.status, 404);
+        assert.deepEqual(await missing.json(), { error: "Servable not found for request: Specific(object_detection, 9)" });
+    });
+
     it("returns a lone output unnamed, which the REST client names after the requested output", async () => {
         const client = createModelClient(emulator.restUrl);
         const ids = tensorFromInt32(new Int32Array([1, 2]), [1, 2]);

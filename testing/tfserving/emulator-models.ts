@@ -1,6 +1,7 @@
 // The two models the emulator serves, as pure functions: signature checks and deterministic outputs.
 // Exported so tests of the video worker can recompute the detections the emulator will return.
 import { bytesPerElement, dtypeName, elementCount, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
+import type { SignatureDef } from "../../worker/model-client/tfserving/metadata";
 import { DataType, type Tensor } from "../../worker/model-client/tfserving/types";
 
 /** Detections per frame in the TF1 Object Detection API export (max_detections = 100). */
@@ -28,8 +29,8 @@ export interface EmulatedModel {
     readonly outputNames: readonly string[];
     /** What the model is, for its metadata (GetModelMetadata) and logs. */
     readonly description?: string;
-    /** Output dtypes and shapes for the metadata (-1: any size); absent: DT_FLOAT of unknown shape. */
-    readonly outputShapes?: Readonly<Record<string, readonly number[]>>;
+    /** Its serving_default signature as GetModelMetadata reports it. */
+    readonly signature: SignatureDef;
     /** Validates inputs (throws InvalidInputError) and computes every output. */
     run(inputs: Record<string, Tensor>): Record<string, Tensor>;
 }
@@ -115,11 +116,16 @@ export function expectInputs(model: ServedModel, inputs: Record<string, Tensor>)
 /** The input every detection model here takes: uint8 frames [N,H,W,3], as the TF1 Object Detection API export does. */
 export const DETECTION_INPUTS: readonly InputSpec[] = [{ name: "inputs", dtype: DataType.DT_UINT8, shape: "[N,H,W,3]" }];
 export const DETECTION_OUTPUT_NAMES: readonly string[] = ["num_detections", "detection_boxes", "detection_scores", "detection_classes"];
-export const DETECTION_OUTPUT_SHAPES: Readonly<Record<string, readonly number[]>> = {
-    num_detections: [-1],
-    detection_boxes: [-1, MAX_DETECTIONS, 4],
-    detection_scores: [-1, MAX_DETECTIONS],
-    detection_classes: [-1, MAX_DETECTIONS],
+/** The serving_default signature as the TF1 Object Detection API's exporter writes it (image_tensor input, float outputs). */
+export const DETECTION_SIGNATURE: SignatureDef = {
+    inputs: { inputs: { name: "image_tensor:0", dtype: DataType.DT_UINT8, shape: [-1, -1, -1, 3] } },
+    outputs: {
+        detection_boxes: { name: "detection_boxes:0", dtype: DataType.DT_FLOAT, shape: [-1, MAX_DETECTIONS, 4] },
+        detection_classes: { name: "detection_classes:0", dtype: DataType.DT_FLOAT, shape: [-1, MAX_DETECTIONS] },
+        detection_scores: { name: "detection_scores:0", dtype: DataType.DT_FLOAT, shape: [-1, MAX_DETECTIONS] },
+        num_detections: { name: "num_detections:0", dtype: DataType.DT_FLOAT, shape: [-1] },
+    },
+    methodName: "tensorflow/serving/predict",
 };
 
 /** Checks a detection request and returns its frames' shape and bytes (throws InvalidInputError). */
@@ -163,7 +169,7 @@ export function detectionModel(name: string): EmulatedModel {
         name,
         inputs: DETECTION_INPUTS,
         outputNames: DETECTION_OUTPUT_NAMES,
-        outputShapes: DETECTION_OUTPUT_SHAPES,
+        signature: DETECTION_SIGNATURE,
         description: "TF Serving protocol emulator: deterministic stand-in detections computed from pixel values, not a model",
         run(inputs) {
             const { n, h, w, content } = detectionFrames(model, inputs);
@@ -203,7 +209,16 @@ export function bertModel(name: string, seqLen?: number): EmulatedModel {
         name,
         inputs: ["input_ids", "input_mask", "segment_ids"].map((n) => ({ name: n, dtype: DataType.DT_INT32, shape: "[B,S]" })),
         outputNames: ["logits"],
-        outputShapes: { logits: [-1, 2] },
+        signature: {
+            inputs: Object.fromEntries(
+                ["input_ids", "input_mask", "segment_ids"].map((n) => [
+                    n,
+                    { name: `${n}:0`, dtype: DataType.DT_INT32, shape: [-1, seqLen ?? -1] },
+                ]),
+            ),
+            outputs: { logits: { name: "logits:0", dtype: DataType.DT_FLOAT, shape: [-1, 2] } },
+            methodName: "tensorflow/serving/predict",
+        },
         description: "TF Serving protocol emulator: deterministic stand-in logits computed from the token ids, not a model",
         run(inputs) {
             expectInputs(model, inputs);

@@ -13,15 +13,15 @@ import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type Ser
 import {
     decodeGetModelMetadataRequest,
     encodeGetModelMetadataResponse,
-    GET_MODEL_METADATA_METHOD,
     METADATA_FIELDS,
     restMetadataJson,
     type ModelMetadata,
     type TensorInfo,
 } from "./metadata";
+import { SIGNATURE_DEF_FIELD, type TensorInfo as SignatureTensorInfo } from "../../worker/model-client/tfserving/metadata";
 import { GrpcCode } from "../../worker/model-client/grpc/protocol";
 import { GrpcStatusError, RawHttpAnswer, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc-server";
-import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
+import { GET_MODEL_METADATA_METHOD, GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
 import { jsonToTensor, JsonTensorError, tensorToJsonText } from "../../worker/model-client/tfserving/json-tensors";
 import { readFloat32, tensorFromFloat32 } from "../../worker/model-client/tfserving/tensors";
 import {
@@ -101,6 +101,8 @@ export interface RecordedRequest {
     outputFilter?: string[];
     /** "OK" or the status code the emulator answered with. */
     outcome: string;
+    /** The model version that answered (OK outcomes). */
+    servedVersion?: number;
 }
 
 export interface TfServingEmulator {
@@ -116,12 +118,24 @@ export interface TfServingEmulator {
     relabelNext(count: number, classId: number): void;
     /** The next `count` detection Predicts get this answer instead of TF Serving's (see GarbledAnswer). */
     garbleNext(count: number, answer: GarbledAnswer): void;
+    /**
+     * A model that flaps: the next `count` detection Predicts answer NOT_FOUND (as while a version
+     * reloads) while GetModelStatus keeps saying AVAILABLE.
+     */
+    flapNext(count: number): void;
+    /**
+     * A new model version replaces the served one at once, as TF Serving's latest-version policy does after
+     * loading it: status and metadata report `version`, Predict for the old version answers NOT_FOUND.
+     */
+    setVersion(version: number): void;
+    /** The version served now. */
+    readonly version: number;
     /** As a TF Serving restart looks from outside: the model is LOADING (Predict: NOT_FOUND) for `forMs`. */
     reload(forMs: number): void;
     stop(): Promise<void>;
 }
 
-/** The only model version the emulator serves. */
+/** The model version the emulator serves until setVersion changes it. */
 export const EMULATED_VERSION = 1;
 
 type StatusCode = "OK" | "NOT_FOUND" | InjectableCode;
@@ -192,6 +206,8 @@ class ModelServer {
     private garbling: { remaining: number; answer: GarbledAnswer } | undefined;
     private relabel: { remaining: number; classId: number } | undefined;
     private reloadingUntil = 0;
+    private flapping = 0;
+    version = EMULATED_VERSION;
 
     constructor(private readonly options: TfServingEmulatorOptions) {
         const detection = options.detectionModel ?? detectionModel(options.detectionModelName ?? "object_detection");
@@ -225,6 +241,14 @@ class ModelServer {
         this.garbling = { remaining: count, answer };
     }
 
+    flapNext(count: number): void {
+        this.flapping = count;
+    }
+
+    setVersion(version: number): void {
+        this.version = version;
+    }
+
     reload(forMs: number): void {
         this.reloadingUntil = Date.now() + forMs;
     }
@@ -234,12 +258,12 @@ class ModelServer {
     }
 
     status(spec: ModelSpec): ModelVersionStatus[] {
-        if (!this.models.has(spec.name) || (spec.version !== undefined && spec.version !== EMULATED_VERSION)) {
+        if (!this.models.has(spec.name) || (spec.version !== undefined && spec.version !== this.version)) {
             const which = spec.version === undefined ? "" : ` version ${spec.version}`;
             throw new EmulatorStatus("NOT_FOUND", `Could not find any versions of model ${spec.name}${which}`);
         }
         const state = this.loading() ? ModelState.LOADING : ModelState.AVAILABLE;
-        return [{ version: EMULATED_VERSION, state, errorCode: 0, errorMessage: "" }];
+        return [{ version: this.version, state, errorCode: 0, errorMessage: "" }];
     }
 
     async predict(request: PredictRequest, transport: "grpc" | "rest"): Promise<PredictResponse> {
@@ -259,7 +283,17 @@ class ModelServer {
                 failure.remaining--;
                 throw new EmulatorStatus(failure.code, failure.message);
             }
+            // The version that takes the request answers it, even if another replaces it meanwhile.
+            const version = this.version;
             let outputs = await this.run(request);
+            if (this.flapping > 0 && outputs.detection_scores !== undefined) {
+                this.flapping--;
+                const servable =
+                    request.model.version === undefined
+                        ? `Latest(${request.model.name})`
+                        : `Specific(${request.model.name}, ${request.model.version})`;
+                throw new EmulatorStatus("NOT_FOUND", `Servable not found for request: ${servable}`);
+            }
             const corruption = this.corruption;
             if (corruption && corruption.remaining > 0 && outputs.detection_scores !== undefined) {
                 corruption.remaining--;
@@ -272,10 +306,11 @@ class ModelServer {
             }
             const latency = typeof this.latency === "function" ? this.latency(request) : this.latency;
             if (latency > 0) await serviceDelay(latency);
+            record.servedVersion = version;
             const response: PredictResponse = {
                 model: {
                     name: request.model.name,
-                    version: EMULATED_VERSION,
+                    version,
                     signatureName: request.model.signatureName || SERVING_DEFAULT,
                 },
                 outputs,
@@ -297,7 +332,7 @@ class ModelServer {
     modelFor(spec: ModelSpec): ServedModel {
         const model = this.models.get(spec.name);
         const servable = spec.version === undefined ? `Latest(${spec.name})` : `Specific(${spec.name}, ${spec.version})`;
-        if (!model || this.loading() || (spec.version !== undefined && spec.version !== EMULATED_VERSION)) {
+        if (!model || this.loading() || (spec.version !== undefined && spec.version !== this.version)) {
             throw new EmulatorStatus("NOT_FOUND", `Servable not found for request: ${servable}`);
         }
         if (spec.signatureName && spec.signatureName !== SERVING_DEFAULT) {
@@ -309,8 +344,13 @@ class ModelServer {
         return model;
     }
 
-    /** The signature and description of a served model (TF Serving's GetModelMetadata). */
+    /**
+     * The signature and description of a served model (TF Serving's GetModelMetadata): at least one field
+     * must be asked for, as TF Serving requires; NOT_FOUND for a model or version not loaded.
+     */
     metadata(spec: ModelSpec, fields: readonly string[]): ModelMetadata {
+        if (fields.length === 0)
+            throw new EmulatorStatus("INVALID_ARGUMENT", "GetModelMetadataRequest must specify at least one metadata_field");
         const unknown = fields.find((f) => !(METADATA_FIELDS as readonly string[]).includes(f));
         if (unknown !== undefined)
             throw new EmulatorStatus(
@@ -318,21 +358,13 @@ class ModelServer {
                 `Metadata field ${unknown} is not supported (supported: ${METADATA_FIELDS.join(", ")})`,
             );
         const model = this.modelFor({ ...spec, signatureName: undefined });
-        const dims = (shape: string): number[] =>
-            shape
-                .replace(/[[\]]/g, "")
-                .split(",")
-                .map((d) => (/^\d+$/.test(d.trim()) ? Number(d) : -1));
-        const inputs: Record<string, TensorInfo> = {};
-        for (const i of model.inputs) inputs[i.name] = { name: `${i.name}:0`, dtype: i.dtype, shape: dims(i.shape) };
-        const outputs: Record<string, TensorInfo> = {};
-        for (const name of model.outputNames)
-            outputs[name] = { name: `${name}:0`, dtype: DataType.DT_FLOAT, shape: [...(model.outputShapes?.[name] ?? [-1])] };
+        const infos = (m: Record<string, SignatureTensorInfo>): Record<string, TensorInfo> =>
+            Object.fromEntries(Object.entries(m).map(([k, t]) => [k, { name: t.name, dtype: t.dtype, shape: [...(t.shape ?? [])] }]));
         return {
-            spec: { name: model.name, version: EMULATED_VERSION },
+            spec: { name: model.name, version: this.version },
             signatureName: SERVING_DEFAULT,
-            inputs,
-            outputs,
+            inputs: infos(model.signature.inputs),
+            outputs: infos(model.signature.outputs),
             description: model.description,
         };
     }
@@ -478,9 +510,17 @@ function grpcHandlers(server: ModelServer, encoding: "tensor_content" | "typed_f
         [
             GET_MODEL_METADATA_METHOD,
             (body) => {
+                let request: { spec: ModelSpec; fields: string[] };
                 try {
-                    const { spec, fields } = decodeGetModelMetadataRequest(body);
-                    return [encodeGetModelMetadataResponse(server.metadata(spec, fields))];
+                    request = decodeGetModelMetadataRequest(body);
+                } catch (err) {
+                    throw new GrpcStatusError(
+                        GrpcCode.INVALID_ARGUMENT,
+                        `GetModelMetadataRequest does not decode: ${(err as Error).message}`,
+                    );
+                }
+                try {
+                    return [encodeGetModelMetadataResponse(server.metadata(request.spec, request.fields))];
                 } catch (err) {
                     return asGrpcError(err);
                 }
@@ -571,7 +611,7 @@ async function handleRest(server: ModelServer, req: IncomingMessage, res: Server
     try {
         if (match[3] === "/metadata" && req.method === "GET") {
             // Needs a loaded servable, as TF Serving's does: NOT_FOUND while the version is loading (modelFor).
-            sendJson(res, 200, restMetadataJson(server.metadata(spec, [])));
+            sendJson(res, 200, restMetadataJson(server.metadata(spec, [SIGNATURE_DEF_FIELD])));
         } else if (match[3] === ":predict" && req.method === "POST") {
             const request = restRequest(server, spec, await readBody(req));
             const response = await server.predict(request, "rest");
@@ -635,6 +675,11 @@ export async function startTfServingEmulator(options: TfServingEmulatorOptions =
         garbleNext: (count, answer) => server.garbleNext(count, answer),
         relabelNext: (count, classId) => server.relabelNext(count, classId),
         reload: (forMs) => server.reload(forMs),
+        flapNext: (count) => server.flapNext(count),
+        setVersion: (version) => server.setVersion(version),
+        get version() {
+            return server.version;
+        },
         stop: async () => {
             rest.http.closeAllConnections();
             await Promise.all([grpc.stop(), new Promise<void>((resolve) => rest.http.close(() => resolve()))]);

@@ -7,7 +7,7 @@ import { ChunkWriter, WireReader, WireType } from "../../worker/model-client/grp
 import { decodeModelSpec, encodeModelSpec } from "../../worker/model-client/tfserving/codec";
 import { DataType, type ModelSpec } from "../../worker/model-client/tfserving/types";
 
-export const GET_MODEL_METADATA_METHOD = "/tensorflow.serving.PredictionService/GetModelMetadata";
+export { GET_MODEL_METADATA_METHOD } from "../../worker/model-client/tfserving/methods";
 
 export const MetadataFields = {
     GetModelMetadataRequest: { modelSpec: 1, metadataField: 2 },

@@ -38,6 +38,20 @@ export class ShutdownError extends GiveBackError {
     }
 }
 
+/**
+ * A model version other than the job's answered (or the job's version was unloaded and another is now
+ * AVAILABLE): the job restarts so that one version serves all of its frames.
+ */
+export class ModelVersionChanged extends Error {
+    constructor(
+        readonly from: number,
+        readonly to: number,
+    ) {
+        super(`model version changed from ${from} to ${to} during the job`);
+        this.name = "ModelVersionChanged";
+    }
+}
+
 /** Classify anything thrown while handling a job. */
 export function toJobError(err: unknown): JobError | GiveBackError {
     if (err instanceof JobError || err instanceof GiveBackError) return err;

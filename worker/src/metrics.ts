@@ -85,6 +85,10 @@ export class WorkerMetrics {
         "Times the model server lost the model mid-job (NOT_FOUND) and the worker paused for it.",
     );
     readonly modelRetries = new Counter("video_worker_model_retries_total", "Predict calls retried after a transient failure.");
+    readonly modelVersionRestarts = new Counter(
+        "video_worker_model_version_restarts_total",
+        "Jobs started again because another model version took over mid-job.",
+    );
     readonly heartbeats = new Counter("video_worker_visibility_extensions_total", "ChangeMessageVisibility heartbeats sent.");
     readonly fps = new Gauge("video_worker_frames_per_second", "Frames per second of the most recent job (decode + inference).");
     readonly busy = new Gauge("video_worker_busy", "1 while a job is being processed.");
@@ -107,6 +111,7 @@ export class WorkerMetrics {
                 this.jobs,
                 this.modelPauses,
                 this.modelRetries,
+                this.modelVersionRestarts,
                 this.heartbeats,
                 this.fps,
                 this.busy,

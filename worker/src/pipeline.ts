@@ -2,7 +2,7 @@
 // model server while ffmpeg decodes the next one; results reach the sink in frame order.
 import type { FrameBatch } from "./decode";
 import { DETECTION_OUTPUTS, parseDetections, type Detection } from "./detections";
-import { GiveBackError, JobError, ShutdownError } from "./errors";
+import { GiveBackError, JobError, ModelVersionChanged, ShutdownError } from "./errors";
 import { ModelServerError, tensorFromUint8, type ModelClient, type ModelSpec } from "../model-client/tfserving";
 
 export interface FrameResult {
@@ -26,16 +26,23 @@ export interface InferenceSettings {
     retryBaseMs?: number;
     onRetry?: (attempt: number, err: ModelServerError, delayMs: number) => void;
     /**
-     * NOT_FOUND from a model that was AVAILABLE: resolves once it is AVAILABLE again (the batch is then
-     * retried), rejects when it stays away. Without it, NOT_FOUND fails the job as a bad model name.
+     * NOT_FOUND from a model that was AVAILABLE: resolves once it is AVAILABLE again, with the version now
+     * served (the batch is then retried, or the job restarts when that is not `spec.version`); rejects when
+     * it stays away. Without it, NOT_FOUND fails the job as a bad model name.
      */
-    waitForModel?: (err: ModelServerError) => Promise<void>;
+    waitForModel?: (err: ModelServerError) => Promise<number | undefined>;
+    /** Called with the version each response says served it (gRPC model_spec.version); may throw ModelVersionChanged. */
+    onServedVersion?: (version: number) => void;
 }
 
 /** Extra tries of a batch whose outputs failed validation. */
 const BAD_OUTPUT_RETRIES = 1;
 
-/** NOT_FOUND pauses one batch may sit out (a model that keeps flapping is not waited for forever). */
+/**
+ * NOT_FOUND pauses one batch may sit out (a model that keeps flapping is not waited for forever). From the
+ * second pause on, the batch also backs off (retryBaseMs doubling, at most 8 s), so a model that reports
+ * AVAILABLE while Predict says NOT_FOUND is not hammered.
+ */
 const MAX_MODEL_PAUSES = 10;
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -73,6 +80,7 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
                 { model: settings.spec, inputs: { [settings.inputName]: input }, outputFilter: [...DETECTION_OUTPUTS] },
                 { timeoutMs: settings.timeoutMs },
             );
+            if (response.model?.version !== undefined && response.model.version !== 0) settings.onServedVersion?.(response.model.version);
             return parseDetections(response.outputs, batch.count, settings.scoreThreshold, modelName(settings.spec));
         } catch (err) {
             if (signal.aborted) throw new ShutdownError();
@@ -84,7 +92,10 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
                         "MODEL_FLAPPING",
                     );
                 pauses++;
-                await settings.waitForModel(err);
+                if (pauses > 1) await sleep(Math.min(8_000, base * 2 ** (pauses - 2)), signal);
+                const now = await settings.waitForModel(err);
+                const pinned = settings.spec.version;
+                if (pinned !== undefined && now !== undefined && now !== pinned) throw new ModelVersionChanged(pinned, now);
                 attempt--; // the model was away, not failing: this try does not count
                 continue;
             }

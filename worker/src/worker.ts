@@ -17,16 +17,18 @@ import { publishJobMetrics, type JobMetrics } from "./cloudwatch";
 import { ConfigError, queueNameOf, type WorkerConfig } from "./config";
 import { BatchBufferPool, decodeBatches, expectedFrames, type DecodeReport } from "./decode";
 import { probeVideo } from "./probe";
-import { GiveBackError, JobError, ShutdownError, toJobError } from "./errors";
+import { GiveBackError, JobError, ModelVersionChanged, ShutdownError, toJobError } from "./errors";
 import { startHeartbeat } from "./heartbeat";
 import { jobName, parseMessage, type Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
 import type { WorkerMetrics } from "./metrics";
+import { checkModelSignature } from "./model-check";
 import { inferBatch, runPipeline, sleep } from "./pipeline";
 import { checkResources, cleanWorkDir, jobDirPrefix } from "./preflight";
 import type { ScaleInProtection } from "./protection";
 import { ResultFileWriter, resultKey, uploadResult } from "./results";
-import { downloadVideo } from "./source";
+import { downloadVideo, type DownloadedVideo } from "./source";
+import type { VideoInfo } from "./probe";
 import { ModelServerError, waitForModelAvailable, type ModelClient, type ModelSpec } from "../model-client/tfserving";
 
 export interface WorkerDeps {
@@ -63,12 +65,15 @@ export interface JobSummary {
 export type MessageOutcome = "succeeded" | "dead_lettered" | "retry_later" | "returned_on_shutdown" | "given_back" | "ignored";
 
 const DLQ_TEXT_LIMIT = 1000;
+
+/** Restarts of one job because the model version changed under it, before its message is given back. */
+const MAX_VERSION_RESTARTS = 2;
 const MAX_SQS_ATTRIBUTES = 10;
 
 export class VideoWorker {
     private readonly shutdown = new AbortController();
     private ready = false;
-    private modelPause: Promise<void> | undefined;
+    private modelPause: Promise<number | undefined> | undefined;
     private modelVersion: number | undefined;
     readonly completed: JobSummary[] = [];
 
@@ -111,13 +116,16 @@ export class VideoWorker {
             model: config.modelName,
             timeoutSeconds: config.modelWaitTimeoutSeconds,
         });
+        const deadline = Date.now() + config.modelWaitTimeoutSeconds * 1000;
         try {
             const status = await waitForModelAvailable(this.deps.model, this.spec, {
                 timeoutMs: config.modelWaitTimeoutSeconds * 1000,
                 intervalMs: 500,
                 signal: this.shutdown.signal,
             });
-            this.modelVersion = config.modelVersion ?? status.version;
+            const version = config.modelVersion ?? (status.version > 0 ? status.version : undefined);
+            await this.checkSignature(version, deadline);
+            this.modelVersion = version;
         } catch (err) {
             if (this.stopping) throw new ShutdownError();
             if (err instanceof ModelServerError && (err.code === "MODEL_NOT_AVAILABLE" || err.code === "NOT_FOUND")) {
@@ -133,12 +141,46 @@ export class VideoWorker {
     }
 
     /**
-     * The model server answered NOT_FOUND for a model it served before: TF Serving does that while a model
-     * (re)loads. Not ready meanwhile; every batch in flight waits on the same poll, then is retried. Still
-     * missing after MODEL_WAIT_TIMEOUT_SECONDS: the job's message goes back (GiveBackError) and the run loop
-     * waits as at start-up.
+     * The model's serving signature against MODEL_SIGNATURE, MODEL_INPUT, the frame size and the batch size
+     * (ConfigError naming the variable). A server without GetModelMetadata is only warned about; one that
+     * cannot answer yet is asked again until `deadline`.
      */
-    private waitForModelAgain(log: Logger, cause: Error): Promise<void> {
+    private async checkSignature(version: number | undefined, deadline: number): Promise<void> {
+        const { log, config, model } = this.deps;
+        const spec = { name: config.modelName, ...(version === undefined ? {} : { version }) };
+        for (;;) {
+            try {
+                const metadata = await model.getModelMetadata(spec, { timeoutMs: 5_000 });
+                checkModelSignature(metadata, config);
+                log.info("model signature checked", {
+                    model: config.modelName,
+                    version,
+                    signature: config.modelSignature,
+                    input: config.modelInput,
+                });
+                return;
+            } catch (err) {
+                if (!(err instanceof ModelServerError)) throw err;
+                if ((err.transient || err.code === "NOT_FOUND") && Date.now() + 500 < deadline) {
+                    await sleep(500, this.shutdown.signal);
+                    continue;
+                }
+                if (err.transient || err.code === "NOT_FOUND") throw err;
+                log.warn("the model server did not answer GetModelMetadata; MODEL_SIGNATURE and MODEL_INPUT are not checked", {
+                    error: err.message,
+                });
+                return;
+            }
+        }
+    }
+
+    /**
+     * The model server answered NOT_FOUND for a model it served before: TF Serving does that while a model
+     * (re)loads. Not ready meanwhile; every batch in flight waits on the same poll, then is retried (or the
+     * job restarts when another version is now served). Still missing after MODEL_WAIT_TIMEOUT_SECONDS: the
+     * job's message goes back (GiveBackError) and the run loop waits as at start-up.
+     */
+    private waitForModelAgain(log: Logger, cause: Error): Promise<number | undefined> {
         if (this.modelPause === undefined) {
             const { config } = this.deps;
             this.ready = false;
@@ -147,18 +189,27 @@ export class VideoWorker {
                 error: cause.message,
             });
             this.deps.metrics.modelPauses.inc();
+            const deadline = Date.now() + config.modelWaitTimeoutSeconds * 1000;
             this.modelPause = waitForModelAvailable(this.deps.model, this.spec, {
                 timeoutMs: config.modelWaitTimeoutSeconds * 1000,
                 intervalMs: 250,
                 signal: this.shutdown.signal,
             })
+                .then(async (status) => {
+                    const version = config.modelVersion ?? (status.version > 0 ? status.version : undefined);
+                    if (version !== this.modelVersion) await this.checkSignature(version, deadline);
+                    return version;
+                })
                 .then(
-                    () => {
+                    (version) => {
+                        this.modelVersion = version;
                         this.ready = true;
-                        log.info("model is AVAILABLE again; resuming the job", { model: config.modelName });
+                        log.info("model is AVAILABLE again; resuming the job", { model: config.modelName, version });
+                        return version;
                     },
                     (err: unknown) => {
                         if (this.stopping) throw new ShutdownError();
+                        if (err instanceof ConfigError) throw err;
                         throw new GiveBackError(
                             `model "${config.modelName}" was not AVAILABLE again within MODEL_WAIT_TIMEOUT_SECONDS=${config.modelWaitTimeoutSeconds}: ${errorMessage(err)}`,
                             "MODEL_NOT_AVAILABLE",
@@ -216,6 +267,7 @@ export class VideoWorker {
                 try {
                     outcome = await this.handleMessage(message);
                 } catch (err) {
+                    if (err instanceof ConfigError) throw err; // its message was given back; the worker stops (exit 2)
                     // e.g. SQS refused DeleteMessage/SendMessage: nothing is lost, the message reappears.
                     log.error("could not finish handling the message; it reappears after its visibility timeout", {
                         messageId: message.MessageId,
@@ -259,6 +311,7 @@ export class VideoWorker {
         });
         const failures: { job: Job; error: JobError }[] = [];
         let givenBack: GiveBackError | undefined;
+        let configError: ConfigError | undefined;
         try {
             for (const job of parsed.jobs) {
                 const jobLog = messageLog.child({ job: jobName(job) });
@@ -274,6 +327,13 @@ export class VideoWorker {
                         seconds: summary.seconds,
                     });
                 } catch (err) {
+                    if (err instanceof ConfigError && !this.stopping) {
+                        // The model changed under the worker into one its configuration does not fit (e.g. a reload
+                        // to a new signature): not the job's fault; give it back and stop with exit 2.
+                        configError = err;
+                        givenBack = new GiveBackError(err.message, "CONFIG_ERROR");
+                        break;
+                    }
                     const classified = this.stopping ? new ShutdownError() : toJobError(err);
                     if (classified instanceof GiveBackError) {
                         givenBack = classified;
@@ -327,6 +387,7 @@ export class VideoWorker {
                 outcome = await this.deadLetter(message, error, failures.map((f) => jobName(f.job)).join(", "), messageLog);
             }
             metrics.jobs.inc({ outcome });
+            if (configError !== undefined) throw configError;
             return outcome;
         } finally {
             await heartbeat.stop();
@@ -335,13 +396,17 @@ export class VideoWorker {
         }
     }
 
-    /** One video: download, probe, decode + infer, write the result. Throws JobError / ShutdownError. */
+    /**
+     * One video: download, probe, decode + infer, write the result. Throws JobError / GiveBackError. The
+     * model version is pinned for the job (every Predict names it); when another version takes over
+     * mid-job, decoding and inference start again (the download is kept), so a result always comes from
+     * one version, the one it names.
+     */
     async processJob(job: Job, log: Logger): Promise<JobSummary> {
-        const { config, s3, metrics } = this.deps;
+        const { config, s3 } = this.deps;
         const signal = this.shutdown.signal;
         const started = performance.now();
         const dir = await mkdtemp(join(config.workDir, jobDirPrefix()));
-        let writer: ResultFileWriter | undefined;
         try {
             log.info("job started");
             if (job.key.endsWith("/")) throw new JobError(`not a video: the key ends in "/" (a folder marker)`, true, "NOT_A_VIDEO");
@@ -355,7 +420,6 @@ export class VideoWorker {
                     "TOO_LONG",
                 );
             }
-            const expected = expectedFrames(info, config.sampleFps);
             log.info("video probed", {
                 bytes: video.bytes,
                 etag: video.etag,
@@ -366,21 +430,59 @@ export class VideoWorker {
                 durationSeconds: info.durationSeconds,
                 frameRate: info.frameRate,
             });
-            writer = await ResultFileWriter.create(join(dir, "result.json"), {
-                source: { bucket: job.bucket, key: job.key, etag: video.etag },
-                model: {
-                    name: config.modelName,
-                    signature: config.modelSignature,
-                    ...(this.modelVersion === undefined ? {} : { version: this.modelVersion }),
-                },
-                frameSize: { width: config.frameWidth, height: config.frameHeight },
-                sampleFps: config.sampleFps ?? null,
-                scoreThreshold: config.scoreThreshold,
-            });
-            const out = writer;
+            for (let restarts = 0; ; restarts++) {
+                try {
+                    return await this.inferVideo(job, video, info, dir, this.modelVersion, started, log);
+                } catch (err) {
+                    if (!(err instanceof ModelVersionChanged) || signal.aborted) throw err;
+                    this.deps.metrics.modelVersionRestarts.inc();
+                    if (restarts >= MAX_VERSION_RESTARTS)
+                        throw new GiveBackError(
+                            `the model version changed ${restarts + 1} times during the job (last from ${err.from} to ${err.to})`,
+                            "MODEL_VERSION_CHANGING",
+                        );
+                    log.warn("the model version changed mid-job; starting the job again so that one version serves every frame", {
+                        from: err.from,
+                        to: err.to,
+                    });
+                }
+            }
+        } finally {
+            await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
+                log.warn("could not remove the job's temp directory", { dir, error: errorMessage(err) }),
+            );
+        }
+    }
+
+    /** Decode + infer with `version` pinned, then write the result; ModelVersionChanged when another version answers. */
+    private async inferVideo(
+        job: Job,
+        video: DownloadedVideo,
+        info: VideoInfo,
+        dir: string,
+        version: number | undefined,
+        started: number,
+        log: Logger,
+    ): Promise<JobSummary> {
+        const { config, s3, metrics } = this.deps;
+        const signal = this.shutdown.signal;
+        const expected = expectedFrames(info, config.sampleFps);
+        const writer = await ResultFileWriter.create(join(dir, "result.json"), {
+            source: { bucket: job.bucket, key: job.key, etag: video.etag },
+            model: {
+                name: config.modelName,
+                signature: config.modelSignature,
+                ...(version === undefined ? {} : { version }),
+            },
+            frameSize: { width: config.frameWidth, height: config.frameHeight },
+            sampleFps: config.sampleFps ?? null,
+            scoreThreshold: config.scoreThreshold,
+        });
+        try {
+            let served = version;
             const inference = {
                 client: this.deps.model,
-                spec: this.spec,
+                spec: { ...this.spec, ...(version === undefined ? {} : { version }) },
                 inputName: config.modelInput,
                 width: config.frameWidth,
                 height: config.frameHeight,
@@ -389,6 +491,11 @@ export class VideoWorker {
                 maxRetries: config.modelMaxRetries,
                 retryBaseMs: config.modelRetryBaseMs,
                 waitForModel: (err: Error) => this.waitForModelAgain(log, err),
+                // Every response names the version that served it (gRPC): one other than the job's restarts the job.
+                onServedVersion: (v: number) => {
+                    if (served === undefined) served = v;
+                    else if (v !== served) throw new ModelVersionChanged(served, v);
+                },
                 onRetry: (attempt: number, err: Error, delayMs: number) => {
                     metrics.modelRetries.inc();
                     log.warn("transient model server failure; retrying the batch", { attempt, delayMs, error: err.message });
@@ -417,7 +524,7 @@ export class VideoWorker {
                 maxInFlight: config.maxInFlightBatches,
                 signal,
                 release: (batch) => pool.give(batch.data),
-                sink: (frame) => out.addFrame(frame),
+                sink: (frame) => writer.addFrame(frame),
                 onBatch: (batch, latencyMs) => {
                     metrics.batches.inc();
                     metrics.frames.inc({}, batch.count);
@@ -466,16 +573,14 @@ export class VideoWorker {
                 result: result.resultUri,
                 frames: summary.frames,
                 batches: summary.batches,
+                modelVersion: served,
                 seconds: Math.round(seconds * 100) / 100,
                 fps: framesPerSecond,
                 resultBytes: bytes,
             });
             return result;
         } finally {
-            await writer?.close();
-            await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
-                log.warn("could not remove the job's temp directory", { dir, error: errorMessage(err) }),
-            );
+            await writer.close();
         }
     }
 

@@ -21,6 +21,7 @@ import { ScaleInProtection } from "../src/protection";
 import { startStallProxy, type StallProxy } from "./support/stall-proxy";
 import { startWorker, type StartedWorker } from "../src/main";
 import {
+    EMULATED_VERSION,
     OUTPUT_FAULTS,
     startTfServingEmulator,
     type GarbledAnswer,
@@ -108,6 +109,8 @@ describe("video worker under faults (issue 11)", function () {
         emulator.reload(0);
         emulator.relabelNext(0, 1);
         emulator.garbleNext(0, "http_500");
+        emulator.flapNext(0);
+        emulator.setVersion(EMULATED_VERSION);
         sent = new Map();
     });
 
@@ -384,7 +387,7 @@ describe("video worker under faults (issue 11)", function () {
             for (const [i, [url, fault, output]] of persistent.entries()) {
                 const got = dead.get(bodies[i]);
                 assert.equal(got?.code, "MODEL_BAD_OUTPUT", `${fault} over ${url}: ${got?.message}`);
-                assert.match(got?.message ?? "", /model "object_detection" returned an invalid output/);
+                assert.match(got?.message ?? "", /model "object_detection" version 1 returned an invalid output/);
                 if (output !== "") assert.ok(got?.message?.includes(`"${output}"`), got?.message);
             }
         });
@@ -1064,5 +1067,90 @@ describe("video worker under faults (issue 11)", function () {
                 env: { PROBE_TIMEOUT_SECONDS: "1" },
                 fakes: { ffprobe: 'kill -STOP $$\nexec real(ffprobe) "$@"' },
             }));
+    });
+    describe("issue 17, items 6 and 11: the model's signature and version", () => {
+        const cases: { name: string; env: Record<string, string>; message: RegExp }[] = [
+            {
+                name: "a MODEL_INPUT the signature does not have",
+                env: { MODEL_INPUT: "images" },
+                message:
+                    /^MODEL_INPUT="images" is not an input of signature "serving_default" of model "object_detection" version 1 on MODEL_SERVER_URL="[^"]+"; its inputs: inputs \(DT_UINT8 \[-1,-1,-1,3\]\)$/,
+            },
+            {
+                name: "a MODEL_SIGNATURE the model does not have",
+                env: { MODEL_SIGNATURE: "detect" },
+                message:
+                    /^MODEL_SIGNATURE="detect" is not a signature of model "object_detection" version 1 on MODEL_SERVER_URL="[^"]+"; its signatures: serving_default$/,
+            },
+            {
+                name: "a MODEL_NAME that is not a detection model (BERT)",
+                env: { MODEL_NAME: "bert", MODEL_INPUT: "input_ids" },
+                message:
+                    /^MODEL_SIGNATURE="serving_default": signature "serving_default" of model "bert" version 1 .* also needs input\(s\) input_mask, segment_ids/,
+            },
+        ];
+        for (const c of cases)
+            for (const transport of ["grpc", "rest"] as const)
+                it(`item 6: ${c.name} (${transport}): exit as a configuration error naming it, before any receive`, async () => {
+                    await putVideo("clips/short.mp4", await readFile(shortVideo));
+                    await job("clips/short.mp4", true);
+                    tally.faults++;
+                    const before = emulator.requests.length;
+                    const { error } = await run(workerEnv(world, transport === "grpc" ? emulator.grpcUrl : emulator.restUrl, c.env));
+                    assert.ok(error instanceof ConfigError, String(error));
+                    assert.match(error.message, c.message);
+                    assert.equal(emulator.requests.length, before, "no inference");
+                    const out = await world.sqs.send(
+                        new ReceiveMessageCommand({
+                            QueueUrl: world.queueUrl,
+                            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+                            VisibilityTimeout: 0,
+                        }),
+                    );
+                    assert.equal(out.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "1", "the worker never received the job");
+                    await account({ queued: 1 });
+                });
+
+        for (const transport of ["grpc", "rest"] as const)
+            it(`item 11 (${transport}): version 2 replaces version 1 mid-job: the job starts again and its result names version 2, which served every frame`, async () => {
+                await putVideo("clips/long.mp4", await readFile(longVideo));
+                await job("clips/long.mp4", true);
+                tally.faults++;
+                emulator.setLatency(100);
+                const before = emulator.requests.length;
+                let switched = false;
+                const { capture } = await run(
+                    workerEnv(world, transport === "grpc" ? emulator.grpcUrl : emulator.restUrl, { MAX_IN_FLIGHT_BATCHES: "1" }),
+                    () => {
+                        if (!switched && emulator.requests.length > before) {
+                            switched = true;
+                            emulator.setVersion(2);
+                        }
+                        return false;
+                    },
+                    true,
+                );
+                emulator.setLatency(0);
+                const doc = JSON.parse((await resultOf("clips/long.mp4")) as string) as { model: { version?: number }; frameCount: number };
+                assert.equal(doc.model.version, 2, "the result names the version that served it");
+                assert.equal(doc.frameCount, 20);
+                const requests = emulator.requests.slice(before);
+                const lastOnOne = requests.map((r) => r.model.version).lastIndexOf(1);
+                assert.ok(lastOnOne >= 0, "the job began on version 1");
+                const afterRestart = requests.slice(lastOnOne + 1);
+                assert.equal(
+                    afterRestart.reduce((n, r) => n + r.batchSize, 0),
+                    20,
+                    "after the restart version 2 served all 20 frames",
+                );
+                assert.ok(
+                    afterRestart.every((r) => r.outcome === "OK" && r.servedVersion === 2 && r.model.version === 2),
+                    "every later Predict pinned version 2 and was served by it",
+                );
+                assert.ok(
+                    capture.lines.some((l) => String(l.msg).startsWith("the model version changed mid-job") && l.from === 1 && l.to === 2),
+                );
+                await account({ queued: 0 });
+            });
     });
 });

@@ -3,7 +3,8 @@
 import { GrpcCallError, GrpcChannel, isTransientNonGrpcAnswer, type GrpcChannelOptions } from "../grpc/channel";
 import { decodeGetModelStatusResponse, decodePredictResponse, encodeGetModelStatusRequest, encodePredictRequestSegments } from "./codec";
 import { decodeError, grpcError, nonGrpcAnswer } from "./errors";
-import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
+import { GET_MODEL_METADATA_METHOD, GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
+import { decodeGetModelMetadataResponse, encodeGetModelMetadataRequest, metadataDecodeError, type ModelMetadata } from "./metadata";
 import {
     ModelServerError,
     type CallOptions,
@@ -15,7 +16,7 @@ import {
 } from "./types";
 
 export { DEFAULT_MAX_MESSAGE_BYTES } from "../grpc/protocol";
-export { GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
+export { GET_MODEL_METADATA_METHOD, GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "./methods";
 
 export interface GrpcClientOptions extends GrpcChannelOptions {
     /** Default per-call deadline when the call gives none; default 30 s. */
@@ -65,6 +66,15 @@ export class GrpcModelClient implements ModelClient {
             return decodeGetModelStatusResponse(buf);
         } catch (err) {
             throw decodeError(this.url, "GetModelStatusResponse", err);
+        }
+    }
+
+    async getModelMetadata(model: ModelSpec, options?: CallOptions): Promise<ModelMetadata> {
+        const buf = await this.call(GET_MODEL_METADATA_METHOD, [encodeGetModelMetadataRequest(model)], model, options);
+        try {
+            return decodeGetModelMetadataResponse(buf);
+        } catch (err) {
+            throw metadataDecodeError(this.url, model, err);
         }
     }
 

@@ -9,6 +9,7 @@ export { waitForModelAvailable, type WaitOptions } from "./wait";
 export { GrpcModelClient, type GrpcClientOptions } from "./grpc-client";
 export { RestModelClient, type RestClientOptions } from "./rest-client";
 export { encodePredictRequest } from "./codec";
+export { tfDtypeName } from "./metadata";
 export { encodeRestPredictBody } from "./rest-client";
 
 export type ModelClientOptions = GrpcClientOptions & RestClientOptions;

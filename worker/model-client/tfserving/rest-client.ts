@@ -1,6 +1,7 @@
 // ModelClient over TF Serving's REST API (default port 8501) using fetch and the columnar JSON format.
 import { describeModel, httpError } from "./errors";
 import { jsonToTensor, tensorToJsonBytes } from "./json-tensors";
+import { metadataDecodeError, parseRestModelMetadata, type ModelMetadata } from "./metadata";
 import {
     ModelServerError,
     ModelState,
@@ -39,6 +40,15 @@ export class RestModelClient implements ModelClient {
     async getModelStatus(model: ModelSpec, options?: CallOptions): Promise<ModelVersionStatus[]> {
         const json = await this.send(modelPath(model), model, options, { method: "GET" });
         return parseRestModelStatus(json, this.url);
+    }
+
+    async getModelMetadata(model: ModelSpec, options?: CallOptions): Promise<ModelMetadata> {
+        const json = await this.send(`${modelPath(model)}/metadata`, model, options, { method: "GET" });
+        try {
+            return parseRestModelMetadata(json);
+        } catch (err) {
+            throw metadataDecodeError(this.url, model, err);
+        }
     }
 
     close(): void {

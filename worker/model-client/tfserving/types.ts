@@ -72,6 +72,8 @@ export interface CallOptions {
 
 /** A TF Serving client over one transport. */
 export interface ModelClient {
+    /** The model's serving signatures (TF Serving GetModelMetadata, field "signature_def"). */
+    getModelMetadata(model: ModelSpec, options?: CallOptions): Promise<ModelMetadata>;
     readonly url: string;
     /** Tensor buffers are sent by reference: do not modify or reuse them until the call settles. */
     predict(request: PredictRequest, options?: CallOptions): Promise<PredictResponse>;
@@ -80,3 +82,5 @@ export interface ModelClient {
 }
 
 export { ModelServerError } from "../model-server-error";
+import type { ModelMetadata } from "./metadata";
+export type { ModelMetadata, SignatureDef, TensorInfo } from "./metadata";

@@ -10,7 +10,7 @@ export interface WaitOptions {
 }
 
 /**
- * Resolves with the first AVAILABLE version. Transient errors and NOT_FOUND (TF Serving answers
+ * Resolves with the highest AVAILABLE version (the one TF Serving serves a request without a version). Transient errors and NOT_FOUND (TF Serving answers
  * NOT_FOUND until its file-system poller has seen the model) count as "not yet"; other permanent errors
  * are thrown at once. On timeout the error names the model and the last thing the server said.
  */
@@ -23,7 +23,7 @@ export async function waitForModelAvailable(client: ModelClient, spec: ModelSpec
         const remaining = deadline - Date.now();
         try {
             const statuses = await client.getModelStatus(spec, { timeoutMs: Math.max(100, Math.min(remaining, 5_000)) });
-            const available = statuses.find((s) => s.state === ModelState.AVAILABLE);
+            const available = statuses.filter((s) => s.state === ModelState.AVAILABLE).sort((a, b) => b.version - a.version)[0];
             if (available) return available;
             last =
                 statuses.length === 0

@@ -2,11 +2,13 @@
 import { isCocoClass } from "../../src/coco";
 import { type FrameBatch } from "../../src/decode";
 import { type InferenceSettings } from "../../src/pipeline";
+import { detectionModel } from "../../../testing/tfserving/emulator-models";
 import {
     ModelServerError,
     ModelState,
     tensorFromFloat32,
     type ModelClient,
+    type ModelMetadata,
     type PredictRequest,
     type PredictResponse,
 } from "../../model-client/tfserving";
@@ -64,6 +66,9 @@ export class FakeModel implements ModelClient {
     }
     async getModelStatus() {
         return [{ version: 1, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" }];
+    }
+    async getModelMetadata(): Promise<ModelMetadata> {
+        return { model: { name: "fake", version: 1 }, signatures: { serving_default: detectionModel("fake").signature } };
     }
     close(): void {}
 }

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { freePort } from "../../../../testing/moto";
 import { startTfServingEmulator, type TfServingEmulator } from "../../../../testing/tfserving/emulator";
-import { bertLogits, detectFrame, MAX_DETECTIONS } from "../../../../testing/tfserving/emulator-models";
+import { bertLogits, detectFrame, detectionModel, MAX_DETECTIONS } from "../../../../testing/tfserving/emulator-models";
 import {
     createModelClient,
     DataType,
@@ -124,6 +124,16 @@ describe("TF Serving clients against the emulator", function () {
                 assert.deepEqual(await client.getModelStatus({ name: "bert" }), [
                     { version: 1, state: ModelState.AVAILABLE, errorCode: 0, errorMessage: "" },
                 ]);
+            });
+
+            it("reads the serving signatures (GetModelMetadata; REST /metadata), issue 17 item 6", async () => {
+                const metadata = await client.getModelMetadata({ name: "object_detection" });
+                assert.deepEqual(metadata.model, { name: "object_detection", version: 1 });
+                assert.deepEqual(metadata.signatures.serving_default, detectionModel("x").signature);
+                const bert = await client.getModelMetadata({ name: "bert", version: 1 });
+                assert.deepEqual(Object.keys(bert.signatures.serving_default.inputs), ["input_ids", "input_mask", "segment_ids"]);
+                const err = await rejection(client.getModelMetadata({ name: "bret" }));
+                assert.equal(err.code, "NOT_FOUND");
             });
 
             it("says clearly when the server has no model of that name (permanent)", async () => {

@@ -14,6 +14,14 @@ import {
 } from "../../../model-client/tfserving/codec";
 import { readFloat32, tensorFromFloat32, tensorFromInt32, tensorFromUint8 } from "../../../model-client/tfserving/tensors";
 import { DataType, ModelState, type PredictRequest, type PredictResponse } from "../../../model-client/tfserving/types";
+import {
+    decodeGetModelMetadataRequest,
+    decodeGetModelMetadataResponse,
+    encodeGetModelMetadataRequest,
+    encodeGetModelMetadataResponse,
+    SIGNATURE_DEF_MAP_TYPE_URL,
+    type ModelMetadata,
+} from "../../../model-client/tfserving/metadata";
 import { encode, loadProto, plain } from "../../support/protobufjs";
 
 const root = loadProto("tfserving_subset.proto");
@@ -162,5 +170,79 @@ describe("TF Serving codec vs protobufjs", () => {
             })),
         });
         assert.deepEqual(decodeGetModelStatusResponse(theirs), statuses);
+    });
+    it("GetModelMetadata (issue 17 item 6): request, and a response whose Any holds a SignatureDefMap, both ways", () => {
+        assert.deepEqual(plain(T("GetModelMetadataRequest"), encodeGetModelMetadataRequest({ name: "object_detection", version: 3 })), {
+            model_spec: { name: "object_detection", version: { value: 3 } },
+            metadata_field: ["signature_def"],
+        });
+        assert.deepEqual(
+            decodeGetModelMetadataRequest(
+                encode(T("GetModelMetadataRequest"), { model_spec: { name: "m" }, metadata_field: ["signature_def"] }),
+            ),
+            { model: { name: "m" }, fields: ["signature_def"] },
+        );
+        const metadata: ModelMetadata = {
+            model: { name: "object_detection", version: 7 },
+            signatures: {
+                serving_default: {
+                    inputs: { inputs: { name: "image_tensor:0", dtype: DataType.DT_UINT8, shape: [-1, -1, -1, 3] } },
+                    outputs: {
+                        num_detections: { name: "num_detections:0", dtype: DataType.DT_FLOAT, shape: [-1] },
+                        anything: { name: "StatefulPartitionedCall:0", dtype: DataType.DT_STRING, shape: undefined },
+                    },
+                    methodName: "tensorflow/serving/predict",
+                },
+                __saved_model_init_op: { inputs: {}, outputs: {}, methodName: "" },
+            },
+        };
+        // Ours, read by protobufjs: the Any's value is a SignatureDefMap.
+        const ours = plain(T("GetModelMetadataResponse"), encodeGetModelMetadataResponse(metadata));
+        assert.deepEqual(ours.model_spec, { name: "object_detection", version: { value: 7 } });
+        const any = (ours.metadata as Record<string, { type_url: string; value: Uint8Array }>).signature_def;
+        assert.equal(any.type_url, SIGNATURE_DEF_MAP_TYPE_URL);
+        const map = plain(T("SignatureDefMap"), bytes(any.value)) as { signature_def: Record<string, Obj> };
+        const sig = map.signature_def.serving_default as { inputs: Record<string, Obj>; outputs: Record<string, Obj>; method_name: string };
+        assert.equal(sig.method_name, "tensorflow/serving/predict");
+        assert.equal(sig.inputs.inputs.dtype, DataType.DT_UINT8);
+        assert.deepEqual(dims(sig.inputs.inputs), [-1, -1, -1, 3], "-1 (unknown size) as a 10-byte int64");
+        assert.equal((sig.outputs.anything.tensor_shape as Obj).unknown_rank, true);
+        // protobufjs's, read by us.
+        const signatureMap = encode(T("SignatureDefMap"), {
+            signature_def: {
+                serving_default: {
+                    inputs: {
+                        inputs: {
+                            name: "image_tensor:0",
+                            dtype: 4,
+                            tensor_shape: { dim: [{ size: -1 }, { size: 300 }, { size: 300 }, { size: 3 }] },
+                        },
+                    },
+                    outputs: {
+                        detection_boxes: { name: "b:0", dtype: 1, tensor_shape: { dim: [{ size: -1 }, { size: 100 }, { size: 4 }] } },
+                    },
+                    method_name: "tensorflow/serving/predict",
+                },
+            },
+        });
+        const theirs = encode(T("GetModelMetadataResponse"), {
+            model_spec: { name: "object_detection", version: { value: 2 } },
+            metadata: { signature_def: { type_url: SIGNATURE_DEF_MAP_TYPE_URL, value: signatureMap } },
+        });
+        assert.deepEqual(decodeGetModelMetadataResponse(theirs), {
+            model: { name: "object_detection", version: 2 },
+            signatures: {
+                serving_default: {
+                    inputs: { inputs: { name: "image_tensor:0", dtype: DataType.DT_UINT8, shape: [-1, 300, 300, 3] } },
+                    outputs: { detection_boxes: { name: "b:0", dtype: DataType.DT_FLOAT, shape: [-1, 100, 4] } },
+                    methodName: "tensorflow/serving/predict",
+                },
+            },
+        });
+        const wrongType = encode(T("GetModelMetadataResponse"), {
+            model_spec: { name: "m" },
+            metadata: { signature_def: { type_url: "type.googleapis.com/tensorflow.MetaGraphDef", value: signatureMap } },
+        });
+        assert.throws(() => decodeGetModelMetadataResponse(wrongType), /not tensorflow.serving.SignatureDefMap/);
     });
 });
