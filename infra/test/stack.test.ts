@@ -674,6 +674,7 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
             Resource: queueArn,
         },
+        { Sid: "GiveBackJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: queueArn },
         { Sid: "DeadLetterJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
         { Sid: "ReadInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${inputPrefix}*` },
         { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/${resultsPrefix}*` },

@@ -25,6 +25,9 @@ export function videoWorkerPolicy(p: VideoWorkerPolicyInputs): PolicyDocument {
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
             Resource: p.queueArn,
         },
+        // A job interrupted for a reason that is not its own (shutdown, model or disk trouble) goes back as a
+        // fresh copy, so the give-back does not count as a receive towards maxReceiveCount (worker/src/give-back.ts).
+        { Sid: "GiveBackJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: p.queueArn },
         // The worker dead-letters permanently failing jobs itself instead of letting them retry.
         { Sid: "DeadLetterJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: p.deadLetterQueueArn },
         { Sid: "ReadInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${p.bucketArn}/${p.inputPrefix}*` },

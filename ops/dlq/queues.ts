@@ -10,10 +10,19 @@ import {
 } from "@aws-sdk/client-sqs";
 
 /**
- * Attributes the worker adds when it dead-letters a job itself (worker/src/worker.ts); the replay
- * drops these and keeps any the original message carried.
+ * Attributes the worker adds when it dead-letters a job itself (worker/src/worker.ts) or gives it back
+ * (worker/src/give-back.ts: GiveBacks, Failures, GiveBackReason); the replay drops these, so a replayed job
+ * starts afresh, and keeps any the original message carried.
  */
-export const WORKER_ERROR_ATTRIBUTES: readonly string[] = ["ErrorCode", "ErrorMessage", "Job", "SourceQueue"];
+export const WORKER_ERROR_ATTRIBUTES: readonly string[] = [
+    "ErrorCode",
+    "ErrorMessage",
+    "Job",
+    "SourceQueue",
+    "GiveBacks",
+    "Failures",
+    "GiveBackReason",
+];
 
 export interface DeadLetter {
     messageId: string;

@@ -98,6 +98,10 @@ describe("dlq:replay against SQS (moto)", function () {
                                   Job: { DataType: "String", StringValue: `videos/cam0/clip-${i}.mp4` },
                                   SourceQueue: { DataType: "String", StringValue: "https://sqs.us-east-1.amazonaws.com/1/jobs" },
                                   TraceId: { DataType: "String", StringValue: `trace-${i}` },
+                                  // A job given back too often (issue 17 item 5): its give-back count must not follow it back.
+                                  GiveBacks: { DataType: "Number", StringValue: "10" },
+                                  Failures: { DataType: "Number", StringValue: "1" },
+                                  GiveBackReason: { DataType: "String", StringValue: "MODEL_UNAVAILABLE" },
                               }
                             : undefined,
                 }),

@@ -35,6 +35,8 @@ export interface WorkerConfig {
     /** First backoff between tries of a batch; doubles per retry, capped at 8 s. */
     modelRetryBaseMs: number;
     modelWaitTimeoutSeconds: number;
+    /** Give-backs (not the job's fault: shutdown, model or disk trouble) before a job is dead-lettered (GIVE_BACK_LIMIT). */
+    maxGiveBacks: number;
     /** An AWS call or transfer with no progress for this long fails (then the SDK retries, AWS_MAX_ATTEMPTS). */
     awsTimeoutSeconds: number;
     /** ffprobe is stopped and the job given back when it has not answered within this long. */
@@ -192,6 +194,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         modelMaxRetries: int(env, "MODEL_MAX_RETRIES", 5, 0, 100),
         modelRetryBaseMs: int(env, "MODEL_RETRY_BASE_MS", 250, 1, 60_000),
         modelWaitTimeoutSeconds: int(env, "MODEL_WAIT_TIMEOUT_SECONDS", 600, 1, 86_400),
+        maxGiveBacks: int(env, "MAX_GIVE_BACKS", 10, 1, 1000),
         awsTimeoutSeconds: int(env, "AWS_TIMEOUT_SECONDS", 30, 1, 3_600),
         probeTimeoutSeconds: int(env, "PROBE_TIMEOUT_SECONDS", 60, 1, 3_600),
         decodeStallSeconds: integer(env, "DECODE_STALL_SECONDS", undefined, 1, 86_400),

@@ -115,7 +115,8 @@ export async function inferBatch(batch: FrameBatch, settings: InferenceSettings,
                     `MODEL_${err.code}`,
                 );
             if (attempt >= settings.maxRetries) {
-                throw new JobError(`model server still failing after ${attempt + 1} attempts: ${err.message}`, false, `MODEL_${err.code}`);
+                // Not the video's fault: the job goes back uncounted and the worker waits for the model (issue 17 item 4).
+                throw new GiveBackError(`model server still failing after ${attempt + 1} attempts: ${err.message}`, `MODEL_${err.code}`);
             }
             const delay = Math.min(8_000, base * 2 ** attempt);
             settings.onRetry?.(attempt + 1, err, delay);

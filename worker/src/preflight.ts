@@ -106,16 +106,27 @@ async function queueAttributes(
     }
 }
 
-async function checkQueues(sqs: SQSClient, config: WorkerConfig): Promise<void> {
+/** The job queue's redrive maxReceiveCount, when it has a redrive policy. */
+function maxReceiveCountOf(redrivePolicy: string | undefined): number | undefined {
+    try {
+        const n = Number((JSON.parse(redrivePolicy ?? "{}") as { maxReceiveCount?: unknown }).maxReceiveCount);
+        return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+async function checkQueues(sqs: SQSClient, config: WorkerConfig): Promise<{ maxReceiveCount?: number }> {
     const queue = await queueAttributes(sqs, "JOB_QUEUE_URL", config.queueUrl, ["QueueArn", "RedrivePolicy"]);
     if (queue === "denied")
         throw new ConfigError(
             `JOB_QUEUE_URL="${config.queueUrl}": the worker may not read this queue (sqs:GetQueueAttributes denied); is it the queue the worker's role is for?`,
         );
+    const maxReceiveCount = maxReceiveCountOf(queue.RedrivePolicy);
     const dlqUrl = config.deadLetterQueueUrl;
-    if (dlqUrl === undefined) return;
+    if (dlqUrl === undefined) return { maxReceiveCount };
     const dlq = await queueAttributes(sqs, "DEAD_LETTER_QUEUE_URL", dlqUrl, ["QueueArn"]);
-    if (dlq !== "denied") return;
+    if (dlq !== "denied") return { maxReceiveCount };
     // The worker role may only SendMessage to the DLQ: compare it with the job queue's redrive target.
     let target: string | undefined;
     try {
@@ -129,6 +140,7 @@ async function checkQueues(sqs: SQSClient, config: WorkerConfig): Promise<void> 
             `DEAD_LETTER_QUEUE_URL="${dlqUrl}" is not the job queue's dead-letter queue: JOB_QUEUE_URL's redrive policy names ${target}`,
         );
     }
+    return { maxReceiveCount };
 }
 
 async function checkResultsBucket(s3: S3Client, config: WorkerConfig, log: Logger): Promise<void> {
@@ -154,16 +166,26 @@ async function checkResultsBucket(s3: S3Client, config: WorkerConfig, log: Logge
     }
 }
 
-/** Throws ConfigError naming the variable and value of the first resource that is missing or unusable. */
-export async function checkResources(deps: { config: WorkerConfig; s3: S3Client; sqs: SQSClient; log: Logger }): Promise<void> {
+/**
+ * Throws ConfigError naming the variable and value of the first resource that is missing or unusable.
+ * Returns the job queue's redrive maxReceiveCount (failures carried across give-backs count against it).
+ */
+export async function checkResources(deps: {
+    config: WorkerConfig;
+    s3: S3Client;
+    sqs: SQSClient;
+    log: Logger;
+}): Promise<{ maxReceiveCount?: number }> {
     const { config, s3, sqs, log } = deps;
     await checkWorkDir(config.workDir);
-    await checkQueues(sqs, config);
+    const queues = await checkQueues(sqs, config);
     await checkResultsBucket(s3, config, log);
     log.info("configured resources checked", {
         queue: config.queueUrl,
         deadLetterQueue: config.deadLetterQueueUrl,
         resultsBucket: config.resultsBucket,
         workDir: config.workDir,
+        maxReceiveCount: queues.maxReceiveCount,
     });
+    return queues;
 }

@@ -23,6 +23,7 @@ import { jobName, parseMessage, type Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
 import type { WorkerMetrics } from "./metrics";
 import { checkModelSignature } from "./model-check";
+import { copyAttributes, giveBackHistory, MAX_SQS_ATTRIBUTES } from "./give-back";
 import { inferBatch, runPipeline, sleep } from "./pipeline";
 import { checkResources, cleanWorkDir, jobDirPrefix } from "./preflight";
 import type { ScaleInProtection } from "./protection";
@@ -62,19 +63,37 @@ export interface JobSummary {
     framesPerSecond: number;
 }
 
+/** The jobs a message names, for the DLQ's Job attribute. */
+function jobsOf(body: string): string {
+    const parsed = parseMessage(body);
+    return parsed.kind === "jobs" ? parsed.jobs.map(jobName).join(", ") : "(none)";
+}
+
 export type MessageOutcome = "succeeded" | "dead_lettered" | "retry_later" | "returned_on_shutdown" | "given_back" | "ignored";
 
 const DLQ_TEXT_LIMIT = 1000;
 
+/** Give-backs for these reasons mean the worker itself is unfit for now: it turns not-ready and recovers before the next receive. */
+function troubleOf(reason: GiveBackError): "model" | "disk" | undefined {
+    if (reason.code === "DISK_FULL") return "disk";
+    return reason.code.startsWith("MODEL_") ? "model" : undefined;
+}
+
+/** The worker's own backoff after consecutive give-backs for model or disk trouble, at most this long. */
+const MAX_TROUBLE_BACKOFF_SECONDS = 900;
+
 /** Restarts of one job because the model version changed under it, before its message is given back. */
 const MAX_VERSION_RESTARTS = 2;
-const MAX_SQS_ATTRIBUTES = 10;
 
 export class VideoWorker {
     private readonly shutdown = new AbortController();
     private ready = false;
     private modelPause: Promise<number | undefined> | undefined;
     private modelVersion: number | undefined;
+    /** Give-backs for model or disk trouble since the last job that finished (drives the worker's backoff). */
+    private troubleStreak = 0;
+    /** The job queue's redrive maxReceiveCount, when the worker may read it. */
+    private maxReceiveCount: number | undefined;
     readonly completed: JobSummary[] = [];
 
     constructor(private readonly deps: WorkerDeps) {}
@@ -100,7 +119,8 @@ export class VideoWorker {
         const { protection, log, config } = this.deps;
         if (protection.enabled) await protection.set(false);
         await cleanWorkDir(config.workDir, log);
-        await checkResources(this.deps);
+        const { maxReceiveCount } = await checkResources(this.deps);
+        this.maxReceiveCount = maxReceiveCount;
         await this.waitForModel();
     }
 
@@ -221,6 +241,24 @@ export class VideoWorker {
         return this.modelPause;
     }
 
+    /**
+     * Before taking another job after giving one back for model trouble (item 4 and 5 of issue 17): back off
+     * (RETRY_BACKOFF_SECONDS, doubling per give-back in a row, at most 15 min), then wait for the model as at
+     * start-up. Not ready meanwhile, and no receive.
+     */
+    private async recover(): Promise<void> {
+        const { config, log } = this.deps;
+        this.ready = false;
+        if (this.troubleStreak > 0) {
+            const seconds = Math.min(MAX_TROUBLE_BACKOFF_SECONDS, config.retryBackoffSeconds * 2 ** (this.troubleStreak - 1));
+            if (seconds > 0) {
+                log.warn("backing off before taking the next job", { seconds, giveBacksInARow: this.troubleStreak });
+                await sleep(seconds * 1000, this.shutdown.signal);
+            }
+        }
+        await this.waitForModel();
+    }
+
     /** Abort in-flight work; the run loop gives unfinished messages back and returns. */
     stop(): void {
         if (!this.stopping) this.deps.log.info("shutting down: aborting in-flight work");
@@ -234,9 +272,19 @@ export class VideoWorker {
     async run(options: { once?: boolean } = {}): Promise<void> {
         const { sqs, config, log } = this.deps;
         while (!this.stopping) {
-            if (!this.ready) await this.waitForModel();
+            if (!this.ready) {
+                try {
+                    await this.recover();
+                } catch (err) {
+                    if (this.stopping) break;
+                    throw err;
+                }
+            }
             let messages: Message[];
             try {
+                // Not aborted on shutdown: SQS may still hand a message to a long poll the client gave up on, and that
+                // message would stay invisible for VISIBILITY_TIMEOUT_SECONDS and come back with a receive spent. The
+                // poll ends within POLL_WAIT_SECONDS; what it brings after a SIGTERM is given back untouched.
                 const out = await sqs.send(
                     new ReceiveMessageCommand({
                         QueueUrl: config.queueUrl,
@@ -246,9 +294,22 @@ export class VideoWorker {
                         MessageAttributeNames: ["All"],
                         MessageSystemAttributeNames: ["ApproximateReceiveCount"],
                     }),
-                    { abortSignal: this.shutdown.signal },
                 );
                 messages = out.Messages ?? [];
+                if (this.stopping) {
+                    for (const message of messages)
+                        await this.giveBack(message, new ShutdownError(), log.child({ messageId: message.MessageId }), false).catch(
+                            (err: unknown) =>
+                                log.error(
+                                    "could not give back a message received while stopping; it reappears after its visibility timeout",
+                                    {
+                                        messageId: message.MessageId,
+                                        error: errorMessage(err),
+                                    },
+                                ),
+                        );
+                    break;
+                }
             } catch (err) {
                 if (this.stopping) break;
                 log.error("ReceiveMessage failed; retrying in 5 s", { error: errorMessage(err) });
@@ -346,35 +407,55 @@ export class VideoWorker {
             }
             await heartbeat.stop();
             let outcome: MessageOutcome;
-            if (givenBack instanceof ShutdownError) {
-                await this.changeVisibility(receiptHandle, 0, messageLog);
-                messageLog.info("job interrupted by shutdown; message given back to the queue");
-                outcome = "returned_on_shutdown";
-            } else if (givenBack !== undefined) {
-                await this.changeVisibility(receiptHandle, 0, messageLog);
-                messageLog.warn("job could not go on for a reason that is not the video's; message given back to the queue", {
-                    code: givenBack.code,
-                    reason: givenBack.message,
-                });
-                outcome = "given_back";
+            if (givenBack !== undefined) {
+                outcome = await this.giveBack(message, givenBack, messageLog);
+                const trouble = troubleOf(givenBack);
+                if (trouble !== undefined) {
+                    this.ready = false;
+                    this.troubleStreak++;
+                }
             } else if (failures.length === 0) {
                 await this.deleteMessage(message);
+                this.troubleStreak = 0;
                 outcome = "succeeded";
             } else if (failures.some((f) => !f.error.permanent)) {
-                const receives = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
-                const delay = Math.min(
-                    Math.max(900, config.retryBackoffSeconds),
-                    config.retryBackoffSeconds * 2 ** Math.max(0, receives - 1),
-                );
-                await this.changeVisibility(receiptHandle, delay, messageLog);
-                messageLog.warn(
-                    "transient failure; the message will be retried (the queue's redrive policy dead-letters it after maxReceiveCount)",
-                    {
-                        retryInSeconds: delay,
-                        receiveCount: receives,
-                    },
-                );
-                outcome = "retry_later";
+                const history = giveBackHistory(message);
+                const failed = history.failures + 1; // this receive failed too
+                const transient = failures.find((f) => !f.error.permanent) as { job: Job; error: JobError };
+                if (
+                    history.giveBacks > 0 &&
+                    this.maxReceiveCount !== undefined &&
+                    failed >= this.maxReceiveCount &&
+                    config.deadLetterQueueUrl !== undefined
+                ) {
+                    // A given-back copy starts at receive count 0: the queue's redrive would allow it maxReceiveCount
+                    // more failures. Failures carried over count, so the job gets maxReceiveCount failures in all.
+                    outcome = await this.deadLetter(
+                        message,
+                        new JobError(
+                            `failed ${failed} times (maxReceiveCount=${this.maxReceiveCount}, counting the failures before its ${history.giveBacks} give-back(s)); last: ${transient.error.message}`,
+                            true,
+                            transient.error.code,
+                        ),
+                        jobName(transient.job),
+                        messageLog,
+                    );
+                } else {
+                    const delay = Math.min(
+                        Math.max(900, config.retryBackoffSeconds),
+                        config.retryBackoffSeconds * 2 ** Math.max(0, failed - 1),
+                    );
+                    await this.changeVisibility(receiptHandle, delay, messageLog);
+                    messageLog.warn(
+                        "transient failure; the message will be retried (the queue's redrive policy dead-letters it after maxReceiveCount)",
+                        {
+                            retryInSeconds: delay,
+                            receiveCount: history.receives,
+                            failures: failed,
+                        },
+                    );
+                    outcome = "retry_later";
+                }
             } else {
                 const error =
                     failures.length === 1
@@ -615,6 +696,91 @@ export class VideoWorker {
                 seconds,
                 error: errorMessage(err),
             });
+        }
+    }
+
+    /**
+     * Hand the job back without spending its receive count (see give-back.ts): a fresh copy carrying the
+     * give-back count, then the original deleted. Past MAX_GIVE_BACKS it is dead-lettered (GIVE_BACK_LIMIT).
+     * When the copy cannot be sent (or could not carry its count) the message is made visible again instead,
+     * which counts as a receive, and nothing is lost.
+     */
+    private async giveBack(message: Message, reason: GiveBackError, log: Logger, worked = true): Promise<MessageOutcome> {
+        const { config, sqs } = this.deps;
+        const receiptHandle = message.ReceiptHandle as string;
+        const history = giveBackHistory(message);
+        // A message received while stopping and never worked on goes back as it came.
+        const giveBacks = history.giveBacks + (worked ? 1 : 0);
+        const shutdown = reason instanceof ShutdownError;
+        const given: MessageOutcome = shutdown ? "returned_on_shutdown" : "given_back";
+        if (worked && giveBacks > config.maxGiveBacks && config.deadLetterQueueUrl !== undefined) {
+            const jobs = message.Body === undefined ? "(none)" : jobsOf(message.Body);
+            return this.deadLetter(
+                message,
+                new JobError(
+                    `given back ${history.giveBacks} times without finishing (MAX_GIVE_BACKS=${config.maxGiveBacks}); this time: ${reason.code}: ${reason.message}`,
+                    true,
+                    "GIVE_BACK_LIMIT",
+                ),
+                jobs,
+                log,
+            );
+        }
+        const attributes = copyAttributes(message, { giveBacks, failures: history.failures, reason: reason.code });
+        const fields = { code: reason.code, reason: reason.message, giveBacks };
+        if (attributes !== undefined) {
+            let copyId: string | undefined;
+            try {
+                const sent = await sqs.send(
+                    new SendMessageCommand({ QueueUrl: config.queueUrl, MessageBody: message.Body ?? "", MessageAttributes: attributes }),
+                );
+                copyId = sent.MessageId;
+            } catch (err) {
+                log.warn("could not send the job back as a fresh copy; making the message visible again (this receive counts)", {
+                    ...fields,
+                    error: errorMessage(err),
+                });
+            }
+            if (copyId !== undefined) {
+                await this.deleteOriginal(message, copyId, log);
+                if (shutdown) log.info("job interrupted by shutdown; given back to the queue as a fresh copy", { ...fields, copy: copyId });
+                else
+                    log.warn("job could not go on for a reason that is not the video's; given back to the queue as a fresh copy", {
+                        ...fields,
+                        copy: copyId,
+                    });
+                return given;
+            }
+        } else {
+            log.warn(
+                `the message carries too many attributes to add the give-back count (SQS allows ${MAX_SQS_ATTRIBUTES}); making it visible again (this receive counts)`,
+                fields,
+            );
+        }
+        await this.changeVisibility(receiptHandle, 0, log);
+        log.info("message made visible again", fields);
+        return given;
+    }
+
+    /** The copy is on the queue: delete the original, trying once more on failure (else the job runs twice). */
+    private async deleteOriginal(message: Message, copyId: string, log: Logger): Promise<void> {
+        for (let attempt = 1; ; attempt++) {
+            try {
+                await this.deleteMessage(message);
+                return;
+            } catch (err) {
+                if (attempt >= 2) {
+                    log.error(
+                        "gave the job back as a copy but could not delete the original; it reappears after its visibility timeout and the job runs twice (same result)",
+                        {
+                            copy: copyId,
+                            error: errorMessage(err),
+                        },
+                    );
+                    return;
+                }
+                await new Promise((r) => setTimeout(r, 1000));
+            }
         }
     }
 

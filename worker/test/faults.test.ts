@@ -12,7 +12,7 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { makeTestVideo, makeVfrVideo, runFfmpeg } from "../../testing/ffmpeg";
 import { childrenNamed, withFakeTools } from "./support/processes";
-import { startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
+import { freePort, startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -1152,5 +1152,198 @@ describe("video worker under faults (issue 11)", function () {
                 );
                 await account({ queued: 0 });
             });
+    });
+    describe("issue 17, items 4 and 5: a model or a shutdown that is not the job's fault never spends its receive count", () => {
+        const bodyFor = (key: string, n: number) => ({ body: JSON.stringify({ bucket: BUCKET, key, n }) });
+
+        it("item 4: a model-server outage: the job is given back uncounted, the worker turns not-ready and stops receiving until the model is back, then does the backlog", async () => {
+            const port = await freePort();
+            let server: TfServingEmulator | undefined = await startTfServingEmulator({ grpcPort: port });
+            await putVideo("clips/long.mp4", await readFile(longVideo));
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job(bodyFor("clips/long.mp4", 1), true);
+            await job(bodyFor("clips/short.mp4", 2), true);
+            await job(bodyFor("clips/short.mp4", 3), true);
+            tally.faults++;
+            server.setLatency(100);
+            let phase: "serving" | "down" | "back" = "serving";
+            let givenBackAt = 0;
+            const duringOutage: { ready: number; inFlight: number }[] = [];
+            try {
+                const { capture } = await run(
+                    workerEnv(world, `grpc://127.0.0.1:${port}`, {
+                        MODEL_MAX_RETRIES: "2",
+                        MODEL_RETRY_BASE_MS: "10",
+                        MAX_IN_FLIGHT_BATCHES: "1",
+                        MODEL_WAIT_TIMEOUT_SECONDS: "30",
+                    }),
+                    async (w, c) => {
+                        if (phase === "serving" && server !== undefined && server.requests.length > 0) {
+                            phase = "down";
+                            const stopping = server;
+                            server = undefined;
+                            await stopping.stop(); // connections refused from now on
+                        }
+                        if (phase === "down") {
+                            if (givenBackAt === 0 && c.lines.some((l) => String(l.msg).startsWith("job could not go on")))
+                                givenBackAt = Date.now();
+                            if (givenBackAt > 0) {
+                                const counts = await queueCounts(world.sqs, world.queueUrl);
+                                duringOutage.push({
+                                    ready: (await fetch(`http://127.0.0.1:${w.metricsPort}/readyz`)).status,
+                                    inFlight: counts.inFlight,
+                                });
+                                if (Date.now() - givenBackAt > 1500) {
+                                    phase = "back";
+                                    server = await startTfServingEmulator({ grpcPort: port });
+                                }
+                            }
+                        }
+                        return w.worker.completed.length === 3;
+                    },
+                );
+                assert.ok(duringOutage.length >= 5, "the outage was observed");
+                assert.ok(
+                    duringOutage.every((o) => o.ready === 503),
+                    "not ready while the model is away",
+                );
+                assert.ok(
+                    duringOutage.every((o) => o.inFlight === 0),
+                    "no job taken while the model is away",
+                );
+                const back = capture.lines.filter((l) => String(l.msg).startsWith("job could not go on"));
+                assert.equal(back.length, 1);
+                assert.equal(back[0].code, "MODEL_UNAVAILABLE");
+                assert.equal(back[0].giveBacks, 1);
+            } finally {
+                await server?.stop();
+            }
+            await account({ queued: 0 });
+        });
+
+        it("item 5: three SIGTERMs mid-job do not dead-letter a healthy job: each give-back is a fresh copy that counts only itself", async () => {
+            await putVideo("clips/long.mp4", await readFile(longVideo));
+            await job("clips/long.mp4", true);
+            emulator.setLatency(150);
+            for (let i = 1; i <= 3; i++) {
+                tally.faults++;
+                const { capture } = await run(workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1" }), (_w, c) =>
+                    c.lines.some((l) => l.msg === "job started"),
+                );
+                const line = capture.lines.find((l) => String(l.msg).startsWith("job interrupted by shutdown"));
+                assert.ok(line, `SIGTERM ${i}: the job was given back`);
+                assert.equal(line.giveBacks, i);
+            }
+            emulator.setLatency(0);
+            await run(workerEnv(world, emulator.grpcUrl));
+            assert.equal(JSON.parse((await resultOf("clips/long.mp4")) as string).frameCount, 20);
+            await account({ queued: 0 });
+        });
+
+        it("item 5: a message that reaches the long poll after SIGTERM is given back untouched at once, not left invisible with a receive spent", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            const capture = captureLogs();
+            const started = await startWorker({ env: workerEnv(world, emulator.grpcUrl, { POLL_WAIT_SECONDS: "3" }), log: capture.log });
+            while (!started.worker.isReady) await new Promise((r) => setTimeout(r, 20));
+            await new Promise((r) => setTimeout(r, 300)); // the worker is in a long poll
+            tally.faults++;
+            started.worker.stop();
+            await job("clips/short.mp4", true);
+            await started.done;
+            const peek = await world.sqs.send(
+                new ReceiveMessageCommand({
+                    QueueUrl: world.queueUrl,
+                    WaitTimeSeconds: 0,
+                    VisibilityTimeout: 0,
+                    MessageAttributeNames: ["All"],
+                    MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+                }),
+            );
+            assert.equal(peek.Messages?.length, 1, "the job is visible at once");
+            assert.ok(
+                capture.lines.some((l) => String(l.msg).startsWith("job interrupted by shutdown") && l.giveBacks === 0),
+                "the long poll that was under way when the worker stopped took the job, and the worker gave it back",
+            );
+            assert.equal(peek.Messages?.[0].Attributes?.ApproximateReceiveCount, "1", "a fresh copy: no receive spent");
+            assert.equal(peek.Messages?.[0].MessageAttributes?.GiveBacks?.StringValue, "0", "not worked on: not counted as a give-back");
+            await account({ queued: 1 });
+        });
+
+        it("item 5: a flapping model (AVAILABLE, Predict NOT_FOUND) costs no receive; the worker backs off, doubling, and the job is done; one that never stops ends in the DLQ after MAX_GIVE_BACKS", async () => {
+            await putVideo("clips/short.mp4", await readFile(shortVideo));
+            await job("clips/short.mp4", true);
+            tally.faults++;
+            emulator.flapNext(33); // 11 NOT_FOUNDs end a batch's patience (10 pauses): three give-backs
+            const { capture } = await run(
+                workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_RETRY_BASE_MS: "2", RETRY_BACKOFF_SECONDS: "1" }),
+                (w) => w.worker.completed.length === 1,
+            );
+            const back = capture.lines.filter((l) => String(l.msg).startsWith("job could not go on"));
+            assert.deepEqual(
+                back.map((l) => [l.code, l.giveBacks]),
+                [
+                    ["MODEL_FLAPPING", 1],
+                    ["MODEL_FLAPPING", 2],
+                    ["MODEL_FLAPPING", 3],
+                ],
+            );
+            assert.deepEqual(
+                capture.lines.filter((l) => l.msg === "backing off before taking the next job").map((l) => l.seconds),
+                [1, 2, 4],
+            );
+            assert.equal(JSON.parse((await resultOf("clips/short.mp4")) as string).frameCount, 10);
+
+            const doomed = await job(bodyFor("clips/short.mp4", 1), "doomed");
+            tally.faults++;
+            emulator.flapNext(100_000);
+            await run(
+                workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", MODEL_RETRY_BASE_MS: "1", MAX_GIVE_BACKS: "2" }),
+                async () => {
+                    return (await queueCounts(world.sqs, world.dlqUrl)).visible === 1;
+                },
+            );
+            emulator.flapNext(0);
+            const dead = await account({ queued: 0 });
+            assert.equal(dead.get(doomed)?.code, "GIVE_BACK_LIMIT");
+            assert.match(
+                dead.get(doomed)?.message ?? "",
+                /^given back 2 times without finishing \(MAX_GIVE_BACKS=2\); this time: MODEL_FLAPPING: /,
+            );
+        });
+
+        it("item 5: failures before a give-back still count: a job failing transiently is dead-lettered after maxReceiveCount failures in all, across its copies", async () => {
+            const proxy = await startStallProxy(moto.endpoint);
+            try {
+                await putVideo("clips/long.mp4", await readFile(longVideo));
+                const body = await job("clips/long.mp4", "doomed");
+                const stalling = () =>
+                    proxy.set({ kind: "stall", match: "PUT /videos/results/", times: 100, forwardRequest: false, afterResponseBytes: 0 });
+                const env = workerEnv(world, emulator.grpcUrl, {
+                    AWS_ENDPOINT_URL_S3: proxy.url,
+                    AWS_TIMEOUT_SECONDS: "1",
+                    MAX_IN_FLIGHT_BATCHES: "1",
+                });
+                tally.faults += 4;
+                stalling(); // failure 1 (receive 1)
+                await run(env);
+                proxy.set({ kind: "forward" });
+                emulator.setLatency(150); // then a SIGTERM: a give-back carrying Failures=1
+                const sigterm = await run(env, (_w, c) => c.lines.some((l) => l.msg === "job started"));
+                assert.ok(sigterm.capture.lines.some((l) => String(l.msg).startsWith("job interrupted by shutdown")));
+                emulator.setLatency(0);
+                stalling(); // failures 2 and 3 on the copy
+                const second = await run(env);
+                assert.ok(second.capture.lines.some((l) => String(l.msg).startsWith("transient failure;") && l.failures === 2));
+                const third = await run(env);
+                assert.ok(third.capture.lines.some((l) => l.msg === "message dead-lettered" && l.code === "S3_UNAVAILABLE"));
+                const dead = await account({ queued: 0 });
+                assert.match(
+                    dead.get(body)?.message ?? "",
+                    /^failed 3 times \(maxReceiveCount=3, counting the failures before its 1 give-back\(s\)\); last: writing the result/,
+                );
+            } finally {
+                await proxy.close();
+            }
+        });
     });
 });

@@ -1,6 +1,6 @@
 // pipeline.ts: decode -> batch -> infer -> results, against a fake model.
 import { strict as assert } from "node:assert";
-import { JobError } from "../src/errors";
+import { GiveBackError, JobError } from "../src/errors";
 import { inferBatch, runPipeline } from "../src/pipeline";
 import { ModelServerError } from "../model-client/tfserving";
 import { LABELLED_IDS, FakeModel, FRAME, fakeBatches, settings } from "./support/fake-model";
@@ -28,7 +28,7 @@ describe("worker pipeline (fake model)", () => {
         assert.deepEqual(classes, LABELLED_IDS.slice(0, 23));
         assert.equal(model.maxInFlight, 2);
     });
-    it("retries transient failures and fails the job on permanent ones", async () => {
+    it("retries transient failures, fails the job on permanent ones, and gives it back when retries run out", async () => {
         const model = new FakeModel(1);
         const signal = new AbortController().signal;
         model.failures.push(new ModelServerError("down", "UNAVAILABLE", true), new ModelServerError("down", "UNAVAILABLE", true));
@@ -48,7 +48,8 @@ describe("worker pipeline (fake model)", () => {
         model.failures.push(...Array.from({ length: 5 }, () => new ModelServerError("down", "UNAVAILABLE", true)));
         await assert.rejects(
             inferBatch({ data: Buffer.alloc(FRAME), count: 1, firstIndex: 0 }, settings(model, { maxRetries: 2 }), signal),
-            (e: unknown) => e instanceof JobError && !e.permanent,
+            (e: unknown) =>
+                e instanceof GiveBackError && e.code === "MODEL_UNAVAILABLE" && /still failing after 3 attempts/.test(e.message),
         );
     });
     it("stops waiting for the model when aborted", async () => {

@@ -257,7 +257,7 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await account({ queued: 0, deadLettered: 0 });
     });
 
-    it("retries transient model errors, dead-letters permanent ones, and gives back a job whose retries run out", async () => {
+    it("retries transient model errors, dead-letters permanent ones, and gives back (uncounted) a job whose retries run out", async () => {
         await uploadFile(world, "input/flaky.mp4", shortVideo);
         emulator.failNext(2, "UNAVAILABLE");
         const flaky = await runWorkerOnce(workerEnv(world, emulator.grpcUrl));
@@ -273,34 +273,59 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await sendJob(world, { bucket: BUCKET, key: "input/flaky.mp4" });
         emulator.failNext(100, "UNAVAILABLE");
         const exhausted = await runWorkerOnce(workerEnv(world, emulator.grpcUrl, { MODEL_MAX_RETRIES: "1", RETRY_BACKOFF_SECONDS: "30" }));
+        emulator.failNext(0, "UNAVAILABLE");
         assert.ok(
             exhausted.capture.lines.some(
-                (l) => String(l.msg).startsWith("transient failure; the message will be retried") && l.retryInSeconds === 30,
+                (l) =>
+                    String(l.msg).startsWith("job could not go on for a reason that is not the video's") && l.code === "MODEL_UNAVAILABLE",
             ),
         );
         assert.equal(await isProtected(world), false);
-        // The given-back job is still queued (invisible for its backoff), never deleted or dead-lettered by the worker.
+        // Given back as a fresh copy, visible at once: a new message (receive count 1 now), carrying its give-back count.
+        const back = await world.sqs.send(
+            new ReceiveMessageCommand({
+                QueueUrl: world.queueUrl,
+                WaitTimeSeconds: 0,
+                VisibilityTimeout: 0,
+                MessageAttributeNames: ["All"],
+                MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+            }),
+        );
+        assert.equal(back.Messages?.length, 1);
+        assert.equal(back.Messages?.[0].Attributes?.ApproximateReceiveCount, "1", "the give-back spent no receive");
+        assert.equal(back.Messages?.[0].MessageAttributes?.GiveBacks?.StringValue, "1");
+        assert.equal(back.Messages?.[0].MessageAttributes?.GiveBackReason?.StringValue, "MODEL_UNAVAILABLE");
         await account({ queued: 1, deadLettered: 1 });
     });
 
-    it("leaves a job that keeps failing transiently to the queue's redrive policy (maxReceiveCount 3)", async () => {
+    it("gives a job whose model keeps failing back at most MAX_GIVE_BACKS times, then dead-letters it (GIVE_BACK_LIMIT)", async () => {
         await sendJob(world, { bucket: BUCKET, key: "input/absent-model.mp4" });
         await uploadFile(world, "input/absent-model.mp4", shortVideo); // its own notification is a second job
         emulator.failNext(1000, "UNAVAILABLE");
-        const env = workerEnv(world, emulator.grpcUrl, { MODEL_MAX_RETRIES: "0", RETRY_BACKOFF_SECONDS: "0", POLL_WAIT_SECONDS: "0" });
-        let outcomes = 0;
+        const env = workerEnv(world, emulator.grpcUrl, {
+            MODEL_MAX_RETRIES: "0",
+            RETRY_BACKOFF_SECONDS: "0",
+            POLL_WAIT_SECONDS: "0",
+            MAX_GIVE_BACKS: "2",
+        });
+        let giveBacks = 0;
         for (let run = 0; run < 12 && (await queueCounts(world.sqs, world.dlqUrl)).visible < 2; run++) {
             const { capture } = await runWorkerOnce(env);
-            outcomes += capture.lines.filter((l) => String(l.msg).startsWith("transient failure; the message will be retried")).length;
+            giveBacks += capture.lines.filter((l) =>
+                String(l.msg).startsWith("job could not go on for a reason that is not the video's"),
+            ).length;
         }
         emulator.failNext(0, "UNAVAILABLE");
-        assert.equal(outcomes, 6, "each of the two jobs was tried maxReceiveCount times");
+        assert.equal(giveBacks, 4, "each of the two jobs was given back MAX_GIVE_BACKS times");
         const dead = await drain(world.sqs, world.dlqUrl);
         assert.equal(dead.length, 2);
-        assert.ok(
-            dead.every((m) => m.MessageAttributes?.ErrorCode === undefined),
-            "moved by SQS redrive, not by the worker",
-        );
+        for (const m of dead) {
+            assert.equal(m.MessageAttributes?.ErrorCode?.StringValue, "GIVE_BACK_LIMIT");
+            assert.match(
+                m.MessageAttributes?.ErrorMessage?.StringValue ?? "",
+                /^given back 2 times without finishing \(MAX_GIVE_BACKS=2\); this time: MODEL_UNAVAILABLE: /,
+            );
+        }
         await account({ queued: 0, deadLettered: 2 });
     });
 
@@ -373,7 +398,7 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         assert.equal(await isProtected(world), true);
         child.kill("SIGTERM");
         assert.equal(await exited, 0, output);
-        assert.match(output, /job interrupted by shutdown; message given back to the queue/);
+        assert.match(output, /job interrupted by shutdown; given back to the queue as a fresh copy/);
         const back = await world.sqs.send(
             new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
         );
