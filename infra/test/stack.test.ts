@@ -677,7 +677,7 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
         { Sid: "GiveBackJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: queueArn },
         { Sid: "DeadLetterJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
         { Sid: "ReadInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/${inputPrefix}*` },
-        { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/${resultsPrefix}*` },
+        { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: `${bucketArn}/${resultsPrefix}*` },
         {
             Sid: "ProtectOwnNodeFromScaleIn",
             Effect: "Allow",
@@ -718,6 +718,19 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
             );
         for (const a of list(s.Action)) assert.ok(!a.includes("*"), `${s.Sid} has a wildcard action ${a}`);
     }
+
+    // The worker takes jobs only for this bucket and prefix, and writes results where its role may (issue 17 item 9).
+    const ds = one(run, "kubernetes:apps/v1:DaemonSet");
+    const env = workerEnv(((ds.inputs.spec as Inputs).template as Inputs).spec as Inputs);
+    assert.deepStrictEqual(
+        {
+            INPUT_BUCKET: env.INPUT_BUCKET,
+            INPUT_PREFIX: env.INPUT_PREFIX,
+            RESULTS_BUCKET: env.RESULTS_BUCKET,
+            RESULTS_PREFIX: env.RESULTS_PREFIX,
+        },
+        { INPUT_BUCKET: bucketName, INPUT_PREFIX: inputPrefix, RESULTS_BUCKET: bucketName, RESULTS_PREFIX: resultsPrefix },
+    );
 
     assert.strictEqual(run.outputs.bucketName, bucketName);
     assert.strictEqual(run.outputs.inputPrefix, inputPrefix);

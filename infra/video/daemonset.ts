@@ -30,6 +30,10 @@ export interface VideoWorkerSettings {
     deadLetterQueueUrl: pulumi.Input<string>;
     resultsBucket: pulumi.Input<string>;
     resultsPrefix: string;
+    /** The bucket uploads become jobs in; the worker refuses jobs for any other bucket (INPUT_BUCKET). */
+    inputBucket: pulumi.Input<string>;
+    /** The key prefix uploads become jobs under; the worker refuses other keys (INPUT_PREFIX). */
+    inputPrefix: string;
     /** Frames per Predict call; TF Serving's maxBatchSize must be at least this. */
     batchSize: number;
     frameWidth: number;
@@ -345,6 +349,8 @@ function workerContainer(args: VideoInferenceArgs, spec: ResourceSpec): k8s.type
         DEAD_LETTER_QUEUE_URL: w.deadLetterQueueUrl,
         RESULTS_BUCKET: w.resultsBucket,
         RESULTS_PREFIX: w.resultsPrefix,
+        INPUT_BUCKET: w.inputBucket,
+        INPUT_PREFIX: w.inputPrefix,
         MODEL_SERVER_URL: "grpc://127.0.0.1:8500",
         MODEL_NAME: args.model.name,
         BATCH_SIZE: String(w.batchSize),

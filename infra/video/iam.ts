@@ -31,7 +31,9 @@ export function videoWorkerPolicy(p: VideoWorkerPolicyInputs): PolicyDocument {
         // The worker dead-letters permanently failing jobs itself instead of letting them retry.
         { Sid: "DeadLetterJobs", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: p.deadLetterQueueArn },
         { Sid: "ReadInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${p.bucketArn}/${p.inputPrefix}*` },
-        { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject"], Resource: `${p.bucketArn}/${p.resultsPrefix}*` },
+        // GetObject (HeadObject) on results: the ETag of a result another worker wrote, for the conditional
+        // write that never replaces a newer version's result (worker/src/results.ts writeResult).
+        { Sid: "WriteResults", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: `${p.bucketArn}/${p.resultsPrefix}*` },
         {
             Sid: "ProtectOwnNodeFromScaleIn",
             Effect: "Allow",

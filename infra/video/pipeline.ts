@@ -163,6 +163,8 @@ export class VideoPipeline extends pulumi.ComponentResource {
                     deadLetterQueueUrl: jobs.deadLetterQueue.url,
                     resultsBucket: jobs.bucket.bucket,
                     resultsPrefix: jobsConfig.resultsPrefix,
+                    inputBucket: jobs.bucket.bucket,
+                    inputPrefix: jobsConfig.inputPrefix,
                     batchSize: video.batchSize,
                     frameWidth: video.frameWidth,
                     frameHeight: video.frameHeight,

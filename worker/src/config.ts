@@ -8,6 +8,10 @@ export interface WorkerConfig {
     deadLetterQueueUrl?: string;
     resultsBucket: string;
     resultsPrefix: string;
+    /** The only bucket jobs may name (default RESULTS_BUCKET): another bucket's object is not a job of this stack. */
+    inputBucket: string;
+    /** Jobs' keys must start with this (default: any key outside RESULTS_PREFIX). */
+    inputPrefix: string;
     modelServerUrl: string;
     modelName: string;
     modelSignature: string;
@@ -166,11 +170,22 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         throw new ConfigError(`LOG_LEVEL="${logLevel}" is not valid: expected one of ${LOG_LEVELS.join(", ")}`);
     }
     const signature = raw(env, "MODEL_SIGNATURE") ?? "serving_default";
+    const resultsBucket = required(env, "RESULTS_BUCKET", "the S3 bucket the detection results are written to");
+    const inputBucket = raw(env, "INPUT_BUCKET") ?? resultsBucket;
+    const inputPrefix = raw(env, "INPUT_PREFIX") ?? "";
+    if (inputPrefix.startsWith("/"))
+        throw new ConfigError(`INPUT_PREFIX="${inputPrefix}" is not valid: S3 key prefixes do not start with "/"`);
+    if (inputBucket === resultsBucket && inputPrefix.startsWith(prefix))
+        throw new ConfigError(
+            `INPUT_PREFIX="${inputPrefix}" lies inside RESULTS_PREFIX="${prefix}" of the same bucket (INPUT_BUCKET=RESULTS_BUCKET="${resultsBucket}"): every result would look like a video to process; use separate prefixes such as input/ and results/`,
+        );
     return {
         queueUrl: queue,
         deadLetterQueueUrl: dlqRaw === undefined ? undefined : queueUrl("DEAD_LETTER_QUEUE_URL", dlqRaw),
-        resultsBucket: required(env, "RESULTS_BUCKET", "the S3 bucket the detection results are written to"),
+        resultsBucket,
         resultsPrefix: prefix,
+        inputBucket,
+        inputPrefix,
         modelServerUrl: modelServerUrl(env),
         modelName: raw(env, "MODEL_NAME") ?? "object_detection",
         modelSignature: signature,

@@ -52,6 +52,23 @@ export class ModelVersionChanged extends Error {
     }
 }
 
+/**
+ * The input object was replaced while the job ran: its result would describe a version that is no longer
+ * the object, and the replacement's own job (its S3 notification) writes the current result. The job is
+ * done without writing.
+ */
+export class JobSuperseded extends Error {
+    constructor(
+        readonly readEtag: string,
+        readonly currentEtag: string,
+    ) {
+        super(
+            `the input object was replaced while the job ran (read ETag ${readEtag}, now ${currentEtag}); the newer version's job writes the result`,
+        );
+        this.name = "JobSuperseded";
+    }
+}
+
 /** Classify anything thrown while handling a job. */
 export function toJobError(err: unknown): JobError | GiveBackError {
     if (err instanceof JobError || err instanceof GiveBackError) return err;

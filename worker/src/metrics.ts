@@ -78,7 +78,7 @@ export class WorkerMetrics {
     readonly batches = new Counter("video_worker_batches_total", "Predict batches completed.");
     readonly jobs = new Counter(
         "video_worker_jobs_total",
-        "Jobs by outcome (succeeded, dead_lettered, retry_later, returned_on_shutdown, given_back, ignored).",
+        "Jobs by outcome (succeeded, superseded, dead_lettered, retry_later, returned_on_shutdown, given_back, ignored).",
     );
     readonly modelPauses = new Counter(
         "video_worker_model_pauses_total",

@@ -3,7 +3,7 @@
 // fixed key order, rounded numbers, no wall-clock fields.
 import { createReadStream } from "node:fs";
 import { open, readFile, type FileHandle } from "node:fs/promises";
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
 import type { Detection } from "./detections";
 
 export interface ResultHeader {
@@ -148,16 +148,70 @@ export class ResultFileWriter {
 /** Results up to this size are uploaded from memory, so the SDK can replay the body when it retries. */
 const BUFFERED_UPLOAD_BYTES = 16 * 1024 * 1024;
 
-export async function uploadResult(
+/** What happened to a result: written, or not written because the input object has been replaced since it was read. */
+export type ResultWrite = { outcome: "written" } | { outcome: "superseded"; currentEtag: string };
+
+/** Conditional writes refused in a row before giving up (another worker keeps writing the same key). */
+const MAX_CONDITIONAL_WRITES = 5;
+
+function statusOf(err: unknown): number | undefined {
+    return err instanceof S3ServiceException
+        ? err.$metadata.httpStatusCode
+        : (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** An object's ETag (unquoted), or undefined when it does not exist (404, or 403 without s3:ListBucket). */
+async function etagOf(s3: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<string | undefined> {
+    try {
+        const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+        return (out.ETag ?? "").replace(/"/g, "");
+    } catch (err) {
+        const status = statusOf(err);
+        if (status === 404 || status === 403) return undefined;
+        throw err;
+    }
+}
+
+/**
+ * Writes the result for `source` (the object version that was read, by ETag) so that it never replaces
+ * the result of a newer version (issue 17 item 10):
+ *   1. the input object must still be that version: otherwise it was replaced, the replacement's own job
+ *      writes its result, and this one is "superseded" (nothing is written);
+ *   2. the write is conditional on the result seen: If-None-Match "*" when there was none, If-Match its
+ *      ETag otherwise. A 412 or 409 means another worker wrote in between: read that result's ETag and go
+ *      back to 1 (the input check comes after reading it, so a newer version's result is never overwritten).
+ * S3 supports both conditions on PutObject (If-None-Match since August 2024, If-Match since November 2024).
+ */
+export async function writeResult(
     s3: S3Client,
-    bucket: string,
-    key: string,
-    path: string,
-    bytes: number,
+    target: { bucket: string; key: string },
+    source: { bucket: string; key: string; etag: string },
+    file: { path: string; bytes: number },
     signal?: AbortSignal,
-): Promise<void> {
-    const body = bytes <= BUFFERED_UPLOAD_BYTES ? await readFile(path) : createReadStream(path);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: bytes, ContentType: "application/json" }), {
-        abortSignal: signal,
-    });
+): Promise<ResultWrite> {
+    let existing: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+        const current = await etagOf(s3, source.bucket, source.key, signal);
+        if (current !== undefined && source.etag !== "" && current !== source.etag) return { outcome: "superseded", currentEtag: current };
+        const body = file.bytes <= BUFFERED_UPLOAD_BYTES ? await readFile(file.path) : createReadStream(file.path);
+        try {
+            await s3.send(
+                new PutObjectCommand({
+                    Bucket: target.bucket,
+                    Key: target.key,
+                    Body: body,
+                    ContentLength: file.bytes,
+                    ContentType: "application/json",
+                    ...(existing === undefined ? { IfNoneMatch: "*" } : { IfMatch: `"${existing}"` }),
+                }),
+                { abortSignal: signal },
+            );
+            return { outcome: "written" };
+        } catch (err) {
+            const status = statusOf(err);
+            if ((status !== 412 && status !== 409 && status !== 404) || attempt >= MAX_CONDITIONAL_WRITES) throw err;
+            // 412/409: someone wrote the result meanwhile; 404 (If-Match): the result we saw is gone (expired, deleted).
+            existing = status === 404 ? undefined : await etagOf(s3, target.bucket, target.key, signal);
+        }
+    }
 }

@@ -17,7 +17,7 @@ import { publishJobMetrics, type JobMetrics } from "./cloudwatch";
 import { ConfigError, queueNameOf, type WorkerConfig } from "./config";
 import { BatchBufferPool, decodeBatches, expectedFrames, type DecodeReport } from "./decode";
 import { probeVideo } from "./probe";
-import { GiveBackError, JobError, ModelVersionChanged, ShutdownError, toJobError } from "./errors";
+import { GiveBackError, JobError, JobSuperseded, ModelVersionChanged, ShutdownError, toJobError } from "./errors";
 import { startHeartbeat } from "./heartbeat";
 import { jobName, parseMessage, type Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
@@ -27,7 +27,7 @@ import { copyAttributes, giveBackHistory, MAX_SQS_ATTRIBUTES } from "./give-back
 import { inferBatch, runPipeline, sleep } from "./pipeline";
 import { checkResources, cleanWorkDir, jobDirPrefix } from "./preflight";
 import type { ScaleInProtection } from "./protection";
-import { ResultFileWriter, resultKey, uploadResult } from "./results";
+import { ResultFileWriter, resultKey, writeResult } from "./results";
 import { downloadVideo, type DownloadedVideo } from "./source";
 import type { VideoInfo } from "./probe";
 import { ModelServerError, waitForModelAvailable, type ModelClient, type ModelSpec } from "../model-client/tfserving";
@@ -63,13 +63,33 @@ export interface JobSummary {
     framesPerSecond: number;
 }
 
+/**
+ * Why a job is not this stack's to do (issue 17 item 9), or undefined: only objects in INPUT_BUCKET under
+ * INPUT_PREFIX are jobs, never a result. A job for another bucket would otherwise be processed with this
+ * stack's model and its result would overwrite this bucket's result for the same key.
+ */
+export function foreignJob(
+    job: Job,
+    config: Pick<WorkerConfig, "inputBucket" | "inputPrefix" | "resultsBucket" | "resultsPrefix">,
+): string | undefined {
+    const name = jobName(job);
+    if (job.bucket !== config.inputBucket)
+        return `${name} is not in this stack's input bucket (INPUT_BUCKET="${config.inputBucket}"): not a job of this stack`;
+    if (!job.key.startsWith(config.inputPrefix))
+        return `${name} is not under this stack's input prefix (INPUT_PREFIX="${config.inputPrefix}"): not a job of this stack`;
+    if (job.bucket === config.resultsBucket && job.key.startsWith(config.resultsPrefix))
+        return `${name} is under RESULTS_PREFIX="${config.resultsPrefix}": a result, not a video`;
+    return undefined;
+}
+
 /** The jobs a message names, for the DLQ's Job attribute. */
 function jobsOf(body: string): string {
     const parsed = parseMessage(body);
     return parsed.kind === "jobs" ? parsed.jobs.map(jobName).join(", ") : "(none)";
 }
 
-export type MessageOutcome = "succeeded" | "dead_lettered" | "retry_later" | "returned_on_shutdown" | "given_back" | "ignored";
+export type MessageOutcome =
+    "succeeded" | "superseded" | "dead_lettered" | "retry_later" | "returned_on_shutdown" | "given_back" | "ignored";
 
 const DLQ_TEXT_LIMIT = 1000;
 
@@ -373,6 +393,7 @@ export class VideoWorker {
         const failures: { job: Job; error: JobError }[] = [];
         let givenBack: GiveBackError | undefined;
         let configError: ConfigError | undefined;
+        let superseded = 0;
         try {
             for (const job of parsed.jobs) {
                 const jobLog = messageLog.child({ job: jobName(job) });
@@ -388,6 +409,14 @@ export class VideoWorker {
                         seconds: summary.seconds,
                     });
                 } catch (err) {
+                    if (err instanceof JobSuperseded && !this.stopping) {
+                        jobLog.info("the input was replaced while the job ran; no result written (the newer version's job writes it)", {
+                            readEtag: err.readEtag,
+                            currentEtag: err.currentEtag,
+                        });
+                        superseded++;
+                        continue;
+                    }
                     if (err instanceof ConfigError && !this.stopping) {
                         // The model changed under the worker into one its configuration does not fit (e.g. a reload
                         // to a new signature): not the job's fault; give it back and stop with exit 2.
@@ -417,7 +446,7 @@ export class VideoWorker {
             } else if (failures.length === 0) {
                 await this.deleteMessage(message);
                 this.troubleStreak = 0;
-                outcome = "succeeded";
+                outcome = superseded === parsed.jobs.length ? "superseded" : "succeeded";
             } else if (failures.some((f) => !f.error.permanent)) {
                 const history = giveBackHistory(message);
                 const failed = history.failures + 1; // this receive failed too
@@ -490,6 +519,8 @@ export class VideoWorker {
         const dir = await mkdtemp(join(config.workDir, jobDirPrefix()));
         try {
             log.info("job started");
+            const foreign = foreignJob(job, config);
+            if (foreign !== undefined) throw new JobError(foreign, true, "FOREIGN_JOB");
             if (job.key.endsWith("/")) throw new JobError(`not a video: the key ends in "/" (a folder marker)`, true, "NOT_A_VIDEO");
             const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal, log);
             if (video.bytes === 0) throw new JobError("not a video: the input is an empty object (0 bytes)", true, "EMPTY_OBJECT");
@@ -629,8 +660,15 @@ export class VideoWorker {
                 report.decodeErrors === undefined ? {} : { decodeEndedEarly: true, decodeErrors: report.decodeErrors },
             );
             const key = resultKey(config.resultsPrefix, job.key);
+            let written;
             try {
-                await uploadResult(s3, config.resultsBucket, key, writer.path, bytes, signal);
+                written = await writeResult(
+                    s3,
+                    { bucket: config.resultsBucket, key },
+                    { bucket: job.bucket, key: job.key, etag: video.etag },
+                    { path: writer.path, bytes },
+                    signal,
+                );
             } catch (err) {
                 if (signal.aborted) throw new ShutdownError();
                 throw new JobError(
@@ -639,6 +677,7 @@ export class VideoWorker {
                     "S3_UNAVAILABLE",
                 );
             }
+            if (written.outcome === "superseded") throw new JobSuperseded(video.etag, written.currentEtag);
             const seconds = (performance.now() - started) / 1000;
             const framesPerSecond = Math.round((summary.frames / seconds) * 10) / 10;
             metrics.fps.set(framesPerSecond);

@@ -21,6 +21,9 @@ describe("worker config.loadConfig", () => {
         assert.equal(c.probeTimeoutSeconds, 60);
         assert.equal(c.decodeStallSeconds, undefined, "derived per video");
         assert.equal(queueNameOf(c.queueUrl), "video-jobs");
+        assert.equal(c.inputBucket, "out", "INPUT_BUCKET defaults to RESULTS_BUCKET");
+        assert.equal(c.inputPrefix, "");
+        assert.equal(c.maxGiveBacks, 10);
     });
     it("reads every variable", () => {
         const c = loadConfig({
@@ -61,6 +64,9 @@ describe("worker config.loadConfig", () => {
             ],
             [{ ...base, SCORE_THRESHOLD: "1.5" }, /SCORE_THRESHOLD="1.5"/],
             [{ ...base, JOB_QUEUE_URL: "video-jobs" }, /JOB_QUEUE_URL="video-jobs" is not valid: expected an SQS queue URL/],
+            [{ ...base, INPUT_PREFIX: "results/uploads/" }, /^INPUT_PREFIX="results\/uploads\/" lies inside RESULTS_PREFIX="results\/" of the same bucket/],
+            [{ ...base, INPUT_PREFIX: "/input/" }, /^INPUT_PREFIX="\/input\/" is not valid/],
+            [{ ...base, MAX_GIVE_BACKS: "0" }, /^MAX_GIVE_BACKS="0" is not valid: expected a whole number from 1 to 1000/],
             [
                 { ...base, VISIBILITY_TIMEOUT_SECONDS: "30", HEARTBEAT_INTERVAL_SECONDS: "30" },
                 /must be shorter than VISIBILITY_TIMEOUT_SECONDS=30/,

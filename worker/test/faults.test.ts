@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/p
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { makeTestVideo, makeVfrVideo, runFfmpeg } from "../../testing/ffmpeg";
 import { childrenNamed, withFakeTools } from "./support/processes";
@@ -1343,6 +1343,87 @@ describe("video worker under faults (issue 11)", function () {
                 );
             } finally {
                 await proxy.close();
+            }
+        });
+    });
+    describe("issue 17, items 9 and 10: whose job, and which version a result describes", () => {
+        it("item 9: a job for another bucket, outside INPUT_PREFIX, or for a result is dead-lettered as not this stack's (FOREIGN_JOB); this bucket's result is never overwritten", async () => {
+            await putVideo("input/clip.mp4", await readFile(longVideo));
+            await job("input/clip.mp4", true);
+            await run(workerEnv(world, emulator.grpcUrl, { INPUT_PREFIX: "input/" }));
+            const ours = await resultOf("input/clip.mp4");
+            assert.equal(JSON.parse(ours as string).frameCount, 20);
+            await world.s3.send(new CreateBucketCommand({ Bucket: "someone-elses" }));
+            await world.s3.send(new PutObjectCommand({ Bucket: "someone-elses", Key: "input/clip.mp4", Body: await readFile(shortVideo) }));
+            await putVideo("elsewhere/clip.mp4", await readFile(shortVideo));
+            const foreign = await job({ body: JSON.stringify({ bucket: "someone-elses", key: "input/clip.mp4" }) }, false);
+            const outside = await job("elsewhere/clip.mp4", false);
+            tally.faults += 2;
+            await run(
+                workerEnv(world, emulator.grpcUrl, { INPUT_PREFIX: "input/" }),
+                async () => (await queueCounts(world.sqs, world.dlqUrl)).visible === 2,
+            );
+            // With the default INPUT_PREFIX (any key) a result is still not a job.
+            const resultJob = await job(`${RESULTS_PREFIX}input/clip.mp4.json`, false);
+            tally.faults++;
+            await run(workerEnv(world, emulator.grpcUrl));
+            const dead = await account({ queued: 0 });
+            assert.equal(await resultOf("input/clip.mp4"), ours, "this bucket's result is untouched");
+            assert.equal(dead.get(foreign)?.code, "FOREIGN_JOB");
+            assert.equal(
+                dead.get(foreign)?.message,
+                `s3://someone-elses/input/clip.mp4 is not in this stack's input bucket (INPUT_BUCKET="${BUCKET}"): not a job of this stack`,
+            );
+            assert.equal(dead.get(outside)?.code, "FOREIGN_JOB");
+            assert.match(dead.get(outside)?.message ?? "", /is not under this stack's input prefix \(INPUT_PREFIX="input\/"\)/);
+            assert.equal(dead.get(resultJob)?.code, "FOREIGN_JOB");
+            assert.match(dead.get(resultJob)?.message ?? "", /is under RESULTS_PREFIX="results\/": a result, not a video$/);
+        });
+
+        it("item 10: an object replaced mid-job, two workers: the slower worker's result for the old version never replaces the newer version's", async () => {
+            const slow = await startTfServingEmulator({ latencyMs: 250 });
+            try {
+                await putVideo("clips/replaced.mp4", await readFile(longVideo));
+                const first = await job({ body: JSON.stringify({ bucket: BUCKET, key: "clips/replaced.mp4", n: 1 }) }, true);
+                const captureA = captureLogs();
+                // Its own WORK_DIR, as each pod has: B's start-up clean-up would take A's job directory (same pid here) for a crashed one's.
+                const workA = join(dir, "work-a");
+                await mkdir(workA, { recursive: true });
+                const a = await startWorker({
+                    env: workerEnv(world, slow.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1", WORK_DIR: workA }),
+                    once: true,
+                    log: captureA.log,
+                });
+                while (!captureA.lines.some((l) => l.msg === "video probed")) await new Promise((r) => setTimeout(r, 20));
+                tally.faults++;
+                await putVideo("clips/replaced.mp4", await readFile(shortVideo)); // version 2, while A works on version 1
+                const v2 = (await world.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "clips/replaced.mp4" }))).ETag?.replace(
+                    /"/g,
+                    "",
+                );
+                await job({ body: JSON.stringify({ bucket: BUCKET, key: "clips/replaced.mp4", n: 2 }) }, true);
+                await run(workerEnv(world, emulator.grpcUrl)); // B: fast, takes the second job and writes version 2's result
+                const afterB = JSON.parse((await resultOf("clips/replaced.mp4")) as string) as {
+                    source: { etag: string };
+                    frameCount: number;
+                };
+                assert.deepEqual([afterB.source.etag, afterB.frameCount], [v2, 10]);
+                await a.done; // A finishes version 1 last
+                const final = JSON.parse((await resultOf("clips/replaced.mp4")) as string) as {
+                    source: { etag: string };
+                    frameCount: number;
+                };
+                assert.deepEqual([final.source.etag, final.frameCount], [v2, 10], "the result still describes version 2");
+                assert.ok(
+                    captureA.lines.some(
+                        (l) => String(l.msg).startsWith("the input was replaced while the job ran") && l.currentEtag === v2,
+                    ),
+                    "A says why it wrote nothing",
+                );
+                assert.ok(first);
+                await account({ queued: 0 });
+            } finally {
+                await slow.stop();
             }
         });
     });
