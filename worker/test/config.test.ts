@@ -64,7 +64,10 @@ describe("worker config.loadConfig", () => {
             ],
             [{ ...base, SCORE_THRESHOLD: "1.5" }, /SCORE_THRESHOLD="1.5"/],
             [{ ...base, JOB_QUEUE_URL: "video-jobs" }, /JOB_QUEUE_URL="video-jobs" is not valid: expected an SQS queue URL/],
-            [{ ...base, INPUT_PREFIX: "results/uploads/" }, /^INPUT_PREFIX="results\/uploads\/" lies inside RESULTS_PREFIX="results\/" of the same bucket/],
+            [
+                { ...base, INPUT_PREFIX: "results/uploads/" },
+                /^INPUT_PREFIX="results\/uploads\/" lies inside RESULTS_PREFIX="results\/" of the same bucket/,
+            ],
             [{ ...base, INPUT_PREFIX: "/input/" }, /^INPUT_PREFIX="\/input\/" is not valid/],
             [{ ...base, MAX_GIVE_BACKS: "0" }, /^MAX_GIVE_BACKS="0" is not valid: expected a whole number from 1 to 1000/],
             [
