@@ -73,6 +73,9 @@ export class JobSuperseded extends Error {
 export function toJobError(err: unknown): JobError | GiveBackError {
     if (err instanceof JobError || err instanceof GiveBackError) return err;
     if (err instanceof ModelServerError) return new JobError(err.message, !err.transient, `MODEL_${err.code}`);
+    // No room on the disk (creating the job directory, writing the video, the result): the worker's condition.
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code === "ENOSPC" || code === "EDQUOT") return new GiveBackError(`no room on the disk: ${(err as Error).message}`, "DISK_FULL");
     const message = err instanceof Error ? err.message : String(err);
     // Unknown failures (network, SDK, file system) are assumed transient; the queue's maxReceiveCount
     // bounds how often they are retried before SQS dead-letters the message.

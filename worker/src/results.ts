@@ -4,7 +4,9 @@
 import { createReadStream } from "node:fs";
 import { open, readFile, type FileHandle } from "node:fs/promises";
 import { HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
+import { dirname } from "node:path";
 import type { Detection } from "./detections";
+import { diskFullError, isDiskFull } from "./disk";
 
 export interface ResultHeader {
     source: { bucket: string; key: string; etag: string };
@@ -113,12 +115,26 @@ export class ResultFileWriter {
         this.pendingBytes += text.length;
     }
 
+    /**
+     * Every byte is written or an error says why: a write(2) may write less than asked (a disk filling up),
+     * which is repeated for the rest; ENOSPC / EDQUOT become DISK_FULL (issue 17 item 14).
+     */
     private async flush(): Promise<void> {
         if (this.pending.length === 0) return;
         const chunk = Buffer.from(this.pending.join(""), "utf8");
         this.pending = [];
         this.pendingBytes = 0;
-        await this.file.write(chunk);
+        let offset = 0;
+        try {
+            while (offset < chunk.length) {
+                const { bytesWritten } = await this.file.write(chunk, offset, chunk.length - offset);
+                if (bytesWritten <= 0) throw Object.assign(new Error("write made no progress"), { code: "ENOSPC" });
+                offset += bytesWritten;
+            }
+        } catch (err) {
+            if (isDiskFull(err)) throw diskFullError(dirname(dirname(this.path)), "the result", err);
+            throw err;
+        }
         this.bytes += chunk.length;
     }
 

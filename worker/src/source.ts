@@ -4,7 +4,9 @@ import { createWriteStream } from "node:fs";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
-import { JobError, ShutdownError } from "./errors";
+import { dirname } from "node:path";
+import { diskFullError, diskSpace, isDiskFull } from "./disk";
+import { GiveBackError, JobError, ShutdownError } from "./errors";
 import type { Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
 
@@ -32,7 +34,9 @@ export async function downloadVideo(
         try {
             return await downloadOnce(s3, job, path, maxBytes, signal, etag, (seen) => (etag = seen));
         } catch (err) {
-            if (err instanceof JobError || err instanceof ShutdownError || signal.aborted) throw signal.aborted ? new ShutdownError() : err;
+            if (err instanceof JobError || err instanceof GiveBackError || signal.aborted) throw signal.aborted ? new ShutdownError() : err;
+            // A full disk is not a stalled transfer: no point fetching again (issue 17 item 14).
+            if (isDiskFull(err)) throw diskFullError(dirname(dirname(path)), "the video", err);
             if (attempt >= DOWNLOAD_ATTEMPTS) {
                 throw new JobError(
                     `downloading the input failed ${attempt} times (the transfer stalled or broke, AWS_TIMEOUT_SECONDS applies to any pause): ${errorMessage(err)}`,
@@ -87,6 +91,13 @@ async function downloadOnce(
         throw new JobError(`video is ${size} bytes, over MAX_VIDEO_BYTES=${maxBytes}`, true, "TOO_LARGE");
     }
     if (out.Body === undefined) throw new JobError("S3 returned no body for the input object", false, "EMPTY_BODY");
+    if (size !== undefined) {
+        const { free } = await diskSpace(dirname(path));
+        if (free < size) {
+            (out.Body as Readable).destroy?.();
+            throw diskFullError(dirname(dirname(path)), `a video of ${size} bytes (${free} bytes free)`);
+        }
+    }
     let bytes = 0;
     const limit = new Transform({
         transform(chunk: Buffer, _enc, done) {

@@ -23,6 +23,7 @@ import { jobName, parseMessage, type Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
 import type { WorkerMetrics } from "./metrics";
 import { checkModelSignature } from "./model-check";
+import { diskSpace, resumeBytes } from "./disk";
 import { copyAttributes, giveBackHistory, MAX_SQS_ATTRIBUTES } from "./give-back";
 import { inferBatch, runPipeline, sleep } from "./pipeline";
 import { checkResources, cleanWorkDir, jobDirPrefix } from "./preflight";
@@ -99,6 +100,9 @@ function troubleOf(reason: GiveBackError): "model" | "disk" | undefined {
     return reason.code.startsWith("MODEL_") ? "model" : undefined;
 }
 
+/** How often a worker that found WORK_DIR full looks again. */
+const DISK_POLL_MS = 1_000;
+
 /** The worker's own backoff after consecutive give-backs for model or disk trouble, at most this long. */
 const MAX_TROUBLE_BACKOFF_SECONDS = 900;
 
@@ -112,6 +116,8 @@ export class VideoWorker {
     private modelVersion: number | undefined;
     /** Give-backs for model or disk trouble since the last job that finished (drives the worker's backoff). */
     private troubleStreak = 0;
+    /** A job was given back because WORK_DIR was full: wait for room before the next receive. */
+    private diskFull = false;
     /** The job queue's redrive maxReceiveCount, when the worker may read it. */
     private maxReceiveCount: number | undefined;
     readonly completed: JobSummary[] = [];
@@ -276,7 +282,34 @@ export class VideoWorker {
                 await sleep(seconds * 1000, this.shutdown.signal);
             }
         }
+        if (this.diskFull) {
+            await this.waitForDisk();
+            this.diskFull = false;
+        }
         await this.waitForModel();
+    }
+
+    /** Not ready until WORK_DIR has room again (5 % of its filesystem, at most 1 GiB free); says so once a minute. */
+    private async waitForDisk(): Promise<void> {
+        const { config, log } = this.deps;
+        let said = 0;
+        for (;;) {
+            const { free, total } = await diskSpace(config.workDir);
+            const needed = resumeBytes(total);
+            if (free >= needed) {
+                log.info("WORK_DIR has room again; taking jobs", { workDir: config.workDir, freeBytes: free });
+                return;
+            }
+            if (Date.now() - said >= 60_000) {
+                said = Date.now();
+                log.warn("WORK_DIR is full; not taking jobs until it has room", {
+                    workDir: config.workDir,
+                    freeBytes: free,
+                    neededBytes: needed,
+                });
+            }
+            await sleep(DISK_POLL_MS, this.shutdown.signal);
+        }
     }
 
     /** Abort in-flight work; the run loop gives unfinished messages back and returns. */
@@ -442,6 +475,7 @@ export class VideoWorker {
                 if (trouble !== undefined) {
                     this.ready = false;
                     this.troubleStreak++;
+                    if (trouble === "disk") this.diskFull = true;
                 }
             } else if (failures.length === 0) {
                 await this.deleteMessage(message);

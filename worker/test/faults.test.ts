@@ -13,6 +13,8 @@ import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { makeTestVideo, makeVfrVideo, runFfmpeg } from "../../testing/ffmpeg";
 import { childrenNamed, withFakeTools } from "./support/processes";
 import { freePort, startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
+import { mountTmpfs } from "../../testing/tmpfs";
+import { diskSpace } from "../src/disk";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -1424,6 +1426,50 @@ describe("video worker under faults (issue 11)", function () {
                 await account({ queued: 0 });
             } finally {
                 await slow.stop();
+            }
+        });
+    });
+    describe("issue 17, item 14: a full disk", () => {
+        it("DISK_FULL: the job is given back uncounted and the worker stays not-ready, taking nothing, until WORK_DIR has room; then the job is done", async () => {
+            const disk = await mountTmpfs(8 * 1024 * 1024);
+            try {
+                await putVideo("clips/long.mp4", await readFile(longVideo));
+                await job("clips/long.mp4", true);
+                const filler = join(disk.dir, "filler");
+                const { free } = await diskSpace(disk.dir);
+                await writeFile(filler, Buffer.alloc(free - 8 * 1024)); // less room than the video
+                tally.faults++;
+                let fullSince = 0;
+                let freed = false;
+                const whileFull: { ready: number; inFlight: number }[] = [];
+                const { capture } = await run(workerEnv(world, emulator.grpcUrl, { WORK_DIR: disk.dir }), async (w, c) => {
+                    if (fullSince === 0 && c.lines.some((l) => l.code === "DISK_FULL")) fullSince = Date.now();
+                    if (fullSince > 0 && !freed) {
+                        whileFull.push({
+                            ready: (await fetch(`http://127.0.0.1:${w.metricsPort}/readyz`)).status,
+                            inFlight: (await queueCounts(world.sqs, world.queueUrl)).inFlight,
+                        });
+                        if (Date.now() - fullSince > 1500) {
+                            freed = true;
+                            await rm(filler);
+                        }
+                    }
+                    return w.worker.completed.length === 1;
+                });
+                const back = capture.lines.find((l) => String(l.msg).startsWith("job could not go on"));
+                assert.equal(back?.code, "DISK_FULL");
+                assert.match(String(back?.reason), new RegExp(`^WORK_DIR="${disk.dir}" has no room for a video of \\d+ bytes`));
+                assert.equal(back?.giveBacks, 1);
+                assert.ok(whileFull.length >= 5, "the full disk was observed");
+                assert.ok(
+                    whileFull.every((o) => o.ready === 503 && o.inFlight === 0),
+                    "not ready and not receiving while the disk is full",
+                );
+                assert.ok(capture.lines.some((l) => l.msg === "WORK_DIR is full; not taking jobs until it has room"));
+                assert.equal(JSON.parse((await resultOf("clips/long.mp4")) as string).frameCount, 20);
+                await account({ queued: 0 });
+            } finally {
+                await disk.unmount();
             }
         });
     });
