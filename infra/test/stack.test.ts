@@ -720,7 +720,9 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     }
 
     // The worker takes jobs only for this bucket and prefix, and writes results where its role may (issue 17 item 9).
-    const ds = one(run, "kubernetes:apps/v1:DaemonSet");
+    const videoPods = ofType(run, "kubernetes:apps/v1:DaemonSet").filter((r) => (r.inputs.metadata as Inputs).name === "video-inference");
+    assert.strictEqual(videoPods.length, 1, "one video-inference DaemonSet");
+    const ds = videoPods[0] as RecordedResource;
     const env = workerEnv(((ds.inputs.spec as Inputs).template as Inputs).spec as Inputs);
     assert.deepStrictEqual(
         {
