@@ -28,6 +28,7 @@ import { checkModelUri, LOOPBACK_HOSTS } from "../../worker/model-fetch/model-ur
 import { DLQ_RETENTION_SECONDS } from "../video/retention";
 import { DEFAULT_KUBERNETES_VERSION, SUPPORT_TYPES, SupportType, checkKubernetesVersion } from "./kubernetes-versions";
 import { samePrincipal } from "../platform/admins";
+import { KUBELET_DISK_RESERVE_PERCENT, minVideoVolumeGiB, videoScratchGiB } from "../video/scratch";
 
 export const PROJECT = "eks-inference";
 
@@ -214,7 +215,12 @@ export const CONFIG_KEYS = {
     videoFrameHeight: { type: "integer", default: 300, description: "Frame height sent to the model, pixels." },
     videoSampleFps: { type: "string", default: "0", description: "Frames per second sampled from each video (decimal; 0 = every frame)." },
     videoScoreThreshold: { type: "string", default: "0.5", description: "Minimum detection score kept in results (decimal, 0 to 1)." },
-    videoMaxBytes: { type: "integer", default: 2147483648, description: "Largest video accepted, bytes; bigger ones are dead-lettered." },
+    videoMaxBytes: {
+        type: "integer",
+        default: 2147483648,
+        description:
+            "Largest video accepted, bytes; bigger ones are dead-lettered. The video pod's scratch volume is sized from it (plus 4 GiB, at least 12 GiB), and acceleratedVolumeGiB must hold that with the images under the kubelet's 15 % eviction threshold (at least 42 GiB at the default).",
+    },
     videoMaxSeconds: { type: "integer", default: 3600, description: "Longest video accepted, seconds; longer ones are dead-lettered." },
     nvidiaTimeSlicingReplicas: {
         type: "integer",
@@ -808,6 +814,18 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         nvidiaTimeSlicingReplicas,
         nodeReleaseVersion: videoNodeReleaseVersion,
     };
+    // The video pod keeps one video (up to videoMaxBytes) in its scratch emptyDir, sized from it: with the
+    // images, the model and the system it must fit the node's root volume under the kubelet's eviction
+    // thresholds, or a big video gets the pod evicted instead of DISK_FULL (infra/video/scratch.ts).
+    if (videoEnabled && acceleratedVolumeGiB < minVideoVolumeGiB(video.maxVideoBytes)) {
+        r.fail(
+            "acceleratedVolumeGiB",
+            `is ${acceleratedVolumeGiB}, but the video nodes keep a video of up to videoMaxBytes=${video.maxVideoBytes} ` +
+                `(a ${videoScratchGiB(video.maxVideoBytes)} GiB scratch volume) with the model-server image, the model and the system, ` +
+                `and the kubelet evicts pods when less than ${KUBELET_DISK_RESERVE_PERCENT} % of the disk is free: ` +
+                `set at least ${minVideoVolumeGiB(video.maxVideoBytes)}, or lower videoMaxBytes`,
+        );
+    }
     const oldestMessageAlarmSeconds = r.integer("oldestMessageAlarmSeconds", 60, 1209600);
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -18,6 +18,7 @@ import { PREPULL_DAEMONSET_NAME } from "../video/daemonset";
 import * as policy from "../../scaler/src/policy";
 import { DECLARED } from "../../scaler/sim/startup";
 import { isKubernetesObjectType, validateKubernetesObject } from "./support/k8s-schema";
+import { videoScratchGiB } from "../video/scratch";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const ACCOUNT = "123456789012";
@@ -733,6 +734,21 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
         },
         { INPUT_BUCKET: bucketName, INPUT_PREFIX: inputPrefix, RESULTS_BUCKET: bucketName, RESULTS_PREFIX: resultsPrefix },
     );
+    // The worker knows what the kubelet allows its scratch emptyDir and the node's disk, so a video that does
+    // not fit is given back DISK_FULL instead of getting the pod evicted (issue 17 item 14).
+    const podSpec = ((ds.inputs.spec as Inputs).template as Inputs).spec as Inputs;
+    const scratch = (podSpec.volumes as { name: string; emptyDir?: { sizeLimit?: string } }[]).find((v) => v.name === "scratch");
+    const scratchGiB = videoScratchGiB(Number(env.MAX_VIDEO_BYTES));
+    assert.deepStrictEqual(
+        {
+            sizeLimit: scratch?.emptyDir?.sizeLimit,
+            WORK_DIR_LIMIT_BYTES: env.WORK_DIR_LIMIT_BYTES,
+            WORK_DIR_RESERVE_PERCENT: env.WORK_DIR_RESERVE_PERCENT,
+        },
+        { sizeLimit: `${scratchGiB}Gi`, WORK_DIR_LIMIT_BYTES: String(scratchGiB * 1024 ** 3), WORK_DIR_RESERVE_PERCENT: "15" },
+    );
+    assert.strictEqual(env.MAX_VIDEO_BYTES, String(Number(cfg("videoMaxBytes") ?? 2147483648)));
+    assert.ok(Number(env.WORK_DIR_LIMIT_BYTES) >= Number(env.MAX_VIDEO_BYTES) + 4 * 1024 ** 3, "room for the largest video and its result");
 
     assert.strictEqual(run.outputs.bucketName, bucketName);
     assert.strictEqual(run.outputs.inputPrefix, inputPrefix);

@@ -20,6 +20,7 @@ import {
 import { modelFetchInitContainer, WORKER_ENTRYPOINT } from "../kube/model-fetch";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
 import { ROLLOUT_ALLOWANCES, rolloutTimeoutSeconds, timeoutString, VIDEO_MAX_UNAVAILABLE_PERCENT } from "./rollout";
+import { KUBELET_DISK_RESERVE_PERCENT } from "./scratch";
 
 export const WORKER_METRICS_PORT = 9102;
 export const WORKER_SCRATCH_MOUNT = "/scratch";
@@ -65,8 +66,8 @@ export interface VideoInferenceArgs {
     worker: VideoWorkerSettings;
     /** Requests and limits; default DEFAULT_VIDEO_RESOURCES (and the model-fetch defaults). */
     resources?: { worker?: ResourceSpec; modelServer?: ResourceSpec; modelFetch?: ResourceSpec };
-    /** emptyDir limit for downloaded videos and decoded frames; default 12Gi. */
-    scratchSizeLimit?: string;
+    /** The worker's scratch emptyDir (one downloaded video and its result), GiB; default 12 (pipeline.ts: videoScratchGiB). */
+    scratchGiB?: number;
     /** emptyDir limit for the model; default 4Gi. */
     modelVolumeSizeLimit?: string;
     /**
@@ -202,7 +203,7 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
                                 { name: VOLUMES.models, emptyDir: { sizeLimit: args.modelVolumeSizeLimit ?? "4Gi" } },
                                 { name: VOLUMES.batching, configMap: { name: batching.metadata.name } },
                                 { name: VOLUMES.serverTmp, emptyDir: { sizeLimit: "1Gi" } },
-                                { name: VOLUMES.scratch, emptyDir: { sizeLimit: args.scratchSizeLimit ?? "12Gi" } },
+                                { name: VOLUMES.scratch, emptyDir: { sizeLimit: `${scratchGiB(args)}Gi` } },
                             ],
                         },
                     },
@@ -336,6 +337,10 @@ function validateWorkerSettings(args: VideoInferenceArgs): void {
     }
 }
 
+function scratchGiB(args: VideoInferenceArgs): number {
+    return args.scratchGiB ?? 12;
+}
+
 /** 0 or undefined sampleFps means every frame. */
 function everyFrame(sampleFps: number | undefined): sampleFps is 0 | undefined {
     return sampleFps === undefined || sampleFps === 0;
@@ -366,6 +371,9 @@ function workerContainer(args: VideoInferenceArgs, spec: ResourceSpec): k8s.type
         AWS_REGION: w.region,
         WORK_DIR: WORKER_SCRATCH_MOUNT,
         TMPDIR: WORKER_SCRATCH_MOUNT,
+        // What the kubelet allows, so that a video that does not fit is DISK_FULL (given back) instead of an eviction (receive spent).
+        WORK_DIR_LIMIT_BYTES: String(scratchGiB(args) * 1024 ** 3),
+        WORK_DIR_RESERVE_PERCENT: String(KUBELET_DISK_RESERVE_PERCENT),
     };
     return {
         name: "worker",

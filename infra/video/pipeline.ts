@@ -13,6 +13,7 @@ import { OperationsDashboard } from "./dashboard";
 import { videoWorkerPolicy } from "./iam";
 import { VideoJobs } from "./jobs";
 import { VideoQueueScaling } from "./scaling";
+import { videoScratchGiB } from "./scratch";
 
 /** TF Serving's batching for the detector (the worker's batchSize is the largest batch it sends). */
 const BATCHING = { batchTimeoutMicros: 5000, numBatchThreads: 4, maxEnqueuedBatches: 16 } as const;
@@ -175,6 +176,7 @@ export class VideoPipeline extends pulumi.ComponentResource {
                     region: config.region,
                     extraEnv: { MAX_VIDEO_BYTES: String(video.maxVideoBytes), MAX_VIDEO_SECONDS: String(video.maxVideoSeconds) },
                 },
+                scratchGiB: videoScratchGiB(video.maxVideoBytes),
             },
             { ...child, dependsOn: [...(args.clusterReady ?? []), ...role.ready] },
         );

@@ -128,6 +128,11 @@ export interface TfServingEmulator {
      * loading it: status and metadata report `version`, Predict for the old version answers NOT_FOUND.
      */
     setVersion(version: number): void;
+    /**
+     * A server that ignores the version a Predict pins (not TF Serving: a stand-in or a proxy across
+     * replicas): whatever version is served answers, and its response names it.
+     */
+    ignoreVersionPin(on: boolean): void;
     /** The version served now. */
     readonly version: number;
     /** As a TF Serving restart looks from outside: the model is LOADING (Predict: NOT_FOUND) for `forMs`. */
@@ -208,6 +213,7 @@ class ModelServer {
     private reloadingUntil = 0;
     private flapping = 0;
     version = EMULATED_VERSION;
+    private pinIgnored = false;
 
     constructor(private readonly options: TfServingEmulatorOptions) {
         const detection = options.detectionModel ?? detectionModel(options.detectionModelName ?? "object_detection");
@@ -247,6 +253,10 @@ class ModelServer {
 
     setVersion(version: number): void {
         this.version = version;
+    }
+
+    ignoreVersionPin(on: boolean): void {
+        this.pinIgnored = on;
     }
 
     reload(forMs: number): void {
@@ -332,7 +342,7 @@ class ModelServer {
     modelFor(spec: ModelSpec): ServedModel {
         const model = this.models.get(spec.name);
         const servable = spec.version === undefined ? `Latest(${spec.name})` : `Specific(${spec.name}, ${spec.version})`;
-        if (!model || this.loading() || (spec.version !== undefined && spec.version !== this.version)) {
+        if (!model || this.loading() || (spec.version !== undefined && spec.version !== this.version && !this.pinIgnored)) {
             throw new EmulatorStatus("NOT_FOUND", `Servable not found for request: ${servable}`);
         }
         if (spec.signatureName && spec.signatureName !== SERVING_DEFAULT) {
@@ -677,6 +687,7 @@ export async function startTfServingEmulator(options: TfServingEmulatorOptions =
         reload: (forMs) => server.reload(forMs),
         flapNext: (count) => server.flapNext(count),
         setVersion: (version) => server.setVersion(version),
+        ignoreVersionPin: (on) => server.ignoreVersionPin(on),
         get version() {
             return server.version;
         },

@@ -1,6 +1,7 @@
 // Worker configuration from environment variables. Every error names the variable, the value and
 // what would be valid, so a bad DaemonSet manifest fails at start-up with a readable message.
 import { tmpdir } from "node:os";
+import type { WorkDirLimits } from "./disk";
 import type { LogLevel } from "./log";
 
 export interface WorkerConfig {
@@ -51,6 +52,8 @@ export interface WorkerConfig {
     metricsPort: number;
     metricsNamespace?: string;
     workDir: string;
+    /** WORK_DIR_RESERVE_PERCENT and WORK_DIR_LIMIT_BYTES: what WORK_DIR may fill before the kubelet would evict the pod. */
+    workDirLimits: WorkDirLimits;
     logLevel: LogLevel;
 }
 
@@ -179,6 +182,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         throw new ConfigError(
             `INPUT_PREFIX="${inputPrefix}" lies inside RESULTS_PREFIX="${prefix}" of the same bucket (INPUT_BUCKET=RESULTS_BUCKET="${resultsBucket}"): every result would look like a video to process; use separate prefixes such as input/ and results/`,
         );
+    const limitBytes = integer(env, "WORK_DIR_LIMIT_BYTES", undefined, 1, Number.MAX_SAFE_INTEGER);
     return {
         queueUrl: queue,
         deadLetterQueueUrl: dlqRaw === undefined ? undefined : queueUrl("DEAD_LETTER_QUEUE_URL", dlqRaw),
@@ -216,6 +220,10 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         metricsPort: int(env, "METRICS_PORT", 9102, 0, 65_535),
         metricsNamespace: raw(env, "METRICS_NAMESPACE"),
         workDir: raw(env, "WORK_DIR") ?? tmpdir(),
+        workDirLimits: {
+            reservePercent: int(env, "WORK_DIR_RESERVE_PERCENT", 0, 0, 90),
+            ...(limitBytes === undefined ? {} : { limitBytes }),
+        },
         logLevel: logLevel as LogLevel,
     };
 }

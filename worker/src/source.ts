@@ -5,7 +5,7 @@ import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
 import { dirname } from "node:path";
-import { diskFullError, diskSpace, isDiskFull } from "./disk";
+import { describeLimits, diskFullError, isDiskFull, workDirRoom, type WorkDirLimits } from "./disk";
 import { GiveBackError, JobError, ShutdownError } from "./errors";
 import type { Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
@@ -28,11 +28,12 @@ export async function downloadVideo(
     maxBytes: number,
     signal: AbortSignal,
     log?: Logger,
+    limits: WorkDirLimits = { reservePercent: 0 },
 ): Promise<DownloadedVideo> {
     let etag: string | undefined;
     for (let attempt = 1; ; attempt++) {
         try {
-            return await downloadOnce(s3, job, path, maxBytes, signal, etag, (seen) => (etag = seen));
+            return await downloadOnce(s3, job, path, maxBytes, signal, etag, (seen) => (etag = seen), limits);
         } catch (err) {
             if (err instanceof JobError || err instanceof GiveBackError || signal.aborted) throw signal.aborted ? new ShutdownError() : err;
             // A full disk is not a stalled transfer: no point fetching again (issue 17 item 14).
@@ -57,6 +58,7 @@ async function downloadOnce(
     signal: AbortSignal,
     ifMatch: string | undefined,
     onEtag: (etag: string) => void,
+    limits: WorkDirLimits,
 ): Promise<DownloadedVideo> {
     let out;
     try {
@@ -91,11 +93,20 @@ async function downloadOnce(
         throw new JobError(`video is ${size} bytes, over MAX_VIDEO_BYTES=${maxBytes}`, true, "TOO_LARGE");
     }
     if (out.Body === undefined) throw new JobError("S3 returned no body for the input object", false, "EMPTY_BODY");
+    if (size !== undefined && limits.limitBytes !== undefined && size > limits.limitBytes) {
+        (out.Body as Readable).destroy?.();
+        throw new JobError(
+            `video is ${size} bytes, more than WORK_DIR may ever hold (WORK_DIR_LIMIT_BYTES=${limits.limitBytes})`,
+            true,
+            "TOO_LARGE",
+        );
+    }
     if (size !== undefined) {
-        const { free } = await diskSpace(dirname(path));
-        if (free < size) {
+        // The job directory is WORK_DIR/<job>; the limits are WORK_DIR's.
+        const { room } = await workDirRoom(dirname(dirname(path)), limits);
+        if (room < size) {
             (out.Body as Readable).destroy?.();
-            throw diskFullError(dirname(dirname(path)), `a video of ${size} bytes (${free} bytes free)`);
+            throw diskFullError(dirname(dirname(path)), `a video of ${size} bytes (${room} bytes free${describeLimits(limits)})`);
         }
     }
     let bytes = 0;

@@ -23,7 +23,7 @@ import { jobName, parseMessage, type Job } from "./jobs";
 import { errorMessage, type Logger } from "./log";
 import type { WorkerMetrics } from "./metrics";
 import { checkModelSignature } from "./model-check";
-import { diskSpace, resumeBytes } from "./disk";
+import { resumeBytes, workDirRoom } from "./disk";
 import { copyAttributes, giveBackHistory, MAX_SQS_ATTRIBUTES } from "./give-back";
 import { inferBatch, runPipeline, sleep } from "./pipeline";
 import { checkResources, cleanWorkDir, jobDirPrefix } from "./preflight";
@@ -294,8 +294,8 @@ export class VideoWorker {
         const { config, log } = this.deps;
         let said = 0;
         for (;;) {
-            const { free, total } = await diskSpace(config.workDir);
-            const needed = resumeBytes(total);
+            const { room: free, total } = await workDirRoom(config.workDir, config.workDirLimits);
+            const needed = resumeBytes(total, config.workDirLimits.limitBytes);
             if (free >= needed) {
                 log.info("WORK_DIR has room again; taking jobs", { workDir: config.workDir, freeBytes: free });
                 return;
@@ -556,7 +556,7 @@ export class VideoWorker {
             const foreign = foreignJob(job, config);
             if (foreign !== undefined) throw new JobError(foreign, true, "FOREIGN_JOB");
             if (job.key.endsWith("/")) throw new JobError(`not a video: the key ends in "/" (a folder marker)`, true, "NOT_A_VIDEO");
-            const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal, log);
+            const video = await downloadVideo(s3, job, join(dir, "input"), config.maxVideoBytes, signal, log, config.workDirLimits);
             if (video.bytes === 0) throw new JobError("not a video: the input is an empty object (0 bytes)", true, "EMPTY_OBJECT");
             const info = await probeVideo(video.path, signal, { timeoutMs: config.probeTimeoutSeconds * 1000 });
             if (info.durationSeconds > config.maxVideoSeconds) {
@@ -591,6 +591,12 @@ export class VideoWorker {
                         from: err.from,
                         to: err.to,
                     });
+                    // A response named another version than the pinned one (the server did not honour the pin):
+                    // the next try pins the version that answered, once its signature is checked as at start-up.
+                    if (config.modelVersion === undefined && this.modelVersion !== err.to) {
+                        await this.checkSignature(err.to, Date.now() + config.modelWaitTimeoutSeconds * 1000);
+                        this.modelVersion = err.to;
+                    }
                 }
             }
         } finally {

@@ -37,7 +37,11 @@ describe("worker config.loadConfig", () => {
             VISIBILITY_TIMEOUT_SECONDS: "60",
             PROBE_TIMEOUT_SECONDS: "5",
             DECODE_STALL_SECONDS: "120",
+            WORK_DIR_RESERVE_PERCENT: "15",
+            WORK_DIR_LIMIT_BYTES: "12884901888",
         });
+        assert.deepEqual(c.workDirLimits, { reservePercent: 15, limitBytes: 12884901888 });
+        assert.deepEqual(loadConfig(base).workDirLimits, { reservePercent: 0 }, "no reserve and no limit by default");
         assert.equal(c.probeTimeoutSeconds, 5);
         assert.equal(c.decodeStallSeconds, 120);
         assert.equal(c.deadLetterQueueUrl, "https://sqs.us-east-1.amazonaws.com/1/dlq");
@@ -70,6 +74,11 @@ describe("worker config.loadConfig", () => {
             ],
             [{ ...base, INPUT_PREFIX: "/input/" }, /^INPUT_PREFIX="\/input\/" is not valid/],
             [{ ...base, MAX_GIVE_BACKS: "0" }, /^MAX_GIVE_BACKS="0" is not valid: expected a whole number from 1 to 1000/],
+            [
+                { ...base, WORK_DIR_RESERVE_PERCENT: "95" },
+                /^WORK_DIR_RESERVE_PERCENT="95" is not valid: expected a whole number from 0 to 90/,
+            ],
+            [{ ...base, WORK_DIR_LIMIT_BYTES: "12Gi" }, /^WORK_DIR_LIMIT_BYTES="12Gi" is not valid: expected a whole number from 1 to/],
             [
                 { ...base, VISIBILITY_TIMEOUT_SECONDS: "30", HEARTBEAT_INTERVAL_SECONDS: "30" },
                 /must be shorter than VISIBILITY_TIMEOUT_SECONDS=30/,

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { mountTmpfs, type Tmpfs } from "../../testing/tmpfs";
-import { diskSpace } from "../src/disk";
-import { GiveBackError } from "../src/errors";
+import { diskSpace, resumeBytes, workDirRoom, type WorkDirLimits } from "../src/disk";
+import { GiveBackError, JobError } from "../src/errors";
 import { ResultFileWriter } from "../src/results";
 import { downloadVideo } from "../src/source";
 
@@ -103,5 +103,71 @@ describe("worker on a full disk (issue 17 item 14; tmpfs)", () => {
                 return true;
             },
         );
+    });
+
+    describe("what the kubelet allows, not only ENOSPC: WORK_DIR_RESERVE_PERCENT and WORK_DIR_LIMIT_BYTES", () => {
+        const video = (bytes: number) =>
+            ({
+                send: async () => ({ ETag: '"abc"', ContentLength: bytes, Body: Readable.from([Buffer.alloc(bytes)]) }),
+            }) as unknown as S3Client;
+        const download = (dir: string, bytes: number, limits: WorkDirLimits) =>
+            downloadVideo(
+                video(bytes),
+                { bucket: "b", key: "k" },
+                join(dir, "input"),
+                1e9,
+                new AbortController().signal,
+                undefined,
+                limits,
+            );
+
+        it("a video that would leave less free than the reserve (the node's eviction threshold) is DISK_FULL before a byte is written", async () => {
+            const job = join(disk.dir, "video-job-1-r");
+            await mkdir(job);
+            const { free, total } = await diskSpace(disk.dir);
+            assert.ok(free > 300 * 1024, `${free} bytes free`);
+            // 50 % reserved: 256 KiB of this 512 KiB filesystem; the video fits the free space, not the room above the reserve.
+            const bytes = free - 200 * 1024;
+            await assert.rejects(download(job, bytes, { reservePercent: 50 }), (err: unknown) => {
+                assert.ok(err instanceof GiveBackError && err.code === "DISK_FULL", String(err));
+                assert.match(
+                    err.message,
+                    new RegExp(
+                        `has no room for a video of ${bytes} bytes \\(\\d+ bytes free \\(WORK_DIR_RESERVE_PERCENT=50 of its filesystem kept free\\)\\)`,
+                    ),
+                );
+                return true;
+            });
+            assert.equal((await workDirRoom(disk.dir, { reservePercent: 50 })).room, Math.max(0, free - total / 2));
+            const got = await download(job, bytes, { reservePercent: 0 });
+            assert.equal(got.bytes, bytes, "without a reserve the same video is downloaded");
+        });
+
+        it("a video that would take WORK_DIR over its limit (the emptyDir's sizeLimit) is DISK_FULL; one over the limit itself is TOO_LARGE", async () => {
+            const job = join(disk.dir, "video-job-1-l");
+            await mkdir(job);
+            await writeFile(join(disk.dir, "video-job-2-left-behind"), Buffer.alloc(100 * 1024));
+            const limits = { reservePercent: 0, limitBytes: 200 * 1024 };
+            const room = await workDirRoom(disk.dir, limits);
+            assert.equal(room.used, 100 * 1024, "what WORK_DIR holds, in allocated blocks");
+            assert.equal(room.room, 100 * 1024);
+            await assert.rejects(download(job, 150 * 1024, limits), (err: unknown) => {
+                assert.ok(err instanceof GiveBackError && err.code === "DISK_FULL", String(err));
+                assert.match(err.message, /\(102400 bytes free \(WORK_DIR_LIMIT_BYTES=204800\)\)$/);
+                return true;
+            });
+            await assert.rejects(download(job, 250 * 1024, limits), (err: unknown) => {
+                assert.ok(err instanceof JobError && err.code === "TOO_LARGE" && err.permanent, String(err));
+                assert.match(err.message, /more than WORK_DIR may ever hold \(WORK_DIR_LIMIT_BYTES=204800\)/);
+                return true;
+            });
+            assert.equal((await download(job, 90 * 1024, limits)).bytes, 90 * 1024, "a video that fits is downloaded");
+        });
+
+        it("a worker that found WORK_DIR full resumes at 5 % of the filesystem or of WORK_DIR_LIMIT_BYTES, whichever is smaller, at most 1 GiB", () => {
+            assert.equal(resumeBytes(100 * 1024 ** 3), 1024 ** 3);
+            assert.equal(resumeBytes(10 * 1024 ** 3), Math.ceil(0.05 * 10 * 1024 ** 3));
+            assert.equal(resumeBytes(100 * 1024 ** 3, 4 * 1024 ** 3), Math.ceil(0.05 * 4 * 1024 ** 3));
+        });
     });
 });

@@ -113,6 +113,7 @@ describe("video worker under faults (issue 11)", function () {
         emulator.garbleNext(0, "http_500");
         emulator.flapNext(0);
         emulator.setVersion(EMULATED_VERSION);
+        emulator.ignoreVersionPin(false);
         sent = new Map();
     });
 
@@ -746,7 +747,21 @@ describe("video worker under faults (issue 11)", function () {
                     `class ${classId}`,
                 );
             }
-            await account({ queued: 0 });
+            // Ids outside the model's class space are still the model's fault: 0 (inside num_detections), 91, -3.
+            const outside = new Map<string, number>();
+            for (const classId of [0, 91, -3]) {
+                const body = await job({ body: JSON.stringify({ bucket: BUCKET, key: "clips/short.mp4", classId }) }, "doomed");
+                outside.set(body, classId);
+                tally.faults++;
+                emulator.relabelNext(1000, classId);
+                await run(workerEnv(world, emulator.grpcUrl));
+            }
+            emulator.relabelNext(0, 1);
+            const dead = await account({ queued: 0 });
+            for (const [body, classId] of outside) {
+                assert.equal(dead.get(body)?.code, "MODEL_BAD_OUTPUT", `class ${classId}: ${dead.get(body)?.message}`);
+                assert.match(dead.get(body)?.message ?? "", /"detection_classes"/, `class ${classId}`);
+            }
         });
 
         it("item 7: a one-off HTTP 500 without grpc-status, or a 200 with HTML or cut-short JSON, is retried and the result is the clean one", async () => {
@@ -1155,6 +1170,50 @@ describe("video worker under faults (issue 11)", function () {
                 await account({ queued: 0 });
             });
     });
+    describe("issue 17, item 11: a response from another version than the one pinned", () => {
+        it("item 11 (grpc): a server that ignores the pin answers from version 2 mid-job: the job starts again on version 2, which serves every frame of the result", async () => {
+            await putVideo("clips/long.mp4", await readFile(longVideo));
+            await job("clips/long.mp4", true);
+            tally.faults++;
+            emulator.setLatency(100);
+            emulator.ignoreVersionPin(true);
+            const before = emulator.requests.length;
+            let switched = false;
+            try {
+                const { capture } = await run(
+                    workerEnv(world, emulator.grpcUrl, { MAX_IN_FLIGHT_BATCHES: "1" }),
+                    () => {
+                        if (!switched && emulator.requests.length > before) {
+                            switched = true;
+                            emulator.setVersion(2);
+                        }
+                        return false;
+                    },
+                    true,
+                );
+                const doc = JSON.parse((await resultOf("clips/long.mp4")) as string) as { model: { version?: number }; frameCount: number };
+                assert.equal(doc.model.version, 2, "the result names the version that served it");
+                const requests = emulator.requests.slice(before);
+                const firstOnTwo = requests.findIndex((r) => r.servedVersion === 2);
+                const restarted = requests.slice(firstOnTwo + 1);
+                assert.equal(
+                    restarted.reduce((n, r) => n + r.batchSize, 0),
+                    20,
+                    "after the restart all 20 frames were asked of version 2",
+                );
+                assert.ok(
+                    restarted.every((r) => r.model.version === 2 && r.servedVersion === 2),
+                    "the restarted job pinned version 2 and was served by it",
+                );
+                assert.ok(capture.lines.some((l) => String(l.msg).startsWith("the model version changed mid-job") && l.to === 2));
+                assert.ok(!capture.lines.some((l) => String(l.msg).startsWith("job could not go on")), "not given back");
+            } finally {
+                emulator.setLatency(0);
+                emulator.ignoreVersionPin(false);
+            }
+            await account({ queued: 0 });
+        });
+    });
     describe("issue 17, items 4 and 5: a model or a shutdown that is not the job's fault never spends its receive count", () => {
         const bodyFor = (key: string, n: number) => ({ body: JSON.stringify({ bucket: BUCKET, key, n }) });
 
@@ -1430,6 +1489,64 @@ describe("video worker under faults (issue 11)", function () {
         });
     });
     describe("issue 17, item 14: a full disk", () => {
+        it("DISK_FULL mid-job: room for the video but not for its result: given back uncounted, not-ready until WORK_DIR has room, then the same result as on a roomy disk", async () => {
+            await putVideo("clips/busy.mp4", await readFile(busyVideo));
+            await job("clips/busy.mp4", true);
+            await run(workerEnv(world, emulator.grpcUrl));
+            const clean = (await resultOf("clips/busy.mp4")) as string;
+            await world.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${RESULTS_PREFIX}clips/busy.mp4.json`, Body: "stale" }));
+            const page = 4096;
+            const videoBytes = (await stat(busyVideo)).size;
+            assert.ok(Buffer.byteLength(clean) > 4 * page, `a result of ${Buffer.byteLength(clean)} bytes needs several pages`);
+            const disk = await mountTmpfs(8 * 1024 * 1024);
+            try {
+                await job("clips/busy.mp4", true);
+                const filler = join(disk.dir, "filler");
+                const { free, total } = await diskSpace(disk.dir);
+                // The video's pages and one more: the download fits, the result does not.
+                const room = Math.ceil(videoBytes / page) * page + page;
+                assert.ok(room < total * 0.05, "the room left is under the worker's resume threshold");
+                await writeFile(filler, Buffer.alloc(free - room));
+                tally.faults++;
+                let fullSince = 0;
+                let freed = false;
+                const whileFull: { ready: number; inFlight: number }[] = [];
+                const { capture } = await run(workerEnv(world, emulator.grpcUrl, { WORK_DIR: disk.dir }), async (w, c) => {
+                    if (fullSince === 0 && c.lines.some((l) => l.code === "DISK_FULL")) fullSince = Date.now();
+                    if (fullSince > 0 && !freed) {
+                        whileFull.push({
+                            ready: (await fetch(`http://127.0.0.1:${w.metricsPort}/readyz`)).status,
+                            inFlight: (await queueCounts(world.sqs, world.queueUrl)).inFlight,
+                        });
+                        if (Date.now() - fullSince > 1500) {
+                            freed = true;
+                            await rm(filler);
+                        }
+                    }
+                    return w.worker.completed.length === 1;
+                });
+                const back = capture.lines.filter((l) => String(l.msg).startsWith("job could not go on"));
+                assert.deepEqual(
+                    back.map((l) => [l.code, l.giveBacks]),
+                    [["DISK_FULL", 1]],
+                );
+                assert.match(String(back[0].reason), new RegExp(`^WORK_DIR="${disk.dir}" has no room for the result: `));
+                assert.ok(
+                    capture.lines.some((l) => l.msg === "video probed"),
+                    "the video was downloaded and decoded first",
+                );
+                assert.ok(whileFull.length >= 5, "the full disk was observed");
+                assert.ok(
+                    whileFull.every((o) => o.ready === 503 && o.inFlight === 0),
+                    "not ready and not receiving while the disk is full",
+                );
+                assert.equal(await resultOf("clips/busy.mp4"), clean, "the whole result, as on a roomy disk");
+                await account({ queued: 0 });
+            } finally {
+                await disk.unmount();
+            }
+        });
+
         it("DISK_FULL: the job is given back uncounted and the worker stays not-ready, taking nothing, until WORK_DIR has room; then the job is done", async () => {
             const disk = await mountTmpfs(8 * 1024 * 1024);
             try {

@@ -8,6 +8,8 @@ import { createModelClient, ModelServerError, readFloat32, tensorFromUint8 } fro
 import { corruptDetections, OUTPUT_FAULTS, startTfServingEmulator, type OutputFault } from "../../testing/tfserving/emulator";
 import { detectionModel } from "../../testing/tfserving/emulator-models";
 import { parseServerJson } from "../model-client/tfserving/rest-client";
+import { httpError, isTransientGrpcCode } from "../model-client/tfserving/errors";
+import { GrpcCode } from "../model-client/grpc/protocol";
 import { rejection } from "./support/rejection";
 
 const H = 6;
@@ -182,5 +184,31 @@ describe("REST client and TF Serving's non-finite tokens (issue 11 defect 4)", (
         } finally {
             client.close();
         }
+    });
+
+    it("a REST status is retried exactly when the gRPC status TF Serving wrote it for is (ABORTED 409, CANCELLED 499 too)", () => {
+        // TF Serving's REST server turns a gRPC status into HTTP (model_servers/http_server.cc ToHTTPStatusCode).
+        const asHttp: [GrpcCode, number][] = [
+            [GrpcCode.CANCELLED, 499],
+            [GrpcCode.INVALID_ARGUMENT, 400],
+            [GrpcCode.DEADLINE_EXCEEDED, 504],
+            [GrpcCode.NOT_FOUND, 404],
+            [GrpcCode.PERMISSION_DENIED, 403],
+            [GrpcCode.RESOURCE_EXHAUSTED, 429],
+            [GrpcCode.FAILED_PRECONDITION, 400],
+            [GrpcCode.ABORTED, 409],
+            [GrpcCode.OUT_OF_RANGE, 400],
+            [GrpcCode.UNIMPLEMENTED, 501],
+            [GrpcCode.INTERNAL, 500],
+            [GrpcCode.UNAVAILABLE, 503],
+            [GrpcCode.UNAUTHENTICATED, 401],
+            // Not here: UNKNOWN and DATA_LOSS share 500 with INTERNAL; ALREADY_EXISTS shares 409 with ABORTED (Predict never says it).
+        ];
+        for (const [code, status] of asHttp) {
+            const err = httpError(status, "x", "http://s", { name: "m" });
+            assert.equal(err.transient, isTransientGrpcCode(code), `${GrpcCode[code]} as HTTP ${status} (${err.code})`);
+        }
+        assert.equal(httpError(409, "x", "http://s", { name: "m" }).code, "ABORTED");
+        assert.equal(httpError(499, "x", "http://s", { name: "m" }).code, "CANCELLED");
     });
 });

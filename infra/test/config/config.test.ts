@@ -166,6 +166,21 @@ describe("config: parsing", () => {
         assert.deepStrictEqual(config.bert.modelS3, { bucket: "models-bucket", prefix: "bert/" });
     });
 
+    it("needs a root volume on the video nodes that holds the scratch for videoMaxBytes clear of the kubelet's disk evictions (issue 17 item 14)", () => {
+        assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "42" })), "the default videoMaxBytes (2 GiB: 12 GiB scratch) fits 42 GiB");
+        assertProblem(
+            { acceleratedVolumeGiB: "41" },
+            /eks-inference:acceleratedVolumeGiB is 41, but the video nodes keep a video of up to videoMaxBytes=2147483648 \(a 12 GiB scratch volume\) .* less than 15 % of the disk is free: set at least 42, or lower videoMaxBytes/,
+        );
+        const big = String(80 * 1024 ** 3);
+        assertProblem(
+            { videoMaxBytes: big },
+            /acceleratedVolumeGiB is 100, .*videoMaxBytes=85899345920 \(a 84 GiB scratch volume\).*set at least 126/,
+        );
+        assert.ok(parseConfig(raw({ videoMaxBytes: big, acceleratedVolumeGiB: "126" })));
+        assert.ok(parseConfig(raw({ acceleratedVolumeGiB: "30", videoEnabled: "false" })), "no video nodes, no video scratch");
+    });
+
     it("warns (does not fail) that inf1 is end of life", () => {
         const config = parseConfig(raw({ videoAccelerator: "inf1", videoModelUri: "s3://models-bucket/ssd-neuron/" }));
         assert.ok(config.warnings.some((w) => /Inf1 is at end of life/.test(w)));

@@ -70,11 +70,16 @@ export function decodeError(serverUrl: string, what: string, cause: unknown): Mo
     return new ModelServerError(`model server ${serverUrl} sent a ${what} that does not decode: ${reason}`, "DECODE_ERROR", false);
 }
 
-/** HTTP status -> code name and retry decision for the REST transport. */
+/**
+ * HTTP status -> code name and retry decision for the REST transport. TF Serving's REST server writes a
+ * gRPC status as HTTP (model_servers/http_server.cc ToHTTPStatusCode): ABORTED as 409 and CANCELLED as
+ * 499, which are retried as their gRPC codes are (isTransientGrpcCode). 500 stands for INTERNAL, UNKNOWN
+ * and DATA_LOSS alike and is retried.
+ */
 export function httpError(status: number, serverText: string, serverUrl: string, spec: ModelSpec): ModelServerError {
     const name = httpCodeName(status);
-    // 5xx other than 501 (not implemented) are retryable; so are 408 and 429, which say "later".
-    const transient = (status >= 500 && status !== 501) || status === 408 || status === 429;
+    // 5xx other than 501 (not implemented) are retryable; so are 408 and 429, which say "later", and 409/499 (above).
+    const transient = (status >= 500 && status !== 501) || status === 408 || status === 429 || status === 409 || status === 499;
     return new ModelServerError(`${explain(name, serverUrl, spec, serverText)} (HTTP ${status})`, name, transient);
 }
 
@@ -93,6 +98,8 @@ function httpCodeName(status: number): string {
             return "FAILED_PRECONDITION";
         case 429:
             return "RESOURCE_EXHAUSTED";
+        case 499:
+            return "CANCELLED";
         case 501:
             return "UNIMPLEMENTED";
         case 503:
