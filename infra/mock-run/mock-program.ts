@@ -58,7 +58,8 @@ function computedState(type: string, resourceName: string, inputs: State): State
         case "aws:kms/key:Key":
             return { arn: `arn:aws:kms:${region}:${ACCOUNT}:key/${name}`, keyId: `${name}-key-id` };
         case "aws:ec2/launchTemplate:LaunchTemplate":
-            return { arn, latestVersion: 1, defaultVersion: 1 };
+            // The version numbers are set in newResource (launchTemplateVersion): they depend on the state.
+            return { arn };
         case "aws:eks/nodeGroup:NodeGroup":
             // EKS names the Auto Scaling group eks-<node group name>-<node group uuid>.
             return {
@@ -307,6 +308,57 @@ function withIgnoredChangesKept(inputs: State, registration: Registration | unde
     return kept;
 }
 
+/**
+ * The launch template data attributes (Pulumi names) whose change makes the AWS provider's Update create a new
+ * launch template version (terraform-provider-aws internal/service/ec2/ec2_launch_template.go,
+ * resourceLaunchTemplateUpdate `updateKeys`); tags of the template itself are not among them.
+ */
+const LAUNCH_TEMPLATE_DATA = [
+    "blockDeviceMappings",
+    "capacityReservationSpecification",
+    "cpuOptions",
+    "creditSpecification",
+    "description",
+    "disableApiStop",
+    "disableApiTermination",
+    "ebsOptimized",
+    "elasticGpuSpecifications",
+    "elasticInferenceAccelerator",
+    "enclaveOptions",
+    "hibernationOptions",
+    "iamInstanceProfile",
+    "imageId",
+    "instanceInitiatedShutdownBehavior",
+    "instanceMarketOptions",
+    "instanceRequirements",
+    "instanceType",
+    "kernelId",
+    "keyName",
+    "licenseSpecifications",
+    "metadataOptions",
+    "monitoring",
+    "networkInterfaces",
+    "placement",
+    "privateDnsNameOptions",
+    "ramDiskId",
+    "securityGroupNames",
+    "tagSpecifications",
+    "userData",
+    "vpcSecurityGroupIds",
+] as const;
+
+/**
+ * A launch template's latest version as the provider reports it: 1 when created; on an update, the state's
+ * version, plus one when the template's data changed (CreateLaunchTemplateVersion). What a node group takes
+ * as its launchTemplate.version, so a data change rolls the group onto the new version (UpdateNodegroupVersion).
+ */
+function launchTemplateVersion(old: RecordedResource | undefined, recorded: State): number {
+    if (old === undefined) return 1;
+    const before = typeof old.outputs?.latestVersion === "number" ? old.outputs.latestVersion : 1;
+    const changed = LAUNCH_TEMPLATE_DATA.some((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(recorded[k]));
+    return changed ? before + 1 : before;
+}
+
 /** Assets as the engine compares them: by content hash (a FileAsset's path is not part of its identity). */
 async function assetsByContent(value: unknown): Promise<unknown> {
     if (pulumi.asset.Asset.isInstance(value)) {
@@ -361,10 +413,16 @@ const mocks: pulumi.runtime.Mocks = {
         const inputs = withIgnoredChangesKept((args.inputs ?? {}) as State, registration, ignoreChanges);
         const awsName = physicalName(args.type, args.name, inputs);
         const id = args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`;
+        const recorded = recordable(await assetsByContent(inputs)) as State;
+        const launchTemplate =
+            args.type === "aws:ec2/launchTemplate:LaunchTemplate" && (!preview || priorOf(registration) !== undefined)
+                ? { latestVersion: launchTemplateVersion(priorOf(registration), recorded) }
+                : undefined;
         resources.push({
             type: args.type,
             name: args.name,
-            inputs: recordable(await assetsByContent(inputs)) as State,
+            inputs: recorded,
+            ...(launchTemplate !== undefined ? { outputs: launchTemplate } : {}),
             ...(awsName !== undefined ? { physicalName: awsName, autoNamed: isAutoNamed(args.type, inputs) } : {}),
             ...(parent ? { parent } : {}),
             ...(ignoreChanges ? { ignoreChanges } : {}),
@@ -383,7 +441,15 @@ const mocks: pulumi.runtime.Mocks = {
         // A preview has no IDs, ARNs or other outputs of resources it would create; a resource the state already
         // has keeps its ID and outputs (the engine previews a same or an update step from the old outputs).
         if (preview && priorOf(registration) === undefined) return { id: undefined, state: previewState(args.type, args.name, inputs) };
-        return { id, state: { ...inputs, ...computedState(args.type, args.name, inputs) } };
+        // updateDefaultVersion makes every new version the default (ModifyLaunchTemplate); otherwise it stays 1 here.
+        const versions =
+            launchTemplate === undefined
+                ? {}
+                : {
+                      latestVersion: launchTemplate.latestVersion,
+                      defaultVersion: inputs.updateDefaultVersion === true ? launchTemplate.latestVersion : 1,
+                  };
+        return { id, state: { ...inputs, ...computedState(args.type, args.name, inputs), ...versions } };
     },
     call(args) {
         calls.add(args.token);

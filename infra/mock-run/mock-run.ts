@@ -32,6 +32,8 @@ export interface RecordedResource {
     custom: boolean;
     /** The id the mocks gave it (custom resources only). */
     id?: string;
+    /** Outputs a later run of the provider depends on (a launch template's latestVersion), when any. */
+    outputs?: { latestVersion?: number };
     /** Every alias as the engine resolves it (specs and URNs, and those inherited from the parent's aliases). */
     aliasUrns?: string[];
     /** For each input property, the URNs (engine form) of the resources its value came from. */

@@ -209,6 +209,23 @@ const CASES: ChangeCase[] = [
         gone: [],
         check: (report) => assert.deepStrictEqual(stepsOf(report, "replace"), []),
     },
+    {
+        // The launch template gets a new version (the provider's Update: CreateLaunchTemplateVersion), and the node
+        // group follows its latestVersion: EKS rolls the nodes onto it in place (UpdateNodegroupVersion), no new group.
+        title: "a bigger accelerated disk: a new launch template version rolls the video group in place",
+        stack: "dev",
+        to: { acceleratedVolumeGiB: "150" },
+        gone: [],
+        check: (report) => {
+            assert.deepStrictEqual(stepsOf(report, "replace"), []);
+            const changed = (type: string) =>
+                report.steps.filter((s) => s.type === type && s.op === "update").map((s) => [s.name, s.changed]);
+            assert.deepStrictEqual(changed("aws:ec2/launchTemplate:LaunchTemplate"), [
+                ["eks-inference-dev-video", ["blockDeviceMappings.ebs.volumeSize"]],
+            ]);
+            assert.deepStrictEqual(changed(NODE_GROUP), [["eks-inference-dev-video", ["launchTemplate.version"]]]);
+        },
+    },
     { title: "interface endpoints off", stack: "prod", to: { interfaceEndpoints: "false" }, gone: [] },
     { title: "one NAT gateway per zone", stack: "dev", to: { natGateways: "onePerAz" }, gone: [] },
     {
