@@ -59,6 +59,28 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs
  * Start `moto_server` (pip install 'moto[server]'). Throws a clear error if it is not installed.
  */
 export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<MotoServer> {
+    return (await launchMoto(opts)).server;
+}
+
+let processMoto: Promise<MotoServer> | undefined;
+
+/**
+ * This test process's moto server, for test files that run one after another in it: started on first use,
+ * killed when the process exits. Starting moto_server and its first call to each service cost seconds of
+ * CPU, once per process instead of once per file. Every call resets it first, so a file starts from an
+ * empty account as with a server of its own; stop() hands it back (the server stays up for the next file).
+ */
+export async function useProcessMoto(): Promise<MotoServer> {
+    processMoto ??= launchMoto({}).then(({ server, kill }) => {
+        process.once("exit", kill);
+        return server;
+    });
+    const server = await processMoto;
+    await server.reset();
+    return { ...server, stop: () => Promise.resolve() };
+}
+
+async function launchMoto(opts: { timeoutMs?: number }): Promise<{ server: MotoServer; kill: () => void }> {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
@@ -87,7 +109,7 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
         AWS_SECRET_ACCESS_KEY: "testing",
         AWS_EC2_METADATA_DISABLED: "true",
     };
-    return {
+    const server: MotoServer = {
         endpoint,
         port,
         env,
@@ -107,6 +129,7 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
             });
         },
     };
+    return { server, kill: () => child.kill("SIGKILL") };
 }
 
 /** Point this process's AWS SDK clients at moto (tests that run the SDK in-process). */

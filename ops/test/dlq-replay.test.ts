@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { startMoto, type MotoServer } from "../../testing/moto";
+import { useProcessMoto, type MotoServer } from "../../testing/moto";
 import { parseReplayArgs } from "../dlq/args";
 import { describeJob } from "../dlq/describe-job";
 import { sqsReplayQueues, type ReplayQueues } from "../dlq/queues";
@@ -60,7 +60,7 @@ describe("dlq:replay against SQS (moto)", function () {
     let sqs: SQSClient;
 
     before(async () => {
-        moto = await startMoto();
+        moto = await useProcessMoto();
         sqs = new SQSClient({
             endpoint: moto.endpoint,
             region: moto.env.AWS_REGION,

@@ -10,7 +10,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand, StandardUnit } from "@aws-sdk/client-cloudwatch";
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
+import { useProcessMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { coldStart, ensureScalerBundle } from "./bundle";
 
 /** Run fn with console.log captured (the bundle logs one JSON line per beat); returns the parsed lines. */
@@ -49,7 +49,7 @@ describe("scaler bundle against moto", function () {
 
     before(async () => {
         ensureScalerBundle();
-        moto = await startMoto();
+        moto = await useProcessMoto();
         restoreEnv = useMotoInThisProcess(moto);
         sqs = new SQSClient({});
         autoscaling = new AutoScalingClient({});

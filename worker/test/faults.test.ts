@@ -12,7 +12,7 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { makeTestVideo, makeVfrVideo, runFfmpeg } from "../../testing/ffmpeg";
 import { childrenNamed, withFakeTools } from "./support/processes";
-import { freePort, startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
+import { freePort, useProcessMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { mountTmpfs } from "../../testing/tmpfs";
 import { diskSpace } from "../src/disk";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
@@ -74,7 +74,7 @@ describe("video worker under faults (issue 11)", function () {
     let sent: Map<string, Kind>;
 
     before(async () => {
-        moto = await startMoto();
+        moto = await useProcessMoto();
         restoreEnv = useMotoInThisProcess(moto);
         emulator = await startTfServingEmulator({});
         dir = await mkdtemp(join(tmpdir(), "worker-faults-"));
@@ -279,7 +279,14 @@ describe("video worker under faults (issue 11)", function () {
             await putVideo("clips/short.mp4", await readFile(shortVideo));
             await job("clips/short.mp4", true);
             tally.faults++;
-            const stallEnv = env({ AWS_ENDPOINT_URL_SQS: proxy.url, VISIBILITY_TIMEOUT_SECONDS: "3", HEARTBEAT_INTERVAL_SECONDS: "1" });
+            // No long poll (the job is already queued): each stalled SQS call is cut off at AWS_TIMEOUT_SECONDS
+            // alone (the SDK's deadline for SQS adds POLL_WAIT_SECONDS), three attempts each.
+            const stallEnv = env({
+                AWS_ENDPOINT_URL_SQS: proxy.url,
+                VISIBILITY_TIMEOUT_SECONDS: "3",
+                HEARTBEAT_INTERVAL_SECONDS: "1",
+                POLL_WAIT_SECONDS: "0",
+            });
             emulator.setLatency(400);
             const first = await run(
                 stallEnv,
@@ -781,7 +788,7 @@ describe("video worker under faults (issue 11)", function () {
                 tally.faults++;
                 const before = emulator.requests.length;
                 emulator.garbleNext(1, answer);
-                const { capture } = await run(workerEnv(world, url, { MODEL_RETRY_BASE_MS: "10" }));
+                const { capture } = await run(workerEnv(world, url));
                 assert.ok(
                     emulator.requests.slice(before).some((r) => r.outcome === `GARBLED_${answer}`),
                     `${answer} over ${url} was injected`,

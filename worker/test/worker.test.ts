@@ -12,7 +12,7 @@ import { CloudWatchClient, ListMetricsCommand } from "@aws-sdk/client-cloudwatch
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { countFrames, makeTestVideo } from "../../testing/ffmpeg";
-import { freePort, startMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
+import { freePort, useProcessMoto, useMotoInThisProcess, type MotoServer } from "../../testing/moto";
 import { ffmpegArgs } from "../src/decode";
 import { createLogger } from "../src/log";
 import { startWorker } from "../src/main";
@@ -81,7 +81,7 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
     }
 
     before(async () => {
-        moto = await startMoto();
+        moto = await useProcessMoto();
         restoreEnv = useMotoInThisProcess(moto);
         emulator = await startTfServingEmulator({});
         dir = await mkdtemp(join(tmpdir(), "worker-test-"));

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { startMoto, type MotoServer } from "../../../testing/moto";
+import { useProcessMoto, type MotoServer } from "../../../testing/moto";
 
 const DIR = path.resolve(__dirname, "../../../images/bert-python");
 const BUCKET = "eks-inference-test-models";
@@ -31,7 +31,7 @@ describe("BERT image programs (python3 + boto3 against moto)", function () {
     let bucketIndex = 0;
 
     before(async () => {
-        moto = await startMoto();
+        moto = await useProcessMoto();
         s3 = new S3Client({
             endpoint: moto.endpoint,
             region: moto.env.AWS_REGION,

@@ -33,7 +33,7 @@ import type { IContainer } from "kubernetes-models/v1";
 import { makeTestVideo } from "../../../testing/ffmpeg";
 import { startImds, type Imds } from "../../../testing/imds";
 import { startFakeInternet, type FakeInternet } from "../../../testing/internet";
-import { startMoto, type MotoServer } from "../../../testing/moto";
+import { useProcessMoto, type MotoServer } from "../../../testing/moto";
 import { startPodIdentityAgent, type PodIdentityAgent } from "../../../testing/pod-identity";
 import { startTfServingEmulator, type TfServingEmulator } from "../../../testing/tfserving/emulator";
 import { REPO_ROOT, type MockRunResult, type RecordedResource } from "../../mock-run/mock-run";
@@ -122,7 +122,7 @@ describe("what the stack declares runs (plan -> containers on moto and the model
         const videoFile = path.join(work, "clip.mp4");
         await makeTestVideo({ path: videoFile, seconds: 1, fps: 5, width: 160, height: 120 });
         video = readFileSync(videoFile);
-        moto = await startMoto();
+        moto = await useProcessMoto();
         emulators = new Map();
     });
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { startMoto, useMotoInThisProcess, type MotoServer } from "../../../testing/moto";
+import { useProcessMoto, useMotoInThisProcess, type MotoServer } from "../../../testing/moto";
 import { readSettings } from "../../model-fetch/config";
 import { ModelFetchError } from "../../model-fetch/errors";
 import { fetchModel, MARKER_FILE } from "../../model-fetch/fetch-model";
@@ -53,7 +53,7 @@ describe("model-fetch against moto S3 and a local HTTP server", function () {
     }
 
     before(async () => {
-        moto = await startMoto();
+        moto = await useProcessMoto();
         restoreEnv = useMotoInThisProcess(moto);
         s3 = createS3Client();
         await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));

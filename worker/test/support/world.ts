@@ -1,4 +1,4 @@
-// Test world for the video worker: one moto per test file, a bucket with S3 -> SQS notifications on
+// Test world for the video worker: the test process's moto (reset for each file), a bucket with S3 -> SQS notifications on
 // input/, a job queue with a DLQ (redrive), an ASG with one instance, and helpers to run the real worker.
 import {
     AutoScalingClient,
@@ -127,6 +127,9 @@ export function workerEnv(world: World, modelServerUrl: string, extra: Record<st
         POLL_WAIT_SECONDS: "1",
         METRICS_PORT: "0",
         RETRY_BACKOFF_SECONDS: "0",
+        // A failed Predict is tried again after 10, 20, 40 ... ms instead of the production 250, 500, 1000 ...:
+        // the same retries, without waiting seconds for them in every test that injects a model fault.
+        MODEL_RETRY_BASE_MS: "10",
         MODEL_WAIT_TIMEOUT_SECONDS: "20",
         LOG_LEVEL: "debug",
         WORK_DIR,
