@@ -159,6 +159,15 @@ export function runStackUnderMocks(stack: string, options: MockRunOptions = {}):
     return run.then((result) => structuredClone(result));
 }
 
+/**
+ * Starts the runs a test file will ask for, so that they queue for the child slots at once instead of one
+ * after the other as its tests reach them. Each test still calls runStackUnderMocks with the same options
+ * (the shared run) and gets its result, or its rejection, there.
+ */
+export function prefetchStackRuns(runs: [stack: string, options?: MockRunOptions][]): void {
+    for (const [stack, options] of runs) runStackUnderMocks(stack, options).catch(() => undefined);
+}
+
 function runChild(stack: string, options: MockRunOptions): Promise<MockRunResult> {
     const { config, secretKeys } = stackConfig(stack, options);
     return withSlot(

@@ -1,7 +1,7 @@
 // Listing yourself in clusterAdminPrincipalArns must work: the cluster creator's entry comes from EKS.
 import * as assert from "assert";
 import { planAdminEntries, principalOf, samePrincipal } from "../../platform/admins";
-import { MockRunResult, runStackUnderMocks } from "../../mock-run/mock-run";
+import { MockRunOptions, MockRunResult, prefetchStackRuns, runStackUnderMocks } from "../../mock-run/mock-run";
 import { MOCK_ACCOUNT, MOCK_CALLER_ARN } from "../../mock-run/mock-world";
 
 const DEPLOYER_WITH_PATH = `arn:aws:iam::${MOCK_ACCOUNT}:role/ci/deploy/Deployer`;
@@ -68,57 +68,63 @@ describe("cluster admins (pure)", () => {
 describe("cluster admins in the program (mocked EKS)", function () {
     this.timeout(120_000);
 
+    const stackTags = { project: "eks-inference", stack: "dev", "managed-by": "pulumi" };
+    const third = "arn:aws:iam::111122223333:role/oncall";
+    const FRESH: MockRunOptions = { config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) } };
+    const LATER_BY_ANOTHER: MockRunOptions = {
+        config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) },
+        world: {
+            callerArn: `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/CiDeployer/run-42`,
+            accessEntries: {
+                "eks-inference-dev": [
+                    { principalArn: DEPLOYER_WITH_PATH, tags: {} },
+                    { principalArn: OTHER, tags: stackTags },
+                ],
+            },
+        },
+    };
+    const SECOND_BY_SAME: MockRunOptions = {
+        config: { clusterAdminPrincipalArns: JSON.stringify([OTHER, third]) },
+        world: {
+            accessEntries: {
+                "eks-inference-dev": [
+                    { principalArn: OTHER, tags: stackTags },
+                    { principalArn: third, tags: { ...stackTags, team: "ops" } },
+                ],
+            },
+        },
+    };
+    const ONE_ADDED: MockRunOptions = {
+        config: { clusterAdminPrincipalArns: JSON.stringify([OTHER, third]) },
+        world: { accessEntries: { "eks-inference-dev": [{ principalArn: OTHER, tags: stackTags }] } },
+    };
+    const REFUSED: MockRunOptions = {
+        config: { clusterAdminPrincipalArns: JSON.stringify([OTHER]) },
+        world: { clusters: { "eks-inference-dev": [] }, accessEntryDenied: [OTHER] },
+    };
+    before(() => prefetchStackRuns([FRESH, LATER_BY_ANOTHER, SECOND_BY_SAME, ONE_ADDED, REFUSED].map((o) => ["dev", o])));
+
     it("a fresh deploy that lists the deploying role (with its path) declares no entry for it", async () => {
-        const run = await runStackUnderMocks("dev", { config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) } });
+        const run = await runStackUnderMocks("dev", FRESH);
         assert.deepStrictEqual(entryArns(run), { "admin-1": OTHER });
     });
 
     it("a later deploy by another role skips the creator's bootstrap entry but keeps the stack's own", async () => {
-        const stackTags = { project: "eks-inference", stack: "dev", "managed-by": "pulumi" };
-        const run = await runStackUnderMocks("dev", {
-            config: { clusterAdminPrincipalArns: JSON.stringify([DEPLOYER_WITH_PATH, OTHER]) },
-            world: {
-                callerArn: `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/CiDeployer/run-42`,
-                accessEntries: {
-                    "eks-inference-dev": [
-                        { principalArn: DEPLOYER_WITH_PATH, tags: {} },
-                        { principalArn: OTHER, tags: stackTags },
-                    ],
-                },
-            },
-        });
+        const run = await runStackUnderMocks("dev", LATER_BY_ANOTHER);
         assert.deepStrictEqual(entryArns(run), { "admin-1": OTHER });
     });
 
     it("a second deploy by the same deployer keeps every entry it made (read from the data source's tags)", async () => {
-        const stackTags = { project: "eks-inference", stack: "dev", "managed-by": "pulumi" };
-        const third = "arn:aws:iam::111122223333:role/oncall";
-        const run = await runStackUnderMocks("dev", {
-            config: { clusterAdminPrincipalArns: JSON.stringify([OTHER, third]) },
-            world: {
-                accessEntries: {
-                    "eks-inference-dev": [
-                        { principalArn: OTHER, tags: stackTags },
-                        { principalArn: third, tags: { ...stackTags, team: "ops" } },
-                    ],
-                },
-            },
-        });
+        const run = await runStackUnderMocks("dev", SECOND_BY_SAME);
         assert.deepStrictEqual(entryArns(run), { "admin-0": OTHER, "admin-1": third });
         // A principal with no entry yet on the existing cluster ("couldn't find resource") is declared too.
-        const added = await runStackUnderMocks("dev", {
-            config: { clusterAdminPrincipalArns: JSON.stringify([OTHER, third]) },
-            world: { accessEntries: { "eks-inference-dev": [{ principalArn: OTHER, tags: stackTags }] } },
-        });
+        const added = await runStackUnderMocks("dev", ONE_ADDED);
         assert.deepStrictEqual(entryArns(added), { "admin-0": OTHER, "admin-1": third });
     });
 
     it("a refused DescribeAccessEntry stops the deploy, naming the principal, instead of passing for 'no entry'", async () => {
         await assert.rejects(
-            runStackUnderMocks("dev", {
-                config: { clusterAdminPrincipalArns: JSON.stringify([OTHER]) },
-                world: { clusters: { "eks-inference-dev": [] }, accessEntryDenied: [OTHER] },
-            }),
+            runStackUnderMocks("dev", REFUSED),
             /clusterAdminPrincipalArns: cannot read the access entry of arn:aws:iam::111122223333:role\/platform-admins in cluster eks-inference-dev \(eks:DescribeAccessEntry\): .*AccessDeniedException/,
         );
     });

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { LiveNodeGroup, checkVolumeThroughput, desiredSizeToSend, nodeGroupResourceName, runningSubnets } from "../../platform/nodegroups";
 import { VIDEO_VOLUME_THROUGHPUT_MIBPS } from "../../platform/node-pools";
-import { MockRunResult, runStackUnderMocks } from "../../mock-run/mock-run";
+import { MockRunOptions, MockRunResult, prefetchStackRuns, runStackUnderMocks } from "../../mock-run/mock-run";
 import { MockLiveNodeGroup } from "../../mock-run/mock-world";
 
 function scaling(run: MockRunResult, group: string): Record<string, unknown> {
@@ -52,6 +52,31 @@ describe("node group desired size", function () {
         assert.deepStrictEqual(runningSubnets([old, running], declared), ["s-a", "s-b"]);
     });
 
+    const LIVE_WORLD = {
+        clusters: {
+            "eks-inference-dev": [
+                // EKS's own figure lags; the Auto Scaling group's desired capacity is what the policies set.
+                live("video", { minSize: 0, maxSize: 2, desiredSize: 2, asgDesiredCapacity: 2 }),
+                live("general", { minSize: 1, maxSize: 2, desiredSize: 2 }),
+            ],
+        },
+    };
+    const RAISED: MockRunOptions = { world: LIVE_WORLD, config: { videoMaxSize: "6", generalMinSize: "1" } };
+    const MIN_UP: MockRunOptions = { world: LIVE_WORLD, config: { videoMinSize: "3", videoDesiredSize: "3", videoMaxSize: "6" } };
+    const REPLACING: MockRunOptions = {
+        config: { videoMaxSize: "8" },
+        world: {
+            clusters: {
+                "eks-inference-dev": [
+                    live("video", { minSize: 0, maxSize: 8, desiredSize: 1, asgDesiredCapacity: 4 }),
+                    { nodeGroupName: "eks-inference-dev-video-9f8e7d6", minSize: 0, maxSize: 8, desiredSize: 0 },
+                    { nodeGroupName: "eks-inference-dev-video-extra-0a1b2c3", minSize: 0, maxSize: 8, desiredSize: 7 },
+                ],
+            },
+        },
+    };
+    before(() => prefetchStackRuns([["dev"], ["dev", RAISED], ["dev", MIN_UP], ["dev", REPLACING]]));
+
     it("first deploy (no cluster): the configured initial sizes", async () => {
         const run = await runStackUnderMocks("dev");
         assert.deepStrictEqual(scaling(run, "video"), { minSize: 0, desiredSize: 0, maxSize: 2 });
@@ -59,35 +84,15 @@ describe("node group desired size", function () {
     });
 
     it("raising max keeps the 2 nodes the autoscaler asked for; raising min above the live size follows min", async () => {
-        const world = {
-            clusters: {
-                "eks-inference-dev": [
-                    // EKS's own figure lags; the Auto Scaling group's desired capacity is what the policies set.
-                    live("video", { minSize: 0, maxSize: 2, desiredSize: 2, asgDesiredCapacity: 2 }),
-                    live("general", { minSize: 1, maxSize: 2, desiredSize: 2 }),
-                ],
-            },
-        };
-        const raised = await runStackUnderMocks("dev", { world, config: { videoMaxSize: "6", generalMinSize: "1" } });
+        const raised = await runStackUnderMocks("dev", RAISED);
         assert.deepStrictEqual(scaling(raised, "video"), { minSize: 0, desiredSize: 2, maxSize: 6 }, "not reset to the initial 0");
         assert.deepStrictEqual(scaling(raised, "general"), { minSize: 1, desiredSize: 2, maxSize: 2 });
-        const minUp = await runStackUnderMocks("dev", { world, config: { videoMinSize: "3", videoDesiredSize: "3", videoMaxSize: "6" } });
+        const minUp = await runStackUnderMocks("dev", MIN_UP);
         assert.strictEqual(scaling(minUp, "video").desiredSize, 3, "desired 2 below the new min 3 would fail UpdateNodegroupConfig");
     });
 
     it("reads the Auto Scaling group's desired capacity, and the larger one while a replacement runs", async () => {
-        const run = await runStackUnderMocks("dev", {
-            config: { videoMaxSize: "8" },
-            world: {
-                clusters: {
-                    "eks-inference-dev": [
-                        live("video", { minSize: 0, maxSize: 8, desiredSize: 1, asgDesiredCapacity: 4 }),
-                        { nodeGroupName: "eks-inference-dev-video-9f8e7d6", minSize: 0, maxSize: 8, desiredSize: 0 },
-                        { nodeGroupName: "eks-inference-dev-video-extra-0a1b2c3", minSize: 0, maxSize: 8, desiredSize: 7 },
-                    ],
-                },
-            },
-        });
+        const run = await runStackUnderMocks("dev", REPLACING);
         assert.strictEqual(scaling(run, "video").desiredSize, 4);
         assert.strictEqual(scaling(run, "general").desiredSize, 1, "the general group does not exist yet in this world");
     });

@@ -1,6 +1,6 @@
 // Zones are chosen by zone ID: never one EKS refuses, preferably where every node group's types are offered.
 import * as assert from "assert";
-import { MockRunResult, RecordedResource, runStackUnderMocks } from "../../mock-run/mock-run";
+import { MockRunOptions, MockRunResult, prefetchStackRuns, RecordedResource, runStackUnderMocks } from "../../mock-run/mock-run";
 import { MOCK_ZONES } from "../../mock-run/mock-world";
 import { EKS_UNSUPPORTED_ZONE_IDS, chooseZones, subnetsForTypes, zoneForSubnet } from "../../platform/zones";
 
@@ -93,6 +93,25 @@ describe("zone choice (pure)", () => {
 describe("zone choice in the program (mocked EC2)", function () {
     this.timeout(120_000);
 
+    const standard = ["m7i.large"];
+    const G6_IN_AZ2: MockRunOptions = {
+        world: {
+            offerings: { "usw2-az1": standard, "usw2-az2": [...standard, "g6.xlarge"], "usw2-az3": standard, "usw2-az4": standard },
+        },
+    };
+    const NO_VIDEO_TYPE: MockRunOptions = {
+        preview: true,
+        world: {
+            offerings: {
+                "usw2-az1": ["m7i.large"],
+                "usw2-az2": ["m7i.large"],
+                "usw2-az3": ["m7i.large"],
+                "usw2-az4": ["m7i.large"],
+            },
+        },
+    };
+    before(() => prefetchStackRuns([["prod"], ["dev", G6_IN_AZ2], ["dev", NO_VIDEO_TYPE]]));
+
     it("prod in us-east-1: zone IDs, not the first names (us-east-1a is use1-az3 in this account)", async () => {
         assert.strictEqual(MOCK_ZONES["us-east-1"]?.[0]?.zoneId, "use1-az3");
         const run = await runStackUnderMocks("prod");
@@ -104,12 +123,7 @@ describe("zone choice in the program (mocked EC2)", function () {
     });
 
     it("a node group gets only the subnets where its instance types are offered", async () => {
-        const standard = ["m7i.large"];
-        const run = await runStackUnderMocks("dev", {
-            world: {
-                offerings: { "usw2-az1": standard, "usw2-az2": [...standard, "g6.xlarge"], "usw2-az3": standard, "usw2-az4": standard },
-            },
-        });
+        const run = await runStackUnderMocks("dev", G6_IN_AZ2);
         const subnets = privateSubnets(run);
         assert.deepStrictEqual(
             subnets.map((s) => s.inputs.availabilityZoneId),
@@ -126,17 +140,7 @@ describe("zone choice in the program (mocked EC2)", function () {
 
     it("fails at preview, naming the key, when no zone offers a group's instance types", async () => {
         await assert.rejects(
-            runStackUnderMocks("dev", {
-                preview: true,
-                world: {
-                    offerings: {
-                        "usw2-az1": ["m7i.large"],
-                        "usw2-az2": ["m7i.large"],
-                        "usw2-az3": ["m7i.large"],
-                        "usw2-az4": ["m7i.large"],
-                    },
-                },
-            }),
+            runStackUnderMocks("dev", NO_VIDEO_TYPE),
             /eks-inference:videoInstanceTypes: EC2 offers none of g6f.large, g6.xlarge/,
         );
     });
