@@ -4,8 +4,8 @@
 // `kubernetesVersion` changes without a per-version pin table in this repository.
 //
 // vpc-cni: the CNI's ENI permissions (AmazonEKS_CNI_Policy) belong to the aws-node service account through
-// EKS Pod Identity, not to the node role, which every pod with IMDS access could use (the video pods reach
-// IMDS: hop limit 2). The add-on's podIdentityAssociations (aws.eks.Addon) make EKS create the association
+// EKS Pod Identity, not to the node role, which anything reaching IMDS could use (every node group keeps IMDS
+// at hop limit 1, so only the host and hostNetwork pods do). The add-on's podIdentityAssociations (aws.eks.Addon) make EKS create the association
 // and roll aws-node onto it. @pulumi/eks's own VpcCniAddon cannot take them, so the cluster is declared with
 // useDefaultVpcCni and the add-on is declared here, adopting the component's former add-on by alias (the
 // same EKS add-on; a second CreateAddon for vpc-cni would fail).

@@ -55,7 +55,6 @@ export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.Compon
             labels: { ...GENERAL_NODE_LABELS },
             taints: [],
             volumeGiB: config.general.volumeGiB,
-            imdsHopLimit: 1,
             liveLookupClusterName: args.liveLookupClusterName,
             dependsOn: args.dependsOn,
         },
@@ -80,8 +79,6 @@ export function nodePools(name: string, args: NodePoolsArgs, opts: pulumi.Compon
                 volumeGiB: config.acceleratedVolumeGiB,
                 // Video nodes are started by the scaler and must take jobs quickly; BERT nodes are not scaled.
                 ...(workload === "video" ? { volumeThroughputMiBps: VIDEO_VOLUME_THROUGHPUT_MIBPS } : {}),
-                // The video worker reads its own instance id from IMDSv2 inside a pod: one extra hop.
-                imdsHopLimit: workload === "video" ? 2 : 1,
                 // Inf2 groups pin the AMI release that ships their Neuron runtime's driver (Triton, legacy TF Serving,
                 // video on inf2: infra/bert/neuron-releases.ts); the group's name carries that release (see NodeGroup).
                 releaseVersion: config[workload].nodeReleaseVersion,

@@ -82,8 +82,6 @@ export interface NodeGroupArgs {
      * included 3,000). Default undefined: gp3's baseline.
      */
     volumeThroughputMiBps?: number;
-    /** 2 when a pod (not the host) must reach IMDSv2, e.g. the video worker reading its instance id. */
-    imdsHopLimit: 1 | 2;
     /**
      * Pin the EKS AMI release (e.g. 1.35.2-20260403) instead of taking the newest one; only for a
      * workload whose user-space stack needs an older driver (legacy TF Serving Neuron).
@@ -231,6 +229,9 @@ export function checkVolumeThroughput(group: string, throughput: number | undefi
     return throughput;
 }
 
+/** Every node group's IMDS hop limit: no pod reaches the instance metadata service (see NodeGroup). */
+export const IMDS_HOP_LIMIT = 1;
+
 /** EKS's limit on a node group's name (CreateNodegroup). */
 export const MAX_NODE_GROUP_NAME_LENGTH = 63;
 
@@ -250,10 +251,15 @@ export class NodeGroup extends pulumi.ComponentResource {
             {
                 description: `EKS node group ${name}`,
                 updateDefaultVersion: true,
+                // IMDSv2 only, and hop limit 1 on every group: the token's response cannot cross the extra hop into
+                // a pod's network namespace, so only the host (and hostNetwork pods) reach the node role's
+                // credentials (EKS Best Practices, security: restrict access to the instance profile assigned
+                // to the worker node). Pods get their own credentials through EKS Pod Identity, and the video
+                // worker finds its instance by its node name (worker/src/protection.ts).
                 metadataOptions: {
                     httpEndpoint: "enabled",
                     httpTokens: "required",
-                    httpPutResponseHopLimit: args.imdsHopLimit,
+                    httpPutResponseHopLimit: IMDS_HOP_LIMIT,
                 },
                 blockDeviceMappings: [
                     {

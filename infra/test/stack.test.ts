@@ -319,7 +319,8 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
         assert.deepStrictEqual(group.inputs.launchTemplate, { id: `${ltName}-id`, version: "1" });
         const meta = lt.metadataOptions as Inputs;
         assert.strictEqual(meta.httpTokens, "required", `${group.name} IMDSv2`);
-        assert.strictEqual(meta.httpPutResponseHopLimit, ltName.endsWith("-video") ? 2 : 1, `${group.name} hop limit`);
+        // Hop limit 1 on every group, video included: no pod reaches the node role's credentials.
+        assert.strictEqual(meta.httpPutResponseHopLimit, 1, `${group.name} hop limit`);
         assert.strictEqual(lt.imageId, undefined, "the amiType picks the AMI");
         assert.strictEqual(lt.vpcSecurityGroupIds, undefined, "nodes keep the cluster security group");
         const ebs = (lt.blockDeviceMappings as { ebs: Inputs }[])[0]?.ebs as Inputs;
@@ -685,6 +686,13 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
             Action: ["autoscaling:SetInstanceProtection"],
             Resource: `arn:aws:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${asgName}`,
         },
+        {
+            Sid: "FindOwnInstance",
+            Effect: "Allow",
+            Action: ["ec2:DescribeInstances"],
+            Resource: "*",
+            Condition: { StringEquals: { "ec2:Region": region } },
+        },
         { Sid: "FindOwnAutoScalingGroup", Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingInstances"], Resource: "*" },
         {
             Sid: "PublishWorkerMetrics",
@@ -714,7 +722,9 @@ function checkVideoPlumbing(run: MockRunResult, cfg: (key: string) => string | u
     for (const s of policy) {
         if (list(s.Resource).includes("*"))
             assert.ok(
-                ["autoscaling:DescribeAutoScalingInstances", "cloudwatch:PutMetricData"].includes(list(s.Action)[0] as string),
+                ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances", "cloudwatch:PutMetricData"].includes(
+                    list(s.Action)[0] as string,
+                ),
                 s.Sid,
             );
         for (const a of list(s.Action)) assert.ok(!a.includes("*"), `${s.Sid} has a wildcard action ${a}`);

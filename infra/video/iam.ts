@@ -40,6 +40,19 @@ export function videoWorkerPolicy(p: VideoWorkerPolicyInputs): PolicyDocument {
             Action: ["autoscaling:SetInstanceProtection"],
             Resource: `arn:${p.partition}:autoscaling:${p.region}:${p.accountId}:autoScalingGroup:*:autoScalingGroupName/${p.asgName}`,
         },
+        // The worker finds its instance from its Kubernetes node name (the node is named after the instance's
+        // private DNS name) instead of the instance metadata service, which no pod reaches (hop limit 1).
+        // EC2 Describe* actions support no resource-level permissions, so "*"; the region condition keeps the
+        // read to the stack's own region. The Kubernetes alternative, `get` on the Node object's providerID,
+        // would need an API token in the pod and a ClusterRole on every node (a DaemonSet's nodes cannot be
+        // named in resourceNames): a wider door than one read-only EC2 call.
+        {
+            Sid: "FindOwnInstance",
+            Effect: "Allow",
+            Action: ["ec2:DescribeInstances"],
+            Resource: "*",
+            Condition: { StringEquals: { "ec2:Region": p.region } },
+        },
         // Describe* actions of Auto Scaling support no resource-level permissions: "*" is the only option.
         { Sid: "FindOwnAutoScalingGroup", Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingInstances"], Resource: "*" },
         // PutMetricData supports no resources either; the namespace condition is the narrowing AWS offers.

@@ -6,6 +6,7 @@
 //                      stream errors out instead of hanging the job
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
@@ -25,6 +26,8 @@ export interface AwsClients {
     s3: S3Client;
     autoScaling: AutoScalingClient;
     cloudwatch: CloudWatchClient;
+    /** Finds this node's instance (NODE_NAME) once at start-up. */
+    ec2: EC2Client;
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -59,5 +62,6 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
         }),
         autoScaling: new AutoScalingClient({ requestHandler: handler(idleMs, idleMs) }),
         cloudwatch: new CloudWatchClient({ requestHandler: handler(idleMs, idleMs) }),
+        ec2: new EC2Client({ requestHandler: handler(idleMs, idleMs) }),
     };
 }

@@ -25,8 +25,10 @@ export interface WorkerConfig {
     sampleFps?: number;
     scoreThreshold: number;
     scaleInProtection: boolean;
-    /** Overrides the IMDSv2 lookup (tests, non-EC2 hosts). */
+    /** Overrides the instance lookup (tests, non-EC2 hosts). */
     instanceId?: string;
+    /** The Kubernetes node this worker runs on (downward API spec.nodeName): its EC2 instance is looked up by it. */
+    nodeName?: string;
     visibilityTimeoutSeconds: number;
     heartbeatIntervalSeconds: number;
     pollWaitSeconds: number;
@@ -202,6 +204,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
         scoreThreshold: decimal(env, "SCORE_THRESHOLD", 0.5, 0, 1) as number,
         scaleInProtection: onOff(env, "SCALE_IN_PROTECTION", true),
         instanceId: raw(env, "INSTANCE_ID"),
+        nodeName: raw(env, "NODE_NAME"),
         visibilityTimeoutSeconds,
         heartbeatIntervalSeconds,
         pollWaitSeconds: int(env, "POLL_WAIT_SECONDS", 20, 0, 20),

@@ -45,13 +45,13 @@ export async function startWorker(
         // SQS: a configured endpoint must be given explicitly, or the SDK calls JOB_QUEUE_URL's host (AWS's) instead.
         endpoints: { s3: env.AWS_ENDPOINT_URL_S3, sqs: env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL || undefined },
     });
-    const { sqs, s3, autoScaling } = clients;
+    const { sqs, s3, autoScaling, ec2 } = clients;
     const cloudwatch = config.metricsNamespace === undefined ? undefined : clients.cloudwatch;
     let protection: ScaleInProtection;
     try {
         await requireRegion(sqs, config.queueUrl);
         protection = config.scaleInProtection
-            ? await ScaleInProtection.discover({ autoScaling, log, instanceId: config.instanceId })
+            ? await ScaleInProtection.discover({ autoScaling, ec2, log, instanceId: config.instanceId, nodeName: config.nodeName })
             : ScaleInProtection.disabled(log);
     } catch (err) {
         await status.close();

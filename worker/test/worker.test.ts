@@ -16,7 +16,8 @@ import { freePort, useProcessMoto, useMotoInThisProcess, type MotoServer } from 
 import { ffmpegArgs } from "../src/decode";
 import { createLogger } from "../src/log";
 import { startWorker } from "../src/main";
-import { instanceIdFromImds, ScaleInProtection } from "../src/protection";
+import { instanceIdFromImds, instanceIdOfNode, ScaleInProtection } from "../src/protection";
+import { EC2Client, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { startTfServingEmulator, type TfServingEmulator } from "../../testing/tfserving/emulator";
 import { detectFrame } from "../../testing/tfserving/emulator-models";
 import {
@@ -420,7 +421,73 @@ describe("video worker against moto, ffmpeg and the TF Serving emulator", functi
         await account({ queued: 0, deadLettered: 0 });
     });
 
-    describe("instance identity through IMDSv2", () => {
+    describe("instance identity from the node name (the pod's NODE_NAME; no instance metadata)", () => {
+        it("finds the instance by its private DNS name, then its Auto Scaling group, and protects it", async () => {
+            const ec2 = new EC2Client({});
+            const lines: string[] = [];
+            try {
+                assert.match(world.nodeName, /^ip-[0-9-]+\./, "moto names the instance like EC2 does");
+                assert.equal(await instanceIdOfNode(ec2, world.nodeName), world.instanceId);
+                const protection = await ScaleInProtection.discover({
+                    autoScaling: world.autoScaling,
+                    ec2,
+                    log: createLogger({ write: (l) => lines.push(l) }),
+                    nodeName: world.nodeName,
+                    // A pod cannot reach IMDS (hop limit 1): an endpoint that answers nothing proves it is never asked.
+                    imdsEndpoint: "http://127.0.0.1:9",
+                });
+                assert.equal(protection.instanceId, world.instanceId);
+                assert.equal(protection.groupName, world.groupName);
+                assert.equal(await protection.set(true), true);
+                assert.equal(await isProtected(world), true);
+                assert.equal(await protection.set(false), true);
+                assert.equal(await isProtected(world), false);
+                assert.ok(lines.some((l) => l.includes("scale-in protection enabled") && l.includes(world.nodeName)));
+            } finally {
+                ec2.destroy();
+            }
+            await account({ queued: 1, deadLettered: 0 }); // only the notification configuration's s3:TestEvent
+        });
+
+        it("takes a node named after its instance id as it is (nodeadm's InstanceIdNodeName)", async () => {
+            const ec2 = new EC2Client({ endpoint: "http://127.0.0.1:9", maxAttempts: 1 }); // never called
+            try {
+                assert.equal(await instanceIdOfNode(ec2, world.instanceId), world.instanceId);
+                assert.equal(await instanceIdOfNode(ec2, "i-0123abcd"), "i-0123abcd");
+            } finally {
+                ec2.destroy();
+            }
+            await account({ queued: 1, deadLettered: 0 }); // only the s3:TestEvent
+        });
+
+        it("ignores a terminated instance that had the name, and says which node it cannot place", async () => {
+            const ec2 = new EC2Client({});
+            try {
+                const run = await ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", MinCount: 1, MaxCount: 1 }));
+                const gone = run.Instances?.[0];
+                assert.ok(gone?.InstanceId && gone.PrivateDnsName);
+                await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone.InstanceId] }));
+                await assert.rejects(
+                    instanceIdOfNode(ec2, gone.PrivateDnsName),
+                    new RegExp(`no running EC2 instance has the private DNS name of node "${gone.PrivateDnsName.replace(/\./g, "\\.")}"`),
+                );
+                const lines: string[] = [];
+                const protection = await ScaleInProtection.discover({
+                    autoScaling: world.autoScaling,
+                    ec2,
+                    log: createLogger({ write: (l) => lines.push(l) }),
+                    nodeName: "ip-10-9-9-9.ec2.internal",
+                });
+                assert.equal(protection.enabled, false);
+                assert.ok(lines.some((l) => l.includes("cannot find this node's EC2 instance") && l.includes("ip-10-9-9-9.ec2.internal")));
+            } finally {
+                ec2.destroy();
+            }
+            await account({ queued: 1, deadLettered: 0 }); // only the s3:TestEvent
+        });
+    });
+
+    describe("instance identity through IMDSv2 (a worker run on an EC2 host outside Kubernetes)", () => {
         let imds: Server;
         let endpoint: string;
         const TOKEN = "token-abc";

@@ -386,6 +386,20 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
             assert.equal(env.WORK_DIR, "/scratch");
         });
 
+        it("gives the worker its node's name from the downward API (its instance is found through EC2, never IMDS)", () => {
+            for (const component of ["video-inf2", "video-cpu"]) {
+                const worker = container(podSpec(one(component, "kubernetes:apps/v1:DaemonSet")), "worker");
+                const nodeName = (worker.env ?? []).filter((e) => e.name === "NODE_NAME");
+                assert.deepEqual(nodeName, [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }], component);
+                const names = (worker.env ?? []).map((e) => e.name);
+                for (const unwanted of ["INSTANCE_ID", "AWS_EC2_METADATA_SERVICE_ENDPOINT"])
+                    assert.ok(
+                        !names.includes(unwanted),
+                        `${component}: ${unwanted} is not set (the worker looks its instance up by NODE_NAME)`,
+                    );
+            }
+        });
+
         it("leaves SAMPLE_FPS unset (every frame, which the worker requires) for the default config, 0 or no sampleFps", () => {
             const defaults = parseConfig({ values: {}, secretKeys: [], region: "us-west-2", stack: "workloads-test" });
             assert.equal(defaults.video.sampleFps, 0, "the default videoSampleFps means every frame");

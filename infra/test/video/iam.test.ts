@@ -23,7 +23,22 @@ describe("workload IAM documents", () => {
             protect?.Resource,
             "arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:*:autoScalingGroupName/eks-video-asg",
         );
-        assert.strictEqual(doc.Statement.filter((s) => s.Resource === "*").length, 2);
+        assert.strictEqual(doc.Statement.filter((s) => s.Resource === "*").length, 3);
+    });
+
+    it("finds its own instance through EC2 (not the node's metadata service): DescribeInstances only, in the stack's region", () => {
+        const doc = videoWorkerPolicy(base);
+        const find = doc.Statement.filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).some((a) => a.startsWith("ec2:")));
+        assert.deepStrictEqual(find, [
+            {
+                Sid: "FindOwnInstance",
+                Effect: "Allow",
+                Action: ["ec2:DescribeInstances"],
+                // EC2 Describe* actions take no resource ARN; the region condition is the narrowing AWS offers.
+                Resource: "*",
+                Condition: { StringEquals: { "ec2:Region": "us-west-2" } },
+            },
+        ]);
     });
 
     it("lets the worker read its model: everything under an s3 prefix, or exactly the one s3 archive", () => {

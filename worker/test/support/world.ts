@@ -6,7 +6,7 @@ import {
     DescribeAutoScalingGroupsCommand,
     DescribeAutoScalingInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CreateLaunchTemplateCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { CreateLaunchTemplateCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import {
     CreateBucketCommand,
     GetObjectCommand,
@@ -39,6 +39,8 @@ export interface World {
     queueUrl: string;
     dlqUrl: string;
     instanceId: string;
+    /** The instance's EC2 private DNS name: the Kubernetes node name EKS gives it (NODE_NAME in the pod). */
+    nodeName: string;
     groupName: string;
 }
 
@@ -95,8 +97,11 @@ export async function createWorld(options: { notifications?: boolean } = {}): Pr
     );
     const groups = await autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
     const instanceId = groups.AutoScalingGroups?.[0]?.Instances?.[0]?.InstanceId as string;
+    const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    const nodeName = described.Reservations?.[0]?.Instances?.[0]?.PrivateDnsName;
+    if (!nodeName) throw new Error(`moto gave instance ${instanceId} no private DNS name`);
     ec2.destroy();
-    return { s3, sqs, autoScaling, queueUrl, dlqUrl: dlq.QueueUrl as string, instanceId, groupName };
+    return { s3, sqs, autoScaling, queueUrl, dlqUrl: dlq.QueueUrl as string, instanceId, nodeName, groupName };
 }
 
 export function destroyWorld(world: World): void {
@@ -123,7 +128,8 @@ export function workerEnv(world: World, modelServerUrl: string, extra: Record<st
         FRAME_HEIGHT: "48",
         SCORE_THRESHOLD: "0.5",
         SCALE_IN_PROTECTION: "on",
-        INSTANCE_ID: world.instanceId,
+        // As in the pod: the node name from the downward API, resolved through EC2 (no instance metadata).
+        NODE_NAME: world.nodeName,
         POLL_WAIT_SECONDS: "1",
         METRICS_PORT: "0",
         RETRY_BACKOFF_SECONDS: "0",
