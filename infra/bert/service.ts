@@ -5,8 +5,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BertConfig, PlatformConfig } from "../config/config";
 import type { AcceleratorRequest, Scheduling } from "../kube/common";
+import { monitoringScrapers } from "../kube/network-policies";
 import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY } from "../platform/identities";
 import { formerWorkloadRolesParent, podIdentityRole } from "../platform/pod-identity";
+import type { BertAccess } from "./access";
 import { bertModelBuilderPolicy, bertServingPolicy } from "./iam";
 import { ModelsBucket } from "./models-bucket";
 import { compiledModelPrefix } from "./settings";
@@ -47,8 +49,8 @@ function modelLocation(bert: BertConfig, modelsBucket: ModelsBucket): { bucket: 
 }
 
 export interface BertServiceArgs {
-    /** The stack's validated configuration (bert, region and protectData; no defaults here). */
-    config: Pick<PlatformConfig, "region" | "bert" | "protectData">;
+    /** The stack's validated configuration (bert, region, protectData and who may call it; no defaults here). */
+    config: Pick<PlatformConfig, "region" | "bert" | "protectData" | "access">;
     /** The EKS cluster the Pod Identity associations are made in. Required. */
     clusterName: pulumi.Input<string>;
     /** Triton: the triton image of the target. TF Serving: the tf-serving image of the profile. Required. */
@@ -132,6 +134,11 @@ export class BertService extends pulumi.ComponentResource {
         }
 
         const onCluster = { ...child, dependsOn: ready };
+        // Who may call the server: labelled pods in its namespace, the configured clients, the monitoring namespace (access.ts).
+        const access: BertAccess = {
+            clients: args.config.access.bertClients,
+            metricsScrapers: monitoringScrapers(args.config.access.monitoringNamespace),
+        };
         if (bert.server === "triton") {
             const triton = new BertTritonService(
                 `${name}-bert`,
@@ -150,6 +157,7 @@ export class BertService extends pulumi.ComponentResource {
                     },
                     build: buildsModel ? { modelId: bert.modelId, scheduling: args.buildScheduling } : undefined,
                     region: args.config.region,
+                    access,
                 },
                 onCluster,
             );
@@ -172,6 +180,7 @@ export class BertService extends pulumi.ComponentResource {
                     accelerator: args.accelerator,
                     model: { name: bert.modelName, uri: bert.modelUri as string },
                     region: args.config.region,
+                    access,
                 },
                 onCluster,
             );

@@ -19,6 +19,7 @@ import {
     workloadNamespace,
 } from "../kube/common";
 import { BERT_SERVICE_NAME, bertFront } from "./front";
+import { bertNetworkPolicies, NO_BERT_ACCESS, type BertAccess } from "./access";
 import { bertDeploymentArgs } from "./deployment";
 import { BERT_SERVER_COMPONENT_TYPES, serverChildOptions } from "./server-switch";
 import { modelFetchInitContainer } from "../kube/model-fetch";
@@ -51,6 +52,8 @@ export interface BertInferenceArgs {
     namespace?: string;
     /** Defaults to the fixed identity the platform binds an IAM role to (BERT_SERVING_IDENTITY). */
     serviceAccountName?: string;
+    /** Who may call the server besides labelled pods in its namespace (infra/bert/access.ts); default nobody else. */
+    access?: BertAccess;
 }
 
 export const DEFAULT_BERT_MODEL_SERVER_RESOURCES: ResourceSpec = { cpuRequest: "2", memoryRequest: "6Gi", memoryLimit: "8Gi" };
@@ -111,6 +114,19 @@ export class BertInferenceService extends pulumi.ComponentResource {
         ];
         if (batchingConfigName !== undefined) volumes.push({ name: VOLUMES.batching, configMap: { name: batchingConfigName } });
 
+        // TF Serving has no separate metrics port.
+        const networkPolicies = bertNetworkPolicies(
+            name,
+            {
+                namespace: namespaceName,
+                labels,
+                apiPorts: [TF_SERVING_GRPC_PORT, TF_SERVING_REST_PORT],
+                metricsPorts: [],
+                access: args.access ?? NO_BERT_ACCESS,
+            },
+            inNamespace,
+        );
+
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             bertDeploymentArgs({
@@ -144,7 +160,8 @@ export class BertInferenceService extends pulumi.ComponentResource {
                 ],
                 volumes,
             }),
-            inNamespace,
+            // The pods start once their way out (model-fetch's S3 read) is open.
+            { ...inNamespace, dependsOn: [ns, ...networkPolicies] },
         );
 
         const front = bertFront(name, {

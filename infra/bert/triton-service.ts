@@ -11,6 +11,8 @@ import { createHash } from "crypto";
 import { MODEL_MANIFEST } from "./settings";
 import { BERT_MODEL_BUILDER_IDENTITY, BERT_SERVING_IDENTITY } from "../platform/identities";
 import { BERT_SERVICE_NAME, SKIP_AWAIT, bertFront } from "./front";
+import { bertNetworkPolicies, NO_BERT_ACCESS, type BertAccess } from "./access";
+import { workloadNetworkPolicy } from "../kube/network-policies";
 import { bertDeploymentArgs } from "./deployment";
 import { BERT_SERVER_COMPONENT_TYPES, serverChildOptions } from "./server-switch";
 import {
@@ -102,6 +104,8 @@ export interface BertTritonArgs {
     modelLoadBudgetSeconds?: number;
     /** Pod priority class; default none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
+    /** Who may call the server besides labelled pods in its namespace (infra/bert/access.ts); default nobody else. */
+    access?: BertAccess;
 }
 
 /** A Job name that changes exactly when the model key does: bert-model-build-<8 hex of the prefix>. */
@@ -191,6 +195,17 @@ export class BertTritonService extends pulumi.ComponentResource {
                 },
                 inNamespace,
             );
+            // Nobody calls the compile Job; it reaches out to DNS, its credentials, Hugging Face and S3 (HTTPS).
+            const buildPolicy = workloadNetworkPolicy(
+                `${name}-build-network-policy`,
+                {
+                    policyName: "bert-model-build",
+                    namespace: namespaceName,
+                    labels: builderLabels.all,
+                    traffic: { podSelector: builderLabels.selector, ingress: [] },
+                },
+                inNamespace,
+            );
             new k8s.batch.v1.Job(
                 `${name}-build`,
                 {
@@ -243,7 +258,7 @@ export class BertTritonService extends pulumi.ComponentResource {
                     },
                 },
                 // A Job's pod template is immutable: a new spec replaces the Job (same name).
-                { ...inNamespace, dependsOn: [ns, builderSa], deleteBeforeReplace: true },
+                { ...inNamespace, dependsOn: [ns, builderSa, buildPolicy], deleteBeforeReplace: true },
             );
         } else {
             waitingFor = "your compiled model (eks-inference:bertModelUri)";
@@ -263,6 +278,18 @@ export class BertTritonService extends pulumi.ComponentResource {
                         maxQueueDelayMicroseconds: args.maxQueueDelayMicroseconds ?? 2000,
                     }),
                 },
+            },
+            inNamespace,
+        );
+
+        const networkPolicies = bertNetworkPolicies(
+            name,
+            {
+                namespace: namespaceName,
+                labels,
+                apiPorts: [TRITON_GRPC_PORT, TRITON_HTTP_PORT],
+                metricsPorts: [TRITON_METRICS_PORT],
+                access: args.access ?? NO_BERT_ACCESS,
             },
             inNamespace,
         );
@@ -322,7 +349,8 @@ export class BertTritonService extends pulumi.ComponentResource {
                     { name: VOLUMES.shm, emptyDir: { medium: "Memory", sizeLimit: "512Mi" } },
                 ],
             }),
-            inNamespace,
+            // The pods start once their way out (the model's S3 read) is open.
+            { ...inNamespace, dependsOn: [ns, ...networkPolicies] },
         );
 
         const front = bertFront(name, {

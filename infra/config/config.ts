@@ -29,6 +29,7 @@ import { DLQ_RETENTION_SECONDS } from "../video/retention";
 import { DEFAULT_KUBERNETES_VERSION, SUPPORT_TYPES, SupportType, checkKubernetesVersion } from "./kubernetes-versions";
 import { samePrincipal } from "../platform/admins";
 import { KUBELET_DISK_RESERVE_PERCENT, minVideoVolumeGiB, videoScratchGiB } from "../video/scratch";
+import type { PodPeer } from "../kube/network-policies";
 
 export const PROJECT = "eks-inference";
 
@@ -114,6 +115,12 @@ export const CONFIG_KEYS = {
         default: ["0.0.0.0/0"],
         description:
             "CIDRs allowed to reach the public Kubernetes API endpoint (the private endpoint is always on). Narrowing it cuts deploy.yml off from the cluster on GitHub-hosted runners, whose addresses are not fixed: run the deploy job and the PR preview on a runner whose address is listed, chosen with the repository variable DEPLOY_RUNNER (for example a self-hosted runner in the VPC).",
+    },
+    monitoringNamespace: {
+        type: "string",
+        default: "",
+        description:
+            "Namespace whose pods may scrape the workloads' metrics ports (video worker 9102, Triton 8002); empty: no pod may. The stack's NetworkPolicies refuse every other pod.",
     },
     logRetentionDays: {
         type: "integer",
@@ -286,6 +293,12 @@ export const CONFIG_KEYS = {
         description: "Model name the server serves (a DNS label: it also names Kubernetes objects).",
     },
     bertReplicas: { type: "integer", default: 1, description: "Replicas of the BERT serving Deployment." },
+    bertClients: {
+        type: "array",
+        default: [],
+        description:
+            "Pods outside the bert namespace allowed to call BERT's gRPC and HTTP ports: '<namespace>' (every pod of it) or '<namespace>/<label>=<value>' (its pods with that label). Pods in the bert namespace labelled eks-inference/bert-client=true may always call it; empty: nobody else (NetworkPolicy).",
+    },
     // Images
     imageTag: {
         type: "string",
@@ -420,6 +433,13 @@ export interface PlatformConfig {
         alarmEmail?: string;
     };
     bert: BertConfig;
+    /** Who may connect to the workloads' pods besides their own (NetworkPolicies). */
+    access: {
+        /** Callers of BERT's API ports outside its namespace (bertClients). */
+        bertClients: PodPeer[];
+        /** The namespace allowed to scrape metrics ports (monitoringNamespace); undefined: none. */
+        monitoringNamespace?: string;
+    };
     images: { tag?: string; keepImages: number };
     /** Things worth telling the operator (not errors). */
     warnings: string[];
@@ -561,6 +581,56 @@ function readModelUri(r: Reader, key: ConfigKey, uri: string): S3Location | unde
     }
 }
 
+/** A label key: an optional DNS-subdomain prefix and '/', then a name of up to 63 characters. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+function labelKeyProblem(key: string): string | undefined {
+    const slash = key.lastIndexOf("/");
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    const name = slash < 0 ? key : key.slice(slash + 1);
+    if (prefix !== undefined && !DNS_SUBDOMAIN.test(prefix)) return `label key prefix '${prefix}' is not a DNS subdomain`;
+    if (!LABEL_NAME.test(name))
+        return `label name '${name}' is not valid (letters, digits, '-', '_', '.', at most 63, starting and ending alphanumeric)`;
+    return undefined;
+}
+
+/**
+ * Pods named by '<namespace>' (all of its pods) or '<namespace>/<label>=<value>' (its pods with that label).
+ * The namespace ends at the first '/' (a namespace has none; a label key may).
+ */
+function readPodPeers(r: Reader, key: ConfigKey): PodPeer[] {
+    const peers: PodPeer[] = [];
+    const usage = `expected '<namespace>' or '<namespace>/<label>=<value>', for example web or shop/app.kubernetes.io/name=frontend`;
+    for (const entry of r.stringArray(key)) {
+        const slash = entry.indexOf("/");
+        const namespace = slash < 0 ? entry : entry.slice(0, slash);
+        if (!DNS_LABEL.test(namespace)) {
+            r.fail(key, `contains '${entry}'; '${namespace}' is not a namespace name (a DNS label); ${usage}`);
+            continue;
+        }
+        if (slash < 0) {
+            peers.push({ namespace });
+            continue;
+        }
+        const selector = entry.slice(slash + 1);
+        const eq = selector.indexOf("=");
+        const [labelKey, value] = eq < 0 ? [selector, undefined] : [selector.slice(0, eq), selector.slice(eq + 1)];
+        const problem =
+            value === undefined
+                ? "the label has no '=<value>'"
+                : (labelKeyProblem(labelKey) ??
+                  (value === "" || LABEL_NAME.test(value)
+                      ? undefined
+                      : `label value '${value}' is not valid (at most 63, alphanumeric at both ends)`));
+        if (problem !== undefined || value === undefined) {
+            r.fail(key, `contains '${entry}'; ${problem ?? ""}; ${usage}`);
+            continue;
+        }
+        peers.push({ namespace, podLabels: { [labelKey]: value } });
+    }
+    return peers;
+}
+
 function readAccelerated(r: Reader, workload: Workload, enabled: boolean, warnings: string[]): AcceleratedGroupConfig {
     const profileKey: ConfigKey = workload === "video" ? "videoAccelerator" : "bertAccelerator";
     const typesKey: ConfigKey = workload === "video" ? "videoInstanceTypes" : "bertInstanceTypes";
@@ -672,6 +742,13 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
         if (cidrPrefix(c) === undefined) r.fail("publicAccessCidrs", `contains '${c}'; expected IPv4 CIDRs such as 203.0.113.0/24`);
     }
     const logRetentionDays = r.integer("logRetentionDays", 1, 3653);
+    const monitoringNamespace = r.string("monitoringNamespace");
+    if (monitoringNamespace !== "" && !DNS_LABEL.test(monitoringNamespace))
+        r.fail(
+            "monitoringNamespace",
+            `is '${monitoringNamespace}'; expected a namespace name (a DNS label: lower-case letters, digits and '-', at most 63) such as monitoring, or empty`,
+        );
+    const bertClients = readPodPeers(r, "bertClients");
 
     const generalInstanceType = r.string("generalInstanceType");
     if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(generalInstanceType))
@@ -857,6 +934,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
             alarmEmail: alarmEmail === "" ? undefined : alarmEmail,
         },
         bert,
+        access: { bertClients, ...(monitoringNamespace !== "" ? { monitoringNamespace } : {}) },
         images: { tag: imageTag === "" ? undefined : imageTag, keepImages },
         warnings,
     };

@@ -1,6 +1,8 @@
 // Shapes and pod-level pieces shared by the inference workloads.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { namespaceIsolation } from "./network-policies";
+import { podSecurityLabels } from "./pod-security";
 
 type Input<T> = pulumi.Input<T>;
 export type Toleration = k8s.types.input.core.v1.Toleration;
@@ -127,13 +129,18 @@ export function requireScheduling(what: string, scheduling: Scheduling): void {
 export interface WorkloadNamespace {
     namespace: k8s.core.v1.Namespace;
     serviceAccount: k8s.core.v1.ServiceAccount;
+    /** Denies all traffic to and from the namespace's pods; each workload's own policy opens its doors. */
+    isolation: k8s.networking.v1.NetworkPolicy;
     /** Child options that wait for the namespace. */
     inNamespace: pulumi.CustomResourceOptions;
 }
 
 /**
  * Namespace + service account of one workload. EKS Pod Identity binds the IAM role to namespace/name,
- * so the account needs no annotation, and no pod mounts a Kubernetes API token.
+ * so the account needs no annotation, and no pod mounts a Kubernetes API token. The namespace enforces the
+ * restricted Pod Security Standard (pod-security.ts): a pod that is privileged, shares a host namespace,
+ * mounts a host path, may escalate privileges, keeps a capability or runs as root is refused. Its pods get
+ * no network traffic in or out until a policy opens it (network-policies.ts).
  */
 export function workloadNamespace(
     name: string,
@@ -142,12 +149,17 @@ export function workloadNamespace(
     labels: Record<string, string>,
     childOpts: pulumi.CustomResourceOptions,
 ): WorkloadNamespace {
-    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels } }, childOpts);
+    const namespace = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        { metadata: { name: namespaceName, labels: { ...labels, ...podSecurityLabels("restricted") } } },
+        childOpts,
+    );
     const inNamespace = { ...childOpts, dependsOn: [namespace] };
+    const isolation = namespaceIsolation(`${name}-default-deny`, namespaceName, labels, inNamespace);
     const serviceAccount = new k8s.core.v1.ServiceAccount(
         `${name}-service-account`,
         { metadata: { name: serviceAccountName, namespace: namespaceName, labels }, automountServiceAccountToken: false },
         inNamespace,
     );
-    return { namespace, serviceAccount, inNamespace };
+    return { namespace, serviceAccount, isolation, inNamespace };
 }

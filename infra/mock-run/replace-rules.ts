@@ -88,6 +88,8 @@ const K8S_FORCE_NEW: Readonly<Record<string, readonly string[]>> = {
     "core/v1:ServiceAccount": [],
     // policy/v1 has no entry in diff.go (only v1beta1 replaced on .spec).
     "policy/v1:PodDisruptionBudget": [],
+    // networking.k8s.io has no entry in diff.go: a NetworkPolicy is updated in place.
+    "networking.k8s.io/v1:NetworkPolicy": [],
 };
 
 function metadataOf(inputs: Inputs): { name?: string; namespace?: string } {
@@ -347,6 +349,7 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
     "kubernetes:rbac.authorization.k8s.io/v1:Role": kubernetes("rbac.authorization.k8s.io/v1:Role"),
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": kubernetes("rbac.authorization.k8s.io/v1:RoleBinding"),
     "kubernetes:policy/v1:PodDisruptionBudget": kubernetes("policy/v1:PodDisruptionBudget"),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": kubernetes("networking.k8s.io/v1:NetworkPolicy"),
     "kubernetes:helm.sh/v3:Release": {
         replaceOn: ["name", "namespace"],
         identity: (_r, i) => (typeof i.name === "string" ? `helm-release:${str(i.namespace ?? "default")}/${i.name}` : undefined),

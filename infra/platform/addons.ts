@@ -15,6 +15,16 @@ import { POD_IDENTITY_TRUST } from "./pod-identity";
 
 export const MANAGED_ADDONS = ["vpc-cni", "eks-pod-identity-agent", "coredns"] as const;
 
+/**
+ * The vpc-cni add-on's configuration: NetworkPolicy enforcement on (the add-on's `enableNetworkPolicy`, a
+ * string in its configuration schema, VPC CNI 1.14+; EKS then runs the network policy controller on the
+ * control plane). Each node enforces through the aws-network-policy-agent container of aws-node, which the
+ * add-on runs by default (`nodeAgent.enabled`); the stack's NetworkPolicies (infra/kube/network-policies.ts)
+ * do nothing without it. Source: aws/amazon-vpc-cni-k8s charts/aws-vpc-cni/values.yaml (v1.23.x) and the
+ * EKS user guide, "Restrict Pod network traffic with Kubernetes network policies".
+ */
+export const VPC_CNI_CONFIGURATION = { enableNetworkPolicy: "true" } as const;
+
 /** The service account of the VPC CNI DaemonSet (kube-system/aws-node). */
 export const VPC_CNI_SERVICE_ACCOUNT = "aws-node";
 /** AWS managed policy with the IPv4 CNI's EC2 network-interface permissions. */
@@ -95,6 +105,7 @@ export class Addons extends pulumi.ComponentResource {
                 // Removing the add-on from the stack must not remove pod networking from running nodes.
                 preserve: true,
                 podIdentityAssociations: [{ serviceAccount: VPC_CNI_SERVICE_ACCOUNT, roleArn: this.vpcCniRole.arn }],
+                configurationValues: JSON.stringify(VPC_CNI_CONFIGURATION),
             },
             {
                 parent: this,

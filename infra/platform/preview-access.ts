@@ -39,6 +39,7 @@ export const PREVIEW_READ_RULES: readonly { apiGroups: string[]; resources: stri
     { apiGroups: ["apps"], resources: ["deployments", "daemonsets", "replicasets"] },
     { apiGroups: ["batch"], resources: ["jobs"] },
     { apiGroups: ["policy"], resources: ["poddisruptionbudgets"] },
+    { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"] },
     // This component's own objects, which the refresh reads too.
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles", "clusterrolebindings", "roles", "rolebindings"] },
 ];

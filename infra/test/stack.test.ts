@@ -281,6 +281,8 @@ function checkPlatform(run: MockRunResult, cfg: (key: string) => string | undefi
     assert.deepStrictEqual(vpcCni.inputs.podIdentityAssociations, [
         { serviceAccount: "aws-node", roleArn: `arn:aws:iam::${ACCOUNT}:role/${awsName(cniRole)}` },
     ]);
+    // NetworkPolicy enforcement is on: without it the stack's NetworkPolicies would be accepted and do nothing.
+    assert.deepStrictEqual(json(vpcCni.inputs.configurationValues), { enableNetworkPolicy: "true" });
     assert.deepStrictEqual(statements(json(cniRole.inputs.assumeRolePolicy)), [
         { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
     ]);

@@ -18,6 +18,7 @@ import {
     workloadNamespace,
 } from "../kube/common";
 import { modelFetchInitContainer, WORKER_ENTRYPOINT } from "../kube/model-fetch";
+import { workloadNetworkPolicy, type PodPeer } from "../kube/network-policies";
 import { BATCHING_FILE, batchingParametersText, tfServingContainer } from "../kube/tf-serving";
 import { ROLLOUT_ALLOWANCES, rolloutTimeoutSeconds, timeoutString, VIDEO_MAX_UNAVAILABLE_PERCENT } from "./rollout";
 import { KUBELET_DISK_RESERVE_PERCENT } from "./scratch";
@@ -85,6 +86,11 @@ export interface VideoInferenceArgs {
     namespace?: string;
     /** Defaults to the fixed identity the platform binds an IAM role to (VIDEO_WORKER_IDENTITY). */
     serviceAccountName?: string;
+    /**
+     * Pods allowed to scrape the worker's metrics port (e.g. Prometheus in the monitoring namespace); default
+     * none. Nothing else may connect to the pod: TF Serving answers only the worker beside it, on 127.0.0.1.
+     */
+    metricsScrapers?: PodPeer[];
 }
 
 export const DEFAULT_VIDEO_RESOURCES: { worker: ResourceSpec; modelServer: ResourceSpec } = {
@@ -126,6 +132,21 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
             serviceAccount: sa,
             inNamespace,
         } = workloadNamespace(name, namespaceName, serviceAccountName, labels.all, childOpts);
+        // In: the metrics port from the scrapers, if any. Out: DNS, the Pod Identity agent and HTTPS (S3, the
+        // queue and the other AWS APIs, an https model source); see infra/kube/network-policies.ts.
+        const networkPolicy = workloadNetworkPolicy(
+            `${name}-network-policy`,
+            {
+                policyName: "video-inference",
+                namespace: namespaceName,
+                labels: labels.all,
+                traffic: {
+                    podSelector: labels.selector,
+                    ingress: [{ ports: [WORKER_METRICS_PORT], peers: args.metricsScrapers ?? [] }],
+                },
+            },
+            inNamespace,
+        );
         // Auto-named, so a batching change yields a new ConfigMap name and rolls the pods.
         const batching = new k8s.core.v1.ConfigMap(
             `${name}-batching`,
@@ -209,7 +230,8 @@ export class VideoInferenceDaemonSet extends pulumi.ComponentResource {
                     },
                 },
             },
-            { ...inNamespace, customTimeouts: { create: rolloutTimeout, update: rolloutTimeout } },
+            // The pods start once their way out (model-fetch's download) is open.
+            { ...inNamespace, dependsOn: [ns, networkPolicy], customTimeouts: { create: rolloutTimeout, update: rolloutTimeout } },
         );
 
         const prePull = new k8s.apps.v1.DaemonSet(

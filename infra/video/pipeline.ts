@@ -9,6 +9,7 @@ import { VIDEO_WORKER_IDENTITY } from "../platform/identities";
 import { formerWorkloadRolesParent, podIdentityRole } from "../platform/pod-identity";
 import { VideoQueueAlarms } from "./alarms";
 import { VideoInferenceDaemonSet } from "./daemonset";
+import { monitoringScrapers } from "../kube/network-policies";
 import { OperationsDashboard } from "./dashboard";
 import { videoWorkerPolicy } from "./iam";
 import { VideoJobs } from "./jobs";
@@ -20,7 +21,7 @@ const BATCHING = { batchTimeoutMicros: 5000, numBatchThreads: 4, maxEnqueuedBatc
 
 export interface VideoPipelineArgs {
     /** The stack's validated configuration (video, jobs, scaling, region, log retention; no defaults here). */
-    config: Pick<PlatformConfig, "region" | "jobs" | "video" | "scaling" | "cluster" | "protectData">;
+    config: Pick<PlatformConfig, "region" | "jobs" | "video" | "scaling" | "cluster" | "protectData" | "access">;
     /** Whether the stack also serves BERT (the dashboard adds its row); default false. */
     bertEnabled?: boolean;
     /** The EKS cluster the worker's Pod Identity association is made in. Required. */
@@ -177,6 +178,7 @@ export class VideoPipeline extends pulumi.ComponentResource {
                     extraEnv: { MAX_VIDEO_BYTES: String(video.maxVideoBytes), MAX_VIDEO_SECONDS: String(video.maxVideoSeconds) },
                 },
                 scratchGiB: videoScratchGiB(video.maxVideoBytes),
+                metricsScrapers: monitoringScrapers(config.access.monitoringNamespace),
             },
             { ...child, dependsOn: [...(args.clusterReady ?? []), ...role.ready] },
         );

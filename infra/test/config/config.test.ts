@@ -187,6 +187,47 @@ describe("config: parsing", () => {
     });
 });
 
+describe("config: who may connect to the workloads (bertClients, monitoringNamespace)", () => {
+    it("defaults to nobody: no BERT clients outside its namespace, no metrics scraper", () => {
+        assert.deepStrictEqual(parseConfig(raw()).access, { bertClients: [] });
+    });
+
+    it("reads namespaces and namespace/label=value entries (label keys may have a prefix with '/')", () => {
+        const config = parseConfig(
+            raw({
+                bertClients: '["web", "shop/app.kubernetes.io/name=frontend", "batch/tier=", "ml/team_a.x=Blue-1"]',
+                monitoringNamespace: "monitoring",
+            }),
+        );
+        assert.deepStrictEqual(config.access, {
+            bertClients: [
+                { namespace: "web" },
+                { namespace: "shop", podLabels: { "app.kubernetes.io/name": "frontend" } },
+                { namespace: "batch", podLabels: { tier: "" } },
+                { namespace: "ml", podLabels: { "team_a.x": "Blue-1" } },
+            ],
+            monitoringNamespace: "monitoring",
+        });
+    });
+
+    it("names the key, the bad entry and the form expected", () => {
+        assertProblem(
+            { bertClients: '["Web", "shop/app", "shop/-x=y", "shop/app=bad value", "Bad.Prefix/app=x", "/app=x"]' },
+            /bertClients contains 'Web'; 'Web' is not a namespace name \(a DNS label\); expected '<namespace>' or '<namespace>\/<label>=<value>'/,
+            /bertClients contains 'shop\/app'; the label has no '=<value>'/,
+            /bertClients contains 'shop\/-x=y'; label name '-x' is not valid/,
+            /bertClients contains 'shop\/app=bad value'; label value 'bad value' is not valid/,
+            /bertClients contains 'Bad.Prefix\/app=x'; 'Bad.Prefix' is not a namespace name/,
+            /bertClients contains '\/app=x'; '' is not a namespace name/,
+        );
+        assertProblem({ bertClients: '"web"' }, /bertClients is '"web"'; expected a list of strings/);
+        assertProblem(
+            { monitoringNamespace: "Monitoring" },
+            /monitoringNamespace is 'Monitoring'; expected a namespace name \(a DNS label/,
+        );
+    });
+});
+
 describe("config: Kubernetes version and support policy", () => {
     it("defaults to 1.35 on STANDARD support (no paid extended support by surprise)", () => {
         const config = parseConfig(raw());

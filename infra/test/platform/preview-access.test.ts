@@ -82,7 +82,10 @@ function grants(rules: { namespace?: string; rule: Rule }[], verb: string, group
 function apiResource(type: string): { group: string; resource: string; kind: string } {
     const m = /^kubernetes:([a-z0-9.-]+)\/v[0-9a-z]+:([A-Z][A-Za-z]*)$/.exec(type);
     assert.ok(m, type);
-    return { group: m[1] === "core" ? "" : m[1], resource: `${m[2].toLowerCase()}s`, kind: m[2] };
+    // The API's plural resource name: NetworkPolicy -> networkpolicies, Ingress -> ingresses, Service -> services.
+    const lower = m[2].toLowerCase();
+    const resource = /[^aeiou]y$/.test(lower) ? `${lower.slice(0, -1)}ies` : /(s|x|ch|sh)$/.test(lower) ? `${lower}es` : `${lower}s`;
+    return { group: m[1] === "core" ? "" : m[1], resource, kind: m[2] };
 }
 
 /** What pulumi-kubernetes' Read lists, besides the object itself, to judge a kind's readiness. */
