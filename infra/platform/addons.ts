@@ -16,12 +16,15 @@ import { POD_IDENTITY_TRUST } from "./pod-identity";
 export const MANAGED_ADDONS = ["vpc-cni", "eks-pod-identity-agent", "coredns"] as const;
 
 /**
- * The vpc-cni add-on's configuration: NetworkPolicy enforcement on (the add-on's `enableNetworkPolicy`, a
- * string in its configuration schema, VPC CNI 1.14+; EKS then runs the network policy controller on the
- * control plane). Each node enforces through the aws-network-policy-agent container of aws-node, which the
- * add-on runs by default (`nodeAgent.enabled`); the stack's NetworkPolicies (infra/kube/network-policies.ts)
- * do nothing without it. Source: aws/amazon-vpc-cni-k8s charts/aws-vpc-cni/values.yaml (v1.23.x) and the
- * EKS user guide, "Restrict Pod network traffic with Kubernetes network policies".
+ * The vpc-cni add-on's configuration: NetworkPolicy enforcement on (`enableNetworkPolicy`, a string in the
+ * add-on's configuration schema, VPC CNI 1.14+). That one value sets `enable-network-policy-controller` in the
+ * amazon-vpc-cni ConfigMap (EKS's network policy controller on the control plane then resolves policies into
+ * PolicyEndpoints) and `--enable-network-policy` on the node agent container of aws-node, which the add-on runs
+ * by default (`nodeAgent.enabled`). Without it the stack's NetworkPolicies (infra/kube/network-policies.ts) are
+ * accepted and enforce nothing. Standard enforcing mode: a new pod starts allowed and is policed within
+ * seconds (the workloads wait for their own policies, so nothing they need is ever missing). Sources:
+ * aws/amazon-vpc-cni-k8s charts/aws-vpc-cni (values.yaml, templates/configmap.yaml, templates/daemonset.yaml,
+ * v1.23.x) and the EKS user guide, "Restrict Pod network traffic with Kubernetes network policies".
  */
 export const VPC_CNI_CONFIGURATION = { enableNetworkPolicy: "true" } as const;
 

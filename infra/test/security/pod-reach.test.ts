@@ -254,6 +254,13 @@ function reach(u: Universe): string[] {
     return [...new Set(lines)].sort();
 }
 
+/** The pods (namespace/app name/component) that work with AWS and the internet; every other declared pod reaches nothing. */
+const WORKING_COMPONENTS = new Set([
+    "video/video-inference/detector",
+    "bert/bert-serving/model-server",
+    "bert/bert-model-build/model-builder",
+]);
+
 /** What each declared pod is meant to reach, and who is meant to reach it. */
 function allowList(u: Universe, run: MockRunResult): string[] {
     const lines: string[] = [];
@@ -262,19 +269,23 @@ function allowList(u: Universe, run: MockRunResult): string[] {
     const isBertServer = (p: ClusterPod) => p.namespace === "bert" && p.labels["app.kubernetes.io/name"] === "bert-serving";
     const apiPorts = (p: ClusterPod) => p.ports.filter((q) => q.name === "grpc" || q.name === "http");
     for (const from of u.declared) {
-        // Every workload: DNS, its credentials, HTTPS anywhere (AWS APIs, S3 by its public addresses, model
-        // downloads; any pod that happens to serve 443 too), the Kubernetes API without a token, its own node.
-        lines.push(
-            `${from.id} -> kube-system/coredns:53/UDP`,
-            `${from.id} -> kube-system/coredns:53/TCP`,
-            `${from.id} -> default/https-app:443/TCP`,
-            `${from.id} -> EKS Pod Identity agent 169.254.170.23:80`,
-            `${from.id} -> Kubernetes API (ClusterIP):443 with no token`,
-            `${from.id} -> S3 via the gateway endpoint (public S3 address):443`,
-            `${from.id} -> internet HTTPS (model downloads):443`,
-            `${from.id} -> interface endpoint (VPC address):443`,
-            `${from.id} -> own node's kubelet:10250`,
-        );
+        // Every pod: its own node (the VPC CNI's exemption; the kubelet needs a credential).
+        lines.push(`${from.id} -> own node's kubelet:10250`);
+        // The workloads that work with AWS: DNS, their credentials, HTTPS anywhere (AWS APIs, S3 by its public
+        // addresses, model downloads; so also any pod that happens to serve 443), the Kubernetes API without a
+        // token. The model-server pre-pull pod (it only sleeps, to keep an image on the node) gets nothing.
+        const component = from.labels["app.kubernetes.io/component"];
+        if (WORKING_COMPONENTS.has(`${from.namespace}/${String(from.labels["app.kubernetes.io/name"])}/${String(component)}`))
+            lines.push(
+                `${from.id} -> kube-system/coredns:53/UDP`,
+                `${from.id} -> kube-system/coredns:53/TCP`,
+                `${from.id} -> default/https-app:443/TCP`,
+                `${from.id} -> EKS Pod Identity agent 169.254.170.23:80`,
+                `${from.id} -> Kubernetes API (ClusterIP):443 with no token`,
+                `${from.id} -> S3 via the gateway endpoint (public S3 address):443`,
+                `${from.id} -> internet HTTPS (model downloads):443`,
+                `${from.id} -> interface endpoint (VPC address):443`,
+            );
         for (const p of from.ports) lines.push(`kubelet (own node) -> ${from.id}:${p.port}/${p.protocol}`);
         if (isBertServer(from)) {
             const callers = u.others.filter(

@@ -285,7 +285,10 @@ describe("Pod Security Admission on what the stack declares", function () {
             ["hostNetwork", (s) => (s.hostNetwork = true)],
             ["escalation", (s) => (((s.containers as Obj[])[0]!.securityContext as Obj).allowPrivilegeEscalation = true)],
             ["root", (s) => (((s.containers as Obj[])[0]!.securityContext as Obj).runAsUser = 0)],
-            ["hostPath", (s) => (s.volumes as Obj[]).push({ name: "docker", hostPath: { path: "/var/run/docker.sock" } })],
+            [
+                "hostPath",
+                (s) => (s.volumes = [...((s.volumes ?? []) as Obj[]), { name: "docker", hostPath: { path: "/var/run/docker.sock" } }]),
+            ],
             ["capability", (s) => ((((s.containers as Obj[])[0]!.securityContext as Obj).capabilities as Obj).add = ["NET_ADMIN"])],
         ];
         for (const pod of pods as DeclaredPod[]) {
