@@ -8,7 +8,7 @@ import {
     DescribeAutoScalingGroupsCommand,
     DescribeAutoScalingInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CreateLaunchTemplateCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { CreateLaunchTemplateCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import {
     CreateBucketCommand,
     PutBucketNotificationConfigurationCommand,
@@ -44,7 +44,8 @@ export interface StackWorld {
     queues: Map<string, string>;
     buckets: string[];
     /** The video node group's Auto Scaling group and the instance the pod runs on, when the plan has a video scaler. */
-    videoGroup?: { name: string; instanceId: string };
+    /** The video group's one instance, and its EC2 private DNS name: the Kubernetes node name EKS gives it. */
+    videoGroup?: { name: string; instanceId: string; nodeName: string };
 }
 
 function ofType(plan: MockRunResult, type: string): RecordedResource[] {
@@ -130,7 +131,10 @@ export async function createStackWorld(plan: MockRunResult, aws: AwsClients, reg
         const group = await aws.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }));
         const instanceId = group.AutoScalingGroups?.[0]?.Instances?.[0]?.InstanceId;
         if (instanceId === undefined) throw new Error(`moto started no instance in ${asgName}`);
-        world.videoGroup = { name: asgName, instanceId };
+        const instance = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+        const nodeName = instance.Reservations?.[0]?.Instances?.[0]?.PrivateDnsName;
+        if (!nodeName) throw new Error(`moto gave instance ${instanceId} no private DNS name`);
+        world.videoGroup = { name: asgName, instanceId, nodeName };
     }
     return world;
 }

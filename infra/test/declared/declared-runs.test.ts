@@ -10,9 +10,9 @@
 //   node group's Auto Scaling group with one instance (aws-world.ts);
 // - EKS Pod Identity: a local agent (testing/pod-identity.ts) injecting AWS_CONTAINER_CREDENTIALS_FULL_URI
 //   and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE for service accounts the plan associates with a role;
-// - IMDSv2 (the video nodes allow the worker one extra hop): testing/imds.ts, via
-//   AWS_EC2_METADATA_SERVICE_ENDPOINT, answering the instance id of the group's instance;
-// - the downward API: spec.nodeName is a made-up node name;
+// - the downward API: spec.nodeName is the video group's moto instance's private DNS name, as EKS names a
+//   node; the worker resolves it through EC2 to protect its instance (no instance metadata: the nodes keep
+//   IMDS at hop limit 1, so a pod cannot reach it, and none is offered here either);
 // - the internet: testing/internet.ts serves the model archive at the exact URL of videoModelUri, over
 //   TLS with a certificate for the real host (HTTPS_PROXY, NODE_USE_ENV_PROXY, NODE_EXTRA_CA_CERTS);
 // - volumes: temp directories (a ConfigMap volume holds the plan's ConfigMap data); container paths map
@@ -31,7 +31,6 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import type { IContainer } from "kubernetes-models/v1";
 import { makeTestVideo } from "../../../testing/ffmpeg";
-import { startImds, type Imds } from "../../../testing/imds";
 import { startFakeInternet, type FakeInternet } from "../../../testing/internet";
 import { useProcessMoto, type MotoServer } from "../../../testing/moto";
 import { startPodIdentityAgent, type PodIdentityAgent } from "../../../testing/pod-identity";
@@ -158,7 +157,6 @@ describe("what the stack declares runs (plan -> containers on moto and the model
             let aws: AwsClients;
             let world: StackWorld;
             let agent: PodIdentityAgent;
-            let imds: Imds | undefined;
             let internet: FakeInternet;
             let caseDir: string;
             let videoPod: PlannedPod | undefined;
@@ -187,13 +185,11 @@ describe("what the stack declares runs (plan -> containers on moto and the model
                     sites[declaredUri.replace(/^https:/, "http:")] = zooArchive;
                 }
                 internet = await startFakeInternet(sites);
-                if (world.videoGroup !== undefined) imds = await startImds({ "instance-id": world.videoGroup.instanceId });
                 caseDir = mkdtempSync(path.join(work, "case-"));
                 videoPod = plannedPods(plan).find((p) => p.kind === "DaemonSet" && byRole(plan, p, "worker").length > 0);
             });
 
             after(async () => {
-                await imds?.stop();
                 await internet?.stop();
                 await agent?.stop();
                 aws?.destroy();
@@ -230,11 +226,10 @@ describe("what the stack declares runs (plan -> containers on moto and the model
                 mkdirSync(root, { recursive: true });
                 return new PodSandbox(plan, pod, {
                     root,
-                    nodeName: `ip-10-0-1-23.${region}.compute.internal`,
+                    nodeName: world.videoGroup?.nodeName ?? `ip-10-0-1-23.${region}.compute.internal`,
                     podIdentity: agent,
                     extraEnv: {
                         AWS_ENDPOINT_URL: moto.endpoint,
-                        ...(imds !== undefined && pod === videoPod ? { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint } : {}),
                     },
                 });
             }
