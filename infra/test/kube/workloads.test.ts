@@ -388,7 +388,7 @@ describe("Kubernetes workloads (Pulumi mocks)", function () {
 
         it("gives the worker its node's name from the downward API (its instance is found through EC2, never IMDS)", () => {
             for (const component of ["video-inf2", "video-cpu"]) {
-                const worker = container(podSpec(videoDaemonSet(component)), "worker");
+                const worker = containerOf(podSpec(videoDaemonSet(component)), "worker");
                 const nodeName = (worker.env ?? []).filter((e) => e.name === "NODE_NAME");
                 assert.deepEqual(nodeName, [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }], component);
                 const names = (worker.env ?? []).map((e) => e.name);
