@@ -22,6 +22,7 @@ export interface BertAccess {
 export const NO_BERT_ACCESS: BertAccess = { clients: [], metricsScrapers: [] };
 
 export interface BertNetworkArgs {
+    /** The BERT namespace the policies go in (the serving pods' and the in-namespace clients'). */
     namespace: string;
     /** The serving pods' labels (`selector` picks them). */
     labels: { selector: Record<string, string>; all: Record<string, string> };
@@ -29,6 +30,7 @@ export interface BertNetworkArgs {
     apiPorts: number[];
     /** Its metrics port(s), if it has any. */
     metricsPorts: number[];
+    /** Who may connect: the `bertClients` entries and the monitoring namespace's scrapers (config). */
     access: BertAccess;
 }
 
