@@ -16,7 +16,12 @@ import { centerNetToSsd, iou, MODEL_DESCRIPTION, NMS_IOU } from "../detector/cen
 import { COCO80_NAMES, COCO80_TO_90, COCO90_GAPS, coco90Id } from "../detector/coco80";
 import { startRealModelServer, type RealModelServer } from "../detector/server";
 import { makeTestVideo } from "../ffmpeg";
-import { GET_MODEL_METADATA_METHOD, MetadataFields, SIGNATURE_DEF_MAP_TYPE, STRING_VALUE_TYPE } from "../tfserving/metadata";
+import { GET_MODEL_METADATA_METHOD } from "../../worker/model-client/tfserving/methods";
+import {
+    MetadataFields,
+    SIGNATURE_DEF_MAP_TYPE_URL as SIGNATURE_DEF_MAP_TYPE,
+    STRING_VALUE_TYPE_URL as STRING_VALUE_TYPE,
+} from "../../worker/model-client/tfserving/metadata";
 
 const run = promisify(execFile);
 

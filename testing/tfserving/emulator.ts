@@ -12,13 +12,12 @@ import {
 import { bertModel, detectionModel, InvalidInputError, SERVING_DEFAULT, type ServedModel } from "./emulator-models";
 import {
     decodeGetModelMetadataRequest,
+    DESCRIPTION_FIELD,
     encodeGetModelMetadataResponse,
-    METADATA_FIELDS,
-    restMetadataJson,
+    restModelMetadataJson,
+    SIGNATURE_DEF_FIELD,
     type ModelMetadata,
-    type TensorInfo,
-} from "./metadata";
-import { SIGNATURE_DEF_FIELD, type TensorInfo as SignatureTensorInfo } from "../../worker/model-client/tfserving/metadata";
+} from "../../worker/model-client/tfserving/metadata";
 import { GrpcCode } from "../../worker/model-client/grpc/protocol";
 import { GrpcStatusError, RawHttpAnswer, startGrpcServer, type GrpcServer, type UnaryHandler } from "../grpc-server";
 import { GET_MODEL_METADATA_METHOD, GET_MODEL_STATUS_METHOD, PREDICT_METHOD } from "../../worker/model-client/tfserving/methods";
@@ -139,6 +138,9 @@ export interface TfServingEmulator {
     reload(forMs: number): void;
     stop(): Promise<void>;
 }
+
+/** The metadata fields the emulator answers: TF Serving's one, and the test servers' description. */
+const METADATA_FIELDS: readonly string[] = [SIGNATURE_DEF_FIELD, DESCRIPTION_FIELD];
 
 /** The model version the emulator serves until setVersion changes it. */
 export const EMULATED_VERSION = 1;
@@ -361,20 +363,16 @@ class ModelServer {
     metadata(spec: ModelSpec, fields: readonly string[]): ModelMetadata {
         if (fields.length === 0)
             throw new EmulatorStatus("INVALID_ARGUMENT", "GetModelMetadataRequest must specify at least one metadata_field");
-        const unknown = fields.find((f) => !(METADATA_FIELDS as readonly string[]).includes(f));
+        const unknown = fields.find((f) => !METADATA_FIELDS.includes(f));
         if (unknown !== undefined)
             throw new EmulatorStatus(
                 "INVALID_ARGUMENT",
                 `Metadata field ${unknown} is not supported (supported: ${METADATA_FIELDS.join(", ")})`,
             );
         const model = this.modelFor({ ...spec, signatureName: undefined });
-        const infos = (m: Record<string, SignatureTensorInfo>): Record<string, TensorInfo> =>
-            Object.fromEntries(Object.entries(m).map(([k, t]) => [k, { name: t.name, dtype: t.dtype, shape: [...(t.shape ?? [])] }]));
         return {
-            spec: { name: model.name, version: this.version },
-            signatureName: SERVING_DEFAULT,
-            inputs: infos(model.signature.inputs),
-            outputs: infos(model.signature.outputs),
+            model: { name: model.name, version: this.version },
+            signatures: { [SERVING_DEFAULT]: model.signature },
             description: model.description,
         };
     }
@@ -520,7 +518,7 @@ function grpcHandlers(server: ModelServer, encoding: "tensor_content" | "typed_f
         [
             GET_MODEL_METADATA_METHOD,
             (body) => {
-                let request: { spec: ModelSpec; fields: string[] };
+                let request: { model: ModelSpec; fields: string[] };
                 try {
                     request = decodeGetModelMetadataRequest(body);
                 } catch (err) {
@@ -530,7 +528,7 @@ function grpcHandlers(server: ModelServer, encoding: "tensor_content" | "typed_f
                     );
                 }
                 try {
-                    return [encodeGetModelMetadataResponse(server.metadata(request.spec, request.fields))];
+                    return [encodeGetModelMetadataResponse(server.metadata(request.model, request.fields))];
                 } catch (err) {
                     return asGrpcError(err);
                 }
@@ -621,7 +619,7 @@ async function handleRest(server: ModelServer, req: IncomingMessage, res: Server
     try {
         if (match[3] === "/metadata" && req.method === "GET") {
             // Needs a loaded servable, as TF Serving's does: NOT_FOUND while the version is loading (modelFor).
-            sendJson(res, 200, restMetadataJson(server.metadata(spec, [SIGNATURE_DEF_FIELD])));
+            sendJson(res, 200, restModelMetadataJson(server.metadata(spec, [SIGNATURE_DEF_FIELD])));
         } else if (match[3] === ":predict" && req.method === "POST") {
             const request = restRequest(server, spec, await readBody(req));
             const response = await server.predict(request, "rest");

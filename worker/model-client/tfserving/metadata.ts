@@ -32,6 +32,11 @@ export interface ModelMetadata {
     /** The model and version the server answered for. */
     model: ModelSpec;
     signatures: Record<string, SignatureDef>;
+    /**
+     * Free text saying which model answers (a google.protobuf.StringValue entry; the REST answer carries a
+     * string). TF Serving sends none; the local test servers say what they are. Clients do not read it.
+     */
+    description?: string;
 }
 
 export const MetadataFields = {
@@ -47,6 +52,9 @@ const M = MetadataFields;
 /** The only metadata field TF Serving serves. */
 export const SIGNATURE_DEF_FIELD = "signature_def";
 export const SIGNATURE_DEF_MAP_TYPE_URL = "type.googleapis.com/tensorflow.serving.SignatureDefMap";
+/** The test servers' extra metadata entry (see ModelMetadata.description). */
+export const DESCRIPTION_FIELD = "description";
+export const STRING_VALUE_TYPE_URL = "type.googleapis.com/google.protobuf.StringValue";
 
 // ---------------------------------------------------------------- gRPC encoding
 
@@ -109,17 +117,24 @@ function encodeSignatureDefMap(signatures: Record<string, SignatureDef>): ChunkW
     return w;
 }
 
+function metadataEntry(key: string, typeUrl: string, value: ChunkWriter): ChunkWriter {
+    const any = new ChunkWriter().stringField(M.Any.typeUrl, typeUrl).bytesField(M.Any.value, value.finish());
+    return new ChunkWriter().stringField(F.MapEntry.key, key).messageField(F.MapEntry.value, any);
+}
+
 export function encodeGetModelMetadataResponse(metadata: ModelMetadata): Buffer {
-    const any = new ChunkWriter()
-        .stringField(M.Any.typeUrl, SIGNATURE_DEF_MAP_TYPE_URL)
-        .bytesField(M.Any.value, encodeSignatureDefMap(metadata.signatures).finish());
-    return new ChunkWriter()
+    const w = new ChunkWriter()
         .messageField(M.GetModelMetadataResponse.modelSpec, encodeModelSpec(metadata.model))
         .messageField(
             M.GetModelMetadataResponse.metadata,
-            new ChunkWriter().stringField(F.MapEntry.key, SIGNATURE_DEF_FIELD).messageField(F.MapEntry.value, any),
-        )
-        .finish();
+            metadataEntry(SIGNATURE_DEF_FIELD, SIGNATURE_DEF_MAP_TYPE_URL, encodeSignatureDefMap(metadata.signatures)),
+        );
+    if (metadata.description !== undefined) {
+        // google.protobuf.StringValue { string value = 1; }
+        const text = new ChunkWriter().stringField(1, metadata.description);
+        w.messageField(M.GetModelMetadataResponse.metadata, metadataEntry(DESCRIPTION_FIELD, STRING_VALUE_TYPE_URL, text));
+    }
+    return w.finish();
 }
 
 // ---------------------------------------------------------------- gRPC decoding
@@ -367,6 +382,7 @@ export function restModelMetadataJson(metadata: ModelMetadata): string {
                     ]),
                 ),
             },
+            ...(metadata.description === undefined ? {} : { [DESCRIPTION_FIELD]: metadata.description }),
         },
     });
 }
