@@ -84,8 +84,10 @@ export function deployTargets(stacks: readonly string[], labels: RunnerLabels, r
  *   cache export, 25 / 60 on a 4-core runner);
  * - then the video DaemonSet's await (pull of the serving image, model fetch, load): 5 / 10.
  * The BERT compile Job and Deployment are not awaited (pulumi.com/skipAwait): their ~30 minutes run after `up`.
- * A rollout of a new worker image over prod's 10 video nodes (one at a time: up to 120 s of grace, fetch and
- * load, 3-4 min each) is shorter: 4 + 10 (worker build) + 40 = 54 slow.
+ * A rollout of a new worker image over prod's 10 video nodes goes a quarter of the nodes at a time
+ * (infra/video/rollout.ts: at most 4 turns, typically 1-4 min each) and is shorter, except when every turn
+ * runs to its full customTimeouts budget (70 min on prod): 4 + 10 (worker build) + 70 = 84, still inside
+ * UP_JOB_TIMEOUT_MINUTES.
  */
 export const LONGEST_UP_MINUTES = {
     typical: 2 + Math.max(23, 25) + 5,
