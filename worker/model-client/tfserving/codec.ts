@@ -66,8 +66,10 @@ export function encodeModelSpec(spec: ModelSpec): ChunkWriter {
     return w;
 }
 
-function encodeShape(shape: readonly number[]): ChunkWriter {
+/** A TensorShapeProto; undefined = unknown rank (TensorInfo in model metadata can say so, a tensor cannot). */
+export function encodeShape(shape: readonly number[] | undefined): ChunkWriter {
     const w = new ChunkWriter();
+    if (shape === undefined) return w.tag(F.TensorShapeProto.unknownRank, WireType.Varint).varint(1);
     for (const size of shape) {
         const dim = new ChunkWriter();
         if (size !== 0) dim.tag(F.TensorShapeDim.size, WireType.Varint).varint(size);
@@ -212,8 +214,10 @@ function decodeInt64Value(r: WireReader): number {
     return value;
 }
 
-function decodeShape(r: WireReader): number[] {
+/** A TensorShapeProto's dimensions (unset sizes are 0), or undefined when it says the rank is unknown. */
+export function decodeShapeOrUnknownRank(r: WireReader): number[] | undefined {
     const shape: number[] = [];
+    let unknownRank = false;
     while (!r.done) {
         const { field, wireType } = r.header();
         if (field === F.TensorShapeProto.dim && wireType === WireType.LengthDelimited) {
@@ -225,10 +229,16 @@ function decodeShape(r: WireReader): number[] {
                 else dim.skip(h.wireType);
             }
             shape.push(size);
-        } else if (field === F.TensorShapeProto.unknownRank && wireType === WireType.Varint) {
-            if (r.varint() !== 0) throw new WireFormatError("tensor has unknown rank");
-        } else r.skip(wireType);
+        } else if (field === F.TensorShapeProto.unknownRank && wireType === WireType.Varint) unknownRank = r.varint() !== 0;
+        else r.skip(wireType);
     }
+    return unknownRank ? undefined : shape;
+}
+
+/** A tensor's shape: every tensor has a known rank. */
+function decodeShape(r: WireReader): number[] {
+    const shape = decodeShapeOrUnknownRank(r);
+    if (shape === undefined) throw new WireFormatError("tensor has unknown rank");
     return shape;
 }
 

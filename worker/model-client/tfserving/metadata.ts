@@ -9,7 +9,7 @@
 // The REST form is TF Serving's JSON of the same response: {"model_spec": {...}, "metadata": {"signature_def":
 // {"signature_def": {"<name>": {"inputs": {"<alias>": {"dtype": "DT_UINT8", "tensor_shape": {"dim": [{"size": "-1"}],
 // "unknown_rank": false}, "name": "image_tensor:0"}}, "outputs": {...}, "method_name": "..."}}}}}.
-import { Fields as F, decodeModelSpec, encodeModelSpec } from "./codec";
+import { Fields as F, decodeModelSpec, decodeShapeOrUnknownRank, encodeModelSpec, encodeShape } from "./codec";
 import { DataType, ModelServerError, type ModelSpec } from "./types";
 import { ChunkWriter, WireFormatError, WireReader, WireType } from "../grpc/wire";
 
@@ -77,17 +77,6 @@ export function decodeGetModelMetadataRequest(buf: Buffer): { model: ModelSpec; 
     return out;
 }
 
-function encodeShape(shape: readonly number[] | undefined): ChunkWriter {
-    const w = new ChunkWriter();
-    if (shape === undefined) return w.tag(F.TensorShapeProto.unknownRank, WireType.Varint).varint(1);
-    for (const size of shape) {
-        const dim = new ChunkWriter();
-        if (size !== 0) dim.tag(F.TensorShapeDim.size, WireType.Varint).varint(size);
-        w.messageField(F.TensorShapeProto.dim, dim);
-    }
-    return w;
-}
-
 function encodeTensorInfo(info: TensorInfo): ChunkWriter {
     const w = new ChunkWriter();
     if (info.name) w.stringField(M.TensorInfo.name, info.name);
@@ -139,26 +128,6 @@ export function encodeGetModelMetadataResponse(metadata: ModelMetadata): Buffer 
 
 // ---------------------------------------------------------------- gRPC decoding
 
-function decodeShape(r: WireReader): number[] | undefined {
-    const shape: number[] = [];
-    let unknownRank = false;
-    while (!r.done) {
-        const { field, wireType } = r.header();
-        if (field === F.TensorShapeProto.dim && wireType === WireType.LengthDelimited) {
-            const dim = r.message();
-            let size = 0;
-            while (!dim.done) {
-                const h = dim.header();
-                if (h.field === F.TensorShapeDim.size && h.wireType === WireType.Varint) size = dim.varint();
-                else dim.skip(h.wireType);
-            }
-            shape.push(size);
-        } else if (field === F.TensorShapeProto.unknownRank && wireType === WireType.Varint) unknownRank = r.varint() !== 0;
-        else r.skip(wireType);
-    }
-    return unknownRank ? undefined : shape;
-}
-
 function decodeTensorInfo(r: WireReader): TensorInfo {
     const info: TensorInfo = { name: "", dtype: DataType.DT_INVALID, shape: undefined };
     let sawShape = false;
@@ -167,7 +136,7 @@ function decodeTensorInfo(r: WireReader): TensorInfo {
         if (field === M.TensorInfo.name && wireType === WireType.LengthDelimited) info.name = r.string();
         else if (field === M.TensorInfo.dtype && wireType === WireType.Varint) info.dtype = r.int32();
         else if (field === M.TensorInfo.tensorShape && wireType === WireType.LengthDelimited) {
-            info.shape = decodeShape(r.message());
+            info.shape = decodeShapeOrUnknownRank(r.message());
             sawShape = true;
         } else r.skip(wireType);
     }
